@@ -1,0 +1,72 @@
+# FabriCore build. Every target works on a fresh machine: `make install` brings a Node.js 24
+# toolchain into .tools/ when the system one is older than 22 (the machines here ship Node 20,
+# too old for vitest, kysely, openai and better-sqlite3) and every target uses it.
+SHELL := /bin/bash
+.DEFAULT_GOAL := run
+ROOT := $(abspath .)
+TOOLS := $(ROOT)/.tools
+NODE_VERSION ?= 24
+
+SYSTEM_NODE_MAJOR := $(shell node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+ifeq ($(shell [ "$(SYSTEM_NODE_MAJOR)" -lt 22 ] && echo old),old)
+  NODE_TOOLCHAIN := $(TOOLS)/node/bin/node
+  export PATH := $(TOOLS)/node/bin:$(PATH)
+  # node-gyp builds native addons (better-sqlite3) against these headers, not the system's.
+  export npm_config_nodedir := $(TOOLS)/node
+else
+  NODE_TOOLCHAIN :=
+endif
+
+TARGET ?=
+BUN_TARGET := $(if $(TARGET),--target=bun-$(TARGET),)
+NODE_BIN := dist/fabricore-node$(if $(TARGET),-$(TARGET),)
+
+.PHONY: install run run-core test test-unit test-e2e build build-node bench lint typecheck clean
+
+$(TOOLS)/node/bin/node:
+	@echo "System Node.js is $(SYSTEM_NODE_MAJOR); fetching Node.js $(NODE_VERSION) into .tools/ from the npm registry"
+	@rm -rf $(TOOLS)/node $(TOOLS)/tmp && mkdir -p $(TOOLS)/tmp
+	@cd $(TOOLS)/tmp && npm pack --silent node-linux-$$(uname -m | sed 's/x86_64/x64/;s/aarch64/arm64/')@$(NODE_VERSION) >/dev/null
+	@cd $(TOOLS)/tmp && tar xzf node-linux-*.tgz && mv package $(TOOLS)/node
+	@rm -rf $(TOOLS)/tmp
+	@$(TOOLS)/node/bin/node --version
+
+node_modules/.install-stamp: $(NODE_TOOLCHAIN) package.json package-lock.json protocol/package.json core/package.json core/ui/package.json node/package.json e2e/package.json bench/package.json
+	@if [ -n "$$CI" ] && [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
+	@touch $@
+
+package-lock.json:
+	@true
+
+core/ui/dist/index.html: node_modules/.install-stamp $(shell find core/ui/src core/ui/index.html core/ui/vite.config.ts -type f 2>/dev/null)
+	@npm run --silent -w core/ui build
+
+build: core/ui/dist/index.html
+
+install: node_modules/.install-stamp build
+
+build-node: install
+	@mkdir -p dist
+	@npx bun build --compile $(BUN_TARGET) --minify --sourcemap node/src/main.ts --outfile $(NODE_BIN)
+	@ls -la $(NODE_BIN)
+
+run: install build-node
+	@node scripts/dev-run.ts
+
+run-core: install
+	@node core/src/main.ts
+
+typecheck: install
+	@npx tsc -p tsconfig.json
+
+lint: install
+	@npx biome check .
+
+test: install build-node typecheck lint
+	@npx vitest run --reporter=default
+
+bench: install build-node
+	@node bench/run.ts
+
+clean:
+	rm -rf node_modules */node_modules core/ui/node_modules dist core/ui/dist

@@ -1,0 +1,50 @@
+import { z } from "zod";
+
+export const McpServerName = z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,47}$/, "letters, digits, _ . - (max 48)");
+
+export const McpMount = z.object({
+  source: z.string().min(1).max(4096),
+  target: z.string().min(1).max(4096),
+  readOnly: z.boolean().default(true),
+});
+export type McpMount = z.infer<typeof McpMount>;
+
+/** What the Core wants running on a Node. Secret values are already resolved into `env` here: they
+ * are decrypted on the Core only at the moment they are sent to the Node that needs them. */
+export const ManagedMcpSpec = z.object({
+  kind: z.literal("managed"),
+  name: McpServerName,
+  image: z.string().min(1).max(512),
+  args: z.array(z.string().max(4096)).max(64).default([]),
+  env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string().max(65536)).default({}),
+  mounts: z.array(McpMount).max(32).default([]),
+  network: z.boolean().default(false),
+  limits: z
+    .object({
+      memoryBytes: z.number().int().positive().optional(),
+      nanoCpus: z.number().int().positive().optional(),
+      pids: z.number().int().positive().optional(),
+    })
+    .default({}),
+  user: z.string().max(64).optional(),
+});
+export const RemoteMcpSpec = z.object({
+  kind: z.literal("remote"),
+  name: McpServerName,
+  url: z.url(),
+});
+export const McpServerSpec = z.discriminatedUnion("kind", [ManagedMcpSpec, RemoteMcpSpec]);
+export type ManagedMcpSpec = z.infer<typeof ManagedMcpSpec>;
+export type RemoteMcpSpec = z.infer<typeof RemoteMcpSpec>;
+export type McpServerSpec = z.infer<typeof McpServerSpec>;
+
+export const McpServerState = z.enum(["starting", "running", "restarting", "failed", "stopped"]);
+export const McpServerStatus = z.object({
+  name: McpServerName,
+  state: McpServerState,
+  error: z.string().optional(),
+  toolCount: z.number().int().nonnegative().default(0),
+  containerId: z.string().optional(),
+  restarts: z.number().int().nonnegative().default(0),
+});
+export type McpServerStatus = z.infer<typeof McpServerStatus>;

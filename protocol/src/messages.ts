@@ -1,0 +1,114 @@
+import { z } from "zod";
+import { McpServerSpec, McpServerStatus } from "./mcp.ts";
+import { RequestId } from "./jsonrpc.ts";
+import { SystemStats, ToolDescriptor, ToolResult } from "./tools.ts";
+
+/**
+ * The two message catalogs, one per direction. Each entry is a JSON-RPC method: its params schema
+ * and, for requests, its result schema. Method names follow MCP where MCP has the concept
+ * (`tools/call`, `notifications/tools/list_changed`, `notifications/cancelled`,
+ * `notifications/progress`) and use `fabricore/*` for the rest. See docs/ARCHITECTURE.md.
+ */
+
+export const NodeCapabilities = z.object({
+  exec: z.boolean(),
+  docker: z.boolean(),
+  readRoots: z.array(z.string()),
+});
+export type NodeCapabilities = z.infer<typeof NodeCapabilities>;
+
+export const HelloParams = z.object({
+  protocolVersion: z.number().int().positive(),
+  nodeVersion: z.string().max(64),
+  hostname: z.string().max(255),
+  os: z.string().max(64),
+  arch: z.string().max(64),
+  capabilities: NodeCapabilities,
+  tools: z.array(ToolDescriptor).max(4096),
+  mcpServers: z.array(McpServerStatus).max(256).default([]),
+});
+export type HelloParams = z.infer<typeof HelloParams>;
+
+export const HelloResult = z.object({
+  protocolVersion: z.number().int().positive(),
+  nodeId: z.string(),
+  name: z.string(),
+  heartbeatIntervalMs: z.number().int().positive(),
+  /** Every MCP server this Node should be running; the Node converges to exactly this set. */
+  mcpServers: z.array(McpServerSpec),
+});
+export type HelloResult = z.infer<typeof HelloResult>;
+
+export const HeartbeatParams = z.object({
+  at: z.number().int().nonnegative(),
+  stats: SystemStats.partial().optional(),
+});
+export type HeartbeatParams = z.infer<typeof HeartbeatParams>;
+
+export const ToolsChangedParams = z.object({ tools: z.array(ToolDescriptor).max(4096) });
+export type ToolsChangedParams = z.infer<typeof ToolsChangedParams>;
+
+export const McpStatusParams = z.object({ servers: z.array(McpServerStatus).max(256) });
+export type McpStatusParams = z.infer<typeof McpStatusParams>;
+
+export const ToolCallParams = z.object({
+  /** The tool's name on its source (not the model-facing name). */
+  name: z.string().min(1).max(128),
+  source: z.string().max(80).default("builtin"),
+  arguments: z.record(z.string(), z.unknown()).default({}),
+  /** Milliseconds the Node has; past it the Node aborts the tool and the Core has failed the step. */
+  deadlineMs: z.number().int().positive().max(24 * 3_600_000),
+  /** Stable across retries of the same call, so a Node never executes one call twice. */
+  callId: z.string().min(1).max(128),
+  runId: z.string().max(128).optional(),
+});
+export type ToolCallParams = z.infer<typeof ToolCallParams>;
+
+export const CancelledParams = z.object({ requestId: RequestId, reason: z.string().max(1024).optional() });
+export type CancelledParams = z.infer<typeof CancelledParams>;
+
+export const McpSyncParams = z.object({ servers: z.array(McpServerSpec).max(256) });
+export type McpSyncParams = z.infer<typeof McpSyncParams>;
+export const McpSyncResult = z.object({ servers: z.array(McpServerStatus) });
+
+export const Empty = z.object({}).loose();
+
+type Entry = { params: z.ZodType; result?: z.ZodType };
+
+/** Requests and notifications the Node sends; the Core handles them. */
+export const nodeToCore = {
+  "fabricore/hello": { params: HelloParams, result: HelloResult },
+  "fabricore/heartbeat": { params: HeartbeatParams },
+  "notifications/tools/list_changed": { params: ToolsChangedParams },
+  "fabricore/mcp/status": { params: McpStatusParams },
+  "notifications/cancelled": { params: CancelledParams },
+} as const satisfies Record<string, Entry>;
+
+/** Requests and notifications the Core sends; the Node handles them. */
+export const coreToNode = {
+  "tools/call": { params: ToolCallParams, result: ToolResult },
+  "fabricore/mcp/sync": { params: McpSyncParams, result: McpSyncResult },
+  "fabricore/ping": { params: Empty, result: Empty },
+  "notifications/cancelled": { params: CancelledParams },
+} as const satisfies Record<string, Entry>;
+
+export type Catalog = Record<string, Entry>;
+export type NodeToCore = typeof nodeToCore;
+export type CoreToNode = typeof coreToNode;
+
+export type MethodsWithResult<C extends Catalog> = {
+  [M in keyof C]: C[M] extends { result: z.ZodType } ? M : never;
+}[keyof C] &
+  string;
+export type NotificationMethods<C extends Catalog> = {
+  [M in keyof C]: C[M] extends { result: z.ZodType } ? never : M;
+}[keyof C] &
+  string;
+export type ParamsOf<C extends Catalog, M extends keyof C> = z.input<C[M]["params"]>;
+export type ParsedParamsOf<C extends Catalog, M extends keyof C> = z.output<C[M]["params"]>;
+export type ResultOf<C extends Catalog, M extends keyof C> = C[M] extends { result: infer R extends z.ZodType }
+  ? z.output<R>
+  : never;
+export type ResultInputOf<C extends Catalog, M extends keyof C> = C[M] extends { result: infer R extends z.ZodType }
+  ? z.input<R>
+  : never;

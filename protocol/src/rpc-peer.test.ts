@@ -1,0 +1,86 @@
+import { describe, expect, it } from "vitest";
+import { ProtocolError } from "./errors.ts";
+import { coreToNode, nodeToCore } from "./messages.ts";
+import { RpcPeer } from "./rpc-peer.ts";
+import { InMemoryTransport } from "./transport.ts";
+
+function pair() {
+  const [a, b] = InMemoryTransport.createLinkedPair();
+  const core = new RpcPeer(a, { incoming: nodeToCore, outgoing: coreToNode });
+  const node = new RpcPeer(b, { incoming: coreToNode, outgoing: nodeToCore, disconnectCode: "internal" });
+  return { core, node, a, b };
+}
+
+describe("RpcPeer", () => {
+  it("routes a typed request and validates its result", async () => {
+    const { core, node } = pair();
+    node.setRequestHandler("tools/call", async (params) => ({
+      content: [{ type: "text", text: `hi ${String(params.arguments.who)}` }],
+      isError: false,
+      durationMs: 1,
+    }));
+    const result = await core.request("tools/call", { name: "x", arguments: { who: "a" }, deadlineMs: 1000, callId: "c1" });
+    expect(result.content[0]).toEqual({ type: "text", text: "hi a" });
+  });
+
+  it("answers invalid params with an error instead of calling the handler", async () => {
+    const { core, node } = pair();
+    let called = false;
+    node.setRequestHandler("tools/call", async () => {
+      called = true;
+      return { content: [], isError: false, durationMs: 0 };
+    });
+    const error = await core
+      .request("tools/call", { name: "", deadlineMs: -1, callId: "" } as never)
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ProtocolError);
+    expect((error as ProtocolError).code).toBe("invalid_params");
+    expect(called).toBe(false);
+  });
+
+  it("answers an unknown method with unknown_method", async () => {
+    const { core } = pair();
+    const error = await core.request("fabricore/ping", {}).catch((e: unknown) => e);
+    expect((error as ProtocolError).code).toBe("unknown_method");
+  });
+
+  it("times out, and the callee sees the cancellation", async () => {
+    const { core, node } = pair();
+    let aborted = false;
+    node.setRequestHandler("tools/call", (_params, ctx) => {
+      return new Promise((_resolve, reject) => {
+        ctx.signal.addEventListener("abort", () => {
+          aborted = true;
+          reject(new ProtocolError("cancelled", "stopped"));
+        });
+      });
+    });
+    const error = await core
+      .request("tools/call", { name: "slow", deadlineMs: 50, callId: "c" }, { timeoutMs: 30 })
+      .catch((e: unknown) => e);
+    expect((error as ProtocolError).code).toBe("deadline_exceeded");
+    await new Promise((r) => setTimeout(r, 10));
+    expect(aborted).toBe(true);
+  });
+
+  it("fails pending requests when the connection closes", async () => {
+    const { core, node, b } = pair();
+    node.setRequestHandler("tools/call", () => new Promise(() => {}));
+    const pending = core.request("tools/call", { name: "hang", deadlineMs: 10_000, callId: "c" });
+    await new Promise((r) => setTimeout(r, 5));
+    await b.close(1006, "gone");
+    const error = await pending.catch((e: unknown) => e);
+    expect((error as ProtocolError).code).toBe("node_offline");
+    expect(core.pendingCount).toBe(0);
+  });
+
+  it("answers a frame the transport could not decode", async () => {
+    const { a, node } = pair();
+    const seen: unknown[] = [];
+    a.onmessage = (m) => seen.push(m);
+    node.transport.oninvalid?.("not json", null);
+    await new Promise((r) => setTimeout(r, 5));
+    expect(seen).toHaveLength(1);
+    expect(seen[0]).toMatchObject({ id: null, error: { data: { code: "invalid_message" } } });
+  });
+});

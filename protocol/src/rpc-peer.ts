@@ -1,0 +1,249 @@
+import { z } from "zod";
+import { ProtocolError } from "./errors.ts";
+import type { JsonRpcMessage, RequestId } from "./jsonrpc.ts";
+import { CancelledParams } from "./messages.ts";
+import type {
+  Catalog,
+  MethodsWithResult,
+  NotificationMethods,
+  ParamsOf,
+  ParsedParamsOf,
+  ResultInputOf,
+  ResultOf,
+} from "./messages.ts";
+import type { CloseInfo, Transport } from "./transport.ts";
+
+export interface RequestContext {
+  requestId: RequestId;
+  /** Aborted when the caller sends `notifications/cancelled` or the connection closes. */
+  signal: AbortSignal;
+}
+
+export interface RequestOptions {
+  /** Reject with `deadline_exceeded` (and tell the peer to cancel) after this long. */
+  timeoutMs?: number;
+  signal?: AbortSignal;
+}
+
+export interface RpcPeerOptions<In extends Catalog, Out extends Catalog> {
+  incoming: In;
+  outgoing: Out;
+  /** Code for requests still pending when the connection closes (`node_offline` on the Core). */
+  disconnectCode?: ProtocolError["code"];
+  /** Called for problems that have no caller to return to (a bad notification, a stray reply). */
+  onProblem?: (problem: string) => void;
+}
+
+type RequestHandler = (params: never, ctx: RequestContext) => Promise<unknown>;
+type NotificationHandler = (params: never) => void;
+
+interface Pending {
+  method: string;
+  resolve: (value: unknown) => void;
+  reject: (error: ProtocolError) => void;
+  cleanup: () => void;
+}
+
+/**
+ * A JSON-RPC 2.0 endpoint over a Transport, typed by the two message catalogs. Every incoming
+ * params object is validated against its catalog entry before a handler sees it, and every reply
+ * against its result schema before a caller does; a bad message is answered with an error and
+ * never throws out of here.
+ */
+export class RpcPeer<In extends Catalog, Out extends Catalog> {
+  onclose?: (info: CloseInfo) => void;
+  private readonly requestHandlers = new Map<string, RequestHandler>();
+  private readonly notificationHandlers = new Map<string, NotificationHandler>();
+  private readonly pending = new Map<RequestId, Pending>();
+  private readonly inflight = new Map<RequestId, AbortController>();
+  private nextId = 1;
+  private closed = false;
+
+  readonly transport: Transport;
+  private readonly options: RpcPeerOptions<In, Out>;
+
+  constructor(transport: Transport, options: RpcPeerOptions<In, Out>) {
+    this.transport = transport;
+    this.options = options;
+    transport.onmessage = (message) => this.receive(message);
+    transport.oninvalid = (error, id) => {
+      void this.sendError(id, new ProtocolError("invalid_message", `invalid message: ${error}`));
+    };
+    transport.onclose = (info) => this.handleClose(info);
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  get pendingCount(): number {
+    return this.pending.size;
+  }
+
+  setRequestHandler<M extends MethodsWithResult<In>>(
+    method: M,
+    handler: (params: ParsedParamsOf<In, M>, ctx: RequestContext) => Promise<ResultInputOf<In, M>>,
+  ): void {
+    this.requestHandlers.set(method, handler as RequestHandler);
+  }
+
+  setNotificationHandler<M extends NotificationMethods<In>>(
+    method: M,
+    handler: (params: ParsedParamsOf<In, M>) => void,
+  ): void {
+    this.notificationHandlers.set(method, handler as NotificationHandler);
+  }
+
+  request<M extends MethodsWithResult<Out>>(
+    method: M,
+    params: ParamsOf<Out, M>,
+    options: RequestOptions = {},
+  ): Promise<ResultOf<Out, M>> {
+    if (this.closed) {
+      return Promise.reject(new ProtocolError(this.options.disconnectCode ?? "node_offline", "connection is closed"));
+    }
+    const id = this.nextId++;
+    return new Promise<ResultOf<Out, M>>((resolve, reject) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const onAbort = () => {
+        this.cancelOutgoing(id, "cancelled", "request cancelled by caller");
+      };
+      const cleanup = () => {
+        if (timer) clearTimeout(timer);
+        options.signal?.removeEventListener("abort", onAbort);
+        this.pending.delete(id);
+      };
+      this.pending.set(id, { method, resolve: resolve as (v: unknown) => void, reject, cleanup });
+      if (options.timeoutMs !== undefined) {
+        timer = setTimeout(
+          () => this.cancelOutgoing(id, "deadline_exceeded", `no answer to ${method} within ${options.timeoutMs} ms`),
+          options.timeoutMs,
+        );
+      }
+      if (options.signal) {
+        if (options.signal.aborted) return onAbort();
+        options.signal.addEventListener("abort", onAbort, { once: true });
+      }
+      this.transport.send({ jsonrpc: "2.0", id, method, params: params as Record<string, unknown> }).catch((error) => {
+        const entry = this.pending.get(id);
+        if (!entry) return;
+        entry.cleanup();
+        entry.reject(new ProtocolError(this.options.disconnectCode ?? "node_offline", `send failed: ${String(error)}`));
+      });
+    });
+  }
+
+  async notify<M extends NotificationMethods<Out>>(method: M, params: ParamsOf<Out, M>): Promise<void> {
+    if (this.closed) return;
+    await this.transport.send({ jsonrpc: "2.0", method, params: params as Record<string, unknown> });
+  }
+
+  async close(code = 1000, reason = ""): Promise<void> {
+    await this.transport.close(code, reason);
+    this.handleClose({ code, reason });
+  }
+
+  private cancelOutgoing(id: RequestId, code: "cancelled" | "deadline_exceeded", message: string): void {
+    const entry = this.pending.get(id);
+    if (!entry) return;
+    entry.cleanup();
+    entry.reject(new ProtocolError(code, message));
+    // Tell the other side to stop working on it (MCP's cancellation notification).
+    if (!this.closed) {
+      this.transport
+        .send({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: id, reason: message } })
+        .catch(() => {});
+    }
+  }
+
+  private receive(message: JsonRpcMessage): void {
+    if ("method" in message) {
+      if ("id" in message) void this.handleRequest(message.id, message.method, message.params ?? {});
+      else this.handleNotification(message.method, message.params ?? {});
+      return;
+    }
+    const entry = this.pending.get(message.id as RequestId);
+    if (!entry) {
+      this.options.onProblem?.(`reply to unknown request id ${String(message.id)}`);
+      return;
+    }
+    entry.cleanup();
+    if ("error" in message) {
+      entry.reject(ProtocolError.fromWire(message.error));
+      return;
+    }
+    const schema = this.options.outgoing[entry.method]?.result;
+    const parsed = schema ? schema.safeParse(message.result) : { success: true as const, data: message.result };
+    if (parsed.success) entry.resolve(parsed.data);
+    else entry.reject(new ProtocolError("invalid_message", `invalid result for ${entry.method}: ${z.prettifyError(parsed.error)}`));
+  }
+
+  private async handleRequest(id: RequestId, method: string, params: Record<string, unknown>): Promise<void> {
+    const entry = this.options.incoming[method];
+    const handler = this.requestHandlers.get(method);
+    if (!entry?.result || !handler) {
+      await this.sendError(id, new ProtocolError("unknown_method", `unknown method: ${method}`));
+      return;
+    }
+    const parsed = entry.params.safeParse(params);
+    if (!parsed.success) {
+      await this.sendError(id, new ProtocolError("invalid_params", `invalid params for ${method}: ${z.prettifyError(parsed.error)}`));
+      return;
+    }
+    const controller = new AbortController();
+    this.inflight.set(id, controller);
+    try {
+      const result = await handler(parsed.data as never, { requestId: id, signal: controller.signal });
+      if (!this.closed) await this.transport.send({ jsonrpc: "2.0", id, result });
+    } catch (error) {
+      const wire =
+        error instanceof ProtocolError
+          ? error
+          : new ProtocolError("internal", error instanceof Error ? error.message : String(error));
+      await this.sendError(id, wire);
+    } finally {
+      this.inflight.delete(id);
+    }
+  }
+
+  private handleNotification(method: string, params: Record<string, unknown>): void {
+    if (method === "notifications/cancelled") {
+      const parsed = CancelledParams.safeParse(params);
+      if (parsed.success) this.inflight.get(parsed.data.requestId)?.abort(parsed.data.reason ?? "cancelled");
+    }
+    const entry = this.options.incoming[method];
+    const handler = this.notificationHandlers.get(method);
+    if (!entry || !handler) {
+      if (method !== "notifications/cancelled") this.options.onProblem?.(`unhandled notification ${method}`);
+      return;
+    }
+    const parsed = entry.params.safeParse(params);
+    if (!parsed.success) {
+      this.options.onProblem?.(`invalid params for ${method}: ${z.prettifyError(parsed.error)}`);
+      return;
+    }
+    try {
+      handler(parsed.data as never);
+    } catch (error) {
+      this.options.onProblem?.(`handler for ${method} threw: ${String(error)}`);
+    }
+  }
+
+  private async sendError(id: RequestId | null, error: ProtocolError): Promise<void> {
+    if (this.closed) return;
+    await this.transport.send({ jsonrpc: "2.0", id, error: error.toWire() }).catch(() => {});
+  }
+
+  private handleClose(info: CloseInfo): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const controller of this.inflight.values()) controller.abort("connection closed");
+    for (const entry of [...this.pending.values()]) {
+      entry.cleanup();
+      entry.reject(
+        new ProtocolError(this.options.disconnectCode ?? "node_offline", `connection closed (${info.code}${info.reason ? `: ${info.reason}` : ""})`),
+      );
+    }
+    this.onclose?.(info);
+  }
+}
