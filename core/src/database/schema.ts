@@ -1,0 +1,140 @@
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from "kysely";
+
+/**
+ * The database as Kysely sees it, identical on SQLite and PostgreSQL. To keep one query layer over
+ * both dialects: timestamps are ISO-8601 UTC text (`new Date().toISOString()`, so they also sort
+ * as text), JSON is text (parsed in the repositories), booleans are integers 0/1, ids are text.
+ */
+
+export type Role = "admin" | "operator" | "viewer";
+export type RunTrigger = "manual" | "cron" | "webhook";
+export type RunStatus = "queued" | "running" | "waiting_approval" | "succeeded" | "failed" | "cancelled";
+export type ProviderKind = "lmstudio" | "openai" | "anthropic" | "openai-compatible";
+
+export interface UsersTable {
+  id: string;
+  username: string;
+  password_hash: string;
+  role: Role;
+  failed_logins: ColumnType<number, number | undefined, number>;
+  locked_until: string | null;
+  created_at: string;
+}
+
+export interface ApiTokensTable {
+  id: string;
+  user_id: string;
+  name: string;
+  /** SHA-256 hex of the token; the token itself is shown once and never stored. */
+  token_hash: string;
+  kind: "session" | "api";
+  created_at: string;
+  expires_at: string | null;
+  last_used_at: string | null;
+}
+
+export interface NodesTable {
+  id: string;
+  name: string;
+  labels: string; // JSON Record<string,string>
+  token_hash: string;
+  created_at: string;
+  last_seen_at: string | null;
+  version: string | null;
+  hostname: string | null;
+  os: string | null;
+  arch: string | null;
+  tools: string; // JSON ToolDescriptor[] as last announced
+}
+
+export interface SecretsTable {
+  id: string;
+  name: string;
+  /** AES-256-GCM envelope, see core/src/secrets. */
+  ciphertext: string;
+  key_version: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface ProvidersTable {
+  id: string;
+  name: string;
+  kind: ProviderKind;
+  base_url: string | null;
+  api_key_ciphertext: string | null;
+  options: string; // JSON
+  created_at: string;
+}
+
+export interface JobsTable {
+  id: string;
+  name: string;
+  prompt: string;
+  model: string; // JSON {provider, model}
+  fallbacks: string; // JSON [{provider, model}]
+  nodes: string; // JSON string[] (ids)
+  tools: string; // JSON string[] allowlist; [] = every tool of the job's Nodes
+  schedule: string | null; // JSON {cron, timezone}
+  webhook_slug: string | null;
+  webhook_secret_ciphertext: string | null;
+  max_steps: number;
+  enabled: number;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface RunsTable {
+  id: string;
+  job_id: string;
+  trigger: RunTrigger;
+  status: RunStatus;
+  input: string | null; // JSON
+  output: string | null;
+  error: string | null;
+  created_at: string;
+  started_at: string | null;
+  finished_at: string | null;
+  /** Which Core process is executing it (for crash recovery and, later, cluster mode). */
+  owner: string | null;
+  usage: string; // JSON {promptTokens, completionTokens}
+}
+
+export interface RunStepsTable {
+  id: Generated<number>;
+  run_id: string;
+  seq: number;
+  type: "llm" | "tool";
+  data: string; // JSON step body, see CONTRACT "A run's step"
+  created_at: string;
+}
+
+export interface McpServersTable {
+  node_id: string;
+  name: string;
+  spec: string; // JSON: stored request (preset or image, mounts, env with secret refs, args, or url)
+  created_at: string;
+}
+
+export interface Database {
+  users: UsersTable;
+  api_tokens: ApiTokensTable;
+  nodes: NodesTable;
+  secrets: SecretsTable;
+  providers: ProvidersTable;
+  jobs: JobsTable;
+  runs: RunsTable;
+  run_steps: RunStepsTable;
+  mcp_servers: McpServersTable;
+}
+
+export type UserRow = Selectable<UsersTable>;
+export type NodeRow = Selectable<NodesTable>;
+export type JobRow = Selectable<JobsTable>;
+export type NewJob = Insertable<JobsTable>;
+export type JobUpdate = Updateable<JobsTable>;
+export type RunRow = Selectable<RunsTable>;
+export type RunStepRow = Selectable<RunStepsTable>;
+export type ProviderRow = Selectable<ProvidersTable>;
+export type SecretRow = Selectable<SecretsTable>;
+export type McpServerRow = Selectable<McpServersTable>;
