@@ -32,7 +32,9 @@ export type JsonRpcMessage = JsonRpcRequest | JsonRpcNotification | JsonRpcSucce
 
 /** Validates one decoded frame as a JSON-RPC 2.0 message. Order matters: a request has both id and
  * method, a notification only method, a response only id. */
-export function parseJsonRpcMessage(value: unknown): { ok: true; message: JsonRpcMessage } | { ok: false; error: string } {
+export function parseJsonRpcMessage(
+  value: unknown,
+): { ok: true; message: JsonRpcMessage } | { ok: false; error: string } {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     return { ok: false, error: "a message must be a JSON object (batches are not used)" };
   }

@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { McpServerSpec, McpServerStatus } from "./mcp.ts";
 import { RequestId } from "./jsonrpc.ts";
+import { McpServerSpec, McpServerStatus } from "./mcp.ts";
 import { SystemStats, ToolDescriptor, ToolResult } from "./tools.ts";
 
 /**
@@ -57,7 +57,11 @@ export const ToolCallParams = z.object({
   source: z.string().max(80).default("builtin"),
   arguments: z.record(z.string(), z.unknown()).default({}),
   /** Milliseconds the Node has; past it the Node aborts the tool and the Core has failed the step. */
-  deadlineMs: z.number().int().positive().max(24 * 3_600_000),
+  deadlineMs: z
+    .number()
+    .int()
+    .positive()
+    .max(24 * 3_600_000),
   /** Stable across retries of the same call, so a Node never executes one call twice. */
   callId: z.string().min(1).max(128),
   runId: z.string().max(128).optional(),

@@ -9,7 +9,8 @@ describe("protocol purity", () => {
     for (const file of readdirSync(dir).filter((f) => f.endsWith(".ts") && !f.endsWith(".test.ts"))) {
       const source = readFileSync(join(dir, file), "utf8");
       const imports = [...source.matchAll(/from\s+"([^"]+)"/g)].map((m) => m[1]);
-      for (const spec of imports) expect(spec === "zod" || spec?.startsWith("./"), `${file} imports ${spec}`).toBe(true);
+      for (const spec of imports)
+        expect(spec === "zod" || spec?.startsWith("./"), `${file} imports ${spec}`).toBe(true);
       expect(source).not.toMatch(/\b(process|require|fetch)\s*[.(]/);
     }
   });

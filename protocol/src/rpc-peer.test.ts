@@ -19,7 +19,12 @@ describe("RpcPeer", () => {
       isError: false,
       durationMs: 1,
     }));
-    const result = await core.request("tools/call", { name: "x", arguments: { who: "a" }, deadlineMs: 1000, callId: "c1" });
+    const result = await core.request("tools/call", {
+      name: "x",
+      arguments: { who: "a" },
+      deadlineMs: 1000,
+      callId: "c1",
+    });
     expect(result.content[0]).toEqual({ type: "text", text: "hi a" });
   });
 

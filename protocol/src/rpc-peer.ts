@@ -1,7 +1,6 @@
 import { z } from "zod";
 import { ProtocolError } from "./errors.ts";
 import type { JsonRpcMessage, RequestId } from "./jsonrpc.ts";
-import { CancelledParams } from "./messages.ts";
 import type {
   Catalog,
   MethodsWithResult,
@@ -11,6 +10,7 @@ import type {
   ResultInputOf,
   ResultOf,
 } from "./messages.ts";
+import { CancelledParams } from "./messages.ts";
 import type { CloseInfo, Transport } from "./transport.ts";
 
 export interface RequestContext {
@@ -175,7 +175,10 @@ export class RpcPeer<In extends Catalog, Out extends Catalog> {
     const schema = this.options.outgoing[entry.method]?.result;
     const parsed = schema ? schema.safeParse(message.result) : { success: true as const, data: message.result };
     if (parsed.success) entry.resolve(parsed.data);
-    else entry.reject(new ProtocolError("invalid_message", `invalid result for ${entry.method}: ${z.prettifyError(parsed.error)}`));
+    else
+      entry.reject(
+        new ProtocolError("invalid_message", `invalid result for ${entry.method}: ${z.prettifyError(parsed.error)}`),
+      );
   }
 
   private async handleRequest(id: RequestId, method: string, params: Record<string, unknown>): Promise<void> {
@@ -187,7 +190,10 @@ export class RpcPeer<In extends Catalog, Out extends Catalog> {
     }
     const parsed = entry.params.safeParse(params);
     if (!parsed.success) {
-      await this.sendError(id, new ProtocolError("invalid_params", `invalid params for ${method}: ${z.prettifyError(parsed.error)}`));
+      await this.sendError(
+        id,
+        new ProtocolError("invalid_params", `invalid params for ${method}: ${z.prettifyError(parsed.error)}`),
+      );
       return;
     }
     const controller = new AbortController();
@@ -241,7 +247,10 @@ export class RpcPeer<In extends Catalog, Out extends Catalog> {
     for (const entry of [...this.pending.values()]) {
       entry.cleanup();
       entry.reject(
-        new ProtocolError(this.options.disconnectCode ?? "node_offline", `connection closed (${info.code}${info.reason ? `: ${info.reason}` : ""})`),
+        new ProtocolError(
+          this.options.disconnectCode ?? "node_offline",
+          `connection closed (${info.code}${info.reason ? `: ${info.reason}` : ""})`,
+        ),
       );
     }
     this.onclose?.(info);

@@ -39,7 +39,13 @@ export type BuiltinToolName = (typeof BUILTIN_TOOLS)[number];
 
 export const ReadFileArgs = z.strictObject({
   path: z.string().min(1).max(4096).describe("Absolute path of the file to read"),
-  maxBytes: z.number().int().positive().max(16 * 1024 * 1024).optional().describe("Read at most this many bytes"),
+  maxBytes: z
+    .number()
+    .int()
+    .positive()
+    .max(16 * 1024 * 1024)
+    .optional()
+    .describe("Read at most this many bytes"),
 });
 export type ReadFileArgs = z.infer<typeof ReadFileArgs>;
 
@@ -78,7 +84,12 @@ export const SystemStats = z.object({
   uptimeSeconds: z.number(),
   loadAverage: z.tuple([z.number(), z.number(), z.number()]),
   cpu: z.object({ count: z.number().int(), model: z.string(), usagePercent: z.number().optional() }),
-  memory: z.object({ totalBytes: z.number(), freeBytes: z.number(), availableBytes: z.number(), usedBytes: z.number() }),
+  memory: z.object({
+    totalBytes: z.number(),
+    freeBytes: z.number(),
+    availableBytes: z.number(),
+    usedBytes: z.number(),
+  }),
   disks: z.array(DiskStats),
 });
 export type SystemStats = z.infer<typeof SystemStats>;
