@@ -1,0 +1,85 @@
+import type { FastifyError, FastifyInstance } from "fastify";
+import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from "fastify-type-provider-zod";
+
+export type ApiErrorCode =
+  | "validation_failed"
+  | "bad_request"
+  | "unauthorized"
+  | "forbidden"
+  | "csrf_required"
+  | "not_found"
+  | "conflict"
+  | "payload_too_large"
+  | "rate_limited"
+  | "locked"
+  | "provider_error"
+  | "node_offline"
+  | "unavailable"
+  | "internal";
+
+const statusFor: Record<ApiErrorCode, number> = {
+  validation_failed: 400,
+  bad_request: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  csrf_required: 403,
+  not_found: 404,
+  conflict: 409,
+  payload_too_large: 413,
+  rate_limited: 429,
+  locked: 423,
+  provider_error: 502,
+  node_offline: 503,
+  unavailable: 503,
+  internal: 500,
+};
+
+/** Thrown by services and routes; the one error handler below turns it into
+ * `{"error":{"code","message"}}` with the status that fits the code. */
+export class ApiError extends Error {
+  readonly code: ApiErrorCode;
+  readonly status: number;
+  readonly details: unknown;
+  constructor(code: ApiErrorCode, message: string, details?: unknown) {
+    super(message);
+    this.name = "ApiError";
+    this.code = code;
+    this.status = statusFor[code];
+    this.details = details;
+  }
+}
+
+export const notFound = (what: string) => new ApiError("not_found", `${what} not found`);
+
+export function errorBody(code: string, message: string, details?: unknown) {
+  return { error: details === undefined ? { code, message } : { code, message, details } };
+}
+
+export function installErrorHandler(app: FastifyInstance): void {
+  app.setNotFoundHandler((request, reply) => {
+    reply.code(404).send(errorBody("not_found", `no route ${request.method} ${request.url.split("?")[0]}`));
+  });
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error instanceof ApiError) {
+      return reply.code(error.status).send(errorBody(error.code, error.message, error.details));
+    }
+    if (hasZodFastifySchemaValidationErrors(error)) {
+      const issues = error.validation.map((v) => ({
+        path: `${error.validationContext ?? "body"}${v.instancePath.replaceAll("/", ".")}`,
+        message: v.message ?? "invalid",
+      }));
+      const message = issues.map((i) => `${i.path}: ${i.message}`).join("; ");
+      return reply.code(400).send(errorBody("validation_failed", message, issues));
+    }
+    if (isResponseSerializationError(error)) {
+      request.log.error({ err: error, issues: error.cause.issues }, "response did not match its schema");
+      return reply.code(500).send(errorBody("internal", "internal error"));
+    }
+    const status = error.statusCode ?? 500;
+    if (status === 413) return reply.code(413).send(errorBody("payload_too_large", error.message));
+    if (status === 429) return reply.code(429).send(errorBody("rate_limited", error.message));
+    if (status >= 400 && status < 500) return reply.code(status).send(errorBody("bad_request", error.message));
+    request.log.error({ err: error }, "unhandled error");
+    return reply.code(500).send(errorBody("internal", "internal error"));
+  });
+}

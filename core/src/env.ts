@@ -1,0 +1,50 @@
+import { resolve } from "node:path";
+import { z } from "zod";
+
+const port = z.coerce.number().int().min(0).max(65535);
+const positiveInt = z.coerce.number().int().positive();
+
+/** Every Core setting, from the environment (CONTRACT "Core settings"). Parsed once at start;
+ * a bad value stops the Core with every problem listed, not the first one only. */
+export const CoreEnv = z.object({
+  FABRICORE_HOST: z.string().min(1).default("127.0.0.1"),
+  FABRICORE_PORT: port.default(8080),
+  FABRICORE_DATA_DIR: z.string().min(1).default("./data"),
+  FABRICORE_DATABASE_URL: z
+    .string()
+    .regex(/^(postgres(ql)?:\/\/|sqlite:)/, "must be postgres://… (or sqlite:<path>)")
+    .optional(),
+  FABRICORE_REDIS_URL: z.string().regex(/^rediss?:\/\//, "must be redis://…").optional(),
+  FABRICORE_MASTER_KEY: z.string().optional(),
+  FABRICORE_ADMIN_PASSWORD: z.string().min(8, "at least 8 characters").optional(),
+  FABRICORE_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  /** Runs executed at once by this Core. */
+  FABRICORE_RUN_CONCURRENCY: positiveInt.default(8),
+  /** Seconds between a Node's heartbeats; a Node silent for three of them is offline. */
+  FABRICORE_HEARTBEAT_SECONDS: positiveInt.default(10),
+  /** Default deadline of one tool call, in seconds. */
+  FABRICORE_TOOL_TIMEOUT_SECONDS: positiveInt.default(120),
+  /** Where the built UI is; unset: core/ui/dist beside this package. */
+  FABRICORE_UI_DIR: z.string().optional(),
+  FABRICORE_TLS_CERT: z.string().optional(),
+  FABRICORE_TLS_KEY: z.string().optional(),
+});
+export type CoreEnv = z.infer<typeof CoreEnv> & { dataDir: string };
+
+export class SettingsError extends Error {
+  readonly code = "invalid_settings";
+}
+
+export function loadCoreEnv(source: Record<string, string | undefined> = process.env): CoreEnv {
+  const parsed = CoreEnv.safeParse(
+    Object.fromEntries(Object.entries(source).filter(([k, v]) => k.startsWith("FABRICORE_") && v !== "")),
+  );
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
+    throw new SettingsError(`invalid settings:\n${lines.join("\n")}`);
+  }
+  if (Boolean(parsed.data.FABRICORE_TLS_CERT) !== Boolean(parsed.data.FABRICORE_TLS_KEY)) {
+    throw new SettingsError("invalid settings:\n  FABRICORE_TLS_CERT and FABRICORE_TLS_KEY go together");
+  }
+  return { ...parsed.data, dataDir: resolve(parsed.data.FABRICORE_DATA_DIR) };
+}
