@@ -1,0 +1,43 @@
+/** A live run event, as sent to browsers over Server-Sent Events. `step` carries the stored step
+ * (with its seq) so a client can resume; `delta` is streamed model text (not stored). */
+export type RunEvent =
+  | { type: "step"; seq: number; step: Record<string, unknown> }
+  | { type: "delta"; text: string }
+  | { type: "status"; status: string; output?: string | null; error?: string | null }
+  | { type: "done"; status: string };
+
+export type RunEventListener = (event: RunEvent) => void;
+
+/** Fan-out of live run events inside one Core. In cluster mode the same interface is backed by
+ * Redis pub/sub so a browser on any replica sees runs executing on another. */
+export interface RunEventBus {
+  publish(runId: string, event: RunEvent): void;
+  subscribe(runId: string, listener: RunEventListener): () => void;
+}
+
+export class LocalRunEventBus implements RunEventBus {
+  private readonly listeners = new Map<string, Set<RunEventListener>>();
+
+  publish(runId: string, event: RunEvent): void {
+    for (const listener of this.listeners.get(runId) ?? []) {
+      try {
+        listener(event);
+      } catch {
+        // One broken subscriber (a closed response) must not stop the others.
+      }
+    }
+  }
+
+  subscribe(runId: string, listener: RunEventListener): () => void {
+    let set = this.listeners.get(runId);
+    if (!set) {
+      set = new Set();
+      this.listeners.set(runId, set);
+    }
+    set.add(listener);
+    return () => {
+      set.delete(listener);
+      if (set.size === 0) this.listeners.delete(runId);
+    };
+  }
+}
