@@ -2,6 +2,7 @@ export * from "./errors.ts";
 export * from "./jsonrpc.ts";
 export * from "./mcp.ts";
 export * from "./messages.ts";
+export * from "./mount-policy.ts";
 export * from "./rpc-peer.ts";
 export * from "./tools.ts";
 export * from "./transport.ts";
