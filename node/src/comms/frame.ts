@@ -1,0 +1,16 @@
+import { type JsonRpcMessage, parseJsonRpcMessage, safeParseJson } from "@fabricore/protocol";
+
+export type DecodedFrame =
+  | { ok: true; message: JsonRpcMessage }
+  | { ok: false; error: string; id: string | number | null };
+
+/** One WebSocket frame to one validated JSON-RPC message. Never throws: a bad frame becomes an error
+ * carrying the request id when one can be read, so the peer's error reply can name the request. */
+export function decodeFrame(data: string): DecodedFrame {
+  const json = safeParseJson(data);
+  if (!json.ok) return { ok: false, error: `not JSON: ${json.error}`, id: null };
+  const parsed = parseJsonRpcMessage(json.value);
+  if (parsed.ok) return parsed;
+  const id = (json.value as { id?: unknown } | null)?.id;
+  return { ok: false, error: parsed.error, id: typeof id === "string" || typeof id === "number" ? id : null };
+}

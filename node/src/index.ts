@@ -1,0 +1,19 @@
+/** Public surface of the Node package, for the Core's tests, e2e and bench. */
+export { fullJitterDelay } from "./comms/backoff.ts";
+export type {
+  ConnectionManagerOptions,
+  ConnectionState,
+  NodeIdentity,
+  ToolRouter,
+} from "./comms/connection-manager.ts";
+export { ConnectionManager, NodeCloseCode } from "./comms/connection-manager.ts";
+export { connectUrl, connectWebSocket, UpgradeRejectedError, WsClientTransport } from "./comms/ws-client-transport.ts";
+export type { CommandLine } from "./env.ts";
+export { HELP_TEXT, loadNodeSettings, NodeSettings, SettingsError } from "./env.ts";
+export type { Logger, LogLevel } from "./logger.ts";
+export { createLogger, silentLogger } from "./logger.ts";
+export type { McpFactory, RunningNode } from "./main.ts";
+export { NODE_VERSION, startNode } from "./main.ts";
+export { BuiltinTools } from "./tools/builtin-tools.ts";
+export { ToolDispatcher } from "./tools/dispatcher.ts";
+export type { McpManagerOptions, McpProvider, ToolCallContext, ToolProvider } from "./tools/tool-provider.ts";

@@ -1,0 +1,137 @@
+import { mkdir } from "node:fs/promises";
+import os from "node:os";
+import pkg from "../package.json" with { type: "json" };
+import { ConnectionManager } from "./comms/connection-manager.ts";
+import { connectWebSocket } from "./comms/ws-client-transport.ts";
+import { HELP_TEXT, loadNodeSettings, type NodeSettings, SettingsError } from "./env.ts";
+import { createLogger, type Logger } from "./logger.ts";
+import { BuiltinTools } from "./tools/builtin-tools.ts";
+import { ToolDispatcher } from "./tools/dispatcher.ts";
+import { CpuSampler, collectHeartbeatStats } from "./tools/system-stats.ts";
+import type { McpManagerOptions, McpProvider } from "./tools/tool-provider.ts";
+
+export const NODE_VERSION: string = pkg.version;
+
+/** How the MCP manager is made. node/src/mcp supplies it; without one the Node runs built-in tools only. */
+export type McpFactory = (options: McpManagerOptions) => McpProvider | Promise<McpProvider>;
+
+export interface RunningNode {
+  connection: ConnectionManager;
+  dispatcher: ToolDispatcher;
+  /** Stops reconnecting, closes the socket with 1000 and shuts the MCP manager down. */
+  stop(): Promise<void>;
+}
+
+/** Wires settings, tools, the optional MCP manager and the connection to the Core, and starts dialling. */
+export async function startNode(
+  settings: NodeSettings,
+  deps: { logger: Logger; createMcp?: McpFactory | undefined },
+): Promise<RunningNode> {
+  const { logger } = deps;
+  await mkdir(settings.dataDir, { recursive: true, mode: 0o700 }).catch((error: unknown) => {
+    // Not fatal: only the MCP manager keeps state there.
+    logger.warn({ dataDir: settings.dataDir, err: String(error) }, "cannot create the data directory");
+  });
+  const dispatcher = new ToolDispatcher({
+    providers: [new BuiltinTools({ readRoots: settings.readRoots, allowExec: settings.allowExec })],
+  });
+  let mcp: McpProvider | undefined;
+  if (deps.createMcp) {
+    mcp = await deps.createMcp({ dockerSocket: settings.dockerSocket, dataDir: settings.dataDir, logger });
+    dispatcher.addProvider(mcp);
+  }
+  const sampler = new CpuSampler();
+  sampler.sample();
+  const connection = new ConnectionManager({
+    connect: (signal) =>
+      connectWebSocket({
+        url: settings.connectUrl,
+        token: settings.token,
+        signal,
+        userAgent: `fabricore-node/${NODE_VERSION}`,
+      }),
+    identity: {
+      nodeVersion: NODE_VERSION,
+      hostname: os.hostname().slice(0, 255),
+      os: process.platform,
+      arch: process.arch,
+      capabilities: { exec: settings.allowExec, docker: mcp !== undefined, readRoots: settings.readRoots },
+    },
+    tools: dispatcher,
+    logger,
+    heartbeatStats: () => collectHeartbeatStats(sampler),
+    ...(mcp && {
+      onDesiredMcpServers: (specs) => mcp.sync(specs),
+      mcpStatus: () => mcp.status(),
+    }),
+  });
+  const unsubscribeStatus = mcp?.onStatus((servers) => connection.reportMcpStatus(servers));
+  logger.info(
+    {
+      version: NODE_VERSION,
+      core: settings.coreUrl,
+      readRoots: settings.readRoots,
+      allowExec: settings.allowExec,
+      mcp: mcp !== undefined,
+      tools: dispatcher.list().map((tool) => tool.name),
+    },
+    "fabricore-node starting",
+  );
+  connection.start();
+  return {
+    connection,
+    dispatcher,
+    async stop() {
+      unsubscribeStatus?.();
+      await connection.stop(1000, "node shutting down");
+      await mcp?.close();
+    },
+  };
+}
+
+/** The executable's entry: flags → settings → run until SIGTERM/SIGINT. */
+export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
+  let command: ReturnType<typeof loadNodeSettings>;
+  try {
+    command = loadNodeSettings(argv);
+  } catch (error) {
+    if (!(error instanceof SettingsError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    process.exit(2);
+  }
+  if (command.kind === "help") {
+    process.stdout.write(HELP_TEXT);
+    return;
+  }
+  if (command.kind === "version") {
+    process.stdout.write(`fabricore-node ${NODE_VERSION}\n`);
+    return;
+  }
+  const logger = createLogger(command.settings.logLevel);
+  const node = await startNode(command.settings, { logger, createMcp: undefined });
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, "shutting down");
+    // The contract is "exit 0 within a second": a Core that does not answer the close frame, or an MCP
+    // server slow to stop, must not hold the process.
+    const deadline = setTimeout(() => process.exit(0), 900);
+    node.stop().finally(() => {
+      clearTimeout(deadline);
+      process.exit(0);
+    });
+  };
+  process.on("SIGTERM", () => shutdown("SIGTERM"));
+  process.on("SIGINT", () => shutdown("SIGINT"));
+}
+
+// Run when executed (node main.ts, or the compiled binary), not when imported by tests.
+if (import.meta.main) {
+  main().catch((error: unknown) => {
+    process.stderr.write(
+      `fabricore-node: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
+    process.exit(1);
+  });
+}

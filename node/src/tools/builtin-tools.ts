@@ -1,0 +1,55 @@
+import {
+  type BuiltinToolName,
+  builtinToolDescriptors,
+  ProtocolError,
+  type ToolDescriptor,
+  type ToolResult,
+} from "@fabricore/protocol";
+import { execCommandTool } from "./exec-command.ts";
+import { readFileTool } from "./read-file.ts";
+import { CpuSampler, systemStatsTool } from "./system-stats.ts";
+import type { ToolCallContext, ToolProvider } from "./tool-provider.ts";
+
+export interface BuiltinToolsOptions {
+  /** Absolute directories `read_file` may read below; empty: `read_file` refuses. */
+  readRoots: readonly string[];
+  /** Without it `exec_command` is neither listed nor runs. */
+  allowExec: boolean;
+}
+
+/** The Node's own tools (CONTRACT "Built-in Node tools"), source `builtin`. Their set is fixed at start. */
+export class BuiltinTools implements ToolProvider {
+  private readonly options: BuiltinToolsOptions;
+  private readonly descriptors: ToolDescriptor[];
+  // One sampler for the process: a second call reports usage since the first instead of sleeping.
+  private readonly cpu = new CpuSampler();
+
+  constructor(options: BuiltinToolsOptions) {
+    this.options = options;
+    const offered: BuiltinToolName[] = ["read_file", "system_stats"];
+    if (options.allowExec) offered.splice(1, 0, "exec_command");
+    this.descriptors = offered.map((name) => ({ ...builtinToolDescriptors[name], source: "builtin" }));
+  }
+
+  list(): ToolDescriptor[] {
+    return this.descriptors;
+  }
+
+  async call(name: string, args: Record<string, unknown>, ctx: ToolCallContext): Promise<ToolResult> {
+    switch (name) {
+      case "read_file":
+        return readFileTool(args, this.options.readRoots);
+      case "exec_command":
+        // Refuses by itself when exec is off: the Core might call it from a stale tool list.
+        return execCommandTool(args, { allowExec: this.options.allowExec, signal: ctx.signal });
+      case "system_stats":
+        return systemStatsTool(args, this.cpu);
+      default:
+        throw new ProtocolError("tool_not_found", `this Node has no built-in tool named ${name}`);
+    }
+  }
+
+  onChange(): () => void {
+    return () => {};
+  }
+}

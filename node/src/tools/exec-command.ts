@@ -1,0 +1,164 @@
+import { spawn } from "node:child_process";
+import { stat } from "node:fs/promises";
+import { ExecCommandArgs, type ExecCommandResult, type ToolResult } from "@fabricore/protocol";
+import { errorResult, jsonResult, parseArgs } from "./result.ts";
+
+export const EXEC_DEFAULT_TIMEOUT_MS = 60_000;
+/** Per stream. Keeps a chatty command's answer well inside one WebSocket frame. */
+export const EXEC_OUTPUT_CAP_BYTES = 256 * 1024;
+/** Between SIGTERM to the group and SIGKILL: long enough for a tidy exit, short enough for a deadline. */
+const KILL_GRACE_MS = 1_000;
+/** After the shell exits, how long to wait for its pipes to drain. A background child may hold them
+ * open forever (`daemon &`); the answer must not wait for it. */
+const DRAIN_AFTER_EXIT_MS = 200;
+
+export interface ExecOptions {
+  allowExec: boolean;
+  signal?: AbortSignal;
+  outputCapBytes?: number;
+}
+
+/** Collects at most `cap` bytes of a stream and drops the rest, so a runaway command cannot exhaust memory. */
+class CappedBuffer {
+  private readonly chunks: Buffer[] = [];
+  private size = 0;
+  truncated = false;
+  private readonly cap: number;
+  constructor(cap: number) {
+    this.cap = cap;
+  }
+  push(chunk: Buffer): void {
+    const room = this.cap - this.size;
+    if (room <= 0) {
+      this.truncated = true;
+      return;
+    }
+    if (chunk.length > room) this.truncated = true;
+    const kept = chunk.length > room ? chunk.subarray(0, room) : chunk;
+    this.chunks.push(kept);
+    this.size += kept.length;
+  }
+  text(): string {
+    return new TextDecoder("utf-8").decode(Buffer.concat(this.chunks, this.size), { stream: this.truncated });
+  }
+}
+
+function killGroup(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // ESRCH: the group is already gone.
+  }
+}
+
+/**
+ * `exec_command`: `/bin/sh -c <command>` in its own process group (detached: a new session), so the
+ * timeout and a cancel kill everything the command started, not only the shell.
+ */
+export async function execCommandTool(rawArgs: unknown, options: ExecOptions): Promise<ToolResult> {
+  if (!options.allowExec) {
+    return errorResult("exec_command is disabled on this Node; start the Node with --allow-exec to enable it", {
+      code: "not_allowed",
+    });
+  }
+  const parsed = parseArgs("exec_command", ExecCommandArgs, rawArgs);
+  if (!parsed.ok) return parsed.result;
+  const { command, cwd } = parsed.value;
+  const timeoutMs = parsed.value.timeoutMs ?? EXEC_DEFAULT_TIMEOUT_MS;
+  if (options.signal?.aborted)
+    return errorResult("exec_command was cancelled before it started", { code: "cancelled" });
+  if (cwd !== undefined) {
+    // Checked here because spawn reports a bad cwd as "spawn /bin/sh ENOENT", which misleads.
+    const dir = await stat(cwd).catch(() => undefined);
+    if (!dir?.isDirectory()) return errorResult(`cwd ${cwd} does not exist or is not a directory`);
+  }
+  const cap = options.outputCapBytes ?? EXEC_OUTPUT_CAP_BYTES;
+  const stdout = new CappedBuffer(cap);
+  const stderr = new CappedBuffer(cap);
+
+  return await new Promise<ToolResult>((resolve) => {
+    const child = spawn("/bin/sh", ["-c", command], {
+      cwd,
+      detached: true,
+      stdio: ["ignore", "pipe", "pipe"],
+      env: process.env,
+    });
+    let timedOut = false;
+    let cancelled = false;
+    let killTimer: ReturnType<typeof setTimeout> | undefined;
+    let settled = false;
+
+    const stop = () => {
+      if (child.pid === undefined || killTimer) return;
+      killGroup(child.pid, "SIGTERM");
+      const pid = child.pid;
+      // SIGKILL the group even if the shell died on SIGTERM: its children may have ignored it.
+      killTimer = setTimeout(() => killGroup(pid, "SIGKILL"), KILL_GRACE_MS);
+    };
+    const timeout = setTimeout(() => {
+      timedOut = true;
+      stop();
+    }, timeoutMs);
+    const onAbort = () => {
+      cancelled = true;
+      stop();
+    };
+    options.signal?.addEventListener("abort", onAbort, { once: true });
+
+    child.stdout.on("data", (chunk: Buffer) => stdout.push(chunk));
+    child.stderr.on("data", (chunk: Buffer) => stderr.push(chunk));
+
+    const finish = (exitCode: number | null, signal: NodeJS.Signals | null) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timeout);
+      options.signal?.removeEventListener("abort", onAbort);
+      // After a timeout or cancel the SIGKILL still fires: it is what ends any survivor in the group.
+      if (!timedOut && !cancelled && killTimer) clearTimeout(killTimer);
+      child.stdout.destroy();
+      child.stderr.destroy();
+      const result: ExecCommandResult = {
+        exitCode,
+        signal,
+        stdout: stdout.text(),
+        stderr: stderr.text(),
+        truncated: stdout.truncated || stderr.truncated,
+        timedOut,
+      };
+      const notes: string[] = [];
+      if (timedOut) notes.push(`killed after the ${timeoutMs} ms timeout`);
+      if (cancelled) notes.push("killed because the call was cancelled");
+      if (result.truncated) notes.push(`output capped at ${cap} bytes per stream`);
+      resolve(
+        jsonResult(
+          { ...result, ...(notes.length > 0 && { note: notes.join("; ") }) },
+          exitCode !== 0 || timedOut || cancelled,
+        ),
+      );
+    };
+
+    child.once("error", (error) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timeout);
+      options.signal?.removeEventListener("abort", onAbort);
+      resolve(errorResult(`could not start /bin/sh: ${error.message}`));
+    });
+    child.once("exit", (code, signal) => {
+      // Wait for the pipes to drain, but not for a background child that keeps them open.
+      let closed = 0;
+      const drained = setTimeout(() => finish(code, signal), DRAIN_AFTER_EXIT_MS);
+      const onClose = () => {
+        closed += 1;
+        if (closed === 2) {
+          clearTimeout(drained);
+          finish(code, signal);
+        }
+      };
+      if (child.stdout.closed || child.stdout.destroyed) onClose();
+      else child.stdout.once("close", onClose);
+      if (child.stderr.closed || child.stderr.destroyed) onClose();
+      else child.stderr.once("close", onClose);
+    });
+  });
+}
