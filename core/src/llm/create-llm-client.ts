@@ -1,0 +1,68 @@
+import { AnthropicClient } from "./anthropic-client.ts";
+import { listLmStudioModels } from "./lmstudio-models.ts";
+import { OpenAiCompatibleClient } from "./openai-compatible-client.ts";
+import type { FetchLike, LlmClient, ProviderConfig } from "./types.ts";
+
+export const LMSTUDIO_DEFAULT_BASE_URL = "http://localhost:1234/v1";
+export const OPENAI_DEFAULT_BASE_URL = "https://api.openai.com/v1";
+
+const DEFAULT_TIMEOUT_MS = 120_000;
+/** LM Studio loads a model on its first request (just-in-time loading); large models take minutes. */
+const LMSTUDIO_FIRST_REQUEST_TIMEOUT_MS = 600_000;
+
+/** One LlmClient for a stored provider. `fetch` is injectable for tests and proxies. */
+export function createLlmClient(provider: ProviderConfig, deps: { fetch?: FetchLike } = {}): LlmClient {
+  const options = provider.options ?? {};
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const common = {
+    timeoutMs,
+    headers: options.headers,
+    ...(deps.fetch ? { fetch: deps.fetch } : {}),
+  };
+  switch (provider.kind) {
+    case "lmstudio": {
+      const baseUrl = provider.baseUrl || LMSTUDIO_DEFAULT_BASE_URL;
+      return new OpenAiCompatibleClient({
+        ...common,
+        baseUrl,
+        apiKey: provider.apiKey,
+        streamToolTurns: options.streamToolTurns ?? true,
+        firstRequestTimeoutMs: options.firstRequestTimeoutMs ?? Math.max(LMSTUDIO_FIRST_REQUEST_TIMEOUT_MS, timeoutMs),
+        // A local server that refuses a connection will not accept it a second later; fall back now.
+        maxRetries: options.maxRetries ?? 0,
+        ...(options.maxTokens !== undefined ? { maxTokens: options.maxTokens } : {}),
+        listModels: (signal) =>
+          listLmStudioModels({
+            baseUrl,
+            apiKey: provider.apiKey,
+            timeoutMs,
+            ...(signal ? { signal } : {}),
+            ...(deps.fetch ? { fetch: deps.fetch } : {}),
+          }),
+      });
+    }
+    case "openai":
+    case "openai-compatible":
+      if (provider.kind === "openai-compatible" && !provider.baseUrl) {
+        throw new TypeError("an openai-compatible provider needs a baseUrl");
+      }
+      return new OpenAiCompatibleClient({
+        ...common,
+        baseUrl: provider.baseUrl || OPENAI_DEFAULT_BASE_URL,
+        apiKey: provider.apiKey,
+        streamToolTurns: options.streamToolTurns ?? true,
+        firstRequestTimeoutMs: options.firstRequestTimeoutMs ?? timeoutMs,
+        maxRetries: options.maxRetries ?? (provider.kind === "openai" ? 2 : 0),
+        ...(options.maxTokens !== undefined ? { maxTokens: options.maxTokens } : {}),
+      });
+    case "anthropic":
+      return new AnthropicClient({
+        ...common,
+        baseUrl: provider.baseUrl,
+        apiKey: provider.apiKey,
+        firstRequestTimeoutMs: options.firstRequestTimeoutMs ?? timeoutMs,
+        maxRetries: options.maxRetries ?? 2,
+        maxTokens: options.maxTokens ?? 4096,
+      });
+  }
+}

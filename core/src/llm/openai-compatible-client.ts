@@ -1,0 +1,285 @@
+import OpenAI, {
+  APIConnectionError,
+  APIConnectionTimeoutError,
+  APIError,
+  APIUserAbortError,
+} from "openai";
+import type {
+  ChatCompletionCreateParamsBase,
+  ChatCompletionMessageParam,
+  ChatCompletionTool,
+} from "openai/resources/chat/completions";
+import { LlmError } from "./errors.ts";
+import { codeForStatus, messageFromErrorBody, RequestDeadline } from "./request-deadline.ts";
+import { normaliseToolCalls, ToolCallAssembler } from "./tool-calls.ts";
+import { parseToolRequests, ToolRequestTextFilter, TOOL_REQUEST_OPEN } from "./tool-request.ts";
+import type {
+  ChatMessage,
+  ChatOptions,
+  ChatRequest,
+  ChatResponse,
+  FetchLike,
+  FinishReason,
+  LlmClient,
+  ModelInfo,
+  ToolCall,
+  TokenUsage,
+} from "./types.ts";
+
+export interface OpenAiCompatibleClientOptions {
+  baseUrl: string;
+  apiKey?: string | null;
+  fetch?: FetchLike;
+  streamToolTurns?: boolean;
+  timeoutMs: number;
+  firstRequestTimeoutMs: number;
+  maxRetries: number;
+  maxTokens?: number;
+  headers?: Record<string, string>;
+  /** How to list models; LM Studio's native listing is richer than `/v1/models`. */
+  listModels?: (signal: AbortSignal | undefined) => Promise<ModelInfo[]>;
+}
+
+/** OpenAI, LM Studio and any server speaking the Chat Completions API, through the `openai` SDK. */
+export class OpenAiCompatibleClient implements LlmClient {
+  private readonly sdk: OpenAI;
+  private readonly options: OpenAiCompatibleClientOptions;
+  private readonly modelsUsed = new Set<string>();
+
+  constructor(options: OpenAiCompatibleClientOptions) {
+    this.options = options;
+    const hasKey = !!options.apiKey;
+    this.sdk = new OpenAI({
+      baseURL: options.baseUrl,
+      // The SDK insists on a key. LM Studio without auth needs none, so a placeholder satisfies the
+      // SDK and the Authorization header is then removed below: no token is sent where none is set.
+      apiKey: hasKey ? options.apiKey : "unused",
+      // Explicit nulls keep the SDK from reading OPENAI_* variables of the Core's environment.
+      adminAPIKey: null,
+      organization: null,
+      project: null,
+      defaultHeaders: { ...options.headers, ...(hasKey ? {} : { Authorization: null }) },
+      maxRetries: options.maxRetries,
+      // Our own deadline (RequestDeadline) decides; the SDK's timer only backs it up.
+      timeout: Math.max(options.timeoutMs, options.firstRequestTimeoutMs) + 1_000,
+      ...(options.fetch ? { fetch: options.fetch } : {}),
+    });
+  }
+
+  async listModels(opts?: { signal?: AbortSignal }): Promise<ModelInfo[]> {
+    if (this.options.listModels) return this.options.listModels(opts?.signal);
+    const deadline = new RequestDeadline(opts?.signal ?? new AbortController().signal, this.options.timeoutMs);
+    try {
+      const models: ModelInfo[] = [];
+      for await (const model of this.sdk.models.list({ signal: deadline.signal })) models.push({ id: model.id });
+      return models;
+    } catch (err) {
+      throw toLlmError(err, deadline, this.options.baseUrl);
+    } finally {
+      deadline.dispose();
+    }
+  }
+
+  async chat(request: ChatRequest, opts: ChatOptions): Promise<ChatResponse> {
+    const firstUse = !this.modelsUsed.has(request.model);
+    const deadline = new RequestDeadline(
+      opts.signal,
+      firstUse ? this.options.firstRequestTimeoutMs : this.options.timeoutMs,
+    );
+    const hasTools = (request.tools?.length ?? 0) > 0;
+    const params: ChatCompletionCreateParamsBase = {
+      model: request.model,
+      messages: toOpenAiMessages(request.messages),
+      ...(hasTools ? { tools: request.tools!.map(toOpenAiTool) } : {}),
+      ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
+      ...((request.maxTokens ?? this.options.maxTokens) !== undefined
+        ? { max_tokens: request.maxTokens ?? this.options.maxTokens }
+        : {}),
+    };
+    try {
+      const stream = !(hasTools && this.options.streamToolTurns === false);
+      const raw = stream
+        ? await this.streamed(params, deadline, opts.onTextDelta, hasTools)
+        : await this.whole(params, deadline, opts.onTextDelta, hasTools);
+      this.modelsUsed.add(request.model);
+      return raw;
+    } catch (err) {
+      throw toLlmError(err, deadline, this.options.baseUrl);
+    } finally {
+      deadline.dispose();
+    }
+  }
+
+  private async streamed(
+    params: ChatCompletionCreateParamsBase,
+    deadline: RequestDeadline,
+    onTextDelta: ((text: string) => void) | undefined,
+    hasTools: boolean,
+  ): Promise<ChatResponse> {
+    const stream = await this.sdk.chat.completions.create(
+      { ...params, stream: true, stream_options: { include_usage: true } },
+      { signal: deadline.signal },
+    );
+    const assembler = new ToolCallAssembler();
+    const filter = onTextDelta && hasTools ? new ToolRequestTextFilter(onTextDelta) : undefined;
+    let text = "";
+    let finish: string | null = null;
+    let usage: TokenUsage = { promptTokens: 0, completionTokens: 0 };
+    let model = params.model;
+    for await (const chunk of stream) {
+      deadline.touch();
+      if (chunk.model) model = chunk.model;
+      if (chunk.usage) usage = { promptTokens: chunk.usage.prompt_tokens, completionTokens: chunk.usage.completion_tokens };
+      const choice = chunk.choices.find((c) => c.index === 0) ?? chunk.choices[0];
+      if (!choice) continue;
+      const content = choice.delta?.content;
+      if (content) {
+        text += content;
+        if (filter) filter.push(content);
+        else onTextDelta?.(content);
+      }
+      for (const delta of choice.delta?.tool_calls ?? []) assembler.add(delta);
+      if (choice.finish_reason) finish = choice.finish_reason;
+    }
+    // The SDK ends the iteration quietly when the request is aborted; say why it stopped.
+    const stopped = deadline.abortError();
+    if (stopped) throw stopped;
+    filter?.end();
+    const calls = assembler.finish();
+    if (finish === null && text === "" && calls.length === 0) {
+      throw new LlmError("bad_response", "the stream ended without any content or finish reason");
+    }
+    return finishResponse(text, calls, finish, usage, model, hasTools);
+  }
+
+  private async whole(
+    params: ChatCompletionCreateParamsBase,
+    deadline: RequestDeadline,
+    onTextDelta: ((text: string) => void) | undefined,
+    hasTools: boolean,
+  ): Promise<ChatResponse> {
+    const completion = await this.sdk.chat.completions.create({ ...params, stream: false }, { signal: deadline.signal });
+    const choice = completion.choices[0];
+    if (!choice) throw new LlmError("bad_response", "the completion has no choices");
+    const calls: ToolCall[] = [];
+    for (const call of choice.message.tool_calls ?? []) {
+      if (call.type === "function") {
+        calls.push({ id: call.id, name: call.function.name, arguments: call.function.arguments });
+      }
+    }
+    const usage = completion.usage
+      ? { promptTokens: completion.usage.prompt_tokens, completionTokens: completion.usage.completion_tokens }
+      : { promptTokens: 0, completionTokens: 0 };
+    const response = finishResponse(
+      choice.message.content ?? "",
+      calls,
+      choice.finish_reason,
+      usage,
+      completion.model || params.model,
+      hasTools,
+    );
+    if (response.text) onTextDelta?.(response.text);
+    return response;
+  }
+}
+
+function finishResponse(
+  content: string,
+  nativeCalls: ToolCall[],
+  finish: string | null,
+  usage: TokenUsage,
+  model: string,
+  hasTools: boolean,
+): ChatResponse {
+  let text = content;
+  let calls = nativeCalls;
+  if (hasTools && content.includes(TOOL_REQUEST_OPEN)) {
+    const parsed = parseToolRequests(content, "toolreq_");
+    text = parsed.text;
+    calls = [...nativeCalls, ...parsed.toolCalls];
+  }
+  calls = normaliseToolCalls(calls, "call_");
+  const finishReason: FinishReason =
+    calls.length > 0 ? "tool_calls" : finish === "stop" || finish === "length" || finish === "content_filter" ? finish : finish === "tool_calls" ? "stop" : "other";
+  return { text, toolCalls: calls, finishReason, usage, model };
+}
+
+export function toOpenAiMessages(messages: ChatMessage[]): ChatCompletionMessageParam[] {
+  return messages.map((m): ChatCompletionMessageParam => {
+    switch (m.role) {
+      case "system":
+      case "user":
+        return { role: m.role, content: m.content };
+      case "assistant":
+        if (!m.toolCalls?.length) return { role: "assistant", content: m.content };
+        return {
+          role: "assistant",
+          content: m.content || null,
+          tool_calls: m.toolCalls.map((c) => ({
+            id: c.id,
+            type: "function" as const,
+            // Chat templates re-parse the arguments of earlier calls; a call whose arguments were
+            // broken is replayed with `{}` (the tool's error message tells the model what was wrong).
+            function: { name: c.name || "invalid_tool_call", arguments: isJsonObjectText(c.arguments) ? c.arguments : "{}" },
+          })),
+        };
+      case "tool":
+        return { role: "tool", tool_call_id: m.toolCallId, content: m.content };
+    }
+  });
+}
+
+function toOpenAiTool(tool: { name: string; description: string; inputSchema: Record<string, unknown> }): ChatCompletionTool {
+  return { type: "function", function: { name: tool.name, description: tool.description, parameters: tool.inputSchema } };
+}
+
+function isJsonObjectText(text: string): boolean {
+  try {
+    const v: unknown = JSON.parse(text);
+    return v !== null && typeof v === "object" && !Array.isArray(v);
+  } catch {
+    return false;
+  }
+}
+
+function toLlmError(err: unknown, deadline: RequestDeadline, baseUrl: string): LlmError {
+  if (err instanceof LlmError) return err;
+  const stopped = deadline.abortError();
+  if (stopped) return stopped;
+  if (err instanceof APIUserAbortError) return new LlmError("cancelled", "the request was cancelled", { cause: err });
+  if (err instanceof APIConnectionTimeoutError) {
+    return new LlmError("timeout", `no answer from ${baseUrl} in time`, { cause: err });
+  }
+  if (err instanceof APIConnectionError) {
+    return new LlmError("connection_failed", `cannot reach ${baseUrl}: ${describeCause(err)}`, { cause: err });
+  }
+  if (err instanceof APIError) {
+    const { message, code } = messageFromErrorBody(err.error, err.message);
+    // A status-less APIError is an error event inside a stream that had started fine: the server
+    // failed while generating, which is its problem, not the request's.
+    if (err.status === undefined) {
+      const c = codeForStatus(500, message, code);
+      return new LlmError(c, message, { cause: err });
+    }
+    return new LlmError(codeForStatus(err.status, message, code), message, { status: err.status, cause: err });
+  }
+  if (err instanceof SyntaxError) return new LlmError("bad_response", `unreadable response: ${err.message}`, { cause: err });
+  // Undici reports a connection dropped mid-body as a TypeError ("terminated").
+  if (err instanceof TypeError) {
+    return new LlmError("connection_failed", `connection to ${baseUrl} failed: ${describeCause(err)}`, { cause: err });
+  }
+  return new LlmError("bad_response", err instanceof Error ? err.message : String(err), { cause: err });
+}
+
+/** The innermost cause's message (undici nests ECONNREFUSED two levels down). */
+export function describeCause(err: unknown): string {
+  let current: unknown = err;
+  let message = err instanceof Error ? err.message : String(err);
+  for (let depth = 0; depth < 5 && current instanceof Error && current.cause !== undefined; depth++) {
+    current = current.cause;
+    if (current instanceof Error && current.message) message = current.message;
+    const code = (current as { code?: unknown } | undefined)?.code;
+    if (typeof code === "string" && !message.includes(code)) message = `${code} ${message}`;
+  }
+  return message;
+}

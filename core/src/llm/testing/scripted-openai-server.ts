@@ -1,0 +1,293 @@
+import type { ServerResponse } from "node:http";
+import type { ChatCompletion, ChatCompletionChunk } from "openai/resources/chat/completions";
+import type { LmStudioV0Models, LmStudioV1Models } from "../lmstudio-models.ts";
+import { type ScriptedServer, sendJson, startHarness, untilClosed } from "./http-harness.ts";
+import {
+  argumentsText,
+  chunksOf,
+  type RecordedRequest,
+  roughTokens,
+  type Script,
+  type ScriptedToolCall,
+  sleep,
+  type Turn,
+} from "./script.ts";
+
+export interface ScriptedModel {
+  id: string;
+  type?: "llm" | "embedding";
+  loaded?: boolean;
+  /** The loaded instance's context length. */
+  contextLength?: number;
+  maxContextLength?: number;
+  toolUse?: boolean;
+}
+
+export interface ScriptedOpenAiServerOptions {
+  script: Script;
+  /** Downloaded models. A chat request for any other model gets LM Studio's 404 `model_not_found`. */
+  models?: ScriptedModel[];
+  /** Require `Authorization: Bearer <token>` like LM Studio with "Require API token" on. */
+  apiToken?: string;
+  /** Which native listing this "LM Studio" has: 0.4+ (`v1`), 0.3.x (`v0`) or none (a plain
+   * OpenAI-compatible server). Default `v1`. */
+  nativeApi?: "v1" | "v0" | "none";
+}
+
+export interface ScriptedOpenAiServer extends ScriptedServer {
+  /** The OpenAI base URL (`<origin>/v1`), what a provider's baseUrl is set to. */
+  baseUrl: string;
+}
+
+const DEFAULT_MODELS: ScriptedModel[] = [
+  { id: "qwen2.5-7b-instruct", loaded: true, contextLength: 8192, maxContextLength: 32768, toolUse: true },
+];
+
+/**
+ * A stand-in for LM Studio's server, speaking its OpenAI-compatible dialect on loopback: the only
+ * "model" this project tests against, since no weights can be downloaded here. See `script.ts`.
+ */
+export async function startScriptedOpenAiServer(options: ScriptedOpenAiServerOptions): Promise<ScriptedOpenAiServer> {
+  const models = options.models ?? DEFAULT_MODELS;
+  const native = options.nativeApi ?? "v1";
+  const harness = await startHarness({
+    script: options.script,
+    isChat: (path) => path === "/v1/chat/completions",
+    handle: async (req, res, record, nextTurn, closed) => {
+      if (options.apiToken && req.headers.authorization !== `Bearer ${options.apiToken}`) {
+        return sendJson(res, 401, {
+          error: { message: "Invalid or missing API token.", type: "invalid_request_error", code: "invalid_api_key" },
+        });
+      }
+      const route = `${record.method} ${record.path}`;
+      if (route === "GET /v1/models") {
+        return sendJson(res, 200, {
+          object: "list",
+          data: models.map((m) => ({ id: m.id, object: "model", owned_by: "organization_owner" })),
+        });
+      }
+      if (route === "GET /api/v1/models" && native === "v1") return sendJson(res, 200, v1Models(models));
+      if (route === "GET /api/v0/models" && (native === "v0" || native === "v1")) return sendJson(res, 200, v0Models(models));
+      if (route === "POST /v1/chat/completions") {
+        const body = (record.body ?? {}) as { model?: string; stream?: boolean; stream_options?: { include_usage?: boolean } };
+        const model = body.model ?? "";
+        if (!models.some((m) => m.id === model)) {
+          // LM Studio's answer to a model it does not have (as seen from 0.3.5 on).
+          return sendJson(res, 404, {
+            error: {
+              message: `Model "${model}" not found. Please specify a valid model.`,
+              type: "invalid_request_error",
+              param: "model",
+              code: "model_not_found",
+            },
+          });
+        }
+        const t = await nextTurn();
+        if (t.delayMs) await sleep(t.delayMs);
+        if (closed.aborted) return;
+        if (body.stream) return streamTurn(res, t, model, !!body.stream_options?.include_usage, record, closed);
+        return wholeTurn(res, t, model, closed);
+      }
+      // LM Studio's answer to an unknown route.
+      return sendJson(res, 200, { error: `Unexpected endpoint or method. (${route})` });
+    },
+  });
+  return { ...harness, baseUrl: `${harness.origin}/v1` };
+}
+
+function v1Models(models: ScriptedModel[]): LmStudioV1Models {
+  return {
+    models: models.map((m) => ({
+      type: m.type ?? "llm",
+      publisher: "lmstudio-community",
+      key: m.id,
+      display_name: m.id,
+      architecture: "qwen2",
+      quantization: { name: "Q4_K_M", bits_per_weight: 4 },
+      size_bytes: 4_683_073_184,
+      params_string: "7B",
+      loaded_instances: m.loaded
+        ? [{ id: m.id, config: { context_length: m.contextLength ?? 4096, eval_batch_size: 512, flash_attention: false } }]
+        : [],
+      max_context_length: m.maxContextLength ?? 32768,
+      format: "gguf",
+      capabilities: { vision: false, trained_for_tool_use: m.toolUse ?? false },
+      description: null,
+    })),
+  };
+}
+
+function v0Models(models: ScriptedModel[]): LmStudioV0Models {
+  return {
+    data: models.map((m) => ({
+      id: m.id,
+      object: "model",
+      type: m.type === "embedding" ? "embeddings" : "llm",
+      publisher: "lmstudio-community",
+      arch: "qwen2",
+      compatibility_type: "gguf",
+      quantization: "Q4_K_M",
+      state: m.loaded ? "loaded" : "not-loaded",
+      max_context_length: m.maxContextLength ?? 32768,
+      ...(m.loaded ? { loaded_context_length: m.contextLength ?? 4096 } : {}),
+    })),
+  };
+}
+
+/** LM Studio bodies most failures as `{"error": "<text>"}` (a string, not OpenAI's object). */
+function errorBody(t: Extract<Turn, { type: "error" }>): unknown {
+  return { error: t.message ?? (t.status >= 500 ? "Internal server error" : `<LM Studio error> request failed (${t.status})`) };
+}
+
+let idCounter = 365174485;
+const toolCallId = (call: ScriptedToolCall) => call.id ?? String(idCounter++);
+
+function toolRequestContent(t: Extract<Turn, { type: "tool_request" }>): string {
+  if (t.raw !== undefined) return t.raw;
+  const blocks = t.calls.map(
+    (c) => `[TOOL_REQUEST]${JSON.stringify({ name: c.name, arguments: typeof c.arguments === "string" ? c.arguments : (c.arguments ?? {}) })}[END_TOOL_REQUEST]`,
+  );
+  return (t.text ? `${t.text}\n` : "") + blocks.join("\n");
+}
+
+async function streamTurn(
+  res: ServerResponse,
+  t: Turn,
+  model: string,
+  includeUsage: boolean,
+  record: RecordedRequest,
+  closed: AbortSignal,
+): Promise<void> {
+  if (t.type === "error") return sendJson(res, t.status, errorBody(t));
+  res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive" });
+  const id = `chatcmpl-${Math.random().toString(36).slice(2, 23)}`;
+  const created = Math.floor(Date.now() / 1000);
+  const chunk = (delta: ChatCompletionChunk.Choice.Delta, finish: ChatCompletionChunk.Choice["finish_reason"] = null): ChatCompletionChunk => ({
+    id,
+    object: "chat.completion.chunk",
+    created,
+    model,
+    system_fingerprint: model,
+    choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
+  });
+  const send = async (c: ChatCompletionChunk) => {
+    if (closed.aborted) return;
+    res.write(`data: ${JSON.stringify(c)}\n\n`);
+    if (t.chunkDelayMs) await sleep(t.chunkDelayMs);
+  };
+  const sendText = async (text: string, size: number) => {
+    let first = true;
+    for (const piece of chunksOf(text, size)) {
+      await send(chunk(first ? { role: "assistant", content: piece } : { content: piece }));
+      first = false;
+    }
+  };
+  const promptTokens = roughTokens(JSON.stringify(record.body ?? ""));
+  let completionText = "";
+  let finish: ChatCompletionChunk.Choice["finish_reason"] = "stop";
+  let usage: { promptTokens: number; completionTokens: number } | undefined;
+
+  switch (t.type) {
+    case "hang":
+      if (t.text) await sendText(t.text, 8);
+      return untilClosed(closed);
+    case "disconnect":
+      if (t.text) await sendText(t.text, 8);
+      res.destroy();
+      return;
+    case "text":
+      await sendText(t.text, t.chunkSize ?? 8);
+      completionText = t.text;
+      finish = t.finishReason ?? "stop";
+      usage = t.usage;
+      break;
+    case "tool_request": {
+      const content = toolRequestContent(t);
+      await sendText(content, t.chunkSize ?? 8);
+      completionText = content;
+      break;
+    }
+    case "tool_calls": {
+      if (t.text) await sendText(t.text, 8);
+      const size = t.argumentsChunkSize ?? 5;
+      const calls = t.calls.map((c, index) => ({ index, id: toolCallId(c), name: c.name, pieces: chunksOf(argumentsText(c), size) }));
+      // Each call opens with its id and name and empty arguments, as LM Studio streams them.
+      const opening = (c: (typeof calls)[number]) =>
+        chunk({ tool_calls: [{ index: c.index, id: c.id, type: "function", function: { name: c.name, arguments: "" } }] });
+      const piece = (c: (typeof calls)[number], p: string) => chunk({ tool_calls: [{ index: c.index, function: { arguments: p } }] });
+      if (t.interleave) {
+        for (const c of calls) await send(opening(c));
+        const longest = Math.max(0, ...calls.map((c) => c.pieces.length));
+        for (let i = 0; i < longest; i++) for (const c of calls) if (c.pieces[i] !== undefined) await send(piece(c, c.pieces[i]!));
+      } else {
+        for (const c of calls) {
+          await send(opening(c));
+          for (const p of c.pieces) await send(piece(c, p));
+        }
+      }
+      completionText = calls.map((c) => c.name + c.pieces.join("")).join("");
+      finish = "tool_calls";
+      usage = t.usage;
+      break;
+    }
+  }
+  await send(chunk({}, finish));
+  if (includeUsage) {
+    const u = usage ?? { promptTokens, completionTokens: roughTokens(completionText) };
+    await send({
+      id,
+      object: "chat.completion.chunk",
+      created,
+      model,
+      system_fingerprint: model,
+      choices: [],
+      usage: { prompt_tokens: u.promptTokens, completion_tokens: u.completionTokens, total_tokens: u.promptTokens + u.completionTokens },
+    });
+  }
+  if (!closed.aborted) res.end("data: [DONE]\n\n");
+}
+
+async function wholeTurn(res: ServerResponse, t: Turn, model: string, closed: AbortSignal): Promise<void> {
+  if (t.type === "error") return sendJson(res, t.status, errorBody(t));
+  if (t.type === "hang") return untilClosed(closed);
+  if (t.type === "disconnect") {
+    res.destroy();
+    return;
+  }
+  let message: ChatCompletion.Choice["message"];
+  let finish: ChatCompletion.Choice["finish_reason"] = "stop";
+  let usage = t.type === "text" || t.type === "tool_calls" ? t.usage : undefined;
+  let completionText = "";
+  if (t.type === "text") {
+    message = { role: "assistant", content: t.text, refusal: null };
+    finish = t.finishReason ?? "stop";
+    completionText = t.text;
+  } else if (t.type === "tool_request") {
+    completionText = toolRequestContent(t);
+    message = { role: "assistant", content: completionText, refusal: null };
+  } else {
+    message = {
+      role: "assistant",
+      content: t.text ?? null,
+      refusal: null,
+      tool_calls: t.calls.map((c) => ({ id: toolCallId(c), type: "function", function: { name: c.name, arguments: argumentsText(c) } })),
+    };
+    completionText = t.calls.map((c) => c.name + argumentsText(c)).join("");
+    finish = "tool_calls";
+  }
+  usage ??= { promptTokens: 100, completionTokens: roughTokens(completionText) };
+  const completion: ChatCompletion = {
+    id: `chatcmpl-${Math.random().toString(36).slice(2, 23)}`,
+    object: "chat.completion",
+    created: Math.floor(Date.now() / 1000),
+    model,
+    choices: [{ index: 0, logprobs: null, finish_reason: finish, message }],
+    usage: {
+      prompt_tokens: usage.promptTokens,
+      completion_tokens: usage.completionTokens,
+      total_tokens: usage.promptTokens + usage.completionTokens,
+    },
+    system_fingerprint: model,
+  };
+  sendJson(res, 200, completion);
+}
