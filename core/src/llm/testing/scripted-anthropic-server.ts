@@ -8,19 +8,20 @@ export interface ScriptedAnthropicServerOptions {
   script: Script;
   /** Known models; a request for another gets the API's 404 `not_found_error`. */
   models?: string[];
-  /** Require this `x-api-key`. */
+  /** Require this key, as `x-api-key` or (what @anthropic-ai/sdk 1.x sends) `Authorization: Bearer`. */
   apiKey?: string;
 }
 
 /** A stand-in for Anthropic's Messages API (`POST /v1/messages`, streaming and not, `GET /v1/models`),
  * driven by the same scripts as the LM Studio stand-in. */
 export async function startScriptedAnthropicServer(options: ScriptedAnthropicServerOptions): Promise<ScriptedServer> {
-  const models = options.models ?? ["claude-sonnet-4-5"];
+  const models = options.models ?? ["claude-sonnet-4-6"];
   return startHarness({
     script: options.script,
     isChat: (path) => path === "/v1/messages",
     handle: async (req, res, record, nextTurn, closed) => {
-      if (options.apiKey && req.headers["x-api-key"] !== options.apiKey) {
+      const presented = req.headers["x-api-key"] ?? req.headers.authorization?.replace(/^Bearer /, "");
+      if (options.apiKey && presented !== options.apiKey) {
         return sendError(res, 401, "authentication_error", "invalid x-api-key");
       }
       const route = `${record.method} ${record.path}`;
