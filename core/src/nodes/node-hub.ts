@@ -1,0 +1,420 @@
+import type { IncomingMessage } from "node:http";
+import type { Duplex } from "node:stream";
+import {
+  type CloseInfo,
+  coreToNode,
+  type HeartbeatParams,
+  type HelloParams,
+  type HelloResult,
+  MAX_FRAME_BYTES,
+  type McpServerSpec,
+  type McpServerStatus,
+  NODE_CONNECT_PATH,
+  nodeToCore,
+  PROTOCOL_VERSION,
+  ProtocolError,
+  RpcPeer,
+  type SystemStats,
+  type ToolCallParams,
+  type ToolDescriptor,
+  type ToolResult,
+  type Transport,
+} from "@fabricore/protocol";
+import { WebSocketServer } from "ws";
+import { NodeCloseCode, WsServerTransport } from "./ws-server-transport.ts";
+
+export interface NodeIdentity {
+  nodeId: string;
+  name: string;
+}
+
+/** The slice of pino the hub logs with. */
+export interface HubLogger {
+  debug(fields: Record<string, unknown>, message?: string): void;
+  info(fields: Record<string, unknown>, message?: string): void;
+  warn(fields: Record<string, unknown>, message?: string): void;
+  error(fields: Record<string, unknown>, message?: string): void;
+}
+
+export interface NodeHubOptions {
+  /** Maps a Node's bearer token (`fcn_…`) to its identity; null rejects the connection with 401. */
+  authenticate(token: string): Promise<NodeIdentity | null>;
+  /** Every MCP server the Node should run, with secrets resolved; sent in each HelloResult. */
+  desiredMcpServers(nodeId: string): Promise<McpServerSpec[]>;
+  onOnline?(nodeId: string, hello: HelloParams): void;
+  onOffline?(nodeId: string, reason: string): void;
+  onToolsChanged?(nodeId: string, tools: ToolDescriptor[]): void;
+  onHeartbeat?(nodeId: string, params: HeartbeatParams): void;
+  onMcpStatus?(nodeId: string, servers: McpServerStatus[]): void;
+  /** Sent to Nodes; the hub closes a Node silent for three of these. Default 10 s. */
+  heartbeatIntervalMs?: number;
+  /** Added to a call's deadlineMs before the Core gives up on it: the Node aborts at deadlineMs and
+   * its answer needs time to arrive. Default 2 s. */
+  deadlineGraceMs?: number;
+  /** Timeout of `fabricore/mcp/sync` (pulling and starting containers takes a while). Default 120 s. */
+  mcpSyncTimeoutMs?: number;
+  logger?: HubLogger;
+  now?: () => number;
+}
+
+/** A connected Node that has said hello. */
+export interface ConnectedNode {
+  nodeId: string;
+  name: string;
+  hello: HelloParams;
+  tools: ToolDescriptor[];
+  mcpServers: McpServerStatus[];
+  connectedAt: number;
+  lastSeenAt: number;
+  stats: Partial<SystemStats> | undefined;
+}
+
+/** `tools/call` params as the caller gives them (source and arguments have defaults). */
+export type CallToolParams = Pick<ToolCallParams, "name" | "deadlineMs" | "callId"> &
+  Partial<Pick<ToolCallParams, "source" | "arguments" | "runId">>;
+
+type CorePeer = RpcPeer<typeof nodeToCore, typeof coreToNode>;
+
+interface Connection extends NodeIdentity {
+  peer: CorePeer;
+  transport: Transport;
+  hello: HelloParams | undefined;
+  tools: ToolDescriptor[];
+  mcpServers: McpServerStatus[];
+  connectedAt: number;
+  lastSeenAt: number;
+  stats: Partial<SystemStats> | undefined;
+  online: boolean;
+  closed: boolean;
+}
+
+/** Heartbeat intervals of silence after which a Node is considered gone. */
+const SILENT_INTERVALS = 3;
+
+const noopLogger: HubLogger = { debug() {}, info() {}, warn() {}, error() {} };
+
+/**
+ * The Core's side of every Node connection: token auth at the WebSocket upgrade, hello, liveness,
+ * the tool registry per Node and tool calls with deadlines and cancellation.
+ *
+ * Sized for 10,000 Nodes: connections live in one Map keyed by node id (O(1) lookups), and one sweep
+ * timer per hub (not one per Node) pings every socket and closes the silent ones.
+ */
+export class NodeHub {
+  private readonly options: NodeHubOptions;
+  private readonly connections = new Map<string, Connection>();
+  private readonly online = new Set<string>();
+  private readonly wss: WebSocketServer;
+  private readonly sweepTimer: ReturnType<typeof setInterval>;
+  private readonly logger: HubLogger;
+  private readonly now: () => number;
+  readonly heartbeatIntervalMs: number;
+  private closing = false;
+
+  constructor(options: NodeHubOptions) {
+    this.options = options;
+    this.logger = options.logger ?? noopLogger;
+    this.now = options.now ?? Date.now;
+    this.heartbeatIntervalMs = options.heartbeatIntervalMs ?? 10_000;
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: MAX_FRAME_BYTES,
+      // Per-connection deflate state costs ~300 KB of memory each; at 10,000 Nodes that is gigabytes.
+      perMessageDeflate: false,
+    });
+    this.sweepTimer = setInterval(() => this.sweep(), this.heartbeatIntervalMs);
+    this.sweepTimer.unref();
+  }
+
+  /**
+   * For a node:http server's 'upgrade' event. Returns false (touching nothing) when the request is
+   * not for NODE_CONNECT_PATH, so other upgrade handlers can take it. The token is checked BEFORE the
+   * upgrade completes; a bad one gets HTTP 401 and the socket is destroyed.
+   */
+  handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): boolean {
+    const path = (request.url ?? "").split("?")[0];
+    if (path !== NODE_CONNECT_PATH) return false;
+    // A client resetting the connection while we authenticate must not raise an unhandled 'error'.
+    socket.on("error", () => {});
+    void this.upgrade(request, socket, head);
+    return true;
+  }
+
+  private async upgrade(request: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const remote = request.socket.remoteAddress;
+    if (this.closing) {
+      rejectUpgrade(socket, 503, "unavailable", "the Core is shutting down");
+      return;
+    }
+    const token = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? "")?.[1];
+    let identity: NodeIdentity | null = null;
+    if (token) {
+      try {
+        identity = await this.options.authenticate(token);
+      } catch (error) {
+        this.logger.error({ err: errorMessage(error), remote }, "node authentication failed");
+        rejectUpgrade(socket, 503, "unavailable", "cannot check the token right now; retry later");
+        return;
+      }
+    }
+    if (!identity) {
+      this.logger.warn({ remote, hadToken: token !== undefined }, "node connection refused: invalid token");
+      rejectUpgrade(socket, 401, "unauthorized", "missing, unknown or revoked node token");
+      return;
+    }
+    if (socket.destroyed) return;
+    const who = identity;
+    this.wss.handleUpgrade(request, socket, head, (ws) => {
+      this.accept(new WsServerTransport(ws), who);
+    });
+  }
+
+  /** Takes over an already-authenticated transport (the WebSocket path above, or an in-memory pair in
+   * tests). A second connection for the same Node replaces the first. */
+  accept(transport: Transport, identity: NodeIdentity): void {
+    const { nodeId } = identity;
+    if (this.closing) {
+      void transport.close(NodeCloseCode.shuttingDown, "core shutting down");
+      return;
+    }
+    const connectedAt = this.now();
+    const peer: CorePeer = new RpcPeer(transport, {
+      incoming: nodeToCore,
+      outgoing: coreToNode,
+      disconnectCode: "node_offline",
+      onProblem: (problem) => this.logger.debug({ nodeId, problem }, "node protocol problem"),
+    });
+    const conn: Connection = {
+      ...identity,
+      peer,
+      transport,
+      hello: undefined,
+      tools: [],
+      mcpServers: [],
+      connectedAt,
+      lastSeenAt: connectedAt,
+      stats: undefined,
+      online: false,
+      closed: false,
+    };
+    // Every frame is a sign of life; wrap the peer's handler rather than parse twice.
+    const deliver = transport.onmessage;
+    transport.onmessage = (message) => {
+      conn.lastSeenAt = this.now();
+      deliver?.(message);
+    };
+    if (transport instanceof WsServerTransport) {
+      transport.onactivity = () => {
+        conn.lastSeenAt = this.now();
+      };
+    }
+    peer.onclose = (info) => this.closed(conn, info);
+    this.registerHandlers(conn);
+
+    const previous = this.connections.get(nodeId);
+    this.connections.set(nodeId, conn);
+    if (previous) {
+      this.logger.info({ nodeId }, "node reconnected; closing its previous connection");
+      void previous.peer.close(NodeCloseCode.replaced, "replaced by a newer connection");
+    }
+  }
+
+  private registerHandlers(conn: Connection): void {
+    const { peer, nodeId } = conn;
+    peer.setRequestHandler("fabricore/hello", async (hello): Promise<HelloResult> => {
+      if (conn.hello) throw new ProtocolError("invalid_message", "hello was already received on this connection");
+      if (hello.protocolVersion !== PROTOCOL_VERSION) {
+        this.logger.warn(
+          { nodeId, nodeVersion: hello.nodeVersion, protocol: hello.protocolVersion },
+          "version mismatch",
+        );
+        // After the error reply below has been queued on the socket.
+        setTimeout(() => void peer.close(NodeCloseCode.versionMismatch, "protocol version mismatch"), 0);
+        throw new ProtocolError(
+          "version_mismatch",
+          `this Core speaks protocol version ${PROTOCOL_VERSION}, the Node ${hello.protocolVersion}; ` +
+            "install the fabricore-node build that matches the Core",
+          { expected: PROTOCOL_VERSION, received: hello.protocolVersion },
+        );
+      }
+      // A failure here fails the hello (the Node retries): answering with an empty list would make
+      // the Node stop every MCP server it runs.
+      const desired = await this.options.desiredMcpServers(nodeId);
+      if (conn.closed) throw new ProtocolError("node_offline", "the connection closed during hello");
+      conn.hello = hello;
+      conn.tools = hello.tools;
+      conn.mcpServers = hello.mcpServers;
+      conn.online = true;
+      this.online.add(nodeId);
+      this.logger.info(
+        { nodeId, name: conn.name, version: hello.nodeVersion, hostname: hello.hostname, tools: hello.tools.length },
+        "node online",
+      );
+      this.safely("onOnline", () => this.options.onOnline?.(nodeId, hello));
+      return {
+        protocolVersion: PROTOCOL_VERSION,
+        nodeId,
+        name: conn.name,
+        heartbeatIntervalMs: this.heartbeatIntervalMs,
+        mcpServers: desired,
+      };
+    });
+    peer.setNotificationHandler("fabricore/heartbeat", (params) => {
+      if (!conn.online) return;
+      if (params.stats) conn.stats = { ...conn.stats, ...params.stats };
+      this.safely("onHeartbeat", () => this.options.onHeartbeat?.(nodeId, params));
+    });
+    peer.setNotificationHandler("notifications/tools/list_changed", ({ tools }) => {
+      if (!conn.online) return;
+      conn.tools = tools;
+      this.safely("onToolsChanged", () => this.options.onToolsChanged?.(nodeId, tools));
+    });
+    peer.setNotificationHandler("fabricore/mcp/status", ({ servers }) => {
+      if (!conn.online) return;
+      conn.mcpServers = servers;
+      this.safely("onMcpStatus", () => this.options.onMcpStatus?.(nodeId, servers));
+    });
+  }
+
+  private closed(conn: Connection, info: CloseInfo): void {
+    conn.closed = true;
+    const current = this.connections.get(conn.nodeId) === conn;
+    if (current) this.connections.delete(conn.nodeId);
+    if (!conn.online) return;
+    conn.online = false;
+    // A replacement that has not said hello yet does not count as online.
+    if (!this.connections.get(conn.nodeId)?.online) this.online.delete(conn.nodeId);
+    const reason = `${info.code}${info.reason ? ` ${info.reason}` : ""}`;
+    this.logger.info({ nodeId: conn.nodeId, code: info.code, reason: info.reason }, "node offline");
+    this.safely("onOffline", () => this.options.onOffline?.(conn.nodeId, reason));
+  }
+
+  /** One pass over every connection: ping the live, close the silent. Runs once per heartbeat interval;
+   * public so tests with a fake clock can drive it. */
+  sweep(): void {
+    const now = this.now();
+    const silentBefore = now - SILENT_INTERVALS * this.heartbeatIntervalMs;
+    for (const conn of this.connections.values()) {
+      if (!conn.online && conn.connectedAt < silentBefore) {
+        this.drop(conn, NodeCloseCode.helloTimeout, "no hello");
+      } else if (conn.lastSeenAt < silentBefore) {
+        this.logger.warn({ nodeId: conn.nodeId, silentMs: now - conn.lastSeenAt }, "node silent; closing");
+        this.drop(conn, NodeCloseCode.heartbeatTimeout, "heartbeat timeout");
+      } else if (conn.transport instanceof WsServerTransport) {
+        conn.transport.ping();
+      }
+    }
+  }
+
+  private drop(conn: Connection, code: number, reason: string): void {
+    // A silent peer will not answer a close handshake either; drop the TCP connection.
+    if (conn.transport instanceof WsServerTransport) conn.transport.terminate(code, reason);
+    else void conn.peer.close(code, reason);
+  }
+
+  isOnline(nodeId: string): boolean {
+    return this.online.has(nodeId);
+  }
+
+  get(nodeId: string): ConnectedNode | undefined {
+    const conn = this.connections.get(nodeId);
+    if (!conn?.online || !conn.hello) return undefined;
+    return {
+      nodeId: conn.nodeId,
+      name: conn.name,
+      hello: conn.hello,
+      tools: conn.tools,
+      mcpServers: conn.mcpServers,
+      connectedAt: conn.connectedAt,
+      lastSeenAt: conn.lastSeenAt,
+      stats: conn.stats,
+    };
+  }
+
+  onlineCount(): number {
+    return this.online.size;
+  }
+
+  onlineNodeIds(): string[] {
+    return [...this.online];
+  }
+
+  /**
+   * Runs a tool on a Node. Rejects with ProtocolError: `node_offline` when the Node is not connected
+   * or its connection drops during the call (at once, not at the deadline), `deadline_exceeded` after
+   * deadlineMs plus a grace, `cancelled` when `signal` aborts (the Node is told to stop); and with the
+   * Node's own error codes (`tool_not_found`, `invalid_params`, `tool_failed`).
+   */
+  async callTool(nodeId: string, call: CallToolParams, options: { signal?: AbortSignal } = {}): Promise<ToolResult> {
+    const conn = this.connections.get(nodeId);
+    if (!conn?.online) throw new ProtocolError("node_offline", `node ${nodeId} is not connected`);
+    return conn.peer.request("tools/call", call, {
+      timeoutMs: call.deadlineMs + (this.options.deadlineGraceMs ?? 2_000),
+      ...(options.signal && { signal: options.signal }),
+    });
+  }
+
+  /** Sends the Node its desired MCP servers. Resolves with their state, or undefined when it is offline
+   * (it gets the list in its next hello anyway). */
+  async syncMcp(nodeId: string, specs: McpServerSpec[]): Promise<McpServerStatus[] | undefined> {
+    const conn = this.connections.get(nodeId);
+    if (!conn?.online) return undefined;
+    const result = await conn.peer.request(
+      "fabricore/mcp/sync",
+      { servers: specs },
+      { timeoutMs: this.options.mcpSyncTimeoutMs ?? 120_000 },
+    );
+    if (!conn.closed) {
+      conn.mcpServers = result.servers;
+      this.safely("onMcpStatus", () => this.options.onMcpStatus?.(nodeId, result.servers));
+    }
+    return result.servers;
+  }
+
+  /** Closes a Node's connection at once (its token was revoked); calls in flight fail with node_offline. */
+  async disconnect(nodeId: string, code: number = NodeCloseCode.revoked, reason = "revoked"): Promise<boolean> {
+    const conn = this.connections.get(nodeId);
+    if (!conn) return false;
+    await conn.peer.close(code, reason);
+    return true;
+  }
+
+  /** Closes every connection and stops accepting new ones. */
+  async close(): Promise<void> {
+    this.closing = true;
+    clearInterval(this.sweepTimer);
+    await Promise.all(
+      [...this.connections.values()].map((conn) =>
+        conn.peer.close(NodeCloseCode.shuttingDown, "core shutting down").catch(() => {}),
+      ),
+    );
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+  }
+
+  private safely(what: string, fn: () => void): void {
+    try {
+      fn();
+    } catch (error) {
+      this.logger.error({ err: errorMessage(error) }, `${what} callback threw`);
+    }
+  }
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+const STATUS_TEXT: Record<number, string> = { 401: "Unauthorized", 503: "Service Unavailable" };
+
+/** Answers an upgrade request with a plain HTTP error in the API's error shape, then closes the socket. */
+function rejectUpgrade(socket: Duplex, status: number, code: string, message: string): void {
+  if (socket.destroyed) return;
+  const body = JSON.stringify({ error: { code, message } });
+  socket.once("finish", () => socket.destroy());
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? "Error"}\r\n` +
+      "Connection: close\r\n" +
+      "Content-Type: application/json\r\n" +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+}

@@ -1,0 +1,133 @@
+import {
+  type CloseInfo,
+  type JsonRpcMessage,
+  parseJsonRpcMessage,
+  safeParseJson,
+  type Transport,
+} from "@fabricore/protocol";
+import { WebSocket } from "ws";
+
+export interface WsServerTransportOptions {
+  /** More invalid frames than this within `invalidWindowMs` closes the socket (1007): a peer that only
+   * sends garbage is broken or hostile, and answering each frame would let it keep the Core busy. */
+  maxInvalidFrames?: number;
+  invalidWindowMs?: number;
+  /** How long a local close waits for the Node's close frame before dropping the TCP connection. */
+  closeTimeoutMs?: number;
+}
+
+/** WebSocket close codes the Core uses towards Nodes. 4000-4999 are private-use codes (RFC 6455 7.4.2). */
+export const NodeCloseCode = {
+  normal: 1000,
+  shuttingDown: 1001,
+  invalidFrames: 1007,
+  tooLarge: 1009,
+  heartbeatTimeout: 4000,
+  revoked: 4001,
+  replaced: 4002,
+  versionMismatch: 4003,
+  helloTimeout: 4004,
+} as const;
+
+/**
+ * A `Transport` over the server side of a `ws` WebSocket. Frames are decoded and validated here
+ * (`safeParseJson` + `parseJsonRpcMessage`); a bad one goes to `oninvalid`, which the RpcPeer answers.
+ * Oversized frames never get here: `ws` closes with 1009 itself (maxPayload is set on the server).
+ */
+export class WsServerTransport implements Transport {
+  onmessage?: (message: JsonRpcMessage) => void;
+  oninvalid?: (error: string, id: string | number | null) => void;
+  onclose?: (info: CloseInfo) => void;
+  /** Any sign of life, including a pong: the hub's liveness clock. */
+  onactivity?: () => void;
+  private readonly ws: WebSocket;
+  private closed = false;
+  private invalidCount = 0;
+  private invalidWindowStart = Date.now();
+  private readonly maxInvalidFrames: number;
+  private readonly invalidWindowMs: number;
+  private readonly closeTimeoutMs: number;
+
+  constructor(ws: WebSocket, options: WsServerTransportOptions = {}) {
+    this.ws = ws;
+    this.maxInvalidFrames = options.maxInvalidFrames ?? 20;
+    this.invalidWindowMs = options.invalidWindowMs ?? 10_000;
+    this.closeTimeoutMs = options.closeTimeoutMs ?? 1_000;
+    ws.on("message", (data, isBinary) => {
+      this.onactivity?.();
+      if (isBinary) {
+        this.invalid("binary frames are not used; send JSON text", null);
+        return;
+      }
+      const json = safeParseJson(data.toString());
+      if (!json.ok) {
+        this.invalid(`not JSON: ${json.error}`, null);
+        return;
+      }
+      const parsed = parseJsonRpcMessage(json.value);
+      if (parsed.ok) {
+        this.onmessage?.(parsed.message);
+        return;
+      }
+      const id = (json.value as { id?: unknown } | null)?.id;
+      this.invalid(parsed.error, typeof id === "string" || typeof id === "number" ? id : null);
+    });
+    ws.on("pong", () => this.onactivity?.());
+    // ws reports protocol violations and oversized frames as 'error' and then closes the socket
+    // (1002 / 1009); 'close' below is what matters, but an unhandled 'error' would crash the Core.
+    ws.on("error", () => {});
+    ws.on("close", (code, reason) => this.closedBy({ code, reason: reason.toString() }));
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  send(message: JsonRpcMessage): Promise<void> {
+    if (this.closed || this.ws.readyState !== WebSocket.OPEN) return Promise.reject(new Error("connection is closed"));
+    return new Promise((resolve, reject) => {
+      this.ws.send(JSON.stringify(message), (error) => (error ? reject(error) : resolve()));
+    });
+  }
+
+  /** Closes at once as far as the hub is concerned (onclose fires now); the socket itself gets a close
+   * frame and is dropped if the Node does not answer it in time. */
+  async close(code: number = NodeCloseCode.normal, reason = ""): Promise<void> {
+    if (this.closed) return;
+    if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) {
+      this.ws.close(code, reason);
+      setTimeout(() => this.ws.terminate(), this.closeTimeoutMs).unref();
+    }
+    this.closedBy({ code, reason });
+  }
+
+  /** Drops the TCP connection without a close handshake (a peer that stopped answering). */
+  terminate(code: number, reason: string): void {
+    this.ws.terminate();
+    this.closedBy({ code, reason });
+  }
+
+  ping(): void {
+    if (this.ws.readyState === WebSocket.OPEN) this.ws.ping();
+  }
+
+  private invalid(error: string, id: string | number | null): void {
+    const now = Date.now();
+    if (now - this.invalidWindowStart > this.invalidWindowMs) {
+      this.invalidWindowStart = now;
+      this.invalidCount = 0;
+    }
+    this.invalidCount += 1;
+    if (this.invalidCount > this.maxInvalidFrames) {
+      void this.close(NodeCloseCode.invalidFrames, "too many invalid frames");
+      return;
+    }
+    this.oninvalid?.(error, id);
+  }
+
+  private closedBy(info: CloseInfo): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.onclose?.(info);
+  }
+}
