@@ -1,0 +1,170 @@
+/*
+ * Builds the Docker images the MCP tests run, without pulling anything (CI machines reach no
+ * registry): `FROM scratch` plus this host's own `node` binary, the shared libraries it links
+ * against, and the MCP filesystem server bundled into one file. Tagged `mcp/filesystem:latest`,
+ * the image the `filesystem` preset names, so the preset is tested as users run it.
+ *
+ *   node e2e/images/test-images.ts          build (or confirm) the images
+ *
+ * Quick when nothing changed: the image carries a label with a hash of its inputs, and a build is
+ * skipped when an image with that label already exists.
+ */
+import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import Docker from "dockerode";
+
+export const FILESYSTEM_IMAGE = "mcp/filesystem:latest";
+const HASH_LABEL = "fabricore.test-image.hash";
+/** Bump to force a rebuild when this script's output changes in a way its inputs do not show. */
+const REVISION = 1;
+
+const require = createRequire(import.meta.url);
+
+export interface TestImagesOptions {
+  /** Docker endpoint (socket path); default DOCKER_HOST's socket or /var/run/docker.sock. */
+  socketPath?: string;
+  log?: (line: string) => void;
+}
+
+export function defaultDockerSocket(): string {
+  const host = process.env.DOCKER_HOST;
+  if (host?.startsWith("unix://")) return host.slice("unix://".length);
+  return "/var/run/docker.sock";
+}
+
+/** The shared objects the node binary loads (and the dynamic loader itself), as `ldd` lists them. */
+function sharedLibraries(binary: string): string[] {
+  const out = execFileSync("ldd", [binary], { encoding: "utf8" });
+  const libs: string[] = [];
+  for (const line of out.split("\n")) {
+    // "libc.so.6 => /lib/x86_64-linux-gnu/libc.so.6 (0x…)" or "/lib64/ld-linux-x86-64.so.2 (0x…)"
+    const match = line.match(/=>\s*(\/\S+)/) ?? line.match(/^\s*(\/\S+)/);
+    if (match?.[1]) libs.push(match[1]);
+  }
+  if (libs.length === 0 && !/not a dynamic executable|statically linked/.test(out)) {
+    throw new Error(`ldd listed no libraries for ${binary}:\n${out}`);
+  }
+  return libs;
+}
+
+function packageVersion(name: string): string {
+  const path = require.resolve(`${name}/package.json`);
+  return (JSON.parse(readFileSync(path, "utf8")) as { version: string }).version;
+}
+
+/** Everything that shapes the image; a change to any of it means a rebuild. */
+function inputsHash(nodeBinary: string, libs: string[]): string {
+  const hash = createHash("sha256");
+  hash.update(`revision ${REVISION}\n`);
+  for (const file of [nodeBinary, ...libs]) {
+    const info = statSync(file);
+    hash.update(`${file} ${info.size} ${info.mtimeMs}\n`);
+  }
+  hash.update(`server-filesystem ${packageVersion("@modelcontextprotocol/server-filesystem")}\n`);
+  hash.update(`sdk ${packageVersion("@modelcontextprotocol/sdk")}\n`);
+  return hash.digest("hex").slice(0, 32);
+}
+
+/** The filesystem server and all its dependencies in one ESM file, so the image needs no node_modules. */
+function bundleFilesystemServer(outFile: string): void {
+  const entry = join(dirname(require.resolve("@modelcontextprotocol/server-filesystem/package.json")), "dist/index.js");
+  const bun = join(dirname(require.resolve("bun/package.json")), "bin", "bun.exe");
+  execFileSync(bun, ["build", entry, "--target=node", "--format=esm", `--outfile=${outFile}`], { stdio: "pipe" });
+  // bun build emits ESM; a package.json with type module tells node so without the .mjs extension.
+  writeFileSync(join(dirname(outFile), "package.json"), JSON.stringify({ type: "module" }));
+}
+
+function stage(context: string, hostPath: string, imagePath: string, mode: number): void {
+  const dest = join(context, imagePath);
+  mkdirSync(dirname(dest), { recursive: true });
+  copyFileSync(hostPath, dest); // follows symlinks: the image gets the real file under the linked name
+  chmodSync(dest, mode);
+}
+
+async function imageHash(docker: Docker, ref: string): Promise<string | undefined> {
+  try {
+    const info = await docker.getImage(ref).inspect();
+    return info.Config?.Labels?.[HASH_LABEL];
+  } catch {
+    return undefined;
+  }
+}
+
+async function build(docker: Docker, context: string, entries: string[], tag: string, hash: string): Promise<void> {
+  const stream = await docker.buildImage(
+    { context, src: entries },
+    { t: tag, labels: { [HASH_LABEL]: hash }, rm: true, forcerm: true },
+  );
+  await new Promise<void>((resolve, reject) => {
+    docker.modem.followProgress(stream, (error: Error | null, events: Array<{ error?: string; stream?: string }>) => {
+      const failed = events?.find((e) => e.error);
+      if (error) reject(error);
+      else if (failed?.error) reject(new Error(`docker build ${tag} failed: ${failed.error}`));
+      else resolve();
+    });
+  });
+}
+
+/** Builds `mcp/filesystem:latest` unless an image with the same inputs exists; returns the tags ready. */
+export async function ensureTestImages(options: TestImagesOptions = {}): Promise<string[]> {
+  const log = options.log ?? (() => {});
+  const docker = new Docker({ socketPath: options.socketPath ?? defaultDockerSocket() });
+  const nodeBinary = process.execPath;
+  const libs = sharedLibraries(nodeBinary);
+  const hash = inputsHash(nodeBinary, libs);
+  if ((await imageHash(docker, FILESYSTEM_IMAGE)) === hash) {
+    log(`${FILESYSTEM_IMAGE} is up to date (${hash})`);
+    return [FILESYSTEM_IMAGE];
+  }
+  const started = Date.now();
+  const context = mkdtempSync(join(tmpdir(), "fabricore-image-"));
+  try {
+    stage(context, nodeBinary, "usr/local/bin/node", 0o755);
+    for (const lib of libs) stage(context, lib, lib.slice(1), 0o755);
+    bundleFilesystemServer(join(context, "app/dist/index.js"));
+    chmodSync(join(context, "app/dist/index.js"), 0o644);
+    // One COPY per top-level directory: `COPY . /` would also copy the Dockerfile into the image.
+    const roots = ["usr", "app", ...libs.map((lib) => lib.split("/")[1] ?? "")].filter(
+      (entry, index, all) => entry !== "" && all.indexOf(entry) === index && existsSync(join(context, entry)),
+    );
+    writeFileSync(
+      join(context, "Dockerfile"),
+      [
+        "FROM scratch",
+        ...roots.map((root) => `COPY ${root} /${root}/`),
+        "ENV PATH=/usr/local/bin:/usr/bin:/bin",
+        // Numeric: scratch has no /etc/passwd. The runtime would pick this user anyway.
+        "USER 65534:65534",
+        'ENTRYPOINT ["node", "/app/dist/index.js"]',
+        "",
+      ].join("\n"),
+    );
+    const entries = ["Dockerfile", ...roots];
+    await build(docker, context, entries, FILESYSTEM_IMAGE, hash);
+  } finally {
+    rmSync(context, { recursive: true, force: true });
+  }
+  log(`built ${FILESYSTEM_IMAGE} (${hash}) in ${Date.now() - started} ms`);
+  return [FILESYSTEM_IMAGE];
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  ensureTestImages({ log: (line) => console.log(line) }).catch((error: unknown) => {
+    console.error(error instanceof Error ? error.message : error);
+    process.exit(1);
+  });
+}
