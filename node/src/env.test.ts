@@ -1,0 +1,82 @@
+import { describe, expect, it } from "vitest";
+import { loadNodeSettings, SettingsError, type SettingsHost } from "./env.ts";
+
+const host: SettingsHost = { isRoot: false, homeDir: "/home/u", isDirectory: (p) => p.startsWith("/srv") };
+const TOKEN = "fcn_abc123";
+
+function run(argv: string[], env: Record<string, string> = {}) {
+  const result = loadNodeSettings(argv, env, host);
+  if (result.kind !== "run") throw new Error(`expected run, got ${result.kind}`);
+  return result.settings;
+}
+
+describe("Node settings", () => {
+  it("reads flags and derives the WebSocket URL", () => {
+    const s = run([
+      "--core",
+      "https://core.example:8443/",
+      "--token",
+      TOKEN,
+      "--read-root",
+      "/srv/a",
+      "--read-root=/srv/b",
+      "--allow-exec",
+    ]);
+    expect(s.connectUrl).toBe("wss://core.example:8443/api/nodes/connect");
+    expect(s.readRoots).toEqual(["/srv/a", "/srv/b"]);
+    expect(s.allowExec).toBe(true);
+    expect(s.dockerSocket).toBe("/var/run/docker.sock");
+    expect(s.dataDir).toBe("/home/u/.fabricore-node");
+  });
+
+  it("reads the environment; flags win", () => {
+    const env = {
+      FABRICORE_CORE_URL: "http://127.0.0.1:8080",
+      FABRICORE_NODE_TOKEN: TOKEN,
+      FABRICORE_READ_ROOTS: "/srv/x::/srv/y",
+      FABRICORE_ALLOW_EXEC: "1",
+      DOCKER_HOST: "unix:///run/docker.sock",
+    };
+    const s = run([], env);
+    expect(s.connectUrl).toBe("ws://127.0.0.1:8080/api/nodes/connect");
+    expect(s.readRoots).toEqual(["/srv/x", "/srv/y"]);
+    expect(s.allowExec).toBe(true);
+    expect(s.dockerSocket).toBe("/run/docker.sock");
+    expect(run(["--read-root", "/srv/z"], env).readRoots).toEqual(["/srv/z"]);
+  });
+
+  it("uses /var/lib/fabricore-node as root", () => {
+    const result = loadNodeSettings(["--core", "http://c:1", "--token", TOKEN], {}, { ...host, isRoot: true });
+    expect(result.kind === "run" && result.settings.dataDir).toBe("/var/lib/fabricore-node");
+  });
+
+  it("lists every problem at once", () => {
+    let error: unknown;
+    try {
+      loadNodeSettings(
+        ["--core", "ftp://x", "--bogus", "--read-root", "/nope", "extra"],
+        { FABRICORE_ALLOW_EXEC: "maybe" },
+        host,
+      );
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(SettingsError);
+    const problems = (error as SettingsError).problems.join("\n");
+    expect(problems).toContain("--bogus: unknown flag");
+    expect(problems).toContain('unexpected argument "extra"');
+    expect(problems).toContain("read root /nope");
+    expect(problems).toContain("FABRICORE_ALLOW_EXEC");
+    expect(problems).toContain("coreUrl");
+    expect(problems).toContain("--token");
+  });
+
+  it("notices a flag swallowed as a value", () => {
+    expect(() => loadNodeSettings(["--core", "--token", TOKEN], {}, host)).toThrow(/--core: needs a value/);
+  });
+
+  it("answers --help and --version before validating", () => {
+    expect(loadNodeSettings(["--help"], {}, host)).toEqual({ kind: "help" });
+    expect(loadNodeSettings(["--version"], {}, host)).toEqual({ kind: "version" });
+  });
+});

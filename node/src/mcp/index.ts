@@ -1,0 +1,54 @@
+import { createHash } from "node:crypto";
+import { resolve } from "node:path";
+import { type Logger, silentLogger } from "../logger.ts";
+import { createDockerApi, type DockerApi } from "../runtime/docker-api.ts";
+import { McpManager } from "./mcp-manager.ts";
+import type { RestartPolicy } from "./server-supervisor.ts";
+
+export { ContainerStdioTransport, RingBuffer } from "./container-transport.ts";
+export { McpManager, type McpManagerConfig } from "./mcp-manager.ts";
+export { checkRemoteUrl, isLoopbackUrl } from "./remote.ts";
+export { DEFAULT_RESTART_POLICY, type RestartPolicy } from "./server-supervisor.ts";
+
+export interface CreateMcpManagerOptions {
+  /** A DockerApi, or where the daemon listens (socket path, `unix://…`, `tcp://…`). Default /var/run/docker.sock. */
+  docker?: DockerApi | string | undefined;
+  /** Same as a string `docker`; the name node/src/tools/tool-provider.ts's McpManagerOptions uses. */
+  dockerSocket?: string | undefined;
+  /** Labels this Node's containers; default: derived from `dataDir`, which is one per Node installation. */
+  nodeId?: string | undefined;
+  /** The Node's data directory (its token): never mounted into a container. */
+  dataDir?: string | undefined;
+  forbiddenPaths?: readonly string[] | undefined;
+  /** Allow pass-through URLs off this host; by default only loopback URLs are dialled. */
+  allowRemoteMcp?: boolean | undefined;
+  logger?: Logger | undefined;
+  restart?: Partial<RestartPolicy> | undefined;
+  connectTimeoutMs?: number | undefined;
+  clientVersion?: string | undefined;
+}
+
+/**
+ * The factory the Node's main.ts wires (it fits main.ts's `McpFactory`). Accepts both the shape
+ * main.ts passes today (`{dockerSocket, dataDir, logger}`) and an explicit `{docker, nodeId, …}`.
+ */
+export function createMcpManager(options: CreateMcpManagerOptions): McpManager {
+  const docker =
+    typeof options.docker === "object"
+      ? options.docker
+      : createDockerApi(options.docker ?? options.dockerSocket ?? "/var/run/docker.sock");
+  const dataDir = options.dataDir ? resolve(options.dataDir) : undefined;
+  const nodeId =
+    options.nodeId ?? (dataDir ? `data-${createHash("sha256").update(dataDir).digest("hex").slice(0, 16)}` : undefined);
+  if (!nodeId) throw new Error("createMcpManager needs a nodeId or the Node's dataDir to label its containers");
+  return new McpManager({
+    docker,
+    nodeId,
+    forbiddenPaths: [...(options.forbiddenPaths ?? []), ...(dataDir ? [dataDir] : [])],
+    allowRemoteMcp: options.allowRemoteMcp === true,
+    logger: options.logger ?? silentLogger,
+    restart: options.restart,
+    connectTimeoutMs: options.connectTimeoutMs,
+    clientVersion: options.clientVersion,
+  });
+}

@@ -1,0 +1,244 @@
+import { createHash } from "node:crypto";
+import {
+  McpServerSpec,
+  type McpServerStatus,
+  ProtocolError,
+  type ToolDescriptor,
+  type ToolResult,
+} from "@fabricore/protocol";
+import { z } from "zod";
+import type { Logger } from "../logger.ts";
+import { LABELS } from "../runtime/container-spec.ts";
+import type { DockerApi } from "../runtime/docker-api.ts";
+import type { McpProvider, ToolCallContext } from "../tools/tool-provider.ts";
+import { DEFAULT_RESTART_POLICY, type RestartPolicy, ServerSupervisor } from "./server-supervisor.ts";
+import { ManagedLauncher, RemoteLauncher, type SessionLauncher } from "./sessions.ts";
+
+export interface McpManagerConfig {
+  docker: DockerApi;
+  /** Stamped on every container as `fabricore.node`: this Node adopts and removes only its own. */
+  nodeId: string;
+  /** Host paths never mounted, on top of protocol's built-in list (the Node's data directory). */
+  forbiddenPaths: readonly string[];
+  /** Pass-through servers off this host (not loopback) are refused unless this is set. */
+  allowRemoteMcp: boolean;
+  logger: Logger;
+  restart?: Partial<RestartPolicy> | undefined;
+  /** Time for `initialize` (and `tools/list`) to answer. */
+  connectTimeoutMs?: number | undefined;
+  clientVersion?: string | undefined;
+}
+
+const SpecList = z.array(McpServerSpec).superRefine((specs, ctx) => {
+  const seen = new Set<string>();
+  for (const spec of specs) {
+    if (seen.has(spec.name)) ctx.addIssue({ code: "custom", message: `MCP server name ${spec.name} is used twice` });
+    seen.add(spec.name);
+  }
+});
+
+/** A digest of the spec as parsed (defaults filled in), so an equal spec in another key order is "unchanged". */
+function specKey(spec: McpServerSpec): string {
+  const sorted = (value: unknown): unknown =>
+    Array.isArray(value)
+      ? value.map(sorted)
+      : value && typeof value === "object"
+        ? Object.fromEntries(
+            Object.entries(value as Record<string, unknown>)
+              .sort(([a], [b]) => (a < b ? -1 : 1))
+              .map(([k, v]) => [k, sorted(v)]),
+          )
+        : value;
+  return createHash("sha256")
+    .update(JSON.stringify(sorted(spec)))
+    .digest("hex");
+}
+
+/**
+ * The Node's MCP servers: converges to the Core's desired set, supervises each server, and offers
+ * their tools as one ToolProvider (`source: "mcp:<server>"`). The only part of the Node that
+ * touches Docker, through the narrow DockerApi.
+ */
+export class McpManager implements McpProvider {
+  private readonly config: McpManagerConfig;
+  private readonly restart: RestartPolicy;
+  private readonly servers = new Map<string, ServerSupervisor>();
+  private readonly changeListeners = new Set<() => void>();
+  private readonly statusListeners = new Set<(servers: McpServerStatus[]) => void>();
+  /** syncs run one after another: each sees the servers the previous one left. */
+  private queue: Promise<unknown> = Promise.resolve();
+  private toolsCache: ToolDescriptor[] | undefined;
+  private closed = false;
+
+  constructor(config: McpManagerConfig) {
+    this.config = config;
+    this.restart = { ...DEFAULT_RESTART_POLICY, ...config.restart };
+  }
+
+  /**
+   * Converges to exactly `specs`: starts new servers, restarts changed ones, stops (and removes the
+   * containers of) the rest, including containers this Node left behind for servers no longer wanted.
+   * Resolves once every new server has run or failed its first start, with every server's status.
+   */
+  sync(specs: McpServerSpec[]): Promise<McpServerStatus[]> {
+    const run = this.queue.then(() => this.syncNow(specs));
+    this.queue = run.catch(() => {});
+    return run;
+  }
+
+  private async syncNow(input: McpServerSpec[]): Promise<McpServerStatus[]> {
+    if (this.closed) throw new ProtocolError("not_allowed", "the MCP manager is closed");
+    const parsed = SpecList.safeParse(input);
+    if (!parsed.success) throw new ProtocolError("invalid_params", z.prettifyError(parsed.error));
+    const desired = new Map(parsed.data.map((spec) => [spec.name, { spec, key: specKey(spec) }]));
+
+    const stopping: Promise<void>[] = [];
+    for (const [name, supervisor] of this.servers) {
+      if (desired.get(name)?.key === supervisor.key) continue;
+      this.servers.delete(name);
+      stopping.push(supervisor.stop(true));
+    }
+    await Promise.all(stopping);
+    if (stopping.length > 0) this.changed();
+    await this.removeOrphans(
+      new Set([...desired.values()].filter((d) => d.spec.kind === "managed").map((d) => d.spec.name)),
+    );
+    if (this.closed) return [];
+
+    const starting: Promise<void>[] = [];
+    for (const [name, { spec, key }] of desired) {
+      if (this.servers.has(name)) continue;
+      const supervisor = new ServerSupervisor({
+        spec,
+        key,
+        launcher: this.launcherFor(spec),
+        restart: this.restart,
+        requestTimeoutMs: this.config.connectTimeoutMs ?? 30_000,
+        clientVersion: this.config.clientVersion ?? "0.1.0",
+        logger: this.config.logger,
+        onChange: () => this.changed(),
+      });
+      this.servers.set(name, supervisor);
+      starting.push(supervisor.start());
+    }
+    this.changed();
+    await Promise.all(starting);
+    return this.statuses();
+  }
+
+  private launcherFor(spec: McpServerSpec): SessionLauncher {
+    const connectTimeoutMs = this.config.connectTimeoutMs ?? 30_000;
+    if (spec.kind === "remote") {
+      return new RemoteLauncher(spec, { allowRemoteMcp: this.config.allowRemoteMcp, connectTimeoutMs });
+    }
+    return new ManagedLauncher(spec, {
+      docker: this.config.docker,
+      nodeId: this.config.nodeId,
+      forbiddenPaths: this.config.forbiddenPaths,
+      connectTimeoutMs,
+      logger: this.config.logger,
+    });
+  }
+
+  /** Containers this Node labelled for servers that are no longer wanted (left by a crash, or an older Node). */
+  private async removeOrphans(wanted: Set<string>): Promise<void> {
+    let containers: Awaited<ReturnType<DockerApi["listContainers"]>>;
+    try {
+      containers = await this.config.docker.listContainers({
+        [LABELS.managed]: "true",
+        [LABELS.node]: this.config.nodeId,
+      });
+    } catch (error) {
+      // No Docker on this host is fine for a Node with pass-through servers only; managed ones report it themselves.
+      this.config.logger.debug({ err: String(error) }, "cannot list MCP containers");
+      return;
+    }
+    for (const container of containers) {
+      const server = container.labels[LABELS.server] ?? "";
+      if (wanted.has(server)) continue;
+      this.config.logger.info({ server, containerId: container.id }, "removing an MCP container no longer wanted");
+      await this.config.docker.removeContainer(container.id).catch((error: unknown) => {
+        this.config.logger.warn({ containerId: container.id, err: String(error) }, "could not remove an MCP container");
+      });
+    }
+  }
+
+  /** Every running server's tools, each with `source: "mcp:<server>"`. */
+  list(): ToolDescriptor[] {
+    this.toolsCache ??= [...this.servers.values()].flatMap((server) => server.list());
+    return this.toolsCache;
+  }
+
+  statuses(): McpServerStatus[] {
+    return [...this.servers.values()].map((server) => server.status());
+  }
+
+  /** McpProvider's name for statuses(). */
+  status(): McpServerStatus[] {
+    return this.statuses();
+  }
+
+  /** ToolProvider: routes on `ctx.source` (`mcp:<server>`), since tool names repeat across servers. */
+  call(name: string, args: Record<string, unknown>, ctx: ToolCallContext): Promise<ToolResult> {
+    const server = ctx.source.startsWith("mcp:") ? ctx.source.slice(4) : "";
+    return this.callTool(server, name, args, ctx);
+  }
+
+  /** Calls `tool` on `server` with a deadline and cancellation; the MCP result passed through, plus durationMs. */
+  async callTool(
+    server: string,
+    tool: string,
+    args: Record<string, unknown>,
+    options: { signal: AbortSignal; deadlineMs: number },
+  ): Promise<ToolResult> {
+    const supervisor = this.servers.get(server);
+    if (!supervisor)
+      throw new ProtocolError("tool_not_found", `this Node runs no MCP server ${JSON.stringify(server)}`);
+    return supervisor.call(tool, args, options);
+  }
+
+  /** Fired whenever the tools or any server's state change. */
+  onChange(listener: () => void): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
+  }
+
+  onStatus(listener: (servers: McpServerStatus[]) => void): () => void {
+    this.statusListeners.add(listener);
+    return () => this.statusListeners.delete(listener);
+  }
+
+  private changed(): void {
+    this.toolsCache = undefined;
+    const statuses = this.statuses();
+    for (const listener of this.changeListeners) this.safely(() => listener());
+    for (const listener of this.statusListeners) this.safely(() => listener(statuses));
+  }
+
+  private safely(fn: () => void): void {
+    try {
+      fn();
+    } catch (error) {
+      this.config.logger.error({ err: String(error) }, "an MCP change listener threw");
+    }
+  }
+
+  /**
+   * Stops talking to the servers. Containers keep running unless `removeContainers` is set: a Node
+   * that restarts (an upgrade, a crash) adopts them instead of cold-starting every server.
+   */
+  async close(options: { removeContainers?: boolean } = {}): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const stopAll = async () => {
+      const servers = [...this.servers.values()];
+      this.servers.clear();
+      await Promise.all(servers.map((server) => server.stop(options.removeContainers === true)));
+    };
+    // Stopping first aborts a sync's slow first starts (a pull, a connect) instead of waiting them out.
+    await stopAll();
+    await this.queue;
+    await stopAll();
+    this.changed();
+  }
+}

@@ -1,0 +1,185 @@
+import type { ManagedMcpSpec, RemoteMcpSpec } from "@fabricore/protocol";
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import type { Logger } from "../logger.ts";
+import { buildContainerSpec, LABELS } from "../runtime/container-spec.ts";
+import type { DockerApi } from "../runtime/docker-api.ts";
+import { dockerMessage, RuntimeError } from "../runtime/errors.ts";
+import { ensureImage } from "../runtime/images.ts";
+import { ContainerStdioTransport } from "./container-transport.ts";
+import { checkRemoteUrl, connectRemote } from "./remote.ts";
+
+/** One live MCP connection: the initialized Client, and what is needed to explain its end. */
+export interface McpSession {
+  client: Client;
+  containerId?: string | undefined;
+  /** Why the connection ended, for the server's status: exit code, OOM, the last stderr lines. */
+  describeEnd(): Promise<string>;
+  /** The server's recent stderr, when it has one. */
+  stderrTail(): string;
+  /** Drops the connection; a container keeps running (the supervisor decides whether to remove it). */
+  close(): Promise<void>;
+}
+
+/** Opens sessions to one server, however it runs: a container this Node starts, or a URL. */
+export interface SessionLauncher {
+  readonly kind: "managed" | "remote";
+  open(makeClient: () => Client, signal: AbortSignal): Promise<McpSession>;
+  /** Removes whatever this server left on the host (its containers); a no-op for pass-through servers. */
+  dispose(): Promise<void>;
+}
+
+export interface ManagedLauncherOptions {
+  docker: DockerApi;
+  nodeId: string;
+  forbiddenPaths: readonly string[];
+  connectTimeoutMs: number;
+  logger: Logger;
+}
+
+/** Starts (or adopts) the server's container and speaks MCP over its attached stdio. */
+export class ManagedLauncher implements SessionLauncher {
+  readonly kind = "managed";
+  private readonly spec: ManagedMcpSpec;
+  private readonly options: ManagedLauncherOptions;
+
+  constructor(spec: ManagedMcpSpec, options: ManagedLauncherOptions) {
+    this.spec = spec;
+    this.options = options;
+  }
+
+  private labels(): Record<string, string> {
+    return { [LABELS.managed]: "true", [LABELS.node]: this.options.nodeId, [LABELS.server]: this.spec.name };
+  }
+
+  async open(makeClient: () => Client, signal: AbortSignal): Promise<McpSession> {
+    const { docker, logger } = this.options;
+    const image = await ensureImage(docker, this.spec.image, signal);
+    const built = await buildContainerSpec(this.spec, {
+      nodeId: this.options.nodeId,
+      forbiddenPaths: this.options.forbiddenPaths,
+      imageUser: image.user,
+    });
+    const existing = await docker.listContainers(this.labels());
+    // A running container with the same spec hash was started by this Node before it restarted: adopt it.
+    const adoptable = existing.find((c) => c.state === "running" && c.labels[LABELS.specHash] === built.hash);
+    for (const container of existing) {
+      if (container !== adoptable) await docker.removeContainer(container.id);
+    }
+    if (adoptable) {
+      try {
+        const session = await this.connect(adoptable.id, makeClient, false, signal);
+        logger.info({ server: this.spec.name, containerId: adoptable.id }, "adopted the running MCP container");
+        return session;
+      } catch (error) {
+        // It may be wedged mid-message from the previous Node; a fresh container is the safe answer.
+        logger.warn({ server: this.spec.name, err: String(error) }, "could not adopt the MCP container; replacing it");
+        await docker.removeContainer(adoptable.id);
+      }
+    }
+    signal.throwIfAborted();
+    const id = await docker.createContainer(built.create);
+    try {
+      return await this.connect(id, makeClient, true, signal);
+    } catch (error) {
+      await docker.removeContainer(id).catch(() => {});
+      if (error instanceof RuntimeError) throw error;
+      throw new RuntimeError(
+        "container_failed",
+        `MCP server ${this.spec.name} did not start: ${dockerMessage(error)}`,
+        {
+          cause: error,
+        },
+      );
+    }
+  }
+
+  /** Attach first, then start: nothing the server writes before we listen is lost. */
+  private async connect(
+    id: string,
+    makeClient: () => Client,
+    start: boolean,
+    signal: AbortSignal,
+  ): Promise<McpSession> {
+    const stdio = await this.options.docker.attachContainer(id);
+    const transport = new ContainerStdioTransport(stdio);
+    try {
+      if (start) await this.options.docker.startContainer(id);
+      const client = makeClient();
+      await client.connect(transport, { timeout: this.options.connectTimeoutMs, signal });
+      return {
+        client,
+        containerId: id,
+        stderrTail: () => transport.stderr.tail(),
+        describeEnd: () => this.describe(id, transport),
+        close: () => client.close(),
+      };
+    } catch (error) {
+      const reason = start ? await this.explain(id, transport, error) : dockerMessage(error);
+      stdio.close();
+      throw new RuntimeError("container_failed", reason, { cause: error });
+    }
+  }
+
+  /** "did not start: Connection closed; its container exited with code 1; stderr: …". */
+  private async explain(id: string, transport: ContainerStdioTransport, error: unknown): Promise<string> {
+    const base = `MCP server ${this.spec.name} (${this.spec.image}) did not start: ${dockerMessage(error)}`;
+    // Docker records the exit code a moment after the attach stream closes.
+    for (let i = 0; i < 10; i++) {
+      const info = await this.options.docker.inspectContainer(id).catch(() => undefined);
+      if (!info?.running) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    return `${base}; ${await this.describe(id, transport)}`;
+  }
+
+  private async describe(id: string, transport: ContainerStdioTransport): Promise<string> {
+    const info = await this.options.docker.inspectContainer(id).catch(() => undefined);
+    const parts: string[] = [];
+    if (!info) parts.push("its container is gone");
+    else if (info.running) parts.push("its container is still running");
+    else {
+      parts.push(`its container exited with code ${info.exitCode}${info.oomKilled ? " (killed: out of memory)" : ""}`);
+      if (info.error) parts.push(info.error);
+    }
+    const stderr = transport.stderr.tail();
+    if (stderr) parts.push(`stderr: ${stderr}`);
+    return parts.join("; ");
+  }
+
+  async dispose(): Promise<void> {
+    for (const container of await this.options.docker.listContainers(this.labels())) {
+      await this.options.docker.removeContainer(container.id);
+    }
+  }
+}
+
+export interface RemoteLauncherOptions {
+  allowRemoteMcp: boolean;
+  connectTimeoutMs: number;
+}
+
+/** Pass-through: an MCP server already running on this host, reached by URL. */
+export class RemoteLauncher implements SessionLauncher {
+  readonly kind = "remote";
+  private readonly spec: RemoteMcpSpec;
+  private readonly options: RemoteLauncherOptions;
+
+  constructor(spec: RemoteMcpSpec, options: RemoteLauncherOptions) {
+    this.spec = spec;
+    this.options = options;
+  }
+
+  async open(makeClient: () => Client, signal: AbortSignal): Promise<McpSession> {
+    const url = checkRemoteUrl(this.spec.url, this.options.allowRemoteMcp);
+    signal.throwIfAborted();
+    const { client, kind } = await connectRemote(url, makeClient, this.options.connectTimeoutMs);
+    return {
+      client,
+      describeEnd: async () => `the ${kind} connection to ${url.href} closed`,
+      stderrTail: () => "",
+      close: () => client.close(),
+    };
+  }
+
+  async dispose(): Promise<void> {}
+}

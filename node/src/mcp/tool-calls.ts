@@ -1,0 +1,119 @@
+import { ProtocolError, ToolDescriptor, type ToolResult } from "@fabricore/protocol";
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { McpError, ErrorCode as McpErrorCode } from "@modelcontextprotocol/sdk/types.js";
+import type { Logger } from "../logger.ts";
+
+/** A server offering more tools than this is misbehaving; paging stops there. */
+const MAX_TOOLS_PER_SERVER = 1000;
+
+/**
+ * Every tool a server offers (following `nextCursor` pages), as FabriCore descriptors with
+ * `source: "mcp:<server>"`. A tool whose name or schema FabriCore cannot carry is left out with a
+ * warning rather than failing the whole server.
+ */
+export async function listServerTools(
+  client: Client,
+  server: string,
+  timeoutMs: number,
+  logger: Logger,
+): Promise<ToolDescriptor[]> {
+  const tools: ToolDescriptor[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await client.listTools(cursor ? { cursor } : undefined, { timeout: timeoutMs });
+    for (const tool of page.tools) {
+      const parsed = ToolDescriptor.safeParse({
+        name: tool.name,
+        description: tool.description ?? "",
+        inputSchema: tool.inputSchema,
+        source: `mcp:${server}`,
+      });
+      if (parsed.success) tools.push(parsed.data);
+      else
+        logger.warn(
+          { server, tool: tool.name, issues: parsed.error.issues.length },
+          "MCP tool left out: not a valid descriptor",
+        );
+    }
+    cursor = page.nextCursor;
+  } while (cursor && tools.length < MAX_TOOLS_PER_SERVER);
+  return tools;
+}
+
+export interface CallOptions {
+  signal: AbortSignal;
+  deadlineMs: number;
+}
+
+/**
+ * Calls one MCP tool and passes its CallToolResult through as a protocol ToolResult (plus
+ * durationMs). The deadline becomes the SDK request timeout and the signal the SDK's own
+ * cancellation, so the server receives `notifications/cancelled` either way.
+ *
+ * Failure mapping: the server's own JSON-RPC error (unknown tool, invalid arguments) is an error
+ * *result* — the model can read it and correct the call; a timeout, a cancellation or a server that
+ * went away mid-call are ProtocolErrors, because they are about the infrastructure, not the call.
+ */
+export async function callServerTool(
+  client: Client,
+  server: string,
+  tool: string,
+  args: Record<string, unknown>,
+  options: CallOptions,
+  describeFailure: () => string,
+): Promise<ToolResult> {
+  const started = performance.now();
+  try {
+    const result = await client.callTool({ name: tool, arguments: args }, undefined, {
+      signal: options.signal,
+      timeout: options.deadlineMs,
+      maxTotalTimeout: options.deadlineMs,
+    });
+    const durationMs = Math.round(performance.now() - started);
+    if ("content" in result && Array.isArray(result.content)) {
+      return {
+        content: result.content as ToolResult["content"],
+        ...(result.structuredContent !== undefined && {
+          structuredContent: result.structuredContent as Record<string, unknown>,
+        }),
+        isError: result.isError === true,
+        durationMs,
+      };
+    }
+    // Servers on the 2024-10-07 protocol answer `{toolResult}`; give the model its JSON.
+    const legacy = (result as { toolResult?: unknown }).toolResult;
+    return { content: [{ type: "text", text: JSON.stringify(legacy ?? result) }], isError: false, durationMs };
+  } catch (error) {
+    if (options.signal.aborted) {
+      const reason: unknown = options.signal.reason;
+      if (reason instanceof ProtocolError) throw reason;
+      if (reason instanceof Error && reason.name === "TimeoutError") {
+        throw new ProtocolError(
+          "deadline_exceeded",
+          `${server}/${tool} did not finish within ${options.deadlineMs} ms`,
+        );
+      }
+      throw new ProtocolError("cancelled", `${server}/${tool} was cancelled`);
+    }
+    if (error instanceof McpError) {
+      if (error.code === McpErrorCode.RequestTimeout) {
+        throw new ProtocolError(
+          "deadline_exceeded",
+          `${server}/${tool} did not finish within ${options.deadlineMs} ms`,
+        );
+      }
+      if (error.code === McpErrorCode.ConnectionClosed) {
+        throw new ProtocolError("tool_failed", `MCP server ${server} stopped during the call: ${describeFailure()}`);
+      }
+      return {
+        content: [{ type: "text", text: `MCP server ${server} refused ${tool}: ${error.message}` }],
+        isError: true,
+        durationMs: Math.round(performance.now() - started),
+      };
+    }
+    throw new ProtocolError(
+      "tool_failed",
+      `MCP server ${server} failed on ${tool}: ${(error as Error).message ?? String(error)}`,
+    );
+  }
+}
