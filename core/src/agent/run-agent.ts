@@ -1,0 +1,209 @@
+import { ProtocolError, type ToolResult } from "@fabricore/protocol";
+import { normaliseToolCalls } from "../llm/tool-calls.ts";
+import type { ChatMessage, ToolCall, ToolSpec, TokenUsage } from "../llm/types.ts";
+import { mapBounded } from "./concurrency.ts";
+import { fitToContext } from "./context-budget.ts";
+import { callWithFallback } from "./model-fallback.ts";
+import { finalAnswer, type LoopState, maxSteps } from "./stop-conditions.ts";
+import { parseToolArguments } from "./tool-arguments.ts";
+import { capText, toolResultText } from "./tool-output.ts";
+import type { AgentTool, RunAgentOptions, RunAgentResult, ToolStep } from "./types.ts";
+
+const DEFAULT_TOOL_DEADLINE_MS = 120_000;
+const DEFAULT_MAX_TOOL_OUTPUT_CHARS = 20_000;
+const DEFAULT_TOOL_CONCURRENCY = 4;
+
+/**
+ * A run: ask the model, offering the tools; run the tool calls it makes on their Nodes; hand the
+ * results back; repeat until the model answers without calling a tool or the step budget is spent.
+ * Never throws: every outcome, including a broken collaborator, is a result.
+ */
+export async function runAgent(options: RunAgentOptions): Promise<RunAgentResult> {
+  const now = options.now ?? (() => performance.now());
+  const usage: TokenUsage = { promptTokens: 0, completionTokens: 0 };
+  const byModelName = new Map(options.tools.map((t) => [t.modelName, t]));
+  const toolSpecs: ToolSpec[] = options.tools.map((t) => ({
+    name: t.modelName,
+    description: describeTool(t, options.tools),
+    inputSchema: t.inputSchema as Record<string, unknown>,
+  }));
+  const messages: ChatMessage[] = [];
+  if (options.system) messages.push({ role: "system", content: options.system });
+  messages.push({ role: "user", content: userMessage(options.prompt, options.input) });
+
+  const state: LoopState = { turns: 0, lastResponse: undefined };
+  const budgetSpent = maxSteps(options.maxSteps);
+  let modelIndex = 0;
+  let lastText: string | null = null;
+  const cancelled = (): RunAgentResult => ({ status: "cancelled", output: null, error: "the run was cancelled", usage, turns: state.turns });
+
+  try {
+    for (;;) {
+      if (options.signal.aborted) return cancelled();
+      if (budgetSpent(state)) {
+        return {
+          status: "failed",
+          output: lastText,
+          error: `stopped after ${options.maxSteps} steps (the job's maxSteps) without a final answer from the model`,
+          usage,
+          turns: state.turns,
+        };
+      }
+      const step = state.turns + 1;
+      if (options.contextTokens) fitToContext(messages, toolSpecs, contextBudget(options.contextTokens));
+      const outcome = await callWithFallback({
+        models: options.models,
+        // A model that failed over stays failed for the rest of the run: retrying a server that
+        // just refused a connection on every turn only adds the delay.
+        startIndex: modelIndex,
+        request: { messages: [...messages], ...(toolSpecs.length ? { tools: toolSpecs } : {}) },
+        signal: options.signal,
+        step,
+        sink: options.steps,
+        now,
+        usage,
+      });
+      if (outcome.kind === "cancelled") return cancelled();
+      if (outcome.kind === "failed") return { status: "failed", output: lastText, error: outcome.error, usage, turns: state.turns };
+      modelIndex = outcome.modelIndex;
+      state.turns = step;
+      // Adapters already de-duplicate; a client that does not must not make the loop run a call twice.
+      const calls = normaliseToolCalls(outcome.response.toolCalls, `call_${step}_`);
+      state.lastResponse = { ...outcome.response, toolCalls: calls };
+      const text = outcome.response.text;
+      if (text) lastText = text;
+      messages.push({ role: "assistant", content: text, ...(calls.length ? { toolCalls: calls } : {}) });
+
+      if (finalAnswer(state)) {
+        if (text.trim() === "") {
+          return {
+            status: "failed",
+            output: null,
+            // LM Studio answers a prompt longer than the loaded context with an empty stream.
+            error: "the model returned an empty answer (no text and no tool call); a prompt exceeding the model's loaded context length does this",
+            usage,
+            turns: state.turns,
+          };
+        }
+        return { status: "succeeded", output: text, usage, turns: state.turns };
+      }
+
+      const results = await runToolCalls(calls, step, byModelName, options);
+      messages.push(...results);
+      if (options.signal.aborted) return cancelled();
+    }
+  } catch (err) {
+    // A step store or router that throws something unexpected: the run fails, the Core goes on.
+    return { status: "failed", output: lastText, error: `internal error: ${err instanceof Error ? err.message : String(err)}`, usage, turns: state.turns };
+  }
+}
+
+/** Runs one turn's calls, a few at a time, recording steps and returning tool messages in call order. */
+async function runToolCalls(
+  calls: ToolCall[],
+  step: number,
+  byModelName: Map<string, AgentTool>,
+  options: RunAgentOptions,
+): Promise<ChatMessage[]> {
+  const now = options.now ?? (() => performance.now());
+  const maxChars = options.maxToolOutputChars ?? DEFAULT_MAX_TOOL_OUTPUT_CHARS;
+  const pending = mapBounded(calls, options.toolConcurrency ?? DEFAULT_TOOL_CONCURRENCY, (call) =>
+    executeCall(call, step, byModelName, options, now),
+  );
+  const messages: ChatMessage[] = [];
+  for (const [i, promise] of pending.entries()) {
+    const call = calls[i]!;
+    const { step: toolStep, text } = await promise;
+    const capped = capText(text, maxChars);
+    const shown: ToolResult = capped.truncated ? { ...toolStep.result, content: [{ type: "text", text: capped.text }] } : toolStep.result;
+    await options.steps.step({ ...toolStep, result: shown, ...(capped.truncated ? { truncated: true } : {}) });
+    messages.push({
+      role: "tool",
+      toolCallId: call.id,
+      toolName: call.name,
+      // OpenAI-style tool messages have no error flag, so the text says it.
+      content: toolStep.isError ? `Error: ${capped.text}` : capped.text,
+      ...(toolStep.isError ? { isError: true } : {}),
+    });
+  }
+  return messages;
+}
+
+async function executeCall(
+  call: ToolCall,
+  step: number,
+  byModelName: Map<string, AgentTool>,
+  options: RunAgentOptions,
+  now: () => number,
+): Promise<{ step: ToolStep; text: string }> {
+  const callId = `${options.runId}:${step}:${call.id}`;
+  const tool = byModelName.get(call.name);
+  const started = now();
+  const base = {
+    type: "tool" as const,
+    tool: tool?.name ?? call.name,
+    modelName: call.name,
+    node: tool?.nodeName ?? "",
+    nodeId: tool?.nodeId ?? "",
+    source: tool?.source ?? "",
+    callId,
+  };
+  const refuse = (message: string, args: unknown) => ({
+    step: { ...base, arguments: args, result: errorResult(message, 0), isError: true, durationMs: 0 },
+    text: message,
+  });
+
+  if (call.parseError) return refuse(`Your tool request could not be understood: ${call.parseError}.`, call.arguments);
+  if (!tool) {
+    const known = [...byModelName.keys()].join(", ");
+    return refuse(`There is no tool named "${call.name}". Available tools: ${known || "none"}.`, call.arguments);
+  }
+  const parsed = parseToolArguments(call.arguments, tool.inputSchema);
+  if (!parsed.ok) return refuse(parsed.error, parsed.raw);
+
+  options.steps.event?.({ type: "tool_call_started", step, callId, tool: tool.name, node: tool.nodeName, arguments: parsed.args });
+  let result: ToolResult;
+  try {
+    result = await options.router.call(tool, parsed.args, {
+      signal: options.signal,
+      deadlineMs: options.toolDeadlineMs ?? DEFAULT_TOOL_DEADLINE_MS,
+      callId,
+    });
+  } catch (err) {
+    const message =
+      err instanceof ProtocolError ? `${err.code}: ${err.message}` : `the tool call failed: ${err instanceof Error ? err.message : String(err)}`;
+    return {
+      step: { ...base, arguments: parsed.args, result: errorResult(message, elapsed(started, now())), isError: true, durationMs: elapsed(started, now()) },
+      text: message,
+    };
+  }
+  return {
+    step: { ...base, arguments: parsed.args, result, isError: result.isError, durationMs: elapsed(started, now()) },
+    text: toolResultText(result),
+  };
+}
+
+function errorResult(message: string, durationMs: number): ToolResult {
+  return { content: [{ type: "text", text: message }], isError: true, durationMs };
+}
+
+/** The tool's description, with where it runs when that is not obvious from a single Node. */
+function describeTool(tool: AgentTool, all: readonly AgentTool[]): string {
+  const multiNode = new Set(all.map((t) => t.nodeId)).size > 1;
+  if (!multiNode) return tool.description;
+  const where = tool.source.startsWith("mcp:") ? `node "${tool.nodeName}", MCP server "${tool.source.slice(4)}"` : `node "${tool.nodeName}"`;
+  return `[${where}] ${tool.description}`;
+}
+
+function userMessage(prompt: string, input: unknown): string {
+  if (input === undefined || input === null || input === "") return prompt;
+  const text = typeof input === "string" ? input : JSON.stringify(input, null, 2);
+  return `${prompt}\n\nInput:\n${text}`;
+}
+
+/** Room for the prompt: the context minus a reserve for the answer. */
+function contextBudget(contextTokens: number): number {
+  return Math.max(256, contextTokens - Math.min(4096, Math.floor(contextTokens / 4)));
+}
+
+const elapsed = (from: number, to: number) => Math.max(0, Math.round(to - from));
