@@ -98,6 +98,8 @@ export interface RunsTable {
   /** Which Core process is executing it (for crash recovery and, later, cluster mode). */
   owner: string | null;
   usage: string; // JSON {promptTokens, completionTokens}
+  /** Set when a cancel is asked for a run executing somewhere (maybe another replica); its owner aborts it. */
+  cancel_requested_at: string | null;
 }
 
 export interface RunStepsTable {

@@ -1,0 +1,48 @@
+export type DatabaseErrorCode =
+  /** A unique constraint refused the write (a name, slug or token hash already taken). */
+  | "conflict"
+  /** A referenced row does not exist (foreign key), e.g. a run for a deleted job. */
+  | "invalid_reference"
+  /** A JSON column held something the repository cannot read. */
+  | "corrupt_row"
+  /** Migrations failed; the Core must not start on a half-migrated schema. */
+  | "migration_failed";
+
+export class DatabaseError extends Error {
+  readonly code: DatabaseErrorCode;
+
+  constructor(code: DatabaseErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "DatabaseError";
+    this.code = code;
+  }
+}
+
+function driverCode(err: unknown): string | undefined {
+  if (typeof err !== "object" || err === null || !("code" in err)) return undefined;
+  const code = (err as { code: unknown }).code;
+  return typeof code === "string" ? code : undefined;
+}
+
+/** better-sqlite3 (`SQLITE_CONSTRAINT_UNIQUE`/`_PRIMARYKEY`) and pg (SQLSTATE 23505) spell it differently. */
+export function isUniqueViolation(err: unknown): boolean {
+  const code = driverCode(err);
+  return code === "23505" || code === "SQLITE_CONSTRAINT_UNIQUE" || code === "SQLITE_CONSTRAINT_PRIMARYKEY";
+}
+
+export function isForeignKeyViolation(err: unknown): boolean {
+  const code = driverCode(err);
+  return code === "23503" || code === "SQLITE_CONSTRAINT_FOREIGNKEY";
+}
+
+/** Runs a write, turning driver constraint errors into typed ones the API maps to 409/400. */
+export async function translateConstraint<T>(what: string, write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (err) {
+    if (isUniqueViolation(err)) throw new DatabaseError("conflict", `${what} already exists`, { cause: err });
+    if (isForeignKeyViolation(err))
+      throw new DatabaseError("invalid_reference", `${what} refers to a missing row`, { cause: err });
+    throw err;
+  }
+}

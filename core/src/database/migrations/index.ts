@@ -1,0 +1,27 @@
+import type { Kysely } from "kysely";
+import type { Migration } from "kysely/migration";
+import * as m0001 from "./0001-initial.ts";
+import type { MigrationContext } from "./context.ts";
+
+interface MigrationModule {
+  up(db: Kysely<unknown>, ctx: MigrationContext): Promise<void>;
+  down?(db: Kysely<unknown>, ctx: MigrationContext): Promise<void>;
+}
+
+/**
+ * Every migration, in order. Listed in code (not read from a folder) so the Node-24 type-stripping
+ * runtime and a bundled build see the same set. Names sort; never rename or reorder a shipped one.
+ */
+const MIGRATIONS: ReadonlyArray<readonly [string, MigrationModule]> = [["0001-initial", m0001]];
+
+export function migrationsFor(ctx: MigrationContext): Record<string, Migration> {
+  const out: Record<string, Migration> = {};
+  for (const [name, mod] of MIGRATIONS) {
+    const down = mod.down;
+    out[name] = {
+      up: (db) => mod.up(db, ctx),
+      ...(down ? { down: (db: Kysely<unknown>) => down(db, ctx) } : {}),
+    };
+  }
+  return out;
+}

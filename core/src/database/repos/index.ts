@@ -1,0 +1,46 @@
+import type { Kysely } from "kysely";
+import type { SecretBox } from "../../secrets/secret-box.ts";
+import type { Clock } from "../clock.ts";
+import type { Database } from "../schema.ts";
+import { JobsRepo } from "./jobs-repo.ts";
+import { McpServersRepo } from "./mcp-servers-repo.ts";
+import { NodesRepo } from "./nodes-repo.ts";
+import { ProvidersRepo } from "./providers-repo.ts";
+import { RunsRepo } from "./runs-repo.ts";
+import { SecretsRepo } from "./secrets-repo.ts";
+import { StepsRepo } from "./steps-repo.ts";
+import { TokensRepo } from "./tokens-repo.ts";
+import { UsersRepo } from "./users-repo.ts";
+
+export { JobsRepo, McpServersRepo, NodesRepo, ProvidersRepo, RunsRepo, SecretsRepo, StepsRepo, TokensRepo, UsersRepo };
+
+export interface Repositories {
+  users: UsersRepo;
+  tokens: TokensRepo;
+  nodes: NodesRepo;
+  secrets: SecretsRepo;
+  providers: ProvidersRepo;
+  jobs: JobsRepo;
+  runs: RunsRepo;
+  steps: StepsRepo;
+  mcpServers: McpServersRepo;
+}
+
+/** Every repository over one database, for main.ts and tests. */
+export function createRepositories(
+  db: Kysely<Database>,
+  box: SecretBox,
+  options: { clock?: Clock } = {},
+): Repositories {
+  return {
+    users: new UsersRepo(db, options),
+    tokens: new TokensRepo(db, options),
+    nodes: new NodesRepo(db, options),
+    secrets: new SecretsRepo(db, box, options),
+    providers: new ProvidersRepo(db, box, options),
+    jobs: new JobsRepo(db, box, options),
+    runs: new RunsRepo(db, options),
+    steps: new StepsRepo(db, options),
+    mcpServers: new McpServersRepo(db, options),
+  };
+}

@@ -1,0 +1,156 @@
+import type { Kysely, Updateable } from "kysely";
+import type { SecretBox } from "../../secrets/secret-box.ts";
+import { type Clock, isoNow, systemClock } from "../clock.ts";
+import { translateConstraint } from "../errors.ts";
+import { newId } from "../ids.ts";
+import { parseJson, parseJsonOr, toJson } from "../json.ts";
+import type { Database, JobRow, JobsTable } from "../schema.ts";
+import { DEFAULT_MAX_STEPS, type Job, type JobPatch, type JobSchedule, type ModelRef, type NewJob } from "../types.ts";
+
+export function webhookSecretAad(jobId: string): string {
+  return `jobs:${jobId}:webhook_secret`;
+}
+
+function toJob(row: JobRow): Job {
+  const model = parseJson<ModelRef>(row.model, "jobs.model");
+  if (!model) throw new Error(`job ${row.id} has no model`);
+  return {
+    id: row.id,
+    name: row.name,
+    prompt: row.prompt,
+    model,
+    fallbacks: parseJsonOr<ModelRef[]>(row.fallbacks, "jobs.fallbacks", []),
+    nodes: parseJsonOr<string[]>(row.nodes, "jobs.nodes", []),
+    tools: parseJsonOr<string[]>(row.tools, "jobs.tools", []),
+    schedule: parseJson<JobSchedule>(row.schedule, "jobs.schedule"),
+    webhook:
+      row.webhook_slug === null ? null : { slug: row.webhook_slug, hasSecret: row.webhook_secret_ciphertext !== null },
+    maxSteps: row.max_steps,
+    enabled: row.enabled !== 0,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+export class JobsRepo {
+  private readonly db: Kysely<Database>;
+  private readonly box: SecretBox;
+  private readonly clock: Clock;
+
+  constructor(db: Kysely<Database>, box: SecretBox, options: { clock?: Clock } = {}) {
+    this.db = db;
+    this.box = box;
+    this.clock = options.clock ?? systemClock;
+  }
+
+  /** Throws DatabaseError `conflict` when the name or webhook slug is taken. */
+  async create(input: NewJob): Promise<Job> {
+    const id = newId();
+    const now = isoNow(this.clock);
+    const secret = input.webhook?.secret ?? null;
+    const row = await translateConstraint(`job ${input.name} (or its webhook slug)`, () =>
+      this.db
+        .insertInto("jobs")
+        .values({
+          id,
+          name: input.name,
+          prompt: input.prompt,
+          model: toJson(input.model),
+          fallbacks: toJson(input.fallbacks ?? []),
+          nodes: toJson(input.nodes ?? []),
+          tools: toJson(input.tools ?? []),
+          schedule: input.schedule ? toJson(input.schedule) : null,
+          webhook_slug: input.webhook?.slug ?? null,
+          webhook_secret_ciphertext:
+            input.webhook && secret !== null ? this.box.seal(secret, webhookSecretAad(id)) : null,
+          max_steps: input.maxSteps ?? DEFAULT_MAX_STEPS,
+          enabled: input.enabled === false ? 0 : 1,
+          created_at: now,
+          updated_at: now,
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow(),
+    );
+    return toJob(row);
+  }
+
+  async list(): Promise<Job[]> {
+    const rows = await this.db.selectFrom("jobs").selectAll().orderBy("name").execute();
+    return rows.map(toJob);
+  }
+
+  async get(id: string): Promise<Job | undefined> {
+    const row = await this.db.selectFrom("jobs").selectAll().where("id", "=", id).executeTakeFirst();
+    return row && toJob(row);
+  }
+
+  async getByName(name: string): Promise<Job | undefined> {
+    const row = await this.db.selectFrom("jobs").selectAll().where("name", "=", name).executeTakeFirst();
+    return row && toJob(row);
+  }
+
+  async resolve(idOrName: string): Promise<Job | undefined> {
+    return (await this.get(idOrName)) ?? (await this.getByName(idOrName));
+  }
+
+  /** Undefined when no such job. See JobPatch for how `webhook` and its secret are patched. */
+  async update(id: string, patch: JobPatch): Promise<Job | undefined> {
+    const set: Updateable<JobsTable> = { updated_at: isoNow(this.clock) };
+    if (patch.name !== undefined) set.name = patch.name;
+    if (patch.prompt !== undefined) set.prompt = patch.prompt;
+    if (patch.model !== undefined) set.model = toJson(patch.model);
+    if (patch.fallbacks !== undefined) set.fallbacks = toJson(patch.fallbacks);
+    if (patch.nodes !== undefined) set.nodes = toJson(patch.nodes);
+    if (patch.tools !== undefined) set.tools = toJson(patch.tools);
+    if (patch.schedule !== undefined) set.schedule = patch.schedule === null ? null : toJson(patch.schedule);
+    if (patch.maxSteps !== undefined) set.max_steps = patch.maxSteps;
+    if (patch.enabled !== undefined) set.enabled = patch.enabled ? 1 : 0;
+    if (patch.webhook === null) {
+      set.webhook_slug = null;
+      set.webhook_secret_ciphertext = null;
+    } else if (patch.webhook !== undefined) {
+      set.webhook_slug = patch.webhook.slug;
+      const secret = patch.webhook.secret;
+      if (secret === null) set.webhook_secret_ciphertext = null;
+      else if (secret !== undefined) set.webhook_secret_ciphertext = this.box.seal(secret, webhookSecretAad(id));
+    }
+    const row = await translateConstraint(`job ${patch.name ?? id} (or its webhook slug)`, () =>
+      this.db.updateTable("jobs").set(set).where("id", "=", id).returningAll().executeTakeFirst(),
+    );
+    return row && toJob(row);
+  }
+
+  /** Its runs and their steps go with it (foreign keys cascade). */
+  async delete(id: string): Promise<boolean> {
+    const r = await this.db.deleteFrom("jobs").where("id", "=", id).executeTakeFirst();
+    return r.numDeletedRows > 0n;
+  }
+
+  async findByWebhookSlug(slug: string): Promise<Job | undefined> {
+    const row = await this.db.selectFrom("jobs").selectAll().where("webhook_slug", "=", slug).executeTakeFirst();
+    return row && toJob(row);
+  }
+
+  /** Decrypted; throws SecretsError `decrypt_failed` when tampered with. */
+  async getWebhookSecret(id: string): Promise<string | undefined> {
+    const row = await this.db
+      .selectFrom("jobs")
+      .select(["webhook_secret_ciphertext"])
+      .where("id", "=", id)
+      .executeTakeFirst();
+    if (!row?.webhook_secret_ciphertext) return undefined;
+    return this.box.open(row.webhook_secret_ciphertext, webhookSecretAad(id));
+  }
+
+  /** Enabled jobs that have a schedule: what the cron scheduler loads. */
+  async listScheduled(): Promise<Job[]> {
+    const rows = await this.db
+      .selectFrom("jobs")
+      .selectAll()
+      .where("enabled", "=", 1)
+      .where("schedule", "is not", null)
+      .orderBy("name")
+      .execute();
+    return rows.map(toJob);
+  }
+}

@@ -1,0 +1,115 @@
+import type { ToolDescriptor } from "@fabricore/protocol";
+import type { Kysely } from "kysely";
+import { type Clock, isoNow, systemClock } from "../clock.ts";
+import { translateConstraint } from "../errors.ts";
+import { newId } from "../ids.ts";
+import { parseJsonOr, toJson } from "../json.ts";
+import type { Database, NodeRow } from "../schema.ts";
+import type { FleetNode, NewNode, NodeHello } from "../types.ts";
+
+function toNode(row: NodeRow): FleetNode {
+  return {
+    id: row.id,
+    name: row.name,
+    labels: parseJsonOr<Record<string, string>>(row.labels, "nodes.labels", {}),
+    createdAt: row.created_at,
+    lastSeenAt: row.last_seen_at,
+    version: row.version,
+    hostname: row.hostname,
+    os: row.os,
+    arch: row.arch,
+    tools: parseJsonOr<ToolDescriptor[]>(row.tools, "nodes.tools", []),
+  };
+}
+
+export class NodesRepo {
+  private readonly db: Kysely<Database>;
+  private readonly clock: Clock;
+
+  constructor(db: Kysely<Database>, options: { clock?: Clock } = {}) {
+    this.db = db;
+    this.clock = options.clock ?? systemClock;
+  }
+
+  /** Throws DatabaseError `conflict` when the name is taken. */
+  async create(input: NewNode): Promise<FleetNode> {
+    const row = await translateConstraint(`node ${input.name}`, () =>
+      this.db
+        .insertInto("nodes")
+        .values({
+          id: newId(),
+          name: input.name,
+          labels: toJson(input.labels ?? {}),
+          token_hash: input.tokenHash,
+          created_at: isoNow(this.clock),
+          last_seen_at: null,
+          version: null,
+          hostname: null,
+          os: null,
+          arch: null,
+          tools: "[]",
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow(),
+    );
+    return toNode(row);
+  }
+
+  async list(): Promise<FleetNode[]> {
+    const rows = await this.db.selectFrom("nodes").selectAll().orderBy("name").execute();
+    return rows.map(toNode);
+  }
+
+  async get(id: string): Promise<FleetNode | undefined> {
+    const row = await this.db.selectFrom("nodes").selectAll().where("id", "=", id).executeTakeFirst();
+    return row && toNode(row);
+  }
+
+  async getByName(name: string): Promise<FleetNode | undefined> {
+    const row = await this.db.selectFrom("nodes").selectAll().where("name", "=", name).executeTakeFirst();
+    return row && toNode(row);
+  }
+
+  /** By id first, then by name: jobs and routes accept either. */
+  async resolve(idOrName: string): Promise<FleetNode | undefined> {
+    return (await this.get(idOrName)) ?? (await this.getByName(idOrName));
+  }
+
+  async findByTokenHash(tokenHash: string): Promise<FleetNode | undefined> {
+    const row = await this.db.selectFrom("nodes").selectAll().where("token_hash", "=", tokenHash).executeTakeFirst();
+    return row && toNode(row);
+  }
+
+  async recordHello(id: string, hello: NodeHello): Promise<void> {
+    await this.db
+      .updateTable("nodes")
+      .set({
+        version: hello.version,
+        hostname: hello.hostname,
+        os: hello.os,
+        arch: hello.arch,
+        tools: toJson(hello.tools),
+        last_seen_at: hello.at,
+      })
+      .where("id", "=", id)
+      .execute();
+  }
+
+  async recordSeen(id: string, at: string): Promise<void> {
+    await this.db.updateTable("nodes").set({ last_seen_at: at }).where("id", "=", id).execute();
+  }
+
+  async updateTools(id: string, tools: ToolDescriptor[]): Promise<void> {
+    await this.db
+      .updateTable("nodes")
+      .set({ tools: toJson(tools) })
+      .where("id", "=", id)
+      .execute();
+  }
+
+  /** Deleting the row revokes the token (it is only a hash on this row); MCP specs cascade. */
+  async delete(id: string): Promise<boolean> {
+    const r = await this.db.deleteFrom("nodes").where("id", "=", id).executeTakeFirst();
+    return r.numDeletedRows > 0n;
+  }
+}

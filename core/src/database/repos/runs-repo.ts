@@ -1,0 +1,216 @@
+import type { Kysely } from "kysely";
+import { type Clock, isoNow, systemClock } from "../clock.ts";
+import { dialectOf } from "../connection.ts";
+import { translateConstraint } from "../errors.ts";
+import { newId } from "../ids.ts";
+import { parseJson, parseJsonOr, toJson } from "../json.ts";
+import type { Database, RunRow, RunStatus } from "../schema.ts";
+import {
+  ACTIVE_RUN_STATUSES,
+  type ActiveRunStatus,
+  FINAL_RUN_STATUSES,
+  type NewRun,
+  RUN_STATUSES,
+  type Run,
+  type RunFinish,
+  type RunListQuery,
+  type Usage,
+} from "../types.ts";
+
+const ZERO_USAGE: Usage = { promptTokens: 0, completionTokens: 0 };
+const NON_FINAL: RunStatus[] = ["queued", ...ACTIVE_RUN_STATUSES];
+
+function toRun(row: RunRow): Run {
+  return {
+    id: row.id,
+    jobId: row.job_id,
+    trigger: row.trigger,
+    status: row.status,
+    input: parseJson<unknown>(row.input, "runs.input"),
+    output: row.output,
+    error: row.error,
+    createdAt: row.created_at,
+    startedAt: row.started_at,
+    finishedAt: row.finished_at,
+    owner: row.owner,
+    cancelRequestedAt: row.cancel_requested_at,
+    usage: parseJsonOr<Usage>(row.usage, "runs.usage", ZERO_USAGE),
+  };
+}
+
+/**
+ * Runs and their lifecycle. Every transition is one conditional UPDATE (`WHERE status IN …`), so
+ * the database arbitrates races between the executor, a cancel request and crash recovery: a final
+ * status is never overwritten, whoever comes second gets `undefined`/`false`.
+ */
+export class RunsRepo {
+  private readonly db: Kysely<Database>;
+  private readonly clock: Clock;
+
+  constructor(db: Kysely<Database>, options: { clock?: Clock } = {}) {
+    this.db = db;
+    this.clock = options.clock ?? systemClock;
+  }
+
+  /** A queued run. Throws DatabaseError `invalid_reference` for an unknown job. */
+  async create(input: NewRun): Promise<Run> {
+    const row = await translateConstraint(`run of job ${input.jobId}`, () =>
+      this.db
+        .insertInto("runs")
+        .values({
+          id: newId(),
+          job_id: input.jobId,
+          trigger: input.trigger,
+          status: "queued",
+          input: input.input === undefined || input.input === null ? null : toJson(input.input),
+          output: null,
+          error: null,
+          created_at: isoNow(this.clock),
+          started_at: null,
+          finished_at: null,
+          owner: null,
+          usage: toJson(ZERO_USAGE),
+          cancel_requested_at: null,
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow(),
+    );
+    return toRun(row);
+  }
+
+  async get(id: string): Promise<Run | undefined> {
+    const row = await this.db.selectFrom("runs").selectAll().where("id", "=", id).executeTakeFirst();
+    return row && toRun(row);
+  }
+
+  /** Newest first. */
+  async list(query: RunListQuery = {}): Promise<Run[]> {
+    const limit = Math.min(Math.max(Math.trunc(query.limit ?? 50), 1), 500);
+    let q = this.db.selectFrom("runs").selectAll();
+    if (query.jobId !== undefined) q = q.where("job_id", "=", query.jobId);
+    if (query.status !== undefined) q = q.where("status", "=", query.status);
+    if (query.before !== undefined) q = q.where("created_at", "<", query.before);
+    const rows = await q.orderBy("created_at", "desc").orderBy("id", "desc").limit(limit).execute();
+    return rows.map(toRun);
+  }
+
+  /**
+   * Moves the oldest queued run to `running` for `owner` in one statement. SQLite: an UPDATE runs
+   * under the database write lock, so the subquery and the update are one atomic step even across
+   * processes. PostgreSQL: FOR UPDATE SKIP LOCKED makes concurrent claimers pass over a row another
+   * claimer holds instead of queueing behind it, and the outer `status = 'queued'` re-check means a
+   * row claimed meanwhile is never claimed twice.
+   */
+  async claimNext(owner: string): Promise<Run | undefined> {
+    const oldest = this.db
+      .selectFrom("runs")
+      .select("id")
+      .where("status", "=", "queued")
+      .orderBy("created_at")
+      .orderBy("id")
+      .limit(1);
+    const pick = dialectOf(this.db) === "postgres" ? oldest.forUpdate().skipLocked() : oldest;
+    const row = await this.db
+      .updateTable("runs")
+      .set({ status: "running", owner, started_at: isoNow(this.clock) })
+      .where("id", "=", pick)
+      .where("status", "=", "queued")
+      .returningAll()
+      .executeTakeFirst();
+    return row && toRun(row);
+  }
+
+  /** running ↔ waiting_approval; false when the run is not active any more (finished, cancelled). */
+  async setStatus(id: string, status: ActiveRunStatus): Promise<boolean> {
+    const r = await this.db
+      .updateTable("runs")
+      .set({ status })
+      .where("id", "=", id)
+      .where("status", "in", [...ACTIVE_RUN_STATUSES])
+      .executeTakeFirst();
+    return r.numUpdatedRows > 0n;
+  }
+
+  /** To a final status, only from a non-final one; undefined when it was already final (or unknown). */
+  async finish(id: string, result: RunFinish): Promise<Run | undefined> {
+    if (!(FINAL_RUN_STATUSES as readonly string[]).includes(result.status)) {
+      throw new TypeError(`finish needs a final status, got ${result.status}`);
+    }
+    const row = await this.db
+      .updateTable("runs")
+      .set({
+        status: result.status,
+        finished_at: isoNow(this.clock),
+        ...(result.output !== undefined ? { output: result.output } : {}),
+        ...(result.error !== undefined ? { error: result.error } : {}),
+        ...(result.usage !== undefined ? { usage: toJson(result.usage) } : {}),
+      })
+      .where("id", "=", id)
+      .where("status", "in", NON_FINAL)
+      .returningAll()
+      .executeTakeFirst();
+    return row && toRun(row);
+  }
+
+  /** queued → cancelled at once; true when this call cancelled it. */
+  async cancelQueued(id: string, reason = "cancelled before it started"): Promise<boolean> {
+    const r = await this.db
+      .updateTable("runs")
+      .set({ status: "cancelled", finished_at: isoNow(this.clock), error: reason })
+      .where("id", "=", id)
+      .where("status", "=", "queued")
+      .executeTakeFirst();
+    return r.numUpdatedRows > 0n;
+  }
+
+  /**
+   * Asks for a cancel: a queued run is cancelled at once; an active one gets `cancel_requested_at`
+   * for its owner (possibly another replica) to see and abort. Returns the run as it now stands,
+   * undefined when unknown. A finished run is returned unchanged.
+   */
+  async requestCancel(id: string): Promise<Run | undefined> {
+    if (await this.cancelQueued(id)) return this.get(id);
+    await this.db
+      .updateTable("runs")
+      .set({ cancel_requested_at: isoNow(this.clock) })
+      .where("id", "=", id)
+      .where("status", "in", [...ACTIVE_RUN_STATUSES])
+      .where("cancel_requested_at", "is", null)
+      .execute();
+    return this.get(id);
+  }
+
+  /**
+   * Crash recovery: every running/waiting_approval run (of `owner`, or of anyone) becomes failed with
+   * `reason`. Queued runs stay queued and will be claimed again. Returns the ids it failed.
+   */
+  async failStale(options: { owner?: string; reason: string }): Promise<string[]> {
+    let q = this.db
+      .updateTable("runs")
+      .set({ status: "failed", error: options.reason, finished_at: isoNow(this.clock) })
+      .where("status", "in", [...ACTIVE_RUN_STATUSES]);
+    if (options.owner !== undefined) q = q.where("owner", "=", options.owner);
+    const rows = await q.returning("id").execute();
+    return rows.map((r) => r.id);
+  }
+
+  /** Runs created at or after `since`, per status (every status present, 0 when none). */
+  async countByStatusSince(since: string): Promise<Record<RunStatus, number>> {
+    const rows = await this.db
+      .selectFrom("runs")
+      .select((eb) => ["status", eb.fn.countAll<number | string | bigint>().as("n")])
+      .where("created_at", ">=", since)
+      .groupBy("status")
+      .execute();
+    const out = Object.fromEntries(RUN_STATUSES.map((s) => [s, 0])) as Record<RunStatus, number>;
+    // PostgreSQL's count(*) is bigint, delivered by pg as a string.
+    for (const r of rows) out[r.status] = Number(r.n);
+    return out;
+  }
+
+  /** Deletes a job's runs (their steps cascade); returns how many. */
+  async deleteForJob(jobId: string): Promise<number> {
+    const r = await this.db.deleteFrom("runs").where("job_id", "=", jobId).executeTakeFirst();
+    return Number(r.numDeletedRows);
+  }
+}

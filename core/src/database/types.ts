@@ -1,0 +1,269 @@
+import type { ToolDescriptor } from "@fabricore/protocol";
+import type { ProviderKind, Role, RunStatus, RunTrigger } from "./schema.ts";
+
+/**
+ * Domain objects the repositories return: camelCase, JSON columns parsed, 0/1 as booleans, and
+ * secret material never present (only `hasApiKey` / `hasSecret`). Timestamps stay ISO-8601 text,
+ * as stored, so they round-trip through JSON unchanged.
+ */
+
+export type { ProviderKind, Role, RunStatus, RunTrigger } from "./schema.ts";
+
+/** Statuses after which a run never changes again. */
+export const FINAL_RUN_STATUSES = ["succeeded", "failed", "cancelled"] as const satisfies readonly RunStatus[];
+export type FinalRunStatus = (typeof FINAL_RUN_STATUSES)[number];
+/** Statuses in which a run is owned by an executing Core process. */
+export const ACTIVE_RUN_STATUSES = ["running", "waiting_approval"] as const satisfies readonly RunStatus[];
+export type ActiveRunStatus = (typeof ACTIVE_RUN_STATUSES)[number];
+export const RUN_STATUSES: readonly RunStatus[] = [
+  "queued",
+  "running",
+  "waiting_approval",
+  "succeeded",
+  "failed",
+  "cancelled",
+];
+
+export interface User {
+  id: string;
+  username: string;
+  /** scrypt string from `hashPassword`; needed for login, never sent to a client. */
+  passwordHash: string;
+  role: Role;
+  failedLogins: number;
+  lockedUntil: string | null;
+  createdAt: string;
+}
+
+export interface NewUser {
+  username: string;
+  passwordHash: string;
+  role: Role;
+}
+
+export type TokenKind = "session" | "api";
+
+/** An API or session token's metadata; the token itself is never stored, only its hash. */
+export interface ApiToken {
+  id: string;
+  userId: string;
+  name: string;
+  kind: TokenKind;
+  createdAt: string;
+  expiresAt: string | null;
+  lastUsedAt: string | null;
+}
+
+export interface NewApiToken {
+  userId: string;
+  name: string;
+  /** `hashToken(token)` (SHA-256 hex). */
+  tokenHash: string;
+  kind: TokenKind;
+  expiresAt?: string | null;
+}
+
+export interface FleetNode {
+  id: string;
+  name: string;
+  labels: Record<string, string>;
+  createdAt: string;
+  lastSeenAt: string | null;
+  version: string | null;
+  hostname: string | null;
+  os: string | null;
+  arch: string | null;
+  /** As last announced by the Node (hello or tools-changed). */
+  tools: ToolDescriptor[];
+}
+/** `Node` clashes with the DOM/Node.js global in editors; both names are exported. */
+export type { FleetNode as Node };
+
+export interface NewNode {
+  name: string;
+  labels?: Record<string, string>;
+  /** `hashToken(enrollmentToken)`. */
+  tokenHash: string;
+}
+
+export interface NodeHello {
+  version: string;
+  hostname: string;
+  os: string;
+  arch: string;
+  tools: ToolDescriptor[];
+  at: string;
+}
+
+/** A secret as listed: never its value. */
+export interface SecretInfo {
+  name: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export type ProviderOptions = Record<string, unknown>;
+
+export interface Provider {
+  id: string;
+  name: string;
+  kind: ProviderKind;
+  baseUrl: string | null;
+  hasApiKey: boolean;
+  options: ProviderOptions;
+  createdAt: string;
+}
+
+export interface NewProvider {
+  name: string;
+  kind: ProviderKind;
+  baseUrl?: string | null;
+  /** Plain text; sealed before it reaches the database. */
+  apiKey?: string | null;
+  options?: ProviderOptions;
+}
+
+/** `apiKey`: undefined keeps the stored key, null removes it, a string replaces it. */
+export interface ProviderPatch {
+  name?: string;
+  kind?: ProviderKind;
+  baseUrl?: string | null;
+  apiKey?: string | null;
+  options?: ProviderOptions;
+}
+
+export interface ModelRef {
+  /** Provider id or name, as the job author wrote it (resolved when the run starts). */
+  provider: string;
+  model: string;
+}
+
+export interface JobSchedule {
+  cron: string;
+  timezone: string;
+}
+
+export interface Job {
+  id: string;
+  name: string;
+  prompt: string;
+  model: ModelRef;
+  fallbacks: ModelRef[];
+  nodes: string[];
+  /** Allowlist; [] = every tool of the job's Nodes. */
+  tools: string[];
+  schedule: JobSchedule | null;
+  webhook: { slug: string; hasSecret: boolean } | null;
+  maxSteps: number;
+  enabled: boolean;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface NewJob {
+  name: string;
+  prompt: string;
+  model: ModelRef;
+  fallbacks?: ModelRef[];
+  nodes?: string[];
+  tools?: string[];
+  schedule?: JobSchedule | null;
+  /** `secret` is plain text; sealed before it reaches the database. */
+  webhook?: { slug: string; secret?: string | null } | null;
+  maxSteps?: number;
+  enabled?: boolean;
+}
+
+/**
+ * Every field optional; `webhook: null` removes the webhook; within `webhook`, `secret` undefined
+ * keeps the stored secret, null removes it, a string replaces it.
+ */
+export interface JobPatch {
+  name?: string;
+  prompt?: string;
+  model?: ModelRef;
+  fallbacks?: ModelRef[];
+  nodes?: string[];
+  tools?: string[];
+  schedule?: JobSchedule | null;
+  webhook?: { slug: string; secret?: string | null } | null;
+  maxSteps?: number;
+  enabled?: boolean;
+}
+
+export const DEFAULT_MAX_STEPS = 20;
+
+export interface Usage {
+  promptTokens: number;
+  completionTokens: number;
+}
+
+export interface Run {
+  id: string;
+  jobId: string;
+  trigger: RunTrigger;
+  status: RunStatus;
+  input: unknown;
+  output: string | null;
+  error: string | null;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  /** Core process executing it (set by claimNext). */
+  owner: string | null;
+  /** Set by requestCancel on a running run; the owning process polls it and aborts. */
+  cancelRequestedAt: string | null;
+  usage: Usage;
+}
+
+export interface NewRun {
+  jobId: string;
+  trigger: RunTrigger;
+  /** Any JSON value (webhook body, manual input); undefined/null stores NULL. */
+  input?: unknown;
+}
+
+export interface RunListQuery {
+  jobId?: string;
+  status?: RunStatus;
+  /** Default 50, at most 500. */
+  limit?: number;
+  /** Cursor: only runs created strictly before this ISO timestamp. Newest first. */
+  before?: string;
+}
+
+export interface RunFinish {
+  status: FinalRunStatus;
+  output?: string | null;
+  error?: string | null;
+  usage?: Usage;
+}
+
+export type RunStepType = "llm" | "tool";
+
+/** A step body, see CONTRACT "A run's step" (`type` is kept in its own column too). */
+export type StepData = Record<string, unknown>;
+
+export interface RunStep {
+  id: number;
+  runId: string;
+  /** 1, 2, 3… per run, in append order. */
+  seq: number;
+  type: RunStepType;
+  data: StepData;
+  createdAt: string;
+}
+
+export interface NewRunStep {
+  type: RunStepType;
+  data: StepData;
+}
+
+export type McpServerSpec = Record<string, unknown>;
+
+export interface McpServer {
+  nodeId: string;
+  name: string;
+  spec: McpServerSpec;
+  createdAt: string;
+}
