@@ -1,0 +1,105 @@
+/** A small typed fetch wrapper for the Core's API. Every failure becomes an ApiError carrying the
+ * Core's `{"error":{"code","message"}}`, so screens can show the server's own words. */
+
+export class ApiError extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly details: unknown;
+  constructor(status: number, code: string, message: string, details?: unknown) {
+    super(message);
+    this.name = "ApiError";
+    this.status = status;
+    this.code = code;
+    this.details = details;
+  }
+}
+
+type UnauthorizedHandler = () => void;
+let onUnauthorized: UnauthorizedHandler = () => {};
+
+/** The app registers how to get back to the login page; the client stays free of routing. */
+export function setUnauthorizedHandler(handler: UnauthorizedHandler): void {
+  onUnauthorized = handler;
+}
+
+export type Method = "GET" | "POST" | "PATCH" | "PUT" | "DELETE";
+
+export interface RequestOptions {
+  body?: unknown;
+  signal?: AbortSignal;
+  /** The login call answers 401 for a wrong password; that must not bounce to the login page. */
+  skipUnauthorizedRedirect?: boolean;
+}
+
+function isErrorBody(value: unknown): value is { error: { code: string; message: string; details?: unknown } } {
+  if (typeof value !== "object" || value === null || !("error" in value)) return false;
+  const error = (value as { error: unknown }).error;
+  return typeof error === "object" && error !== null && "message" in error;
+}
+
+export async function apiRequest<T>(method: Method, path: string, options: RequestOptions = {}): Promise<T> {
+  const headers: Record<string, string> = { Accept: "application/json" };
+  // The Core accepts cookie-authenticated mutations only with a custom header, which a cross-site
+  // form or image cannot send: that is the CSRF defence, so every non-GET request carries it.
+  if (method !== "GET") headers["X-FabriCore-CSRF"] = "1";
+  let body: string | undefined;
+  if (options.body !== undefined) {
+    headers["Content-Type"] = "application/json";
+    body = JSON.stringify(options.body);
+  }
+
+  let response: Response;
+  try {
+    response = await fetch(path, { method, headers, body, credentials: "same-origin", signal: options.signal });
+  } catch (error) {
+    if (error instanceof DOMException && error.name === "AbortError") throw error;
+    throw new ApiError(0, "network_error", "The Core could not be reached. Is it running?");
+  }
+
+  const text = await response.text();
+  let parsed: unknown;
+  if (text.length > 0) {
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      parsed = undefined;
+    }
+  }
+
+  if (!response.ok) {
+    if (response.status === 401 && !options.skipUnauthorizedRedirect) onUnauthorized();
+    if (isErrorBody(parsed)) {
+      throw new ApiError(response.status, parsed.error.code, parsed.error.message, parsed.error.details);
+    }
+    throw new ApiError(response.status, `http_${response.status}`, `${response.status} ${response.statusText}`.trim());
+  }
+  return parsed as T;
+}
+
+export const api = {
+  get: <T>(path: string, signal?: AbortSignal) => apiRequest<T>("GET", path, { signal }),
+  post: <T>(path: string, body?: unknown) => apiRequest<T>("POST", path, { body: body ?? {} }),
+  patch: <T>(path: string, body: unknown) => apiRequest<T>("PATCH", path, { body }),
+  delete: <T = void>(path: string) => apiRequest<T>("DELETE", path),
+};
+
+/** Lists may come bare or wrapped (`{items}`); accept both so a paging envelope added later does
+ * not break the screens. */
+export function asList<T>(value: unknown): T[] {
+  if (Array.isArray(value)) return value as T[];
+  if (typeof value === "object" && value !== null) {
+    for (const key of ["items", "data", "results"]) {
+      const inner = (value as Record<string, unknown>)[key];
+      if (Array.isArray(inner)) return inner as T[];
+    }
+  }
+  return [];
+}
+
+export function errorMessage(error: unknown): string {
+  if (error instanceof ApiError) return error.message;
+  if (error instanceof Error) return error.message;
+  return String(error);
+}
+
+export const enc = encodeURIComponent;

@@ -1,0 +1,43 @@
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { api, asList, enc } from "./client.ts";
+import type { EnrolledNode, FleetNode } from "./types.ts";
+
+export const nodeKeys = {
+  all: ["nodes"] as const,
+  detail: (id: string) => ["nodes", id] as const,
+};
+
+export function useNodes(options: { refetchInterval?: number } = {}) {
+  return useQuery({
+    queryKey: nodeKeys.all,
+    queryFn: ({ signal }) => api.get<unknown>("/api/nodes", signal).then((v) => asList<FleetNode>(v)),
+    refetchInterval: options.refetchInterval ?? 15_000,
+  });
+}
+
+export function useNode(id: string, options: { refetchInterval?: number } = {}) {
+  return useQuery({
+    queryKey: nodeKeys.detail(id),
+    queryFn: ({ signal }) => api.get<FleetNode>(`/api/nodes/${enc(id)}`, signal),
+    refetchInterval: options.refetchInterval,
+  });
+}
+
+export function useEnrollNode() {
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: (body: { name: string; labels?: Record<string, string> }) => api.post<EnrolledNode>("/api/nodes", body),
+    onSuccess: () => queryClient.invalidateQueries({ queryKey: nodeKeys.all }),
+  });
+}
+
+export function useRevokeNode() {
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: (id: string) => api.delete(`/api/nodes/${enc(id)}`),
+    onSuccess: (_data, id) => {
+      queryClient.removeQueries({ queryKey: nodeKeys.detail(id) });
+      return queryClient.invalidateQueries({ queryKey: nodeKeys.all });
+    },
+  });
+}

@@ -1,0 +1,134 @@
+import { useQueryClient } from "@tanstack/react-query";
+import { useEffect, useState } from "react";
+import { enc } from "./client.ts";
+import { runKeys } from "./runs.ts";
+import type { RunStatus, RunStep } from "./types.ts";
+
+export type StreamState = "connecting" | "open" | "unavailable" | "closed";
+
+export interface LiveStatus {
+  status: RunStatus;
+  output?: string | null;
+  error?: string | null;
+}
+
+export interface RunStream {
+  state: StreamState;
+  /** Steps received live; merged with the stored ones by `mergeSteps`. */
+  steps: RunStep[];
+  /** Model text streamed since the last stored model step. */
+  delta: string;
+  status: LiveStatus | null;
+}
+
+function parse(data: string): Record<string, unknown> | null {
+  try {
+    const value: unknown = JSON.parse(data);
+    return typeof value === "object" && value !== null ? (value as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** A `step` event may carry the step itself or wrap it as `{seq, step}`. */
+function stepOf(payload: Record<string, unknown>): RunStep | null {
+  const inner = payload.step;
+  if (typeof inner === "object" && inner !== null) {
+    const step = { ...(inner as Record<string, unknown>) };
+    if (typeof payload.seq === "number" && step.seq === undefined) step.seq = payload.seq;
+    return step as unknown as RunStep;
+  }
+  return payload.type === "llm" || payload.type === "tool" ? (payload as unknown as RunStep) : null;
+}
+
+function stable(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(stable).join(",")}]`;
+  if (typeof value === "object" && value !== null) {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([k, v]) => k !== "seq" && v !== undefined)
+      .sort(([a], [b]) => a.localeCompare(b));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stable(v)}`).join(",")}}`;
+  }
+  return JSON.stringify(value) ?? "null";
+}
+
+/** Stored steps plus live ones without duplicates. A Core may replay stored steps when the stream
+ * opens, and a refetch may already contain a live step: a step is the same when its seq matches or,
+ * without seq, when its content does. */
+export function mergeSteps(stored: RunStep[], live: RunStep[]): RunStep[] {
+  const seqs = new Set(stored.map((s) => s.seq).filter((s) => s !== undefined));
+  const contents = new Set(stored.map(stable));
+  const merged = [...stored];
+  for (const step of live) {
+    if (step.seq !== undefined && seqs.has(step.seq)) continue;
+    const key = stable(step);
+    if (contents.has(key)) continue;
+    contents.add(key);
+    if (step.seq !== undefined) seqs.add(step.seq);
+    merged.push(step);
+  }
+  return merged.sort((a, b) => (a.seq ?? Number.MAX_SAFE_INTEGER) - (b.seq ?? Number.MAX_SAFE_INTEGER));
+}
+
+/** Follows a run over Server-Sent Events (`GET /api/runs/:id/events`, the session cookie goes
+ * along since it is same-origin). When the stream cannot be opened the state says "unavailable"
+ * and the page polls `GET /api/runs/:id` instead. */
+export function useRunStream(runId: string, enabled: boolean): RunStream {
+  const queryClient = useQueryClient();
+  const [stream, setStream] = useState<RunStream>({ state: "connecting", steps: [], delta: "", status: null });
+
+  useEffect(() => {
+    setStream({ state: enabled ? "connecting" : "closed", steps: [], delta: "", status: null });
+    if (!enabled || typeof EventSource === "undefined") {
+      if (enabled) setStream((s) => ({ ...s, state: "unavailable" }));
+      return;
+    }
+    const source = new EventSource(`/api/runs/${enc(runId)}/events`, { withCredentials: true });
+    let finished = false;
+
+    source.onopen = () => setStream((s) => ({ ...s, state: "open" }));
+    source.onerror = () => {
+      if (finished) return;
+      // CLOSED: the Core refused the stream (not found, not allowed, no SSE) and the browser will
+      // not retry; CONNECTING: a dropped connection the browser is already re-establishing.
+      setStream((s) => ({ ...s, state: source.readyState === EventSource.CLOSED ? "unavailable" : "connecting" }));
+    };
+    source.addEventListener("step", (event) => {
+      const payload = parse((event as MessageEvent<string>).data);
+      const step = payload && stepOf(payload);
+      if (!step) return;
+      setStream((s) => ({ ...s, steps: [...s.steps, step], delta: step.type === "llm" ? "" : s.delta }));
+    });
+    source.addEventListener("delta", (event) => {
+      const payload = parse((event as MessageEvent<string>).data);
+      if (typeof payload?.text === "string") {
+        const text = payload.text;
+        setStream((s) => ({ ...s, delta: s.delta + text }));
+      }
+    });
+    source.addEventListener("status", (event) => {
+      const payload = parse((event as MessageEvent<string>).data);
+      if (typeof payload?.status !== "string") return;
+      const status: LiveStatus = {
+        status: payload.status as RunStatus,
+        output: typeof payload.output === "string" ? payload.output : undefined,
+        error: typeof payload.error === "string" ? payload.error : undefined,
+      };
+      setStream((s) => ({ ...s, status }));
+    });
+    source.addEventListener("done", () => {
+      finished = true;
+      source.close();
+      setStream((s) => ({ ...s, state: "closed", delta: "" }));
+      // The stored run is the final word: output, usage and timestamps.
+      void queryClient.invalidateQueries({ queryKey: runKeys.detail(runId) });
+    });
+
+    return () => {
+      finished = true;
+      source.close();
+    };
+  }, [runId, enabled, queryClient]);
+
+  return stream;
+}

@@ -1,0 +1,54 @@
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import { api, asList, enc } from "./client.ts";
+import type { Run, RunStatus } from "./types.ts";
+
+export const runKeys = {
+  list: (filters: RunFilters) => ["runs", "list", filters] as const,
+  detail: (id: string) => ["runs", id] as const,
+};
+
+export interface RunFilters {
+  jobId?: string | null;
+  status?: RunStatus | null;
+}
+
+export function useRuns(filters: RunFilters = {}, options: { refetchInterval?: number | false } = {}) {
+  return useQuery({
+    queryKey: runKeys.list(filters),
+    queryFn: async ({ signal }) => {
+      const params = new URLSearchParams();
+      if (filters.jobId) params.set("jobId", filters.jobId);
+      if (filters.status) params.set("status", filters.status);
+      const query = params.toString();
+      const runs = asList<Run>(await api.get<unknown>(`/api/runs${query ? `?${query}` : ""}`, signal));
+      // Filter here too, so a Core that ignores a filter parameter still shows the right rows.
+      return runs
+        .filter(
+          (r) => (!filters.jobId || r.jobId === filters.jobId) && (!filters.status || r.status === filters.status),
+        )
+        .sort((a, b) => runTime(b) - runTime(a));
+    },
+    refetchInterval: options.refetchInterval ?? false,
+  });
+}
+
+export function runTime(run: { createdAt?: string; startedAt?: string | null; finishedAt?: string | null }): number {
+  const iso = run.createdAt ?? run.startedAt ?? run.finishedAt;
+  return iso ? Date.parse(iso) : 0;
+}
+
+export function useRun(id: string, options: { refetchInterval?: number | false } = {}) {
+  return useQuery({
+    queryKey: runKeys.detail(id),
+    queryFn: ({ signal }) => api.get<Run>(`/api/runs/${enc(id)}`, signal),
+    refetchInterval: options.refetchInterval ?? false,
+  });
+}
+
+export function useCancelRun() {
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: (id: string) => api.post<unknown>(`/api/runs/${enc(id)}/cancel`),
+    onSuccess: (_data, id) => queryClient.invalidateQueries({ queryKey: runKeys.detail(id) }),
+  });
+}

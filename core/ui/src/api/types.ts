@@ -1,0 +1,225 @@
+import type { McpServerStatus, SystemStats, ToolDescriptor } from "@fabricore/protocol";
+
+// Wire shapes of the Core's HTTP API (see CONTRACT.md). Fields marked optional are either optional
+// in the contract or extras the UI uses when the Core provides them and degrades without.
+
+export type NodeStatus = "online" | "offline";
+
+export type NodeTool = Pick<ToolDescriptor, "name" | "source"> & {
+  description?: string;
+  inputSchema?: unknown;
+};
+
+export interface FleetNode {
+  id: string;
+  name: string;
+  labels: Record<string, string>;
+  status: NodeStatus;
+  lastSeenAt: string | null;
+  version: string | null;
+  tools: NodeTool[];
+  hostname?: string | null;
+  os?: string | null;
+  arch?: string | null;
+  createdAt?: string;
+  /** Latest heartbeat stats, when the Core has them. */
+  stats?: Partial<SystemStats> | null;
+}
+
+export interface EnrolledNode {
+  id: string;
+  name: string;
+  token: string;
+}
+
+export interface McpMountInput {
+  source: string;
+  target: string;
+  readOnly: boolean;
+}
+
+export interface McpServer {
+  name: string;
+  kind?: "managed" | "remote";
+  preset?: string;
+  image?: string;
+  url?: string;
+  mounts?: McpMountInput[];
+  state?: McpServerStatus["state"] | (string & {});
+  error?: string;
+  toolCount?: number;
+  tools?: NodeTool[];
+  restarts?: number;
+  createdAt?: string;
+}
+
+export interface McpPresetSetting {
+  name: string;
+  description?: string;
+  secret?: boolean;
+}
+
+export interface McpPreset {
+  id: string;
+  name: string;
+  image: string;
+  description: string;
+  settings?: McpPresetSetting[];
+  needsNetwork?: boolean;
+}
+
+export type InstallMcpBody =
+  | { name: string; preset?: string; image?: string; mounts: McpMountInput[]; env?: Record<string, string> }
+  | { name: string; url: string };
+
+export type ProviderKind = "lmstudio" | "openai" | "anthropic" | "openai-compatible";
+
+export interface Provider {
+  id: string;
+  name: string;
+  kind: ProviderKind;
+  baseUrl: string | null;
+  hasApiKey: boolean;
+  createdAt?: string;
+}
+
+export interface ProviderModel {
+  id: string;
+  loaded?: boolean;
+  /** false when the Core knows the model cannot call tools. */
+  toolUse?: boolean;
+}
+
+export interface Secret {
+  name: string;
+  createdAt?: string;
+  updatedAt?: string;
+}
+
+export interface ModelRef {
+  provider: string;
+  model: string;
+}
+
+export interface JobSchedule {
+  cron: string;
+  timezone?: string;
+  /** Upcoming fire times (ISO), when the Core computes them. */
+  nextRuns?: string[];
+}
+
+export interface JobWebhook {
+  slug: string;
+  /** Write-only; the Core may say whether one is set. */
+  secret?: string;
+  hasSecret?: boolean;
+}
+
+export type RunStatus = "queued" | "running" | "waiting_approval" | "succeeded" | "failed" | "cancelled";
+export type RunTrigger = "manual" | "cron" | "webhook";
+
+export interface RunSummary {
+  id: string;
+  status: RunStatus;
+  startedAt?: string | null;
+  finishedAt?: string | null;
+  createdAt?: string;
+}
+
+export interface Job {
+  id: string;
+  name: string;
+  prompt: string;
+  model: ModelRef;
+  fallbacks?: ModelRef[];
+  nodes: string[];
+  tools?: string[];
+  schedule?: JobSchedule | null;
+  webhook?: JobWebhook | null;
+  maxSteps?: number;
+  enabled?: boolean;
+  nextFireAt?: string | null;
+  lastRun?: RunSummary | null;
+  createdAt?: string;
+  updatedAt?: string;
+}
+
+export interface JobInput {
+  name: string;
+  prompt: string;
+  model: ModelRef;
+  fallbacks: ModelRef[];
+  nodes: string[];
+  tools: string[];
+  schedule: { cron: string; timezone: string } | null;
+  webhook: { slug: string; secret?: string } | null;
+  maxSteps: number;
+  enabled: boolean;
+}
+
+export interface Usage {
+  promptTokens?: number;
+  completionTokens?: number;
+}
+
+export interface ToolCall {
+  id?: string;
+  name: string;
+  arguments?: unknown;
+}
+
+export interface LlmStep {
+  type: "llm";
+  seq?: number;
+  provider: string;
+  model: string;
+  durationMs: number;
+  usage?: Usage;
+  text?: string;
+  toolCalls?: ToolCall[];
+  error?: string;
+}
+
+export interface ToolStep {
+  type: "tool";
+  seq?: number;
+  tool: string;
+  node: string;
+  arguments: unknown;
+  result: unknown;
+  isError: boolean;
+  durationMs: number;
+}
+
+export type RunStep = LlmStep | ToolStep;
+
+export interface Run {
+  id: string;
+  jobId: string;
+  jobName?: string;
+  trigger: RunTrigger;
+  status: RunStatus;
+  createdAt?: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  output: string | null;
+  error?: string | null;
+  input?: unknown;
+  usage?: Usage;
+  steps?: RunStep[];
+}
+
+export interface CronPreview {
+  description: string;
+  nextRuns: string[];
+}
+
+export const ACTIVE_RUN_STATUSES: readonly RunStatus[] = ["queued", "running", "waiting_approval"];
+export const RUN_STATUSES: readonly RunStatus[] = [
+  "queued",
+  "running",
+  "waiting_approval",
+  "succeeded",
+  "failed",
+  "cancelled",
+];

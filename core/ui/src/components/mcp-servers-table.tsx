@@ -1,0 +1,132 @@
+import { ActionIcon, Badge, Group, Table, Text, Tooltip } from "@mantine/core";
+import { IconTrash } from "@tabler/icons-react";
+import { useState } from "react";
+import { useRemoveMcp } from "../api/mcp.ts";
+import type { McpServer } from "../api/types.ts";
+import { ConfirmModal } from "./confirm-modal.tsx";
+import { McpStateBadge } from "./status-badge.tsx";
+
+export interface McpServerRow {
+  nodeId: string;
+  nodeName: string;
+  server: McpServer;
+}
+
+function origin(server: McpServer): string {
+  if (server.url) return server.url;
+  if (server.preset) return `preset ${server.preset}`;
+  return server.image ?? "—";
+}
+
+/** MCP servers with state, tool count and a remove action; `showNode` for the fleet-wide view. */
+export function McpServersTable({ rows, showNode }: { rows: McpServerRow[]; showNode?: boolean }) {
+  const remove = useRemoveMcp();
+  const [target, setTarget] = useState<McpServerRow | null>(null);
+
+  return (
+    <>
+      <Table.ScrollContainer minWidth={640}>
+        <Table verticalSpacing="sm">
+          <Table.Thead>
+            <Table.Tr>
+              {showNode && <Table.Th>Node</Table.Th>}
+              <Table.Th>Server</Table.Th>
+              <Table.Th>Source</Table.Th>
+              <Table.Th>State</Table.Th>
+              <Table.Th>Tools</Table.Th>
+              <Table.Th>
+                <span className="sr-only">Actions</span>
+              </Table.Th>
+            </Table.Tr>
+          </Table.Thead>
+          <Table.Tbody>
+            {rows.map((row) => {
+              const { server } = row;
+              const toolNames = server.tools?.map((t) => t.name) ?? [];
+              return (
+                <Table.Tr key={`${row.nodeId}/${server.name}`}>
+                  {showNode && <Table.Td>{row.nodeName}</Table.Td>}
+                  <Table.Td>
+                    <Text fw={600} size="sm">
+                      {server.name}
+                    </Text>
+                    {server.mounts && server.mounts.length > 0 && (
+                      <Text size="xs" c="dimmed">
+                        {server.mounts
+                          .map((m) => `${m.source} → ${m.target}${m.readOnly === false ? " (rw)" : " (ro)"}`)
+                          .join(", ")}
+                      </Text>
+                    )}
+                  </Table.Td>
+                  <Table.Td>
+                    <Group gap={4}>
+                      <Badge variant="outline" color="gray" tt="none">
+                        {server.url ? "URL" : "container"}
+                      </Badge>
+                      <Text size="sm" ff="monospace" style={{ wordBreak: "break-all" }}>
+                        {origin(server)}
+                      </Text>
+                    </Group>
+                  </Table.Td>
+                  <Table.Td>
+                    <McpStateBadge state={server.state} />
+                    {server.error && (
+                      <Text size="xs" c="red" mt={4} className="fc-pre">
+                        {server.error}
+                      </Text>
+                    )}
+                    {server.restarts ? (
+                      <Text size="xs" c="dimmed">
+                        {server.restarts} restarts
+                      </Text>
+                    ) : null}
+                  </Table.Td>
+                  <Table.Td>
+                    {toolNames.length > 0 ? (
+                      <Tooltip label={toolNames.join(", ")} multiline maw={360} withArrow>
+                        <Text size="sm" tabIndex={0}>
+                          {toolNames.length}
+                        </Text>
+                      </Tooltip>
+                    ) : (
+                      <Text size="sm">{server.toolCount ?? 0}</Text>
+                    )}
+                  </Table.Td>
+                  <Table.Td>
+                    <Tooltip label="Stop and remove" withArrow>
+                      <ActionIcon
+                        variant="subtle"
+                        color="red"
+                        aria-label={`Remove ${server.name}`}
+                        onClick={() => {
+                          remove.reset();
+                          setTarget(row);
+                        }}
+                      >
+                        <IconTrash size={16} />
+                      </ActionIcon>
+                    </Tooltip>
+                  </Table.Td>
+                </Table.Tr>
+              );
+            })}
+          </Table.Tbody>
+        </Table>
+      </Table.ScrollContainer>
+      <ConfirmModal
+        opened={target !== null}
+        title="Remove MCP server"
+        confirmLabel="Stop and remove"
+        loading={remove.isPending}
+        error={remove.error}
+        onClose={() => setTarget(null)}
+        onConfirm={() =>
+          target &&
+          remove.mutate({ nodeId: target.nodeId, name: target.server.name }, { onSuccess: () => setTarget(null) })
+        }
+      >
+        Stop <b>{target?.server.name}</b> on <b>{target?.nodeName}</b> and remove it? Jobs lose its tools.
+      </ConfirmModal>
+    </>
+  );
+}

@@ -1,0 +1,151 @@
+import { Alert, Badge, Box, Button, Code, Collapse, Group, Paper, Spoiler, Stack, Text } from "@mantine/core";
+import { useDisclosure } from "@mantine/hooks";
+import { IconAlertTriangle, IconChevronDown, IconChevronRight } from "@tabler/icons-react";
+import type { LlmStep, ToolStep } from "../api/types.ts";
+import { formatDuration, formatNumber, toDisplayText } from "../lib/format.ts";
+
+/** Tool results are MCP-shaped (`{content: [{type: "text", text}]}`) or plain values; show text
+ * where there is text, pretty JSON otherwise. */
+export function resultText(result: unknown): string {
+  if (typeof result === "object" && result !== null && Array.isArray((result as { content?: unknown }).content)) {
+    const blocks = (result as { content: unknown[] }).content;
+    const parts = blocks.map((block) => {
+      if (typeof block === "object" && block !== null) {
+        const b = block as { type?: string; text?: unknown; mimeType?: unknown };
+        if (b.type === "text" && typeof b.text === "string") return prettyIfJson(b.text);
+        if (b.type === "image") return `[image ${typeof b.mimeType === "string" ? b.mimeType : ""}]`;
+      }
+      return toDisplayText(block);
+    });
+    const structured = (result as { structuredContent?: unknown }).structuredContent;
+    if (parts.length === 0 && structured !== undefined) return toDisplayText(structured);
+    return parts.join("\n");
+  }
+  return typeof result === "string" ? prettyIfJson(result) : toDisplayText(result);
+}
+
+function prettyIfJson(text: string): string {
+  const trimmed = text.trim();
+  if (!(trimmed.startsWith("{") || trimmed.startsWith("["))) return text;
+  try {
+    return JSON.stringify(JSON.parse(trimmed), null, 2);
+  } catch {
+    return text;
+  }
+}
+
+function Folded({ text, label }: { text: string; label: string }) {
+  if (!text) return null;
+  return (
+    <Box>
+      <Text size="xs" c="dimmed" fw={600} mb={2}>
+        {label}
+      </Text>
+      {/* Long outputs are folded so one large file does not bury the rest of the transcript. */}
+      <Spoiler maxHeight={220} showLabel="Show all" hideLabel="Fold">
+        <Code block className="fc-pre">
+          {text}
+        </Code>
+      </Spoiler>
+    </Box>
+  );
+}
+
+export function LlmStepView({ step }: { step: LlmStep }) {
+  const usage = step.usage;
+  return (
+    <Stack gap={6}>
+      <Group gap="xs" wrap="wrap">
+        <Text fw={600} size="sm">
+          Model turn
+        </Text>
+        <Badge variant="light" color="indigo" tt="none">
+          {step.provider} / {step.model}
+        </Badge>
+        <Text size="xs" c="dimmed">
+          {formatDuration(step.durationMs)}
+          {usage &&
+            ` · ${formatNumber(usage.promptTokens)} prompt + ${formatNumber(usage.completionTokens)} completion tokens`}
+        </Text>
+      </Group>
+      {step.text && (
+        <Paper withBorder p="sm" radius="sm">
+          <Text size="sm" className="fc-pre">
+            {step.text}
+          </Text>
+        </Paper>
+      )}
+      {step.toolCalls && step.toolCalls.length > 0 && (
+        <Stack gap={4}>
+          {step.toolCalls.map((call, index) => (
+            <Group key={call.id ?? `${call.name}-${index}`} gap={6} wrap="nowrap" align="flex-start">
+              <Text size="sm" c="dimmed" className="fc-nowrap">
+                calls
+              </Text>
+              <Code>{call.name}</Code>
+              <Text size="xs" ff="monospace" c="dimmed" lineClamp={2} style={{ wordBreak: "break-all" }}>
+                {toDisplayText(call.arguments === undefined ? {} : call.arguments).replace(/\s+/g, " ")}
+              </Text>
+            </Group>
+          ))}
+        </Stack>
+      )}
+      {step.error && (
+        <Alert color="red" variant="light" icon={<IconAlertTriangle size={16} />} p="xs" title="The model call failed">
+          <Text size="sm" className="fc-pre">
+            {step.error}
+          </Text>
+        </Alert>
+      )}
+    </Stack>
+  );
+}
+
+export function ToolStepView({ step, nodeName }: { step: ToolStep; nodeName: string }) {
+  const [opened, { toggle }] = useDisclosure(step.isError);
+  const text = resultText(step.result);
+  const firstLine = text.split("\n").find((l) => l.trim()) ?? "";
+  return (
+    <Stack gap={6}>
+      <Group gap="xs" wrap="wrap">
+        <Button
+          variant="subtle"
+          size="compact-sm"
+          onClick={toggle}
+          aria-expanded={opened}
+          leftSection={opened ? <IconChevronDown size={14} /> : <IconChevronRight size={14} />}
+        >
+          <Text fw={600} size="sm" ff="monospace">
+            {step.tool}
+          </Text>
+        </Button>
+        <Text size="sm" c="dimmed">
+          on {nodeName}
+        </Text>
+        {step.isError ? (
+          <Badge color="red" variant="light">
+            error
+          </Badge>
+        ) : (
+          <Badge color="green" variant="light">
+            ok
+          </Badge>
+        )}
+        <Text size="xs" c="dimmed">
+          {formatDuration(step.durationMs)}
+        </Text>
+      </Group>
+      {!opened && firstLine && (
+        <Text size="xs" ff="monospace" c={step.isError ? "red" : "dimmed"} lineClamp={1} pl="md">
+          {firstLine}
+        </Text>
+      )}
+      <Collapse expanded={opened}>
+        <Stack gap="xs" pl="md">
+          <Folded label="Arguments" text={toDisplayText(step.arguments ?? {})} />
+          <Folded label={step.isError ? "Error" : "Result"} text={text || "(empty)"} />
+        </Stack>
+      </Collapse>
+    </Stack>
+  );
+}

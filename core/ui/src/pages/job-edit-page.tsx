@@ -1,0 +1,480 @@
+import {
+  Anchor,
+  Button,
+  Card,
+  Checkbox,
+  Group,
+  MultiSelect,
+  NumberInput,
+  Stack,
+  Switch,
+  Table,
+  Text,
+  Textarea,
+  TextInput,
+  Title,
+} from "@mantine/core";
+import { useDisclosure } from "@mantine/hooks";
+import { notifications } from "@mantine/notifications";
+import { IconArrowLeft, IconDeviceFloppy, IconPlayerPlay, IconPlus, IconTrash } from "@tabler/icons-react";
+import { type FormEvent, type ReactNode, useEffect, useMemo, useState } from "react";
+import { Link, useNavigate, useParams } from "react-router";
+import { errorMessage } from "../api/client.ts";
+import { useDeleteJob, useJob, useRunJob, useSaveJob } from "../api/jobs.ts";
+import { useNodes } from "../api/nodes.ts";
+import { useProviders } from "../api/providers.ts";
+import { useRuns } from "../api/runs.ts";
+import type { FleetNode, Job, JobInput, ModelRef, Provider } from "../api/types.ts";
+import { ConfirmModal } from "../components/confirm-modal.tsx";
+import { CronField } from "../components/cron-field.tsx";
+import { ModelPicker, resolveProviderId } from "../components/model-picker.tsx";
+import { PageHeader } from "../components/page-header.tsx";
+import { ErrorAlert, QueryState } from "../components/query-state.tsx";
+import { RunStatusBadge } from "../components/status-badge.tsx";
+import { TimeAgo } from "../components/time-ago.tsx";
+import { WebhookField } from "../components/webhook-field.tsx";
+import { browserTimeZone } from "../lib/cron.ts";
+
+interface FormState {
+  name: string;
+  prompt: string;
+  nodes: string[];
+  tools: string[];
+  model: ModelRef;
+  fallbacks: ModelRef[];
+  scheduled: boolean;
+  cron: string;
+  timezone: string;
+  webhookOn: boolean;
+  slug: string;
+  secret: string;
+  maxSteps: number;
+  enabled: boolean;
+}
+
+function emptyForm(): FormState {
+  return {
+    name: "",
+    prompt: "",
+    nodes: [],
+    tools: [],
+    model: { provider: "", model: "" },
+    fallbacks: [],
+    scheduled: false,
+    cron: "0 8 * * *",
+    timezone: browserTimeZone(),
+    webhookOn: false,
+    slug: "",
+    secret: "",
+    maxSteps: 20,
+    enabled: true,
+  };
+}
+
+/** Jobs may name Nodes and providers by id or name; the form works with ids throughout. */
+function formFromJob(job: Job, nodes: FleetNode[], providers: Provider[]): FormState {
+  const nodeId = (ref: string) => nodes.find((n) => n.id === ref)?.id ?? nodes.find((n) => n.name === ref)?.id ?? ref;
+  const ref = (m: ModelRef) => ({ provider: resolveProviderId(providers, m.provider), model: m.model });
+  return {
+    name: job.name,
+    prompt: job.prompt,
+    nodes: job.nodes.map(nodeId),
+    tools: job.tools ?? [],
+    model: ref(job.model),
+    fallbacks: (job.fallbacks ?? []).map(ref),
+    scheduled: Boolean(job.schedule),
+    cron: job.schedule?.cron ?? "0 8 * * *",
+    timezone: job.schedule?.timezone ?? "UTC",
+    webhookOn: Boolean(job.webhook),
+    slug: job.webhook?.slug ?? "",
+    secret: "",
+    maxSteps: job.maxSteps ?? 20,
+    enabled: job.enabled !== false,
+  };
+}
+
+function toInput(form: FormState): JobInput {
+  // An existing secret is write-only: sending no secret keeps it, sending one replaces it.
+  const webhook = form.webhookOn ? { slug: form.slug.trim(), ...(form.secret ? { secret: form.secret } : {}) } : null;
+  return {
+    name: form.name.trim(),
+    prompt: form.prompt,
+    model: form.model,
+    fallbacks: form.fallbacks.filter((f) => f.provider && f.model),
+    nodes: form.nodes,
+    tools: form.tools,
+    schedule: form.scheduled ? { cron: form.cron.trim(), timezone: form.timezone } : null,
+    webhook,
+    maxSteps: form.maxSteps,
+    enabled: form.enabled,
+  };
+}
+
+function Section({ title, description, children }: { title: string; description?: string; children: ReactNode }) {
+  return (
+    <Card withBorder padding="lg">
+      <Title order={4}>{title}</Title>
+      {description && (
+        <Text size="sm" c="dimmed" mb="sm">
+          {description}
+        </Text>
+      )}
+      <Stack gap="md" mt={description ? 0 : "sm"}>
+        {children}
+      </Stack>
+    </Card>
+  );
+}
+
+function RecentRuns({ jobId }: { jobId: string }) {
+  const runs = useRuns({ jobId }, { refetchInterval: 10_000 });
+  const list = (runs.data ?? []).slice(0, 10);
+  return (
+    <Section title="Recent runs">
+      {runs.error ? <ErrorAlert error={runs.error} /> : null}
+      {list.length === 0 ? (
+        <Text size="sm" c="dimmed">
+          {runs.isPending ? "Loading…" : "This job has not run yet."}
+        </Text>
+      ) : (
+        <Table.ScrollContainer minWidth={360}>
+          <Table>
+            <Table.Tbody>
+              {list.map((run) => (
+                <Table.Tr key={run.id}>
+                  <Table.Td>
+                    <Anchor component={Link} to={`/runs/${run.id}`} ff="monospace" size="sm">
+                      {run.id.slice(0, 8)}
+                    </Anchor>
+                  </Table.Td>
+                  <Table.Td>
+                    <RunStatusBadge status={run.status} />
+                  </Table.Td>
+                  <Table.Td>
+                    <Text size="sm">{run.trigger}</Text>
+                  </Table.Td>
+                  <Table.Td>
+                    <TimeAgo iso={run.startedAt ?? run.createdAt} />
+                  </Table.Td>
+                </Table.Tr>
+              ))}
+            </Table.Tbody>
+          </Table>
+        </Table.ScrollContainer>
+      )}
+      <Anchor component={Link} to={`/runs?jobId=${encodeURIComponent(jobId)}`} size="sm">
+        All runs of this job
+      </Anchor>
+    </Section>
+  );
+}
+
+export default function JobEditPage() {
+  const { id } = useParams();
+  const isNew = !id;
+  const navigate = useNavigate();
+  const job = useJob(id);
+  const nodes = useNodes();
+  const providers = useProviders();
+  const save = useSaveJob();
+  const run = useRunJob();
+  const remove = useDeleteJob();
+  const [deleteOpened, deleteModal] = useDisclosure(false);
+  const [form, setForm] = useState<FormState>(emptyForm);
+  const [loadedFor, setLoadedFor] = useState<string | null>(null);
+
+  const nodeList = nodes.data ?? [];
+  const providerList = providers.data ?? [];
+
+  // Fill the form once per job, after the Nodes and providers it refers to are known, and never
+  // again while the user edits (background refetches must not overwrite their typing).
+  useEffect(() => {
+    if (isNew || !job.data || loadedFor === job.data.id || nodes.isPending || providers.isPending) return;
+    setForm(formFromJob(job.data, nodeList, providerList));
+    setLoadedFor(job.data.id);
+  }, [isNew, job.data, loadedFor, nodes.isPending, providers.isPending, nodeList, providerList]);
+
+  // A new job starts on the first provider, which is what most single-provider setups want.
+  useEffect(() => {
+    if (isNew && !form.model.provider && providerList[0]) {
+      const first = providerList[0];
+      setForm((f) => ({ ...f, model: { provider: first.id, model: "" } }));
+    }
+  }, [isNew, form.model.provider, providerList]);
+
+  const set = <K extends keyof FormState>(key: K, value: FormState[K]) => setForm((f) => ({ ...f, [key]: value }));
+
+  const toolOptions = useMemo(() => {
+    const chosen = nodeList.filter((n) => form.nodes.includes(n.id));
+    const groups = new Map<string, Set<string>>();
+    for (const node of chosen)
+      for (const tool of node.tools ?? []) {
+        const group = tool.source === "builtin" ? "Built-in" : tool.source;
+        if (!groups.has(group)) groups.set(group, new Set());
+        groups.get(group)?.add(tool.name);
+      }
+    const known = new Set([...groups.values()].flatMap((s) => [...s]));
+    // Keep tools the job already allows even if no chosen Node offers them right now (offline).
+    const missing = form.tools.filter((t) => !known.has(t));
+    const data = [...groups.entries()].map(([group, items]) => ({ group, items: [...items].sort() }));
+    if (missing.length) data.push({ group: "Not offered by the chosen Nodes now", items: missing });
+    return data;
+  }, [nodeList, form.nodes, form.tools]);
+
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    save.mutate(
+      { id, body: toInput(form) },
+      {
+        onSuccess: (saved) => {
+          notifications.show({ color: "green", message: `Saved ${form.name.trim()}` });
+          setForm((f) => ({ ...f, secret: "" }));
+          if (isNew && saved?.id) navigate(`/jobs/${saved.id}`, { replace: true });
+          else if (id) void job.refetch();
+        },
+      },
+    );
+  };
+
+  const runNow = () => {
+    if (!id) return;
+    run.mutate(
+      { id },
+      {
+        onSuccess: ({ runId }) => navigate(`/runs/${runId}`),
+        onError: (error) => notifications.show({ color: "red", title: "Did not start", message: errorMessage(error) }),
+      },
+    );
+  };
+
+  const hasStoredSecret = Boolean(job.data?.webhook && (job.data.webhook.hasSecret ?? true));
+
+  const body = (
+    <form onSubmit={submit}>
+      <Stack gap="lg">
+        <Section title="Task">
+          <TextInput
+            label="Name"
+            required
+            placeholder="disk-report"
+            value={form.name}
+            onChange={(e) => set("name", e.currentTarget.value)}
+          />
+          <Textarea
+            label="Prompt"
+            description="What the agent should do. It sees the tools of the chosen Nodes."
+            required
+            autosize
+            minRows={4}
+            maxRows={16}
+            placeholder="Check disk space on this server and summarise."
+            value={form.prompt}
+            onChange={(e) => set("prompt", e.currentTarget.value)}
+          />
+          <Switch
+            label="Enabled"
+            description="Paused jobs keep their settings but do not fire on schedule or webhook"
+            checked={form.enabled}
+            onChange={(e) => set("enabled", e.currentTarget.checked)}
+          />
+        </Section>
+
+        <Section title="Nodes and tools" description="Where the agent may act, and with which tools.">
+          <MultiSelect
+            label="Target Nodes"
+            required
+            placeholder={nodeList.length ? "Pick Nodes" : "Enroll a Node first"}
+            data={nodeList.map((n) => ({
+              value: n.id,
+              label: `${n.name}${n.status === "online" ? "" : " (offline)"}`,
+            }))}
+            value={form.nodes}
+            onChange={(value) => set("nodes", value)}
+            searchable
+            clearable
+            nothingFoundMessage="No such Node"
+          />
+          <MultiSelect
+            label="Allowed tools"
+            description="Leave empty to allow every tool of the chosen Nodes"
+            placeholder={form.nodes.length ? "All tools" : "Pick Nodes first"}
+            data={toolOptions}
+            value={form.tools}
+            onChange={(value) => set("tools", value)}
+            searchable
+            clearable
+            nothingFoundMessage="No such tool"
+          />
+        </Section>
+
+        <Section title="Model" description="Fallbacks are tried in order when the model before them fails.">
+          {providers.error ? <ErrorAlert error={providers.error} title="Providers could not be loaded" /> : null}
+          <ModelPicker value={form.model} onChange={(m) => set("model", m)} providers={providerList} />
+          {form.fallbacks.map((fallback, index) => (
+            <ModelPicker
+              // Rows are positional: added at the end, removed by index.
+              // biome-ignore lint/suspicious/noArrayIndexKey: see above
+              key={index}
+              label={`Fallback ${index + 1}`}
+              value={fallback}
+              providers={providerList}
+              onChange={(m) =>
+                set(
+                  "fallbacks",
+                  form.fallbacks.map((f, i) => (i === index ? m : f)),
+                )
+              }
+              onRemove={() =>
+                set(
+                  "fallbacks",
+                  form.fallbacks.filter((_, i) => i !== index),
+                )
+              }
+            />
+          ))}
+          <Group>
+            <Button
+              variant="light"
+              size="xs"
+              leftSection={<IconPlus size={14} />}
+              onClick={() => set("fallbacks", [...form.fallbacks, { provider: providerList[0]?.id ?? "", model: "" }])}
+            >
+              Add fallback
+            </Button>
+          </Group>
+          <NumberInput
+            label="Max steps"
+            description="The run stops after this many model turns and tool calls"
+            min={1}
+            max={500}
+            value={form.maxSteps}
+            onChange={(value) => set("maxSteps", typeof value === "number" ? value : Number(value) || 20)}
+            w={200}
+          />
+        </Section>
+
+        <Section
+          title="Triggers"
+          description="Run now always works; a job may also run on a schedule and on a webhook."
+        >
+          <Checkbox
+            label="On a schedule"
+            checked={form.scheduled}
+            onChange={(e) => set("scheduled", e.currentTarget.checked)}
+          />
+          {form.scheduled && (
+            <CronField
+              cron={form.cron}
+              timezone={form.timezone}
+              onChange={({ cron, timezone }) => setForm((f) => ({ ...f, cron, timezone }))}
+            />
+          )}
+          <Checkbox
+            label="On a webhook"
+            checked={form.webhookOn}
+            onChange={(e) => {
+              const on = e.currentTarget.checked;
+              setForm((f) => ({
+                ...f,
+                webhookOn: on,
+                slug:
+                  f.slug ||
+                  f.name
+                    .trim()
+                    .toLowerCase()
+                    .replace(/[^a-z0-9-]+/g, "-"),
+              }));
+            }}
+          />
+          {form.webhookOn && (
+            <WebhookField
+              slug={form.slug}
+              secret={form.secret}
+              hasStoredSecret={hasStoredSecret}
+              onChange={({ slug, secret }) => setForm((f) => ({ ...f, slug, secret }))}
+            />
+          )}
+        </Section>
+
+        {save.error ? <ErrorAlert error={save.error} title="Not saved" /> : null}
+        <Group justify="space-between">
+          <Group>
+            <Button type="submit" leftSection={<IconDeviceFloppy size={16} />} loading={save.isPending}>
+              {isNew ? "Create job" : "Save changes"}
+            </Button>
+            <Button component={Link} to="/jobs" variant="default">
+              Cancel
+            </Button>
+          </Group>
+          {!isNew && (
+            <Button
+              color="red"
+              variant="subtle"
+              leftSection={<IconTrash size={16} />}
+              onClick={() => {
+                remove.reset();
+                deleteModal.open();
+              }}
+            >
+              Delete job
+            </Button>
+          )}
+        </Group>
+      </Stack>
+    </form>
+  );
+
+  return (
+    <>
+      <Anchor component={Link} to="/jobs" size="sm">
+        <Group gap={4}>
+          <IconArrowLeft size={14} aria-hidden /> Jobs
+        </Group>
+      </Anchor>
+      <PageHeader
+        title={isNew ? "New job" : (job.data?.name ?? "Job")}
+        description={isNew ? undefined : "Changes apply to the next run."}
+        actions={
+          !isNew && (
+            <Button leftSection={<IconPlayerPlay size={16} />} onClick={runNow} loading={run.isPending}>
+              Run now
+            </Button>
+          )
+        }
+      />
+      {isNew ? (
+        body
+      ) : (
+        <QueryState
+          isPending={job.isPending || (loadedFor === null && !job.error)}
+          error={job.error}
+          onRetry={() => job.refetch()}
+        >
+          <Stack gap="lg">
+            {body}
+            {id && <RecentRuns jobId={id} />}
+          </Stack>
+        </QueryState>
+      )}
+      <ConfirmModal
+        opened={deleteOpened}
+        onClose={deleteModal.close}
+        title="Delete job"
+        confirmLabel="Delete"
+        loading={remove.isPending}
+        error={remove.error}
+        onConfirm={() =>
+          id &&
+          remove.mutate(id, {
+            onSuccess: () => {
+              deleteModal.close();
+              navigate("/jobs", { replace: true });
+            },
+          })
+        }
+      >
+        Delete <b>{job.data?.name}</b>? Its schedule and webhook stop at once. Past runs stay visible.
+      </ConfirmModal>
+    </>
+  );
+}

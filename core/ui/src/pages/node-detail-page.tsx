@@ -1,0 +1,190 @@
+import { Anchor, Badge, Button, Card, Group, SimpleGrid, Stack, Table, Text, Title } from "@mantine/core";
+import { useDisclosure } from "@mantine/hooks";
+import { IconArrowLeft, IconPlugConnected, IconTrash } from "@tabler/icons-react";
+import type { ReactNode } from "react";
+import { Link, useNavigate, useParams } from "react-router";
+import { useNodeMcpServers } from "../api/mcp.ts";
+import { useNode, useRevokeNode } from "../api/nodes.ts";
+import { ConfirmModal } from "../components/confirm-modal.tsx";
+import { Empty } from "../components/empty-state.tsx";
+import { Labels } from "../components/labels.tsx";
+import { McpServersTable } from "../components/mcp-servers-table.tsx";
+import { NodeStats } from "../components/node-stats.tsx";
+import { PageHeader } from "../components/page-header.tsx";
+import { ErrorAlert, QueryState } from "../components/query-state.tsx";
+import { NodeStatusBadge } from "../components/status-badge.tsx";
+import { TimeAgo } from "../components/time-ago.tsx";
+
+function Field({ label, children }: { label: string; children: ReactNode }) {
+  return (
+    <div>
+      <Text size="xs" c="dimmed" fw={600} tt="uppercase">
+        {label}
+      </Text>
+      <Text size="sm" component="div" mt={2}>
+        {children}
+      </Text>
+    </div>
+  );
+}
+
+export default function NodeDetailPage() {
+  const { id = "" } = useParams();
+  const navigate = useNavigate();
+  // Stats arrive with the Node's heartbeats; a few seconds keeps them live without hammering.
+  const node = useNode(id, { refetchInterval: 3_000 });
+  const mcp = useNodeMcpServers(id);
+  const revoke = useRevokeNode();
+  const [revokeOpened, revokeModal] = useDisclosure(false);
+  const data = node.data;
+
+  return (
+    <>
+      <Anchor component={Link} to="/nodes" size="sm">
+        <Group gap={4}>
+          <IconArrowLeft size={14} aria-hidden /> Nodes
+        </Group>
+      </Anchor>
+      <QueryState isPending={node.isPending} error={node.error} onRetry={() => node.refetch()}>
+        {data && (
+          <Stack gap="lg" mt="sm">
+            <PageHeader
+              title={
+                <Group gap="sm">
+                  {data.name}
+                  <NodeStatusBadge status={data.status} size="lg" />
+                </Group>
+              }
+              actions={
+                <Button
+                  color="red"
+                  variant="light"
+                  leftSection={<IconTrash size={16} />}
+                  onClick={() => {
+                    revoke.reset();
+                    revokeModal.open();
+                  }}
+                >
+                  Revoke
+                </Button>
+              }
+            />
+            <Card withBorder>
+              <SimpleGrid cols={{ base: 2, md: 4 }}>
+                <Field label="Version">{data.version ?? "—"}</Field>
+                <Field label="Last seen">
+                  {data.status === "online" ? "connected now" : <TimeAgo iso={data.lastSeenAt} />}
+                </Field>
+                <Field label="System">{[data.hostname, data.os, data.arch].filter(Boolean).join(" · ") || "—"}</Field>
+                <Field label="Labels">
+                  <Labels labels={data.labels} />
+                </Field>
+              </SimpleGrid>
+            </Card>
+
+            <section aria-labelledby="stats-title">
+              <Title order={3} id="stats-title" mb="sm">
+                System
+              </Title>
+              {data.stats ? (
+                <NodeStats stats={data.stats} />
+              ) : (
+                <Text size="sm" c="dimmed">
+                  {data.status === "online"
+                    ? "Waiting for the Node's next heartbeat…"
+                    : "No live figures while the Node is offline."}
+                </Text>
+              )}
+            </section>
+
+            <section aria-labelledby="tools-title">
+              <Title order={3} id="tools-title" mb="sm">
+                Tools
+              </Title>
+              {data.tools.length === 0 ? (
+                <Empty title="No tools announced">The Node announces its tools when it connects.</Empty>
+              ) : (
+                <Table.ScrollContainer minWidth={560}>
+                  <Table verticalSpacing="xs">
+                    <Table.Thead>
+                      <Table.Tr>
+                        <Table.Th>Name</Table.Th>
+                        <Table.Th>Source</Table.Th>
+                        <Table.Th>Description</Table.Th>
+                      </Table.Tr>
+                    </Table.Thead>
+                    <Table.Tbody>
+                      {data.tools.map((tool) => (
+                        <Table.Tr key={`${tool.source}/${tool.name}`}>
+                          <Table.Td ff="monospace" className="fc-nowrap">
+                            {tool.name}
+                          </Table.Td>
+                          <Table.Td>
+                            <Badge variant="light" color={tool.source === "builtin" ? "gray" : "grape"} tt="none">
+                              {tool.source}
+                            </Badge>
+                          </Table.Td>
+                          <Table.Td>
+                            <Text size="sm" c="dimmed" lineClamp={3}>
+                              {tool.description || "—"}
+                            </Text>
+                          </Table.Td>
+                        </Table.Tr>
+                      ))}
+                    </Table.Tbody>
+                  </Table>
+                </Table.ScrollContainer>
+              )}
+            </section>
+
+            <section aria-labelledby="mcp-title">
+              <Group justify="space-between" mb="sm">
+                <Title order={3} id="mcp-title">
+                  MCP servers
+                </Title>
+                <Button
+                  component={Link}
+                  to={`/mcp?node=${encodeURIComponent(data.id)}`}
+                  variant="light"
+                  leftSection={<IconPlugConnected size={16} />}
+                >
+                  Add from the marketplace
+                </Button>
+              </Group>
+              {mcp.error ? (
+                <ErrorAlert error={mcp.error} title="MCP servers could not be loaded" onRetry={() => mcp.refetch()} />
+              ) : (mcp.data ?? []).length === 0 ? (
+                <Text size="sm" c="dimmed">
+                  {mcp.isPending ? "Loading…" : "None installed on this Node."}
+                </Text>
+              ) : (
+                <McpServersTable
+                  rows={(mcp.data ?? []).map((server) => ({ nodeId: data.id, nodeName: data.name, server }))}
+                />
+              )}
+            </section>
+          </Stack>
+        )}
+      </QueryState>
+      <ConfirmModal
+        opened={revokeOpened}
+        onClose={revokeModal.close}
+        title="Revoke Node"
+        confirmLabel="Revoke"
+        loading={revoke.isPending}
+        error={revoke.error}
+        onConfirm={() =>
+          revoke.mutate(id, {
+            onSuccess: () => {
+              revokeModal.close();
+              navigate("/nodes", { replace: true });
+            },
+          })
+        }
+      >
+        Revoke <b>{data?.name}</b>? Its token stops working and its connection is closed at once. Jobs that target it
+        will fail until you enroll it again.
+      </ConfirmModal>
+    </>
+  );
+}

@@ -1,0 +1,253 @@
+import {
+  Alert,
+  Anchor,
+  Badge,
+  Button,
+  Card,
+  Group,
+  Loader,
+  Paper,
+  SimpleGrid,
+  Stack,
+  Text,
+  Timeline,
+  Title,
+  Tooltip,
+} from "@mantine/core";
+import { notifications } from "@mantine/notifications";
+import { IconAlertTriangle, IconArrowLeft, IconBrain, IconPlayerStop, IconTool } from "@tabler/icons-react";
+import type { ReactNode } from "react";
+import { Link, useParams } from "react-router";
+import { errorMessage } from "../api/client.ts";
+import { useJob } from "../api/jobs.ts";
+import { useNodes } from "../api/nodes.ts";
+import { mergeSteps, type StreamState, useRunStream } from "../api/run-events.ts";
+import { useCancelRun, useRun } from "../api/runs.ts";
+import { ACTIVE_RUN_STATUSES, type RunStep } from "../api/types.ts";
+import { PageHeader } from "../components/page-header.tsx";
+import { QueryState } from "../components/query-state.tsx";
+import { LlmStepView, ToolStepView } from "../components/run-step-view.tsx";
+import { RunStatusBadge } from "../components/status-badge.tsx";
+import { TimeAgo } from "../components/time-ago.tsx";
+import { formatDuration, formatNumber, runDuration, toDisplayText } from "../lib/format.ts";
+
+function Field({ label, children }: { label: string; children: ReactNode }) {
+  return (
+    <div>
+      <Text size="xs" c="dimmed" fw={600} tt="uppercase">
+        {label}
+      </Text>
+      <Text size="sm" component="div" mt={2}>
+        {children}
+      </Text>
+    </div>
+  );
+}
+
+function StreamBadge({ state, active }: { state: StreamState; active: boolean }) {
+  if (!active) return null;
+  if (state === "open")
+    return (
+      <Badge color="green" variant="dot">
+        live
+      </Badge>
+    );
+  if (state === "connecting")
+    return (
+      <Badge color="gray" variant="dot">
+        connecting
+      </Badge>
+    );
+  return (
+    <Tooltip label="The live stream is unavailable; refreshing every 2 seconds instead" withArrow>
+      <Badge color="yellow" variant="dot" tabIndex={0}>
+        polling
+      </Badge>
+    </Tooltip>
+  );
+}
+
+function totalUsage(steps: RunStep[]) {
+  let prompt = 0;
+  let completion = 0;
+  for (const step of steps)
+    if (step.type === "llm") {
+      prompt += step.usage?.promptTokens ?? 0;
+      completion += step.usage?.completionTokens ?? 0;
+    }
+  return { prompt, completion };
+}
+
+export default function RunDetailPage() {
+  const { id = "" } = useParams();
+  const nodes = useNodes();
+  const cancel = useCancelRun();
+  // Stream only while the run can still change; the stored run is complete once it has finished.
+  const firstLoad = useRun(id);
+  const storedActive = firstLoad.data ? ACTIVE_RUN_STATUSES.includes(firstLoad.data.status) : false;
+  const stream = useRunStream(id, storedActive);
+  const polling = storedActive && stream.state !== "open";
+  const run = useRun(id, { refetchInterval: polling ? 2_000 : false });
+  const job = useJob(run.data?.jobId);
+
+  const data = run.data;
+  const status =
+    data && (ACTIVE_RUN_STATUSES.includes(data.status) && stream.status ? stream.status.status : data.status);
+  const active = status ? ACTIVE_RUN_STATUSES.includes(status) : false;
+  const steps = mergeSteps(data?.steps ?? [], stream.steps);
+  const output = data?.output ?? stream.status?.output ?? null;
+  const error = data?.error ?? stream.status?.error ?? null;
+  const usage = data?.usage
+    ? { prompt: data.usage.promptTokens ?? 0, completion: data.usage.completionTokens ?? 0 }
+    : totalUsage(steps);
+  const nodeName = (ref: string) => nodes.data?.find((n) => n.id === ref || n.name === ref)?.name ?? ref;
+
+  return (
+    <>
+      <Anchor component={Link} to={data ? `/runs?jobId=${encodeURIComponent(data.jobId)}` : "/runs"} size="sm">
+        <Group gap={4}>
+          <IconArrowLeft size={14} aria-hidden /> Runs
+        </Group>
+      </Anchor>
+      <QueryState isPending={run.isPending} error={run.error} onRetry={() => run.refetch()}>
+        {data && status && (
+          <Stack gap="lg" mt="sm">
+            <PageHeader
+              title={
+                <Group gap="sm">
+                  {data.jobName ?? job.data?.name ?? "Run"}
+                  <RunStatusBadge status={status} size="lg" />
+                  <StreamBadge state={stream.state} active={active} />
+                </Group>
+              }
+              description={
+                <Text span ff="monospace" size="xs">
+                  {data.id}
+                </Text>
+              }
+              actions={
+                active && (
+                  <Button
+                    color="red"
+                    variant="light"
+                    leftSection={<IconPlayerStop size={16} />}
+                    loading={cancel.isPending}
+                    onClick={() =>
+                      cancel.mutate(id, {
+                        onError: (e) =>
+                          notifications.show({ color: "red", title: "Not cancelled", message: errorMessage(e) }),
+                      })
+                    }
+                  >
+                    Cancel run
+                  </Button>
+                )
+              }
+            />
+            <Card withBorder>
+              <SimpleGrid cols={{ base: 2, md: 5 }}>
+                <Field label="Job">
+                  <Anchor component={Link} to={`/jobs/${data.jobId}`}>
+                    {data.jobName ?? job.data?.name ?? data.jobId}
+                  </Anchor>
+                </Field>
+                <Field label="Trigger">{data.trigger}</Field>
+                <Field label="Started">
+                  <TimeAgo iso={data.startedAt ?? data.createdAt} />
+                </Field>
+                <Field label="Duration">{formatDuration(runDuration(data.startedAt, data.finishedAt))}</Field>
+                <Field label="Tokens">
+                  {formatNumber(usage.prompt)} in · {formatNumber(usage.completion)} out
+                </Field>
+              </SimpleGrid>
+            </Card>
+
+            {data.input !== undefined && data.input !== null && (
+              <Card withBorder>
+                <Text size="xs" c="dimmed" fw={600} tt="uppercase" mb={4}>
+                  Input
+                </Text>
+                <Text size="sm" ff="monospace" className="fc-pre">
+                  {toDisplayText(data.input)}
+                </Text>
+              </Card>
+            )}
+
+            {status === "failed" && error && (
+              <Alert color="red" variant="light" icon={<IconAlertTriangle size={18} />} title="The run failed">
+                <Text size="sm" className="fc-pre">
+                  {error}
+                </Text>
+              </Alert>
+            )}
+            {status === "cancelled" && (
+              <Alert color="orange" variant="light" title="The run was cancelled">
+                {error ? <Text size="sm">{error}</Text> : null}
+              </Alert>
+            )}
+
+            {output && (
+              <Card withBorder>
+                <Title order={4} mb="xs">
+                  Answer
+                </Title>
+                <Text size="sm" className="fc-pre">
+                  {output}
+                </Text>
+              </Card>
+            )}
+
+            <section aria-labelledby="transcript-title">
+              <Title order={3} id="transcript-title" mb="md">
+                Transcript
+              </Title>
+              {steps.length === 0 && !stream.delta ? (
+                <Group gap="xs">
+                  {active && <Loader size="xs" />}
+                  <Text size="sm" c="dimmed">
+                    {active
+                      ? status === "queued"
+                        ? "Waiting for a free slot…"
+                        : "Waiting for the first step…"
+                      : "No steps were recorded."}
+                  </Text>
+                </Group>
+              ) : (
+                <Timeline bulletSize={26} lineWidth={2} active={steps.length - 1}>
+                  {steps.map((step, index) => (
+                    <Timeline.Item
+                      // Steps only ever get appended, so their position is a stable identity.
+                      // biome-ignore lint/suspicious/noArrayIndexKey: see above
+                      key={index}
+                      bullet={step.type === "llm" ? <IconBrain size={14} /> : <IconTool size={14} />}
+                      color={
+                        (step.type === "tool" && step.isError) || (step.type === "llm" && step.error)
+                          ? "red"
+                          : undefined
+                      }
+                    >
+                      {step.type === "llm" ? (
+                        <LlmStepView step={step} />
+                      ) : (
+                        <ToolStepView step={step} nodeName={nodeName(step.node)} />
+                      )}
+                    </Timeline.Item>
+                  ))}
+                  {stream.delta && active && (
+                    <Timeline.Item bullet={<Loader size={12} color="white" />} title="The model is writing…">
+                      <Paper withBorder p="sm" radius="sm">
+                        <Text size="sm" className="fc-pre" aria-live="polite">
+                          {stream.delta}
+                        </Text>
+                      </Paper>
+                    </Timeline.Item>
+                  )}
+                </Timeline>
+              )}
+            </section>
+          </Stack>
+        )}
+      </QueryState>
+    </>
+  );
+}

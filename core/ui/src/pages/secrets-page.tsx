@@ -1,0 +1,145 @@
+import { ActionIcon, Button, Group, Modal, PasswordInput, Stack, Table, Text, TextInput, Tooltip } from "@mantine/core";
+import { useDisclosure } from "@mantine/hooks";
+import { IconPlus, IconTrash } from "@tabler/icons-react";
+import { type FormEvent, useState } from "react";
+import { useCreateSecret, useDeleteSecret, useSecrets } from "../api/secrets.ts";
+import { ConfirmModal } from "../components/confirm-modal.tsx";
+import { Empty } from "../components/empty-state.tsx";
+import { PageHeader } from "../components/page-header.tsx";
+import { ErrorAlert, QueryState } from "../components/query-state.tsx";
+import { TimeAgo } from "../components/time-ago.tsx";
+
+function AddSecretModal({ opened, onClose }: { opened: boolean; onClose: () => void }) {
+  const create = useCreateSecret();
+  const [name, setName] = useState("");
+  const [value, setValue] = useState("");
+  const close = () => {
+    create.reset();
+    setName("");
+    setValue("");
+    onClose();
+  };
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    create.mutate({ name: name.trim(), value }, { onSuccess: close });
+  };
+  return (
+    <Modal opened={opened} onClose={close} title="Add a secret">
+      <form onSubmit={submit}>
+        <Stack>
+          <TextInput
+            label="Name"
+            description="Used to refer to it, e.g. from an MCP server's settings"
+            placeholder="BRAVE_API_KEY"
+            required
+            data-autofocus
+            value={name}
+            onChange={(e) => setName(e.currentTarget.value)}
+          />
+          <PasswordInput
+            label="Value"
+            description="Encrypted at rest; it can be replaced or deleted but never read back here"
+            required
+            autoComplete="off"
+            value={value}
+            onChange={(e) => setValue(e.currentTarget.value)}
+          />
+          {create.error ? <ErrorAlert error={create.error} title="Not saved" /> : null}
+          <Group justify="flex-end">
+            <Button variant="default" onClick={close}>
+              Cancel
+            </Button>
+            <Button type="submit" loading={create.isPending} disabled={!name.trim() || !value}>
+              Save secret
+            </Button>
+          </Group>
+        </Stack>
+      </form>
+    </Modal>
+  );
+}
+
+export default function SecretsPage() {
+  const secrets = useSecrets();
+  const remove = useDeleteSecret();
+  const [addOpened, addModal] = useDisclosure(false);
+  const [deleting, setDeleting] = useState<string | null>(null);
+
+  return (
+    <>
+      <PageHeader
+        title="Secrets"
+        description="Values such as API keys, encrypted on the Core and handed to a Node only when it needs them."
+        actions={
+          <Button leftSection={<IconPlus size={16} />} onClick={addModal.open}>
+            Add secret
+          </Button>
+        }
+      />
+      <QueryState isPending={secrets.isPending} error={secrets.error} onRetry={() => secrets.refetch()}>
+        {(secrets.data ?? []).length === 0 ? (
+          <Empty title="No secrets yet" />
+        ) : (
+          <Table.ScrollContainer minWidth={480}>
+            <Table verticalSpacing="sm">
+              <Table.Thead>
+                <Table.Tr>
+                  <Table.Th>Name</Table.Th>
+                  <Table.Th>Created</Table.Th>
+                  <Table.Th>Updated</Table.Th>
+                  <Table.Th>
+                    <span className="sr-only">Actions</span>
+                  </Table.Th>
+                </Table.Tr>
+              </Table.Thead>
+              <Table.Tbody>
+                {(secrets.data ?? []).map((secret) => (
+                  <Table.Tr key={secret.name}>
+                    <Table.Td>
+                      <Text ff="monospace" size="sm">
+                        {secret.name}
+                      </Text>
+                    </Table.Td>
+                    <Table.Td>
+                      <TimeAgo iso={secret.createdAt} />
+                    </Table.Td>
+                    <Table.Td>
+                      <TimeAgo iso={secret.updatedAt ?? secret.createdAt} />
+                    </Table.Td>
+                    <Table.Td align="right">
+                      <Tooltip label="Delete" withArrow>
+                        <ActionIcon
+                          variant="subtle"
+                          color="red"
+                          aria-label={`Delete ${secret.name}`}
+                          onClick={() => {
+                            remove.reset();
+                            setDeleting(secret.name);
+                          }}
+                        >
+                          <IconTrash size={16} />
+                        </ActionIcon>
+                      </Tooltip>
+                    </Table.Td>
+                  </Table.Tr>
+                ))}
+              </Table.Tbody>
+            </Table>
+          </Table.ScrollContainer>
+        )}
+      </QueryState>
+      <AddSecretModal opened={addOpened} onClose={addModal.close} />
+      <ConfirmModal
+        opened={deleting !== null}
+        onClose={() => setDeleting(null)}
+        title="Delete secret"
+        confirmLabel="Delete"
+        loading={remove.isPending}
+        error={remove.error}
+        onConfirm={() => deleting && remove.mutate(deleting, { onSuccess: () => setDeleting(null) })}
+      >
+        Delete <b>{deleting}</b>? MCP servers that use it lose the value the next time they start.
+      </ConfirmModal>
+    </>
+  );
+}
