@@ -1,6 +1,5 @@
 import {
   type McpServerSpec,
-  type McpServerState,
   type McpServerStatus,
   ProtocolError,
   type ToolDescriptor,
@@ -8,6 +7,9 @@ import {
 } from "@fabricore/protocol";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import type { Logger } from "../logger.ts";
+
+type McpServerState = McpServerStatus["state"];
+
 import { RuntimeError } from "../runtime/errors.ts";
 import type { McpSession, SessionLauncher } from "./sessions.ts";
 import { type CallOptions, callServerTool, listServerTools } from "./tool-calls.ts";
