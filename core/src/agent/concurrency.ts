@@ -2,7 +2,11 @@
  * Starts `fn` for every item with at most `limit` running at once, and returns one promise per
  * item in the items' order — so callers can consume results in order while later ones still run.
  */
-export function mapBounded<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R>[] {
+export function mapBounded<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T, index: number) => Promise<R>,
+): Promise<R>[] {
   let running = 0;
   const queue: Array<() => void> = [];
   const release = () => {

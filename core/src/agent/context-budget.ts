@@ -25,7 +25,11 @@ export const droppedNote = (chars: number) =>
  * (not removed), and only when removing all older ones was not enough. Mutates `messages` so the
  * notes stay put from turn to turn (the conversation's prefix stays stable).
  */
-export function fitToContext(messages: ChatMessage[], tools: readonly ToolSpec[], budgetTokens: number): { removed: number } {
+export function fitToContext(
+  messages: ChatMessage[],
+  tools: readonly ToolSpec[],
+  budgetTokens: number,
+): { removed: number } {
   let removed = 0;
   if (estimateTokens(messages, tools) <= budgetTokens) return { removed };
   const lastAssistant = messages.findLastIndex((m) => m.role === "assistant");

@@ -4,6 +4,12 @@ export { callWithFallback, type TurnOutcome } from "./model-fallback.ts";
 export { runAgent } from "./run-agent.ts";
 export { finalAnswer, type LoopState, maxSteps, type StopCondition } from "./stop-conditions.ts";
 export { type ParsedArguments, parseToolArguments } from "./tool-arguments.ts";
-export { MAX_TOOL_NAME_LENGTH, nameToolsForModel, sanitizePart, TOOL_NAME_PATTERN, type ToolToName } from "./tool-names.ts";
+export {
+  MAX_TOOL_NAME_LENGTH,
+  nameToolsForModel,
+  sanitizePart,
+  TOOL_NAME_PATTERN,
+  type ToolToName,
+} from "./tool-names.ts";
 export { capText, toolResultText } from "./tool-output.ts";
 export type * from "./types.ts";

@@ -28,7 +28,13 @@ export async function callWithFallback(args: {
   for (let i = args.startIndex; i < models.length; i++) {
     const m = models[i]!;
     if (args.signal.aborted) return { kind: "cancelled" };
-    sink.event?.({ type: "model_attempt_started", step: args.step, attempt: i - args.startIndex + 1, provider: m.providerName, model: m.model });
+    sink.event?.({
+      type: "model_attempt_started",
+      step: args.step,
+      attempt: i - args.startIndex + 1,
+      provider: m.providerName,
+      model: m.model,
+    });
     const started = now();
     try {
       const response = await m.client.chat(

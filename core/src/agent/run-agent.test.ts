@@ -14,9 +14,21 @@ const { tools } = nameToolsForModel([
     name: "read_file",
     source: "builtin",
     description: "Read a file",
-    inputSchema: { type: "object", properties: { path: { type: "string" }, maxBytes: { type: "integer" } }, required: ["path"], additionalProperties: false },
+    inputSchema: {
+      type: "object",
+      properties: { path: { type: "string" }, maxBytes: { type: "integer" } },
+      required: ["path"],
+      additionalProperties: false,
+    },
   },
-  { nodeId: "n1", nodeName: "web1", name: "system_stats", source: "builtin", description: "Stats", inputSchema: { type: "object", properties: {} } },
+  {
+    nodeId: "n1",
+    nodeName: "web1",
+    name: "system_stats",
+    source: "builtin",
+    description: "Stats",
+    inputSchema: { type: "object", properties: {} },
+  },
 ]);
 
 const text = (t: string): ToolResult => ({ content: [{ type: "text", text: t }], isError: false, durationMs: 1 });
@@ -29,7 +41,11 @@ class FakeRouter implements ToolRouter {
   constructor(impl?: (tool: AgentTool, args: Record<string, unknown>, signal: AbortSignal) => Promise<ToolResult>) {
     this.impl = impl ?? (async (tool, args) => text(`${tool.name}(${JSON.stringify(args)}) ok`));
   }
-  async call(tool: AgentTool, args: Record<string, unknown>, opts: { signal: AbortSignal; deadlineMs: number; callId: string }) {
+  async call(
+    tool: AgentTool,
+    args: Record<string, unknown>,
+    opts: { signal: AbortSignal; deadlineMs: number; callId: string },
+  ) {
     this.calls.push({ tool: tool.name, args, callId: opts.callId, deadlineMs: opts.deadlineMs });
     this.running++;
     this.maxRunning = Math.max(this.maxRunning, this.running);
@@ -44,10 +60,16 @@ class FakeRouter implements ToolRouter {
 function sink() {
   const steps: RunStep[] = [];
   const events: AgentEvent[] = [];
-  return { steps, events, sink: { step: async (s: RunStep) => void steps.push(s), event: (e: AgentEvent) => void events.push(e) } };
+  return {
+    steps,
+    events,
+    sink: { step: async (s: RunStep) => void steps.push(s), event: (e: AgentEvent) => void events.push(e) },
+  };
 }
 
-function options(over: Partial<RunAgentOptions> & Pick<RunAgentOptions, "models">): RunAgentOptions & { recorded: ReturnType<typeof sink> } {
+function options(
+  over: Partial<RunAgentOptions> & Pick<RunAgentOptions, "models">,
+): RunAgentOptions & { recorded: ReturnType<typeof sink> } {
   const recorded = sink();
   let clock = 0;
   return {
@@ -64,12 +86,16 @@ function options(over: Partial<RunAgentOptions> & Pick<RunAgentOptions, "models"
   };
 }
 
-const model = (name: string, script: FakeReply[] | ((r: import("../llm/types.ts").ChatRequest, i: number) => FakeReply)) => {
+const model = (
+  name: string,
+  script: FakeReply[] | ((r: import("../llm/types.ts").ChatRequest, i: number) => FakeReply),
+) => {
   const client = new RecordingLlmClient(script);
   return { client, entry: { providerName: name, client, model: `${name}-model` } };
 };
 
-const toolMessages = (messages: ChatMessage[]) => messages.filter((m): m is Extract<ChatMessage, { role: "tool" }> => m.role === "tool");
+const toolMessages = (messages: ChatMessage[]) =>
+  messages.filter((m): m is Extract<ChatMessage, { role: "tool" }> => m.role === "tool");
 
 describe("runAgent", () => {
   it("calls a tool through the router, returns the result to the model, and finishes with its answer", async () => {
@@ -80,26 +106,53 @@ describe("runAgent", () => {
     const router = new FakeRouter(async () => text("web1\n"));
     const o = options({ models: [m.entry], router, input: { ticket: 42 }, system: "Be brief." });
     const result = await runAgent(o);
-    expect(result).toEqual({ status: "succeeded", output: "The hostname is web1.", usage: { promptTokens: 40, completionTokens: 12 }, turns: 2 });
-    expect(router.calls).toEqual([{ tool: "read_file", args: { path: "/etc/hostname" }, callId: "run1:1:c1", deadlineMs: 120_000 }]);
+    expect(result).toEqual({
+      status: "succeeded",
+      output: "The hostname is web1.",
+      usage: { promptTokens: 40, completionTokens: 12 },
+      turns: 2,
+    });
+    expect(router.calls).toEqual([
+      { tool: "read_file", args: { path: "/etc/hostname" }, callId: "run1:1:c1", deadlineMs: 120_000 },
+    ]);
     const first = m.client.requests[0]!;
     expect(first.messages[0]).toEqual({ role: "system", content: "Be brief." });
     expect(first.messages[1]!.content).toContain('"ticket": 42');
     expect(first.tools!.map((t) => t.name)).toEqual(["read_file", "system_stats"]);
-    expect(toolMessages(m.client.requests[1]!.messages)).toEqual([{ role: "tool", toolCallId: "c1", toolName: "read_file", content: "web1\n" }]);
+    expect(toolMessages(m.client.requests[1]!.messages)).toEqual([
+      { role: "tool", toolCallId: "c1", toolName: "read_file", content: "web1\n" },
+    ]);
     expect(o.recorded.steps.map((s) => s.type)).toEqual(["llm", "tool", "llm"]);
-    expect(o.recorded.steps[1]).toMatchObject({ type: "tool", tool: "read_file", node: "web1", arguments: { path: "/etc/hostname" }, isError: false, callId: "run1:1:c1", durationMs: 5 });
-    expect(o.recorded.steps[0]).toMatchObject({ type: "llm", provider: "lmstudio", model: "lmstudio-model", usage: { promptTokens: 10, completionTokens: 5 }, finishReason: "tool_calls" });
-    expect(o.recorded.events.filter((e) => e.type === "text_delta").map((e) => (e as { text: string }).text).join("")).toBe("Reading.The hostname is web1.");
+    expect(o.recorded.steps[1]).toMatchObject({
+      type: "tool",
+      tool: "read_file",
+      node: "web1",
+      arguments: { path: "/etc/hostname" },
+      isError: false,
+      callId: "run1:1:c1",
+      durationMs: 5,
+    });
+    expect(o.recorded.steps[0]).toMatchObject({
+      type: "llm",
+      provider: "lmstudio",
+      model: "lmstudio-model",
+      usage: { promptTokens: 10, completionTokens: 5 },
+      finishReason: "tool_calls",
+    });
+    expect(
+      o.recorded.events
+        .filter((e) => e.type === "text_delta")
+        .map((e) => (e as { text: string }).text)
+        .join(""),
+    ).toBe("Reading.The hostname is web1.");
     expect(o.recorded.events.some((e) => e.type === "tool_call_started" && e.callId === "run1:1:c1")).toBe(true);
   });
 
   it("falls back to the next model on a fallbackable error, records the attempt, and stays on the fallback", async () => {
-    const primary = model("lmstudio", [{ error: new LlmError("connection_failed", "cannot reach http://127.0.0.1:1234/v1: ECONNREFUSED") }]);
-    const backup = model("openai", [
-      { text: "", toolCalls: [{ name: "system_stats" }] },
-      { text: "All good." },
+    const primary = model("lmstudio", [
+      { error: new LlmError("connection_failed", "cannot reach http://127.0.0.1:1234/v1: ECONNREFUSED") },
     ]);
+    const backup = model("openai", [{ text: "", toolCalls: [{ name: "system_stats" }] }, { text: "All good." }]);
     const o = options({ models: [primary.entry, backup.entry] });
     const result = await runAgent(o);
     expect(result.status).toBe("succeeded");
@@ -114,19 +167,24 @@ describe("runAgent", () => {
       fallback: { provider: "openai", model: "openai-model" },
     });
     expect(o.recorded.steps[1]).toMatchObject({ type: "llm", provider: "openai" });
-    expect(o.recorded.events.filter((e) => e.type === "model_attempt_started").map((e) => (e as { provider: string }).provider)).toEqual([
-      "lmstudio",
-      "openai",
-      "openai",
-    ]);
+    expect(
+      o.recorded.events
+        .filter((e) => e.type === "model_attempt_started")
+        .map((e) => (e as { provider: string }).provider),
+    ).toEqual(["lmstudio", "openai", "openai"]);
   });
 
   it("fails on an invalid request without trying the fallback, with the provider's message", async () => {
-    const primary = model("lmstudio", [{ error: new LlmError("invalid_request", "<LM Studio error> context overflow", { status: 400 }) }]);
+    const primary = model("lmstudio", [
+      { error: new LlmError("invalid_request", "<LM Studio error> context overflow", { status: 400 }) },
+    ]);
     const backup = model("openai", [{ text: "never" }]);
     const o = options({ models: [primary.entry, backup.entry] });
     const result = await runAgent(o);
-    expect(result).toMatchObject({ status: "failed", error: "lmstudio/lmstudio-model: <LM Studio error> context overflow" });
+    expect(result).toMatchObject({
+      status: "failed",
+      error: "lmstudio/lmstudio-model: <LM Studio error> context overflow",
+    });
     expect(backup.client.requests).toHaveLength(0);
     expect(o.recorded.steps).toHaveLength(1);
     expect(o.recorded.steps[0]).not.toHaveProperty("fallback");
@@ -166,7 +224,9 @@ describe("runAgent", () => {
     expect(errors[0]!.content).toMatch(/^Error: The arguments are not valid JSON/);
     expect(errors[1]!.content).toContain('missing required "path"');
     expect(errors[1]!.content).toContain('"maxBytes" must be integer, got a string');
-    expect(errors[2]!.content).toContain('There is no tool named "delete_everything". Available tools: read_file, system_stats');
+    expect(errors[2]!.content).toContain(
+      'There is no tool named "delete_everything". Available tools: read_file, system_stats',
+    );
     expect(errors[3]!.content).toContain('unknown argument "mode"');
     expect(errors[4]!.content).toContain("could not be understood");
     const toolSteps = o.recorded.steps.filter((s) => s.type === "tool");
@@ -180,7 +240,14 @@ describe("runAgent", () => {
       return text(`content of ${String(args.path)}`);
     });
     const m = model("lmstudio", [
-      { text: "", toolCalls: ["/a", "/b", "/c", "/d"].map((p, i) => ({ id: `p${i}`, name: "read_file", arguments: JSON.stringify({ path: p }) })) },
+      {
+        text: "",
+        toolCalls: ["/a", "/b", "/c", "/d"].map((p, i) => ({
+          id: `p${i}`,
+          name: "read_file",
+          arguments: JSON.stringify({ path: p }),
+        })),
+      },
       { text: "done" },
     ]);
     const o = options({ models: [m.entry], router, toolConcurrency: 2 });
@@ -202,7 +269,10 @@ describe("runAgent", () => {
 
   it("cuts a huge tool output to the cap, saying so, in the message and the stored step", async () => {
     const huge = `BEGIN${"x".repeat(200_000)}END`;
-    const m = model("lmstudio", [{ text: "", toolCalls: [{ name: "read_file", arguments: '{"path":"/big"}' }] }, { text: "it is big" }]);
+    const m = model("lmstudio", [
+      { text: "", toolCalls: [{ name: "read_file", arguments: '{"path":"/big"}' }] },
+      { text: "it is big" },
+    ]);
     const o = options({ models: [m.entry], router: new FakeRouter(async () => text(huge)), maxToolOutputChars: 5_000 });
     await runAgent(o);
     const shown = toolMessages(m.client.requests[1]!.messages)[0]!.content;
@@ -215,7 +285,10 @@ describe("runAgent", () => {
   });
 
   it("tells the model when a Node is offline, and carries on", async () => {
-    const m = model("lmstudio", [{ text: "", toolCalls: [{ name: "system_stats" }] }, { text: "The node is offline." }]);
+    const m = model("lmstudio", [
+      { text: "", toolCalls: [{ name: "system_stats" }] },
+      { text: "The node is offline." },
+    ]);
     const router = new FakeRouter(async () => {
       throw new ProtocolError("node_offline", "node web1 is offline");
     });
@@ -225,7 +298,10 @@ describe("runAgent", () => {
   });
 
   it("stops at maxSteps with a clear reason and the last text", async () => {
-    const m = model("lmstudio", (_r, i) => ({ text: `checking ${i}`, toolCalls: [{ name: "read_file", arguments: `{"path":"/log${i}"}` }] }));
+    const m = model("lmstudio", (_r, i) => ({
+      text: `checking ${i}`,
+      toolCalls: [{ name: "read_file", arguments: `{"path":"/log${i}"}` }],
+    }));
     const result = await runAgent(options({ models: [m.entry], maxSteps: 3 }));
     expect(result).toMatchObject({ status: "failed", output: "checking 2", turns: 3 });
     expect(result.error).toMatch(/stopped after 3 steps \(the job's maxSteps\)/);
@@ -261,13 +337,17 @@ describe("runAgent", () => {
 
   it("keeps the conversation within the context budget by removing the oldest tool outputs", async () => {
     const m = model("lmstudio", (_r, i) =>
-      i < 4 ? { text: "", toolCalls: [{ id: `k${i}`, name: "read_file", arguments: `{"path":"/f${i}"}` }] } : { text: "summary" },
+      i < 4
+        ? { text: "", toolCalls: [{ id: `k${i}`, name: "read_file", arguments: `{"path":"/f${i}"}` }] }
+        : { text: "summary" },
     );
     const router = new FakeRouter(async (_t, args) => text(`${String(args.path)}:${"y".repeat(3_000)}`));
     await runAgent(options({ models: [m.entry], router, contextTokens: 4_000 }));
     const last = toolMessages(m.client.requests[4]!.messages);
     expect(last).toHaveLength(4);
-    expect(last[0]!.content).toMatch(/^\[tool output removed to keep the conversation within the model's context length/);
+    expect(last[0]!.content).toMatch(
+      /^\[tool output removed to keep the conversation within the model's context length/,
+    );
     // The newest output, the one the model is about to read, is intact.
     expect(last[3]!.content.startsWith("/f3:")).toBe(true);
     expect(last[3]!.content.length).toBe(3_004);

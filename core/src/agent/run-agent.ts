@@ -1,6 +1,6 @@
 import { ProtocolError, type ToolResult } from "@fabricore/protocol";
 import { normaliseToolCalls } from "../llm/tool-calls.ts";
-import type { ChatMessage, ToolCall, ToolSpec, TokenUsage } from "../llm/types.ts";
+import type { ChatMessage, TokenUsage, ToolCall, ToolSpec } from "../llm/types.ts";
 import { mapBounded } from "./concurrency.ts";
 import { fitToContext } from "./context-budget.ts";
 import { callWithFallback } from "./model-fallback.ts";
@@ -35,7 +35,13 @@ export async function runAgent(options: RunAgentOptions): Promise<RunAgentResult
   const budgetSpent = maxSteps(options.maxSteps);
   let modelIndex = 0;
   let lastText: string | null = null;
-  const cancelled = (): RunAgentResult => ({ status: "cancelled", output: null, error: "the run was cancelled", usage, turns: state.turns });
+  const cancelled = (): RunAgentResult => ({
+    status: "cancelled",
+    output: null,
+    error: "the run was cancelled",
+    usage,
+    turns: state.turns,
+  });
 
   try {
     for (;;) {
@@ -64,7 +70,8 @@ export async function runAgent(options: RunAgentOptions): Promise<RunAgentResult
         usage,
       });
       if (outcome.kind === "cancelled") return cancelled();
-      if (outcome.kind === "failed") return { status: "failed", output: lastText, error: outcome.error, usage, turns: state.turns };
+      if (outcome.kind === "failed")
+        return { status: "failed", output: lastText, error: outcome.error, usage, turns: state.turns };
       modelIndex = outcome.modelIndex;
       state.turns = step;
       // Adapters already de-duplicate; a client that does not must not make the loop run a call twice.
@@ -80,7 +87,8 @@ export async function runAgent(options: RunAgentOptions): Promise<RunAgentResult
             status: "failed",
             output: null,
             // LM Studio answers a prompt longer than the loaded context with an empty stream.
-            error: "the model returned an empty answer (no text and no tool call); a prompt exceeding the model's loaded context length does this",
+            error:
+              "the model returned an empty answer (no text and no tool call); a prompt exceeding the model's loaded context length does this",
             usage,
             turns: state.turns,
           };
@@ -94,7 +102,13 @@ export async function runAgent(options: RunAgentOptions): Promise<RunAgentResult
     }
   } catch (err) {
     // A step store or router that throws something unexpected: the run fails, the Core goes on.
-    return { status: "failed", output: lastText, error: `internal error: ${err instanceof Error ? err.message : String(err)}`, usage, turns: state.turns };
+    return {
+      status: "failed",
+      output: lastText,
+      error: `internal error: ${err instanceof Error ? err.message : String(err)}`,
+      usage,
+      turns: state.turns,
+    };
   }
 }
 
@@ -115,7 +129,9 @@ async function runToolCalls(
     const call = calls[i]!;
     const { step: toolStep, text } = await promise;
     const capped = capText(text, maxChars);
-    const shown: ToolResult = capped.truncated ? { ...toolStep.result, content: [{ type: "text", text: capped.text }] } : toolStep.result;
+    const shown: ToolResult = capped.truncated
+      ? { ...toolStep.result, content: [{ type: "text", text: capped.text }] }
+      : toolStep.result;
     await options.steps.step({ ...toolStep, result: shown, ...(capped.truncated ? { truncated: true } : {}) });
     messages.push({
       role: "tool",
@@ -161,7 +177,14 @@ async function executeCall(
   const parsed = parseToolArguments(call.arguments, tool.inputSchema);
   if (!parsed.ok) return refuse(parsed.error, parsed.raw);
 
-  options.steps.event?.({ type: "tool_call_started", step, callId, tool: tool.name, node: tool.nodeName, arguments: parsed.args });
+  options.steps.event?.({
+    type: "tool_call_started",
+    step,
+    callId,
+    tool: tool.name,
+    node: tool.nodeName,
+    arguments: parsed.args,
+  });
   let result: ToolResult;
   try {
     result = await options.router.call(tool, parsed.args, {
@@ -171,9 +194,17 @@ async function executeCall(
     });
   } catch (err) {
     const message =
-      err instanceof ProtocolError ? `${err.code}: ${err.message}` : `the tool call failed: ${err instanceof Error ? err.message : String(err)}`;
+      err instanceof ProtocolError
+        ? `${err.code}: ${err.message}`
+        : `the tool call failed: ${err instanceof Error ? err.message : String(err)}`;
     return {
-      step: { ...base, arguments: parsed.args, result: errorResult(message, elapsed(started, now())), isError: true, durationMs: elapsed(started, now()) },
+      step: {
+        ...base,
+        arguments: parsed.args,
+        result: errorResult(message, elapsed(started, now())),
+        isError: true,
+        durationMs: elapsed(started, now()),
+      },
       text: message,
     };
   }
@@ -191,7 +222,9 @@ function errorResult(message: string, durationMs: number): ToolResult {
 function describeTool(tool: AgentTool, all: readonly AgentTool[]): string {
   const multiNode = new Set(all.map((t) => t.nodeId)).size > 1;
   if (!multiNode) return tool.description;
-  const where = tool.source.startsWith("mcp:") ? `node "${tool.nodeName}", MCP server "${tool.source.slice(4)}"` : `node "${tool.nodeName}"`;
+  const where = tool.source.startsWith("mcp:")
+    ? `node "${tool.nodeName}", MCP server "${tool.source.slice(4)}"`
+    : `node "${tool.nodeName}"`;
   return `[${where}] ${tool.description}`;
 }
 

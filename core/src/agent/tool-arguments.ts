@@ -28,12 +28,20 @@ export function parseToolArguments(raw: string, schema: object): ParsedArguments
     }
   }
   if (value === null || typeof value !== "object" || Array.isArray(value)) {
-    return { ok: false, raw, error: "The arguments must be a JSON object (name → value), matching the tool's input schema." };
+    return {
+      ok: false,
+      raw,
+      error: "The arguments must be a JSON object (name → value), matching the tool's input schema.",
+    };
   }
   const args = value as Record<string, unknown>;
   const problems = checkTopLevel(args, schema as JsonSchemaLike);
   if (problems.length > 0) {
-    return { ok: false, raw, error: `Invalid arguments: ${problems.join("; ")}. Call the tool again with corrected arguments.` };
+    return {
+      ok: false,
+      raw,
+      error: `Invalid arguments: ${problems.join("; ")}. Call the tool again with corrected arguments.`,
+    };
   }
   return { ok: true, args };
 }
@@ -60,7 +68,8 @@ function checkTopLevel(args: Record<string, unknown>, schema: JsonSchemaLike): s
     }
     if (typeof prop !== "object" || prop.type === undefined) continue;
     const types = Array.isArray(prop.type) ? prop.type : [prop.type];
-    if (!types.some((t) => matchesType(value, t))) problems.push(`"${key}" must be ${types.join(" or ")}, got ${describe(value)}`);
+    if (!types.some((t) => matchesType(value, t)))
+      problems.push(`"${key}" must be ${types.join(" or ")}, got ${describe(value)}`);
   }
   return problems;
 }

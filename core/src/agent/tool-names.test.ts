@@ -17,7 +17,10 @@ describe("nameToolsForModel", () => {
   });
 
   it("puts the server in front of an MCP tool that shares a name with another source on the Node", () => {
-    const { tools } = nameToolsForModel([tool("n1", "web1", "read_file"), tool("n1", "web1", "read_file", "mcp:filesystem")]);
+    const { tools } = nameToolsForModel([
+      tool("n1", "web1", "read_file"),
+      tool("n1", "web1", "read_file", "mcp:filesystem"),
+    ]);
     expect(tools.map((t) => t.modelName)).toEqual(["read_file", "filesystem__read_file"]);
   });
 
@@ -30,13 +33,20 @@ describe("nameToolsForModel", () => {
     const { tools, byModelName } = nameToolsForModel(input);
     expect(tools.map((t) => t.modelName)).toEqual(["web1__read_file", "db1__read_file", "db1__postgres__query"]);
     expect(byModelName.get("db1__read_file")).toMatchObject({ nodeId: "n2", name: "read_file", source: "builtin" });
-    expect(byModelName.get("db1__postgres__query")).toMatchObject({ nodeId: "n2", name: "query", source: "mcp:postgres" });
+    expect(byModelName.get("db1__postgres__query")).toMatchObject({
+      nodeId: "n2",
+      name: "query",
+      source: "mcp:postgres",
+    });
   });
 
   it("sanitises unicode and punctuation, and never produces the separator inside a part", () => {
     expect(sanitizePart("Café serveur #1")).toBe("Cafe_serveur_1");
     expect(sanitizePart("a__b")).toBe("a_b");
-    const { tools } = nameToolsForModel([tool("n1", "Prod Ünïcode 🚀", "lire.fichier"), tool("n2", "сервер", "read_file")]);
+    const { tools } = nameToolsForModel([
+      tool("n1", "Prod Ünïcode 🚀", "lire.fichier"),
+      tool("n2", "сервер", "read_file"),
+    ]);
     const names = tools.map((t) => t.modelName);
     expect(names[0]).toBe("Prod_Unicode__lire_fichier");
     // A name with nothing left after sanitising gets a stable hash of the Node id.
@@ -45,7 +55,11 @@ describe("nameToolsForModel", () => {
   });
 
   it("resolves collisions created by sanitising with a stable hash suffix", () => {
-    const input = [tool("n1", "web", "get.item"), tool("n1", "web", "get item", "mcp:x"), tool("n1", "web", "get_item", "mcp:y")];
+    const input = [
+      tool("n1", "web", "get.item"),
+      tool("n1", "web", "get item", "mcp:x"),
+      tool("n1", "web", "get_item", "mcp:y"),
+    ];
     const first = nameToolsForModel(input).tools.map((t) => t.modelName);
     expect(first[0]).toBe("get_item");
     expect(new Set(first).size).toBe(3);

@@ -19,7 +19,10 @@ export type ToolToName = Omit<AgentTool, "modelName">;
  * - a name that is too long, or that still collides, gets a short hash of the tool's identity
  *   (Node id, source, name) as suffix, so it is stable from run to run.
  */
-export function nameToolsForModel(tools: readonly ToolToName[]): { tools: AgentTool[]; byModelName: Map<string, AgentTool> } {
+export function nameToolsForModel(tools: readonly ToolToName[]): {
+  tools: AgentTool[];
+  byModelName: Map<string, AgentTool>;
+} {
   const multiNode = new Set(tools.map((t) => t.nodeId)).size > 1;
   // Tool names used by more than one source on the same Node.
   const sourcesByNodeAndName = new Map<string, Set<string>>();
@@ -45,7 +48,8 @@ export function nameToolsForModel(tools: readonly ToolToName[]): { tools: AgentT
       name = `${join(prefixes, tool, MAX_TOOL_NAME_LENGTH - HASH_LENGTH - 1) ?? tool.slice(0, MAX_TOOL_NAME_LENGTH - HASH_LENGTH - 1)}_${hash}`;
       // Two identities with the same 6-character hash and the same shortened name: vanishingly
       // rare, but the map must stay exact, so count up.
-      for (let n = 2; byModelName.has(name); n++) name = `${name.slice(0, MAX_TOOL_NAME_LENGTH - String(n).length)}${n}`;
+      for (let n = 2; byModelName.has(name); n++)
+        name = `${name.slice(0, MAX_TOOL_NAME_LENGTH - String(n).length)}${n}`;
     }
     const agentTool: AgentTool = { ...t, modelName: name };
     named.push(agentTool);
@@ -72,7 +76,10 @@ function join(prefixes: string[], tool: string, max: number): string | undefined
   if (full.length <= max) return full;
   if (tool.length >= max - (prefixes.length ? 3 : 0)) return undefined;
   const room = max - tool.length - SEPARATOR.length;
-  const prefix = prefixes.join(SEPARATOR).slice(0, room).replace(/[_-]+$/, "");
+  const prefix = prefixes
+    .join(SEPARATOR)
+    .slice(0, room)
+    .replace(/[_-]+$/, "");
   return prefix ? `${prefix}${SEPARATOR}${tool}` : tool;
 }
 

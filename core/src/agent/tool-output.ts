@@ -7,7 +7,8 @@ export function toolResultText(result: ToolResult): string {
   for (const block of result.content) {
     const b = block as { type: string; text?: unknown; mimeType?: unknown; data?: unknown };
     if (b.type === "text" && typeof b.text === "string") parts.push(b.text);
-    else if (b.type === "image") parts.push(`[image ${String(b.mimeType)}, ${String(b.data ?? "").length} base64 characters, not shown]`);
+    else if (b.type === "image")
+      parts.push(`[image ${String(b.mimeType)}, ${String(b.data ?? "").length} base64 characters, not shown]`);
     else parts.push(JSON.stringify(block));
   }
   if (parts.length === 0 && result.structuredContent) parts.push(JSON.stringify(result.structuredContent));

@@ -2,8 +2,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import { createLlmClient } from "./create-llm-client.ts";
 import { isFallbackable, LlmError } from "./errors.ts";
 import type { ScriptedServer } from "./testing/http-harness.ts";
-import { startScriptedAnthropicServer } from "./testing/scripted-anthropic-server.ts";
 import { type Script, turn } from "./testing/script.ts";
+import { startScriptedAnthropicServer } from "./testing/scripted-anthropic-server.ts";
 import type { ChatRequest } from "./types.ts";
 
 const MODEL = "claude-sonnet-4-6";
@@ -23,7 +23,12 @@ afterEach(async () => {
 
 async function setup(script: Script) {
   server = await startScriptedAnthropicServer({ script, apiKey: "sk-ant-test" });
-  const client = createLlmClient({ kind: "anthropic", baseUrl: server.origin, apiKey: "sk-ant-test", options: { maxRetries: 0 } });
+  const client = createLlmClient({
+    kind: "anthropic",
+    baseUrl: server.origin,
+    apiKey: "sk-ant-test",
+    options: { maxRetries: 0 },
+  });
   return { server, client };
 }
 
@@ -131,16 +136,30 @@ describe("Anthropic client against the scripted Messages API", () => {
   });
 
   it("classifies errors: 529 overloaded and 500 fall back, 404 model falls back, 400 does not, 401 does not", async () => {
-    const { client } = await setup([turn.error(529, "Overloaded"), turn.error(500), turn.error(400, "messages: bad"), turn.text("x")]);
+    const { client } = await setup([
+      turn.error(529, "Overloaded"),
+      turn.error(500),
+      turn.error(400, "messages: bad"),
+      turn.text("x"),
+    ]);
     const overloaded = await failure(client.chat(ask, { signal: signal() }));
     expect([overloaded.code, isFallbackable(overloaded)]).toEqual(["server_error", true]);
     const internal = await failure(client.chat(ask, { signal: signal() }));
     expect([internal.code, isFallbackable(internal)]).toEqual(["server_error", true]);
     const invalid = await failure(client.chat(ask, { signal: signal() }));
-    expect([invalid.code, invalid.message, isFallbackable(invalid)]).toEqual(["invalid_request", "messages: bad", false]);
+    expect([invalid.code, invalid.message, isFallbackable(invalid)]).toEqual([
+      "invalid_request",
+      "messages: bad",
+      false,
+    ]);
     const missing = await failure(client.chat({ ...ask, model: "claude-nope" }, { signal: signal() }));
     expect([missing.code, isFallbackable(missing)]).toEqual(["model_not_found", true]);
-    const wrongKey = createLlmClient({ kind: "anthropic", baseUrl: server!.origin, apiKey: "wrong", options: { maxRetries: 0 } });
+    const wrongKey = createLlmClient({
+      kind: "anthropic",
+      baseUrl: server!.origin,
+      apiKey: "wrong",
+      options: { maxRetries: 0 },
+    });
     const auth = await failure(wrongKey.chat(ask, { signal: signal() }));
     expect([auth.code, isFallbackable(auth)]).toEqual(["auth_failed", false]);
   });

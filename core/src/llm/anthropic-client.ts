@@ -24,8 +24,8 @@ import type {
   FinishReason,
   LlmClient,
   ModelInfo,
-  ToolCall,
   TokenUsage,
+  ToolCall,
 } from "./types.ts";
 
 export interface AnthropicClientOptions {
@@ -96,7 +96,10 @@ export class AnthropicClient implements LlmClient {
     };
     try {
       const stream = await this.sdk.messages.create({ ...params, stream: true }, { signal: deadline.signal });
-      const blocks = new Map<number, { kind: "text" | "tool"; id: string; name: string; text: string; input: unknown }>();
+      const blocks = new Map<
+        number,
+        { kind: "text" | "tool"; id: string; name: string; text: string; input: unknown }
+      >();
       let usage: TokenUsage = { promptTokens: 0, completionTokens: 0 };
       let stop: StopReason | null = null;
       let model = request.model;
@@ -106,7 +109,10 @@ export class AnthropicClient implements LlmClient {
         switch (event.type) {
           case "message_start":
             model = event.message.model;
-            usage = { promptTokens: event.message.usage.input_tokens, completionTokens: event.message.usage.output_tokens };
+            usage = {
+              promptTokens: event.message.usage.input_tokens,
+              completionTokens: event.message.usage.output_tokens,
+            };
             break;
           case "content_block_start": {
             const block = event.content_block;
@@ -209,14 +215,24 @@ export function toAnthropicMessages(messages: ChatMessage[]): MessageParam[] {
         const blocks: ContentBlockParam[] = [];
         if (m.content) blocks.push({ type: "text", text: m.content });
         for (const call of m.toolCalls ?? []) {
-          blocks.push({ type: "tool_use", id: anthropicId(call.id), name: call.name || "invalid_tool_call", input: parseObject(call.arguments) });
+          blocks.push({
+            type: "tool_use",
+            id: anthropicId(call.id),
+            name: call.name || "invalid_tool_call",
+            input: parseObject(call.arguments),
+          });
         }
         push("assistant", blocks);
         break;
       }
       case "tool":
         push("user", [
-          { type: "tool_result", tool_use_id: anthropicId(m.toolCallId), content: m.content, ...(m.isError ? { is_error: true } : {}) },
+          {
+            type: "tool_result",
+            tool_use_id: anthropicId(m.toolCallId),
+            content: m.content,
+            ...(m.isError ? { is_error: true } : {}),
+          },
         ]);
         break;
     }
@@ -243,7 +259,8 @@ function toLlmError(err: unknown, deadline: RequestDeadline, baseUrl: string): L
   const stopped = deadline.abortError();
   if (stopped) return stopped;
   if (err instanceof APIUserAbortError) return new LlmError("cancelled", "the request was cancelled", { cause: err });
-  if (err instanceof APIConnectionTimeoutError) return new LlmError("timeout", `no answer from ${baseUrl} in time`, { cause: err });
+  if (err instanceof APIConnectionTimeoutError)
+    return new LlmError("timeout", `no answer from ${baseUrl} in time`, { cause: err });
   if (err instanceof APIConnectionError) {
     return new LlmError("connection_failed", `cannot reach ${baseUrl}: ${describeCause(err)}`, { cause: err });
   }
@@ -252,12 +269,15 @@ function toLlmError(err: unknown, deadline: RequestDeadline, baseUrl: string): L
     const type = (err.error as { error?: { type?: unknown } } | undefined)?.error?.type;
     if (err.status === undefined) {
       // An `event: error` inside a stream (e.g. overloaded_error mid-answer).
-      return new LlmError(type === "invalid_request_error" ? "invalid_request" : "server_error", message, { cause: err });
+      return new LlmError(type === "invalid_request_error" ? "invalid_request" : "server_error", message, {
+        cause: err,
+      });
     }
     const code = type === "not_found_error" ? "model_not_found" : codeForStatus(err.status, message);
     return new LlmError(code, message, { status: err.status, cause: err });
   }
-  if (err instanceof SyntaxError) return new LlmError("bad_response", `unreadable response: ${err.message}`, { cause: err });
+  if (err instanceof SyntaxError)
+    return new LlmError("bad_response", `unreadable response: ${err.message}`, { cause: err });
   if (err instanceof TypeError) {
     return new LlmError("connection_failed", `connection to ${baseUrl} failed: ${describeCause(err)}`, { cause: err });
   }

@@ -14,10 +14,18 @@ export const LmStudioV1Models = z.object({
         max_context_length: z.number().optional(),
         loaded_instances: z
           .array(
-            z.object({ id: z.string().optional(), config: z.object({ context_length: z.number().optional() }).loose().nullish() }).loose(),
+            z
+              .object({
+                id: z.string().optional(),
+                config: z.object({ context_length: z.number().optional() }).loose().nullish(),
+              })
+              .loose(),
           )
           .optional(),
-        capabilities: z.object({ trained_for_tool_use: z.boolean().optional(), vision: z.boolean().optional() }).loose().nullish(),
+        capabilities: z
+          .object({ trained_for_tool_use: z.boolean().optional(), vision: z.boolean().optional() })
+          .loose()
+          .nullish(),
       })
       .loose(),
   ),
@@ -71,9 +79,13 @@ export async function listLmStudioModels(options: {
       const text = await res.text();
       if (!res.ok) {
         const code = codeForStatus(res.status, text);
-        throw new LlmError(code === "model_not_found" ? "server_error" : code, `${path}: HTTP ${res.status} ${text.slice(0, 300)}`, {
-          status: res.status,
-        });
+        throw new LlmError(
+          code === "model_not_found" ? "server_error" : code,
+          `${path}: HTTP ${res.status} ${text.slice(0, 300)}`,
+          {
+            status: res.status,
+          },
+        );
       }
       try {
         return JSON.parse(text);
@@ -82,7 +94,10 @@ export async function listLmStudioModels(options: {
       }
     } catch (err) {
       if (err instanceof LlmError) throw err;
-      throw deadline.abortError() ?? new LlmError("connection_failed", `cannot reach ${origin}: ${causeOf(err)}`, { cause: err });
+      throw (
+        deadline.abortError() ??
+        new LlmError("connection_failed", `cannot reach ${origin}: ${causeOf(err)}`, { cause: err })
+      );
     } finally {
       deadline.dispose();
     }
@@ -119,7 +134,10 @@ export async function listLmStudioModels(options: {
   }
   const plain = OpenAiModelList.safeParse(await get("/v1/models"));
   if (plain.success) return plain.data.data.map((m) => ({ id: m.id }));
-  throw new LlmError("bad_response", `${origin} answered none of /api/v1/models, /api/v0/models, /v1/models with a model list`);
+  throw new LlmError(
+    "bad_response",
+    `${origin} answered none of /api/v1/models, /api/v0/models, /v1/models with a model list`,
+  );
 }
 
 function causeOf(err: unknown): string {

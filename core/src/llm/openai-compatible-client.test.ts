@@ -2,8 +2,8 @@ import { createServer } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { createLlmClient } from "./create-llm-client.ts";
 import { isFallbackable, LlmError } from "./errors.ts";
-import { type ScriptedOpenAiServer, startScriptedOpenAiServer } from "./testing/scripted-openai-server.ts";
 import { type Script, turn } from "./testing/script.ts";
+import { type ScriptedOpenAiServer, startScriptedOpenAiServer } from "./testing/scripted-openai-server.ts";
 import type { ChatRequest, ProviderOptions } from "./types.ts";
 
 const MODEL = "qwen2.5-7b-instruct";
@@ -27,7 +27,11 @@ afterEach(async () => {
   server = undefined;
 });
 
-async function setup(script: Script, options: ProviderOptions = {}, extra: { apiToken?: string; apiKey?: string } = {}) {
+async function setup(
+  script: Script,
+  options: ProviderOptions = {},
+  extra: { apiToken?: string; apiKey?: string } = {},
+) {
   server = await startScriptedOpenAiServer({ script, ...(extra.apiToken ? { apiToken: extra.apiToken } : {}) });
   const client = createLlmClient({ kind: "lmstudio", baseUrl: server.baseUrl, apiKey: extra.apiKey ?? null, options });
   return { server, client };
@@ -147,7 +151,10 @@ describe("OpenAI-compatible client against the scripted LM Studio", () => {
 
   it("uses non-streaming requests for tool turns when the provider says so, and still streams text turns", async () => {
     const { server, client } = await setup(
-      [turn.toolCalls([{ id: "9", name: "read_file", arguments: { path: "/a" } }], { text: "Sure." }), turn.text("done")],
+      [
+        turn.toolCalls([{ id: "9", name: "read_file", arguments: { path: "/a" } }], { text: "Sure." }),
+        turn.text("done"),
+      ],
       { streamToolTurns: false },
     );
     const deltas: string[] = [];
@@ -262,10 +269,16 @@ describe("OpenAI-compatible client errors", () => {
   });
 
   it("silence longer than the timeout is a timeout (fallbackable); the first request gets a longer deadline", async () => {
-    const { client } = await setup([{ type: "text", text: "loaded", delayMs: 400 }, { type: "text", text: "slow", delayMs: 400 }], {
-      timeoutMs: 150,
-      firstRequestTimeoutMs: 3_000,
-    });
+    const { client } = await setup(
+      [
+        { type: "text", text: "loaded", delayMs: 400 },
+        { type: "text", text: "slow", delayMs: 400 },
+      ],
+      {
+        timeoutMs: 150,
+        firstRequestTimeoutMs: 3_000,
+      },
+    );
     expect((await client.chat(ask(), { signal: signal() })).text).toBe("loaded");
     const err = await failure(client.chat(ask(), { signal: signal() }));
     expect(err.code).toBe("timeout");

@@ -1,9 +1,4 @@
-import OpenAI, {
-  APIConnectionError,
-  APIConnectionTimeoutError,
-  APIError,
-  APIUserAbortError,
-} from "openai";
+import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from "openai";
 import type {
   ChatCompletionCreateParamsBase,
   ChatCompletionMessageParam,
@@ -12,7 +7,7 @@ import type {
 import { LlmError } from "./errors.ts";
 import { codeForStatus, messageFromErrorBody, RequestDeadline } from "./request-deadline.ts";
 import { normaliseToolCalls, ToolCallAssembler } from "./tool-calls.ts";
-import { parseToolRequests, ToolRequestTextFilter, TOOL_REQUEST_OPEN } from "./tool-request.ts";
+import { parseToolRequests, TOOL_REQUEST_OPEN, ToolRequestTextFilter } from "./tool-request.ts";
 import type {
   ChatMessage,
   ChatOptions,
@@ -22,8 +17,8 @@ import type {
   FinishReason,
   LlmClient,
   ModelInfo,
-  ToolCall,
   TokenUsage,
+  ToolCall,
 } from "./types.ts";
 
 export interface OpenAiCompatibleClientOptions {
@@ -129,7 +124,8 @@ export class OpenAiCompatibleClient implements LlmClient {
     for await (const chunk of stream) {
       deadline.touch();
       if (chunk.model) model = chunk.model;
-      if (chunk.usage) usage = { promptTokens: chunk.usage.prompt_tokens, completionTokens: chunk.usage.completion_tokens };
+      if (chunk.usage)
+        usage = { promptTokens: chunk.usage.prompt_tokens, completionTokens: chunk.usage.completion_tokens };
       const choice = chunk.choices.find((c) => c.index === 0) ?? chunk.choices[0];
       if (!choice) continue;
       const content = choice.delta?.content;
@@ -158,7 +154,10 @@ export class OpenAiCompatibleClient implements LlmClient {
     onTextDelta: ((text: string) => void) | undefined,
     hasTools: boolean,
   ): Promise<ChatResponse> {
-    const completion = await this.sdk.chat.completions.create({ ...params, stream: false }, { signal: deadline.signal });
+    const completion = await this.sdk.chat.completions.create(
+      { ...params, stream: false },
+      { signal: deadline.signal },
+    );
     const choice = completion.choices[0];
     if (!choice) throw new LlmError("bad_response", "the completion has no choices");
     const calls: ToolCall[] = [];
@@ -199,38 +198,58 @@ function finishResponse(
     calls = [...nativeCalls, ...parsed.toolCalls];
   }
   calls = normaliseToolCalls(calls, "call_");
+  // Tool calls decide the finish reason whatever the server said: LM Studio reports "stop" for
+  // calls it left in the content as [TOOL_REQUEST] blocks.
   const finishReason: FinishReason =
-    calls.length > 0 ? "tool_calls" : finish === "stop" || finish === "length" || finish === "content_filter" ? finish : finish === "tool_calls" ? "stop" : "other";
+    calls.length > 0
+      ? "tool_calls"
+      : finish === "stop" || finish === "length" || finish === "content_filter"
+        ? finish
+        : finish === "tool_calls"
+          ? "stop"
+          : "other";
   return { text, toolCalls: calls, finishReason, usage, model };
 }
 
 export function toOpenAiMessages(messages: ChatMessage[]): ChatCompletionMessageParam[] {
-  return messages.map((m): ChatCompletionMessageParam => {
-    switch (m.role) {
-      case "system":
-      case "user":
-        return { role: m.role, content: m.content };
-      case "assistant":
-        if (!m.toolCalls?.length) return { role: "assistant", content: m.content };
-        return {
-          role: "assistant",
-          content: m.content || null,
-          tool_calls: m.toolCalls.map((c) => ({
-            id: c.id,
-            type: "function" as const,
-            // Chat templates re-parse the arguments of earlier calls; a call whose arguments were
-            // broken is replayed with `{}` (the tool's error message tells the model what was wrong).
-            function: { name: c.name || "invalid_tool_call", arguments: isJsonObjectText(c.arguments) ? c.arguments : "{}" },
-          })),
-        };
-      case "tool":
-        return { role: "tool", tool_call_id: m.toolCallId, content: m.content };
-    }
-  });
+  return messages.map(toOpenAiMessage);
 }
 
-function toOpenAiTool(tool: { name: string; description: string; inputSchema: Record<string, unknown> }): ChatCompletionTool {
-  return { type: "function", function: { name: tool.name, description: tool.description, parameters: tool.inputSchema } };
+function toOpenAiMessage(m: ChatMessage): ChatCompletionMessageParam {
+  switch (m.role) {
+    case "system":
+    case "user":
+      return { role: m.role, content: m.content };
+    case "assistant":
+      if (!m.toolCalls?.length) return { role: "assistant", content: m.content };
+      return {
+        role: "assistant",
+        content: m.content || null,
+        tool_calls: m.toolCalls.map((c) => ({
+          id: c.id,
+          type: "function" as const,
+          // Chat templates re-parse the arguments of earlier calls; a call whose arguments were
+          // broken is replayed with `{}` (the tool's error message tells the model what was wrong).
+          function: {
+            name: c.name || "invalid_tool_call",
+            arguments: isJsonObjectText(c.arguments) ? c.arguments : "{}",
+          },
+        })),
+      };
+    case "tool":
+      return { role: "tool", tool_call_id: m.toolCallId, content: m.content };
+  }
+}
+
+function toOpenAiTool(tool: {
+  name: string;
+  description: string;
+  inputSchema: Record<string, unknown>;
+}): ChatCompletionTool {
+  return {
+    type: "function",
+    function: { name: tool.name, description: tool.description, parameters: tool.inputSchema },
+  };
 }
 
 function isJsonObjectText(text: string): boolean {
@@ -263,7 +282,8 @@ function toLlmError(err: unknown, deadline: RequestDeadline, baseUrl: string): L
     }
     return new LlmError(codeForStatus(err.status, message, code), message, { status: err.status, cause: err });
   }
-  if (err instanceof SyntaxError) return new LlmError("bad_response", `unreadable response: ${err.message}`, { cause: err });
+  if (err instanceof SyntaxError)
+    return new LlmError("bad_response", `unreadable response: ${err.message}`, { cause: err });
   // Undici reports a connection dropped mid-body as a TypeError ("terminated").
   if (err instanceof TypeError) {
     return new LlmError("connection_failed", `connection to ${baseUrl} failed: ${describeCause(err)}`, { cause: err });

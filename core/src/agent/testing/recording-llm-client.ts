@@ -3,7 +3,11 @@ import type { ChatOptions, ChatRequest, ChatResponse, LlmClient, ModelInfo, Tool
 
 /** What the fake model does on one request. */
 export type FakeReply =
-  | { text: string; toolCalls?: Array<Partial<ToolCall> & { name: string }>; usage?: { promptTokens: number; completionTokens: number } }
+  | {
+      text: string;
+      toolCalls?: Array<Partial<ToolCall> & { name: string }>;
+      usage?: { promptTokens: number; completionTokens: number };
+    }
   | { error: LlmError | Error }
   /** Stream `text`, then wait until the request is aborted (and fail with `cancelled`). */
   | { hangAfter: string };

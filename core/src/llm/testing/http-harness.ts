@@ -26,7 +26,11 @@ export type Handler = (
 
 /** The HTTP plumbing both scripted servers share: a real server on loopback, a random port,
  * request recording, and the script cursor. */
-export async function startHarness(options: { script: Script; isChat: (path: string) => boolean; handle: Handler }): Promise<ScriptedServer> {
+export async function startHarness(options: {
+  script: Script;
+  isChat: (path: string) => boolean;
+  handle: Handler;
+}): Promise<ScriptedServer> {
   let script = options.script;
   let cursor = 0;
   const requests: RecordedRequest[] = [];
@@ -116,7 +120,10 @@ function readBody(req: IncomingMessage): Promise<string> {
 
 export function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
-  res.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(text) });
+  res.writeHead(status, {
+    "content-type": "application/json; charset=utf-8",
+    "content-length": Buffer.byteLength(text),
+  });
   res.end(text);
 }
 

@@ -83,7 +83,11 @@ export interface RecordedRequest {
 export type Script = Turn[] | ((request: RecordedRequest, index: number) => Turn | Promise<Turn>);
 
 export const turn = {
-  text: (text: string, extra: Partial<Extract<Turn, { type: "text" }>> = {}): Turn => ({ type: "text", text, ...extra }),
+  text: (text: string, extra: Partial<Extract<Turn, { type: "text" }>> = {}): Turn => ({
+    type: "text",
+    text,
+    ...extra,
+  }),
   toolCalls: (calls: ScriptedToolCall[], extra: Partial<Extract<Turn, { type: "tool_calls" }>> = {}): Turn => ({
     type: "tool_calls",
     calls,

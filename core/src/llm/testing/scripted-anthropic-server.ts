@@ -39,7 +39,12 @@ export async function startScriptedAnthropicServer(options: ScriptedAnthropicSer
           max_tokens: 64_000,
           retires_at: null,
         }));
-        return sendJson(res, 200, { data, has_more: false, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null });
+        return sendJson(res, 200, {
+          data,
+          has_more: false,
+          first_id: data[0]?.id ?? null,
+          last_id: data.at(-1)?.id ?? null,
+        });
       }
       if (route !== "POST /v1/messages") return sendError(res, 404, "not_found_error", `Not found: ${route}`);
       const body = (record.body ?? {}) as { model?: string; stream?: boolean };
@@ -57,7 +62,13 @@ export async function startScriptedAnthropicServer(options: ScriptedAnthropicSer
       message.content = blocks.map((b) =>
         b.kind === "text"
           ? { type: "text" as const, text: b.text, citations: null }
-          : { type: "tool_use" as const, id: b.id, name: b.name, input: JSON.parse(b.json || "{}"), caller: { type: "direct" as const } },
+          : {
+              type: "tool_use" as const,
+              id: b.id,
+              name: b.name,
+              input: JSON.parse(b.json || "{}"),
+              caller: { type: "direct" as const },
+            },
       );
       message.stop_reason = stop;
       message.usage.output_tokens = roughTokens(JSON.stringify(message.content));
@@ -124,10 +135,16 @@ type Block = { kind: "text"; text: string } | { kind: "tool"; id: string; name: 
 
 let toolCounter = 1;
 
-function contentOf(t: Exclude<Turn, { type: "error" }>): { blocks: Block[]; stop: "end_turn" | "tool_use" | "max_tokens" } {
+function contentOf(t: Exclude<Turn, { type: "error" }>): {
+  blocks: Block[];
+  stop: "end_turn" | "tool_use" | "max_tokens";
+} {
   switch (t.type) {
     case "text":
-      return { blocks: [{ kind: "text", text: t.text }], stop: t.finishReason === "length" ? "max_tokens" : "end_turn" };
+      return {
+        blocks: [{ kind: "text", text: t.text }],
+        stop: t.finishReason === "length" ? "max_tokens" : "end_turn",
+      };
     case "tool_calls":
       return {
         blocks: [

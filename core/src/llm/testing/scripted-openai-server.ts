@@ -67,9 +67,14 @@ export async function startScriptedOpenAiServer(options: ScriptedOpenAiServerOpt
         });
       }
       if (route === "GET /api/v1/models" && native === "v1") return sendJson(res, 200, v1Models(models));
-      if (route === "GET /api/v0/models" && (native === "v0" || native === "v1")) return sendJson(res, 200, v0Models(models));
+      if (route === "GET /api/v0/models" && (native === "v0" || native === "v1"))
+        return sendJson(res, 200, v0Models(models));
       if (route === "POST /v1/chat/completions") {
-        const body = (record.body ?? {}) as { model?: string; stream?: boolean; stream_options?: { include_usage?: boolean } };
+        const body = (record.body ?? {}) as {
+          model?: string;
+          stream?: boolean;
+          stream_options?: { include_usage?: boolean };
+        };
         const model = body.model ?? "";
         if (!models.some((m) => m.id === model)) {
           // LM Studio's answer to a model it does not have (as seen from 0.3.5 on).
@@ -107,7 +112,12 @@ function v1Models(models: ScriptedModel[]): LmStudioV1Models {
       size_bytes: 4_683_073_184,
       params_string: "7B",
       loaded_instances: m.loaded
-        ? [{ id: m.id, config: { context_length: m.contextLength ?? 4096, eval_batch_size: 512, flash_attention: false } }]
+        ? [
+            {
+              id: m.id,
+              config: { context_length: m.contextLength ?? 4096, eval_batch_size: 512, flash_attention: false },
+            },
+          ]
         : [],
       max_context_length: m.maxContextLength ?? 32768,
       format: "gguf",
@@ -136,7 +146,9 @@ function v0Models(models: ScriptedModel[]): LmStudioV0Models {
 
 /** LM Studio bodies most failures as `{"error": "<text>"}` (a string, not OpenAI's object). */
 function errorBody(t: Extract<Turn, { type: "error" }>): unknown {
-  return { error: t.message ?? (t.status >= 500 ? "Internal server error" : `<LM Studio error> request failed (${t.status})`) };
+  return {
+    error: t.message ?? (t.status >= 500 ? "Internal server error" : `<LM Studio error> request failed (${t.status})`),
+  };
 }
 
 let idCounter = 365174485;
@@ -145,7 +157,8 @@ const toolCallId = (call: ScriptedToolCall) => call.id ?? String(idCounter++);
 function toolRequestContent(t: Extract<Turn, { type: "tool_request" }>): string {
   if (t.raw !== undefined) return t.raw;
   const blocks = t.calls.map(
-    (c) => `[TOOL_REQUEST]${JSON.stringify({ name: c.name, arguments: typeof c.arguments === "string" ? c.arguments : (c.arguments ?? {}) })}[END_TOOL_REQUEST]`,
+    (c) =>
+      `[TOOL_REQUEST]${JSON.stringify({ name: c.name, arguments: typeof c.arguments === "string" ? c.arguments : (c.arguments ?? {}) })}[END_TOOL_REQUEST]`,
   );
   return (t.text ? `${t.text}\n` : "") + blocks.join("\n");
 }
@@ -162,7 +175,10 @@ async function streamTurn(
   res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive" });
   const id = `chatcmpl-${Math.random().toString(36).slice(2, 23)}`;
   const created = Math.floor(Date.now() / 1000);
-  const chunk = (delta: ChatCompletionChunk.Choice.Delta, finish: ChatCompletionChunk.Choice["finish_reason"] = null): ChatCompletionChunk => ({
+  const chunk = (
+    delta: ChatCompletionChunk.Choice.Delta,
+    finish: ChatCompletionChunk.Choice["finish_reason"] = null,
+  ): ChatCompletionChunk => ({
     id,
     object: "chat.completion.chunk",
     created,
@@ -210,15 +226,24 @@ async function streamTurn(
     case "tool_calls": {
       if (t.text) await sendText(t.text, 8);
       const size = t.argumentsChunkSize ?? 5;
-      const calls = t.calls.map((c, index) => ({ index, id: toolCallId(c), name: c.name, pieces: chunksOf(argumentsText(c), size) }));
+      const calls = t.calls.map((c, index) => ({
+        index,
+        id: toolCallId(c),
+        name: c.name,
+        pieces: chunksOf(argumentsText(c), size),
+      }));
       // Each call opens with its id and name and empty arguments, as LM Studio streams them.
       const opening = (c: (typeof calls)[number]) =>
-        chunk({ tool_calls: [{ index: c.index, id: c.id, type: "function", function: { name: c.name, arguments: "" } }] });
-      const piece = (c: (typeof calls)[number], p: string) => chunk({ tool_calls: [{ index: c.index, function: { arguments: p } }] });
+        chunk({
+          tool_calls: [{ index: c.index, id: c.id, type: "function", function: { name: c.name, arguments: "" } }],
+        });
+      const piece = (c: (typeof calls)[number], p: string) =>
+        chunk({ tool_calls: [{ index: c.index, function: { arguments: p } }] });
       if (t.interleave) {
         for (const c of calls) await send(opening(c));
         const longest = Math.max(0, ...calls.map((c) => c.pieces.length));
-        for (let i = 0; i < longest; i++) for (const c of calls) if (c.pieces[i] !== undefined) await send(piece(c, c.pieces[i]!));
+        for (let i = 0; i < longest; i++)
+          for (const c of calls) if (c.pieces[i] !== undefined) await send(piece(c, c.pieces[i]!));
       } else {
         for (const c of calls) {
           await send(opening(c));
@@ -241,7 +266,11 @@ async function streamTurn(
       model,
       system_fingerprint: model,
       choices: [],
-      usage: { prompt_tokens: u.promptTokens, completion_tokens: u.completionTokens, total_tokens: u.promptTokens + u.completionTokens },
+      usage: {
+        prompt_tokens: u.promptTokens,
+        completion_tokens: u.completionTokens,
+        total_tokens: u.promptTokens + u.completionTokens,
+      },
     });
   }
   if (!closed.aborted) res.end("data: [DONE]\n\n");
@@ -270,7 +299,11 @@ async function wholeTurn(res: ServerResponse, t: Turn, model: string, closed: Ab
       role: "assistant",
       content: t.text ?? null,
       refusal: null,
-      tool_calls: t.calls.map((c) => ({ id: toolCallId(c), type: "function", function: { name: c.name, arguments: argumentsText(c) } })),
+      tool_calls: t.calls.map((c) => ({
+        id: toolCallId(c),
+        type: "function",
+        function: { name: c.name, arguments: argumentsText(c) },
+      })),
     };
     completionText = t.calls.map((c) => c.name + argumentsText(c)).join("");
     finish = "tool_calls";
