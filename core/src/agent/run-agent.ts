@@ -22,9 +22,10 @@ export async function runAgent(options: RunAgentOptions): Promise<RunAgentResult
   const now = options.now ?? (() => performance.now());
   const usage: TokenUsage = { promptTokens: 0, completionTokens: 0 };
   const byModelName = new Map(options.tools.map((t) => [t.modelName, t]));
+  const multiNode = new Set(options.tools.map((t) => t.nodeId)).size > 1;
   const toolSpecs: ToolSpec[] = options.tools.map((t) => ({
     name: t.modelName,
-    description: describeTool(t, options.tools),
+    description: multiNode ? describeWhere(t) : t.description,
     inputSchema: t.inputSchema as Record<string, unknown>,
   }));
   const messages: ChatMessage[] = [];
@@ -218,10 +219,8 @@ function errorResult(message: string, durationMs: number): ToolResult {
   return { content: [{ type: "text", text: message }], isError: true, durationMs };
 }
 
-/** The tool's description, with where it runs when that is not obvious from a single Node. */
-function describeTool(tool: AgentTool, all: readonly AgentTool[]): string {
-  const multiNode = new Set(all.map((t) => t.nodeId)).size > 1;
-  if (!multiNode) return tool.description;
+/** The tool's description prefixed with where it runs, for jobs that span several Nodes. */
+function describeWhere(tool: AgentTool): string {
   const where = tool.source.startsWith("mcp:")
     ? `node "${tool.nodeName}", MCP server "${tool.source.slice(4)}"`
     : `node "${tool.nodeName}"`;

@@ -77,11 +77,16 @@ export class OpenAiCompatibleClient implements LlmClient {
 
   async chat(request: ChatRequest, opts: ChatOptions): Promise<ChatResponse> {
     const firstUse = !this.modelsUsed.has(request.model);
+    const hasTools = (request.tools?.length ?? 0) > 0;
+    const stream = !(hasTools && this.options.streamToolTurns === false);
+    // A non-streamed answer is silent until the whole generation is done, so it gets the longer
+    // deadline; a streamed one only has to start within it and then keep talking.
     const deadline = new RequestDeadline(
       opts.signal,
-      firstUse ? this.options.firstRequestTimeoutMs : this.options.timeoutMs,
+      firstUse || !stream
+        ? Math.max(this.options.firstRequestTimeoutMs, this.options.timeoutMs)
+        : this.options.timeoutMs,
     );
-    const hasTools = (request.tools?.length ?? 0) > 0;
     const params: ChatCompletionCreateParamsBase = {
       model: request.model,
       messages: toOpenAiMessages(request.messages),
@@ -92,7 +97,6 @@ export class OpenAiCompatibleClient implements LlmClient {
         : {}),
     };
     try {
-      const stream = !(hasTools && this.options.streamToolTurns === false);
       const raw = stream
         ? await this.streamed(params, deadline, opts.onTextDelta, hasTools)
         : await this.whole(params, deadline, opts.onTextDelta, hasTools);

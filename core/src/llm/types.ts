@@ -82,8 +82,8 @@ export interface ProviderOptions {
   streamToolTurns?: boolean;
   /** Longest wait for a response to start, and longest silence between streamed chunks. */
   timeoutMs?: number;
-  /** The same for the first request to each model: LM Studio loads a model just in time on first use,
-   * which can take minutes. */
+  /** The same for the first request to each model (LM Studio loads a model just in time on first use,
+   * which can take minutes) and for non-streamed turns (silent until the whole answer is ready). */
   firstRequestTimeoutMs?: number;
   /** SDK-level retries of connection errors and 5xx before the error surfaces (and fallback starts). */
   maxRetries?: number;
