@@ -10,6 +10,8 @@ export const runKeys = {
 export interface RunFilters {
   jobId?: string | null;
   status?: RunStatus | null;
+  /** Newest N runs; the Core caps it at 500. */
+  limit?: number;
 }
 
 export function useRuns(filters: RunFilters = {}, options: { refetchInterval?: number | false } = {}) {
@@ -19,6 +21,7 @@ export function useRuns(filters: RunFilters = {}, options: { refetchInterval?: n
       const params = new URLSearchParams();
       if (filters.jobId) params.set("jobId", filters.jobId);
       if (filters.status) params.set("status", filters.status);
+      params.set("limit", String(filters.limit ?? 200));
       const query = params.toString();
       const runs = asList<Run>(await api.get<unknown>(`/api/runs${query ? `?${query}` : ""}`, signal));
       // Filter here too, so a Core that ignores a filter parameter still shows the right rows.

@@ -24,6 +24,7 @@ export interface FleetNode {
   createdAt?: string;
   /** Latest heartbeat stats, when the Core has them. */
   stats?: Partial<SystemStats> | null;
+  capabilities?: { exec: boolean; docker: boolean; readRoots: string[] };
 }
 
 export interface EnrolledNode {
@@ -68,8 +69,18 @@ export interface McpPreset {
   needsNetwork?: boolean;
 }
 
+/** A preset setting's value: typed in, or taken from a stored secret by name. */
+export type McpSettingValue = string | { secret: string };
+
 export type InstallMcpBody =
-  | { name: string; preset?: string; image?: string; mounts: McpMountInput[]; env?: Record<string, string> }
+  | {
+      name: string;
+      preset?: string;
+      image?: string;
+      mounts: McpMountInput[];
+      env?: Record<string, string>;
+      settings?: Record<string, McpSettingValue>;
+    }
   | { name: string; url: string };
 
 export type ProviderKind = "lmstudio" | "openai" | "anthropic" | "openai-compatible";
@@ -104,8 +115,12 @@ export interface ModelRef {
 export interface JobSchedule {
   cron: string;
   timezone?: string;
+  /** The Core's plain-language reading of the cron. */
+  description?: string;
   /** Upcoming fire times (ISO), when the Core computes them. */
   nextRuns?: string[];
+  nextFireAt?: string | null;
+  lastFireAt?: string | null;
 }
 
 export interface JobWebhook {

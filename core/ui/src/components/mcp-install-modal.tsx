@@ -15,14 +15,10 @@ import { IconPlus, IconTrash, IconWorld } from "@tabler/icons-react";
 import { type FormEvent, useEffect, useState } from "react";
 import { useInstallMcp } from "../api/mcp.ts";
 import { useSecrets } from "../api/secrets.ts";
-import type { FleetNode, McpMountInput, McpPreset } from "../api/types.ts";
+import type { FleetNode, McpMountInput, McpPreset, McpSettingValue } from "../api/types.ts";
 import { ErrorAlert } from "./query-state.tsx";
 
 export type InstallTarget = { kind: "preset"; preset: McpPreset } | { kind: "image" } | { kind: "url" };
-
-/** A secret setting refers to a stored secret by name; the Core resolves it only when it sends the
- * server's environment to the Node, so the value never sits in the server's definition. */
-export const secretRef = (name: string) => `\${secret:${name}}`;
 
 function NodeSelect({
   nodes,
@@ -160,11 +156,13 @@ export function McpInstallModal({
       install.mutate({ nodeId, body: { name: name.trim(), url: url.trim() } }, { onSuccess: onClose });
       return;
     }
-    const env: Record<string, string> = {};
+    // A secret setting names a stored secret; the Core resolves it only when it sends the server's
+    // environment to the Node, so the value never sits in the server's definition.
+    const values: Record<string, McpSettingValue> = {};
     for (const setting of preset?.settings ?? []) {
       const value = settings[setting.name];
       if (!value) continue;
-      env[setting.name] = setting.secret ? secretRef(value) : value;
+      values[setting.name] = setting.secret ? { secret: value } : value;
     }
     install.mutate(
       {
@@ -173,7 +171,7 @@ export function McpInstallModal({
           name: name.trim(),
           ...(preset ? { preset: preset.id } : { image: image.trim() }),
           mounts: mounts.map((m) => ({ source: m.source.trim(), target: m.target.trim(), readOnly: m.readOnly })),
-          ...(Object.keys(env).length ? { env } : {}),
+          ...(Object.keys(values).length ? { settings: values } : {}),
         },
       },
       { onSuccess: onClose },

@@ -29,6 +29,7 @@ import {
 import { Suspense, useEffect } from "react";
 import { Link, Outlet, useLocation, useNavigate } from "react-router";
 import { useLogout } from "../api/auth.ts";
+import { useMe } from "../api/me.ts";
 
 const NAV = [
   { to: "/", label: "Dashboard", icon: IconLayoutDashboard, exact: true },
@@ -63,6 +64,7 @@ export function AppLayout() {
   const location = useLocation();
   const navigate = useNavigate();
   const logout = useLogout();
+  const me = useMe();
 
   // On a phone the navbar overlays the page; following a link should reveal the page again.
   // biome-ignore lint/correctness/useExhaustiveDependencies: runs on every navigation on purpose
@@ -100,6 +102,11 @@ export function AppLayout() {
             </Anchor>
           </Group>
           <Group gap="xs" wrap="nowrap">
+            {me.data && (
+              <Text size="sm" c="dimmed" visibleFrom="xs">
+                {me.data.username}
+              </Text>
+            )}
             <ColorSchemeToggle />
             <Tooltip label="Sign out" withArrow>
               <ActionIcon

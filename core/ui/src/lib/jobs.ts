@@ -29,5 +29,6 @@ export function lastRunOf(
 /** Upcoming fire times of a job: `schedule.nextRuns`, or the single `nextFireAt`. */
 export function nextFires(job: Job): string[] {
   if (job.schedule?.nextRuns?.length) return job.schedule.nextRuns;
-  return job.nextFireAt ? [job.nextFireAt] : [];
+  const next = job.schedule?.nextFireAt ?? job.nextFireAt;
+  return next ? [next] : [];
 }

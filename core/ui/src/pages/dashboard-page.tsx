@@ -17,7 +17,7 @@ const DAY_MS = 24 * 3600 * 1000;
 export default function DashboardPage() {
   const nodes = useNodes({ refetchInterval: 10_000 });
   const jobs = useJobs({ refetchInterval: 30_000 });
-  const runs = useRuns({}, { refetchInterval: 15_000 });
+  const runs = useRuns({ limit: 500 }, { refetchInterval: 15_000 });
 
   const online = nodes.data?.filter((n) => n.status === "online").length ?? 0;
   const total = nodes.data?.length ?? 0;

@@ -52,6 +52,15 @@ interface FormState {
   enabled: boolean;
 }
 
+function slugify(name: string): string {
+  return name
+    .trim()
+    .toLowerCase()
+    .replace(/[^a-z0-9_-]+/g, "-")
+    .replace(/^[-_]+|-+$/g, "")
+    .slice(0, 100);
+}
+
 function emptyForm(): FormState {
   return {
     name: "",
@@ -206,18 +215,33 @@ export default function JobEditPage() {
 
   const toolOptions = useMemo(() => {
     const chosen = nodeList.filter((n) => form.nodes.includes(n.id));
-    const groups = new Map<string, Set<string>>();
+    // The Core matches an allowlist entry against a tool's name, `source/name`, or a whole source;
+    // MCP tools use `source/name` so a same-named built-in is not allowed by accident.
+    const groups = new Map<string, Map<string, string>>();
     for (const node of chosen)
       for (const tool of node.tools ?? []) {
-        const group = tool.source === "builtin" ? "Built-in" : tool.source;
-        if (!groups.has(group)) groups.set(group, new Set());
-        groups.get(group)?.add(tool.name);
+        const builtin = tool.source === "builtin";
+        const group = builtin ? "Built-in" : tool.source;
+        if (!groups.has(group)) {
+          groups.set(group, new Map());
+          if (!builtin) groups.get(group)?.set(tool.source, `every tool of ${tool.source}`);
+        }
+        groups
+          .get(group)
+          ?.set(
+            builtin ? tool.name : `${tool.source}/${tool.name}`,
+            builtin ? tool.name : `${tool.source.slice(4)}/${tool.name}`,
+          );
       }
-    const known = new Set([...groups.values()].flatMap((s) => [...s]));
+    const known = new Set([...groups.values()].flatMap((m) => [...m.keys()]));
+    const data = [...groups.entries()].map(([group, items]) => ({
+      group,
+      items: [...items.entries()].map(([value, label]) => ({ value, label })),
+    }));
     // Keep tools the job already allows even if no chosen Node offers them right now (offline).
     const missing = form.tools.filter((t) => !known.has(t));
-    const data = [...groups.entries()].map(([group, items]) => ({ group, items: [...items].sort() }));
-    if (missing.length) data.push({ group: "Not offered by the chosen Nodes now", items: missing });
+    if (missing.length)
+      data.push({ group: "Not offered by the chosen Nodes now", items: missing.map((t) => ({ value: t, label: t })) });
     return data;
   }, [nodeList, form.nodes, form.tools]);
 
@@ -377,12 +401,7 @@ export default function JobEditPage() {
               setForm((f) => ({
                 ...f,
                 webhookOn: on,
-                slug:
-                  f.slug ||
-                  f.name
-                    .trim()
-                    .toLowerCase()
-                    .replace(/[^a-z0-9-]+/g, "-"),
+                slug: f.slug || slugify(f.name),
               }));
             }}
           />

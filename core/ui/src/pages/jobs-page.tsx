@@ -115,7 +115,7 @@ export default function JobsPage() {
                           {job.schedule ? (
                             <Tooltip label={`${job.schedule.cron} (${job.schedule.timezone ?? "UTC"})`} withArrow>
                               <Text size="sm" tabIndex={0}>
-                                {describeCron(job.schedule.cron)}
+                                {job.schedule.description ?? describeCron(job.schedule.cron)}
                               </Text>
                             </Tooltip>
                           ) : null}

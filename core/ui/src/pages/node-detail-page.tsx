@@ -80,6 +80,21 @@ export default function NodeDetailPage() {
                   <Labels labels={data.labels} />
                 </Field>
               </SimpleGrid>
+              {data.capabilities && (
+                <Group gap="xs" mt="md">
+                  <Badge variant="light" color={data.capabilities.exec ? "orange" : "gray"} tt="none">
+                    {data.capabilities.exec ? "shell commands allowed" : "no shell commands"}
+                  </Badge>
+                  <Badge variant="light" color={data.capabilities.docker ? "blue" : "gray"} tt="none">
+                    {data.capabilities.docker ? "Docker available" : "no Docker"}
+                  </Badge>
+                  <Badge variant="light" color="gray" tt="none">
+                    {data.capabilities.readRoots.length
+                      ? `reads below ${data.capabilities.readRoots.join(", ")}`
+                      : "no read roots (read_file refuses)"}
+                  </Badge>
+                </Group>
+              )}
             </Card>
 
             <section aria-labelledby="stats-title">
