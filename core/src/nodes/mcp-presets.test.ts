@@ -1,0 +1,132 @@
+import { ManagedMcpSpec } from "@fabricore/protocol";
+import { describe, expect, it } from "vitest";
+import { ApiError } from "../api/errors.ts";
+import { listPresets, mcpPresetCatalog, PresetError, resolvePreset } from "./mcp-presets.ts";
+
+const refusal = (fn: () => unknown): PresetError => {
+  try {
+    fn();
+  } catch (error) {
+    expect(error).toBeInstanceOf(PresetError);
+    return error as PresetError;
+  }
+  throw new Error("expected a PresetError");
+};
+
+describe("MCP presets", () => {
+  it("offers at least filesystem, git, postgres and brave-search, each fully described", () => {
+    const ids = listPresets().map((p) => p.id);
+    expect(ids).toEqual(expect.arrayContaining(["filesystem", "git", "postgres", "brave-search"]));
+    for (const preset of listPresets()) {
+      expect(preset.image).toMatch(/^mcp\//);
+      expect(preset.description.length).toBeGreaterThan(10);
+      expect(preset.user).toBe("65534:65534");
+      expect(preset.limits.memoryBytes).toBeGreaterThan(0);
+      for (const setting of preset.settings) expect(setting.env ?? setting.args).toBeDefined();
+    }
+    // The route serialises it as it is.
+    expect(JSON.parse(JSON.stringify(mcpPresetCatalog.list()))).toEqual(mcpPresetCatalog.list());
+  });
+
+  it("filesystem: each mount's target becomes an allowed directory, read-only by default, no network", () => {
+    const spec = resolvePreset("filesystem", {
+      name: "files",
+      mounts: [
+        { source: "/srv/reports", target: "/projects/reports" },
+        { source: "/srv/drafts", target: "/projects/drafts", readOnly: false },
+      ],
+    });
+    expect(ManagedMcpSpec.parse(spec)).toEqual(spec);
+    expect(spec).toMatchObject({
+      kind: "managed",
+      name: "files",
+      image: "mcp/filesystem",
+      args: ["/projects/reports", "/projects/drafts"],
+      network: false,
+      user: "65534:65534",
+      mounts: [
+        { source: "/srv/reports", target: "/projects/reports", readOnly: true },
+        { source: "/srv/drafts", target: "/projects/drafts", readOnly: false },
+      ],
+    });
+    expect(spec.limits.memoryBytes).toBe(256 * 1024 * 1024);
+  });
+
+  it("git: the repository mount becomes --repository, and git is told to trust a repository it does not own", () => {
+    const spec = resolvePreset("git", { name: "repo", mounts: [{ source: "/srv/app", target: "/repo" }] });
+    expect(spec.args).toEqual(["--repository", "/repo"]);
+    expect(spec.env).toMatchObject({ GIT_CONFIG_KEY_0: "safe.directory", GIT_CONFIG_VALUE_0: "*" });
+    expect(spec.network).toBe(false);
+    expect(refusal(() => resolvePreset("git", { name: "repo" })).reason).toBe("too_few_mounts");
+    const two = [
+      { source: "/srv/a", target: "/a" },
+      { source: "/srv/b", target: "/b" },
+    ];
+    expect(refusal(() => resolvePreset("git", { name: "repo", mounts: two })).message).toMatch(/at most 1 mount/);
+  });
+
+  it("postgres: the connection string (a secret) is its argument; it needs the network", () => {
+    const url = "postgresql://reader:s3cret@db.internal:5432/app";
+    const spec = resolvePreset("postgres", { name: "db", settings: { connectionString: url } });
+    expect(spec).toMatchObject({ image: "mcp/postgres", args: [url], network: true, env: {}, mounts: [] });
+    const missing = refusal(() => resolvePreset("postgres", { name: "db" }));
+    expect(missing.reason).toBe("missing_setting");
+    expect(missing.message).toMatch(/needs the setting connectionString .*from a secret/);
+    expect(missing).toBeInstanceOf(ApiError);
+    expect(missing.status).toBe(400);
+  });
+
+  it("brave-search: the API key goes only into that container's env, never into args", () => {
+    const spec = resolvePreset("brave-search", { name: "search", settings: { apiKey: "BSA-key" } });
+    expect(spec.env).toEqual({ BRAVE_API_KEY: "BSA-key" });
+    expect(spec.args).toEqual([]);
+    expect(spec.network).toBe(true);
+    const other = resolvePreset("filesystem", { name: "files", mounts: [{ source: "/srv", target: "/srv" }] });
+    expect(JSON.stringify(other)).not.toContain("BSA-key");
+    expect(
+      refusal(() => resolvePreset("brave-search", { name: "s", settings: { apiKey: "k", api_key: "k" } })).reason,
+    ).toBe("unknown_setting");
+    expect(
+      refusal(() =>
+        resolvePreset("brave-search", {
+          name: "s",
+          settings: { apiKey: "k" },
+          mounts: [{ source: "/srv", target: "/d" }],
+        }),
+      ).message,
+    ).toMatch(/takes no mounts/);
+  });
+
+  it("refuses an unknown preset with a code, naming the known ones", () => {
+    const error = refusal(() => resolvePreset("kubernetes", { name: "k" }));
+    expect(error.reason).toBe("unknown_preset");
+    expect(error.code).toBe("not_found");
+    expect(error.status).toBe(404);
+    expect(error.details).toEqual({ reason: "unknown_preset" });
+    expect(error.message).toMatch(
+      /unknown MCP preset "kubernetes"; known presets: filesystem, git, postgres, brave-search/,
+    );
+  });
+
+  it("refuses forbidden and relative mounts through the mount policy", () => {
+    const socket = refusal(() =>
+      resolvePreset("filesystem", { name: "f", mounts: [{ source: "/var/run/docker.sock", target: "/sock" }] }),
+    );
+    expect(socket.reason).toBe("mount_refused");
+    expect(socket.message).toMatch(/Docker socket/);
+    expect(
+      refusal(() => resolvePreset("filesystem", { name: "f", mounts: [{ source: "/", target: "/host" }] })).message,
+    ).toMatch(/whole host/);
+    expect(
+      refusal(() => resolvePreset("filesystem", { name: "f", mounts: [{ source: "srv", target: "/srv" }] })).message,
+    ).toMatch(/not an absolute path/);
+  });
+
+  it("refuses what the protocol schema refuses (a bad server name, a bad env name)", () => {
+    const mounts = [{ source: "/srv", target: "/srv" }];
+    expect(refusal(() => resolvePreset("filesystem", { name: "no spaces", mounts })).reason).toBe("invalid_spec");
+    expect(refusal(() => resolvePreset("filesystem", { name: "f", mounts, env: { "1BAD": "x" } })).reason).toBe(
+      "invalid_spec",
+    );
+  });
+});
