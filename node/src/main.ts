@@ -5,6 +5,8 @@ import { ConnectionManager } from "./comms/connection-manager.ts";
 import { connectWebSocket } from "./comms/ws-client-transport.ts";
 import { HELP_TEXT, loadNodeSettings, type NodeSettings, SettingsError } from "./env.ts";
 import { createLogger, type Logger } from "./logger.ts";
+import { createMcpManager } from "./mcp/index.ts";
+import { createDockerApi } from "./runtime/docker-api.ts";
 import { BuiltinTools } from "./tools/builtin-tools.ts";
 import { ToolDispatcher } from "./tools/dispatcher.ts";
 import { CpuSampler, collectHeartbeatStats } from "./tools/system-stats.ts";
@@ -25,7 +27,12 @@ export interface RunningNode {
 /** Wires settings, tools, the optional MCP manager and the connection to the Core, and starts dialling. */
 export async function startNode(
   settings: NodeSettings,
-  deps: { logger: Logger; createMcp?: McpFactory | undefined },
+  deps: {
+    logger: Logger;
+    createMcp?: McpFactory | undefined;
+    /** Is Docker reachable? Reported to the Core as a capability; default: ping the configured endpoint. */
+    dockerAvailable?: () => Promise<boolean>;
+  },
 ): Promise<RunningNode> {
   const { logger } = deps;
   await mkdir(settings.dataDir, { recursive: true, mode: 0o700 }).catch((error: unknown) => {
@@ -39,6 +46,13 @@ export async function startNode(
   if (deps.createMcp) {
     mcp = await deps.createMcp({ dockerSocket: settings.dockerSocket, dataDir: settings.dataDir, logger });
     dispatcher.addProvider(mcp);
+  }
+  const docker = mcp ? await (deps.dockerAvailable ?? (() => pingDocker(settings.dockerSocket)))() : false;
+  if (mcp && !docker) {
+    logger.warn(
+      { dockerSocket: settings.dockerSocket },
+      "Docker is not reachable: managed MCP servers will fail to start (pass-through servers still work)",
+    );
   }
   const sampler = new CpuSampler();
   sampler.sample();
@@ -55,7 +69,7 @@ export async function startNode(
       hostname: os.hostname().slice(0, 255),
       os: process.platform,
       arch: process.arch,
-      capabilities: { exec: settings.allowExec, docker: mcp !== undefined, readRoots: settings.readRoots },
+      capabilities: { exec: settings.allowExec, docker, readRoots: settings.readRoots },
     },
     tools: dispatcher,
     logger,
@@ -73,6 +87,7 @@ export async function startNode(
       readRoots: settings.readRoots,
       allowExec: settings.allowExec,
       mcp: mcp !== undefined,
+      docker,
       tools: dispatcher.list().map((tool) => tool.name),
     },
     "fabricore-node starting",
@@ -87,6 +102,24 @@ export async function startNode(
       await mcp?.close();
     },
   };
+}
+
+async function pingDocker(endpoint: string): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), 2_000);
+  });
+  const ping = createDockerApi(endpoint)
+    .ping()
+    .then(
+      () => true,
+      () => false,
+    );
+  try {
+    return await Promise.race([ping, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** The executable's entry: flags → settings → run until SIGTERM/SIGINT. */
@@ -108,7 +141,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     return;
   }
   const logger = createLogger(command.settings.logLevel);
-  const node = await startNode(command.settings, { logger, createMcp: undefined });
+  const node = await startNode(command.settings, { logger, createMcp: createMcpManager });
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;
