@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance } from "fastify";
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from "fastify-type-provider-zod";
 
 export type ApiErrorCode =
@@ -55,9 +55,15 @@ export function errorBody(code: string, message: string, details?: unknown) {
   return { error: details === undefined ? { code, message } : { code, message, details } };
 }
 
-export function installErrorHandler(app: FastifyInstance): void {
+/** `spa`: answers GET requests for client-side routes (anything but /api and files) with the UI. */
+export function installErrorHandler(
+  app: FastifyInstance,
+  spa?: (request: FastifyRequest, reply: FastifyReply) => unknown,
+): void {
   app.setNotFoundHandler((request, reply) => {
-    reply.code(404).send(errorBody("not_found", `no route ${request.method} ${request.url.split("?")[0]}`));
+    const path = request.url.split("?")[0] ?? "";
+    if (spa && request.method === "GET" && !path.startsWith("/api/") && !path.includes(".")) return spa(request, reply);
+    return reply.code(404).send(errorBody("not_found", `no route ${request.method} ${path}`));
   });
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error instanceof ApiError) {

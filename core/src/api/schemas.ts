@@ -1,0 +1,113 @@
+import { McpMount } from "@fabricore/protocol";
+import { z } from "zod";
+
+/** Request bodies and params of the HTTP API (CONTRACT "HTTP API"). Responses are plain objects
+ * built by the routes from domain objects; these schemas are the boundary where input is checked. */
+
+export const IdParams = z.object({ id: z.string().min(1).max(200) });
+export const NameParams = z.object({ name: z.string().min(1).max(200) });
+
+export const LoginBody = z.object({ username: z.string().min(1).max(200), password: z.string().min(1).max(1024) });
+export const TokenBody = z.object({ name: z.string().min(1).max(200) });
+
+const labelKey = z.string().regex(/^[a-zA-Z0-9_.\/-]{1,63}$/, "label keys: letters, digits, _ . / -");
+export const NodeBody = z.object({
+  name: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/, "letters, digits, _ . - (start with a letter or digit)"),
+  labels: z.record(labelKey, z.string().max(256)).optional(),
+});
+
+export const ProviderKind = z.enum(["lmstudio", "openai", "anthropic", "openai-compatible"]);
+export const ProviderBody = z.object({
+  name: z.string().min(1).max(100),
+  kind: ProviderKind,
+  baseUrl: z.url().optional(),
+  apiKey: z.string().min(1).max(4096).optional(),
+  options: z
+    .strictObject({
+      /** false: turns that offer tools are not streamed (some LM Studio releases garble several
+       * streamed tool calls in one turn). */
+      streamToolTurns: z.boolean().optional(),
+      timeoutMs: z.number().int().positive().max(3_600_000).optional(),
+      /** LM Studio loads a model on first use; that first request may take minutes. */
+      firstRequestTimeoutMs: z.number().int().positive().max(3_600_000).optional(),
+      maxRetries: z.number().int().min(0).max(10).optional(),
+      maxTokens: z.number().int().positive().max(1_000_000).optional(),
+      headers: z.record(z.string(), z.string().max(4096)).optional(),
+      /** The model's context length when the server does not report it. */
+      contextTokens: z.number().int().positive().optional(),
+    })
+    .optional(),
+});
+export const ProviderPatchBody = ProviderBody.partial().extend({ apiKey: z.string().min(1).max(4096).nullable().optional() });
+
+export const SecretBody = z.object({
+  name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/, "letters, digits, _ . - (start with a letter or _)"),
+  value: z.string().min(1).max(65536),
+});
+
+const ModelRef = z.object({ provider: z.string().min(1).max(200), model: z.string().min(1).max(300) });
+export const JobBody = z.object({
+  name: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9 _.-]{0,99}$/, "letters, digits, space, _ . - (max 100)"),
+  prompt: z.string().min(1).max(100_000),
+  model: ModelRef,
+  fallbacks: z.array(ModelRef).max(10).default([]),
+  nodes: z.array(z.string().min(1).max(200)).max(1000).default([]),
+  tools: z.array(z.string().min(1).max(200)).max(1000).default([]),
+  schedule: z
+    .object({ cron: z.string().min(1).max(200), timezone: z.string().min(1).max(100).default("UTC") })
+    .nullable()
+    .optional(),
+  webhook: z
+    .object({
+      slug: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_-]{0,99}$/, "letters, digits, _ - (max 100)"),
+      secret: z.string().min(8).max(1024).optional(),
+    })
+    .nullable()
+    .optional(),
+  maxSteps: z.number().int().min(1).max(500).default(20),
+  enabled: z.boolean().default(true),
+});
+export type JobBody = z.infer<typeof JobBody>;
+export const JobPatch = JobBody.partial().extend({
+  fallbacks: z.array(ModelRef).max(10).optional(),
+  nodes: z.array(z.string().min(1).max(200)).max(1000).optional(),
+  tools: z.array(z.string().min(1).max(200)).max(1000).optional(),
+  maxSteps: z.number().int().min(1).max(500).optional(),
+  enabled: z.boolean().optional(),
+});
+export type JobPatch = z.infer<typeof JobPatch>;
+
+export const RunBody = z.object({ input: z.unknown().optional() }).optional();
+export const RunStatus = z.enum(["queued", "running", "waiting_approval", "succeeded", "failed", "cancelled"]);
+export const RunsQuery = z.object({
+  jobId: z.string().max(200).optional(),
+  status: RunStatus.optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  before: z.string().max(64).optional(),
+});
+
+export const CronPreviewBody = z.object({
+  cron: z.string().min(1).max(200),
+  timezone: z.string().min(1).max(100).default("UTC"),
+});
+
+export const McpBody = z.union([
+  z.object({
+    name: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,47}$/, "letters, digits, _ . - (max 48)"),
+    url: z.url(),
+  }),
+  z
+    .object({
+      name: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,47}$/, "letters, digits, _ . - (max 48)"),
+      preset: z.string().min(1).max(100).optional(),
+      image: z.string().min(1).max(512).optional(),
+      mounts: z.array(McpMount).max(32).default([]),
+      env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string().max(65536)).default({}),
+      /** Preset settings by name; `{ secret: "<secret name>" }` takes the value from a stored secret. */
+      settings: z.record(z.string(), z.union([z.string().max(65536), z.object({ secret: z.string() })])).default({}),
+      args: z.array(z.string().max(4096)).max(64).default([]),
+      network: z.boolean().optional(),
+    })
+    .refine((v) => Boolean(v.preset) !== Boolean(v.image), "give either preset or image"),
+]);
+export type McpBody = z.infer<typeof McpBody>;

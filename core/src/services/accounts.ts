@@ -1,0 +1,95 @@
+import type { TokensRepo, UsersRepo } from "../database/index.ts";
+import type { Role } from "../database/schema.ts";
+import { ApiError } from "../api/errors.ts";
+import type { Principal } from "../api/auth.ts";
+import { generateToken, hashPassword, hashToken, verifyPassword } from "../secrets/index.ts";
+
+const MAX_FAILED_LOGINS = 5;
+const LOCKOUT_MS = 5 * 60_000;
+const TOUCH_EVERY_MS = 60_000;
+
+/** Users, sessions and API tokens. Tokens are random, shown once, stored only as SHA-256. */
+export class Accounts {
+  private readonly users: UsersRepo;
+  private readonly tokens: TokensRepo;
+  private readonly now: () => Date;
+
+  constructor(deps: { users: UsersRepo; tokens: TokensRepo; now?: () => Date }) {
+    this.users = deps.users;
+    this.tokens = deps.tokens;
+    this.now = deps.now ?? (() => new Date());
+  }
+
+  /** First start: creates `admin` with the given password or a random one, which is returned so
+   * the caller can print it once. Later starts: nothing. */
+  async ensureAdmin(password: string | undefined): Promise<{ created: boolean; password?: string }> {
+    if ((await this.users.count()) > 0) return { created: false };
+    const chosen = password ?? generateToken("").replace(/[^a-zA-Z0-9]/g, "").slice(0, 20);
+    await this.users.create({ username: "admin", passwordHash: await hashPassword(chosen), role: "admin" });
+    return { created: true, password: password ? undefined : chosen };
+  }
+
+  async createUser(username: string, password: string, role: Role) {
+    if (await this.users.findByUsername(username)) throw new ApiError("conflict", `user ${username} exists`);
+    const user = await this.users.create({ username, passwordHash: await hashPassword(password), role });
+    return { id: user.id, username: user.username, role: user.role };
+  }
+
+  async login(username: string, password: string, sessionDays: number) {
+    const user = await this.users.findByUsername(username);
+    const now = this.now();
+    if (user?.lockedUntil && new Date(user.lockedUntil) > now) {
+      throw new ApiError("locked", "too many failed logins; try again later");
+    }
+    // Verify against a dummy hash when the user does not exist, so timing does not reveal names.
+    const ok = await verifyPassword(password, user?.passwordHash ?? DUMMY_HASH);
+    if (!user || !ok) {
+      if (user) {
+        const locks = user.failedLogins + 1 >= MAX_FAILED_LOGINS;
+        await this.users.recordFailedLogin(user.id, locks ? new Date(now.getTime() + LOCKOUT_MS).toISOString() : undefined);
+      }
+      throw new ApiError("unauthorized", "wrong username or password");
+    }
+    await this.users.resetFailedLogins(user.id);
+    const token = generateToken("fcs_");
+    const expiresAt = new Date(now.getTime() + sessionDays * 86_400_000).toISOString();
+    await this.tokens.create({ userId: user.id, name: "session", tokenHash: hashToken(token), kind: "session", expiresAt });
+    return { token, expiresAt, user: { id: user.id, username: user.username, role: user.role } };
+  }
+
+  async authenticate(token: string, via: Principal["via"]): Promise<Principal | undefined> {
+    const found = await this.tokens.findActiveByHash(hashToken(token));
+    if (!found) return undefined;
+    const now = this.now();
+    const last = found.token.lastUsedAt ? Date.parse(found.token.lastUsedAt) : 0;
+    if (now.getTime() - last > TOUCH_EVERY_MS) await this.tokens.touch(found.token.id, now.toISOString());
+    return { userId: found.user.id, username: found.user.username, role: found.user.role, tokenId: found.token.id, via };
+  }
+
+  async createApiToken(userId: string, name: string) {
+    const token = generateToken("fct_");
+    const row = await this.tokens.create({ userId, name, tokenHash: hashToken(token), kind: "api" });
+    return { id: row.id, name: row.name, token };
+  }
+
+  async listApiTokens(userId: string) {
+    const rows = await this.tokens.listForUser(userId);
+    return rows
+      .filter((t) => t.kind === "api")
+      .map((t) => ({ id: t.id, name: t.name, createdAt: t.createdAt, lastUsedAt: t.lastUsedAt }));
+  }
+
+  async revokeApiToken(userId: string, tokenId: string): Promise<boolean> {
+    const rows = await this.tokens.listForUser(userId);
+    if (!rows.some((t) => t.id === tokenId)) return false;
+    await this.tokens.delete(tokenId);
+    return true;
+  }
+
+  async revokeToken(tokenId: string): Promise<void> {
+    await this.tokens.delete(tokenId);
+  }
+}
+
+// scrypt hash of a random string nobody knows; only used to spend the same time on unknown users.
+const DUMMY_HASH = "scrypt$16384$8$1$c2FsdHNhbHRzYWx0c2FsdA$3q2+7w3q2+7w3q2+7w3q2+7w3q2+7w3q2+7w3q2+7w0";

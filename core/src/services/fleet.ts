@@ -1,0 +1,89 @@
+import type { ToolDescriptor } from "@fabricore/protocol";
+import type { NodesRepo } from "../database/index.ts";
+import type { FleetNode } from "../database/types.ts";
+import { ApiError } from "../api/errors.ts";
+import type { NodeHub } from "../nodes/node-hub.ts";
+import { generateToken, hashToken } from "../secrets/index.ts";
+
+export interface NodeView {
+  id: string;
+  name: string;
+  labels: Record<string, string>;
+  status: "online" | "offline";
+  lastSeenAt: string | null;
+  version: string | null;
+  hostname: string | null;
+  os: string | null;
+  arch: string | null;
+  createdAt: string;
+  tools: ToolDescriptor[];
+  capabilities?: { exec: boolean; docker: boolean; readRoots: string[] };
+  stats?: Record<string, unknown>;
+  mcpServers?: Array<Record<string, unknown>>;
+}
+
+/** Enrollment, revocation and the fleet as the API shows it: stored facts merged with the live
+ * state the hub holds for connected Nodes. */
+export class Fleet {
+  private readonly nodes: NodesRepo;
+  private readonly hub: NodeHub;
+
+  constructor(deps: { nodes: NodesRepo; hub: NodeHub }) {
+    this.nodes = deps.nodes;
+    this.hub = deps.hub;
+  }
+
+  /** The token (fcn_ + 256 random bits) is returned once; only its SHA-256 is stored. */
+  async enroll(name: string, labels: Record<string, string> = {}) {
+    if (await this.nodes.getByName(name)) throw new ApiError("conflict", `a node named ${name} exists`);
+    const token = generateToken("fcn_");
+    const node = await this.nodes.create({ name, labels, tokenHash: hashToken(token) });
+    return { ...this.view(node), token };
+  }
+
+  async authenticate(token: string): Promise<{ nodeId: string; name: string } | null> {
+    if (!token.startsWith("fcn_")) return null;
+    const node = await this.nodes.findByTokenHash(hashToken(token));
+    return node ? { nodeId: node.id, name: node.name } : null;
+  }
+
+  async get(idOrName: string): Promise<FleetNode> {
+    const node = await this.nodes.resolve(idOrName);
+    if (!node) throw new ApiError("not_found", `node ${idOrName} not found`);
+    return node;
+  }
+
+  async list(): Promise<NodeView[]> {
+    return (await this.nodes.list()).map((n) => this.view(n));
+  }
+
+  /** Revocation: the token stops working and the live socket is closed at once. */
+  async revoke(idOrName: string): Promise<void> {
+    const node = await this.get(idOrName);
+    await this.nodes.delete(node.id);
+    await this.hub.disconnect(node.id, undefined, "node revoked");
+  }
+
+  view(node: FleetNode, detail = false): NodeView {
+    const live = this.hub.get(node.id);
+    const base: NodeView = {
+      id: node.id,
+      name: node.name,
+      labels: node.labels,
+      status: live ? "online" : "offline",
+      lastSeenAt: live ? new Date(live.lastSeenAt).toISOString() : node.lastSeenAt,
+      version: live?.hello.nodeVersion ?? node.version,
+      hostname: live?.hello.hostname ?? node.hostname,
+      os: live?.hello.os ?? node.os,
+      arch: live?.hello.arch ?? node.arch,
+      createdAt: node.createdAt,
+      tools: live?.tools ?? node.tools,
+    };
+    if (live) base.capabilities = live.hello.capabilities;
+    if (detail && live) {
+      if (live.stats) base.stats = live.stats as Record<string, unknown>;
+      base.mcpServers = live.mcpServers;
+    }
+    return base;
+  }
+}

@@ -1,0 +1,158 @@
+import type { JobsRepo, NodesRepo, ProvidersRepo, RunsRepo } from "../database/index.ts";
+import type { Job, JobPatch, NewJob } from "../database/types.ts";
+import { ApiError } from "../api/errors.ts";
+import { CronError, describeCron, nextFireTimes } from "../scheduler/cron.ts";
+import type { Scheduler } from "../scheduler/cron-scheduler.ts";
+
+export interface JobView extends Omit<Job, "schedule"> {
+  schedule:
+    | (NonNullable<Job["schedule"]> & {
+        description: string;
+        nextRuns: string[];
+        nextFireAt: string | null;
+        lastFireAt: string | null;
+      })
+    | null;
+}
+
+/** Jobs: validated against the fleet and providers on every write, and kept in step with the
+ * scheduler so a cron change takes effect at once, with no browser open. */
+export class Jobs {
+  private readonly deps: {
+    jobs: JobsRepo;
+    nodes: NodesRepo;
+    providers: ProvidersRepo;
+    runs: RunsRepo;
+    scheduler: Scheduler;
+  };
+
+  constructor(deps: Jobs["deps"]) {
+    this.deps = deps;
+  }
+
+  async create(input: NewJob): Promise<JobView> {
+    const normalised = await this.validate(input);
+    if (await this.deps.jobs.resolve(input.name)) throw new ApiError("conflict", `a job named ${input.name} exists`);
+    await this.checkSlug(input.webhook?.slug, undefined);
+    const job = await this.deps.jobs.create(normalised);
+    await this.reschedule(job);
+    return this.view(job);
+  }
+
+  async update(idOrName: string, patch: JobPatch): Promise<JobView> {
+    const current = await this.get(idOrName);
+    const merged: NewJob = {
+      name: patch.name ?? current.name,
+      prompt: patch.prompt ?? current.prompt,
+      model: patch.model ?? current.model,
+      fallbacks: patch.fallbacks ?? current.fallbacks,
+      nodes: patch.nodes ?? current.nodes,
+      tools: patch.tools ?? current.tools,
+      schedule: patch.schedule === undefined ? current.schedule : patch.schedule,
+      maxSteps: patch.maxSteps ?? current.maxSteps,
+      enabled: patch.enabled ?? current.enabled,
+    };
+    const normalised = await this.validate(merged);
+    if (patch.name && patch.name !== current.name) {
+      const clash = await this.deps.jobs.resolve(patch.name);
+      if (clash && clash.id !== current.id) throw new ApiError("conflict", `a job named ${patch.name} exists`);
+    }
+    if (patch.webhook) await this.checkSlug(patch.webhook.slug, current.id);
+    const updated = await this.deps.jobs.update(current.id, {
+      ...patch,
+      nodes: normalised.nodes,
+      model: normalised.model,
+      fallbacks: normalised.fallbacks,
+    });
+    if (!updated) throw new ApiError("not_found", "job not found");
+    await this.reschedule(updated);
+    return this.view(updated);
+  }
+
+  async delete(idOrName: string): Promise<void> {
+    const job = await this.get(idOrName);
+    await this.deps.scheduler.remove(job.id);
+    await this.deps.runs.deleteForJob(job.id);
+    await this.deps.jobs.delete(job.id);
+  }
+
+  async get(idOrName: string): Promise<Job> {
+    const job = await this.deps.jobs.resolve(idOrName);
+    if (!job) throw new ApiError("not_found", `job ${idOrName} not found`);
+    return job;
+  }
+
+  async list(): Promise<JobView[]> {
+    return (await this.deps.jobs.list()).map((job) => this.view(job));
+  }
+
+  view(job: Job): JobView {
+    if (!job.schedule) return { ...job, schedule: null };
+    const state = this.deps.scheduler.state(job.id);
+    let nextRuns: string[] = [];
+    let description = "";
+    try {
+      nextRuns = nextFireTimes(job.schedule, 5).map((d) => d.toISOString());
+      description = describeCron(job.schedule);
+    } catch (error) {
+      description = error instanceof Error ? error.message : String(error);
+    }
+    return {
+      ...job,
+      schedule: {
+        ...job.schedule,
+        description,
+        nextRuns,
+        nextFireAt: job.enabled ? (nextRuns[0] ?? null) : null,
+        lastFireAt: state?.lastFireAt ?? null,
+      },
+    };
+  }
+
+  /** Puts every enabled scheduled job into the scheduler (at start). */
+  async scheduleAll(): Promise<void> {
+    const jobs = await this.deps.jobs.listScheduled();
+    await this.deps.scheduler.sync(
+      jobs.filter((j) => j.enabled && j.schedule).map((j) => ({ jobId: j.id, schedule: j.schedule! })),
+    );
+  }
+
+  private async reschedule(job: Job): Promise<void> {
+    if (job.enabled && job.schedule) await this.deps.scheduler.upsert({ jobId: job.id, schedule: job.schedule });
+    else await this.deps.scheduler.remove(job.id);
+  }
+
+  private async checkSlug(slug: string | undefined, jobId: string | undefined): Promise<void> {
+    if (!slug) return;
+    const other = await this.deps.jobs.findByWebhookSlug(slug);
+    if (other && other.id !== jobId) throw new ApiError("conflict", `webhook slug ${slug} is used by job ${other.name}`);
+  }
+
+  /** Nodes are stored by id (a rename does not break the job); providers must exist; cron valid. */
+  private async validate<T extends NewJob>(input: T): Promise<T> {
+    const problems: string[] = [];
+    const nodeIds: string[] = [];
+    for (const ref of input.nodes ?? []) {
+      const node = await this.deps.nodes.resolve(ref);
+      if (node) nodeIds.push(node.id);
+      else problems.push(`nodes: no node ${ref}`);
+    }
+    const models = [input.model, ...(input.fallbacks ?? [])];
+    const resolved = [];
+    for (const [i, model] of models.entries()) {
+      const provider = await this.deps.providers.resolve(model.provider);
+      if (!provider) problems.push(`${i === 0 ? "model" : `fallbacks.${i - 1}`}.provider: no provider ${model.provider}`);
+      resolved.push({ provider: provider?.id ?? model.provider, model: model.model });
+    }
+    if (input.schedule) {
+      try {
+        describeCron(input.schedule);
+      } catch (error) {
+        if (error instanceof CronError) problems.push(`schedule.cron: ${error.message}`);
+        else throw error;
+      }
+    }
+    if (problems.length) throw new ApiError("validation_failed", problems.join("; "));
+    return { ...input, nodes: [...new Set(nodeIds)], model: resolved[0]!, fallbacks: resolved.slice(1) };
+  }
+}

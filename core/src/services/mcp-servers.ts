@@ -1,0 +1,192 @@
+import { checkMounts, type McpServerSpec, McpServerSpec as McpServerSpecSchema } from "@fabricore/protocol";
+import type { McpServersRepo, SecretsRepo } from "../database/index.ts";
+import type { McpBody } from "../api/schemas.ts";
+import { ApiError } from "../api/errors.ts";
+import type { PresetRequest } from "../nodes/mcp-presets.ts";
+import type { NodeHub } from "../nodes/node-hub.ts";
+import type { Fleet } from "./fleet.ts";
+
+/** The marketplace as the service needs it (core/src/nodes/mcp-presets.ts provides it). */
+export interface PresetCatalog {
+  list(): unknown[];
+  /** Turns a preset request into a full container spec; throws an ApiError naming what is wrong. */
+  resolve(presetId: string, request: PresetRequest): McpServerSpec;
+}
+
+type StoredSpec =
+  | { kind: "remote"; url: string }
+  | {
+      kind: "managed";
+      preset?: string | undefined;
+      image?: string | undefined;
+      mounts: Array<{ source: string; target: string; readOnly: boolean }>;
+      env: Record<string, string>;
+      settings: Record<string, string | { secret: string }>;
+      args: string[];
+      network?: boolean | undefined;
+    };
+
+/**
+ * The MCP servers each Node should run. The request is stored as given (secret settings by
+ * reference, never by value); the full spec with secret values decrypted is built only at the
+ * moment it is sent to the Node that runs it.
+ */
+export class McpServers {
+  private readonly deps: {
+    repo: McpServersRepo;
+    secrets: SecretsRepo;
+    hub: NodeHub;
+    fleet: Fleet;
+    presets: PresetCatalog;
+  };
+
+  constructor(deps: McpServers["deps"]) {
+    this.deps = deps;
+  }
+
+  presets(): unknown[] {
+    return this.deps.presets.list();
+  }
+
+  async add(nodeRef: string, body: McpBody) {
+    const node = await this.deps.fleet.get(nodeRef);
+    if (await this.deps.repo.get(node.id, body.name)) {
+      throw new ApiError("conflict", `node ${node.name} already has an MCP server named ${body.name}`);
+    }
+    const stored = this.toStored(body);
+    if (stored.kind === "remote") this.checkRemoteUrl(stored.url, node.id);
+    // Resolve now so a bad request (unknown preset, forbidden mount, missing secret) is refused
+    // before anything is stored or sent.
+    await this.resolve(body.name, stored);
+    await this.deps.repo.put(node.id, body.name, stored as unknown as Record<string, unknown>);
+    await this.pushToNode(node.id);
+    return this.describe(node.id, body.name, stored);
+  }
+
+  async list(nodeRef: string) {
+    const node = await this.deps.fleet.get(nodeRef);
+    const rows = await this.deps.repo.list(node.id);
+    return rows.map((row) => this.describe(node.id, row.name, row.spec as unknown as StoredSpec));
+  }
+
+  async remove(nodeRef: string, name: string): Promise<void> {
+    const node = await this.deps.fleet.get(nodeRef);
+    if (!(await this.deps.repo.delete(node.id, name))) throw new ApiError("not_found", `no MCP server ${name} on ${node.name}`);
+    await this.pushToNode(node.id);
+  }
+
+  /** Every server a Node should run, with secrets resolved (sent in the hello result and on sync). */
+  async desiredFor(nodeId: string): Promise<McpServerSpec[]> {
+    const rows = await this.deps.repo.list(nodeId);
+    const specs: McpServerSpec[] = [];
+    for (const row of rows) {
+      try {
+        specs.push(await this.resolve(row.name, row.spec as unknown as StoredSpec));
+      } catch {
+        // A secret deleted after the server was added: leave that server out rather than
+        // sending the Node nothing at all; its status shows it missing.
+      }
+    }
+    return specs;
+  }
+
+  private async pushToNode(nodeId: string): Promise<void> {
+    if (!this.deps.hub.isOnline(nodeId)) return;
+    const specs = await this.desiredFor(nodeId);
+    // Pulling an image can take long; the answer comes back as status notifications, so the
+    // request does not wait for the Node here.
+    void this.deps.hub.syncMcp(nodeId, specs).catch(() => {});
+  }
+
+  private describe(nodeId: string, name: string, stored: StoredSpec) {
+    const live = this.deps.hub.get(nodeId);
+    const status = live?.mcpServers.find((s) => s.name === name);
+    const tools = (live?.tools ?? []).filter((t) => t.source === `mcp:${name}`).map((t) => ({ name: t.name, description: t.description }));
+    const base =
+      stored.kind === "remote"
+        ? { name, kind: "remote" as const, url: stored.url }
+        : {
+            name,
+            kind: "managed" as const,
+            preset: stored.preset ?? null,
+            image: stored.image ?? null,
+            mounts: stored.mounts,
+            env: Object.keys(stored.env),
+            settings: Object.fromEntries(
+              Object.entries(stored.settings).map(([k, v]) => [k, typeof v === "string" ? "(set)" : { secret: v.secret }]),
+            ),
+          };
+    return {
+      ...base,
+      state: status?.state ?? (live ? "starting" : "offline"),
+      error: status?.error ?? null,
+      restarts: status?.restarts ?? 0,
+      tools,
+    };
+  }
+
+  private toStored(body: McpBody): StoredSpec {
+    if ("url" in body) return { kind: "remote", url: body.url };
+    return {
+      kind: "managed",
+      preset: body.preset,
+      image: body.image,
+      mounts: body.mounts.map((m) => ({ source: m.source, target: m.target, readOnly: m.readOnly ?? true })),
+      env: body.env,
+      settings: body.settings,
+      args: body.args,
+      network: body.network,
+    };
+  }
+
+  private async resolve(name: string, stored: StoredSpec): Promise<McpServerSpec> {
+    if (stored.kind === "remote") return { kind: "remote", name, url: stored.url };
+    const problems = checkMounts(stored.mounts);
+    if (problems.length) throw new ApiError("validation_failed", `mounts refused: ${problems.join("; ")}`);
+    const settings: Record<string, string> = {};
+    for (const [key, value] of Object.entries(stored.settings)) {
+      if (typeof value === "string") settings[key] = value;
+      else {
+        const secret = await this.deps.secrets.getValue(value.secret);
+        if (secret === undefined) throw new ApiError("validation_failed", `setting ${key}: no secret named ${value.secret}`);
+        settings[key] = secret;
+      }
+    }
+    if (stored.preset) {
+      try {
+        return this.deps.presets.resolve(stored.preset, { name, mounts: stored.mounts, env: stored.env, args: stored.args, settings });
+      } catch (error) {
+        if (error instanceof ApiError) throw error;
+        throw new ApiError("validation_failed", error instanceof Error ? error.message : String(error));
+      }
+    }
+    const parsed = McpServerSpecSchema.safeParse({
+      kind: "managed",
+      name,
+      image: stored.image,
+      args: stored.args,
+      env: { ...stored.env, ...settings },
+      mounts: stored.mounts,
+      network: stored.network ?? false,
+    });
+    if (!parsed.success) throw new ApiError("validation_failed", parsed.error.message);
+    return parsed.data;
+  }
+
+  /** Pass-through servers are for MCP servers on the Node's own host: loopback only. */
+  private checkRemoteUrl(url: string, _nodeId: string): void {
+    let host: string;
+    try {
+      host = new URL(url).hostname.replace(/^\[|\]$/g, "");
+    } catch {
+      throw new ApiError("validation_failed", `not a URL: ${url}`);
+    }
+    const loopback = host === "localhost" || host === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+    if (!loopback) {
+      throw new ApiError(
+        "validation_failed",
+        `pass-through MCP URLs must be loopback (127.0.0.1, ::1, localhost) on the Node's host; ${host} is not`,
+      );
+    }
+  }
+}
