@@ -32,7 +32,7 @@ const never = new AbortController().signal;
 
 /** A Node-like process: syncs the spec, prints the status line, then waits to be killed. */
 function nodeProcessScript(spec: unknown): string {
-  const mcp = pathToFileURL(join(import.meta.dirname, "@fabricore/node/mcp/index.ts")).href;
+  const mcp = pathToFileURL(join(import.meta.dirname, "../node/src/mcp/index.ts")).href;
   return `
     import { createMcpManager } from ${JSON.stringify(mcp)};
     const manager = createMcpManager({ docker: ${JSON.stringify(testDockerEndpoint())}, nodeId: ${JSON.stringify(nodeId)} });
