@@ -185,6 +185,22 @@ describe("NodeHub over an in-memory pair, with the real Node program", () => {
     expect(events.some((e) => e.startsWith("offline:n1"))).toBe(true);
     await waitFor(() => hub.isOnline("n1"), 3_000, "reconnect");
     expect(harness.connects).toBe(2);
+    // A dropped connection is not a cancel: the tool still runs, and a retry with the same callId
+    // joins it instead of starting it again.
+    expect(provider.aborted).toBe(0);
+    const controller = new AbortController();
+    const retry = hub
+      .callTool(
+        "n1",
+        { name: "hang", source: "mcp:test", deadlineMs: 60_000, callId: "h1" },
+        { signal: controller.signal },
+      )
+      .catch((e: unknown) => e);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(provider.executions).toBe(1);
+    controller.abort();
+    expect(((await retry) as ProtocolError).code).toBe("cancelled");
+    await waitFor(() => provider.aborted === 1, 1_000, "the retry's cancel reached the tool");
   });
 
   it("a duplicate callId executes once, even across a reconnect", async () => {

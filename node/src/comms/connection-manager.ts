@@ -23,7 +23,10 @@ import { UpgradeRejectedError } from "./ws-client-transport.ts";
 export interface ToolRouter {
   list(): ToolDescriptor[];
   onChange(listener: () => void): () => void;
-  call(params: ToolCallParams, signal?: AbortSignal): Promise<ToolResult>;
+  /** `signal` cancels the call; `detach` only stops waiting for it (see ToolDispatcher.call). */
+  call(params: ToolCallParams, signal?: AbortSignal, detach?: AbortSignal): Promise<ToolResult>;
+  /** Aborts every running call. */
+  cancelAll?(reason: string): void;
 }
 
 /** Who this Node is, for `fabricore/hello` (tools and MCP servers are added at each hello). */
@@ -59,8 +62,8 @@ export type ConnectionState = "idle" | "connecting" | "connected" | "stopped";
 
 type NodePeer = RpcPeer<typeof coreToNode, typeof nodeToCore>;
 
-/** Close codes the Node uses. */
-export const NodeCloseCode = { normal: 1000, coreSilent: 4000 } as const;
+/** Close codes the Node uses, and the Core's `revoked` (same value as core/src/nodes NodeCloseCode). */
+export const NodeCloseCode = { normal: 1000, coreSilent: 4000, revoked: 4001 } as const;
 
 /** A connection silent for this many heartbeat intervals is considered dead (half-open TCP). */
 const SILENT_INTERVALS = 3;
@@ -115,6 +118,8 @@ export class ConnectionManager {
     this.unsubscribeTools();
     clearTimeout(this.toolsTimer);
     await this.peer?.close(code, reason).catch(() => {});
+    // Stop running tools: exec_command's process groups would otherwise outlive the Node.
+    this.options.tools.cancelAll?.("node shutting down");
     await this.running;
   }
 
@@ -176,7 +181,17 @@ export class ConnectionManager {
     const closed = new Promise<CloseInfo>((resolve) => {
       peer.onclose = resolve;
     });
-    peer.setRequestHandler("tools/call", (params, ctx) => tools.call(params, ctx.signal));
+    peer.setRequestHandler("tools/call", (params, ctx) => {
+      // The peer aborts ctx.signal both for the Core's notifications/cancelled and when the connection
+      // closes. Only the first is a cancel; a dropped connection merely detaches, so the tool keeps
+      // running and the Core's retry with the same callId (after reconnecting) joins it.
+      const cancel = new AbortController();
+      const detach = new AbortController();
+      ctx.signal.addEventListener("abort", () => (peer.isClosed ? detach : cancel).abort(ctx.signal.reason), {
+        once: true,
+      });
+      return tools.call(params, cancel.signal, detach.signal);
+    });
     peer.setRequestHandler("fabricore/mcp/sync", async ({ servers }) => ({
       servers: await this.applyDesired(servers),
     }));
@@ -232,6 +247,8 @@ export class ConnectionManager {
     const info = await closed;
     clearInterval(heartbeat);
     this.peer = undefined;
+    // Revoked: this Node's work is no longer wanted by anyone, and no retry will come to collect it.
+    if (info.code === NodeCloseCode.revoked) tools.cancelAll?.("the Core revoked this node");
     if (this.stateValue === "connected") this.stateValue = "connecting";
     logger.warn({ code: info.code, reason: info.reason }, "disconnected from the Core");
     this.options.onDisconnected?.(info);

@@ -120,6 +120,31 @@ describe("ToolDispatcher", () => {
     expect(fake.lastSignal?.aborted).toBe(true);
   });
 
+  it("a detached waiter stops waiting but leaves the tool running for a retry to join", async () => {
+    const fake = new FakeProvider();
+    const dispatcher = new ToolDispatcher({ providers: [fake] });
+    const gone = new AbortController();
+    const first = dispatcher.call(call(), undefined, gone.signal).catch((e: unknown) => e);
+    await tick();
+    gone.abort();
+    expect(((await first) as ProtocolError).code).toBe("cancelled");
+    expect(fake.lastSignal?.aborted).toBe(false);
+    const retry = dispatcher.call(call(), new AbortController().signal);
+    fake.release();
+    expect((await retry).isError).toBe(false);
+    expect(fake.executions).toBe(1);
+  });
+
+  it("cancelAll aborts every running call", async () => {
+    const fake = new FakeProvider();
+    const dispatcher = new ToolDispatcher({ providers: [fake] });
+    const pending = dispatcher.call(call()).catch((e: unknown) => e);
+    await tick();
+    dispatcher.cancelAll("shutting down");
+    expect(((await pending) as ProtocolError).code).toBe("cancelled");
+    expect(fake.lastSignal?.aborted).toBe(true);
+  });
+
   it("rejects a callId reused for another tool", async () => {
     const fake = new FakeProvider();
     const dispatcher = new ToolDispatcher({ providers: [fake, new BuiltinTools({ readRoots: [], allowExec: false })] });

@@ -86,7 +86,12 @@ export class ToolDispatcher {
     return this.executions.size;
   }
 
-  async call(params: ToolCallParams, signal?: AbortSignal): Promise<ToolResult> {
+  /**
+   * Runs (or joins, or replays) one call. `signal` cancels: when every waiter has cancelled, the tool
+   * is aborted. `detach` only stops waiting: the tool keeps running to its deadline, so that a retry
+   * with the same callId (after the Core's connection blipped) joins it instead of losing its work.
+   */
+  async call(params: ToolCallParams, signal?: AbortSignal, detach?: AbortSignal): Promise<ToolResult> {
     this.prune();
     const existing = this.executions.get(params.callId);
     if (existing) {
@@ -96,7 +101,7 @@ export class ToolDispatcher {
           `callId ${params.callId} was already used for ${existing.source}/${existing.name}`,
         );
       }
-      return this.wait(existing, signal);
+      return this.wait(existing, signal, detach);
     }
     this.index ??= this.rebuild().index;
     const provider = this.index.get(key(params.source, params.name));
@@ -106,7 +111,14 @@ export class ToolDispatcher {
     }
     const execution = this.start(provider, params);
     this.executions.set(params.callId, execution);
-    return this.wait(execution, signal);
+    return this.wait(execution, signal, detach);
+  }
+
+  /** Aborts every running call (the Node is shutting down, or the Core revoked it). */
+  cancelAll(reason: string): void {
+    for (const execution of this.executions.values()) {
+      if (execution.settledAt === undefined) execution.controller.abort(new ProtocolError("cancelled", reason));
+    }
   }
 
   private start(provider: ToolProvider, params: ToolCallParams): Execution {
@@ -179,28 +191,47 @@ export class ToolDispatcher {
     return parsed.data;
   }
 
-  private wait(execution: Execution, signal: AbortSignal | undefined): Promise<ToolResult> {
+  private wait(
+    execution: Execution,
+    signal: AbortSignal | undefined,
+    detach: AbortSignal | undefined,
+  ): Promise<ToolResult> {
     if (execution.settledAt !== undefined) return execution.promise;
     execution.waiters += 1;
     // A caller without a signal never gives up, so the count it added is never taken back.
-    if (!signal) return execution.promise;
+    if (!signal && !detach) return execution.promise;
     return new Promise<ToolResult>((resolve, reject) => {
-      const onAbort = () => {
+      let waiting = true;
+      const leave = (cancel: boolean, message: string) => {
+        if (!waiting) return;
+        waiting = false;
+        signal?.removeEventListener("abort", onCancel);
+        detach?.removeEventListener("abort", onDetach);
         execution.waiters -= 1;
-        if (execution.waiters === 0 && execution.settledAt === undefined) {
-          execution.controller.abort(new ProtocolError("cancelled", "call cancelled"));
+        if (cancel && execution.waiters === 0 && execution.settledAt === undefined) {
+          execution.controller.abort(new ProtocolError("cancelled", message));
         }
-        reject(new ProtocolError("cancelled", "call cancelled"));
+        reject(new ProtocolError("cancelled", message));
       };
-      if (signal.aborted) return onAbort();
-      signal.addEventListener("abort", onAbort, { once: true });
+      const onCancel = () => leave(true, "call cancelled");
+      const onDetach = () => leave(false, "caller went away");
+      if (signal?.aborted) return onCancel();
+      if (detach?.aborted) return onDetach();
+      signal?.addEventListener("abort", onCancel, { once: true });
+      detach?.addEventListener("abort", onDetach, { once: true });
       execution.promise.then(
         (result) => {
-          signal.removeEventListener("abort", onAbort);
+          if (!waiting) return;
+          waiting = false;
+          signal?.removeEventListener("abort", onCancel);
+          detach?.removeEventListener("abort", onDetach);
           resolve(result);
         },
         (error: unknown) => {
-          signal.removeEventListener("abort", onAbort);
+          if (!waiting) return;
+          waiting = false;
+          signal?.removeEventListener("abort", onCancel);
+          detach?.removeEventListener("abort", onDetach);
           reject(error);
         },
       );
