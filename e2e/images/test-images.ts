@@ -119,8 +119,38 @@ async function build(docker: Docker, context: string, entries: string[], tag: st
   });
 }
 
+/**
+ * Test files run in parallel processes and each calls ensureTestImages(): one builds, the others
+ * wait for it and then find the image up to date (instead of building it twice).
+ */
+async function withBuildLock<T>(fn: () => Promise<T>): Promise<T> {
+  const lock = join(tmpdir(), "fabricore-test-images.lock");
+  const deadline = Date.now() + 5 * 60_000;
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch {
+      // A lock older than any build is left by a killed process.
+      const age = Date.now() - (statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
+      if (age > 3 * 60_000) rmSync(lock, { recursive: true, force: true });
+      if (Date.now() > deadline) throw new Error(`waited too long for ${lock}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
+
 /** Builds `mcp/filesystem:latest` unless an image with the same inputs exists; returns the tags ready. */
 export async function ensureTestImages(options: TestImagesOptions = {}): Promise<string[]> {
+  return withBuildLock(() => buildTestImages(options));
+}
+
+async function buildTestImages(options: TestImagesOptions): Promise<string[]> {
   const log = options.log ?? (() => {});
   const docker = new Docker({ socketPath: options.socketPath ?? defaultDockerSocket() });
   const nodeBinary = process.execPath;

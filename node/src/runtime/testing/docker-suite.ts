@@ -24,7 +24,8 @@ export async function probeDocker(): Promise<DockerProbe> {
     await docker.ping();
     return { docker, available: true, reason: "" };
   } catch (error) {
-    return { docker, available: false, reason: `Docker at ${endpoint} is not reachable: ${(error as Error).message}` };
+    // ping() already names the endpoint and the cause.
+    return { docker, available: false, reason: (error as Error).message };
   }
 }
 
