@@ -6,8 +6,9 @@ const R = 8;
 const P = 1;
 const KEY_BYTES = 32;
 const SALT_BYTES = 16;
-/** Refuse stored parameters far above ours: a corrupted or hostile row must not pin the CPU. */
+/** Refuse stored parameters far above ours: a corrupted or hostile row must not pin CPU or memory. */
 const MAX_N = 1 << 20;
+const MAX_MEMORY = 256 * 1024 * 1024; // scrypt needs about 128·N·r bytes
 
 function scryptAsync(password: string, salt: Buffer, n: number, r: number, p: number, len: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -33,6 +34,7 @@ export async function verifyPassword(password: string, stored: string): Promise<
   if (![n, r, p].every((v) => Number.isInteger(v) && v > 0) || n > MAX_N || (n & (n - 1)) !== 0 || r > 32 || p > 16) {
     return false;
   }
+  if (128 * n * r > MAX_MEMORY) return false;
   const salt = Buffer.from(parts[4] ?? "", "base64");
   const expected = Buffer.from(parts[5] ?? "", "base64");
   if (salt.length === 0 || expected.length === 0) return false;
