@@ -37,6 +37,17 @@ describe("exec_command", () => {
     expect(ok.isError).toBe(false);
   });
 
+  it("does not pass the Node's own settings (its token) to commands", async () => {
+    process.env.FABRICORE_NODE_TOKEN = "fcn_secret";
+    try {
+      const result = await execCommandTool({ command: "env" }, { allowExec: true });
+      expect(String(structured(result).stdout)).not.toContain("fcn_secret");
+      expect(String(structured(result).stdout)).toContain("PATH=");
+    } finally {
+      delete process.env.FABRICORE_NODE_TOKEN;
+    }
+  });
+
   it("kills the whole process group at the timeout", async () => {
     const started = Date.now();
     // The background sleep is a grandchild; it must die with the shell.

@@ -43,6 +43,11 @@ class CappedBuffer {
   }
 }
 
+/** The Node's environment minus its own settings: a command must not be able to print the node token. */
+function commandEnvironment(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("FABRICORE_")));
+}
+
 function killGroup(pid: number, signal: NodeJS.Signals): void {
   try {
     process.kill(-pid, signal);
@@ -81,7 +86,7 @@ export async function execCommandTool(rawArgs: unknown, options: ExecOptions): P
       cwd,
       detached: true,
       stdio: ["ignore", "pipe", "pipe"],
-      env: process.env,
+      env: commandEnvironment(),
     });
     let timedOut = false;
     let cancelled = false;
