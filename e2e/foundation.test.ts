@@ -7,11 +7,23 @@
 import { createHmac, randomBytes } from "node:crypto";
 import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { type RecordedRequest, turn } from "@fabricore/core/llm/testing/script.ts";
+import {
+  type ScriptedOpenAiServer,
+  startScriptedOpenAiServer,
+} from "@fabricore/core/llm/testing/scripted-openai-server.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { startScriptedOpenAiServer, type ScriptedOpenAiServer } from "@fabricore/core/llm/testing/scripted-openai-server.ts";
-import { turn, type RecordedRequest } from "@fabricore/core/llm/testing/script.ts";
-import { ApiClient, type CoreHandle, ensureNodeBinary, type Proc, startCore, startNode, tempDir, waitFor } from "./support/harness.ts";
+import {
+  ApiClient,
+  type CoreHandle,
+  ensureNodeBinary,
+  type Proc,
+  startCore,
+  startNode,
+  tempDir,
+  waitFor,
+} from "./support/harness.ts";
 
 interface ChatBody {
   messages: Array<{ role: string; content?: string | null; tool_call_id?: string }>;
@@ -99,7 +111,11 @@ describe("foundation end to end", () => {
     const view = await api.ok("GET", `/api/nodes/${nodeId}`);
     expect(view.status).toBe("online");
     expect(view.version).toBeTruthy();
-    expect(view.tools.map((t: { name: string }) => t.name).sort()).toEqual(["exec_command", "read_file", "system_stats"]);
+    expect(view.tools.map((t: { name: string }) => t.name).sort()).toEqual([
+      "exec_command",
+      "read_file",
+      "system_stats",
+    ]);
     expect(view.tools.every((t: { source: string }) => t.source === "builtin")).toBe(true);
   });
 
@@ -124,7 +140,9 @@ describe("foundation end to end", () => {
   it("streams a run's steps as Server-Sent Events", async () => {
     const job = await api.ok("GET", "/api/jobs/disk-report");
     const { runId } = await api.ok("POST", `/api/jobs/${job.id}/run`, {});
-    const res = await fetch(`${core.url}/api/runs/${runId}/events`, { headers: { authorization: `Bearer ${api.token}` } });
+    const res = await fetch(`${core.url}/api/runs/${runId}/events`, {
+      headers: { authorization: `Bearer ${api.token}` },
+    });
     expect(res.headers.get("content-type")).toContain("text/event-stream");
     const text = await res.text(); // the stream ends after `done`
     const events = [...text.matchAll(/^event: (\w+)$/gm)].map((m) => m[1]);
@@ -134,7 +152,9 @@ describe("foundation end to end", () => {
   });
 
   it("fires a 6-field cron with no browser open", async () => {
-    const job = await createJob("every-2s", "SCENARIO:basic cron", { schedule: { cron: "*/2 * * * * *", timezone: "UTC" } });
+    const job = await createJob("every-2s", "SCENARIO:basic cron", {
+      schedule: { cron: "*/2 * * * * *", timezone: "UTC" },
+    });
     expect(job.schedule.nextRuns).toHaveLength(5);
     const run = await waitFor(
       "a cron run to succeed",
@@ -156,7 +176,11 @@ describe("foundation end to end", () => {
     const body = JSON.stringify({ ref: "refs/heads/main", marker: "payload-7" });
     const sign = (b: string) => `sha256=${createHmac("sha256", secret).update(b).digest("hex")}`;
     const post = (headers: Record<string, string>) =>
-      fetch(`${core.url}/api/webhook/deploy`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body });
+      fetch(`${core.url}/api/webhook/deploy`, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...headers },
+        body,
+      });
 
     const unsigned = await post({});
     expect(unsigned.status).toBe(401);
@@ -212,7 +236,15 @@ describe("foundation end to end", () => {
     expect(await closed).toBe(1009);
     expect((await fetch(`${core.url}/healthz`)).ok).toBe(true);
     expect((await api.ok("GET", `/api/nodes/${nodeId}`)).status).toBe("online");
-    const bad = await fetch(`${core.url}/api/nodes/connect`, { headers: { authorization: "Bearer fcn_forged", upgrade: "websocket", connection: "Upgrade", "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==", "sec-websocket-version": "13" } }).catch((e: unknown) => e);
+    const bad = await fetch(`${core.url}/api/nodes/connect`, {
+      headers: {
+        authorization: "Bearer fcn_forged",
+        upgrade: "websocket",
+        connection: "Upgrade",
+        "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
+        "sec-websocket-version": "13",
+      },
+    }).catch((e: unknown) => e);
     expect(bad instanceof Response ? bad.status : 401).toBe(401);
   });
 

@@ -67,7 +67,16 @@ export async function buildApp(ctx: CoreContext, options: AppOptions): Promise<F
   });
 
   await app.register(async (scope) => webhookRoutes(scope, ctx));
-  for (const routes of [authRoutes, nodeRoutes, providerRoutes, secretRoutes, jobRoutes, runRoutes, mcpRoutes, healthRoutes]) {
+  for (const routes of [
+    authRoutes,
+    nodeRoutes,
+    providerRoutes,
+    secretRoutes,
+    jobRoutes,
+    runRoutes,
+    mcpRoutes,
+    healthRoutes,
+  ]) {
     await app.register(async (scope) => routes(scope, ctx));
   }
   app.get("/api/openapi.json", { schema: { hide: true } }, async () => app.swagger());

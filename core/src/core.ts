@@ -51,7 +51,8 @@ export interface Core {
 export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Core> {
   const { logger } = options;
   const masterKey = loadMasterKey({ env: env.FABRICORE_MASTER_KEY, dataDir: env.dataDir });
-  if (masterKey.created) logger.warn({ path: masterKey.path }, "generated a new master key; back it up with the database");
+  if (masterKey.created)
+    logger.warn({ path: masterKey.path }, "generated a new master key; back it up with the database");
   const box = new SecretBox({ current: { version: 1, key: masterKey.key } });
   const database = openDatabase({ url: env.FABRICORE_DATABASE_URL, dataDir: env.dataDir });
   await migrateToLatest(database.db);
@@ -135,7 +136,13 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
     },
     onError: (jobId, error) => logger.error({ err: error, jobId }, "starting a scheduled run failed"),
   });
-  const jobs = new Jobs({ jobs: repos.jobs, nodes: repos.nodes, providers: repos.providers, runs: repos.runs, scheduler });
+  const jobs = new Jobs({
+    jobs: repos.jobs,
+    nodes: repos.nodes,
+    providers: repos.providers,
+    runs: repos.runs,
+    scheduler,
+  });
   const accounts = new Accounts({ users: repos.users, tokens: repos.tokens });
   const admin = await accounts.ensureAdmin(env.FABRICORE_ADMIN_PASSWORD);
 
@@ -155,7 +162,13 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
       const provider = await repos.providers.get(providerId);
       if (!provider) throw new Error(`provider ${providerId} not found`);
       const apiKey = provider.hasApiKey ? await repos.providers.getApiKey(provider.id) : undefined;
-      return llmFactory({ kind: provider.kind, baseUrl: provider.baseUrl, apiKey: apiKey ?? null, options: provider.options, name: provider.name });
+      return llmFactory({
+        kind: provider.kind,
+        baseUrl: provider.baseUrl,
+        apiKey: apiKey ?? null,
+        options: provider.options,
+        name: provider.name,
+      });
     },
     tls: Boolean(env.FABRICORE_TLS_CERT),
     version: CORE_VERSION,

@@ -14,7 +14,10 @@ export const CoreEnv = z.object({
     .string()
     .regex(/^(postgres(ql)?:\/\/|sqlite:)/, "must be postgres://… (or sqlite:<path>)")
     .optional(),
-  FABRICORE_REDIS_URL: z.string().regex(/^rediss?:\/\//, "must be redis://…").optional(),
+  FABRICORE_REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, "must be redis://…")
+    .optional(),
   FABRICORE_MASTER_KEY: z.string().optional(),
   FABRICORE_ADMIN_PASSWORD: z.string().min(8, "at least 8 characters").optional(),
   FABRICORE_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),

@@ -18,7 +18,15 @@ async function main(): Promise<void> {
     level: env.FABRICORE_LOG_LEVEL,
     // Never log a credential, wherever it appears in a logged object.
     redact: {
-      paths: ["*.apiKey", "*.token", "*.password", "*.secret", "*.authorization", "req.headers.authorization", "req.headers.cookie"],
+      paths: [
+        "*.apiKey",
+        "*.token",
+        "*.password",
+        "*.secret",
+        "*.authorization",
+        "req.headers.authorization",
+        "req.headers.cookie",
+      ],
       censor: "[redacted]",
     },
   });
@@ -27,7 +35,9 @@ async function main(): Promise<void> {
   logger.info({ address, version: core.ctx.version }, "FabriCore Core listening");
   if (core.adminPassword) {
     // Printed once, on the first start only; it is stored only as a scrypt hash.
-    process.stdout.write(`\n  First start: user "admin", password: ${core.adminPassword}\n  (shown once; change it after logging in)\n\n`);
+    process.stdout.write(
+      `\n  First start: user "admin", password: ${core.adminPassword}\n  (shown once; change it after logging in)\n\n`,
+    );
   }
   let stopping = false;
   const stop = async (signal: string) => {

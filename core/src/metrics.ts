@@ -58,6 +58,17 @@ export function createMetrics() {
     labelNames: ["outcome"] as const,
     registers: [registry],
   });
-  return { registry, runs, runsStarted, steps, toolCalls, toolCallSeconds, llmSeconds, runSeconds, nodesOnline, webhooks };
+  return {
+    registry,
+    runs,
+    runsStarted,
+    steps,
+    toolCalls,
+    toolCallSeconds,
+    llmSeconds,
+    runSeconds,
+    nodesOnline,
+    webhooks,
+  };
 }
 export type Metrics = ReturnType<typeof createMetrics>;

@@ -21,7 +21,9 @@ export async function freePort(): Promise<number> {
     const server = createServer();
     server.listen(0, "127.0.0.1", () => {
       const address = server.address();
-      server.close(() => (typeof address === "object" && address ? resolvePort(address.port) : reject(new Error("no port"))));
+      server.close(() =>
+        typeof address === "object" && address ? resolvePort(address.port) : reject(new Error("no port")),
+      );
     });
   });
 }
@@ -38,7 +40,12 @@ export function ensureNodeBinary(): string {
   return NODE_BINARY;
 }
 
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 20_000, everyMs = 100): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 20_000,
+  everyMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
   while (Date.now() < deadline) {
@@ -50,7 +57,9 @@ export async function waitFor<T>(what: string, fn: () => Promise<T | undefined |
     }
     await new Promise((r) => setTimeout(r, everyMs));
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${String(lastError)})` : ""}`);
+  throw new Error(
+    `timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${String(lastError)})` : ""}`,
+  );
 }
 
 /** A process with its output kept (shown when a test fails). */
@@ -83,7 +92,9 @@ export interface CoreHandle {
   env: Record<string, string>;
 }
 
-export async function startCore(options: { dataDir?: string; port?: number; env?: Record<string, string> } = {}): Promise<CoreHandle> {
+export async function startCore(
+  options: { dataDir?: string; port?: number; env?: Record<string, string> } = {},
+): Promise<CoreHandle> {
   const dataDir = options.dataDir ?? tempDir("core");
   const port = options.port ?? (await freePort());
   const env = {
@@ -96,7 +107,10 @@ export async function startCore(options: { dataDir?: string; port?: number; env?
     ...options.env,
   };
   const proc = new Proc(
-    spawn(process.execPath, [join(ROOT, "core/src/main.ts")], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] }),
+    spawn(process.execPath, [join(ROOT, "core/src/main.ts")], {
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    }),
   );
   const url = `http://127.0.0.1:${port}`;
   await waitFor(
@@ -170,9 +184,13 @@ export class ApiClient {
   }
 
   async waitNodeOnline(nodeId: string, timeoutMs = 20_000): Promise<any> {
-    return waitFor(`node ${nodeId} online`, async () => {
-      const node = await this.ok("GET", `/api/nodes/${nodeId}`);
-      return node.status === "online" && node.tools.length > 0 ? node : undefined;
-    }, timeoutMs);
+    return waitFor(
+      `node ${nodeId} online`,
+      async () => {
+        const node = await this.ok("GET", `/api/nodes/${nodeId}`);
+        return node.status === "online" && node.tools.length > 0 ? node : undefined;
+      },
+      timeoutMs,
+    );
   }
 }

@@ -46,7 +46,10 @@ export function authHook(authenticate: TokenAuthenticator) {
     if (!principal) throw new ApiError("unauthorized", "invalid, expired or revoked token");
     if (principal.via === "cookie" && !["GET", "HEAD", "OPTIONS"].includes(request.method)) {
       if (request.headers[CSRF_HEADER] === undefined) {
-        throw new ApiError("csrf_required", `cookie-authenticated requests that change state need the ${CSRF_HEADER} header`);
+        throw new ApiError(
+          "csrf_required",
+          `cookie-authenticated requests that change state need the ${CSRF_HEADER} header`,
+        );
       }
     }
     request.principal = principal;

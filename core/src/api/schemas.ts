@@ -10,7 +10,7 @@ export const NameParams = z.object({ name: z.string().min(1).max(200) });
 export const LoginBody = z.object({ username: z.string().min(1).max(200), password: z.string().min(1).max(1024) });
 export const TokenBody = z.object({ name: z.string().min(1).max(200) });
 
-const labelKey = z.string().regex(/^[a-zA-Z0-9_.\/-]{1,63}$/, "label keys: letters, digits, _ . / -");
+const labelKey = z.string().regex(/^[a-zA-Z0-9_./-]{1,63}$/, "label keys: letters, digits, _ . / -");
 export const NodeBody = z.object({
   name: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$/, "letters, digits, _ . - (start with a letter or digit)"),
   labels: z.record(labelKey, z.string().max(256)).optional(),
@@ -38,7 +38,9 @@ export const ProviderBody = z.object({
     })
     .optional(),
 });
-export const ProviderPatchBody = ProviderBody.partial().extend({ apiKey: z.string().min(1).max(4096).nullable().optional() });
+export const ProviderPatchBody = ProviderBody.partial().extend({
+  apiKey: z.string().min(1).max(4096).nullable().optional(),
+});
 
 export const SecretBody = z.object({
   name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/, "letters, digits, _ . - (start with a letter or _)"),

@@ -47,7 +47,8 @@ export class CronScheduler implements Scheduler {
 
   async upsert(job: ScheduledJob): Promise<void> {
     const existing = this.timers.get(job.jobId);
-    if (existing && existing.spec.cron === job.schedule.cron && existing.spec.timezone === job.schedule.timezone) return;
+    if (existing && existing.spec.cron === job.schedule.cron && existing.spec.timezone === job.schedule.timezone)
+      return;
     parseCron(job.schedule).stop(); // throws CronError before replacing a working schedule
     existing?.cron.stop();
     const entry = {

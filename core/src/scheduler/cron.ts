@@ -14,7 +14,9 @@ export interface CronSpec {
 export function parseCron(spec: CronSpec): Cron {
   const fields = spec.cron.trim().split(/\s+/);
   if (fields.length !== 5 && fields.length !== 6) {
-    throw new CronError(`cron "${spec.cron}" has ${fields.length} fields; use 5 (min hour dom mon dow) or 6 (sec min …)`);
+    throw new CronError(
+      `cron "${spec.cron}" has ${fields.length} fields; use 5 (min hour dom mon dow) or 6 (sec min …)`,
+    );
   }
   if (spec.timezone !== undefined && !isValidTimezone(spec.timezone)) {
     throw new CronError(`unknown timezone "${spec.timezone}"`);

@@ -1,9 +1,9 @@
 import { createHash } from "node:crypto";
 import { ProtocolError } from "@fabricore/protocol";
+import type { AgentModel, AgentTool, RunStep, ToolRouter, ToolToName } from "../agent/index.ts";
+import { nameToolsForModel, runAgent } from "../agent/index.ts";
 import type { JobsRepo, ProvidersRepo, RunsRepo, StepsRepo } from "../database/index.ts";
 import type { Job, Run } from "../database/types.ts";
-import { nameToolsForModel, runAgent } from "../agent/index.ts";
-import type { AgentModel, AgentTool, RunStep, ToolRouter, ToolToName } from "../agent/index.ts";
 import type { LlmClient, ProviderConfig } from "../llm/index.ts";
 import type { Metrics } from "../metrics.ts";
 import type { NodeHub } from "../nodes/node-hub.ts";
@@ -47,12 +47,21 @@ export class RunExecutor {
     const started = Date.now();
     metrics.runsStarted.inc();
     events.publish(run.id, { type: "status", status: "running" });
-    let result: { status: "succeeded" | "failed" | "cancelled"; output: string | null; error?: string; usage?: { promptTokens: number; completionTokens: number } };
+    let result: {
+      status: "succeeded" | "failed" | "cancelled";
+      output: string | null;
+      error?: string;
+      usage?: { promptTokens: number; completionTokens: number };
+    };
     try {
       result = await this.executeRun(run, signal);
     } catch (error) {
       logger.error({ err: error, runId }, "run crashed");
-      result = { status: "failed", output: null, error: `internal error: ${error instanceof Error ? error.message : String(error)}` };
+      result = {
+        status: "failed",
+        output: null,
+        error: `internal error: ${error instanceof Error ? error.message : String(error)}`,
+      };
     }
     await runs.finish(run.id, {
       status: result.status,
@@ -62,7 +71,12 @@ export class RunExecutor {
     });
     metrics.runs.inc({ status: result.status, trigger: run.trigger });
     metrics.runSeconds.observe((Date.now() - started) / 1000);
-    events.publish(run.id, { type: "status", status: result.status, output: result.output, error: result.error ?? null });
+    events.publish(run.id, {
+      type: "status",
+      status: result.status,
+      output: result.output,
+      error: result.error ?? null,
+    });
     events.publish(run.id, { type: "done", status: result.status });
   }
 
@@ -91,7 +105,8 @@ export class RunExecutor {
         step: async (step: RunStep) => {
           const stored = await this.deps.steps.append(seqByRun.run, { type: step.type, data: { ...step } });
           this.deps.metrics.steps.inc({ type: step.type });
-          if (step.type === "llm") this.deps.metrics.llmSeconds.observe({ provider: step.provider }, step.durationMs / 1000);
+          if (step.type === "llm")
+            this.deps.metrics.llmSeconds.observe({ provider: step.provider }, step.durationMs / 1000);
           this.deps.events.publish(run.id, { type: "step", seq: stored.seq, step: { ...step } });
         },
         event: (event) => {
@@ -133,7 +148,12 @@ export class RunExecutor {
         continue;
       }
       for (const tool of connected.tools) {
-        if (allow.size && !allow.has(tool.name) && !allow.has(`${tool.source}/${tool.name}`) && !allow.has(tool.source)) {
+        if (
+          allow.size &&
+          !allow.has(tool.name) &&
+          !allow.has(`${tool.source}/${tool.name}`) &&
+          !allow.has(tool.source)
+        ) {
           continue;
         }
         toName.push({
@@ -157,7 +177,13 @@ export class RunExecutor {
         try {
           const result = await hub.callTool(
             tool.nodeId,
-            { name: tool.name, source: tool.source, arguments: args, deadlineMs: opts.deadlineMs, callId: boundedCallId(opts.callId) },
+            {
+              name: tool.name,
+              source: tool.source,
+              arguments: args,
+              deadlineMs: opts.deadlineMs,
+              callId: boundedCallId(opts.callId),
+            },
             { signal: opts.signal },
           );
           metrics.toolCalls.inc({ outcome: result.isError ? "tool_error" : "ok" });

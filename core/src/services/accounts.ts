@@ -1,7 +1,7 @@
+import type { Principal } from "../api/auth.ts";
+import { ApiError } from "../api/errors.ts";
 import type { TokensRepo, UsersRepo } from "../database/index.ts";
 import type { Role } from "../database/schema.ts";
-import { ApiError } from "../api/errors.ts";
-import type { Principal } from "../api/auth.ts";
 import { generateToken, hashPassword, hashToken, verifyPassword } from "../secrets/index.ts";
 
 const MAX_FAILED_LOGINS = 5;
@@ -24,7 +24,11 @@ export class Accounts {
    * the caller can print it once. Later starts: nothing. */
   async ensureAdmin(password: string | undefined): Promise<{ created: boolean; password?: string }> {
     if ((await this.users.count()) > 0) return { created: false };
-    const chosen = password ?? generateToken("").replace(/[^a-zA-Z0-9]/g, "").slice(0, 20);
+    const chosen =
+      password ??
+      generateToken("")
+        .replace(/[^a-zA-Z0-9]/g, "")
+        .slice(0, 20);
     await this.users.create({ username: "admin", passwordHash: await hashPassword(chosen), role: "admin" });
     return { created: true, password: password ? undefined : chosen };
   }
@@ -46,14 +50,23 @@ export class Accounts {
     if (!user || !ok) {
       if (user) {
         const locks = user.failedLogins + 1 >= MAX_FAILED_LOGINS;
-        await this.users.recordFailedLogin(user.id, locks ? new Date(now.getTime() + LOCKOUT_MS).toISOString() : undefined);
+        await this.users.recordFailedLogin(
+          user.id,
+          locks ? new Date(now.getTime() + LOCKOUT_MS).toISOString() : undefined,
+        );
       }
       throw new ApiError("unauthorized", "wrong username or password");
     }
     await this.users.resetFailedLogins(user.id);
     const token = generateToken("fcs_");
     const expiresAt = new Date(now.getTime() + sessionDays * 86_400_000).toISOString();
-    await this.tokens.create({ userId: user.id, name: "session", tokenHash: hashToken(token), kind: "session", expiresAt });
+    await this.tokens.create({
+      userId: user.id,
+      name: "session",
+      tokenHash: hashToken(token),
+      kind: "session",
+      expiresAt,
+    });
     return { token, expiresAt, user: { id: user.id, username: user.username, role: user.role } };
   }
 
@@ -63,7 +76,13 @@ export class Accounts {
     const now = this.now();
     const last = found.token.lastUsedAt ? Date.parse(found.token.lastUsedAt) : 0;
     if (now.getTime() - last > TOUCH_EVERY_MS) await this.tokens.touch(found.token.id, now.toISOString());
-    return { userId: found.user.id, username: found.user.username, role: found.user.role, tokenId: found.token.id, via };
+    return {
+      userId: found.user.id,
+      username: found.user.username,
+      role: found.user.role,
+      tokenId: found.token.id,
+      via,
+    };
   }
 
   async createApiToken(userId: string, name: string) {

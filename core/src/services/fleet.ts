@@ -1,7 +1,7 @@
 import type { ToolDescriptor } from "@fabricore/protocol";
+import { ApiError } from "../api/errors.ts";
 import type { NodesRepo } from "../database/index.ts";
 import type { FleetNode } from "../database/types.ts";
-import { ApiError } from "../api/errors.ts";
 import type { NodeHub } from "../nodes/node-hub.ts";
 import { generateToken, hashToken } from "../secrets/index.ts";
 

@@ -1,6 +1,6 @@
+import { ApiError } from "../api/errors.ts";
 import type { JobsRepo, NodesRepo, ProvidersRepo, RunsRepo } from "../database/index.ts";
 import type { Job, JobPatch, NewJob } from "../database/types.ts";
-import { ApiError } from "../api/errors.ts";
 import { CronError, describeCron, nextFireTimes } from "../scheduler/cron.ts";
 import type { Scheduler } from "../scheduler/cron-scheduler.ts";
 
@@ -125,7 +125,8 @@ export class Jobs {
   private async checkSlug(slug: string | undefined, jobId: string | undefined): Promise<void> {
     if (!slug) return;
     const other = await this.deps.jobs.findByWebhookSlug(slug);
-    if (other && other.id !== jobId) throw new ApiError("conflict", `webhook slug ${slug} is used by job ${other.name}`);
+    if (other && other.id !== jobId)
+      throw new ApiError("conflict", `webhook slug ${slug} is used by job ${other.name}`);
   }
 
   /** Nodes are stored by id (a rename does not break the job); providers must exist; cron valid. */
@@ -141,7 +142,8 @@ export class Jobs {
     const resolved = [];
     for (const [i, model] of models.entries()) {
       const provider = await this.deps.providers.resolve(model.provider);
-      if (!provider) problems.push(`${i === 0 ? "model" : `fallbacks.${i - 1}`}.provider: no provider ${model.provider}`);
+      if (!provider)
+        problems.push(`${i === 0 ? "model" : `fallbacks.${i - 1}`}.provider: no provider ${model.provider}`);
       resolved.push({ provider: provider?.id ?? model.provider, model: model.model });
     }
     if (input.schedule) {

@@ -1,7 +1,7 @@
 import { checkMounts, type McpServerSpec, McpServerSpec as McpServerSpecSchema } from "@fabricore/protocol";
-import type { McpServersRepo, SecretsRepo } from "../database/index.ts";
-import type { McpBody } from "../api/schemas.ts";
 import { ApiError } from "../api/errors.ts";
+import type { McpBody } from "../api/schemas.ts";
+import type { McpServersRepo, SecretsRepo } from "../database/index.ts";
 import type { PresetRequest } from "../nodes/mcp-presets.ts";
 import type { NodeHub } from "../nodes/node-hub.ts";
 import type { Fleet } from "./fleet.ts";
@@ -71,7 +71,8 @@ export class McpServers {
 
   async remove(nodeRef: string, name: string): Promise<void> {
     const node = await this.deps.fleet.get(nodeRef);
-    if (!(await this.deps.repo.delete(node.id, name))) throw new ApiError("not_found", `no MCP server ${name} on ${node.name}`);
+    if (!(await this.deps.repo.delete(node.id, name)))
+      throw new ApiError("not_found", `no MCP server ${name} on ${node.name}`);
     await this.pushToNode(node.id);
   }
 
@@ -101,7 +102,9 @@ export class McpServers {
   private describe(nodeId: string, name: string, stored: StoredSpec) {
     const live = this.deps.hub.get(nodeId);
     const status = live?.mcpServers.find((s) => s.name === name);
-    const tools = (live?.tools ?? []).filter((t) => t.source === `mcp:${name}`).map((t) => ({ name: t.name, description: t.description }));
+    const tools = (live?.tools ?? [])
+      .filter((t) => t.source === `mcp:${name}`)
+      .map((t) => ({ name: t.name, description: t.description }));
     const base =
       stored.kind === "remote"
         ? { name, kind: "remote" as const, url: stored.url }
@@ -113,7 +116,10 @@ export class McpServers {
             mounts: stored.mounts,
             env: Object.keys(stored.env),
             settings: Object.fromEntries(
-              Object.entries(stored.settings).map(([k, v]) => [k, typeof v === "string" ? "(set)" : { secret: v.secret }]),
+              Object.entries(stored.settings).map(([k, v]) => [
+                k,
+                typeof v === "string" ? "(set)" : { secret: v.secret },
+              ]),
             ),
           };
     return {
@@ -148,13 +154,20 @@ export class McpServers {
       if (typeof value === "string") settings[key] = value;
       else {
         const secret = await this.deps.secrets.getValue(value.secret);
-        if (secret === undefined) throw new ApiError("validation_failed", `setting ${key}: no secret named ${value.secret}`);
+        if (secret === undefined)
+          throw new ApiError("validation_failed", `setting ${key}: no secret named ${value.secret}`);
         settings[key] = secret;
       }
     }
     if (stored.preset) {
       try {
-        return this.deps.presets.resolve(stored.preset, { name, mounts: stored.mounts, env: stored.env, args: stored.args, settings });
+        return this.deps.presets.resolve(stored.preset, {
+          name,
+          mounts: stored.mounts,
+          env: stored.env,
+          args: stored.args,
+          settings,
+        });
       } catch (error) {
         if (error instanceof ApiError) throw error;
         throw new ApiError("validation_failed", error instanceof Error ? error.message : String(error));

@@ -1,6 +1,6 @@
+import { ApiError } from "../api/errors.ts";
 import type { JobsRepo, RunsRepo, StepsRepo } from "../database/index.ts";
 import type { Job, Run, RunListQuery, RunTrigger } from "../database/types.ts";
-import { ApiError } from "../api/errors.ts";
 import type { Metrics } from "../metrics.ts";
 import type { RunEventBus } from "../scheduler/run-events.ts";
 import type { RunQueue } from "../scheduler/run-queue.ts";

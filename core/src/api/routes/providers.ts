@@ -14,20 +14,24 @@ export async function providerRoutes(app: FastifyInstance, ctx: CoreContext): Pr
     return provider;
   };
 
-  r.post("/api/providers", { schema: { body: ProviderBody }, preHandler: requireRole("admin") }, async (request, reply) => {
-    if (await ctx.repos.providers.getByName(request.body.name)) {
-      throw new ApiError("conflict", `a provider named ${request.body.name} exists`);
-    }
-    const provider = await ctx.repos.providers.create({
-      name: request.body.name,
-      kind: request.body.kind,
-      baseUrl: request.body.baseUrl ?? null,
-      apiKey: request.body.apiKey ?? null,
-      options: request.body.options ?? {},
-    });
-    reply.code(201);
-    return provider;
-  });
+  r.post(
+    "/api/providers",
+    { schema: { body: ProviderBody }, preHandler: requireRole("admin") },
+    async (request, reply) => {
+      if (await ctx.repos.providers.getByName(request.body.name)) {
+        throw new ApiError("conflict", `a provider named ${request.body.name} exists`);
+      }
+      const provider = await ctx.repos.providers.create({
+        name: request.body.name,
+        kind: request.body.kind,
+        baseUrl: request.body.baseUrl ?? null,
+        apiKey: request.body.apiKey ?? null,
+        options: request.body.options ?? {},
+      });
+      reply.code(201);
+      return provider;
+    },
+  );
 
   r.get("/api/providers", async () => ctx.repos.providers.list());
 
@@ -39,17 +43,24 @@ export async function providerRoutes(app: FastifyInstance, ctx: CoreContext): Pr
     async (request) => {
       const provider = await find(request.params.id);
       const { apiKey, ...rest } = request.body;
-      const updated = await ctx.repos.providers.update(provider.id, { ...rest, ...(apiKey !== undefined ? { apiKey } : {}) });
+      const updated = await ctx.repos.providers.update(provider.id, {
+        ...rest,
+        ...(apiKey !== undefined ? { apiKey } : {}),
+      });
       if (!updated) throw new ApiError("not_found", "provider not found");
       return updated;
     },
   );
 
-  r.delete("/api/providers/:id", { schema: { params: IdParams }, preHandler: requireRole("admin") }, async (request) => {
-    const provider = await find(request.params.id);
-    await ctx.repos.providers.delete(provider.id);
-    return { ok: true };
-  });
+  r.delete(
+    "/api/providers/:id",
+    { schema: { params: IdParams }, preHandler: requireRole("admin") },
+    async (request) => {
+      const provider = await find(request.params.id);
+      await ctx.repos.providers.delete(provider.id);
+      return { ok: true };
+    },
+  );
 
   /** The live model list; doubles as the connection test. */
   r.get("/api/providers/:id/models", { schema: { params: IdParams } }, async (request) => {
@@ -58,7 +69,8 @@ export async function providerRoutes(app: FastifyInstance, ctx: CoreContext): Pr
     try {
       return await client.listModels({ signal: AbortSignal.timeout(15_000) });
     } catch (error) {
-      if (error instanceof LlmError) throw new ApiError("provider_error", `${provider.name}: ${error.message}`, { code: error.code });
+      if (error instanceof LlmError)
+        throw new ApiError("provider_error", `${provider.name}: ${error.message}`, { code: error.code });
       throw error;
     }
   });

@@ -15,9 +15,13 @@ export async function runRoutes(app: FastifyInstance, ctx: CoreContext): Promise
 
   r.get("/api/runs/:id", { schema: { params: IdParams } }, async (request) => ctx.runs.view(request.params.id));
 
-  r.post("/api/runs/:id/cancel", { schema: { params: IdParams }, preHandler: requireRole("operator") }, async (request) => {
-    return ctx.runs.cancel(request.params.id);
-  });
+  r.post(
+    "/api/runs/:id/cancel",
+    { schema: { params: IdParams }, preHandler: requireRole("operator") },
+    async (request) => {
+      return ctx.runs.cancel(request.params.id);
+    },
+  );
 
   /**
    * Server-Sent Events of a run: the stored steps first (after Last-Event-ID when reconnecting),

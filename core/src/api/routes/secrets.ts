@@ -17,8 +17,12 @@ export async function secretRoutes(app: FastifyInstance, ctx: CoreContext): Prom
 
   r.get("/api/secrets", async () => ctx.repos.secrets.list());
 
-  r.delete("/api/secrets/:name", { schema: { params: NameParams }, preHandler: requireRole("admin") }, async (request) => {
-    if (!(await ctx.repos.secrets.delete(request.params.name))) throw new ApiError("not_found", "secret not found");
-    return { ok: true };
-  });
+  r.delete(
+    "/api/secrets/:name",
+    { schema: { params: NameParams }, preHandler: requireRole("admin") },
+    async (request) => {
+      if (!(await ctx.repos.secrets.delete(request.params.name))) throw new ApiError("not_found", "secret not found");
+      return { ok: true };
+    },
+  );
 }

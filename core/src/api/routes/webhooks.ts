@@ -19,33 +19,37 @@ export async function webhookRoutes(app: FastifyInstance, ctx: CoreContext): Pro
     done(null, body);
   });
 
-  app.post("/api/webhook/:slug", { config: { public: true }, bodyLimit: WEBHOOK_BODY_LIMIT }, async (request, reply) => {
-    const params = SlugParams.safeParse(request.params);
-    if (!params.success) throw new ApiError("not_found", "no such webhook");
-    const job = await ctx.repos.jobs.findByWebhookSlug(params.data.slug);
-    if (!job) {
-      ctx.metrics.webhooks.inc({ outcome: "unknown" });
-      throw new ApiError("not_found", "no such webhook");
-    }
-    const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
-    if (job.webhook?.hasSecret) {
-      const secret = await ctx.repos.jobs.getWebhookSecret(job.id);
-      const header = request.headers["x-hub-signature-256"];
-      if (!secret || !verifyGithubSignature(secret, raw, typeof header === "string" ? header : undefined)) {
-        ctx.metrics.webhooks.inc({ outcome: "bad_signature" });
-        throw new ApiError("unauthorized", "missing or invalid X-Hub-Signature-256");
+  app.post(
+    "/api/webhook/:slug",
+    { config: { public: true }, bodyLimit: WEBHOOK_BODY_LIMIT },
+    async (request, reply) => {
+      const params = SlugParams.safeParse(request.params);
+      if (!params.success) throw new ApiError("not_found", "no such webhook");
+      const job = await ctx.repos.jobs.findByWebhookSlug(params.data.slug);
+      if (!job) {
+        ctx.metrics.webhooks.inc({ outcome: "unknown" });
+        throw new ApiError("not_found", "no such webhook");
       }
-    }
-    if (!job.enabled) {
-      ctx.metrics.webhooks.inc({ outcome: "disabled" });
-      throw new ApiError("conflict", "the job is paused");
-    }
-    const input = decodeBody(raw, String(request.headers["content-type"] ?? ""));
-    const run = await ctx.runs.start(job, "webhook", input);
-    ctx.metrics.webhooks.inc({ outcome: "accepted" });
-    reply.code(202);
-    return { runId: run.id };
-  });
+      const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+      if (job.webhook?.hasSecret) {
+        const secret = await ctx.repos.jobs.getWebhookSecret(job.id);
+        const header = request.headers["x-hub-signature-256"];
+        if (!secret || !verifyGithubSignature(secret, raw, typeof header === "string" ? header : undefined)) {
+          ctx.metrics.webhooks.inc({ outcome: "bad_signature" });
+          throw new ApiError("unauthorized", "missing or invalid X-Hub-Signature-256");
+        }
+      }
+      if (!job.enabled) {
+        ctx.metrics.webhooks.inc({ outcome: "disabled" });
+        throw new ApiError("conflict", "the job is paused");
+      }
+      const input = decodeBody(raw, String(request.headers["content-type"] ?? ""));
+      const run = await ctx.runs.start(job, "webhook", input);
+      ctx.metrics.webhooks.inc({ outcome: "accepted" });
+      reply.code(202);
+      return { runId: run.id };
+    },
+  );
 }
 
 function decodeBody(raw: Buffer, contentType: string): unknown {
