@@ -25,6 +25,7 @@ export interface CreateMcpManagerOptions {
   logger?: Logger | undefined;
   restart?: Partial<RestartPolicy> | undefined;
   connectTimeoutMs?: number | undefined;
+  syncWaitMs?: number | undefined;
   clientVersion?: string | undefined;
 }
 
@@ -49,6 +50,7 @@ export function createMcpManager(options: CreateMcpManagerOptions): McpManager {
     logger: options.logger ?? silentLogger,
     restart: options.restart,
     connectTimeoutMs: options.connectTimeoutMs,
+    syncWaitMs: options.syncWaitMs,
     clientVersion: options.clientVersion,
   });
 }

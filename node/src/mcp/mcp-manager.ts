@@ -26,6 +26,8 @@ export interface McpManagerConfig {
   restart?: Partial<RestartPolicy> | undefined;
   /** Time for `initialize` (and `tools/list`) to answer. */
   connectTimeoutMs?: number | undefined;
+  /** How long sync() waits for new servers' first start before answering with "starting" (a slow pull). */
+  syncWaitMs?: number | undefined;
   clientVersion?: string | undefined;
 }
 
@@ -94,7 +96,8 @@ export class McpManager implements McpProvider {
 
     const stopping: Promise<void>[] = [];
     for (const [name, supervisor] of this.servers) {
-      if (desired.get(name)?.key === supervisor.key) continue;
+      // An unchanged spec keeps its server, unless that server gave up: being asked again is its retry.
+      if (desired.get(name)?.key === supervisor.key && supervisor.status().state !== "failed") continue;
       this.servers.delete(name);
       stopping.push(supervisor.stop(true));
     }
@@ -122,7 +125,16 @@ export class McpManager implements McpProvider {
       starting.push(supervisor.start());
     }
     this.changed();
-    await Promise.all(starting);
+    // Wait for first starts so the answer says "running" or why not, but not for a pull of minutes:
+    // the supervisors carry on alone and report through onStatus.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all(starting),
+      new Promise((resolve) => {
+        timer = setTimeout(resolve, this.config.syncWaitMs ?? 60_000);
+      }),
+    ]);
+    clearTimeout(timer);
     return this.statuses();
   }
 

@@ -280,3 +280,34 @@ describe("tools/list_changed", () => {
     }
   });
 });
+
+describe("a host without Docker", () => {
+  it("reports managed servers as waiting for Docker, with the reason, and keeps retrying", async () => {
+    const m = createMcpManager({
+      docker: "/tmp/fabricore-no-such-docker.sock",
+      nodeId: "nodocker",
+      logger: silentLogger,
+      restart: { initialDelayMs: 10_000 },
+    });
+    try {
+      const [status] = await m.sync([
+        {
+          kind: "managed",
+          name: "fs",
+          image: "mcp/filesystem",
+          args: [],
+          env: {},
+          mounts: [],
+          network: false,
+          limits: {},
+        },
+      ]);
+      expect(status?.state).toBe("restarting");
+      expect(status?.error).toMatch(
+        /^Docker at \/tmp\/fabricore-no-such-docker.sock is not reachable: .*ENOENT.*retrying in 10 s/,
+      );
+    } finally {
+      await m.close();
+    }
+  });
+});

@@ -28,7 +28,8 @@ export interface RestartPolicy {
 export const DEFAULT_RESTART_POLICY: RestartPolicy = {
   initialDelayMs: 500,
   maxDelayMs: 30_000,
-  maxFailures: 6,
+  // 0.5 + 1 + 2 + 4 + 8 + 16 + 30 s: a Docker daemon restart or a slow host is ridden out.
+  maxFailures: 8,
   stableAfterMs: 60_000,
 };
 

@@ -116,7 +116,7 @@ export function createDockerApi(endpoint = "/var/run/docker.sock"): DockerApi {
       cause: error,
     });
 
-  return {
+  const api: DockerApi = {
     async ping() {
       try {
         await docker.ping();
@@ -237,4 +237,21 @@ export function createDockerApi(endpoint = "/var/run/docker.sock"): DockerApi {
       return result.StatusCode;
     },
   };
+  // A daemon that is down (no socket, refused, reset) is one clear error whatever the call was.
+  const wrapped = {} as Record<string, unknown>;
+  for (const [name, method] of Object.entries(api) as Array<[string, (...args: unknown[]) => Promise<unknown>]>) {
+    wrapped[name] = async (...args: unknown[]) => {
+      try {
+        return await method(...args);
+      } catch (error) {
+        if (error instanceof RuntimeError) throw error;
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === "ENOENT" || code === "ECONNREFUSED" || code === "ECONNRESET" || code === "EACCES") {
+          throw unavailable(error);
+        }
+        throw error;
+      }
+    };
+  }
+  return wrapped as unknown as DockerApi;
 }
