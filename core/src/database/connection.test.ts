@@ -13,8 +13,9 @@ afterEach(() => {
 
 describe("openDatabase", () => {
   it("defaults to SQLite at <dataDir>/fabricore.db with WAL, busy_timeout and foreign keys on", async () => {
-    const dataDir = join(mkdtempSync(join(tmpdir(), "fabricore-conn-")), "data");
-    dirs.push(dataDir);
+    const root = mkdtempSync(join(tmpdir(), "fabricore-conn-"));
+    dirs.push(root);
+    const dataDir = join(root, "data");
     const opened = openDatabase({ dataDir });
     try {
       expect(opened.dialect).toBe("sqlite");

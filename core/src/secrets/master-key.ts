@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { chmodSync, closeSync, mkdirSync, openSync, readFileSync, statSync, writeSync } from "node:fs";
+import { chmodSync, existsSync, linkSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { SecretsError } from "./errors.ts";
 
@@ -51,23 +51,23 @@ export function loadMasterKey(options: LoadMasterKeyOptions): MasterKey {
   }
   const path = join(options.dataDir, MASTER_KEY_FILE);
   mkdirSync(options.dataDir, { recursive: true });
-  let fd: number | undefined;
-  try {
-    // "wx": create exclusively, so two processes starting at once never overwrite each other's key.
-    fd = openSync(path, "wx", 0o600);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
-  }
-  if (fd !== undefined) {
+  if (!existsSync(path)) {
     const key = randomBytes(MASTER_KEY_BYTES);
+    // Written to a private temp file, then hard-linked into place: link() fails if master.key exists,
+    // so two processes starting at once never overwrite each other's key, and no reader ever sees
+    // a half-written file.
+    const tmp = join(options.dataDir, `.${MASTER_KEY_FILE}.${process.pid}.${randomBytes(6).toString("hex")}`);
+    writeFileSync(tmp, `${key.toString("base64")}\n`, { mode: 0o600, flag: "wx" });
     try {
-      writeSync(fd, `${key.toString("base64")}\n`);
+      chmodSync(tmp, 0o600);
+      linkSync(tmp, path);
+      return { key, source: "file", path, created: true };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+      // Another process won the race: use its key.
     } finally {
-      closeSync(fd);
+      rmSync(tmp, { force: true });
     }
-    // The umask may have narrowed the mode further; it can never widen it, but be explicit.
-    chmodSync(path, 0o600);
-    return { key, source: "file", path, created: true };
   }
   const mode = statSync(path).mode & 0o777;
   if (mode & 0o077) {

@@ -25,30 +25,31 @@ export class SecretsRepo {
   /** Creates or replaces. A replaced secret keeps its id and created_at; only the value changes. */
   async put(name: string, value: string): Promise<SecretInfo> {
     const now = isoNow(this.clock);
-    // A transaction so the read of the id and the write agree; the unique name index settles a race
-    // between two creators (the loser retries once and then replaces).
-    for (let attempt = 0; ; attempt++) {
+    // No transaction: the id (bound into the ciphertext) is read first, then the write is conditional
+    // on that id. A concurrent delete makes the update miss, a concurrent create makes the insert hit
+    // the unique name index; either way the next attempt sees the new state. This avoids SQLite's
+    // read-then-write lock upgrade, which fails at once (no busy wait) when another process writes.
+    for (let attempt = 1; ; attempt++) {
+      const existing = await this.db
+        .selectFrom("secrets")
+        .select(["id", "created_at"])
+        .where("name", "=", name)
+        .executeTakeFirst();
       try {
-        return await this.db.transaction().execute(async (trx) => {
-          const existing = await trx
-            .selectFrom("secrets")
-            .select(["id", "created_at"])
-            .where("name", "=", name)
+        if (existing) {
+          const r = await this.db
+            .updateTable("secrets")
+            .set({
+              ciphertext: this.box.seal(value, secretAad(existing.id)),
+              key_version: this.box.keyVersion,
+              updated_at: now,
+            })
+            .where("id", "=", existing.id)
             .executeTakeFirst();
-          if (existing) {
-            await trx
-              .updateTable("secrets")
-              .set({
-                ciphertext: this.box.seal(value, secretAad(existing.id)),
-                key_version: this.box.keyVersion,
-                updated_at: now,
-              })
-              .where("id", "=", existing.id)
-              .execute();
-            return { name, createdAt: existing.created_at, updatedAt: now };
-          }
+          if (r.numUpdatedRows > 0n) return { name, createdAt: existing.created_at, updatedAt: now };
+        } else {
           const id = newId();
-          await trx
+          await this.db
             .insertInto("secrets")
             .values({
               id,
@@ -60,11 +61,11 @@ export class SecretsRepo {
             })
             .execute();
           return { name, createdAt: now, updatedAt: now };
-        });
+        }
       } catch (err) {
-        if (attempt === 0 && isUniqueViolation(err)) continue;
-        throw err;
+        if (!isUniqueViolation(err)) throw err;
       }
+      if (attempt >= 10) throw new Error(`secret ${name} kept changing under concurrent writes; giving up`);
     }
   }
 
