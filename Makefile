@@ -63,7 +63,7 @@ lint: install
 	@npx biome check .
 
 test: install build-node typecheck lint
-	@npx vitest run --reporter=default
+	@bash scripts/test.sh
 
 bench: install build-node
 	@node bench/run.ts
