@@ -1,7 +1,9 @@
+import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { SecretsError } from "./errors.ts";
 import { loadMasterKey } from "./master-key.ts";
@@ -71,5 +73,33 @@ describe("loadMasterKey", () => {
     writeFileSync(path, randomBytes(32).toString("base64"), { mode: 0o644 });
     loadMasterKey({ dataDir });
     expect(statSync(path).mode & 0o777).toBe(0o600);
+  });
+
+  it("gives every process the same key when several start at once on an empty data dir", async () => {
+    const dataDir = tempDir();
+    const module = fileURLToPath(new URL("./master-key.ts", import.meta.url));
+    const script = `const { loadMasterKey } = await import(${JSON.stringify(module)});
+      process.stdout.write(loadMasterKey({ dataDir: process.argv[1] }).key.toString("base64"));`;
+    const keys = await Promise.all(
+      Array.from(
+        { length: 6 },
+        () =>
+          new Promise<string>((resolve, reject) => {
+            const child = spawn(process.execPath, ["--input-type=module", "-e", script, dataDir]);
+            let out = "";
+            let err = "";
+            child.stdout.on("data", (d: Buffer) => {
+              out += d.toString();
+            });
+            child.stderr.on("data", (d: Buffer) => {
+              err += d.toString();
+            });
+            child.on("exit", (code) => (code === 0 ? resolve(out) : reject(new Error(err))));
+          }),
+      ),
+    );
+    expect(new Set(keys).size).toBe(1);
+    expect(Buffer.from(keys[0] ?? "", "base64").length).toBe(32);
+    expect(readFileSync(join(dataDir, "master.key"), "utf8").trim()).toBe(keys[0]);
   });
 });
