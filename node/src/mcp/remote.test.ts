@@ -62,7 +62,11 @@ async function startEverything(mode: "streamableHttp" | "sse"): Promise<{ child:
   await new Promise((resolve) => probe.close(resolve));
   const require = createRequire(import.meta.url);
   const entry = join(dirname(require.resolve("@modelcontextprotocol/server-everything/package.json")), "dist/index.js");
-  const child = spawn(process.execPath, [entry, mode], {
+  // server-everything listens on every interface given only PORT; this preload pins it to loopback.
+  const loopbackOnly = `data:text/javascript,${encodeURIComponent(
+    'import net from "node:net"; const listen = net.Server.prototype.listen; net.Server.prototype.listen = function (port, ...rest) { return typeof port === "number" || typeof port === "string" ? listen.call(this, Number(port), "127.0.0.1", ...rest.filter((a) => typeof a === "function")) : listen.call(this, port, ...rest); };',
+  )}`;
+  const child = spawn(process.execPath, ["--import", loopbackOnly, entry, mode], {
     env: { ...process.env, PORT: String(port) },
     stdio: ["ignore", "ignore", "pipe"],
   });
