@@ -13,6 +13,8 @@ export interface OpenDatabaseOptions {
   dataDir: string;
   /** PostgreSQL pool size (default 10). */
   poolSize?: number;
+  /** PostgreSQL: an idle pooled connection failed (e.g. server restart); for the logger. */
+  onPoolError?: (err: Error) => void;
 }
 
 export interface OpenedDatabase {
@@ -45,7 +47,7 @@ export function openDatabase(options: OpenDatabaseOptions): OpenedDatabase {
     const pool = new pg.Pool({ connectionString: url, max: options.poolSize ?? 10 });
     // An idle client losing its connection (server restart) emits 'error' on the pool; without a
     // listener that would crash the process. The next query gets a fresh client.
-    pool.on("error", () => {});
+    pool.on("error", (err) => options.onPoolError?.(err));
     const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
     return { db, dialect: "postgres", close: () => db.destroy() };
   }
