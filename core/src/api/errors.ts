@@ -1,5 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from "fastify-type-provider-zod";
+import { DatabaseError } from "../database/errors.ts";
+import { SecretsError } from "../secrets/errors.ts";
 
 export type ApiErrorCode =
   | "validation_failed"
@@ -68,6 +70,21 @@ export function installErrorHandler(
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error instanceof ApiError) {
       return reply.code(error.status).send(errorBody(error.code, error.message, error.details));
+    }
+    if (error instanceof DatabaseError) {
+      if (error.code === "conflict") return reply.code(409).send(errorBody("conflict", error.message));
+      if (error.code === "invalid_reference") return reply.code(400).send(errorBody("bad_request", error.message));
+    }
+    if (error instanceof SecretsError) {
+      request.log.error({ code: error.code }, "a stored secret could not be opened");
+      return reply
+        .code(500)
+        .send(
+          errorBody(
+            "internal",
+            "a stored secret could not be decrypted (wrong master key, or the data was tampered with)",
+          ),
+        );
     }
     if (hasZodFastifySchemaValidationErrors(error)) {
       const issues = error.validation.map((v) => ({
