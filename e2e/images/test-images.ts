@@ -1,8 +1,11 @@
 /*
  * Builds the Docker images the MCP tests run, without pulling anything (CI machines reach no
  * registry): `FROM scratch` plus this host's own `node` binary, the shared libraries it links
- * against, and the MCP filesystem server bundled into one file. Tagged `mcp/filesystem:latest`,
- * the image the `filesystem` preset names, so the preset is tested as users run it.
+ * against, and one MCP server bundled into one file:
+ * - `mcp/filesystem:latest`: @modelcontextprotocol/server-filesystem, under the image name the
+ *   `filesystem` preset uses, so the preset is tested as users run it;
+ * - `fabricore-test/everything:latest`: @modelcontextprotocol/server-everything on stdio (slow
+ *   tools for deadlines and cancellation, and a tool list that changes after initialize).
  *
  *   node e2e/images/test-images.ts          build (or confirm) the images
  *
@@ -28,6 +31,20 @@ import { dirname, join } from "node:path";
 import Docker from "dockerode";
 
 export const FILESYSTEM_IMAGE = "mcp/filesystem:latest";
+export const EVERYTHING_IMAGE = "fabricore-test/everything:latest";
+
+interface TestImage {
+  tag: string;
+  /** The npm package whose `dist/index.js` is bundled as /app/dist/index.js. */
+  pkg: string;
+  /** Default arguments after the entrypoint. */
+  cmd: string[];
+}
+
+const IMAGES: readonly TestImage[] = [
+  { tag: FILESYSTEM_IMAGE, pkg: "@modelcontextprotocol/server-filesystem", cmd: [] },
+  { tag: EVERYTHING_IMAGE, pkg: "@modelcontextprotocol/server-everything", cmd: ["stdio"] },
+];
 const HASH_LABEL = "fabricore.test-image.hash";
 /** Bump to force a rebuild when this script's output changes in a way its inputs do not show. */
 const REVISION = 1;
@@ -67,21 +84,21 @@ function packageVersion(name: string): string {
 }
 
 /** Everything that shapes the image; a change to any of it means a rebuild. */
-function inputsHash(nodeBinary: string, libs: string[]): string {
+function inputsHash(image: TestImage, nodeBinary: string, libs: string[]): string {
   const hash = createHash("sha256");
   hash.update(`revision ${REVISION}\n`);
   for (const file of [nodeBinary, ...libs]) {
     const info = statSync(file);
     hash.update(`${file} ${info.size} ${info.mtimeMs}\n`);
   }
-  hash.update(`server-filesystem ${packageVersion("@modelcontextprotocol/server-filesystem")}\n`);
+  hash.update(`${image.pkg} ${packageVersion(image.pkg)} ${JSON.stringify(image.cmd)}\n`);
   hash.update(`sdk ${packageVersion("@modelcontextprotocol/sdk")}\n`);
   return hash.digest("hex").slice(0, 32);
 }
 
-/** The filesystem server and all its dependencies in one ESM file, so the image needs no node_modules. */
-function bundleFilesystemServer(outFile: string): void {
-  const entry = join(dirname(require.resolve("@modelcontextprotocol/server-filesystem/package.json")), "dist/index.js");
+/** An MCP server and all its dependencies in one ESM file, so the image needs no node_modules. */
+function bundleServer(pkg: string, outFile: string): void {
+  const entry = join(dirname(require.resolve(`${pkg}/package.json`)), "dist/index.js");
   const bun = join(dirname(require.resolve("bun/package.json")), "bin", "bun.exe");
   execFileSync(bun, ["build", entry, "--target=node", "--format=esm", `--outfile=${outFile}`], { stdio: "pipe" });
   // bun build emits ESM; a package.json with type module tells node so without the .mjs extension.
@@ -145,30 +162,54 @@ async function withBuildLock<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-/** Builds `mcp/filesystem:latest` unless an image with the same inputs exists; returns the tags ready. */
+/** Builds every test image whose inputs changed since it was last built; returns the tags ready. */
 export async function ensureTestImages(options: TestImagesOptions = {}): Promise<string[]> {
-  return withBuildLock(() => buildTestImages(options));
+  return withBuildLock(async () => {
+    const log = options.log ?? (() => {});
+    const docker = new Docker({ socketPath: options.socketPath ?? defaultDockerSocket() });
+    const nodeBinary = process.execPath;
+    const libs = sharedLibraries(nodeBinary);
+    for (const image of IMAGES) {
+      const hash = inputsHash(image, nodeBinary, libs);
+      if ((await imageHash(docker, image.tag)) === hash) {
+        log(`${image.tag} is up to date (${hash})`);
+        continue;
+      }
+      const started = Date.now();
+      const previous = await docker
+        .getImage(image.tag)
+        .inspect()
+        .then((info) => info.Id)
+        .catch(() => undefined);
+      await buildImage(docker, image, nodeBinary, libs, hash);
+      // The old build lost its tag; drop it unless a container still uses it (then removal fails, harmlessly).
+      if (previous)
+        await docker
+          .getImage(previous)
+          .remove()
+          .catch(() => {});
+      log(`built ${image.tag} (${hash}) in ${Date.now() - started} ms`);
+    }
+    return IMAGES.map((image) => image.tag);
+  });
 }
 
-async function buildTestImages(options: TestImagesOptions): Promise<string[]> {
-  const log = options.log ?? (() => {});
-  const docker = new Docker({ socketPath: options.socketPath ?? defaultDockerSocket() });
-  const nodeBinary = process.execPath;
-  const libs = sharedLibraries(nodeBinary);
-  const hash = inputsHash(nodeBinary, libs);
-  if ((await imageHash(docker, FILESYSTEM_IMAGE)) === hash) {
-    log(`${FILESYSTEM_IMAGE} is up to date (${hash})`);
-    return [FILESYSTEM_IMAGE];
-  }
-  const started = Date.now();
+async function buildImage(
+  docker: Docker,
+  image: TestImage,
+  nodeBinary: string,
+  libs: string[],
+  hash: string,
+): Promise<void> {
   const context = mkdtempSync(join(tmpdir(), "fabricore-image-"));
   try {
     stage(context, nodeBinary, "usr/local/bin/node", 0o755);
     for (const lib of libs) stage(context, lib, lib.slice(1), 0o755);
-    bundleFilesystemServer(join(context, "app/dist/index.js"));
+    bundleServer(image.pkg, join(context, "app/dist/index.js"));
     chmodSync(join(context, "app/dist/index.js"), 0o644);
-    // One COPY per top-level directory: `COPY . /` would also copy the Dockerfile into the image.
-    const roots = ["usr", "app", ...libs.map((lib) => lib.split("/")[1] ?? "")].filter(
+    // One COPY per top-level directory (`COPY . /` would copy the Dockerfile too); the server last,
+    // so the node and library layers are shared between the test images.
+    const roots = [...libs.map((lib) => lib.split("/")[1] ?? ""), "usr", "app"].filter(
       (entry, index, all) => entry !== "" && all.indexOf(entry) === index && existsSync(join(context, entry)),
     );
     writeFileSync(
@@ -180,16 +221,14 @@ async function buildTestImages(options: TestImagesOptions): Promise<string[]> {
         // Numeric: scratch has no /etc/passwd. The runtime would pick this user anyway.
         "USER 65534:65534",
         'ENTRYPOINT ["node", "/app/dist/index.js"]',
+        `CMD ${JSON.stringify(image.cmd)}`,
         "",
       ].join("\n"),
     );
-    const entries = ["Dockerfile", ...roots];
-    await build(docker, context, entries, FILESYSTEM_IMAGE, hash);
+    await build(docker, context, ["Dockerfile", ...roots], image.tag, hash);
   } finally {
     rmSync(context, { recursive: true, force: true });
   }
-  log(`built ${FILESYSTEM_IMAGE} (${hash}) in ${Date.now() - started} ms`);
-  return [FILESYSTEM_IMAGE];
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

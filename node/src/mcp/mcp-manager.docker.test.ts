@@ -5,7 +5,7 @@ import { join } from "node:path";
 import type { ManagedMcpSpec } from "@fabricore/protocol";
 import Docker from "dockerode";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { ensureTestImages, FILESYSTEM_IMAGE } from "../../../e2e/images/test-images.ts";
+import { EVERYTHING_IMAGE, ensureTestImages, FILESYSTEM_IMAGE } from "../../../e2e/images/test-images.ts";
 import { silentLogger } from "../logger.ts";
 import { buildContainerSpec, LABELS } from "../runtime/container-spec.ts";
 import { dockerOptions } from "../runtime/docker-api.ts";
@@ -253,6 +253,55 @@ describe.skipIf(!run)("McpManager with real Docker and the MCP filesystem server
       /^image "fabricore-test\/does-not-exist:1" is not on this host and could not be pulled: .+/,
     );
     expect(await ours()).toEqual([]);
+  });
+
+  it("over a container's stdio: concurrent calls, a deadline, a cancellation, and the server stays usable", async () => {
+    const m = manager();
+    const [status] = await m.sync([
+      {
+        kind: "managed",
+        name: "every",
+        image: EVERYTHING_IMAGE,
+        args: [],
+        env: {},
+        mounts: [],
+        network: false,
+        limits: {},
+      },
+    ]);
+    expect(status?.state).toBe("running");
+    expect(m.list().some((t) => t.name === "trigger-long-running-operation")).toBe(true);
+
+    let started = performance.now();
+    const echoes = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        m.callTool("every", "echo", { message: `n${i}` }, { signal: never, deadlineMs: 10_000 }),
+      ),
+    );
+    const concurrentMs = performance.now() - started;
+    expect(echoes.map((r) => (r.content[0] as { text: string }).text)).toEqual(
+      Array.from({ length: 20 }, (_, i) => `Echo: n${i}`),
+    );
+
+    const slow = { duration: 10, steps: 10 };
+    started = performance.now();
+    await expect(
+      m.callTool("every", "trigger-long-running-operation", slow, { signal: never, deadlineMs: 300 }),
+    ).rejects.toMatchObject({ code: "deadline_exceeded" });
+    expect(performance.now() - started).toBeLessThan(2000);
+
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 200);
+    started = performance.now();
+    await expect(
+      m.callTool("every", "trigger-long-running-operation", slow, { signal: controller.signal, deadlineMs: 30_000 }),
+    ).rejects.toMatchObject({ code: "cancelled" });
+    expect(performance.now() - started).toBeLessThan(2000);
+
+    const after = await m.callTool("every", "echo", { message: "still here" }, { signal: never, deadlineMs: 5000 });
+    expect(after.content).toEqual([{ type: "text", text: "Echo: still here" }]);
+    expect(m.statuses()[0]).toMatchObject({ state: "running", restarts: 0 });
+    console.info(`[measure] 20 concurrent echo calls over container stdio: ${concurrentMs.toFixed(0)} ms`);
   });
 
   it("gives up with the server's own stderr when it keeps crashing", async () => {
