@@ -115,6 +115,9 @@ export class ServerSupervisor {
         },
       },
     );
+    // Stray output (a banner on stdout, a dropped SSE stream) is worth a debug line, not a restart.
+    client.onerror = (error) =>
+      this.options.logger.debug({ server: this.name, err: error.message }, "MCP transport error");
     return client;
   };
 
@@ -138,6 +141,9 @@ export class ServerSupervisor {
         return;
       }
       const current = session;
+      // The connection may have closed in the same tick the tool list arrived; then this start failed.
+      if (!current.client.transport)
+        throw new Error(`MCP server ${this.name} closed the connection right after starting`);
       // Set before the state change below, so a crash right after start is not missed.
       current.client.onclose = () => void this.lost(current);
       this.session = current;
