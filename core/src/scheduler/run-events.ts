@@ -3,6 +3,10 @@
 export type RunEvent =
   | { type: "step"; seq: number; step: Record<string, unknown> }
   | { type: "delta"; text: string }
+  /** A model request began (attempt > 1: a fallback). LM Studio may be loading the model. */
+  | { type: "model"; provider: string; model: string; attempt: number }
+  /** A tool call was sent to its Node; its step follows when it returns. */
+  | { type: "tool"; tool: string; node: string; callId: string; arguments: unknown }
   | { type: "status"; status: string; output?: string | null; error?: string | null }
   | { type: "done"; status: string };
 

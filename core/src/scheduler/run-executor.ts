@@ -111,6 +111,22 @@ export class RunExecutor {
         },
         event: (event) => {
           if (event.type === "text_delta") this.deps.events.publish(run.id, { type: "delta", text: event.text });
+          else if (event.type === "model_attempt_started") {
+            this.deps.events.publish(run.id, {
+              type: "model",
+              provider: event.provider,
+              model: event.model,
+              attempt: event.attempt,
+            });
+          } else if (event.type === "tool_call_started") {
+            this.deps.events.publish(run.id, {
+              type: "tool",
+              tool: event.tool,
+              node: event.node,
+              callId: event.callId,
+              arguments: event.arguments,
+            });
+          }
         },
       },
     });

@@ -64,6 +64,12 @@ export async function runRoutes(app: FastifyInstance, ctx: CoreContext): Promise
         case "delta":
           send("delta", { text: event.text });
           return;
+        case "model":
+          send("model", { provider: event.provider, model: event.model, attempt: event.attempt });
+          return;
+        case "tool":
+          send("tool", { tool: event.tool, node: event.node, callId: event.callId, arguments: event.arguments });
+          return;
         case "status":
           send("status", { status: event.status, output: event.output ?? null, error: event.error ?? null });
           return;
