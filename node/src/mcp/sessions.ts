@@ -1,5 +1,6 @@
 import type { ManagedMcpSpec, RemoteMcpSpec } from "@fabricore/protocol";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { Logger } from "../logger.ts";
 import { buildContainerSpec, LABELS } from "../runtime/container-spec.ts";
 import type { DockerApi } from "../runtime/docker-api.ts";
@@ -172,12 +173,26 @@ export class RemoteLauncher implements SessionLauncher {
   async open(makeClient: () => Client, signal: AbortSignal): Promise<McpSession> {
     const url = checkRemoteUrl(this.spec.url, this.options.allowRemoteMcp);
     signal.throwIfAborted();
-    const { client, kind } = await connectRemote(url, makeClient, this.options.connectTimeoutMs);
+    const { client, kind, transport } = await connectRemote(url, makeClient, this.options.connectTimeoutMs);
     return {
       client,
       describeEnd: async () => `the ${kind} connection to ${url.href} closed`,
       stderrTail: () => "",
-      close: () => client.close(),
+      close: async () => {
+        // Streamable HTTP servers keep per-session state until told the session is over.
+        if (transport instanceof StreamableHTTPClientTransport) {
+          // Bounded: a hung server must not hold up the Node's shutdown.
+          let timer: NodeJS.Timeout | undefined;
+          await Promise.race([
+            transport.terminateSession().catch(() => {}),
+            new Promise((resolve) => {
+              timer = setTimeout(resolve, 500);
+            }),
+          ]);
+          clearTimeout(timer);
+        }
+        await client.close();
+      },
     };
   }
 
