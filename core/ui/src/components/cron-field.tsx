@@ -35,7 +35,7 @@ export function CronField({
           description="minute hour day-of-month month day-of-week"
           placeholder="0 8 * * *"
           required
-          ff="monospace"
+          styles={{ input: { fontFamily: "var(--mantine-font-family-monospace)" } }}
           value={cron}
           onChange={(e) => onChange({ cron: e.currentTarget.value, timezone })}
           error={invalid}

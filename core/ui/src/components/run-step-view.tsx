@@ -104,7 +104,8 @@ export function LlmStepView({ step }: { step: LlmStep }) {
 export function ToolStepView({ step, nodeName }: { step: ToolStep; nodeName: string }) {
   const [opened, { toggle }] = useDisclosure(step.isError);
   const text = resultText(step.result);
-  const firstLine = text.split("\n").find((l) => l.trim()) ?? "";
+  // Collapsed, a step shows the start of its result on one line (JSON squeezed, not just "{").
+  const firstLine = text.replace(/\s+/g, " ").trim().slice(0, 240);
   return (
     <Stack gap={6}>
       <Group gap="xs" wrap="wrap">

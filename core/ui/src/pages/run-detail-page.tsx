@@ -97,9 +97,12 @@ export default function RunDetailPage() {
   const steps = mergeSteps(data?.steps ?? [], stream.steps);
   const output = data?.output ?? stream.status?.output ?? null;
   const error = data?.error ?? stream.status?.error ?? null;
-  const usage = data?.usage
-    ? { prompt: data.usage.promptTokens ?? 0, completion: data.usage.completionTokens ?? 0 }
-    : totalUsage(steps);
+  // The run's own usage is written when it finishes; while it runs, the steps' sum is fresher.
+  const fromSteps = totalUsage(steps);
+  const usage = {
+    prompt: Math.max(data?.usage?.promptTokens ?? 0, fromSteps.prompt),
+    completion: Math.max(data?.usage?.completionTokens ?? 0, fromSteps.completion),
+  };
   const nodeName = (ref: string) => nodes.data?.find((n) => n.id === ref || n.name === ref)?.name ?? ref;
 
   return (
@@ -233,7 +236,8 @@ export default function RunDetailPage() {
                       )}
                     </Timeline.Item>
                   ))}
-                  {stream.delta && active && (
+                  {/* Timeline clones every child, so no "" or false may reach it: hence the ternary. */}
+                  {stream.delta.length > 0 && active ? (
                     <Timeline.Item bullet={<Loader size={12} color="white" />} title="The model is writing…">
                       <Paper withBorder p="sm" radius="sm">
                         <Text size="sm" className="fc-pre" aria-live="polite">
@@ -241,7 +245,7 @@ export default function RunDetailPage() {
                         </Text>
                       </Paper>
                     </Timeline.Item>
-                  )}
+                  ) : null}
                 </Timeline>
               )}
             </section>
