@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { CronScheduler } from "./cron-scheduler.ts";
+import { CronScheduler, type Misfire } from "./cron-scheduler.ts";
 
 describe("CronScheduler", () => {
   let scheduler: CronScheduler | undefined;
@@ -16,6 +16,7 @@ describe("CronScheduler", () => {
     expect(scheduler.state("a")?.nextFireAt).not.toBeNull();
     await new Promise((r) => setTimeout(r, 2300));
     expect(fired.length).toBeGreaterThanOrEqual(2);
+    expect(scheduler.state("a")?.lastFireAt).not.toBeNull();
     await scheduler.remove("a");
     const count = fired.length;
     await new Promise((r) => setTimeout(r, 1200));
@@ -28,5 +29,65 @@ describe("CronScheduler", () => {
     await scheduler.upsert({ jobId: "a", schedule: { cron: "0 8 * * *" } });
     await expect(scheduler.upsert({ jobId: "a", schedule: { cron: "bad" } })).rejects.toThrow(/fields/);
     expect(scheduler.state("a")?.nextFireAt).toMatch(/T08:00:00/);
+  });
+
+  it("runs once to catch up on fires missed while the Core was down (run_once)", async () => {
+    const triggers: Array<{ jobId: string; catchUp: boolean }> = [];
+    const misfires: Misfire[] = [];
+    scheduler = new CronScheduler({
+      onTrigger: async (jobId, _at, info) => {
+        triggers.push({ jobId, catchUp: info.catchUp });
+      },
+      onMisfire: (_jobId, m) => misfires.push(m),
+    });
+    const threeHoursAgo = new Date(Date.now() - 3 * 3600_000 - 60_000).toISOString();
+    await scheduler.sync([{ jobId: "hourly", schedule: { cron: "0 * * * *" }, lastFireAt: threeHoursAgo }]);
+    expect(triggers).toEqual([{ jobId: "hourly", catchUp: true }]);
+    expect(misfires).toHaveLength(1);
+    expect(misfires[0]!.missed).toBe(3);
+    expect(misfires[0]!.reason).toMatch(/3 fire\(s\) missed .* the Core was not running; ran once/);
+    expect(scheduler.state("hourly")?.lastMisfireReason).toBe(misfires[0]!.reason);
+  });
+
+  it("records but does not run missed fires with the skip policy, and nothing when none was missed", async () => {
+    const triggers: string[] = [];
+    const misfires: Misfire[] = [];
+    scheduler = new CronScheduler({
+      onTrigger: async (jobId) => {
+        triggers.push(jobId);
+      },
+      onMisfire: (_jobId, m) => misfires.push(m),
+    });
+    const yesterday = new Date(Date.now() - 86_400_000 - 3600_000).toISOString();
+    await scheduler.sync([
+      { jobId: "daily-skip", schedule: { cron: "30 2 * * *", misfire: "skip" }, lastFireAt: yesterday },
+      { jobId: "fresh", schedule: { cron: "0 0 1 1 *" }, lastFireAt: new Date().toISOString() },
+    ]);
+    expect(triggers).toEqual([]);
+    expect(misfires).toHaveLength(1);
+    expect(misfires[0]!.policy).toBe("skip");
+    expect(misfires[0]!.reason).toMatch(/skipped by the job's misfire policy/);
+  });
+
+  it("notices a timer that never fired (suspend, clock jump) and re-arms it", async () => {
+    let now = new Date();
+    const triggers: boolean[] = [];
+    const misfires: Misfire[] = [];
+    scheduler = new CronScheduler({
+      now: () => now,
+      watchdogMs: 3_600_000,
+      onTrigger: async (_jobId, _at, info) => {
+        triggers.push(info.catchUp);
+      },
+      onMisfire: (_jobId, m) => misfires.push(m),
+    });
+    await scheduler.upsert({ jobId: "m", schedule: { cron: "0 * * * *" } });
+    now = new Date(Date.now() + 2 * 3600_000 + 5000); // the clock jumped two hours
+    scheduler.check();
+    expect(triggers).toEqual([true]);
+    expect(misfires[0]!.missed).toBe(2);
+    expect(misfires[0]!.reason).toMatch(/did not fire/);
+    scheduler.check(); // re-armed: nothing more
+    expect(triggers).toHaveLength(1);
   });
 });
