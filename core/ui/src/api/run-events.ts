@@ -12,6 +12,19 @@ export interface LiveStatus {
   error?: string | null;
 }
 
+/** Work in flight: a model request (attempt > 1 is a fallback) or tool calls sent to Nodes. */
+export interface PendingModel {
+  provider: string;
+  model: string;
+  attempt: number;
+}
+export interface PendingTool {
+  callId: string;
+  tool: string;
+  node: string;
+  arguments: unknown;
+}
+
 export interface RunStream {
   state: StreamState;
   /** Steps received live; merged with the stored ones by `mergeSteps`. */
@@ -19,7 +32,11 @@ export interface RunStream {
   /** Model text streamed since the last stored model step. */
   delta: string;
   status: LiveStatus | null;
+  pendingModel: PendingModel | null;
+  pendingTools: PendingTool[];
 }
+
+const EMPTY: Omit<RunStream, "state"> = { steps: [], delta: "", status: null, pendingModel: null, pendingTools: [] };
 
 function parse(data: string): Record<string, unknown> | null {
   try {
@@ -75,10 +92,10 @@ export function mergeSteps(stored: RunStep[], live: RunStep[]): RunStep[] {
  * and the page polls `GET /api/runs/:id` instead. */
 export function useRunStream(runId: string, enabled: boolean): RunStream {
   const queryClient = useQueryClient();
-  const [stream, setStream] = useState<RunStream>({ state: "connecting", steps: [], delta: "", status: null });
+  const [stream, setStream] = useState<RunStream>({ state: "connecting", ...EMPTY });
 
   useEffect(() => {
-    setStream({ state: enabled ? "connecting" : "closed", steps: [], delta: "", status: null });
+    setStream({ state: enabled ? "connecting" : "closed", ...EMPTY });
     if (!enabled || typeof EventSource === "undefined") {
       if (enabled) setStream((s) => ({ ...s, state: "unavailable" }));
       return;
@@ -97,7 +114,13 @@ export function useRunStream(runId: string, enabled: boolean): RunStream {
       const payload = parse((event as MessageEvent<string>).data);
       const step = payload && stepOf(payload);
       if (!step) return;
-      setStream((s) => ({ ...s, steps: [...s.steps, step], delta: step.type === "llm" ? "" : s.delta }));
+      setStream((s) => {
+        if (step.type === "llm") return { ...s, steps: [...s.steps, step], delta: "", pendingModel: null };
+        // A finished tool call replaces the first in-flight call of the same tool on the same Node.
+        const index = s.pendingTools.findIndex((p) => p.tool === step.tool && p.node === step.node);
+        const pendingTools = index < 0 ? s.pendingTools : s.pendingTools.filter((_, i) => i !== index);
+        return { ...s, steps: [...s.steps, step], pendingTools };
+      });
     });
     source.addEventListener("delta", (event) => {
       const payload = parse((event as MessageEvent<string>).data);
@@ -105,6 +128,27 @@ export function useRunStream(runId: string, enabled: boolean): RunStream {
         const text = payload.text;
         setStream((s) => ({ ...s, delta: s.delta + text }));
       }
+    });
+    source.addEventListener("model", (event) => {
+      const payload = parse((event as MessageEvent<string>).data);
+      if (typeof payload?.provider !== "string" || typeof payload.model !== "string") return;
+      const pendingModel: PendingModel = {
+        provider: payload.provider,
+        model: payload.model,
+        attempt: typeof payload.attempt === "number" ? payload.attempt : 1,
+      };
+      setStream((s) => ({ ...s, pendingModel, delta: "" }));
+    });
+    source.addEventListener("tool", (event) => {
+      const payload = parse((event as MessageEvent<string>).data);
+      if (typeof payload?.tool !== "string") return;
+      const call: PendingTool = {
+        callId: typeof payload.callId === "string" ? payload.callId : `${payload.tool}-${Date.now()}`,
+        tool: payload.tool,
+        node: typeof payload.node === "string" ? payload.node : "",
+        arguments: payload.arguments,
+      };
+      setStream((s) => ({ ...s, pendingModel: null, pendingTools: [...s.pendingTools, call] }));
     });
     source.addEventListener("status", (event) => {
       const payload = parse((event as MessageEvent<string>).data);
@@ -119,7 +163,7 @@ export function useRunStream(runId: string, enabled: boolean): RunStream {
     source.addEventListener("done", () => {
       finished = true;
       source.close();
-      setStream((s) => ({ ...s, state: "closed", delta: "" }));
+      setStream((s) => ({ ...s, state: "closed", delta: "", pendingModel: null, pendingTools: [] }));
       // The stored run is the final word: output, usage and timestamps.
       void queryClient.invalidateQueries({ queryKey: runKeys.detail(runId) });
     });

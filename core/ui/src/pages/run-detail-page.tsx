@@ -204,7 +204,7 @@ export default function RunDetailPage() {
               <Title order={3} id="transcript-title" mb="md">
                 Transcript
               </Title>
-              {steps.length === 0 && !stream.delta ? (
+              {steps.length === 0 && !stream.delta && !stream.pendingModel && stream.pendingTools.length === 0 ? (
                 <Group gap="xs">
                   {active && <Loader size="xs" />}
                   <Text size="sm" c="dimmed">
@@ -236,14 +236,40 @@ export default function RunDetailPage() {
                       )}
                     </Timeline.Item>
                   ))}
-                  {/* Timeline clones every child, so no "" or false may reach it: hence the ternary. */}
-                  {stream.delta.length > 0 && active ? (
-                    <Timeline.Item bullet={<Loader size={12} color="white" />} title="The model is writing…">
-                      <Paper withBorder p="sm" radius="sm">
-                        <Text size="sm" className="fc-pre" aria-live="polite">
-                          {stream.delta}
-                        </Text>
-                      </Paper>
+                  {/* Timeline clones every child, so no "" or false may reach it: hence the ternaries. */}
+                  {active
+                    ? stream.pendingTools.map((call) => (
+                        <Timeline.Item
+                          key={call.callId}
+                          bullet={<Loader size={12} />}
+                          title={`Running ${call.tool} on ${nodeName(call.node)}…`}
+                        >
+                          <Text size="xs" ff="monospace" c="dimmed" lineClamp={2}>
+                            {toDisplayText(call.arguments ?? {}).replace(/\s+/g, " ")}
+                          </Text>
+                        </Timeline.Item>
+                      ))
+                    : null}
+                  {active && (stream.pendingModel || stream.delta.length > 0) ? (
+                    <Timeline.Item
+                      bullet={<Loader size={12} />}
+                      title={
+                        stream.delta.length > 0
+                          ? "The model is writing…"
+                          : `Waiting for ${stream.pendingModel?.provider} / ${stream.pendingModel?.model}${
+                              (stream.pendingModel?.attempt ?? 1) > 1
+                                ? ` (fallback, attempt ${stream.pendingModel?.attempt})`
+                                : ""
+                            }… a local model may take a while to load.`
+                      }
+                    >
+                      {stream.delta.length > 0 ? (
+                        <Paper withBorder p="sm" radius="sm">
+                          <Text size="sm" className="fc-pre" aria-live="polite">
+                            {stream.delta}
+                          </Text>
+                        </Paper>
+                      ) : null}
                     </Timeline.Item>
                   ) : null}
                 </Timeline>
