@@ -45,6 +45,16 @@ describe("Node settings", () => {
     expect(run(["--read-root", "/srv/z"], env).readRoots).toEqual(["/srv/z"]);
   });
 
+  it("takes several Core URLs (cluster replicas): --core repeated, or FABRICORE_CORE_URL comma-separated", () => {
+    const flags = run(["--core", "http://a:8080", "--core=https://b:8443", "--token", TOKEN]);
+    expect(flags.coreUrls).toEqual(["http://a:8080", "https://b:8443"]);
+    expect(flags.connectUrls).toEqual(["ws://a:8080/api/nodes/connect", "wss://b:8443/api/nodes/connect"]);
+    expect(flags.connectUrl).toBe("ws://a:8080/api/nodes/connect");
+    const env = run([], { FABRICORE_CORE_URL: " http://a:1 ,http://b:2,,http://a:1", FABRICORE_NODE_TOKEN: TOKEN });
+    expect(env.coreUrls).toEqual(["http://a:1", "http://b:2"]);
+    expect(() => run(["--core", "http://a:1", "--core", "ftp://b", "--token", TOKEN])).toThrow(/coreUrls\.1/);
+  });
+
   it("uses /var/lib/fabricore-node as root", () => {
     const result = loadNodeSettings(["--core", "http://c:1", "--token", TOKEN], {}, { ...host, isRoot: true });
     expect(result.kind === "run" && result.settings.dataDir).toBe("/var/lib/fabricore-node");

@@ -11,14 +11,18 @@ import { LOG_LEVELS } from "./logger.ts";
  * Every Node setting, from flags or the environment (CONTRACT "Node settings"); a flag wins over its
  * variable. Parsed once at start; a bad value stops the Node with every problem listed.
  */
+const CoreUrl = z.url({
+  protocol: /^https?$/,
+  error: "must be the Core's http(s)://host:port, e.g. http://core.example:8080",
+});
+
 export const NodeSettings = z.object({
-  coreUrl: z.url({
-    protocol: /^https?$/,
-    error: (issue) =>
-      issue.input === undefined
-        ? "required: --core URL or FABRICORE_CORE_URL (the Core's http(s)://host:port)"
-        : "must be the Core's http(s)://host:port, e.g. http://core.example:8080",
-  }),
+  /** Several in cluster mode (one per Core replica); the Node fails over between them. */
+  coreUrls: z
+    .array(CoreUrl, {
+      error: "required: --core URL or FABRICORE_CORE_URL (the Core's http(s)://host:port)",
+    })
+    .min(1, "required: --core URL or FABRICORE_CORE_URL (the Core's http(s)://host:port)"),
   token: z
     .string({ error: "required: --token T or FABRICORE_NODE_TOKEN (shown once when the node was created)" })
     .regex(/^fcn_\S+$/, "must be the node's enrollment token (it starts with fcn_)"),
@@ -29,8 +33,12 @@ export const NodeSettings = z.object({
   logLevel: z.enum(LOG_LEVELS),
 });
 export type NodeSettings = z.infer<typeof NodeSettings> & {
+  /** The first Core URL (the only one outside cluster mode). */
+  coreUrl: string;
   /** ws(s)://…/api/nodes/connect, derived from coreUrl. */
   connectUrl: string;
+  /** The Node endpoint of every Core URL, in order. */
+  connectUrls: string[];
 };
 
 export type CommandLine = { kind: "help" } | { kind: "version" } | { kind: "run"; settings: NodeSettings };
@@ -49,7 +57,8 @@ export const HELP_TEXT = `fabricore-node — connects this server to a FabriCore
 
 Usage: fabricore-node --core URL --token T [options]
 
-  --core URL            the Core's http(s)://host:port                  FABRICORE_CORE_URL
+  --core URL            the Core's http(s)://host:port; repeatable:     FABRICORE_CORE_URL (','-separated)
+                        Core replicas to fail over between
   --token T             the node's enrollment token (fcn_…)             FABRICORE_NODE_TOKEN
   --read-root DIR       read_file may read below DIR (repeatable);      FABRICORE_READ_ROOTS (':'-separated)
                         none given: read_file refuses
@@ -63,7 +72,7 @@ Usage: fabricore-node --core URL --token T [options]
 `;
 
 const OPTIONS = {
-  core: { type: "string" },
+  core: { type: "string", multiple: true },
   token: { type: "string" },
   "read-root": { type: "string", multiple: true },
   "allow-exec": { type: "boolean" },
@@ -153,8 +162,13 @@ export function loadNodeSettings(
     envValue("FABRICORE_NODE_DATA_DIR") ??
     (host.isRoot ? "/var/lib/fabricore-node" : join(host.homeDir, ".fabricore-node"));
 
+  const flagCores = Array.isArray(values.core) ? values.core.filter((v) => typeof v === "string" && v !== "") : [];
+  const envCores = envValue("FABRICORE_CORE_URL")
+    ?.split(",")
+    .map((u) => u.trim())
+    .filter((u) => u !== "");
   const parsed = NodeSettings.safeParse({
-    coreUrl: str(values.core) ?? envValue("FABRICORE_CORE_URL"),
+    coreUrls: flagCores.length > 0 ? [...new Set(flagCores)] : envCores && [...new Set(envCores)],
     token: str(values.token) ?? envValue("FABRICORE_NODE_TOKEN"),
     readRoots,
     allowExec,
@@ -166,5 +180,9 @@ export function loadNodeSettings(
     for (const issue of parsed.error.issues) problems.push(`${issue.path.join(".")}: ${issue.message}`);
   }
   if (problems.length > 0 || !parsed.success) throw new SettingsError(problems);
-  return { kind: "run", settings: { ...parsed.data, connectUrl: connectUrl(parsed.data.coreUrl, NODE_CONNECT_PATH) } };
+  const connectUrls = parsed.data.coreUrls.map((url) => connectUrl(url, NODE_CONNECT_PATH));
+  return {
+    kind: "run",
+    settings: { ...parsed.data, coreUrl: parsed.data.coreUrls[0]!, connectUrl: connectUrls[0]!, connectUrls },
+  };
 }

@@ -2,6 +2,7 @@ import { mkdir } from "node:fs/promises";
 import os from "node:os";
 import pkg from "../package.json" with { type: "json" };
 import { ConnectionManager } from "./comms/connection-manager.ts";
+import { failoverConnect } from "./comms/failover-connect.ts";
 import { connectWebSocket } from "./comms/ws-client-transport.ts";
 import { HELP_TEXT, loadNodeSettings, type NodeSettings, SettingsError } from "./env.ts";
 import { createLogger, type Logger } from "./logger.ts";
@@ -57,13 +58,18 @@ export async function startNode(
   const sampler = new CpuSampler();
   sampler.sample();
   const connection = new ConnectionManager({
-    connect: (signal) =>
-      connectWebSocket({
-        url: settings.connectUrl,
-        token: settings.token,
-        signal,
-        userAgent: `fabricore-node/${NODE_VERSION}`,
-      }),
+    // One URL per Core replica (cluster mode): a refused replica is skipped at once.
+    connect: failoverConnect({
+      urls: settings.connectUrls,
+      dial: (url, signal) =>
+        connectWebSocket({ url, token: settings.token, signal, userAgent: `fabricore-node/${NODE_VERSION}` }),
+      onFailover: (url, error) =>
+        logger.warn(
+          { url, err: error instanceof Error ? error.message : String(error) },
+          "Core unreachable; trying the next",
+        ),
+      onConnected: (url) => logger.debug({ url }, "dialled the Core"),
+    }),
     identity: {
       nodeVersion: NODE_VERSION,
       hostname: os.hostname().slice(0, 255),
@@ -83,7 +89,7 @@ export async function startNode(
   logger.info(
     {
       version: NODE_VERSION,
-      core: settings.coreUrl,
+      core: settings.coreUrls,
       readRoots: settings.readRoots,
       allowExec: settings.allowExec,
       mcp: mcp !== undefined,
