@@ -1,7 +1,7 @@
 import type { Repositories } from "./database/index.ts";
 import type { LlmClient } from "./llm/index.ts";
 import type { Metrics } from "./metrics.ts";
-import type { NodeHub } from "./nodes/node-hub.ts";
+import type { NodeAccess } from "./nodes/node-access.ts";
 import type { Scheduler } from "./scheduler/cron-scheduler.ts";
 import type { RunEventBus } from "./scheduler/run-events.ts";
 import type { RunQueue } from "./scheduler/run-queue.ts";
@@ -19,7 +19,8 @@ export interface CoreContext {
   jobs: Jobs;
   runs: Runs;
   mcp: McpServers;
-  hub: NodeHub;
+  /** The Nodes of this Core, or of the whole cluster in cluster mode. */
+  hub: NodeAccess;
   events: RunEventBus;
   queue: RunQueue;
   scheduler: Scheduler;

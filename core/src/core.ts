@@ -6,17 +6,19 @@ import { fileURLToPath } from "node:url";
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { buildApp } from "./app.ts";
+import { Cluster } from "./cluster/cluster.ts";
 import type { CoreContext } from "./core-context.ts";
 import { createRepositories, migrateToLatest, openDatabase, type Repositories } from "./database/index.ts";
 import type { CoreEnv } from "./env.ts";
 import { createLlmClient, type LlmClient, type ProviderConfig } from "./llm/index.ts";
 import { createMetrics } from "./metrics.ts";
 import { mcpPresetCatalog } from "./nodes/mcp-presets.ts";
+import type { NodeAccess } from "./nodes/node-access.ts";
 import { NodeHub } from "./nodes/node-hub.ts";
-import { CronScheduler } from "./scheduler/cron-scheduler.ts";
-import { LocalRunEventBus } from "./scheduler/run-events.ts";
+import { CronScheduler, type Scheduler } from "./scheduler/cron-scheduler.ts";
+import { LocalRunEventBus, type RunEventBus } from "./scheduler/run-events.ts";
 import { RunExecutor } from "./scheduler/run-executor.ts";
-import { DbRunQueue } from "./scheduler/run-queue.ts";
+import { DbRunQueue, type RunQueue } from "./scheduler/run-queue.ts";
 import { loadMasterKey, SecretBox } from "./secrets/index.ts";
 import { Accounts } from "./services/accounts.ts";
 import { Fleet } from "./services/fleet.ts";
@@ -59,15 +61,30 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
   const repos = createRepositories(database.db, box);
   const owner = `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;
 
+  // Cluster mode (FABRICORE_REDIS_URL): the queue, scheduler, event bus and Node routing live in
+  // Redis/BullMQ, shared by every replica; `owner` is this replica's id there.
+  const cluster = env.FABRICORE_REDIS_URL
+    ? new Cluster({
+        redisUrl: env.FABRICORE_REDIS_URL,
+        prefix: env.FABRICORE_REDIS_PREFIX,
+        replicaId: owner,
+        ttlMs: env.FABRICORE_REPLICA_TTL_SECONDS * 1000,
+        logger: logger.child({ room: "cluster" }),
+      })
+    : undefined;
+
   // Runs a previous process left running cannot be resumed (their model conversation lived in
-  // memory): fail them with the reason rather than leaving them "running" forever.
-  const stale = await repos.runs.failStale({
-    reason: "the Core stopped while this run was executing (crash or restart); start it again",
-  });
-  if (stale.length) logger.warn({ runs: stale }, "marked runs left running by a previous Core as failed");
+  // memory): fail them with the reason rather than leaving them "running" forever. Not in cluster
+  // mode: other replicas' runs are running; the replica registry fails only those of dead owners.
+  if (!cluster) {
+    const stale = await repos.runs.failStale({
+      reason: "the Core stopped while this run was executing (crash or restart); start it again",
+    });
+    if (stale.length) logger.warn({ runs: stale }, "marked runs left running by a previous Core as failed");
+  }
 
   const metrics = createMetrics();
-  const events = new LocalRunEventBus();
+  const events: RunEventBus = cluster?.events ?? new LocalRunEventBus();
   const llmFactory = options.llmFactory ?? ((provider: ProviderConfig) => createLlmClient(provider));
 
   let fleet: Fleet;
@@ -95,24 +112,37 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
           at: new Date().toISOString(),
         })
         .catch((error) => logger.error({ err: error, nodeId }, "recording a node's hello failed"));
+      clusterHub?.nodeChanged(nodeId);
     },
     onOffline: (nodeId) => {
       metrics.nodesOnline.set(hub.onlineCount());
+      clusterHub?.nodeChanged(nodeId);
       void repos.nodes.recordSeen(nodeId, new Date().toISOString()).catch(() => {});
     },
     onToolsChanged: (nodeId, tools) => {
       void repos.nodes.updateTools(nodeId, tools).catch(() => {});
+      clusterHub?.nodeChanged(nodeId);
     },
+    onMcpStatus: (nodeId) => clusterHub?.nodeChanged(nodeId),
   });
-  fleet = new Fleet({ nodes: repos.nodes, hub });
-  mcp = new McpServers({ repo: repos.mcpServers, secrets: repos.secrets, hub, fleet, presets: mcpPresetCatalog });
+  // What the executor and the services use: this hub, or in cluster mode every replica's Nodes.
+  const clusterHub = cluster?.hubFor(hub);
+  const nodes: NodeAccess = clusterHub ?? hub;
+  fleet = new Fleet({ nodes: repos.nodes, hub: nodes });
+  mcp = new McpServers({
+    repo: repos.mcpServers,
+    secrets: repos.secrets,
+    hub: nodes,
+    fleet,
+    presets: mcpPresetCatalog,
+  });
 
   const executor = new RunExecutor({
     runs: repos.runs,
     steps: repos.steps,
     jobs: repos.jobs,
     providers: repos.providers,
-    hub,
+    hub: nodes,
     nodeName: async (id) => (await repos.nodes.get(id))?.name,
     llm: llmFactory,
     events,
@@ -120,22 +150,43 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
     logger,
     toolDeadlineMs: env.FABRICORE_TOOL_TIMEOUT_SECONDS * 1000,
   });
-  const queue = new DbRunQueue({
-    claim: () => repos.runs.claimNext(owner),
-    execute: (runId, signal) => executor.execute(runId, signal),
-    concurrency: env.FABRICORE_RUN_CONCURRENCY,
-    logger,
+  const queue: RunQueue = cluster
+    ? cluster.runQueue({
+        claim: (runId) => repos.runs.claim(runId, owner),
+        execute: (runId, signal) => executor.execute(runId, signal),
+        queuedRunIds: async () => (await repos.runs.list({ status: "queued", limit: 500 })).map((r) => r.id).reverse(),
+        cancelRequested: (ids) => repos.runs.cancelRequested(ids),
+        concurrency: env.FABRICORE_RUN_CONCURRENCY,
+        logger,
+      })
+    : new DbRunQueue({
+        claim: () => repos.runs.claimNext(owner),
+        execute: (runId, signal) => executor.execute(runId, signal),
+        concurrency: env.FABRICORE_RUN_CONCURRENCY,
+        logger,
+      });
+  cluster?.replicas({
+    activeRunOwners: () => repos.runs.activeOwners(),
+    failRunsOf: async (runOwner, reason) => {
+      const failed = await repos.runs.failStale({ owner: runOwner, reason });
+      for (const runId of failed) {
+        events.publish(runId, { type: "status", status: "failed", output: null, error: reason });
+        events.publish(runId, { type: "done", status: "failed" });
+      }
+      return failed;
+    },
   });
   const runs = new Runs({ runs: repos.runs, steps: repos.steps, jobs: repos.jobs, queue, events, metrics });
-  const scheduler = new CronScheduler({
-    onTrigger: async (jobId) => {
+  const onCron = {
+    onTrigger: async (jobId: string) => {
       const job = await repos.jobs.get(jobId);
       if (!job?.enabled) return;
       const run = await runs.start(job, "cron");
       logger.info({ jobId, runId: run.id }, "cron fired");
     },
-    onError: (jobId, error) => logger.error({ err: error, jobId }, "starting a scheduled run failed"),
-  });
+    onError: (jobId: string, error: unknown) => logger.error({ err: error, jobId }, "starting a scheduled run failed"),
+  };
+  const scheduler: Scheduler = cluster ? cluster.cronScheduler({ ...onCron, logger }) : new CronScheduler(onCron);
   const jobs = new Jobs({
     jobs: repos.jobs,
     nodes: repos.nodes,
@@ -153,7 +204,7 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
     jobs,
     runs,
     mcp,
-    hub,
+    hub: nodes,
     events,
     queue,
     scheduler,
@@ -194,6 +245,7 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
     repos,
     adminPassword: admin.password,
     async listen() {
+      await cluster?.start();
       const address = await app.listen({ host: env.FABRICORE_HOST, port: env.FABRICORE_PORT });
       queue.start();
       await jobs.scheduleAll();
@@ -205,6 +257,7 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
       await scheduler.stop();
       await queue.stop("the Core is shutting down");
       await hub.close();
+      await cluster?.close();
       await app.close();
       await database.close();
     },

@@ -18,6 +18,15 @@ export const CoreEnv = z.object({
     .string()
     .regex(/^rediss?:\/\//, "must be redis://…")
     .optional(),
+  /** Cluster mode: every Redis key and channel of this cluster starts with this (several clusters,
+   * or test runs, can share one Redis). */
+  FABRICORE_REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/, "letters, digits, _ . - (at most 64)")
+    .default("fabricore"),
+  /** Cluster mode: a replica silent in Redis this long is dead; its Nodes' entries expire and a
+   * survivor fails the runs it was executing. It refreshes its entries every third of this. */
+  FABRICORE_REPLICA_TTL_SECONDS: positiveInt.default(15),
   FABRICORE_MASTER_KEY: z.string().optional(),
   FABRICORE_ADMIN_PASSWORD: z.string().min(8, "at least 8 characters").optional(),
   FABRICORE_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),

@@ -468,6 +468,36 @@ describeEachDialect("storage contract", (get) => {
     expect(await r.runs.claimNext("core-1")).toBeUndefined();
   });
 
+  it("runs: claim starts one named run once, and never a cancelled or running one", async () => {
+    const r = repos();
+    const j = await newJob(r);
+    const a = await r.runs.create({ jobId: j.id, trigger: "manual" });
+    const b = await r.runs.create({ jobId: j.id, trigger: "manual" });
+    const results = await Promise.all([r.runs.claim(a.id, "core-1"), r.runs.claim(a.id, "core-2")]);
+    expect(results.filter((x) => x !== undefined)).toHaveLength(1);
+    expect(results.find((x) => x)).toMatchObject({ id: a.id, status: "running" });
+    expect(await r.runs.cancelQueued(b.id)).toBe(true);
+    expect(await r.runs.claim(b.id, "core-1")).toBeUndefined();
+    expect(await r.runs.claim("no-such-run", "core-1")).toBeUndefined();
+  });
+
+  it("runs: activeOwners and cancelRequested (cluster recovery and cross-replica cancel)", async () => {
+    const r = repos();
+    const j = await newJob(r);
+    const a = await r.runs.create({ jobId: j.id, trigger: "manual" });
+    const b = await r.runs.create({ jobId: j.id, trigger: "manual" });
+    const c = await r.runs.create({ jobId: j.id, trigger: "manual" });
+    await r.runs.claim(a.id, "replica-1");
+    await r.runs.claim(b.id, "replica-2");
+    expect((await r.runs.activeOwners()).sort()).toEqual(["replica-1", "replica-2"]);
+    await r.runs.requestCancel(a.id);
+    await r.runs.requestCancel(c.id); // queued: cancelled at once, not "requested"
+    expect(await r.runs.cancelRequested([a.id, b.id, c.id])).toEqual([a.id]);
+    expect(await r.runs.cancelRequested([])).toEqual([]);
+    expect(await r.runs.failStale({ owner: "replica-2", reason: "dead" })).toEqual([b.id]);
+    expect(await r.runs.activeOwners()).toEqual(["replica-1"]);
+  });
+
   it("runs: many concurrent claimers over several connections claim each run exactly once", async () => {
     const t = get();
     const r = repos();

@@ -2,7 +2,7 @@ import type { ToolDescriptor } from "@fabricore/protocol";
 import { ApiError } from "../api/errors.ts";
 import type { NodesRepo } from "../database/index.ts";
 import type { FleetNode } from "../database/types.ts";
-import type { NodeHub } from "../nodes/node-hub.ts";
+import type { NodeAccess } from "../nodes/node-access.ts";
 import { generateToken, hashToken } from "../secrets/index.ts";
 
 export interface NodeView {
@@ -26,9 +26,9 @@ export interface NodeView {
  * state the hub holds for connected Nodes. */
 export class Fleet {
   private readonly nodes: NodesRepo;
-  private readonly hub: NodeHub;
+  private readonly hub: NodeAccess;
 
-  constructor(deps: { nodes: NodesRepo; hub: NodeHub }) {
+  constructor(deps: { nodes: NodesRepo; hub: NodeAccess }) {
     this.nodes = deps.nodes;
     this.hub = deps.hub;
   }

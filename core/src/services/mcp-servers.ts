@@ -3,7 +3,7 @@ import { ApiError } from "../api/errors.ts";
 import type { McpBody } from "../api/schemas.ts";
 import type { McpServersRepo, SecretsRepo } from "../database/index.ts";
 import type { PresetRequest } from "../nodes/mcp-presets.ts";
-import type { NodeHub } from "../nodes/node-hub.ts";
+import type { NodeAccess } from "../nodes/node-access.ts";
 import type { Fleet } from "./fleet.ts";
 
 /** The marketplace as the service needs it (core/src/nodes/mcp-presets.ts provides it). */
@@ -35,7 +35,7 @@ export class McpServers {
   private readonly deps: {
     repo: McpServersRepo;
     secrets: SecretsRepo;
-    hub: NodeHub;
+    hub: NodeAccess;
     fleet: Fleet;
     presets: PresetCatalog;
   };

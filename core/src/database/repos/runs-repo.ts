@@ -120,6 +120,21 @@ export class RunsRepo {
     return row && toRun(row);
   }
 
+  /**
+   * queued → running for this one run, for `owner`. Cluster mode: BullMQ says which run to start,
+   * the row decides whether it still may (not started elsewhere, not cancelled); undefined when not.
+   */
+  async claim(id: string, owner: string): Promise<Run | undefined> {
+    const row = await this.db
+      .updateTable("runs")
+      .set({ status: "running", owner, started_at: isoNow(this.clock) })
+      .where("id", "=", id)
+      .where("status", "=", "queued")
+      .returningAll()
+      .executeTakeFirst();
+    return row && toRun(row);
+  }
+
   /** running ↔ waiting_approval; false when the run is not active any more (finished, cancelled). */
   async setStatus(id: string, status: ActiveRunStatus): Promise<boolean> {
     const r = await this.db
@@ -191,6 +206,31 @@ export class RunsRepo {
       .where("status", "in", [...ACTIVE_RUN_STATUSES]);
     if (options.owner !== undefined) q = q.where("owner", "=", options.owner);
     const rows = await q.returning("id").execute();
+    return rows.map((r) => r.id);
+  }
+
+  /** Distinct owners of running/waiting_approval runs (cluster mode: checked against live replicas). */
+  async activeOwners(): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom("runs")
+      .select("owner")
+      .distinct()
+      .where("status", "in", [...ACTIVE_RUN_STATUSES])
+      .where("owner", "is not", null)
+      .execute();
+    return rows.map((r) => r.owner).filter((o): o is string => o !== null);
+  }
+
+  /** Of these runs, the active ones with a cancel request (for the replica executing them). */
+  async cancelRequested(ids: string[]): Promise<string[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.db
+      .selectFrom("runs")
+      .select("id")
+      .where("id", "in", ids)
+      .where("status", "in", [...ACTIVE_RUN_STATUSES])
+      .where("cancel_requested_at", "is not", null)
+      .execute();
     return rows.map((r) => r.id);
   }
 
