@@ -25,7 +25,8 @@ export interface AppOptions {
   https?: { cert: Buffer; key: Buffer } | undefined;
 }
 
-const PUBLIC_API = new Set(["/api/auth/login", "/api/openapi.json"]);
+// The Node's enrollment and challenge carry their own proof (an enrollment token, nothing to protect).
+const PUBLIC_API = new Set(["/api/auth/login", "/api/openapi.json", "/api/nodes/enroll", "/api/nodes/challenge"]);
 
 /** The Fastify application: every route validates with zod, one error handler shapes errors, and
  * every /api route but login, webhooks and the Node socket needs a principal. */

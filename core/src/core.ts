@@ -14,7 +14,10 @@ import { createLlmClient, type LlmClient, type ProviderConfig } from "./llm/inde
 import { createMetrics } from "./metrics.ts";
 import { mcpPresetCatalog } from "./nodes/mcp-presets.ts";
 import type { NodeAccess } from "./nodes/node-access.ts";
+import { deriveChallengeKey } from "./nodes/node-auth.ts";
 import { NodeHub } from "./nodes/node-hub.ts";
+import { NodeIdentityService } from "./nodes/node-identity.ts";
+import { nodeIdentityRoutes } from "./nodes/node-identity-routes.ts";
 import { CronScheduler, type Scheduler } from "./scheduler/cron-scheduler.ts";
 import { LocalRunEventBus, type RunEventBus } from "./scheduler/run-events.ts";
 import { RunExecutor } from "./scheduler/run-executor.ts";
@@ -89,9 +92,10 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
 
   let fleet: Fleet;
   let mcp: McpServers;
+  let identity: NodeIdentityService;
   const hubLogger = logger.child({ room: "hub" });
   const hub = new NodeHub({
-    authenticate: (token) => fleet.authenticate(token),
+    authenticate: (credentials) => identity.authenticate(credentials),
     desiredMcpServers: (nodeId) => mcp.desiredFor(nodeId),
     heartbeatIntervalMs: env.FABRICORE_HEARTBEAT_SECONDS * 1000,
     logger: {
@@ -129,6 +133,13 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
   const clusterHub = cluster?.hubFor(hub);
   const nodes: NodeAccess = clusterHub ?? hub;
   fleet = new Fleet({ nodes: repos.nodes, hub: nodes });
+  // Nodes prove themselves with their own keys; challenge nonces are MACed with a key derived from
+  // the master key so that every replica of a cluster accepts the nonces of the others.
+  identity = new NodeIdentityService({
+    nodes: repos.nodes,
+    hub: nodes,
+    challengeKey: deriveChallengeKey(masterKey.key),
+  });
   mcp = new McpServers({
     repo: repos.mcpServers,
     secrets: repos.secrets,
@@ -234,6 +245,9 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
       ? { cert: readFileSync(env.FABRICORE_TLS_CERT), key: readFileSync(env.FABRICORE_TLS_KEY!) }
       : undefined,
   });
+  await app.register(async (scope) =>
+    nodeIdentityRoutes(scope, { identity, resolveNode: (idOrName) => fleet.get(idOrName) }),
+  );
   app.server.on("upgrade", (request, socket, head) => {
     if (!hub.handleUpgrade(request, socket, head)) socket.destroy();
   });

@@ -3,6 +3,7 @@ export * from "./jsonrpc.ts";
 export * from "./mcp.ts";
 export * from "./messages.ts";
 export * from "./mount-policy.ts";
+export * from "./node-auth.ts";
 export * from "./rpc-peer.ts";
 export * from "./tools.ts";
 export * from "./transport.ts";

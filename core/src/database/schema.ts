@@ -45,6 +45,17 @@ export interface NodesTable {
   os: string | null;
   arch: string | null;
   tools: string; // JSON ToolDescriptor[] as last announced
+  /** The Node's Ed25519 public key (base64url, 32 bytes), registered with its enrollment token (0004). */
+  public_key: ColumnType<string | null, string | null | undefined, string | null>;
+  key_registered_at: ColumnType<string | null, string | null | undefined, string | null>;
+  /** When the current enrollment token was spent; NULL: it can still register a key (0004). */
+  token_used_at: ColumnType<string | null, string | null | undefined, string | null>;
+}
+
+/** Challenge nonces already used by a Node to connect (0004); rows past `expires_at` are purged. */
+export interface NodeNoncesTable {
+  nonce: string;
+  expires_at: string;
 }
 
 export interface SecretsTable {
@@ -128,6 +139,7 @@ export interface Database {
   runs: RunsTable;
   run_steps: RunStepsTable;
   mcp_servers: McpServersTable;
+  node_nonces: NodeNoncesTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

@@ -75,6 +75,11 @@ export interface FleetNode {
   arch: string | null;
   /** As last announced by the Node (hello or tools-changed). */
   tools: ToolDescriptor[];
+  /** The Node's Ed25519 public key (base64url); null until it enrolled. */
+  publicKey: string | null;
+  keyRegisteredAt: string | null;
+  /** When the current enrollment token was spent; null: it can still register a key. */
+  tokenUsedAt: string | null;
 }
 /** `Node` clashes with the DOM/Node.js global in editors; both names are exported. */
 export type { FleetNode as Node };

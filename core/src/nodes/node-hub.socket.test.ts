@@ -1,11 +1,16 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { connectUrl, connectWebSocket, UpgradeRejectedError } from "@fabricore/node/comms/ws-client-transport.ts";
-import { MAX_FRAME_BYTES, NODE_CONNECT_PATH, type ProtocolError } from "@fabricore/protocol";
+import { MAX_FRAME_BYTES, NODE_CONNECT_PATH, nodeAuthMessage, type ProtocolError } from "@fabricore/protocol";
 import { afterEach, describe, expect, it } from "vitest";
 import WebSocket from "ws";
+import { checkNonce, issueNonce, verifyNodeSignature } from "./node-auth.ts";
 import { NodeHub, type NodeHubOptions } from "./node-hub.ts";
 import { createTestNode, type TestNode, waitFor } from "./test-helpers.ts";
 import { NodeCloseCode } from "./ws-server-transport.ts";
@@ -34,17 +39,48 @@ afterEach(async () => {
 async function startCore(port = 0, options: Partial<NodeHubOptions> = {}): Promise<Core> {
   const events: string[] = [];
   const revoked = new Set<string>();
+  // The Node program enrolls and signs challenges: a minimal stand-in for the Core's NodeIdentityService.
+  const challengeKey = randomBytes(32);
+  const keys = new Map<string, string>();
+  const usedNonces = new Set<string>();
   const hub = new NodeHub({
-    authenticate: async (token) => (revoked.has(token) ? null : (TOKENS[token] ?? null)),
+    authenticate: async (c) => {
+      if (c.kind === "bearer") return revoked.has(c.token) ? null : (TOKENS[c.token] ?? null);
+      const key = keys.get(c.nodeId);
+      if (!checkNonce(challengeKey, c.nonce, Date.now()).ok || usedNonces.has(c.nonce) || !key) return null;
+      if (!verifyNodeSignature(key, nodeAuthMessage(c.nodeId, c.nonce, c.origin), c.signature)) return null;
+      usedNonces.add(c.nonce);
+      return Object.values(TOKENS).find((t) => t.nodeId === c.nodeId) ?? null;
+    },
     desiredMcpServers: async () => [],
     onOnline: (id) => events.push(`online:${id}`),
     onOffline: (id, reason) => events.push(`offline:${id}:${reason}`),
     heartbeatIntervalMs: 1_000,
     ...options,
   });
-  const server = createServer((_req, res) => {
-    res.statusCode = 404;
-    res.end();
+  const server = createServer((req, res) => {
+    let body = "";
+    req.on("data", (chunk: Buffer) => (body += chunk.toString()));
+    req.on("end", () => {
+      res.setHeader("content-type", "application/json");
+      if (req.method === "POST" && req.url === "/api/nodes/challenge") {
+        res.end(JSON.stringify({ nonce: issueNonce(challengeKey, Date.now()).nonce, expiresAt: "soon" }));
+        return;
+      }
+      if (req.method === "POST" && req.url === "/api/nodes/enroll") {
+        const { token, publicKey } = JSON.parse(body) as { token: string; publicKey: string };
+        const who = TOKENS[token];
+        if (who) {
+          keys.set(who.nodeId, publicKey);
+          res.end(JSON.stringify({ nodeId: who.nodeId, name: who.name }));
+          return;
+        }
+        res.statusCode = 401;
+      } else {
+        res.statusCode = 404;
+      }
+      res.end("{}");
+    });
   });
   server.on("upgrade", (req, socket, head) => {
     if (!hub.handleUpgrade(req, socket, head)) socket.destroy();
@@ -265,7 +301,19 @@ describe("the Node program as a process", () => {
   function spawnNode(core: Core, extra: string[] = []): ChildProcess {
     const child = spawn(
       process.execPath,
-      [main, "--core", core.url, "--token", "fcn_good", "--allow-exec", "--log-level", "warn", ...extra],
+      [
+        main,
+        "--core",
+        core.url,
+        "--token",
+        "fcn_good",
+        "--data-dir",
+        mkdtempSync(join(tmpdir(), "fabricore-hub-node-")),
+        "--allow-exec",
+        "--log-level",
+        "warn",
+        ...extra,
+      ],
       { stdio: ["ignore", "ignore", "pipe"] },
     );
     cleanups.push(async () => {

@@ -9,6 +9,7 @@ import {
   MAX_FRAME_BYTES,
   type McpServerSpec,
   type McpServerStatus,
+  NODE_AUTH_HEADERS,
   NODE_CONNECT_PATH,
   nodeToCore,
   PROTOCOL_VERSION,
@@ -28,6 +29,21 @@ export interface NodeIdentity {
   name: string;
 }
 
+/**
+ * What a connecting Node presented at the upgrade. `signed` is the real handshake (an Ed25519
+ * signature over a single-use nonce, see protocol/src/node-auth.ts); `bearer` is a plain
+ * `Authorization: Bearer` token, which the Core's Fleet refuses (enrollment tokens are spent at
+ * POST /api/nodes/enroll) but hub tests use to stay independent of the key handshake.
+ */
+export type NodeCredentials =
+  | { kind: "signed"; nodeId: string; nonce: string; signature: string; origin: string }
+  | { kind: "bearer"; token: string };
+
+/** A refusal with the reason, logged by the hub and sent in the 401 body so the Node can say what to fix. */
+export interface NodeAuthRefusal {
+  refused: string;
+}
+
 /** The slice of pino the hub logs with. */
 export interface HubLogger {
   debug(fields: Record<string, unknown>, message?: string): void;
@@ -37,8 +53,8 @@ export interface HubLogger {
 }
 
 export interface NodeHubOptions {
-  /** Maps a Node's bearer token (`fcn_…`) to its identity; null rejects the connection with 401. */
-  authenticate(token: string): Promise<NodeIdentity | null>;
+  /** Maps what the Node presented to its identity; null or a refusal rejects the connection with 401. */
+  authenticate(credentials: NodeCredentials): Promise<NodeIdentity | NodeAuthRefusal | null>;
   /** Every MCP server the Node should run, with secrets resolved; sent in each HelloResult. */
   desiredMcpServers(nodeId: string): Promise<McpServerSpec[]>;
   onOnline?(nodeId: string, hello: HelloParams): void;
@@ -146,20 +162,24 @@ export class NodeHub {
       rejectUpgrade(socket, 503, "unavailable", "the Core is shutting down");
       return;
     }
-    const token = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? "")?.[1];
-    let identity: NodeIdentity | null = null;
-    if (token) {
+    const credentials = credentialsOf(request);
+    let identity: NodeIdentity | NodeAuthRefusal | null = null;
+    if (credentials) {
       try {
-        identity = await this.options.authenticate(token);
+        identity = await this.options.authenticate(credentials);
       } catch (error) {
         this.logger.error({ err: errorMessage(error), remote }, "node authentication failed");
-        rejectUpgrade(socket, 503, "unavailable", "cannot check the token right now; retry later");
+        rejectUpgrade(socket, 503, "unavailable", "cannot check the node's credentials right now; retry later");
         return;
       }
     }
-    if (!identity) {
-      this.logger.warn({ remote, hadToken: token !== undefined }, "node connection refused: invalid token");
-      rejectUpgrade(socket, 401, "unauthorized", "missing, unknown or revoked node token");
+    if (!identity || "refused" in identity) {
+      const reason = identity?.refused ?? "missing, unknown or revoked node credentials";
+      this.logger.warn(
+        { remote, credentials: credentials?.kind ?? "none", nodeId: nodeIdOf(credentials), reason },
+        "node connection refused",
+      );
+      rejectUpgrade(socket, 401, "unauthorized", reason);
       return;
     }
     if (socket.destroyed) return;
@@ -398,6 +418,43 @@ export class NodeHub {
       this.logger.error({ err: errorMessage(error) }, `${what} callback threw`);
     }
   }
+}
+
+function header(request: IncomingMessage, name: string): string | undefined {
+  const value = request.headers[name];
+  return typeof value === "string" && value !== "" ? value : undefined;
+}
+
+/**
+ * The origin the Node dialled, as this Core sees it: scheme and host of the request, honouring a
+ * reverse proxy's X-Forwarded-Proto/-Host (the API trusts its proxy the same way). The Node signs the
+ * origin it dialled, so the two agree exactly when the Node is talking to this Core.
+ */
+export function requestOrigin(request: IncomingMessage): string {
+  const proto =
+    header(request, "x-forwarded-proto")?.split(",")[0]?.trim() ??
+    ((request.socket as { encrypted?: boolean }).encrypted ? "https" : "http");
+  const host = header(request, "x-forwarded-host")?.split(",")[0]?.trim() ?? header(request, "host") ?? "";
+  try {
+    return new URL(`${proto}://${host}`).origin;
+  } catch {
+    return `${proto}://${host}`;
+  }
+}
+
+function credentialsOf(request: IncomingMessage): NodeCredentials | undefined {
+  const nodeId = header(request, NODE_AUTH_HEADERS.nodeId);
+  const nonce = header(request, NODE_AUTH_HEADERS.nonce);
+  const signature = header(request, NODE_AUTH_HEADERS.signature);
+  if (nodeId && nonce && signature) {
+    return { kind: "signed", nodeId, nonce, signature, origin: requestOrigin(request) };
+  }
+  const token = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? "")?.[1];
+  return token ? { kind: "bearer", token } : undefined;
+}
+
+function nodeIdOf(credentials: NodeCredentials | undefined): string | undefined {
+  return credentials?.kind === "signed" ? credentials.nodeId.slice(0, 64) : undefined;
 }
 
 function errorMessage(error: unknown): string {

@@ -1,6 +1,7 @@
 import type { Kysely } from "kysely";
 import type { Migration } from "kysely/migration";
 import * as m0001 from "./0001-initial.ts";
+import * as m0004 from "./0004-node-identity.ts";
 import type { MigrationContext } from "./context.ts";
 
 interface MigrationModule {
@@ -12,7 +13,10 @@ interface MigrationModule {
  * Every migration, in order. Listed in code (not read from a folder) so the Node-24 type-stripping
  * runtime and a bundled build see the same set. Names sort; never rename or reorder a shipped one.
  */
-const MIGRATIONS: ReadonlyArray<readonly [string, MigrationModule]> = [["0001-initial", m0001]];
+const MIGRATIONS: ReadonlyArray<readonly [string, MigrationModule]> = [[
+  ["0001-initial", m0001],
+  ["0004-node-identity", m0004],
+];
 
 export function migrationsFor(ctx: MigrationContext): Record<string, Migration> {
   const out: Record<string, Migration> = {};

@@ -1,7 +1,7 @@
 import type { ToolDescriptor } from "@fabricore/protocol";
 import type { Kysely } from "kysely";
 import { type Clock, isoNow, systemClock } from "../clock.ts";
-import { translateConstraint } from "../errors.ts";
+import { isUniqueViolation, translateConstraint } from "../errors.ts";
 import { newId } from "../ids.ts";
 import { parseJsonOr, toJson } from "../json.ts";
 import type { Database, NodeRow } from "../schema.ts";
@@ -19,6 +19,9 @@ function toNode(row: NodeRow): FleetNode {
     os: row.os,
     arch: row.arch,
     tools: parseJsonOr<ToolDescriptor[]>(row.tools, "nodes.tools", []),
+    publicKey: row.public_key ?? null,
+    keyRegisteredAt: row.key_registered_at ?? null,
+    tokenUsedAt: row.token_used_at ?? null,
   };
 }
 
@@ -105,6 +108,49 @@ export class NodesRepo {
       .set({ tools: toJson(tools) })
       .where("id", "=", id)
       .execute();
+  }
+
+  /**
+   * Registers the Node's public key and spends the enrollment token, atomically: only the request
+   * that still finds this token unspent wins, so one token registers one key. The previous key (a
+   * rotation) stops working in the same write.
+   */
+  async registerKey(id: string, tokenHash: string, publicKey: string): Promise<boolean> {
+    const now = isoNow(this.clock);
+    const r = await this.db
+      .updateTable("nodes")
+      .set({ public_key: publicKey, key_registered_at: now, token_used_at: now })
+      .where("id", "=", id)
+      .where("token_hash", "=", tokenHash)
+      .where("token_used_at", "is", null)
+      .executeTakeFirst();
+    return r.numUpdatedRows > 0n;
+  }
+
+  /** A new enrollment token (rotation); the registered key keeps working until the token registers another. */
+  async replaceToken(id: string, tokenHash: string): Promise<boolean> {
+    const r = await this.db
+      .updateTable("nodes")
+      .set({ token_hash: tokenHash, token_used_at: null })
+      .where("id", "=", id)
+      .executeTakeFirst();
+    return r.numUpdatedRows > 0n;
+  }
+
+  /** Records a challenge nonce as used; false when it already was (a replay). */
+  async useNonce(nonce: string, expiresAt: string): Promise<boolean> {
+    try {
+      await this.db.insertInto("node_nonces").values({ nonce, expires_at: expiresAt }).execute();
+      return true;
+    } catch (error) {
+      if (isUniqueViolation(error)) return false;
+      throw error;
+    }
+  }
+
+  /** Forgets nonces past their expiry: they are refused as expired before this table is consulted. */
+  async purgeNonces(before: string): Promise<void> {
+    await this.db.deleteFrom("node_nonces").where("expires_at", "<", before).execute();
   }
 
   /** Deleting the row revokes the token (it is only a hash on this row); MCP specs cascade. */
