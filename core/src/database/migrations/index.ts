@@ -13,7 +13,7 @@ interface MigrationModule {
  * Every migration, in order. Listed in code (not read from a folder) so the Node-24 type-stripping
  * runtime and a bundled build see the same set. Names sort; never rename or reorder a shipped one.
  */
-const MIGRATIONS: ReadonlyArray<readonly [string, MigrationModule]> = [[
+const MIGRATIONS: ReadonlyArray<readonly [string, MigrationModule]> = [
   ["0001-initial", m0001],
   ["0004-node-identity", m0004],
 ];
