@@ -5,8 +5,9 @@ import fastifyStatic from "@fastify/static";
 import fastifySwagger from "@fastify/swagger";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions } from "fastify";
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from "fastify-type-provider-zod";
-import { authHook } from "./api/auth.ts";
+import { authHook, type RouteRole, requireRank } from "./api/auth.ts";
 import { installErrorHandler } from "./api/errors.ts";
+import { auditRoutes } from "./api/routes/audit.ts";
 import { authRoutes } from "./api/routes/auth.ts";
 import { healthRoutes } from "./api/routes/health.ts";
 import { jobRoutes } from "./api/routes/jobs.ts";
@@ -15,6 +16,7 @@ import { nodeRoutes } from "./api/routes/nodes.ts";
 import { providerRoutes } from "./api/routes/providers.ts";
 import { runRoutes } from "./api/routes/runs.ts";
 import { secretRoutes } from "./api/routes/secrets.ts";
+import { userRoutes } from "./api/routes/users.ts";
 import { webhookRoutes } from "./api/routes/webhooks.ts";
 import type { CoreContext } from "./core-context.ts";
 
@@ -23,7 +25,52 @@ export interface AppOptions {
   /** Built UI (core/ui/dist); served at / with SPA fallback when it exists. */
   uiDir?: string | undefined;
   https?: { cert: Buffer; key: Buffer } | undefined;
+  /** Whose X-Forwarded-For to believe (see FABRICORE_TRUST_PROXY); default: none. */
+  trustProxy?: boolean | string | string[] | undefined;
 }
+
+/** One registered route and the least role it needs ("public": no authentication). */
+export interface RouteInfo {
+  method: string;
+  url: string;
+  role: RouteRole | undefined;
+}
+
+const routeTables = new WeakMap<FastifyInstance, RouteInfo[]>();
+
+/** Every route the app registered (for the role walk test and the docs). */
+export function routesOf(app: FastifyInstance): RouteInfo[] {
+  return routeTables.get(app) ?? [];
+}
+
+/** FABRICORE_TRUST_PROXY → Fastify's trustProxy: `true`/`false`, or addresses/CIDRs/`loopback`. */
+export function parseTrustProxy(value: string): boolean | string[] {
+  const v = value.trim().toLowerCase();
+  if (v === "true") return true;
+  if (v === "false" || v === "") return false;
+  return value
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+/** Every response: no sniffing, no framing, no referrer, and for API answers a CSP that allows
+ * nothing (a JSON body opened as a page runs no script). The UI's HTML gets its own CSP below. */
+const API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'";
+const UI_CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  // Mantine renders its CSS variables as <style> elements; inline styles cannot run code, and
+  // script-src stays strict (no inline script, no eval), which is what stops XSS.
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data:",
+  "font-src 'self'",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "frame-ancestors 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+].join("; ");
 
 // The Node's enrollment and challenge carry their own proof (an enrollment token, nothing to protect).
 const PUBLIC_API = new Set(["/api/auth/login", "/api/openapi.json", "/api/nodes/enroll", "/api/nodes/challenge"]);
@@ -35,8 +82,23 @@ export async function buildApp(ctx: CoreContext, options: AppOptions): Promise<F
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
     ...(options.https ? { https: options.https } : {}),
     bodyLimit: 2 * 1024 * 1024,
-    trustProxy: true,
+    // Only a proxy we were told about may set the client IP (the login limit and the audit log
+    // key on it); trusting every X-Forwarded-For would let anyone pick their own IP.
+    trustProxy: options.trustProxy ?? false,
   }) as unknown as FastifyInstance;
+  const routes: RouteInfo[] = [];
+  routeTables.set(app, routes);
+  // Every /api route names the least role it needs in `config.role`. One without is treated as
+  // admin-only (fail closed), and the role walk test fails until it is classified.
+  app.addHook("onRoute", (route) => {
+    const config = (route.config ?? {}) as { role?: RouteRole };
+    if (route.url.startsWith("/api/") && PUBLIC_API.has(route.url)) config.role = "public";
+    else if (route.url.startsWith("/api/") && config.role === undefined) config.role = "admin";
+    route.config = config as typeof route.config;
+    for (const method of [route.method].flat()) {
+      if (method !== "HEAD") routes.push({ method, url: route.url, role: config.role });
+    }
+  });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   const index = options.uiDir ? readIndex(options.uiDir) : undefined;
@@ -54,16 +116,40 @@ export async function buildApp(ctx: CoreContext, options: AppOptions): Promise<F
     transform: jsonSchemaTransform,
   });
 
-  const authenticate = authHook((token, via) => ctx.accounts.authenticate(token, via));
+  const authenticate = authHook(async (token, via, request) => {
+    const principal = await ctx.accounts.authenticate(token, via);
+    // First use of a token in a minute (the same rule that updates its last-used time).
+    if (principal?.firstUseThisMinute) {
+      await ctx.audit.record({
+        actor: principal.username,
+        ip: request.ip,
+        action: "token.use",
+        target: principal.tokenId,
+        detail: { kind: principal.tokenKind, via },
+      });
+    }
+    return principal;
+  });
   app.addHook("onRequest", async (request, reply) => {
     const path = request.url.split("?")[0] ?? "";
-    if (!path.startsWith("/api/") || PUBLIC_API.has(path) || path.startsWith("/api/webhook/")) return;
+    const role = (request.routeOptions.config as { role?: RouteRole } | undefined)?.role;
+    if (!path.startsWith("/api/") || role === "public") return;
     await authenticate(request, reply);
+    // Roles are checked here, before the body is parsed or validated: a viewer gets 403 for a
+    // write whatever it sends, and no handler code runs.
+    if (role !== undefined) requireRank(request, role);
   });
-  app.addHook("onSend", async (_request, reply, payload) => {
+  app.addHook("onSend", async (request, reply, payload) => {
     reply.header("x-content-type-options", "nosniff");
     reply.header("referrer-policy", "no-referrer");
     reply.header("x-frame-options", "DENY");
+    reply.header("cross-origin-opener-policy", "same-origin");
+    reply.header("cross-origin-resource-policy", "same-origin");
+    reply.header("permissions-policy", "camera=(), microphone=(), geolocation=(), payment=(), usb=()");
+    if (!reply.hasHeader("content-security-policy")) reply.header("content-security-policy", API_CSP);
+    if (ctx.tls) reply.header("strict-transport-security", "max-age=31536000; includeSubDomains");
+    // Answers carrying credentials or run data must not be kept by a shared cache.
+    if (request.url.startsWith("/api/") && !reply.hasHeader("cache-control")) reply.header("cache-control", "no-store");
     return payload;
   });
 
@@ -77,10 +163,12 @@ export async function buildApp(ctx: CoreContext, options: AppOptions): Promise<F
     runRoutes,
     mcpRoutes,
     healthRoutes,
+    auditRoutes,
+    userRoutes,
   ]) {
     await app.register(async (scope) => routes(scope, ctx));
   }
-  app.get("/api/openapi.json", { schema: { hide: true } }, async () => app.swagger());
+  app.get("/api/openapi.json", { schema: { hide: true }, config: { role: "public" } }, async () => app.swagger());
 
   if (options.uiDir && index !== undefined) {
     await app.register(fastifyStatic, { root: options.uiDir, prefix: "/", wildcard: false, index: false });
@@ -97,13 +185,8 @@ function readIndex(uiDir: string): string | undefined {
   }
 }
 
-/** The UI's HTML with a strict Content-Security-Policy: only our own scripts, no inline script. */
+/** The UI's HTML with a strict Content-Security-Policy: only our own scripts (no inline script, no
+ * eval), no plugins, no framing, no foreign connections. */
 function sendIndex(reply: FastifyReply, index: string) {
-  return reply
-    .header(
-      "content-security-policy",
-      "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
-    )
-    .type("text/html")
-    .send(index);
+  return reply.header("content-security-policy", UI_CSP).type("text/html").send(index);
 }

@@ -5,7 +5,11 @@ import type { NodeAccess } from "./nodes/node-access.ts";
 import type { Scheduler } from "./scheduler/cron-scheduler.ts";
 import type { RunEventBus } from "./scheduler/run-events.ts";
 import type { RunQueue } from "./scheduler/run-queue.ts";
+import type { RateLimiter } from "./api/rate-limit.ts";
+import type { ApprovalGate } from "./scheduler/approval-gate.ts";
+import type { SecretRedactor } from "./secrets/redactor.ts";
 import type { Accounts } from "./services/accounts.ts";
+import type { Audit } from "./services/audit.ts";
 import type { Fleet } from "./services/fleet.ts";
 import type { Jobs } from "./services/jobs.ts";
 import type { McpServers } from "./services/mcp-servers.ts";
@@ -25,6 +29,19 @@ export interface CoreContext {
   queue: RunQueue;
   scheduler: Scheduler;
   metrics: Metrics;
+  /** The append-only audit log (GET /api/audit). */
+  audit: Audit;
+  /** Secret values → `[secret:NAME]` in transcripts and logs; refreshed when secrets change. */
+  redactor: SecretRedactor;
+  /** Refreshes the redactor from the stored secrets and provider keys. */
+  refreshRedactor(): Promise<void>;
+  approvals: ApprovalGate;
+  limits: {
+    /** Failed logins per client IP (429 once over). */
+    loginFailures: RateLimiter;
+    /** Deliveries per webhook (429 once over). */
+    webhooks: RateLimiter;
+  };
   /** A client for a stored provider, its API key decrypted for this use only. */
   llmFor(providerId: string): Promise<LlmClient>;
   /** Whether the Core itself serves TLS (cookies get `Secure`). */

@@ -5,10 +5,17 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
-import { buildApp } from "./app.ts";
+import { RateLimiter } from "./api/rate-limit.ts";
+import { buildApp, parseTrustProxy } from "./app.ts";
 import { Cluster } from "./cluster/cluster.ts";
 import type { CoreContext } from "./core-context.ts";
-import { createRepositories, migrateToLatest, openDatabase, type Repositories } from "./database/index.ts";
+import {
+  createRepositories,
+  MasterKeysRepo,
+  migrateToLatest,
+  openDatabase,
+  type Repositories,
+} from "./database/index.ts";
 import type { CoreEnv } from "./env.ts";
 import { createLlmClient, type LlmClient, type ProviderConfig } from "./llm/index.ts";
 import { createMetrics } from "./metrics.ts";
@@ -20,10 +27,14 @@ import { NodeIdentityService } from "./nodes/node-identity.ts";
 import { nodeIdentityRoutes } from "./nodes/node-identity-routes.ts";
 import { CronScheduler, type Scheduler } from "./scheduler/cron-scheduler.ts";
 import { LocalRunEventBus, type RunEventBus } from "./scheduler/run-events.ts";
+import { ApprovalGate } from "./scheduler/approval-gate.ts";
 import { RunExecutor } from "./scheduler/run-executor.ts";
 import { DbRunQueue, type RunQueue } from "./scheduler/run-queue.ts";
-import { loadMasterKey, SecretBox } from "./secrets/index.ts";
+import { loadMasterKey } from "./secrets/index.ts";
+import { openKeyRing, readNextMasterKey } from "./secrets/key-ring.ts";
+import { SecretRedactor } from "./secrets/redactor.ts";
 import { Accounts } from "./services/accounts.ts";
+import { Audit } from "./services/audit.ts";
 import { Fleet } from "./services/fleet.ts";
 import { Jobs } from "./services/jobs.ts";
 import { McpServers } from "./services/mcp-servers.ts";
@@ -40,6 +51,10 @@ export interface CoreOptions {
   /** Overrides how model clients are made (tests pass one with a custom fetch). */
   llmFactory?: (provider: ProviderConfig) => LlmClient;
   now?: () => Date;
+  /** Shared with the logger's destination (main.ts) so log lines are redacted too. */
+  redactor?: SecretRedactor;
+  /** How often a run waiting for approval re-reads the database (tests make it short). */
+  approvalPollMs?: number;
 }
 
 export interface Core {
@@ -58,9 +73,11 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
   const masterKey = loadMasterKey({ env: env.FABRICORE_MASTER_KEY, dataDir: env.dataDir });
   if (masterKey.created)
     logger.warn({ path: masterKey.path }, "generated a new master key; back it up with the database");
-  const box = new SecretBox({ current: { version: 1, key: masterKey.key } });
   const database = openDatabase({ url: env.FABRICORE_DATABASE_URL, dataDir: env.dataDir });
   await migrateToLatest(database.db);
+  // The key's version comes from the database's key ring (a wrong key stops the Core here); an
+  // interrupted rotate-key leaves master.key.next, loaded too so every value still opens.
+  const box = await openKeyRing(new MasterKeysRepo(database.db), masterKey.key, readNextMasterKey(env.dataDir));
   const repos = createRepositories(database.db, box);
   const owner = `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;
 
@@ -89,6 +106,18 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
   const metrics = createMetrics();
   const events: RunEventBus = cluster?.events ?? new LocalRunEventBus();
   const llmFactory = options.llmFactory ?? ((provider: ProviderConfig) => createLlmClient(provider));
+  const audit = new Audit(repos.audit, logger);
+  const redactor = options.redactor ?? new SecretRedactor();
+  const refreshRedactor = async () => {
+    const values = await repos.secrets.listValues();
+    for (const provider of await repos.providers.list()) {
+      const apiKey = provider.hasApiKey ? await repos.providers.getApiKey(provider.id) : undefined;
+      if (apiKey) values.push({ name: `provider:${provider.name}`, value: apiKey });
+    }
+    redactor.set(values);
+  };
+  await refreshRedactor();
+  const approvals = new ApprovalGate({ runs: repos.runs, events, pollMs: options.approvalPollMs });
 
   let fleet: Fleet;
   let mcp: McpServers;
@@ -160,6 +189,10 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
     metrics,
     logger,
     toolDeadlineMs: env.FABRICORE_TOOL_TIMEOUT_SECONDS * 1000,
+    audit,
+    redactor,
+    refreshRedactor,
+    approvals,
   });
   const queue: RunQueue = cluster
     ? cluster.runQueue({
@@ -187,7 +220,16 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
       return failed;
     },
   });
-  const runs = new Runs({ runs: repos.runs, steps: repos.steps, jobs: repos.jobs, queue, events, metrics });
+  const runs = new Runs({
+    runs: repos.runs,
+    steps: repos.steps,
+    jobs: repos.jobs,
+    queue,
+    events,
+    metrics,
+    audit,
+    approvals,
+  });
   const onCron = {
     onTrigger: async (jobId: string) => {
       const job = await repos.jobs.get(jobId);
@@ -220,6 +262,14 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
     queue,
     scheduler,
     metrics,
+    audit,
+    redactor,
+    refreshRedactor,
+    approvals,
+    limits: {
+      loginFailures: new RateLimiter({ limit: env.FABRICORE_LOGIN_FAILURES_PER_MINUTE, windowMs: 60_000 }),
+      webhooks: new RateLimiter({ limit: env.FABRICORE_WEBHOOK_RATE_PER_MINUTE, windowMs: 60_000 }),
+    },
     llmFor: async (providerId) => {
       const provider = await repos.providers.get(providerId);
       if (!provider) throw new Error(`provider ${providerId} not found`);
@@ -241,6 +291,7 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
   const app = await buildApp(ctx, {
     logger,
     uiDir,
+    trustProxy: parseTrustProxy(env.FABRICORE_TRUST_PROXY),
     https: env.FABRICORE_TLS_CERT
       ? { cert: readFileSync(env.FABRICORE_TLS_CERT), key: readFileSync(env.FABRICORE_TLS_KEY!) }
       : undefined,

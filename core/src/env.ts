@@ -38,6 +38,14 @@ export const CoreEnv = z.object({
   FABRICORE_TOOL_TIMEOUT_SECONDS: positiveInt.default(120),
   /** Where the built UI is; unset: core/ui/dist beside this package. */
   FABRICORE_UI_DIR: z.string().optional(),
+  /** Which proxies' X-Forwarded-For is believed for the client IP (login limit, audit): `loopback`
+   * (a proxy on this host), `false` (none), `true` (any: only behind a proxy that sets it), or a
+   * comma-separated list of addresses/CIDRs. */
+  FABRICORE_TRUST_PROXY: z.string().min(1).default("loopback"),
+  /** Failed logins per client IP per minute before that IP gets 429. */
+  FABRICORE_LOGIN_FAILURES_PER_MINUTE: positiveInt.default(10),
+  /** Deliveries per webhook per minute before 429. */
+  FABRICORE_WEBHOOK_RATE_PER_MINUTE: positiveInt.default(60),
   FABRICORE_TLS_CERT: z.string().optional(),
   FABRICORE_TLS_KEY: z.string().optional(),
 });

@@ -1,6 +1,7 @@
 import pino from "pino";
 import { createCore } from "./core.ts";
 import { loadCoreEnv, SettingsError } from "./env.ts";
+import { redactingDestination, SecretRedactor } from "./secrets/redactor.ts";
 
 /** `node core/src/main.ts` (make run-core): the Core, configured from the environment. */
 async function main(): Promise<void> {
@@ -14,6 +15,9 @@ async function main(): Promise<void> {
     }
     throw error;
   }
+  // Every log line passes the redactor: a secret's value (in an error message, a tool's output)
+  // is written as [secret:NAME], whatever field it hides in.
+  const redactor = new SecretRedactor();
   const logger = pino({
     level: env.FABRICORE_LOG_LEVEL,
     // Never log a credential, wherever it appears in a logged object.
@@ -29,8 +33,8 @@ async function main(): Promise<void> {
       ],
       censor: "[redacted]",
     },
-  });
-  const core = await createCore(env, { logger });
+  }, redactingDestination(redactor, process.stdout));
+  const core = await createCore(env, { logger, redactor });
   const address = await core.listen();
   logger.info({ address, version: core.ctx.version }, "FabriCore Core listening");
   if (core.adminPassword) {

@@ -12,12 +12,29 @@ export interface Principal {
   username: string;
   role: Role;
   tokenId: string;
+  tokenKind?: "session" | "api";
   via: "bearer" | "cookie";
+  /** Set when this is the token's first use in a minute (its last-used time was updated); the
+   * app audits such uses, so the log shows each token in use without a row per request. */
+  firstUseThisMinute?: boolean;
+}
+
+/** The least role a route needs; `public` routes are not authenticated at all. */
+export type RouteRole = Role | "public";
+
+declare module "fastify" {
+  interface FastifyContextConfig {
+    role?: RouteRole;
+  }
 }
 
 /** Resolves a presented token (API token or session token) to a principal; undefined when the
  * token is unknown, expired or revoked. Implemented over the tokens repository in main.ts. */
-export type TokenAuthenticator = (token: string, via: Principal["via"]) => Promise<Principal | undefined>;
+export type TokenAuthenticator = (
+  token: string,
+  via: Principal["via"],
+  request: FastifyRequest,
+) => Promise<Principal | undefined>;
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -42,7 +59,7 @@ export function authHook(authenticate: TokenAuthenticator) {
     const cookie = request.cookies?.[SESSION_COOKIE];
     const token = bearer ?? cookie;
     if (!token) throw new ApiError("unauthorized", "authentication required: send Authorization: Bearer <token>");
-    const principal = await authenticate(token, bearer ? "bearer" : "cookie");
+    const principal = await authenticate(token, bearer ? "bearer" : "cookie", request);
     if (!principal) throw new ApiError("unauthorized", "invalid, expired or revoked token");
     if (principal.via === "cookie" && !["GET", "HEAD", "OPTIONS"].includes(request.method)) {
       if (request.headers[CSRF_HEADER] === undefined) {
@@ -56,15 +73,19 @@ export function authHook(authenticate: TokenAuthenticator) {
   };
 }
 
-/** preHandler: the principal's role must be at least `role`. */
+/** The authenticated principal's role must be at least `role` (403 otherwise). */
+export function requireRank(request: FastifyRequest, role: RouteRole): void {
+  if (role === "public") return;
+  const principal = request.principal;
+  if (!principal) throw new ApiError("unauthorized", "authentication required");
+  if (rank[principal.role] < rank[role]) {
+    throw new ApiError("forbidden", `this needs the ${role} role; you are ${principal.role}`);
+  }
+}
+
+/** preHandler form of requireRank (routes declare `config: { role }` instead; kept for plugins). */
 export function requireRole(role: Role) {
-  return async (request: FastifyRequest): Promise<void> => {
-    const principal = request.principal;
-    if (!principal) throw new ApiError("unauthorized", "authentication required");
-    if (rank[principal.role] < rank[role]) {
-      throw new ApiError("forbidden", `this needs the ${role} role; you are ${principal.role}`);
-    }
-  };
+  return async (request: FastifyRequest): Promise<void> => requireRank(request, role);
 }
 
 export function principalOf(request: FastifyRequest): Principal {

@@ -47,6 +47,17 @@ export const SecretBody = z.object({
   value: z.string().min(1).max(65536),
 });
 
+export const ApprovalPolicy = z
+  .strictObject({
+    /** Every tool call waits for approval. */
+    required: z.boolean().optional(),
+    /** Only calls of these tools (own name, `<source>/<name>`, or the model-facing name). */
+    tools: z.array(z.string().min(1).max(200)).max(200).optional(),
+    /** No decision within this many seconds fails that tool step (default 3600). */
+    timeoutSeconds: z.number().int().min(1).max(7 * 86400).optional(),
+  })
+  .refine((v) => v.required === true || (v.tools?.length ?? 0) > 0, "set required: true or list tools");
+
 const ModelRef = z.object({ provider: z.string().min(1).max(200), model: z.string().min(1).max(300) });
 export const JobBody = z.object({
   name: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9 _.-]{0,99}$/, "letters, digits, space, _ . - (max 100)"),
@@ -68,6 +79,7 @@ export const JobBody = z.object({
     .optional(),
   maxSteps: z.number().int().min(1).max(500).default(20),
   enabled: z.boolean().default(true),
+  approval: ApprovalPolicy.nullable().optional(),
 });
 export type JobBody = z.infer<typeof JobBody>;
 export const JobPatch = JobBody.partial().extend({
@@ -86,6 +98,29 @@ export const RunsQuery = z.object({
   status: RunStatus.optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),
   before: z.string().max(64).optional(),
+});
+
+export const UserBody = z.object({
+  username: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.@-]{0,63}$/, "letters, digits, _ . @ - (max 64)"),
+  password: z.string().min(12, "at least 12 characters").max(1024),
+  role: z.enum(["admin", "operator", "viewer"]),
+});
+export const UserPatch = z.object({
+  role: z.enum(["admin", "operator", "viewer"]).optional(),
+  password: z.string().min(12, "at least 12 characters").max(1024).optional(),
+});
+
+export const AuditQuery = z.object({
+  action: z.string().min(1).max(100).optional(),
+  actor: z.string().min(1).max(200).optional(),
+  since: z.iso.datetime({ offset: true }).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+});
+
+export const ApproveBody = z.object({ approvalId: z.string().min(1).max(100).optional() }).optional();
+export const DenyBody = z.object({
+  approvalId: z.string().min(1).max(100).optional(),
+  reason: z.string().min(1).max(2000),
 });
 
 export const CronPreviewBody = z.object({

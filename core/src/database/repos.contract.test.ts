@@ -330,6 +330,7 @@ describeEachDialect("storage contract", (get) => {
       webhook: null,
       maxSteps: 20,
       enabled: true,
+      approval: null,
       createdAt: "2030-01-01T00:00:00.000Z",
       updatedAt: "2030-01-01T00:00:00.000Z",
     });

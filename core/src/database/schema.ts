@@ -93,6 +93,8 @@ export interface JobsTable {
   enabled: number;
   created_at: string;
   updated_at: string;
+  /** JSON ApprovalPolicy or NULL (no approval needed); added by 0005. */
+  approval: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface RunsTable {
@@ -111,6 +113,10 @@ export interface RunsTable {
   usage: string; // JSON {promptTokens, completionTokens}
   /** Set when a cancel is asked for a run executing somewhere (maybe another replica); its owner aborts it. */
   cancel_requested_at: string | null;
+  /** JSON PendingApproval while the run is waiting_approval (0005). */
+  pending_approval: ColumnType<string | null, string | null | undefined, string | null>;
+  /** JSON ApprovalDecision for the pending approval, written by approve/deny (0005). */
+  approval_decision: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface RunStepsTable {
@@ -129,6 +135,34 @@ export interface McpServersTable {
   created_at: string;
 }
 
+/** Append-only (triggers refuse UPDATE and DELETE). */
+export interface AuditLogTable {
+  id: Generated<number>;
+  at: string;
+  /** Username, `webhook:<slug>`, `job:<name>` or `system`. */
+  actor: string;
+  action: string;
+  target: string | null;
+  ip: string | null;
+  outcome: "ok" | "failed" | "denied";
+  detail: string; // JSON
+  /** sha256 hex of a tool call's result text. */
+  result_hash: string | null;
+}
+
+export interface WebhookDeliveriesTable {
+  job_id: string;
+  delivery_id: string;
+  received_at: string;
+}
+
+export interface MasterKeysTable {
+  version: number;
+  fingerprint: string;
+  created_at: string;
+  retired_at: string | null;
+}
+
 export interface Database {
   users: UsersTable;
   api_tokens: ApiTokensTable;
@@ -139,6 +173,9 @@ export interface Database {
   runs: RunsTable;
   run_steps: RunStepsTable;
   mcp_servers: McpServersTable;
+  audit_log: AuditLogTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  master_keys: MasterKeysTable;
   node_nonces: NodeNoncesTable;
 }
 
@@ -152,3 +189,4 @@ export type RunStepRow = Selectable<RunStepsTable>;
 export type ProviderRow = Selectable<ProvidersTable>;
 export type SecretRow = Selectable<SecretsTable>;
 export type McpServerRow = Selectable<McpServersTable>;
+export type AuditLogRow = Selectable<AuditLogTable>;

@@ -148,6 +148,37 @@ export interface JobSchedule {
   timezone: string;
 }
 
+/**
+ * When a run must wait for a person before a tool call. `required`: every tool call; `tools`: only
+ * calls of these tools (a tool's own name, or `<source>/<name>`). No answer within
+ * `timeoutSeconds` fails that tool step.
+ */
+export interface ApprovalPolicy {
+  required?: boolean;
+  tools?: string[];
+  timeoutSeconds?: number;
+}
+
+/** The exact call a run is waiting on, as shown in GET /api/runs/:id. */
+export interface PendingApproval {
+  id: string;
+  tool: string;
+  source: string;
+  node: string;
+  nodeId: string;
+  arguments: unknown;
+  requestedAt: string;
+  deadline: string;
+}
+
+export interface ApprovalDecision {
+  approvalId: string;
+  approved: boolean;
+  reason: string | null;
+  by: string;
+  at: string;
+}
+
 export interface Job {
   id: string;
   name: string;
@@ -161,6 +192,7 @@ export interface Job {
   webhook: { slug: string; hasSecret: boolean } | null;
   maxSteps: number;
   enabled: boolean;
+  approval: ApprovalPolicy | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -177,6 +209,7 @@ export interface NewJob {
   webhook?: { slug: string; secret?: string | null } | null;
   maxSteps?: number;
   enabled?: boolean;
+  approval?: ApprovalPolicy | null;
 }
 
 /**
@@ -194,6 +227,7 @@ export interface JobPatch {
   webhook?: { slug: string; secret?: string | null } | null;
   maxSteps?: number;
   enabled?: boolean;
+  approval?: ApprovalPolicy | null;
 }
 
 export const DEFAULT_MAX_STEPS = 20;
@@ -219,6 +253,8 @@ export interface Run {
   /** Set by requestCancel on a running run; the owning process polls it and aborts. */
   cancelRequestedAt: string | null;
   usage: Usage;
+  /** The tool call the run waits on while `waiting_approval`; null otherwise. */
+  pendingApproval: PendingApproval | null;
 }
 
 export interface NewRun {
@@ -271,4 +307,37 @@ export interface McpServer {
   name: string;
   spec: McpServerSpec;
   createdAt: string;
+}
+
+export type AuditOutcome = "ok" | "failed" | "denied";
+
+export interface NewAuditEntry {
+  actor: string;
+  action: string;
+  target?: string | null;
+  ip?: string | null;
+  outcome?: AuditOutcome;
+  detail?: Record<string, unknown>;
+  resultHash?: string | null;
+}
+
+export interface AuditEntry {
+  id: number;
+  at: string;
+  actor: string;
+  action: string;
+  target: string | null;
+  ip: string | null;
+  outcome: AuditOutcome;
+  detail: Record<string, unknown>;
+  resultHash: string | null;
+}
+
+export interface AuditQuery {
+  action?: string;
+  actor?: string;
+  /** ISO timestamp: entries at or after it. */
+  since?: string;
+  /** Default 100, at most 1000. Newest first. */
+  limit?: number;
 }

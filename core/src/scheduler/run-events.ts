@@ -7,7 +7,14 @@ export type RunEvent =
   | { type: "model"; provider: string; model: string; attempt: number }
   /** A tool call was sent to its Node; its step follows when it returns. */
   | { type: "tool"; tool: string; node: string; callId: string; arguments: unknown }
-  | { type: "status"; status: string; output?: string | null; error?: string | null }
+  | {
+      type: "status";
+      status: string;
+      output?: string | null;
+      error?: string | null;
+      /** With `waiting_approval`: the exact call waiting for a person (tool, node, arguments). */
+      pendingApproval?: unknown;
+    }
   | { type: "done"; status: string };
 
 export type RunEventListener = (event: RunEvent) => void;

@@ -1,12 +1,15 @@
 import { createHash } from "node:crypto";
 import { ProtocolError } from "@fabricore/protocol";
 import type { AgentModel, AgentTool, RunStep, ToolRouter, ToolToName } from "../agent/index.ts";
-import { nameToolsForModel, runAgent } from "../agent/index.ts";
+import { nameToolsForModel, runAgent, toolResultText } from "../agent/index.ts";
 import type { JobsRepo, ProvidersRepo, RunsRepo, StepsRepo } from "../database/index.ts";
 import type { Job, Run } from "../database/types.ts";
 import type { LlmClient, ProviderConfig } from "../llm/index.ts";
 import type { Metrics } from "../metrics.ts";
 import type { NodeHub } from "../nodes/node-hub.ts";
+import type { SecretRedactor } from "../secrets/redactor.ts";
+import { type Audit, sha256Hex } from "../services/audit.ts";
+import type { ApprovalGate } from "./approval-gate.ts";
 import type { RunEventBus } from "./run-events.ts";
 import type { Logger } from "./run-queue.ts";
 
@@ -23,6 +26,15 @@ export interface RunExecutorDeps {
   logger: Logger;
   toolDeadlineMs: number;
   now?: () => number;
+  /** Every tool call is written to it (who, what, where, when, sha256 of the result text). */
+  audit?: Audit;
+  /** Secret values in tool results, model text, arguments and the final output become
+   * `[secret:NAME]` before anything is stored, streamed or shown to the model. */
+  redactor?: SecretRedactor;
+  /** Reloads the redactor's values (before each run, so a secret added on another replica counts). */
+  refreshRedactor?: () => Promise<void>;
+  /** Holds tool calls the job's approval policy names until an operator decides. */
+  approvals?: ApprovalGate;
 }
 
 const SYSTEM_PROMPT = [
@@ -63,6 +75,14 @@ export class RunExecutor {
         error: `internal error: ${error instanceof Error ? error.message : String(error)}`,
       };
     }
+    const redactor = this.deps.redactor;
+    if (redactor) {
+      result = {
+        ...result,
+        output: result.output === null ? null : redactor.redact(result.output),
+        ...(result.error !== undefined ? { error: redactor.redact(result.error) } : {}),
+      };
+    }
     await runs.finish(run.id, {
       status: result.status,
       output: result.output,
@@ -90,6 +110,10 @@ export class RunExecutor {
       ? `${SYSTEM_PROMPT}\nThese target servers are offline and their tools are unavailable: ${offline.join(", ")}.`
       : SYSTEM_PROMPT;
     const seqByRun = { run: run.id };
+    await this.deps.refreshRedactor?.();
+    const redact = <T>(value: T): T => (this.deps.redactor ? this.deps.redactor.redactDeep(value) : value);
+    const hubRouter = this.router(run, job);
+    const router = this.deps.approvals ? this.deps.approvals.wrap(hubRouter, run.id, job.approval) : hubRouter;
     return runAgent({
       runId: run.id,
       prompt: job.prompt,
@@ -97,12 +121,13 @@ export class RunExecutor {
       system,
       models: models.models,
       tools,
-      router: this.router(),
+      router,
       maxSteps: job.maxSteps,
       signal,
       toolDeadlineMs: this.deps.toolDeadlineMs,
       steps: {
-        step: async (step: RunStep) => {
+        step: async (unredacted: RunStep) => {
+          const step = redact(unredacted);
           const stored = await this.deps.steps.append(seqByRun.run, { type: step.type, data: { ...step } });
           this.deps.metrics.steps.inc({ type: step.type });
           if (step.type === "llm")
@@ -110,7 +135,9 @@ export class RunExecutor {
           this.deps.events.publish(run.id, { type: "step", seq: stored.seq, step: { ...step } });
         },
         event: (event) => {
-          if (event.type === "text_delta") this.deps.events.publish(run.id, { type: "delta", text: event.text });
+          // A delta is a fragment: a secret split across two deltas is not caught here, but the
+          // stored step (what a reload or a late subscriber sees) is redacted whole.
+          if (event.type === "text_delta") this.deps.events.publish(run.id, { type: "delta", text: redact(event.text) });
           else if (event.type === "model_attempt_started") {
             this.deps.events.publish(run.id, {
               type: "model",
@@ -124,7 +151,7 @@ export class RunExecutor {
               tool: event.tool,
               node: event.node,
               callId: event.callId,
-              arguments: event.arguments,
+              arguments: redact(event.arguments),
             });
           }
         },
@@ -185,13 +212,35 @@ export class RunExecutor {
     return { tools: nameToolsForModel(toName).tools, offline };
   }
 
-  private router(): ToolRouter {
-    const { hub, metrics } = this.deps;
+  private router(run: Run, job: Job): ToolRouter {
+    const { hub, metrics, audit, redactor } = this.deps;
     return {
       call: async (tool, args, opts) => {
         const started = performance.now();
+        const at = new Date().toISOString();
+        const record = (outcome: "ok" | "failed", detail: Record<string, unknown>, resultText?: string) =>
+          audit?.record({
+            actor: `job:${job.name}`,
+            action: "tool.call",
+            target: `${tool.nodeName}/${tool.source === "builtin" ? "" : `${tool.source}/`}${tool.name}`,
+            outcome,
+            detail: {
+              runId: run.id,
+              jobId: job.id,
+              trigger: run.trigger,
+              nodeId: tool.nodeId,
+              tool: tool.name,
+              source: tool.source,
+              arguments: redactor ? redactor.redactDeep(args) : args,
+              callId: opts.callId,
+              startedAt: at,
+              durationMs: Math.round(performance.now() - started),
+              ...detail,
+            },
+            resultHash: resultText === undefined ? null : sha256Hex(resultText),
+          });
         try {
-          const result = await hub.callTool(
+          const raw = await hub.callTool(
             tool.nodeId,
             {
               name: tool.name,
@@ -202,10 +251,15 @@ export class RunExecutor {
             },
             { signal: opts.signal },
           );
-          metrics.toolCalls.inc({ outcome: result.isError ? "tool_error" : "ok" });
+          metrics.toolCalls.inc({ outcome: raw.isError ? "tool_error" : "ok" });
+          // Redacted here, before the loop sees it: the model, the stored step and the audit hash
+          // all get the same text, with no secret value in it.
+          const result = redactor ? redactor.redactDeep(raw) : raw;
+          await record("ok", { isError: result.isError }, toolResultText(result));
           return result;
         } catch (error) {
           metrics.toolCalls.inc({ outcome: "failed" });
+          await record("failed", { error: error instanceof Error ? error.message : String(error) });
           throw error instanceof ProtocolError ? error : new ProtocolError("internal", String(error));
         } finally {
           metrics.toolCallSeconds.observe((performance.now() - started) / 1000);

@@ -6,7 +6,9 @@ export type SecretsErrorCode =
   /** The envelope names a key version this process does not hold. */
   | "unknown_key_version"
   /** FABRICORE_MASTER_KEY or the key file is not base64 of exactly 32 bytes. */
-  | "invalid_master_key";
+  | "invalid_master_key"
+  /** The master key is not one this database knows, or one that key rotation retired. */
+  | "wrong_master_key";
 
 export class SecretsError extends Error {
   readonly code: SecretsErrorCode;

@@ -75,13 +75,16 @@ export class Accounts {
     if (!found) return undefined;
     const now = this.now();
     const last = found.token.lastUsedAt ? Date.parse(found.token.lastUsedAt) : 0;
-    if (now.getTime() - last > TOUCH_EVERY_MS) await this.tokens.touch(found.token.id, now.toISOString());
+    const fresh = now.getTime() - last > TOUCH_EVERY_MS;
+    if (fresh) await this.tokens.touch(found.token.id, now.toISOString());
     return {
       userId: found.user.id,
       username: found.user.username,
       role: found.user.role,
       tokenId: found.token.id,
+      tokenKind: found.token.kind,
       via,
+      ...(fresh ? { firstUseThisMinute: true } : {}),
     };
   }
 
@@ -103,6 +106,46 @@ export class Accounts {
     if (!rows.some((t) => t.id === tokenId)) return false;
     await this.tokens.delete(tokenId);
     return true;
+  }
+
+  async listUsers() {
+    return (await this.users.list()).map((u) => ({
+      id: u.id,
+      username: u.username,
+      role: u.role,
+      createdAt: u.createdAt,
+      lockedUntil: u.lockedUntil,
+    }));
+  }
+
+  /** Changes a role or a password; the last admin cannot be demoted (nobody could undo it). */
+  async updateUser(id: string, patch: { role?: Role | undefined; password?: string | undefined }) {
+    const user = await this.users.findById(id);
+    if (!user) throw new ApiError("not_found", "user not found");
+    if (patch.role && patch.role !== "admin" && user.role === "admin" && (await this.adminCount()) <= 1) {
+      throw new ApiError("conflict", "this is the last admin; make another user admin first");
+    }
+    if (patch.role) await this.users.setRole(id, patch.role);
+    if (patch.password) {
+      await this.users.setPasswordHash(id, await hashPassword(patch.password));
+      // A new password ends every session and token made with the old one.
+      await this.tokens.deleteForUser(id);
+    }
+    const after = (await this.users.findById(id))!;
+    return { id: after.id, username: after.username, role: after.role, createdAt: after.createdAt };
+  }
+
+  async deleteUser(id: string): Promise<void> {
+    const user = await this.users.findById(id);
+    if (!user) throw new ApiError("not_found", "user not found");
+    if (user.role === "admin" && (await this.adminCount()) <= 1) {
+      throw new ApiError("conflict", "this is the last admin; make another user admin first");
+    }
+    await this.users.delete(id);
+  }
+
+  private async adminCount(): Promise<number> {
+    return (await this.users.list()).filter((u) => u.role === "admin").length;
   }
 
   async revokeToken(tokenId: string): Promise<void> {

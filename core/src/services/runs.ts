@@ -2,6 +2,8 @@ import { ApiError } from "../api/errors.ts";
 import type { JobsRepo, RunsRepo, StepsRepo } from "../database/index.ts";
 import type { Job, Run, RunListQuery, RunTrigger } from "../database/types.ts";
 import type { Metrics } from "../metrics.ts";
+import type { Audit, AuditActor } from "./audit.ts";
+import type { ApprovalGate } from "../scheduler/approval-gate.ts";
 import type { RunEventBus } from "../scheduler/run-events.ts";
 import type { RunQueue } from "../scheduler/run-queue.ts";
 
@@ -15,19 +17,66 @@ export class Runs {
     queue: RunQueue;
     events: RunEventBus;
     metrics: Metrics;
+    audit?: Audit;
+    approvals?: Pick<ApprovalGate, "notify">;
   };
 
   constructor(deps: Runs["deps"]) {
     this.deps = deps;
   }
 
-  async start(job: Job, trigger: RunTrigger, input?: unknown): Promise<Run> {
+  /** `by`: who started it (a user, `webhook:<slug>`); a cron start is recorded as `cron`. */
+  async start(job: Job, trigger: RunTrigger, input?: unknown, by?: AuditActor): Promise<Run> {
     const run = await this.deps.runs.create({ jobId: job.id, trigger, input });
+    await this.deps.audit?.record({
+      actor: by?.actor ?? trigger,
+      ip: by?.ip ?? null,
+      action: "run.start",
+      target: run.id,
+      detail: { jobId: job.id, job: job.name, trigger },
+    });
     await this.deps.queue.enqueue(run.id);
     return run;
   }
 
-  async cancel(runId: string): Promise<Run> {
+  /**
+   * Approve or deny the call a run is waiting on. `approvalId`, when given, must be the pending
+   * one (so a decision made on a stale page cannot approve a different call). 409 when the run is
+   * not waiting or someone decided first.
+   */
+  async decide(
+    runId: string,
+    decision: { approved: boolean; reason?: string | undefined; approvalId?: string | undefined },
+    by: AuditActor,
+  ): Promise<Run> {
+    const run = await this.get(runId);
+    const pending = run.pendingApproval;
+    if (run.status !== "waiting_approval" || !pending) {
+      throw new ApiError("conflict", `run is ${run.status}, not waiting for approval`);
+    }
+    if (decision.approvalId !== undefined && decision.approvalId !== pending.id) {
+      throw new ApiError("conflict", "that approval is no longer pending (the run moved on)");
+    }
+    const ok = await this.deps.runs.decideApproval(run.id, {
+      approvalId: pending.id,
+      approved: decision.approved,
+      reason: decision.reason ?? null,
+      by: by.actor,
+      at: new Date().toISOString(),
+    });
+    if (!ok) throw new ApiError("conflict", "the approval was already decided or the run moved on");
+    await this.deps.audit?.record({
+      actor: by.actor,
+      ip: by.ip ?? null,
+      action: decision.approved ? "run.approve" : "run.deny",
+      target: run.id,
+      detail: { approvalId: pending.id, tool: pending.tool, node: pending.node, reason: decision.reason ?? null },
+    });
+    this.deps.approvals?.notify(run.id);
+    return this.get(run.id);
+  }
+
+  async cancel(runId: string, by?: AuditActor): Promise<Run> {
     const run = await this.get(runId);
     if (run.status === "queued") {
       await this.deps.runs.finish(run.id, { status: "cancelled", error: "cancelled before it started" });
@@ -38,6 +87,13 @@ export class Runs {
     } else {
       throw new ApiError("conflict", `run is already ${run.status}`);
     }
+    await this.deps.audit?.record({
+      actor: by?.actor ?? "system",
+      ip: by?.ip ?? null,
+      action: "run.cancel",
+      target: run.id,
+      detail: { jobId: run.jobId, was: run.status },
+    });
     const after = await this.get(runId);
     if (after.status === "cancelled") {
       this.deps.events.publish(run.id, { type: "status", status: "cancelled", error: after.error });

@@ -3,15 +3,46 @@ import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import type { CoreContext } from "../../core-context.ts";
 import { principalOf, SESSION_COOKIE } from "../auth.ts";
 import { ApiError } from "../errors.ts";
-import { LoginBody, TokenBody } from "../schemas.ts";
+import { IdParams, LoginBody, TokenBody } from "../schemas.ts";
 
 const SESSION_DAYS = 7;
 
 export async function authRoutes(app: FastifyInstance, ctx: CoreContext): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
 
-  r.post("/api/auth/login", { schema: { body: LoginBody }, config: { public: true } }, async (request, reply) => {
-    const token = await ctx.accounts.login(request.body.username, request.body.password, SESSION_DAYS);
+  /**
+   * Two brakes on password guessing: the per-user lockout (Accounts.login: 5 failures lock the
+   * user for 5 minutes) and, here, a per-IP limit on failed logins (429 for the rest of the
+   * minute), which also covers guessing across many usernames. Every attempt is audited.
+   */
+  r.post("/api/auth/login", { schema: { body: LoginBody }, config: { role: "public" } }, async (request, reply) => {
+    const { username } = request.body;
+    const limiter = ctx.limits.loginFailures;
+    const audit = (outcome: "ok" | "failed" | "denied", reason?: string) =>
+      ctx.audit.record({
+        actor: username,
+        ip: request.ip,
+        action: outcome === "ok" ? "auth.login" : "auth.login_failed",
+        target: username,
+        outcome,
+        detail: reason ? { reason } : {},
+      });
+    if (limiter.blocked(request.ip)) {
+      await audit("denied", "rate_limited");
+      reply.header("retry-after", String(limiter.retryAfterSeconds(request.ip)));
+      throw new ApiError("rate_limited", "too many failed logins from this address; try again in a minute");
+    }
+    let token: Awaited<ReturnType<typeof ctx.accounts.login>>;
+    try {
+      token = await ctx.accounts.login(username, request.body.password, SESSION_DAYS);
+    } catch (error) {
+      if (error instanceof ApiError) {
+        limiter.hit(request.ip);
+        await audit(error.code === "locked" ? "denied" : "failed", error.code);
+      }
+      throw error;
+    }
+    await audit("ok");
     reply.setCookie(SESSION_COOKIE, token.token, {
       httpOnly: true,
       sameSite: "strict",
@@ -22,33 +53,37 @@ export async function authRoutes(app: FastifyInstance, ctx: CoreContext): Promis
     return { token: token.token, expiresAt: token.expiresAt, user: token.user };
   });
 
-  r.post("/api/auth/logout", async (request, reply) => {
+  r.post("/api/auth/logout", { config: { role: "viewer" } }, async (request, reply) => {
     await ctx.accounts.revokeToken(principalOf(request).tokenId);
     reply.clearCookie(SESSION_COOKIE, { path: "/" });
     return { ok: true };
   });
 
-  r.get("/api/auth/me", async (request) => {
+  r.get("/api/auth/me", { config: { role: "viewer" } }, async (request) => {
     const p = principalOf(request);
     return { id: p.userId, username: p.username, role: p.role };
   });
 
-  r.post("/api/tokens", { schema: { body: TokenBody } }, async (request, reply) => {
+  /** API tokens are self-service for every role: a token carries its owner's role, no more, so
+   * a viewer's token can only read. */
+  r.post("/api/tokens", { schema: { body: TokenBody }, config: { role: "viewer" } }, async (request, reply) => {
     const p = principalOf(request);
     const created = await ctx.accounts.createApiToken(p.userId, request.body.name);
+    await ctx.audit.request(request, "token.create", created.id, { name: created.name });
     reply.code(201);
     return created;
   });
 
-  r.get("/api/tokens", async (request) => {
+  /** The caller's API tokens with `lastUsedAt` (updated at most once a minute), never the token. */
+  r.get("/api/tokens", { config: { role: "viewer" } }, async (request) => {
     return ctx.accounts.listApiTokens(principalOf(request).userId);
   });
 
-  r.delete("/api/tokens/:id", async (request) => {
-    const { id } = request.params as { id: string };
+  r.delete("/api/tokens/:id", { schema: { params: IdParams }, config: { role: "viewer" } }, async (request) => {
     const p = principalOf(request);
-    const ok = await ctx.accounts.revokeApiToken(p.userId, id);
+    const ok = await ctx.accounts.revokeApiToken(p.userId, request.params.id);
     if (!ok) throw new ApiError("not_found", "token not found");
+    await ctx.audit.request(request, "token.revoke", request.params.id);
     return { ok: true };
   });
 }

@@ -17,7 +17,7 @@ export async function healthRoutes(app: FastifyInstance, ctx: CoreContext): Prom
   });
 
   /** The dashboard's numbers in one call. */
-  app.get("/api/overview", async () => {
+  app.get("/api/overview", { config: { role: "viewer" } }, async () => {
     const nodes = await ctx.fleet.list();
     const since = new Date(Date.now() - 86_400_000).toISOString();
     const jobs = await ctx.jobs.list();

@@ -2,7 +2,6 @@ import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import type { CoreContext } from "../../core-context.ts";
 import { LlmError } from "../../llm/index.ts";
-import { requireRole } from "../auth.ts";
 import { ApiError } from "../errors.ts";
 import { IdParams, ProviderBody, ProviderPatchBody } from "../schemas.ts";
 
@@ -16,7 +15,7 @@ export async function providerRoutes(app: FastifyInstance, ctx: CoreContext): Pr
 
   r.post(
     "/api/providers",
-    { schema: { body: ProviderBody }, preHandler: requireRole("admin") },
+    { schema: { body: ProviderBody }, config: { role: "admin" } },
     async (request, reply) => {
       if (await ctx.repos.providers.getByName(request.body.name)) {
         throw new ApiError("conflict", `a provider named ${request.body.name} exists`);
@@ -28,18 +27,24 @@ export async function providerRoutes(app: FastifyInstance, ctx: CoreContext): Pr
         apiKey: request.body.apiKey ?? null,
         options: request.body.options ?? {},
       });
+      await ctx.audit.request(request, "provider.create", provider.id, {
+        name: provider.name,
+        kind: provider.kind,
+        apiKey: request.body.apiKey ? "set" : "none",
+      });
+      if (request.body.apiKey) await ctx.refreshRedactor();
       reply.code(201);
       return provider;
     },
   );
 
-  r.get("/api/providers", async () => ctx.repos.providers.list());
+  r.get("/api/providers", { config: { role: "viewer" } }, async () => ctx.repos.providers.list());
 
-  r.get("/api/providers/:id", { schema: { params: IdParams } }, async (request) => find(request.params.id));
+  r.get("/api/providers/:id", { schema: { params: IdParams }, config: { role: "viewer" } }, async (request) => find(request.params.id));
 
   r.patch(
     "/api/providers/:id",
-    { schema: { params: IdParams, body: ProviderPatchBody }, preHandler: requireRole("admin") },
+    { schema: { params: IdParams, body: ProviderPatchBody }, config: { role: "admin" } },
     async (request) => {
       const provider = await find(request.params.id);
       const { apiKey, ...rest } = request.body;
@@ -48,22 +53,29 @@ export async function providerRoutes(app: FastifyInstance, ctx: CoreContext): Pr
         ...(apiKey !== undefined ? { apiKey } : {}),
       });
       if (!updated) throw new ApiError("not_found", "provider not found");
+      await ctx.audit.request(request, "provider.update", provider.id, {
+        name: updated.name,
+        fields: Object.keys(rest),
+        apiKey: apiKey === undefined ? "kept" : apiKey === null ? "removed" : "set",
+      });
+      if (apiKey !== undefined) await ctx.refreshRedactor();
       return updated;
     },
   );
 
   r.delete(
     "/api/providers/:id",
-    { schema: { params: IdParams }, preHandler: requireRole("admin") },
+    { schema: { params: IdParams }, config: { role: "admin" } },
     async (request) => {
       const provider = await find(request.params.id);
       await ctx.repos.providers.delete(provider.id);
+      await ctx.audit.request(request, "provider.delete", provider.id, { name: provider.name });
       return { ok: true };
     },
   );
 
   /** The live model list; doubles as the connection test. */
-  r.get("/api/providers/:id/models", { schema: { params: IdParams } }, async (request) => {
+  r.get("/api/providers/:id/models", { schema: { params: IdParams }, config: { role: "viewer" } }, async (request) => {
     const provider = await find(request.params.id);
     const client = await ctx.llmFor(provider.id);
     try {
@@ -75,7 +87,8 @@ export async function providerRoutes(app: FastifyInstance, ctx: CoreContext): Pr
     }
   });
 
-  r.post("/api/providers/:id/test", { schema: { params: IdParams } }, async (request) => {
+  /** Operator: it makes the Core connect out to the provider, which a viewer should not trigger. */
+  r.post("/api/providers/:id/test", { schema: { params: IdParams }, config: { role: "operator" } }, async (request) => {
     const provider = await find(request.params.id);
     const client = await ctx.llmFor(provider.id);
     const started = performance.now();

@@ -3,24 +3,48 @@ import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import type { CoreContext } from "../../core-context.ts";
 import { FINAL_RUN_STATUSES } from "../../database/types.ts";
 import type { RunEvent } from "../../scheduler/run-events.ts";
-import { requireRole } from "../auth.ts";
-import { IdParams, RunsQuery } from "../schemas.ts";
+import { actorOf } from "../../services/audit.ts";
+import { ApproveBody, DenyBody, IdParams, RunsQuery } from "../schemas.ts";
 
 const KEEPALIVE_MS = 15_000;
 
 export async function runRoutes(app: FastifyInstance, ctx: CoreContext): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
 
-  r.get("/api/runs", { schema: { querystring: RunsQuery } }, async (request) => ctx.runs.list(request.query));
+  r.get("/api/runs", { schema: { querystring: RunsQuery }, config: { role: "viewer" } }, async (request) => ctx.runs.list(request.query));
 
-  r.get("/api/runs/:id", { schema: { params: IdParams } }, async (request) => ctx.runs.view(request.params.id));
+  r.get("/api/runs/:id", { schema: { params: IdParams }, config: { role: "viewer" } }, async (request) => ctx.runs.view(request.params.id));
 
   r.post(
     "/api/runs/:id/cancel",
-    { schema: { params: IdParams }, preHandler: requireRole("operator") },
+    { schema: { params: IdParams }, config: { role: "operator" } },
     async (request) => {
-      return ctx.runs.cancel(request.params.id);
+      return ctx.runs.cancel(request.params.id, actorOf(request));
     },
+  );
+
+  /** The run's pending tool call (`pendingApproval` in GET /api/runs/:id) goes to its Node. */
+  r.post(
+    "/api/runs/:id/approve",
+    { schema: { params: IdParams, body: ApproveBody }, config: { role: "operator" } },
+    async (request) =>
+      ctx.runs.decide(
+        request.params.id,
+        { approved: true, approvalId: request.body?.approvalId },
+        actorOf(request),
+      ),
+  );
+
+  /** The pending call is not run; the model is told it was denied, with the reason. */
+  r.post(
+    "/api/runs/:id/deny",
+    { schema: { params: IdParams, body: DenyBody }, config: { role: "operator" } },
+    async (request) =>
+      ctx.runs.decide(
+        request.params.id,
+        { approved: false, reason: request.body.reason, approvalId: request.body.approvalId },
+        actorOf(request),
+      ),
   );
 
   /**
@@ -28,7 +52,7 @@ export async function runRoutes(app: FastifyInstance, ctx: CoreContext): Promise
    * then live events. Subscribing happens before reading the store so no step falls in between;
    * steps are de-duplicated by seq.
    */
-  r.get("/api/runs/:id/events", { schema: { params: IdParams } }, async (request, reply) => {
+  r.get("/api/runs/:id/events", { schema: { params: IdParams }, config: { role: "viewer" } }, async (request, reply) => {
     const run = await ctx.runs.get(request.params.id);
     const lastEventId = Number.parseInt(String(request.headers["last-event-id"] ?? "0"), 10);
     let lastSeq = Number.isFinite(lastEventId) ? lastEventId : 0;
@@ -71,7 +95,12 @@ export async function runRoutes(app: FastifyInstance, ctx: CoreContext): Promise
           send("tool", { tool: event.tool, node: event.node, callId: event.callId, arguments: event.arguments });
           return;
         case "status":
-          send("status", { status: event.status, output: event.output ?? null, error: event.error ?? null });
+          send("status", {
+            status: event.status,
+            output: event.output ?? null,
+            error: event.error ?? null,
+            ...(event.pendingApproval ? { pendingApproval: event.pendingApproval } : {}),
+          });
           return;
         case "done":
           send("done", { status: event.status });
@@ -92,7 +121,12 @@ export async function runRoutes(app: FastifyInstance, ctx: CoreContext): Promise
     live = true;
     for (const event of buffered.splice(0)) deliver(event);
     const current = await ctx.runs.get(run.id);
-    send("status", { status: current.status, output: current.output, error: current.error });
+    send("status", {
+      status: current.status,
+      output: current.output,
+      error: current.error,
+      ...(current.pendingApproval ? { pendingApproval: current.pendingApproval } : {}),
+    });
     if ((FINAL_RUN_STATUSES as readonly string[]).includes(current.status)) {
       send("done", { status: current.status });
       end();

@@ -1,7 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import type { CoreContext } from "../../core-context.ts";
-import { requireRole } from "../auth.ts";
 import { ApiError } from "../errors.ts";
 import { NameParams, SecretBody } from "../schemas.ts";
 
@@ -9,19 +8,25 @@ import { NameParams, SecretBody } from "../schemas.ts";
 export async function secretRoutes(app: FastifyInstance, ctx: CoreContext): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
 
-  r.post("/api/secrets", { schema: { body: SecretBody }, preHandler: requireRole("admin") }, async (request, reply) => {
+  r.post("/api/secrets", { schema: { body: SecretBody }, config: { role: "admin" } }, async (request, reply) => {
+    const existed = (await ctx.repos.secrets.list()).some((s) => s.name === request.body.name);
     const info = await ctx.repos.secrets.put(request.body.name, request.body.value);
+    // The name only: the value never reaches the audit log.
+    await ctx.audit.request(request, existed ? "secret.update" : "secret.create", info.name);
+    await ctx.refreshRedactor();
     reply.code(201);
     return { name: info.name, createdAt: info.createdAt, updatedAt: info.updatedAt };
   });
 
-  r.get("/api/secrets", async () => ctx.repos.secrets.list());
+  r.get("/api/secrets", { config: { role: "viewer" } }, async () => ctx.repos.secrets.list());
 
   r.delete(
     "/api/secrets/:name",
-    { schema: { params: NameParams }, preHandler: requireRole("admin") },
+    { schema: { params: NameParams }, config: { role: "admin" } },
     async (request) => {
       if (!(await ctx.repos.secrets.delete(request.params.name))) throw new ApiError("not_found", "secret not found");
+      await ctx.audit.request(request, "secret.delete", request.params.name);
+      await ctx.refreshRedactor();
       return { ok: true };
     },
   );

@@ -2,7 +2,9 @@ import type { Kysely } from "kysely";
 import type { SecretBox } from "../../secrets/secret-box.ts";
 import type { Clock } from "../clock.ts";
 import type { Database } from "../schema.ts";
+import { AuditRepo } from "./audit-repo.ts";
 import { JobsRepo } from "./jobs-repo.ts";
+import { MasterKeysRepo } from "./master-keys-repo.ts";
 import { McpServersRepo } from "./mcp-servers-repo.ts";
 import { NodesRepo } from "./nodes-repo.ts";
 import { ProvidersRepo } from "./providers-repo.ts";
@@ -11,8 +13,22 @@ import { SecretsRepo } from "./secrets-repo.ts";
 import { StepsRepo } from "./steps-repo.ts";
 import { TokensRepo } from "./tokens-repo.ts";
 import { UsersRepo } from "./users-repo.ts";
+import { WebhookDeliveriesRepo } from "./webhook-deliveries-repo.ts";
 
-export { JobsRepo, McpServersRepo, NodesRepo, ProvidersRepo, RunsRepo, SecretsRepo, StepsRepo, TokensRepo, UsersRepo };
+export {
+  AuditRepo,
+  JobsRepo,
+  MasterKeysRepo,
+  McpServersRepo,
+  NodesRepo,
+  ProvidersRepo,
+  RunsRepo,
+  SecretsRepo,
+  StepsRepo,
+  TokensRepo,
+  UsersRepo,
+  WebhookDeliveriesRepo,
+};
 
 export interface Repositories {
   users: UsersRepo;
@@ -24,6 +40,9 @@ export interface Repositories {
   runs: RunsRepo;
   steps: StepsRepo;
   mcpServers: McpServersRepo;
+  audit: AuditRepo;
+  webhookDeliveries: WebhookDeliveriesRepo;
+  masterKeys: MasterKeysRepo;
 }
 
 /** Every repository over one database, for main.ts and tests. */
@@ -42,5 +61,8 @@ export function createRepositories(
     runs: new RunsRepo(db, options),
     steps: new StepsRepo(db, options),
     mcpServers: new McpServersRepo(db, options),
+    audit: new AuditRepo(db, options),
+    webhookDeliveries: new WebhookDeliveriesRepo(db, options),
+    masterKeys: new MasterKeysRepo(db, options),
   };
 }

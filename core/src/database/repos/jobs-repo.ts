@@ -5,7 +5,7 @@ import { translateConstraint } from "../errors.ts";
 import { newId } from "../ids.ts";
 import { parseJson, parseJsonOr, toJson } from "../json.ts";
 import type { Database, JobRow, JobsTable } from "../schema.ts";
-import { DEFAULT_MAX_STEPS, type Job, type JobPatch, type JobSchedule, type ModelRef, type NewJob } from "../types.ts";
+import { type ApprovalPolicy, DEFAULT_MAX_STEPS, type Job, type JobPatch, type JobSchedule, type ModelRef, type NewJob } from "../types.ts";
 
 export function webhookSecretAad(jobId: string): string {
   return `jobs:${jobId}:webhook_secret`;
@@ -27,6 +27,7 @@ function toJob(row: JobRow): Job {
       row.webhook_slug === null ? null : { slug: row.webhook_slug, hasSecret: row.webhook_secret_ciphertext !== null },
     maxSteps: row.max_steps,
     enabled: row.enabled !== 0,
+    approval: parseJson<ApprovalPolicy>(row.approval, "jobs.approval"),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -65,6 +66,7 @@ export class JobsRepo {
             input.webhook && secret !== null ? this.box.seal(secret, webhookSecretAad(id)) : null,
           max_steps: input.maxSteps ?? DEFAULT_MAX_STEPS,
           enabled: input.enabled === false ? 0 : 1,
+          approval: input.approval ? toJson(input.approval) : null,
           created_at: now,
           updated_at: now,
         })
@@ -105,6 +107,7 @@ export class JobsRepo {
     if (patch.schedule !== undefined) set.schedule = patch.schedule === null ? null : toJson(patch.schedule);
     if (patch.maxSteps !== undefined) set.max_steps = patch.maxSteps;
     if (patch.enabled !== undefined) set.enabled = patch.enabled ? 1 : 0;
+    if (patch.approval !== undefined) set.approval = patch.approval ? toJson(patch.approval) : null;
     if (patch.webhook === null) {
       set.webhook_slug = null;
       set.webhook_secret_ciphertext = null;
@@ -140,6 +143,30 @@ export class JobsRepo {
       .executeTakeFirst();
     if (!row?.webhook_secret_ciphertext) return undefined;
     return this.box.open(row.webhook_secret_ciphertext, webhookSecretAad(id));
+  }
+
+  /**
+   * Every sealed webhook secret, raw (for key rotation): the envelope names its key version, so a
+   * rotation that stopped half way knows which values are done.
+   */
+  async listSealedWebhookSecrets(): Promise<Array<{ id: string; ciphertext: string }>> {
+    const rows = await this.db
+      .selectFrom("jobs")
+      .select(["id", "webhook_secret_ciphertext"])
+      .where("webhook_secret_ciphertext", "is not", null)
+      .execute();
+    return rows.map((r) => ({ id: r.id, ciphertext: r.webhook_secret_ciphertext! }));
+  }
+
+  /** Replaces a sealed webhook secret only if it is still `expected` (a concurrent change wins). */
+  async replaceSealedWebhookSecret(id: string, expected: string, ciphertext: string): Promise<boolean> {
+    const r = await this.db
+      .updateTable("jobs")
+      .set({ webhook_secret_ciphertext: ciphertext })
+      .where("id", "=", id)
+      .where("webhook_secret_ciphertext", "=", expected)
+      .executeTakeFirst();
+    return r.numUpdatedRows > 0n;
   }
 
   /** Enabled jobs that have a schedule: what the cron scheduler loads. */

@@ -110,6 +110,27 @@ export class ProvidersRepo {
     return row && toProvider(row);
   }
 
+  /** Every sealed API key, raw (for key rotation). */
+  async listSealedApiKeys(): Promise<Array<{ id: string; ciphertext: string }>> {
+    const rows = await this.db
+      .selectFrom("providers")
+      .select(["id", "api_key_ciphertext"])
+      .where("api_key_ciphertext", "is not", null)
+      .execute();
+    return rows.map((r) => ({ id: r.id, ciphertext: r.api_key_ciphertext! }));
+  }
+
+  /** Replaces a sealed key only if it is still `expected` (a concurrent change wins). */
+  async replaceSealedApiKey(id: string, expected: string, ciphertext: string): Promise<boolean> {
+    const r = await this.db
+      .updateTable("providers")
+      .set({ api_key_ciphertext: ciphertext })
+      .where("id", "=", id)
+      .where("api_key_ciphertext", "=", expected)
+      .executeTakeFirst();
+    return r.numUpdatedRows > 0n;
+  }
+
   async delete(id: string): Promise<boolean> {
     const r = await this.db.deleteFrom("providers").where("id", "=", id).executeTakeFirst();
     return r.numDeletedRows > 0n;

@@ -8,8 +8,10 @@ import type { Database, RunRow, RunStatus } from "../schema.ts";
 import {
   ACTIVE_RUN_STATUSES,
   type ActiveRunStatus,
+  type ApprovalDecision,
   FINAL_RUN_STATUSES,
   type NewRun,
+  type PendingApproval,
   RUN_STATUSES,
   type Run,
   type RunFinish,
@@ -35,6 +37,7 @@ function toRun(row: RunRow): Run {
     owner: row.owner,
     cancelRequestedAt: row.cancel_requested_at,
     usage: parseJsonOr<Usage>(row.usage, "runs.usage", ZERO_USAGE),
+    pendingApproval: parseJson<PendingApproval>(row.pending_approval, "runs.pending_approval"),
   };
 }
 
@@ -146,6 +149,60 @@ export class RunsRepo {
     return r.numUpdatedRows > 0n;
   }
 
+  /**
+   * running → waiting_approval with the call it waits on; any earlier decision is cleared. False
+   * when the run is not running any more (cancelled, finished).
+   */
+  async beginApproval(id: string, pending: PendingApproval): Promise<boolean> {
+    const r = await this.db
+      .updateTable("runs")
+      .set({ status: "waiting_approval", pending_approval: toJson(pending), approval_decision: null })
+      .where("id", "=", id)
+      .where("status", "in", [...ACTIVE_RUN_STATUSES])
+      .executeTakeFirst();
+    return r.numUpdatedRows > 0n;
+  }
+
+  /**
+   * Records approve/deny for the pending approval `approvalId`, once: false when the run is not
+   * waiting on that approval or someone already decided.
+   */
+  async decideApproval(id: string, decision: ApprovalDecision): Promise<boolean> {
+    const run = await this.get(id);
+    if (run?.status !== "waiting_approval" || run.pendingApproval?.id !== decision.approvalId) return false;
+    const r = await this.db
+      .updateTable("runs")
+      .set({ approval_decision: toJson(decision) })
+      .where("id", "=", id)
+      .where("status", "=", "waiting_approval")
+      .where("pending_approval", "=", toJson(run.pendingApproval))
+      .where("approval_decision", "is", null)
+      .executeTakeFirst();
+    return r.numUpdatedRows > 0n;
+  }
+
+  /** The decision on `approvalId`, if one was recorded. */
+  async approvalDecision(id: string, approvalId: string): Promise<ApprovalDecision | undefined> {
+    const row = await this.db
+      .selectFrom("runs")
+      .select(["approval_decision"])
+      .where("id", "=", id)
+      .executeTakeFirst();
+    const decision = parseJson<ApprovalDecision>(row?.approval_decision ?? null, "runs.approval_decision");
+    return decision?.approvalId === approvalId ? decision : undefined;
+  }
+
+  /** waiting_approval → running, the pending call cleared (the decision stays, for the record). */
+  async endApproval(id: string): Promise<boolean> {
+    const r = await this.db
+      .updateTable("runs")
+      .set({ status: "running", pending_approval: null })
+      .where("id", "=", id)
+      .where("status", "=", "waiting_approval")
+      .executeTakeFirst();
+    return r.numUpdatedRows > 0n;
+  }
+
   /** To a final status, only from a non-final one; undefined when it was already final (or unknown). */
   async finish(id: string, result: RunFinish): Promise<Run | undefined> {
     if (!(FINAL_RUN_STATUSES as readonly string[]).includes(result.status)) {
@@ -156,6 +213,7 @@ export class RunsRepo {
       .set({
         status: result.status,
         finished_at: isoNow(this.clock),
+        pending_approval: null,
         ...(result.output !== undefined ? { output: result.output } : {}),
         ...(result.error !== undefined ? { error: result.error } : {}),
         ...(result.usage !== undefined ? { usage: toJson(result.usage) } : {}),
@@ -202,7 +260,7 @@ export class RunsRepo {
   async failStale(options: { owner?: string; reason: string }): Promise<string[]> {
     let q = this.db
       .updateTable("runs")
-      .set({ status: "failed", error: options.reason, finished_at: isoNow(this.clock) })
+      .set({ status: "failed", error: options.reason, finished_at: isoNow(this.clock), pending_approval: null })
       .where("status", "in", [...ACTIVE_RUN_STATUSES]);
     if (options.owner !== undefined) q = q.where("owner", "=", options.owner);
     const rows = await q.returning("id").execute();

@@ -88,6 +88,29 @@ export class SecretsRepo {
     return row && this.box.open(row.ciphertext, secretAad(row.id));
   }
 
+  /** Every secret with its value (for redaction from transcripts and logs). */
+  async listValues(): Promise<Array<{ name: string; value: string }>> {
+    const rows = await this.db.selectFrom("secrets").select(["id", "name", "ciphertext"]).orderBy("name").execute();
+    return rows.map((r) => ({ name: r.name, value: this.box.open(r.ciphertext, secretAad(r.id)) }));
+  }
+
+  /** Every sealed value, raw, with its key version (for key rotation). */
+  async listSealed(): Promise<Array<{ id: string; ciphertext: string; keyVersion: number }>> {
+    const rows = await this.db.selectFrom("secrets").select(["id", "ciphertext", "key_version"]).execute();
+    return rows.map((r) => ({ id: r.id, ciphertext: r.ciphertext, keyVersion: r.key_version }));
+  }
+
+  /** Replaces a sealed value only if it is still `expected` (a concurrent put wins). */
+  async replaceSealed(id: string, expected: string, ciphertext: string, keyVersion: number): Promise<boolean> {
+    const r = await this.db
+      .updateTable("secrets")
+      .set({ ciphertext, key_version: keyVersion })
+      .where("id", "=", id)
+      .where("ciphertext", "=", expected)
+      .executeTakeFirst();
+    return r.numUpdatedRows > 0n;
+  }
+
   async delete(name: string): Promise<boolean> {
     const r = await this.db.deleteFrom("secrets").where("name", "=", name).executeTakeFirst();
     return r.numDeletedRows > 0n;

@@ -99,6 +99,11 @@ export class TokensRepo {
     return r.numDeletedRows > 0n;
   }
 
+  async deleteForUser(userId: string): Promise<number> {
+    const r = await this.db.deleteFrom("api_tokens").where("user_id", "=", userId).executeTakeFirst();
+    return Number(r.numDeletedRows);
+  }
+
   async listForUser(userId: string): Promise<ApiToken[]> {
     const rows = await this.db
       .selectFrom("api_tokens")

@@ -91,6 +91,17 @@ export class UsersRepo {
     await this.db.updateTable("users").set({ failed_logins: 0, locked_until: null }).where("id", "=", id).execute();
   }
 
+  async setRole(id: string, role: User["role"]): Promise<boolean> {
+    const r = await this.db.updateTable("users").set({ role }).where("id", "=", id).executeTakeFirst();
+    return r.numUpdatedRows > 0n;
+  }
+
+  /** Its tokens go with it (foreign key cascade). */
+  async delete(id: string): Promise<boolean> {
+    const r = await this.db.deleteFrom("users").where("id", "=", id).executeTakeFirst();
+    return r.numDeletedRows > 0n;
+  }
+
   async setPasswordHash(id: string, passwordHash: string): Promise<boolean> {
     const r = await this.db
       .updateTable("users")

@@ -1,0 +1,57 @@
+import { createHash } from "node:crypto";
+import type { FastifyRequest } from "fastify";
+import type { AuditRepo } from "../database/index.ts";
+import type { AuditOutcome, NewAuditEntry } from "../database/types.ts";
+
+export interface AuditLogger {
+  error(obj: object, msg?: string): void;
+}
+
+/** What an audit entry says about who asked: the principal's username, or what triggered it. */
+export interface AuditActor {
+  actor: string;
+  ip?: string | null;
+}
+
+export function sha256Hex(text: string): string {
+  return createHash("sha256").update(text, "utf8").digest("hex");
+}
+
+/** The actor of an HTTP request (after authentication; "anonymous" before). */
+export function actorOf(request: FastifyRequest): AuditActor {
+  return { actor: request.principal?.username ?? "anonymous", ip: request.ip };
+}
+
+/**
+ * Writes the audit log. A failed write is logged, never thrown: an audit hiccup (database busy)
+ * must not turn into a failed login or a lost tool result, and the error log shows the gap.
+ */
+export class Audit {
+  private readonly repo: AuditRepo;
+  private readonly logger: AuditLogger;
+
+  constructor(repo: AuditRepo, logger: AuditLogger) {
+    this.repo = repo;
+    this.logger = logger;
+  }
+
+  async record(entry: NewAuditEntry): Promise<void> {
+    try {
+      await this.repo.append(entry);
+    } catch (err) {
+      this.logger.error({ err, action: entry.action, actor: entry.actor }, "writing the audit log failed");
+    }
+  }
+
+  /** An entry for an HTTP request, actor and IP taken from it. */
+  request(
+    request: FastifyRequest,
+    action: string,
+    target: string | null,
+    detail: Record<string, unknown> = {},
+    outcome: AuditOutcome = "ok",
+  ): Promise<void> {
+    const who = actorOf(request);
+    return this.record({ actor: who.actor, ip: who.ip ?? null, action, target, detail, outcome });
+  }
+}

@@ -1,0 +1,131 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { InMemoryTransport } from "@fabricore/protocol";
+import type { InjectOptions } from "fastify";
+import pino from "pino";
+import { RecordingLlmClient } from "../agent/testing/recording-llm-client.ts";
+import { type Core, createCore } from "../core.ts";
+import type { Role } from "../database/schema.ts";
+import { loadCoreEnv } from "../env.ts";
+import type { LlmClient, ProviderConfig } from "../llm/index.ts";
+import type { NodeHub } from "../nodes/node-hub.ts";
+import { createTestNode, type TestNode, waitFor } from "../nodes/test-helpers.ts";
+import { redactingDestination, SecretRedactor } from "../secrets/redactor.ts";
+
+export const TEST_ADMIN_PASSWORD = "test-admin-password";
+
+export interface TestCore {
+  core: Core;
+  dataDir: string;
+  /** Every log line as written (after redaction), like the Core's stdout. */
+  logLines: string[];
+  /** Requests in process (Fastify inject): no socket. */
+  api(
+    token: string | undefined,
+    method: InjectOptions["method"],
+    url: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<{ status: number; body: any; headers: Record<string, unknown> }>;
+  login(username?: string, password?: string): Promise<string>;
+  /** A user with this role and a session token for it. */
+  userToken(role: Role, username?: string): Promise<string>;
+  /** Enrolls a Node and connects the real Node program to the hub over an in-memory pair. */
+  connectNode(name: string): Promise<{ id: string; node: TestNode }>;
+  close(): Promise<void>;
+}
+
+/**
+ * A whole Core in this process (createCore over a temp data dir, SQLite), for API tests with
+ * Fastify's inject. The model is scripted (`llm`); Nodes are the real Node program on in-memory
+ * transports. The run queue is started; the HTTP port is not opened unless `listen` is called.
+ */
+export async function startTestCore(
+  options: {
+    env?: Record<string, string>;
+    llm?: (provider: ProviderConfig) => LlmClient;
+    dataDir?: string;
+    approvalPollMs?: number;
+  } = {},
+): Promise<TestCore> {
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "fabricore-test-core-"));
+  const env = loadCoreEnv({
+    FABRICORE_DATA_DIR: dataDir,
+    FABRICORE_ADMIN_PASSWORD: TEST_ADMIN_PASSWORD,
+    FABRICORE_LOG_LEVEL: "info",
+    FABRICORE_UI_DIR: join(dataDir, "no-ui"),
+    FABRICORE_PORT: "0",
+    ...options.env,
+  });
+  const logLines: string[] = [];
+  const redactor = new SecretRedactor();
+  const logger = pino(
+    { level: env.FABRICORE_LOG_LEVEL },
+    redactingDestination(redactor, { write: (line: string) => logLines.push(line) }),
+  );
+  const core = await createCore(env, {
+    logger,
+    redactor,
+    llmFactory: options.llm ?? (() => new RecordingLlmClient([{ text: "done" }])),
+    approvalPollMs: options.approvalPollMs ?? 50,
+  });
+  core.ctx.queue.start();
+  const nodes: TestNode[] = [];
+  let users = 0;
+
+  const api: TestCore["api"] = async (token, method, url, body, headers = {}) => {
+    const res = await core.app.inject({
+      method,
+      url,
+      headers: {
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+        ...(body !== undefined ? { "content-type": "application/json" } : {}),
+        ...headers,
+      },
+      ...(body !== undefined ? { payload: typeof body === "string" ? body : JSON.stringify(body) } : {}),
+    });
+    let parsed: unknown = res.body;
+    try {
+      parsed = JSON.parse(res.body);
+    } catch {}
+    return { status: res.statusCode, body: parsed as any, headers: res.headers };
+  };
+
+  const login = async (username = "admin", password = TEST_ADMIN_PASSWORD) => {
+    const res = await api(undefined, "POST", "/api/auth/login", { username, password });
+    if (res.status !== 200) throw new Error(`login ${username} → ${res.status} ${JSON.stringify(res.body)}`);
+    return res.body.token as string;
+  };
+
+  return {
+    core,
+    dataDir,
+    logLines,
+    api,
+    login,
+    async userToken(role, username = `${role}${++users}`) {
+      const password = `${username}-password-123`;
+      await core.ctx.accounts.createUser(username, password, role);
+      return login(username, password);
+    },
+    async connectNode(name) {
+      const enrolled = await core.ctx.fleet.enroll(name, {});
+      const hub = core.ctx.hub as unknown as NodeHub;
+      const node = createTestNode(async () => {
+        const [coreSide, nodeSide] = InMemoryTransport.createLinkedPair();
+        hub.accept(coreSide, { nodeId: enrolled.id, name });
+        return nodeSide;
+      });
+      node.manager.start();
+      nodes.push(node);
+      await waitFor(() => hub.isOnline(enrolled.id), 5_000, `node ${name} online`);
+      return { id: enrolled.id, node };
+    },
+    async close() {
+      for (const node of nodes) await node.manager.stop();
+      await core.close();
+      if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
