@@ -46,17 +46,23 @@ describe("Node settings", () => {
   });
 
   it("takes several Core URLs (cluster replicas): --core repeated, or FABRICORE_CORE_URL comma-separated", () => {
-    const flags = run(["--core", "http://a:8080", "--core=https://b:8443", "--token", TOKEN]);
+    const flags = run(["--core", "http://a:8080", "--core=https://b:8443", "--token", TOKEN, "--insecure"]);
     expect(flags.coreUrls).toEqual(["http://a:8080", "https://b:8443"]);
     expect(flags.connectUrls).toEqual(["ws://a:8080/api/nodes/connect", "wss://b:8443/api/nodes/connect"]);
     expect(flags.connectUrl).toBe("ws://a:8080/api/nodes/connect");
-    const env = run([], { FABRICORE_CORE_URL: " http://a:1 ,http://b:2,,http://a:1", FABRICORE_NODE_TOKEN: TOKEN });
+    const env = run([], {
+      FABRICORE_CORE_URL: " http://a:1 ,http://b:2,,http://a:1",
+      FABRICORE_NODE_TOKEN: TOKEN,
+      FABRICORE_INSECURE: "1",
+    });
     expect(env.coreUrls).toEqual(["http://a:1", "http://b:2"]);
-    expect(() => run(["--core", "http://a:1", "--core", "ftp://b", "--token", TOKEN])).toThrow(/coreUrls\.1/);
+    expect(() => run(["--core", "http://a:1", "--core", "ftp://b", "--token", TOKEN, "--insecure"])).toThrow(
+      /coreUrls\.1/,
+    );
   });
 
   it("uses /var/lib/fabricore-node as root", () => {
-    const result = loadNodeSettings(["--core", "http://c:1", "--token", TOKEN], {}, { ...host, isRoot: true });
+    const result = loadNodeSettings(["--core", "http://127.0.0.1:1", "--token", TOKEN], {}, { ...host, isRoot: true });
     expect(result.kind === "run" && result.settings.dataDir).toBe("/var/lib/fabricore-node");
   });
 
@@ -78,7 +84,56 @@ describe("Node settings", () => {
     expect(problems).toContain("read root /nope");
     expect(problems).toContain("FABRICORE_ALLOW_EXEC");
     expect(problems).toContain("coreUrl");
-    expect(problems).toContain("--token");
+  });
+
+  it("makes the token optional (an enrolled Node proves itself with its key) but checks its shape", () => {
+    expect(run(["--core", "http://127.0.0.1:8080"]).token).toBeUndefined();
+    expect(() => run(["--core", "http://127.0.0.1:8080", "--token", "nope"])).toThrow(/fcn_/);
+  });
+
+  it("refuses plain http:// to a Core off loopback unless --insecure", () => {
+    expect(() => run(["--core", "http://core.example:8080"])).toThrow(/plain http:\/\/.*--insecure/s);
+    expect(() => run(["--core", "http://10.0.0.5:8080"])).toThrow(/--insecure/);
+    expect(run(["--core", "http://core.example:8080", "--insecure"]).insecure).toBe(true);
+    expect(run(["--core", "http://core.example:8080"], { FABRICORE_INSECURE: "1" }).insecure).toBe(true);
+    for (const loopback of ["http://127.0.0.1:8080", "http://localhost:8080", "http://[::1]:8080"]) {
+      expect(run(["--core", loopback]).insecure).toBe(false);
+    }
+    expect(run(["--core", "https://core.example", "--ca", "/srv/ca.pem"]).caFile).toBe("/srv/ca.pem");
+  });
+
+  it("reads the Node policy flags: mount roots, image allowlist, anchored exec allowlist", () => {
+    const s = run([
+      "--core",
+      "https://core.example",
+      "--mount-root",
+      "/srv/data",
+      "--mount-rw-root",
+      "/srv/scratch",
+      "--allow-image",
+      "mcp/*",
+      "--allow-image=ghcr.io/acme/*",
+      "--exec-allow",
+      "df( -h)?",
+      "--exec-allow",
+      "uptime",
+    ]);
+    expect(s.mountRoots).toEqual(["/srv/data", "/srv/scratch"]);
+    expect(s.mountRwRoots).toEqual(["/srv/scratch"]);
+    expect(s.allowImages).toEqual(["mcp/*", "ghcr.io/acme/*"]);
+    expect(s.execAllow.some((re) => re.test("df -h"))).toBe(true);
+    // Anchored: a pattern names whole commands, not a prefix a shell could extend.
+    expect(s.execAllow.some((re) => re.test("df -h; rm -rf /"))).toBe(false);
+    const env = run(["--core", "https://core.example"], {
+      FABRICORE_MOUNT_ROOTS: "/srv/a:/srv/b",
+      FABRICORE_ALLOW_IMAGES: "mcp/filesystem, mcp/git",
+      FABRICORE_EXEC_ALLOW: "uptime\nfree -m",
+    });
+    expect(env.mountRoots).toEqual(["/srv/a", "/srv/b"]);
+    expect(env.allowImages).toEqual(["mcp/filesystem", "mcp/git"]);
+    expect(env.execAllow).toHaveLength(2);
+    expect(() => run(["--core", "https://core.example", "--mount-root", "/nope"])).toThrow(/--mount-root \/nope/);
+    expect(() => run(["--core", "https://core.example", "--exec-allow", "("])).toThrow(/not a regular expression/);
   });
 
   it("notices a flag swallowed as a value", () => {

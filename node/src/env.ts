@@ -23,14 +23,29 @@ export const NodeSettings = z.object({
       error: "required: --core URL or FABRICORE_CORE_URL (the Core's http(s)://host:port)",
     })
     .min(1, "required: --core URL or FABRICORE_CORE_URL (the Core's http(s)://host:port)"),
+  /** Needed to enroll (first start) and to re-enroll (a rotated token); afterwards the Node proves
+   * itself with its own key, so a leftover token in a unit file is harmless (it is spent). */
   token: z
-    .string({ error: "required: --token T or FABRICORE_NODE_TOKEN (shown once when the node was created)" })
-    .regex(/^fcn_\S+$/, "must be the node's enrollment token (it starts with fcn_)"),
+    .string()
+    .regex(/^fcn_\S+$/, "must be the node's enrollment token (it starts with fcn_)")
+    .optional(),
   readRoots: z.array(z.string().refine(isAbsolute, "must be an absolute directory")),
   allowExec: z.boolean(),
   dockerSocket: z.string().min(1),
   dataDir: z.string().min(1),
   logLevel: z.enum(LOG_LEVELS),
+  /** Plain http:// (ws://) to a Core that is not on loopback is refused without it. */
+  insecure: z.boolean(),
+  /** A private CA's PEM file, trusted for the Core's certificate. */
+  caFile: z.string().optional(),
+  /** MCP mounts only below these (read-only); none given: every mount is refused. */
+  mountRoots: z.array(z.string().refine(isAbsolute, "must be an absolute directory")),
+  /** Writable MCP mounts only below these (which are mount roots too). */
+  mountRwRoots: z.array(z.string().refine(isAbsolute, "must be an absolute directory")),
+  /** MCP images allowed, as globs (`*` any run of characters); none given: any image. */
+  allowImages: z.array(z.string().min(1)),
+  /** exec_command runs only commands that match one of these in full; none given: any command. */
+  execAllow: z.array(z.instanceof(RegExp)),
 });
 export type NodeSettings = z.infer<typeof NodeSettings> & {
   /** The first Core URL (the only one outside cluster mode). */
@@ -67,6 +82,15 @@ Usage: fabricore-node --core URL --token T [options]
   --data-dir DIR        local state (default ~/.fabricore-node,         FABRICORE_NODE_DATA_DIR
                         /var/lib/fabricore-node as root)
   --log-level LEVEL     debug, info, warn, error, silent (default info) FABRICORE_LOG_LEVEL
+  --ca FILE             trust this CA (PEM) for the Core's certificate  FABRICORE_CA_FILE
+  --insecure            allow plain http:// to a Core not on loopback   FABRICORE_INSECURE=1
+  --mount-root DIR      MCP containers may mount below DIR, read-only   FABRICORE_MOUNT_ROOTS (':'-separated)
+                        (repeatable); none given: no mounts
+  --mount-rw-root DIR   ... and writable below DIR (repeatable)         FABRICORE_MOUNT_RW_ROOTS (':'-separated)
+  --allow-image GLOB    MCP images limited to these, e.g.               FABRICORE_ALLOW_IMAGES (','-separated)
+                        'mcp/*' (repeatable); none given: any image
+  --exec-allow REGEX    exec_command runs only commands matching one    FABRICORE_EXEC_ALLOW (newline-separated)
+                        of these in full (repeatable)
   --version             print the version and exit
   --help                print this help and exit
 `;
@@ -79,6 +103,12 @@ const OPTIONS = {
   "docker-socket": { type: "string" },
   "data-dir": { type: "string" },
   "log-level": { type: "string" },
+  ca: { type: "string" },
+  insecure: { type: "boolean" },
+  "mount-root": { type: "string", multiple: true },
+  "mount-rw-root": { type: "string", multiple: true },
+  "allow-image": { type: "string", multiple: true },
+  "exec-allow": { type: "string", multiple: true },
   version: { type: "boolean" },
   help: { type: "boolean" },
 } as const;
@@ -112,6 +142,12 @@ function parseBoolean(value: string, name: string, problems: string[]): boolean 
   if (/^(0|false|no|off|)$/i.test(value)) return false;
   problems.push(`${name}: must be 1 or 0, got "${value}"`);
   return false;
+}
+
+/** 127.0.0.0/8, ::1 and localhost: traffic that never leaves this host. */
+export function isLoopbackHost(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, "").toLowerCase();
+  return host === "localhost" || host === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
 
 export function loadNodeSettings(
@@ -162,6 +198,41 @@ export function loadNodeSettings(
     envValue("FABRICORE_NODE_DATA_DIR") ??
     (host.isRoot ? "/var/lib/fabricore-node" : join(host.homeDir, ".fabricore-node"));
 
+  const list = (name: keyof typeof OPTIONS) => {
+    const value = values[name];
+    return Array.isArray(value) ? value.filter((v): v is string => typeof v === "string" && v !== "") : [];
+  };
+  const dirs = (flag: "mount-root" | "mount-rw-root", variable: string) => {
+    const raw = list(flag).length > 0 ? list(flag) : (envValue(variable) ?? "").split(":");
+    const out = [...new Set(raw.filter((root) => root !== "").map((root) => resolve(root)))];
+    for (const dir of out) if (!host.isDirectory(dir)) problems.push(`--${flag} ${dir}: not an existing directory`);
+    return out;
+  };
+  const mountRwRoots = dirs("mount-rw-root", "FABRICORE_MOUNT_RW_ROOTS");
+  const mountRoots = [...new Set([...dirs("mount-root", "FABRICORE_MOUNT_ROOTS"), ...mountRwRoots])];
+  const allowImages =
+    list("allow-image").length > 0
+      ? list("allow-image")
+      : (envValue("FABRICORE_ALLOW_IMAGES") ?? "")
+          .split(",")
+          .map((p) => p.trim())
+          .filter((p) => p !== "");
+  const execAllow: RegExp[] = [];
+  const rawExecAllow =
+    list("exec-allow").length > 0
+      ? list("exec-allow")
+      : (envValue("FABRICORE_EXEC_ALLOW") ?? "").split("\n").filter((p) => p.trim() !== "");
+  for (const pattern of rawExecAllow) {
+    try {
+      // Anchored: a pattern names whole commands, so `df -h` does not also admit `df -h; rm -rf /`.
+      execAllow.push(new RegExp(`^(?:${pattern})$`, "s"));
+    } catch (error) {
+      problems.push(`--exec-allow ${JSON.stringify(pattern)}: not a regular expression (${(error as Error).message})`);
+    }
+  }
+  const insecure =
+    values.insecure === true || parseBoolean(envValue("FABRICORE_INSECURE") ?? "", "FABRICORE_INSECURE", problems);
+
   const flagCores = Array.isArray(values.core) ? values.core.filter((v) => typeof v === "string" && v !== "") : [];
   const envCores = envValue("FABRICORE_CORE_URL")
     ?.split(",")
@@ -175,7 +246,24 @@ export function loadNodeSettings(
     dockerSocket: dockerEndpoint(docker),
     dataDir: resolve(dataDir),
     logLevel: str(values["log-level"]) ?? envValue("FABRICORE_LOG_LEVEL") ?? "info",
+    insecure,
+    caFile: str(values.ca) ?? envValue("FABRICORE_CA_FILE"),
+    mountRoots,
+    mountRwRoots,
+    allowImages,
+    execAllow,
   });
+  if (parsed.success && !insecure) {
+    for (const url of parsed.data.coreUrls) {
+      const { protocol, hostname } = new URL(url);
+      if (protocol === "http:" && !isLoopbackHost(hostname)) {
+        problems.push(
+          `--core ${url}: plain http:// to a Core that is not on this host would send the node's enrollment and ` +
+            "every tool result unencrypted; use https:// (with --ca FILE for a private CA), or pass --insecure",
+        );
+      }
+    }
+  }
   if (!parsed.success) {
     for (const issue of parsed.error.issues) problems.push(`${issue.path.join(".")}: ${issue.message}`);
   }

@@ -1,10 +1,11 @@
-import { mkdir } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import os from "node:os";
 import pkg from "../package.json" with { type: "json" };
 import { ConnectionManager } from "./comms/connection-manager.ts";
 import { failoverConnect } from "./comms/failover-connect.ts";
 import { connectWebSocket } from "./comms/ws-client-transport.ts";
 import { HELP_TEXT, loadNodeSettings, type NodeSettings, SettingsError } from "./env.ts";
+import { NodeIdentity, NodeIdentityError } from "./identity/node-identity.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { createMcpManager } from "./mcp/index.ts";
 import { createDockerApi } from "./runtime/docker-api.ts";
@@ -36,16 +37,39 @@ export async function startNode(
   },
 ): Promise<RunningNode> {
   const { logger } = deps;
-  await mkdir(settings.dataDir, { recursive: true, mode: 0o700 }).catch((error: unknown) => {
-    // Not fatal: only the MCP manager keeps state there.
-    logger.warn({ dataDir: settings.dataDir, err: String(error) }, "cannot create the data directory");
+  // The data directory holds this Node's private key: without it the Node cannot prove who it is.
+  await mkdir(settings.dataDir, { recursive: true, mode: 0o700 });
+  const ca = settings.caFile === undefined ? undefined : await readFile(settings.caFile, "utf8");
+  // Before anything else: an exposed key file or a Core other than the pinned one stops the Node here.
+  const nodeIdentity = await NodeIdentity.open({
+    dataDir: settings.dataDir,
+    coreUrls: settings.coreUrls,
+    token: settings.token,
+    ca,
+    logger,
   });
+  const coreUrlOf = new Map(settings.connectUrls.map((url, i) => [url, settings.coreUrls[i] ?? settings.coreUrl]));
   const dispatcher = new ToolDispatcher({
-    providers: [new BuiltinTools({ readRoots: settings.readRoots, allowExec: settings.allowExec })],
+    providers: [
+      new BuiltinTools({
+        readRoots: settings.readRoots,
+        allowExec: settings.allowExec,
+        execAllow: settings.execAllow,
+      }),
+    ],
   });
   let mcp: McpProvider | undefined;
   if (deps.createMcp) {
-    mcp = await deps.createMcp({ dockerSocket: settings.dockerSocket, dataDir: settings.dataDir, logger });
+    mcp = await deps.createMcp({
+      dockerSocket: settings.dockerSocket,
+      dataDir: settings.dataDir,
+      logger,
+      policy: {
+        mountRoots: settings.mountRoots,
+        mountRwRoots: settings.mountRwRoots,
+        allowImages: settings.allowImages,
+      },
+    });
     dispatcher.addProvider(mcp);
   }
   const docker = mcp ? await (deps.dockerAvailable ?? (() => pingDocker(settings.dockerSocket)))() : false;
@@ -61,8 +85,15 @@ export async function startNode(
     // One URL per Core replica (cluster mode): a refused replica is skipped at once.
     connect: failoverConnect({
       urls: settings.connectUrls,
-      dial: (url, signal) =>
-        connectWebSocket({ url, token: settings.token, signal, userAgent: `fabricore-node/${NODE_VERSION}` }),
+      // Each dial signs a fresh challenge from that very Core (enrolling first when a token is pending).
+      dial: async (url, signal) =>
+        connectWebSocket({
+          url,
+          headers: await nodeIdentity.authHeaders(coreUrlOf.get(url) ?? settings.coreUrl, signal),
+          ca,
+          signal,
+          userAgent: `fabricore-node/${NODE_VERSION}`,
+        }),
       onFailover: (url, error) =>
         logger.warn(
           { url, err: error instanceof Error ? error.message : String(error) },
@@ -147,7 +178,14 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     return;
   }
   const logger = createLogger(command.settings.logLevel);
-  const node = await startNode(command.settings, { logger, createMcp: createMcpManager });
+  let node: RunningNode;
+  try {
+    node = await startNode(command.settings, { logger, createMcp: createMcpManager });
+  } catch (error) {
+    if (!(error instanceof NodeIdentityError)) throw error;
+    process.stderr.write(`fabricore-node: ${error.message}\n`);
+    process.exit(2);
+  }
   let stopping = false;
   const shutdown = (signal: string) => {
     if (stopping) return;

@@ -102,7 +102,7 @@ describe("ConnectionManager", () => {
     m.start();
     await waitFor(() => m.attempts >= 3);
     expect(m.state).not.toBe("connected");
-    expect(lines.some((line) => line.startsWith("error") && line.includes("--token") && line.includes("401"))).toBe(
+    expect(lines.some((line) => line.startsWith("error") && line.includes("revoked") && line.includes("401"))).toBe(
       true,
     );
   });

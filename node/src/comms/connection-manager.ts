@@ -156,11 +156,14 @@ export class ConnectionManager {
 
   private logConnectFailure(error: unknown): void {
     const { logger } = this.options;
-    if (error instanceof UpgradeRejectedError && (error.status === 401 || error.status === 403)) {
+    if (error instanceof Error && error.name === "NodeIdentityError") {
+      // Enrollment refused, certificate not the pinned one: the message says what to do.
+      logger.error({ code: (error as Error & { code?: string }).code }, `${error.message}; retrying with backoff`);
+    } else if (error instanceof UpgradeRejectedError && (error.status === 401 || error.status === 403)) {
       logger.error(
         { status: error.status },
-        "the Core rejected this Node's token: check --token / FABRICORE_NODE_TOKEN (the node may have been " +
-          "deleted on the Core, which revokes its token); retrying with backoff",
+        "the Core refused this Node's signed handshake: the node may have been deleted on the Core (revoked) " +
+          "or its key replaced by a re-enrollment; retrying with backoff",
       );
     } else if (error instanceof UpgradeRejectedError) {
       logger.warn({ status: error.status }, "the Core refused the WebSocket upgrade; retrying with backoff");

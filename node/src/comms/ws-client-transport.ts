@@ -15,7 +15,12 @@ export class UpgradeRejectedError extends Error {
 export interface WsConnectOptions {
   /** ws:// or wss:// URL of the Core's Node endpoint. */
   url: string;
-  token: string;
+  /** A bearer token (hub tests); the Node itself sends its signed `headers` instead. */
+  token?: string | undefined;
+  /** Extra upgrade headers: the Node's signed challenge (node/src/identity). */
+  headers?: Record<string, string> | undefined;
+  /** PEM of a private CA to verify the Core's certificate with (--ca); default roots otherwise. */
+  ca?: string | undefined;
   handshakeTimeoutMs?: number;
   signal?: AbortSignal;
   userAgent?: string;
@@ -101,9 +106,12 @@ export function connectWebSocket(options: WsConnectOptions): Promise<WsClientTra
     }
     const ws = new WebSocket(options.url, {
       headers: {
-        Authorization: `Bearer ${options.token}`,
+        ...(options.token !== undefined && { Authorization: `Bearer ${options.token}` }),
+        ...options.headers,
         ...(options.userAgent && { "User-Agent": options.userAgent }),
       },
+      // Certificates are always verified; --ca adds a private CA.
+      ...(options.ca !== undefined && { ca: options.ca }),
       maxPayload: MAX_FRAME_BYTES,
       handshakeTimeout: options.handshakeTimeoutMs ?? 10_000,
       // Compression state costs memory per connection on the Core, which holds thousands of them.

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { resolve } from "node:path";
 import { type Logger, silentLogger } from "../logger.ts";
 import { createDockerApi, type DockerApi } from "../runtime/docker-api.ts";
+import type { McpPolicy } from "../runtime/node-policy.ts";
 import { McpManager } from "./mcp-manager.ts";
 import type { RestartPolicy } from "./server-supervisor.ts";
 
@@ -20,6 +21,8 @@ export interface CreateMcpManagerOptions {
   /** The Node's data directory (its token): never mounted into a container. */
   dataDir?: string | undefined;
   forbiddenPaths?: readonly string[] | undefined;
+  /** The Node's own limits on images and mounts; unset: only the built-in mount policy applies. */
+  policy?: McpPolicy | undefined;
   /** Allow pass-through URLs off this host; by default only loopback URLs are dialled. */
   allowRemoteMcp?: boolean | undefined;
   logger?: Logger | undefined;
@@ -46,6 +49,7 @@ export function createMcpManager(options: CreateMcpManagerOptions): McpManager {
     docker,
     nodeId,
     forbiddenPaths: [...(options.forbiddenPaths ?? []), ...(dataDir ? [dataDir] : [])],
+    policy: options.policy,
     allowRemoteMcp: options.allowRemoteMcp === true,
     logger: options.logger ?? silentLogger,
     restart: options.restart,

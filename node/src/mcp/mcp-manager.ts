@@ -10,6 +10,7 @@ import { z } from "zod";
 import type { Logger } from "../logger.ts";
 import { LABELS } from "../runtime/container-spec.ts";
 import type { DockerApi } from "../runtime/docker-api.ts";
+import type { McpPolicy } from "../runtime/node-policy.ts";
 import type { McpProvider, ToolCallContext } from "../tools/tool-provider.ts";
 import { DEFAULT_RESTART_POLICY, type RestartPolicy, ServerSupervisor } from "./server-supervisor.ts";
 import { ManagedLauncher, RemoteLauncher, type SessionLauncher } from "./sessions.ts";
@@ -20,6 +21,8 @@ export interface McpManagerConfig {
   nodeId: string;
   /** Host paths never mounted, on top of protocol's built-in list (the Node's data directory). */
   forbiddenPaths: readonly string[];
+  /** The Node's own limits on images and mounts (--mount-root, --mount-rw-root, --allow-image). */
+  policy?: McpPolicy | undefined;
   /** Pass-through servers off this host (not loopback) are refused unless this is set. */
   allowRemoteMcp: boolean;
   logger: Logger;
@@ -147,6 +150,7 @@ export class McpManager implements McpProvider {
       docker: this.config.docker,
       nodeId: this.config.nodeId,
       forbiddenPaths: this.config.forbiddenPaths,
+      policy: this.config.policy,
       connectTimeoutMs,
       logger: this.config.logger,
     });

@@ -6,6 +6,7 @@ import { buildContainerSpec, LABELS } from "../runtime/container-spec.ts";
 import type { DockerApi } from "../runtime/docker-api.ts";
 import { dockerMessage, RuntimeError } from "../runtime/errors.ts";
 import { ensureImage } from "../runtime/images.ts";
+import { checkSpecPolicy, type McpPolicy } from "../runtime/node-policy.ts";
 import { ContainerStdioTransport } from "./container-transport.ts";
 import { checkRemoteUrl, connectRemote } from "./remote.ts";
 
@@ -33,6 +34,8 @@ export interface ManagedLauncherOptions {
   docker: DockerApi;
   nodeId: string;
   forbiddenPaths: readonly string[];
+  /** The Node's own limits on images and mounts (node/src/runtime/node-policy.ts). */
+  policy?: McpPolicy | undefined;
   connectTimeoutMs: number;
   logger: Logger;
 }
@@ -54,10 +57,13 @@ export class ManagedLauncher implements SessionLauncher {
 
   async open(makeClient: () => Client, signal: AbortSignal): Promise<McpSession> {
     const { docker, logger } = this.options;
+    // Before the pull: a refused image is never fetched.
+    if (this.options.policy) checkSpecPolicy(this.spec, this.options.policy);
     const image = await ensureImage(docker, this.spec.image, signal);
     const built = await buildContainerSpec(this.spec, {
       nodeId: this.options.nodeId,
       forbiddenPaths: this.options.forbiddenPaths,
+      policy: this.options.policy,
       imageUser: image.user,
     });
     const existing = await docker.listContainers(this.labels());

@@ -3,6 +3,7 @@ import { realpath, stat } from "node:fs/promises";
 import { checkMount, checkMounts, type ManagedMcpSpec } from "@fabricore/protocol";
 import type { BindMount, ContainerCreateSpec } from "./docker-api.ts";
 import { RuntimeError } from "./errors.ts";
+import { checkMountRoots, checkSpecPolicy, type McpPolicy } from "./node-policy.ts";
 
 /** Labels on every container the Node starts: how a restarted Node finds, adopts or removes them. */
 export const LABELS = {
@@ -35,6 +36,8 @@ export interface ContainerSpecOptions {
   forbiddenPaths?: readonly string[] | undefined;
   /** The image's own configured user (from inspect); a non-root one is kept when the spec names none. */
   imageUser?: string | undefined;
+  /** The Node's own limits (--mount-root, --mount-rw-root, --allow-image); unset: none beyond the mount policy. */
+  policy?: McpPolicy | undefined;
   /** For tests: a random container-name suffix. */
   nameSuffix?: string | undefined;
 }
@@ -128,7 +131,9 @@ export async function buildContainerSpec(
   spec: ManagedMcpSpec,
   options: ContainerSpecOptions,
 ): Promise<BuiltContainerSpec> {
+  if (options.policy) checkSpecPolicy(spec, options.policy);
   const mounts = await resolveMounts(spec.mounts, options.forbiddenPaths);
+  if (options.policy) await checkMountRoots(mounts, options.policy);
   const imageUser = options.imageUser ?? "";
   // An explicit user wins; otherwise keep an image's own non-root user (it may own files the server
   // needs), and never fall back to root.

@@ -15,6 +15,8 @@ export interface BuiltinToolsOptions {
   readRoots: readonly string[];
   /** Without it `exec_command` is neither listed nor runs. */
   allowExec: boolean;
+  /** exec_command runs only commands matching one of these (anchored by env.ts); empty or unset: any. */
+  execAllow?: readonly RegExp[] | undefined;
 }
 
 /** The Node's own tools (CONTRACT "Built-in Node tools"), source `builtin`. Their set is fixed at start. */
@@ -41,7 +43,11 @@ export class BuiltinTools implements ToolProvider {
         return readFileTool(args, this.options.readRoots);
       case "exec_command":
         // Refuses by itself when exec is off: the Core might call it from a stale tool list.
-        return execCommandTool(args, { allowExec: this.options.allowExec, signal: ctx.signal });
+        return execCommandTool(args, {
+          allowExec: this.options.allowExec,
+          allow: this.options.execAllow,
+          signal: ctx.signal,
+        });
       case "system_stats":
         return systemStatsTool(args, this.cpu);
       default:

@@ -79,6 +79,26 @@ describe("ToolDispatcher", () => {
     }
   });
 
+  it("never hands a provider a call for a tool it did not announce (a Core cannot invent tools)", async () => {
+    const called: string[] = [];
+    const permissive = {
+      list: () => [{ name: "announced", description: "", inputSchema: { type: "object" as const }, source: "mcp:p" }],
+      call: async (name: string) => {
+        called.push(name);
+        return { content: [{ type: "text" as const, text: "ran" }], isError: false, durationMs: 0 };
+      },
+      onChange: () => () => {},
+    };
+    const dispatcher = new ToolDispatcher({ providers: [permissive] });
+    const error = await dispatcher
+      .call(call({ name: "hidden", source: "mcp:p", callId: "h" }))
+      .catch((e: unknown) => e);
+    expect((error as ProtocolError).code).toBe("tool_not_found");
+    expect(called).toEqual([]);
+    await dispatcher.call(call({ name: "announced", source: "mcp:p", callId: "a" }));
+    expect(called).toEqual(["announced"]);
+  });
+
   it("runs a duplicate callId once: joins while running, replays after", async () => {
     const fake = new FakeProvider();
     const dispatcher = new ToolDispatcher({ providers: [fake] });

@@ -104,3 +104,20 @@ describe("exec_command", () => {
     expect(cwd.content[0]).toMatchObject({ text: expect.stringContaining("cwd") });
   });
 });
+
+describe("exec_command with --exec-allow", () => {
+  const allow = [/^(?:df( -h)?)$/s, /^(?:echo allowed-\d+)$/s];
+
+  it("runs a command that matches a pattern in full", async () => {
+    const result = await execCommandTool({ command: "echo allowed-7" }, { allowExec: true, allow });
+    expect(result.isError).toBeFalsy();
+    expect(String(structured(result).stdout)).toContain("allowed-7");
+  });
+
+  it("refuses any other command with the reason, without running it", async () => {
+    const result = await execCommandTool({ command: "echo allowed-7; touch /tmp/x" }, { allowExec: true, allow });
+    expect(result.isError).toBe(true);
+    expect(JSON.stringify(result.content)).toContain("--exec-allow");
+    expect(JSON.stringify(result.content)).toContain("matches none");
+  });
+});

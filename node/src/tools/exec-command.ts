@@ -14,6 +14,8 @@ const DRAIN_AFTER_EXIT_MS = 200;
 
 export interface ExecOptions {
   allowExec: boolean;
+  /** When non-empty, the command must match one of these (--exec-allow); the Node's word beats the Core's. */
+  allow?: readonly RegExp[] | undefined;
   signal?: AbortSignal;
   outputCapBytes?: number;
 }
@@ -69,6 +71,13 @@ export async function execCommandTool(rawArgs: unknown, options: ExecOptions): P
   const parsed = parseArgs("exec_command", ExecCommandArgs, rawArgs);
   if (!parsed.ok) return parsed.result;
   const { command, cwd } = parsed.value;
+  if (options.allow && options.allow.length > 0 && !options.allow.some((pattern) => pattern.test(command))) {
+    return errorResult(
+      `command refused: this Node runs only commands matching its --exec-allow patterns ` +
+        `(${options.allow.map((p) => p.source).join(", ")}); ${JSON.stringify(command.slice(0, 200))} matches none`,
+      { code: "not_allowed" },
+    );
+  }
   const timeoutMs = parsed.value.timeoutMs ?? EXEC_DEFAULT_TIMEOUT_MS;
   if (options.signal?.aborted)
     return errorResult("exec_command was cancelled before it started", { code: "cancelled" });

@@ -1,5 +1,6 @@
 import type { McpServerSpec, McpServerStatus, ToolDescriptor, ToolResult } from "@fabricore/protocol";
 import type { Logger } from "../logger.ts";
+import type { McpPolicy } from "../runtime/node-policy.ts";
 
 export type { Logger };
 
@@ -59,4 +60,6 @@ export interface McpManagerOptions {
   /** The Node's data directory, for any state the manager keeps across restarts. */
   dataDir: string;
   logger: Logger;
+  /** The Node's limits on MCP images and mounts, from its flags. */
+  policy?: McpPolicy | undefined;
 }
