@@ -1,0 +1,154 @@
+/** Results of one `node bench/run.ts` invocation: printed as they come, merged into
+ * bench/results.json (so running a subset keeps the other benchmarks' last numbers) and rendered
+ * into BENCHMARKS.md. */
+import { execFileSync } from "node:child_process";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import { resolve } from "node:path";
+import { ROOT } from "./proc.ts";
+
+export type Verdict = "met" | "missed" | "info";
+
+/** One line of a benchmark's table: the measurement, the baseline measured in the same run, the target. */
+export interface Row {
+  metric: string;
+  value: string;
+  baseline?: string;
+  /** value ÷ baseline, as printed. */
+  ratio?: string;
+  target?: string;
+  verdict?: Verdict;
+}
+
+export interface BenchResult {
+  id: string;
+  title: string;
+  /** How it was measured, in a few sentences. */
+  method: string;
+  rows: Row[];
+  /** What limits it, what was fixed, what is not measured. */
+  notes: string[];
+  measuredAt: string;
+  durationSeconds: number;
+  machine: Machine;
+}
+
+export interface Machine {
+  cpu: string;
+  cores: number;
+  memoryGiB: number;
+  kernel: string;
+  node: string;
+  bun: string;
+}
+
+export function machine(): Machine {
+  let bun = "unknown";
+  try {
+    bun = execFileSync(resolve(ROOT, "node_modules/.bin/bun"), ["--version"], { encoding: "utf8" }).trim();
+  } catch {}
+  return {
+    cpu: os.cpus()[0]?.model.trim() ?? "unknown",
+    cores: os.availableParallelism(),
+    memoryGiB: Math.round((os.totalmem() / 1024 ** 3) * 10) / 10,
+    kernel: `${os.type()} ${os.release()}`,
+    node: process.version,
+    bun,
+  };
+}
+
+const RESULTS = resolve(ROOT, "bench/results.json");
+const MARKDOWN = resolve(ROOT, "BENCHMARKS.md");
+
+export function printResult(result: BenchResult): void {
+  console.log(`\n== ${result.title} (${result.durationSeconds.toFixed(1)} s)`);
+  const rows = result.rows.map((r) => ({
+    metric: r.metric,
+    value: r.value,
+    baseline: r.baseline ?? "",
+    ratio: r.ratio ?? "",
+    target: r.target ?? "",
+    verdict: r.verdict ?? "",
+  }));
+  console.table(rows);
+  for (const note of result.notes) console.log(`  note: ${note}`);
+}
+
+export function loadResults(): Record<string, BenchResult> {
+  if (!existsSync(RESULTS)) return {};
+  try {
+    return JSON.parse(readFileSync(RESULTS, "utf8")) as Record<string, BenchResult>;
+  } catch {
+    return {};
+  }
+}
+
+export function saveResults(results: Record<string, BenchResult>, order: readonly string[]): void {
+  writeFileSync(RESULTS, `${JSON.stringify(results, null, 2)}\n`);
+  writeFileSync(MARKDOWN, renderMarkdown(results, order));
+}
+
+const VERDICT: Record<Verdict, string> = { met: "met", missed: "**missed**", info: "" };
+
+function cell(text: string | undefined): string {
+  return (text ?? "").replace(/\|/g, "\\|");
+}
+
+export function renderMarkdown(results: Record<string, BenchResult>, order: readonly string[]): string {
+  const ids = [...order.filter((id) => results[id]), ...Object.keys(results).filter((id) => !order.includes(id))];
+  const machines = new Map<string, string[]>();
+  for (const id of ids) {
+    const m = results[id]!.machine;
+    const key = `${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB RAM, ${m.kernel}, Node.js ${m.node}, Bun ${m.bun}`;
+    machines.set(key, [...(machines.get(key) ?? []), id]);
+  }
+  const out: string[] = [];
+  out.push("# FabriCore benchmarks");
+  out.push("");
+  out.push(
+    "Written by `make bench` (`node bench/run.ts [name…]`); every number below was measured by the run that " +
+      "wrote it, and every baseline beside it was measured in that same run on the same machine, so the " +
+      "ratio is what to read. Results of a partial run are merged with the last full run " +
+      "(`bench/results.json`); each section says when it was measured. The soak test runs only when asked " +
+      "(`node bench/run.ts soak`).",
+  );
+  out.push("");
+  out.push("## Machine");
+  out.push("");
+  for (const [key, list] of machines) out.push(`- ${key} — ${list.join(", ")}`);
+  out.push("");
+  out.push("## Summary");
+  out.push("");
+  out.push("| benchmark | metric | value | baseline (same run) | ratio | target | verdict |");
+  out.push("| --- | --- | --- | --- | --- | --- | --- |");
+  for (const id of ids) {
+    for (const row of results[id]!.rows.filter((r) => r.target)) {
+      out.push(
+        `| ${id} | ${cell(row.metric)} | ${cell(row.value)} | ${cell(row.baseline)} | ${cell(row.ratio)} | ${cell(row.target)} | ${row.verdict ? VERDICT[row.verdict] : ""} |`,
+      );
+    }
+  }
+  for (const id of ids) {
+    const r = results[id]!;
+    out.push("");
+    out.push(`## ${r.title} (\`${id}\`)`);
+    out.push("");
+    out.push(`Measured ${r.measuredAt} in ${r.durationSeconds.toFixed(1)} s.`);
+    out.push("");
+    out.push(`**Method.** ${r.method}`);
+    out.push("");
+    out.push("| metric | value | baseline (same run) | ratio | target | verdict |");
+    out.push("| --- | --- | --- | --- | --- | --- |");
+    for (const row of r.rows) {
+      out.push(
+        `| ${cell(row.metric)} | ${cell(row.value)} | ${cell(row.baseline)} | ${cell(row.ratio)} | ${cell(row.target)} | ${row.verdict ? VERDICT[row.verdict] : ""} |`,
+      );
+    }
+    if (r.notes.length) {
+      out.push("");
+      for (const note of r.notes) out.push(`- ${note}`);
+    }
+  }
+  out.push("");
+  return out.join("\n");
+}
