@@ -77,7 +77,12 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
   await migrateToLatest(database.db);
   // The key's version comes from the database's key ring (a wrong key stops the Core here); an
   // interrupted rotate-key leaves master.key.next, loaded too so every value still opens.
-  const box = await openKeyRing(new MasterKeysRepo(database.db), masterKey.key, readNextMasterKey(env.dataDir));
+  const box = await openKeyRing(new MasterKeysRepo(database.db), masterKey.key, readNextMasterKey(env.dataDir)).catch(
+    async (error: unknown) => {
+      await database.close();
+      throw error;
+    },
+  );
   const repos = createRepositories(database.db, box);
   const owner = `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;
 
