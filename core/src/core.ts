@@ -25,7 +25,7 @@ import { deriveChallengeKey } from "./nodes/node-auth.ts";
 import { NodeHub } from "./nodes/node-hub.ts";
 import { NodeIdentityService } from "./nodes/node-identity.ts";
 import { nodeIdentityRoutes } from "./nodes/node-identity-routes.ts";
-import { CronScheduler, type Scheduler } from "./scheduler/cron-scheduler.ts";
+import { CronScheduler, type Misfire, type Scheduler } from "./scheduler/cron-scheduler.ts";
 import { LocalRunEventBus, type RunEventBus } from "./scheduler/run-events.ts";
 import { ApprovalGate } from "./scheduler/approval-gate.ts";
 import { RunExecutor } from "./scheduler/run-executor.ts";
@@ -236,11 +236,18 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
     approvals,
   });
   const onCron = {
-    onTrigger: async (jobId: string) => {
+    onTrigger: async (jobId: string, firedAt: Date = new Date(), info: { catchUp: boolean } = { catchUp: false }) => {
+      await repos.scheduleState.recordFire(jobId, firedAt.toISOString());
       const job = await repos.jobs.get(jobId);
       if (!job?.enabled) return;
-      const run = await runs.start(job, "cron");
-      logger.info({ jobId, runId: run.id }, "cron fired");
+      const run = await runs.start(job, "cron", info.catchUp ? { catchUp: true } : undefined);
+      logger.info({ jobId, runId: run.id, catchUp: info.catchUp }, "cron fired");
+    },
+    onMisfire: (jobId: string, misfire: Misfire) => {
+      logger.warn({ jobId, missed: misfire.missed, policy: misfire.policy }, misfire.reason);
+      void repos.scheduleState
+        .recordMisfire(jobId, new Date().toISOString(), misfire.reason, misfire.missed)
+        .catch((error) => logger.error({ err: error, jobId }, "recording a missed fire failed"));
     },
     onError: (jobId: string, error: unknown) => logger.error({ err: error, jobId }, "starting a scheduled run failed"),
   };
@@ -250,6 +257,7 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
     nodes: repos.nodes,
     providers: repos.providers,
     runs: repos.runs,
+    scheduleState: repos.scheduleState,
     scheduler,
   });
   const accounts = new Accounts({ users: repos.users, tokens: repos.tokens });

@@ -67,7 +67,12 @@ export const JobBody = z.object({
   nodes: z.array(z.string().min(1).max(200)).max(1000).default([]),
   tools: z.array(z.string().min(1).max(200)).max(1000).default([]),
   schedule: z
-    .object({ cron: z.string().min(1).max(200), timezone: z.string().min(1).max(100).default("UTC") })
+    .object({
+      cron: z.string().min(1).max(200),
+      timezone: z.string().min(1).max(100).default("UTC"),
+      /** Fires missed while the Core was down: one catch-up run (default) or skip. */
+      misfire: z.enum(["run_once", "skip"]).optional(),
+    })
     .nullable()
     .optional(),
   webhook: z

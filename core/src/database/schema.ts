@@ -163,6 +163,14 @@ export interface MasterKeysTable {
   retired_at: string | null;
 }
 
+export interface ScheduleStateTable {
+  job_id: string;
+  last_fire_at: string | null;
+  last_misfire_at: string | null;
+  last_misfire_reason: string | null;
+  missed_count: ColumnType<number, number | undefined, number>;
+}
+
 export interface Database {
   users: UsersTable;
   api_tokens: ApiTokensTable;
@@ -173,10 +181,11 @@ export interface Database {
   runs: RunsTable;
   run_steps: RunStepsTable;
   mcp_servers: McpServersTable;
+  node_nonces: NodeNoncesTable;
+  schedule_state: ScheduleStateTable;
   audit_log: AuditLogTable;
   webhook_deliveries: WebhookDeliveriesTable;
   master_keys: MasterKeysTable;
-  node_nonces: NodeNoncesTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

@@ -146,6 +146,9 @@ export interface ModelRef {
 export interface JobSchedule {
   cron: string;
   timezone: string;
+  /** What to do about fires missed while the Core was down, suspended or its clock jumped:
+   * `run_once` (default) starts one catch-up run, `skip` only records the miss. */
+  misfire?: "run_once" | "skip";
 }
 
 /**

@@ -1,5 +1,5 @@
 import { ApiError } from "../api/errors.ts";
-import type { JobsRepo, NodesRepo, ProvidersRepo, RunsRepo } from "../database/index.ts";
+import type { JobsRepo, NodesRepo, ProvidersRepo, RunsRepo, ScheduleStateRepo } from "../database/index.ts";
 import type { Job, JobPatch, NewJob } from "../database/types.ts";
 import { CronError, describeCron, nextFireTimes } from "../scheduler/cron.ts";
 import type { Scheduler } from "../scheduler/cron-scheduler.ts";
@@ -11,6 +11,8 @@ export interface JobView extends Omit<Job, "schedule"> {
         nextRuns: string[];
         nextFireAt: string | null;
         lastFireAt: string | null;
+        lastMisfireAt: string | null;
+        lastMisfireReason: string | null;
       })
     | null;
 }
@@ -23,6 +25,7 @@ export class Jobs {
     nodes: NodesRepo;
     providers: ProvidersRepo;
     runs: RunsRepo;
+    scheduleState: ScheduleStateRepo;
     scheduler: Scheduler;
   };
 
@@ -105,6 +108,8 @@ export class Jobs {
         nextRuns,
         nextFireAt: job.enabled ? (nextRuns[0] ?? null) : null,
         lastFireAt: state?.lastFireAt ?? null,
+        lastMisfireAt: state?.lastMisfireAt ?? null,
+        lastMisfireReason: state?.lastMisfireReason ?? null,
       },
     };
   }
@@ -112,8 +117,11 @@ export class Jobs {
   /** Puts every enabled scheduled job into the scheduler (at start). */
   async scheduleAll(): Promise<void> {
     const jobs = await this.deps.jobs.listScheduled();
+    const states = await this.deps.scheduleState.all();
     await this.deps.scheduler.sync(
-      jobs.filter((j) => j.enabled && j.schedule).map((j) => ({ jobId: j.id, schedule: j.schedule! })),
+      jobs
+        .filter((j) => j.enabled && j.schedule)
+        .map((j) => ({ jobId: j.id, schedule: j.schedule!, lastFireAt: states.get(j.id)?.lastFireAt ?? null })),
     );
   }
 

@@ -1,6 +1,7 @@
 import type { Kysely } from "kysely";
 import type { Migration } from "kysely/migration";
 import * as m0001 from "./0001-initial.ts";
+import * as m0003 from "./0003-schedule-state.ts";
 import * as m0004 from "./0004-node-identity.ts";
 import * as m0005 from "./0005-security.ts";
 import type { MigrationContext } from "./context.ts";
@@ -16,6 +17,7 @@ interface MigrationModule {
  */
 const MIGRATIONS: ReadonlyArray<readonly [string, MigrationModule]> = [
   ["0001-initial", m0001],
+  ["0003-schedule-state", m0003],
   ["0004-node-identity", m0004],
   ["0005-security", m0005],
 ];

@@ -9,6 +9,7 @@ import { McpServersRepo } from "./mcp-servers-repo.ts";
 import { NodesRepo } from "./nodes-repo.ts";
 import { ProvidersRepo } from "./providers-repo.ts";
 import { RunsRepo } from "./runs-repo.ts";
+import { ScheduleStateRepo } from "./schedule-state-repo.ts";
 import { SecretsRepo } from "./secrets-repo.ts";
 import { StepsRepo } from "./steps-repo.ts";
 import { TokensRepo } from "./tokens-repo.ts";
@@ -23,6 +24,7 @@ export {
   NodesRepo,
   ProvidersRepo,
   RunsRepo,
+  ScheduleStateRepo,
   SecretsRepo,
   StepsRepo,
   TokensRepo,
@@ -40,6 +42,7 @@ export interface Repositories {
   runs: RunsRepo;
   steps: StepsRepo;
   mcpServers: McpServersRepo;
+  scheduleState: ScheduleStateRepo;
   audit: AuditRepo;
   webhookDeliveries: WebhookDeliveriesRepo;
   masterKeys: MasterKeysRepo;
@@ -61,6 +64,7 @@ export function createRepositories(
     runs: new RunsRepo(db, options),
     steps: new StepsRepo(db, options),
     mcpServers: new McpServersRepo(db, options),
+    scheduleState: new ScheduleStateRepo(db),
     audit: new AuditRepo(db, options),
     webhookDeliveries: new WebhookDeliveriesRepo(db, options),
     masterKeys: new MasterKeysRepo(db, options),
