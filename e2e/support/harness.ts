@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { inject } from "vitest";
 
 export const ROOT = resolve(import.meta.dirname, "../..");
 export const NODE_BINARY = join(ROOT, "dist/fabricore-node");
@@ -98,6 +99,7 @@ export async function startCore(
   const dataDir = options.dataDir ?? tempDir("core");
   const port = options.port ?? (await freePort());
   const env = {
+    ...e2eDatabase(),
     FABRICORE_DATA_DIR: dataDir,
     FABRICORE_PORT: String(port),
     FABRICORE_HOST: "127.0.0.1",
@@ -122,6 +124,14 @@ export async function startCore(
     30_000,
   );
   return { proc, url, port, dataDir, env };
+}
+
+/** The `e2e-postgres` project (FABRICORE_E2E_DATABASE=postgres, see vitest.config.ts) runs the same
+ * tests with every Core on one fresh PostgreSQL database; otherwise each Core uses SQLite in its
+ * data dir. A restarted Core (same data dir) finds its data either way. */
+function e2eDatabase(): { FABRICORE_DATABASE_URL?: string } {
+  if (process.env.FABRICORE_E2E_DATABASE !== "postgres") return {};
+  return { FABRICORE_DATABASE_URL: inject("e2eDatabaseUrl") };
 }
 
 export function startNode(coreUrl: string, token: string, args: string[] = [], env: Record<string, string> = {}): Proc {
