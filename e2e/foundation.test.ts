@@ -4,7 +4,7 @@
  * allowed command — by manual run, by a 6-field cron and by a signed webhook — and the model's
  * final answer holds the marker. Plus the failure paths.
  */
-import { createHmac, randomBytes } from "node:crypto";
+import { createHmac, generateKeyPairSync, randomBytes, sign } from "node:crypto";
 import { mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type RecordedRequest, turn } from "@fabricore/core/llm/testing/script.ts";
@@ -12,13 +12,14 @@ import {
   type ScriptedOpenAiServer,
   startScriptedOpenAiServer,
 } from "@fabricore/core/llm/testing/scripted-openai-server.ts";
+import { NODE_AUTH_HEADERS, nodeAuthMessage } from "@fabricore/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import {
   ApiClient,
   type CoreHandle,
   ensureNodeBinary,
-  type Proc,
+  type NodeProc,
   startCore,
   startNode,
   tempDir,
@@ -67,7 +68,7 @@ function script(request: RecordedRequest) {
 let llm: ScriptedOpenAiServer;
 let core: CoreHandle;
 let api: ApiClient;
-let node: Proc;
+let node: NodeProc;
 let nodeId: string;
 let nodeToken: string;
 
@@ -213,9 +214,18 @@ describe("foundation end to end", () => {
   });
 
   it("refuses malformed and oversized protocol frames without harming the Core or other Nodes", async () => {
+    // A raw peer proves itself the way a Node does: its key registered once, a signed challenge.
     const raw = await api.ok("POST", "/api/nodes", { name: "raw-peer" });
+    const { privateKey, publicKey } = generateKeyPairSync("ed25519");
+    await api.ok("POST", "/api/nodes/enroll", { token: raw.token, publicKey: publicKey.export({ format: "jwk" }).x });
+    const { nonce } = await api.ok("POST", "/api/nodes/challenge", {});
+    const signature = sign(null, Buffer.from(nodeAuthMessage(raw.id, nonce, core.url)), privateKey);
     const ws = new WebSocket(`${core.url.replace("http", "ws")}/api/nodes/connect`, {
-      headers: { authorization: `Bearer ${raw.token}` },
+      headers: {
+        [NODE_AUTH_HEADERS.nodeId]: raw.id,
+        [NODE_AUTH_HEADERS.nonce]: nonce,
+        [NODE_AUTH_HEADERS.signature]: signature.toString("base64url"),
+      },
     });
     const replies: any[] = [];
     ws.on("message", (data) => replies.push(JSON.parse(String(data))));
@@ -264,7 +274,8 @@ describe("foundation end to end", () => {
     expect(tool.isError).toBe(true);
     expect(JSON.stringify(tool.result)).toMatch(/offline|closed|connection/i);
 
-    node = startNode(core.url, nodeToken, ["--read-root", readRoot, "--allow-exec"]);
+    // Same data dir: the Node's key is its identity (the token was spent at the first start).
+    node = startNode(core.url, nodeToken, ["--read-root", readRoot, "--allow-exec"], {}, node.dataDir);
     await api.waitNodeOnline(nodeId);
     const again = await api.ok("POST", "/api/jobs/disk-report/run", {});
     expect((await api.waitRun(again.runId)).status).toBe("succeeded");

@@ -134,13 +134,24 @@ function e2eDatabase(): { FABRICORE_DATABASE_URL?: string } {
   return { FABRICORE_DATABASE_URL: inject("e2eDatabaseUrl") };
 }
 
-export function startNode(coreUrl: string, token: string, args: string[] = [], env: Record<string, string> = {}): Proc {
-  return new Proc(
-    spawn(ensureNodeBinary(), ["--core", coreUrl, "--data-dir", tempDir("node"), ...args], {
+/** A Node process and its data dir: the Node's key lives there, so a restarted Node that should keep
+ * its identity (its enrollment token is spent after the first start) is given the same one. */
+export type NodeProc = Proc & { dataDir: string };
+
+export function startNode(
+  coreUrl: string,
+  token: string,
+  args: string[] = [],
+  env: Record<string, string> = {},
+  dataDir: string = tempDir("node"),
+): NodeProc {
+  const proc = new Proc(
+    spawn(ensureNodeBinary(), ["--core", coreUrl, "--data-dir", dataDir, ...args], {
       env: { ...process.env, FABRICORE_NODE_TOKEN: token, ...env },
       stdio: ["ignore", "pipe", "pipe"],
     }),
   );
+  return Object.assign(proc, { dataDir });
 }
 
 export class ApiClient {

@@ -2,11 +2,11 @@ import type { ManagedMcpSpec, RemoteMcpSpec } from "@fabricore/protocol";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { Logger } from "../logger.ts";
-import { buildContainerSpec, LABELS } from "../runtime/container-spec.ts";
+import { buildContainerSpec, enforcePolicy, LABELS } from "../runtime/container-spec.ts";
 import type { DockerApi } from "../runtime/docker-api.ts";
 import { dockerMessage, RuntimeError } from "../runtime/errors.ts";
 import { ensureImage } from "../runtime/images.ts";
-import { checkSpecPolicy, type McpPolicy } from "../runtime/node-policy.ts";
+import type { McpPolicy } from "../runtime/node-policy.ts";
 import { ContainerStdioTransport } from "./container-transport.ts";
 import { checkRemoteUrl, connectRemote } from "./remote.ts";
 
@@ -57,8 +57,8 @@ export class ManagedLauncher implements SessionLauncher {
 
   async open(makeClient: () => Client, signal: AbortSignal): Promise<McpSession> {
     const { docker, logger } = this.options;
-    // Before the pull: a refused image is never fetched.
-    if (this.options.policy) checkSpecPolicy(this.spec, this.options.policy);
+    // Before the pull: a refused image is never fetched, a refused mount never reaches Docker.
+    if (this.options.policy) await enforcePolicy(this.spec, this.options.policy, this.options.forbiddenPaths);
     const image = await ensureImage(docker, this.spec.image, signal);
     const built = await buildContainerSpec(this.spec, {
       nodeId: this.options.nodeId,

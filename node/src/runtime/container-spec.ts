@@ -109,6 +109,20 @@ export async function resolveMounts(
   return binds;
 }
 
+/**
+ * Everything the Node's own policy can decide before an image is pulled or a container exists: the
+ * image allowlist, option-like environment values, and the mounts (symlinks resolved) against the
+ * mount roots. A refusal lands in the server's status as a permanent error.
+ */
+export async function enforcePolicy(
+  spec: ManagedMcpSpec,
+  policy: McpPolicy,
+  forbiddenPaths: readonly string[] = [],
+): Promise<void> {
+  checkSpecPolicy(spec, policy);
+  await checkMountRoots(await resolveMounts(spec.mounts, forbiddenPaths), policy);
+}
+
 /** JSON with sorted keys, so the hash does not depend on the order a spec's fields arrived in. */
 function canonical(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
