@@ -3,9 +3,9 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { createRepositories, MasterKeysRepo, migrateToLatest, openDatabase } from "./database/index.ts";
 import { loadCoreEnv, SettingsError } from "./env.ts";
+import { SecretsError } from "./secrets/errors.ts";
 import { openKeyRing, readNextMasterKey } from "./secrets/key-ring.ts";
 import { loadMasterKey, MASTER_KEY_FILE } from "./secrets/master-key.ts";
-import { SecretsError } from "./secrets/errors.ts";
 import { rotateMasterKey } from "./services/key-rotation.ts";
 
 const USAGE = `usage: node core/src/cli.ts <command>

@@ -1,12 +1,12 @@
+import type { RateLimiter } from "./api/rate-limit.ts";
 import type { Repositories } from "./database/index.ts";
 import type { LlmClient } from "./llm/index.ts";
 import type { Metrics } from "./metrics.ts";
 import type { NodeAccess } from "./nodes/node-access.ts";
+import type { ApprovalGate } from "./scheduler/approval-gate.ts";
 import type { Scheduler } from "./scheduler/cron-scheduler.ts";
 import type { RunEventBus } from "./scheduler/run-events.ts";
 import type { RunQueue } from "./scheduler/run-queue.ts";
-import type { RateLimiter } from "./api/rate-limit.ts";
-import type { ApprovalGate } from "./scheduler/approval-gate.ts";
 import type { SecretRedactor } from "./secrets/redactor.ts";
 import type { Accounts } from "./services/accounts.ts";
 import type { Audit } from "./services/audit.ts";

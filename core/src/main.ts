@@ -18,22 +18,25 @@ async function main(): Promise<void> {
   // Every log line passes the redactor: a secret's value (in an error message, a tool's output)
   // is written as [secret:NAME], whatever field it hides in.
   const redactor = new SecretRedactor();
-  const logger = pino({
-    level: env.FABRICORE_LOG_LEVEL,
-    // Never log a credential, wherever it appears in a logged object.
-    redact: {
-      paths: [
-        "*.apiKey",
-        "*.token",
-        "*.password",
-        "*.secret",
-        "*.authorization",
-        "req.headers.authorization",
-        "req.headers.cookie",
-      ],
-      censor: "[redacted]",
+  const logger = pino(
+    {
+      level: env.FABRICORE_LOG_LEVEL,
+      // Never log a credential, wherever it appears in a logged object.
+      redact: {
+        paths: [
+          "*.apiKey",
+          "*.token",
+          "*.password",
+          "*.secret",
+          "*.authorization",
+          "req.headers.authorization",
+          "req.headers.cookie",
+        ],
+        censor: "[redacted]",
+      },
     },
-  }, redactingDestination(redactor, process.stdout));
+    redactingDestination(redactor, process.stdout),
+  );
   const core = await createCore(env, { logger, redactor });
   const address = await core.listen();
   logger.info({ address, version: core.ctx.version }, "FabriCore Core listening");

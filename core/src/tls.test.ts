@@ -4,7 +4,7 @@ import { request } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestCore, type TestCore, TEST_ADMIN_PASSWORD } from "./testing/test-core.ts";
+import { startTestCore, TEST_ADMIN_PASSWORD, type TestCore } from "./testing/test-core.ts";
 
 /** SECURITY.md "TLS": with FABRICORE_TLS_CERT/KEY the Core serves HTTPS only, with HSTS and
  * Secure cookies. The certificate is made here with openssl (self-signed, for 127.0.0.1). */
@@ -16,25 +16,29 @@ let ca: Buffer;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "fabricore-tls-"));
-  execFileSync("openssl", [
-    "req",
-    "-x509",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:prime256v1",
-    "-nodes",
-    "-days",
-    "1",
-    "-subj",
-    "/CN=127.0.0.1",
-    "-addext",
-    "subjectAltName=IP:127.0.0.1",
-    "-keyout",
-    join(dir, "key.pem"),
-    "-out",
-    join(dir, "cert.pem"),
-  ], { stdio: "ignore" });
+  execFileSync(
+    "openssl",
+    [
+      "req",
+      "-x509",
+      "-newkey",
+      "ec",
+      "-pkeyopt",
+      "ec_paramgen_curve:prime256v1",
+      "-nodes",
+      "-days",
+      "1",
+      "-subj",
+      "/CN=127.0.0.1",
+      "-addext",
+      "subjectAltName=IP:127.0.0.1",
+      "-keyout",
+      join(dir, "key.pem"),
+      "-out",
+      join(dir, "cert.pem"),
+    ],
+    { stdio: "ignore" },
+  );
   ca = readFileSync(join(dir, "cert.pem"));
   t = await startTestCore({
     env: {

@@ -50,17 +50,23 @@ const envelope = fc.oneof(
   fc.record({
     jsonrpc: fc.constant("2.0" as const),
     id: fc.oneof(fc.integer({ min: 0, max: 5 }), fc.constant(null)),
-    error: fc.record({ code: fc.integer(), message: fc.string(), data: fc.anything() }, { requiredKeys: ["code", "message"] }),
+    error: fc.record(
+      { code: fc.integer(), message: fc.string(), data: fc.anything() },
+      { requiredKeys: ["code", "message"] },
+    ),
   }),
 );
 
 describe("protocol decoder and peer under hostile input (SECURITY.md: Hostile input)", () => {
   it("safeParseJson never throws, whatever the text", () => {
     fc.assert(
-      fc.property(fc.oneof(fc.string(), fc.string({ unit: "grapheme" }), fc.json(), fc.string({ unit: "binary" })), (text) => {
-        const result = safeParseJson(text);
-        expect(typeof result.ok).toBe("boolean");
-      }),
+      fc.property(
+        fc.oneof(fc.string(), fc.string({ unit: "grapheme" }), fc.json(), fc.string({ unit: "binary" })),
+        (text) => {
+          const result = safeParseJson(text);
+          expect(typeof result.ok).toBe("boolean");
+        },
+      ),
       { numRuns: 2000 },
     );
   });

@@ -15,10 +15,16 @@ let admin: string;
 let ids: Record<string, string>;
 
 beforeAll(async () => {
-  t = await startTestCore({ env: { FABRICORE_LOGIN_FAILURES_PER_MINUTE: "100000", FABRICORE_WEBHOOK_RATE_PER_MINUTE: "100000" } });
+  t = await startTestCore({
+    env: { FABRICORE_LOGIN_FAILURES_PER_MINUTE: "100000", FABRICORE_WEBHOOK_RATE_PER_MINUTE: "100000" },
+  });
   admin = await t.login();
   const node = await t.core.ctx.fleet.enroll("web-1", {});
-  const provider = await t.api(admin, "POST", "/api/providers", { name: "p1", kind: "lmstudio", baseUrl: "http://127.0.0.1:9" });
+  const provider = await t.api(admin, "POST", "/api/providers", {
+    name: "p1",
+    kind: "lmstudio",
+    baseUrl: "http://127.0.0.1:9",
+  });
   const job = await t.api(admin, "POST", "/api/jobs", {
     name: "j1",
     prompt: "p",
@@ -54,7 +60,10 @@ const bodies = fc.oneof(
   fc.string().map((s) => ({ payload: s, type: "application/json" })),
   fc.string().map((s) => ({ payload: s, type: "text/plain" })),
   fc
-    .record({ name: fc.string(), kind: fc.string(), model: fc.anything(), prompt: fc.string(), webhook: fc.anything() }, { requiredKeys: [] })
+    .record(
+      { name: fc.string(), kind: fc.string(), model: fc.anything(), prompt: fc.string(), webhook: fc.anything() },
+      { requiredKeys: [] },
+    )
     .map((v) => ({ payload: JSON.stringify(v), type: "application/json" })),
 );
 

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestCore, type TestCore, TEST_ADMIN_PASSWORD } from "../testing/test-core.ts";
+import { startTestCore, TEST_ADMIN_PASSWORD, type TestCore } from "../testing/test-core.ts";
 import { SESSION_COOKIE } from "./auth.ts";
 
 /** SECURITY.md "HTTP": headers, the UI's CSP, login limits, token last-use, proxy trust, CSRF. */

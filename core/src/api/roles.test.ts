@@ -137,18 +137,20 @@ afterAll(async () => {
 /** The route's URL with real ids of existing things (`real`) or of nothing (`fake`). */
 function fill(method: string, url: string, real: boolean): string {
   const pick = (kind: string) => (real ? (ids[kind] ?? "x") : "does-not-exist");
-  return url
-    .replace(":slug", real ? "deploy" : "does-not-exist")
-    .replace(":name", url.includes("/secrets/") ? (real ? "DB_PASSWORD" : "NOPE") : "x")
-    .replace(":id", () => {
-      if (url.startsWith("/api/nodes")) return pick("node");
-      if (url.startsWith("/api/providers")) return pick("provider");
-      if (url.startsWith("/api/jobs")) return pick("job");
-      if (url.startsWith("/api/runs")) return pick("run");
-      if (url.startsWith("/api/tokens")) return pick("token");
-      if (url.startsWith("/api/users")) return pick("user");
-      return pick("id");
-    }) + (method === "GET" && url === "/api/runs" ? "?limit=5" : "");
+  return (
+    url
+      .replace(":slug", real ? "deploy" : "does-not-exist")
+      .replace(":name", url.includes("/secrets/") ? (real ? "DB_PASSWORD" : "NOPE") : "x")
+      .replace(":id", () => {
+        if (url.startsWith("/api/nodes")) return pick("node");
+        if (url.startsWith("/api/providers")) return pick("provider");
+        if (url.startsWith("/api/jobs")) return pick("job");
+        if (url.startsWith("/api/runs")) return pick("run");
+        if (url.startsWith("/api/tokens")) return pick("token");
+        if (url.startsWith("/api/users")) return pick("user");
+        return pick("id");
+      }) + (method === "GET" && url === "/api/runs" ? "?limit=5" : "")
+  );
 }
 
 function apiRoutes() {
@@ -213,7 +215,12 @@ describe("roles on every route (SECURITY.md: Roles)", () => {
       if (who === "viewer") {
         // Every write a viewer could attempt is among them, except the self-service ones.
         const writes = apiRoutes().filter((r) => r.method !== "GET" && r.role !== "public");
-        const selfService = ["POST /api/auth/logout", "POST /api/tokens", "DELETE /api/tokens/:id", "POST /api/cron/preview"];
+        const selfService = [
+          "POST /api/auth/logout",
+          "POST /api/tokens",
+          "DELETE /api/tokens/:id",
+          "POST /api/cron/preview",
+        ];
         for (const w of writes) {
           const key = `${w.method} ${w.url}`;
           if (!selfService.includes(key)) expect(refused, key).toContain(key);
@@ -254,7 +261,9 @@ describe("roles on every route (SECURITY.md: Roles)", () => {
   it("the last admin cannot be demoted or deleted; users are admin-managed", async () => {
     const users = await t.api(tokens.admin, "GET", "/api/users");
     const admin = users.body.find((u: { username: string }) => u.username === "admin");
-    for (const other of users.body.filter((u: { role: string; id: string }) => u.role === "admin" && u.id !== admin.id)) {
+    for (const other of users.body.filter(
+      (u: { role: string; id: string }) => u.role === "admin" && u.id !== admin.id,
+    )) {
       expect((await t.api(tokens.admin, "DELETE", `/api/users/${other.id}`)).status).toBe(200);
     }
     const demote = await t.api(tokens.admin, "PATCH", `/api/users/${admin.id}`, { role: "viewer" });

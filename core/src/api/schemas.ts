@@ -54,7 +54,12 @@ export const ApprovalPolicy = z
     /** Only calls of these tools (own name, `<source>/<name>`, or the model-facing name). */
     tools: z.array(z.string().min(1).max(200)).max(200).optional(),
     /** No decision within this many seconds fails that tool step (default 3600). */
-    timeoutSeconds: z.number().int().min(1).max(7 * 86400).optional(),
+    timeoutSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(7 * 86400)
+      .optional(),
   })
   .refine((v) => v.required === true || (v.tools?.length ?? 0) > 0, "set required: true or list tools");
 

@@ -17,7 +17,12 @@ describeEachDialect("security storage contract", (get) => {
     await r.audit.append({ actor: "someone-else", action: "job.update", target: "j2", outcome: "denied" });
     const mine = await r.audit.list({ actor: marker });
     expect(mine.map((e) => e.action)).toEqual(["job.update", "auth.login"]);
-    expect(mine[0]).toMatchObject({ target: "j1", outcome: "ok", detail: { change: { maxSteps: 3 } }, resultHash: null });
+    expect(mine[0]).toMatchObject({
+      target: "j1",
+      outcome: "ok",
+      detail: { change: { maxSteps: 3 } },
+      resultHash: null,
+    });
     expect(mine[1]).toMatchObject({ ip: "10.0.0.1" });
     expect((await r.audit.list({ actor: marker, action: "auth.login" })).length).toBe(1);
     expect(await r.audit.list({ actor: marker, since: "2999-01-01T00:00:00.000Z" })).toEqual([]);
@@ -28,10 +33,12 @@ describeEachDialect("security storage contract", (get) => {
     const r = repos();
     await r.audit.append({ actor: "tamper-test", action: "secret.create", target: "X" });
     const db = get().db;
-    await expect(db.updateTable("audit_log").set({ actor: "nobody" }).where("actor", "=", "tamper-test").execute()).rejects.toThrow(
+    await expect(
+      db.updateTable("audit_log").set({ actor: "nobody" }).where("actor", "=", "tamper-test").execute(),
+    ).rejects.toThrow(/append-only/);
+    await expect(db.deleteFrom("audit_log").where("actor", "=", "tamper-test").execute()).rejects.toThrow(
       /append-only/,
     );
-    await expect(db.deleteFrom("audit_log").where("actor", "=", "tamper-test").execute()).rejects.toThrow(/append-only/);
     await expect(sql`DELETE FROM audit_log`.execute(db)).rejects.toThrow(/append-only/);
     expect((await r.audit.list({ actor: "tamper-test" })).length).toBe(1);
   });
@@ -83,7 +90,13 @@ describeEachDialect("security storage contract", (get) => {
     await r.runs.claimNext("owner-1");
     expect(await r.runs.beginApproval(run.id, pending)).toBe(true);
     expect(await r.runs.get(run.id)).toMatchObject({ status: "waiting_approval", pendingApproval: pending });
-    const decision = { approvalId: "a1", approved: false, reason: "not today", by: "op", at: "2030-01-01T00:00:10.000Z" };
+    const decision = {
+      approvalId: "a1",
+      approved: false,
+      reason: "not today",
+      by: "op",
+      at: "2030-01-01T00:00:10.000Z",
+    };
     expect(await r.runs.decideApproval(run.id, { ...decision, approvalId: "other" })).toBe(false);
     expect(await r.runs.decideApproval(run.id, decision)).toBe(true);
     expect(await r.runs.decideApproval(run.id, { ...decision, approved: true })).toBe(false);

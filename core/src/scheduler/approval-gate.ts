@@ -1,7 +1,7 @@
 import { ProtocolError, type ToolResult } from "@fabricore/protocol";
 import type { AgentTool, ToolRouter } from "../agent/types.ts";
-import type { RunsRepo } from "../database/index.ts";
 import { newId } from "../database/ids.ts";
+import type { RunsRepo } from "../database/index.ts";
 import type { ApprovalDecision, ApprovalPolicy, PendingApproval } from "../database/types.ts";
 import type { RunEventBus } from "./run-events.ts";
 

@@ -137,7 +137,8 @@ export class RunExecutor {
         event: (event) => {
           // A delta is a fragment: a secret split across two deltas is not caught here, but the
           // stored step (what a reload or a late subscriber sees) is redacted whole.
-          if (event.type === "text_delta") this.deps.events.publish(run.id, { type: "delta", text: redact(event.text) });
+          if (event.type === "text_delta")
+            this.deps.events.publish(run.id, { type: "delta", text: redact(event.text) });
           else if (event.type === "model_attempt_started") {
             this.deps.events.publish(run.id, {
               type: "model",

@@ -11,7 +11,7 @@ import { MIN_REDACTED_LENGTH, SecretRedactor } from "./redactor.ts";
  * searches the raw database files, every log line and the transcripts for the value.
  */
 
-const VALUE = "pa$$w0rd-\"quoted\"-\\slash-7f3a9c";
+const VALUE = 'pa$$w0rd-"quoted"-\\slash-7f3a9c';
 const PROVIDER_KEY = "sk-provider-key-0123456789";
 
 let t: TestCore;
@@ -110,6 +110,8 @@ describe("secret redaction (SECURITY.md: Secrets in transcripts and logs)", () =
     ]);
     expect(r.redact("abcdef-123456 abcdef xxxxx")).toBe("[secret:OUTER] [secret:INNER] xxxxx");
     expect(r.redactSerialized(JSON.stringify({ m: 'he said "hi"' }))).toBe('{"m":"[secret:Q]"}');
-    expect(r.redactDeep({ ["abcdef"]: ["abcdef", 1, null] })).toEqual({ "[secret:INNER]": ["[secret:INNER]", 1, null] });
+    expect(r.redactDeep({ ["abcdef"]: ["abcdef", 1, null] })).toEqual({
+      "[secret:INNER]": ["[secret:INNER]", 1, null],
+    });
   });
 });

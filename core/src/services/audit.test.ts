@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RecordingLlmClient } from "../agent/testing/recording-llm-client.ts";
-import { startTestCore, type TestCore, TEST_ADMIN_PASSWORD } from "../testing/test-core.ts";
+import { startTestCore, TEST_ADMIN_PASSWORD, type TestCore } from "../testing/test-core.ts";
 
 /** SECURITY.md "Audit log": each audited action leaves an entry, found through GET /api/audit. */
 
@@ -76,7 +76,10 @@ describe("audit log (SECURITY.md: Audit log)", () => {
 
     const all = await audit("limit=1000");
     const has = (action: string, target?: string) =>
-      expect(all.some((e) => e.action === action && (target === undefined || e.target === target)), action).toBe(true);
+      expect(
+        all.some((e) => e.action === action && (target === undefined || e.target === target)),
+        action,
+      ).toBe(true);
     has("node.enroll", node.body.id);
     has("node.revoke", node.body.id);
     has("job.create", job.body.id);

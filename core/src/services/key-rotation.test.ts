@@ -78,7 +78,9 @@ function envelopeVersions(dataDir: string): number[] {
     const rows = [
       ...db.prepare("SELECT ciphertext AS c, key_version AS v FROM secrets").all(),
       ...db.prepare("SELECT api_key_ciphertext AS c FROM providers WHERE api_key_ciphertext IS NOT NULL").all(),
-      ...db.prepare("SELECT webhook_secret_ciphertext AS c FROM jobs WHERE webhook_secret_ciphertext IS NOT NULL").all(),
+      ...db
+        .prepare("SELECT webhook_secret_ciphertext AS c FROM jobs WHERE webhook_secret_ciphertext IS NOT NULL")
+        .all(),
     ] as Array<{ c: string; v?: number }>;
     return rows.map((row) => {
       const version = Number(/^v1:(\d+):/.exec(row.c)![1]);
@@ -135,7 +137,9 @@ describe("rotate-key (SECURITY.md: Secrets at rest)", () => {
     await close(t4);
 
     // The retired key no longer starts the Core.
-    await expect(startTestCore({ dataDir, env: { FABRICORE_MASTER_KEY: oldKey } })).rejects.toThrow(/retired by rotate-key/);
+    await expect(startTestCore({ dataDir, env: { FABRICORE_MASTER_KEY: oldKey } })).rejects.toThrow(
+      /retired by rotate-key/,
+    );
     // Nor does a key the database never saw.
     await expect(
       startTestCore({ dataDir, env: { FABRICORE_MASTER_KEY: randomBytes(32).toString("base64") } }),

@@ -2,9 +2,9 @@ import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Repositories } from "../database/index.ts";
+import { webhookSecretAad } from "../database/repos/jobs-repo.ts";
 import { providerApiKeyAad } from "../database/repos/providers-repo.ts";
 import { secretAad } from "../database/repos/secrets-repo.ts";
-import { webhookSecretAad } from "../database/repos/jobs-repo.ts";
 import { SecretsError } from "../secrets/errors.ts";
 import {
   decodeMasterKey,
@@ -68,7 +68,8 @@ export async function rotateMasterKey(options: RotateKeyOptions): Promise<Rotate
     );
   }
   const newKey = requested ?? pending;
-  if (!newKey) throw new SecretsError("invalid_master_key", "give the new key: --new-key <base64> or FABRICORE_NEW_MASTER_KEY");
+  if (!newKey)
+    throw new SecretsError("invalid_master_key", "give the new key: --new-key <base64> or FABRICORE_NEW_MASTER_KEY");
   if (newKey.equals(oldKey)) {
     if (pending) return finish();
     throw new SecretsError("invalid_master_key", "the new master key is the current one");

@@ -27,6 +27,7 @@ export interface TestCore {
     url: string,
     body?: unknown,
     headers?: Record<string, string>,
+    // biome-ignore lint/suspicious/noExplicitAny: tests read response fields directly and assert each one
   ): Promise<{ status: number; body: any; headers: Record<string, unknown> }>;
   login(username?: string, password?: string): Promise<string>;
   /** A user with this role and a session token for it. */
@@ -89,6 +90,7 @@ export async function startTestCore(
     try {
       parsed = JSON.parse(res.body);
     } catch {}
+    // biome-ignore lint/suspicious/noExplicitAny: see TestCore.api
     return { status: res.statusCode, body: parsed as any, headers: res.headers };
   };
 

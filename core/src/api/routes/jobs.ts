@@ -2,8 +2,8 @@ import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import type { CoreContext } from "../../core-context.ts";
 import { describeCron, nextFireTimes } from "../../scheduler/cron.ts";
-import { ApiError } from "../errors.ts";
 import { actorOf } from "../../services/audit.ts";
+import { ApiError } from "../errors.ts";
 import { CronPreviewBody, IdParams, JobBody, JobPatch, RunBody } from "../schemas.ts";
 
 export async function jobRoutes(app: FastifyInstance, ctx: CoreContext): Promise<void> {

@@ -23,7 +23,9 @@ export async function mcpRoutes(app: FastifyInstance, ctx: CoreContext): Promise
     },
   );
 
-  r.get("/api/nodes/:id/mcp", { schema: { params: IdParams }, config: { role: "viewer" } }, async (request) => ctx.mcp.list(request.params.id));
+  r.get("/api/nodes/:id/mcp", { schema: { params: IdParams }, config: { role: "viewer" } }, async (request) =>
+    ctx.mcp.list(request.params.id),
+  );
 
   r.delete(
     "/api/nodes/:id/mcp/:name",

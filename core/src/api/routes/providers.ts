@@ -13,34 +13,32 @@ export async function providerRoutes(app: FastifyInstance, ctx: CoreContext): Pr
     return provider;
   };
 
-  r.post(
-    "/api/providers",
-    { schema: { body: ProviderBody }, config: { role: "admin" } },
-    async (request, reply) => {
-      if (await ctx.repos.providers.getByName(request.body.name)) {
-        throw new ApiError("conflict", `a provider named ${request.body.name} exists`);
-      }
-      const provider = await ctx.repos.providers.create({
-        name: request.body.name,
-        kind: request.body.kind,
-        baseUrl: request.body.baseUrl ?? null,
-        apiKey: request.body.apiKey ?? null,
-        options: request.body.options ?? {},
-      });
-      await ctx.audit.request(request, "provider.create", provider.id, {
-        name: provider.name,
-        kind: provider.kind,
-        apiKey: request.body.apiKey ? "set" : "none",
-      });
-      if (request.body.apiKey) await ctx.refreshRedactor();
-      reply.code(201);
-      return provider;
-    },
-  );
+  r.post("/api/providers", { schema: { body: ProviderBody }, config: { role: "admin" } }, async (request, reply) => {
+    if (await ctx.repos.providers.getByName(request.body.name)) {
+      throw new ApiError("conflict", `a provider named ${request.body.name} exists`);
+    }
+    const provider = await ctx.repos.providers.create({
+      name: request.body.name,
+      kind: request.body.kind,
+      baseUrl: request.body.baseUrl ?? null,
+      apiKey: request.body.apiKey ?? null,
+      options: request.body.options ?? {},
+    });
+    await ctx.audit.request(request, "provider.create", provider.id, {
+      name: provider.name,
+      kind: provider.kind,
+      apiKey: request.body.apiKey ? "set" : "none",
+    });
+    if (request.body.apiKey) await ctx.refreshRedactor();
+    reply.code(201);
+    return provider;
+  });
 
   r.get("/api/providers", { config: { role: "viewer" } }, async () => ctx.repos.providers.list());
 
-  r.get("/api/providers/:id", { schema: { params: IdParams }, config: { role: "viewer" } }, async (request) => find(request.params.id));
+  r.get("/api/providers/:id", { schema: { params: IdParams }, config: { role: "viewer" } }, async (request) =>
+    find(request.params.id),
+  );
 
   r.patch(
     "/api/providers/:id",
@@ -63,16 +61,12 @@ export async function providerRoutes(app: FastifyInstance, ctx: CoreContext): Pr
     },
   );
 
-  r.delete(
-    "/api/providers/:id",
-    { schema: { params: IdParams }, config: { role: "admin" } },
-    async (request) => {
-      const provider = await find(request.params.id);
-      await ctx.repos.providers.delete(provider.id);
-      await ctx.audit.request(request, "provider.delete", provider.id, { name: provider.name });
-      return { ok: true };
-    },
-  );
+  r.delete("/api/providers/:id", { schema: { params: IdParams }, config: { role: "admin" } }, async (request) => {
+    const provider = await find(request.params.id);
+    await ctx.repos.providers.delete(provider.id);
+    await ctx.audit.request(request, "provider.delete", provider.id, { name: provider.name });
+    return { ok: true };
+  });
 
   /** The live model list; doubles as the connection test. */
   r.get("/api/providers/:id/models", { schema: { params: IdParams }, config: { role: "viewer" } }, async (request) => {

@@ -11,28 +11,24 @@ const KEEPALIVE_MS = 15_000;
 export async function runRoutes(app: FastifyInstance, ctx: CoreContext): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
 
-  r.get("/api/runs", { schema: { querystring: RunsQuery }, config: { role: "viewer" } }, async (request) => ctx.runs.list(request.query));
-
-  r.get("/api/runs/:id", { schema: { params: IdParams }, config: { role: "viewer" } }, async (request) => ctx.runs.view(request.params.id));
-
-  r.post(
-    "/api/runs/:id/cancel",
-    { schema: { params: IdParams }, config: { role: "operator" } },
-    async (request) => {
-      return ctx.runs.cancel(request.params.id, actorOf(request));
-    },
+  r.get("/api/runs", { schema: { querystring: RunsQuery }, config: { role: "viewer" } }, async (request) =>
+    ctx.runs.list(request.query),
   );
+
+  r.get("/api/runs/:id", { schema: { params: IdParams }, config: { role: "viewer" } }, async (request) =>
+    ctx.runs.view(request.params.id),
+  );
+
+  r.post("/api/runs/:id/cancel", { schema: { params: IdParams }, config: { role: "operator" } }, async (request) => {
+    return ctx.runs.cancel(request.params.id, actorOf(request));
+  });
 
   /** The run's pending tool call (`pendingApproval` in GET /api/runs/:id) goes to its Node. */
   r.post(
     "/api/runs/:id/approve",
     { schema: { params: IdParams, body: ApproveBody }, config: { role: "operator" } },
     async (request) =>
-      ctx.runs.decide(
-        request.params.id,
-        { approved: true, approvalId: request.body?.approvalId },
-        actorOf(request),
-      ),
+      ctx.runs.decide(request.params.id, { approved: true, approvalId: request.body?.approvalId }, actorOf(request)),
   );
 
   /** The pending call is not run; the model is told it was denied, with the reason. */
@@ -52,84 +48,88 @@ export async function runRoutes(app: FastifyInstance, ctx: CoreContext): Promise
    * then live events. Subscribing happens before reading the store so no step falls in between;
    * steps are de-duplicated by seq.
    */
-  r.get("/api/runs/:id/events", { schema: { params: IdParams }, config: { role: "viewer" } }, async (request, reply) => {
-    const run = await ctx.runs.get(request.params.id);
-    const lastEventId = Number.parseInt(String(request.headers["last-event-id"] ?? "0"), 10);
-    let lastSeq = Number.isFinite(lastEventId) ? lastEventId : 0;
-    let live = false;
-    let ended = false;
-    const buffered: RunEvent[] = [];
+  r.get(
+    "/api/runs/:id/events",
+    { schema: { params: IdParams }, config: { role: "viewer" } },
+    async (request, reply) => {
+      const run = await ctx.runs.get(request.params.id);
+      const lastEventId = Number.parseInt(String(request.headers["last-event-id"] ?? "0"), 10);
+      let lastSeq = Number.isFinite(lastEventId) ? lastEventId : 0;
+      let live = false;
+      let ended = false;
+      const buffered: RunEvent[] = [];
 
-    reply.hijack();
-    const res = reply.raw;
-    res.writeHead(200, {
-      "content-type": "text/event-stream; charset=utf-8",
-      "cache-control": "no-cache, no-transform",
-      connection: "keep-alive",
-      "x-accel-buffering": "no",
-    });
-    const send = (event: string, data: unknown, id?: number) => {
-      if (ended) return;
-      res.write(`${id !== undefined ? `id: ${id}\n` : ""}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-    };
-    const end = () => {
-      if (ended) return;
-      ended = true;
-      cleanup();
-      res.end();
-    };
-    const deliver = (event: RunEvent) => {
-      switch (event.type) {
-        case "step":
-          if (event.seq <= lastSeq) return;
-          lastSeq = event.seq;
-          send("step", { seq: event.seq, ...event.step }, event.seq);
-          return;
-        case "delta":
-          send("delta", { text: event.text });
-          return;
-        case "model":
-          send("model", { provider: event.provider, model: event.model, attempt: event.attempt });
-          return;
-        case "tool":
-          send("tool", { tool: event.tool, node: event.node, callId: event.callId, arguments: event.arguments });
-          return;
-        case "status":
-          send("status", {
-            status: event.status,
-            output: event.output ?? null,
-            error: event.error ?? null,
-            ...(event.pendingApproval ? { pendingApproval: event.pendingApproval } : {}),
-          });
-          return;
-        case "done":
-          send("done", { status: event.status });
-          end();
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, {
+        "content-type": "text/event-stream; charset=utf-8",
+        "cache-control": "no-cache, no-transform",
+        connection: "keep-alive",
+        "x-accel-buffering": "no",
+      });
+      const send = (event: string, data: unknown, id?: number) => {
+        if (ended) return;
+        res.write(`${id !== undefined ? `id: ${id}\n` : ""}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+      };
+      const end = () => {
+        if (ended) return;
+        ended = true;
+        cleanup();
+        res.end();
+      };
+      const deliver = (event: RunEvent) => {
+        switch (event.type) {
+          case "step":
+            if (event.seq <= lastSeq) return;
+            lastSeq = event.seq;
+            send("step", { seq: event.seq, ...event.step }, event.seq);
+            return;
+          case "delta":
+            send("delta", { text: event.text });
+            return;
+          case "model":
+            send("model", { provider: event.provider, model: event.model, attempt: event.attempt });
+            return;
+          case "tool":
+            send("tool", { tool: event.tool, node: event.node, callId: event.callId, arguments: event.arguments });
+            return;
+          case "status":
+            send("status", {
+              status: event.status,
+              output: event.output ?? null,
+              error: event.error ?? null,
+              ...(event.pendingApproval ? { pendingApproval: event.pendingApproval } : {}),
+            });
+            return;
+          case "done":
+            send("done", { status: event.status });
+            end();
+        }
+      };
+      const unsubscribe = ctx.events.subscribe(run.id, (event) => (live ? deliver(event) : buffered.push(event)));
+      const keepalive = setInterval(() => res.write(": keep-alive\n\n"), KEEPALIVE_MS);
+      const cleanup = () => {
+        clearInterval(keepalive);
+        unsubscribe();
+      };
+      request.raw.on("close", end);
+
+      for (const step of await ctx.repos.steps.list(run.id, { afterSeq: lastSeq })) {
+        deliver({ type: "step", seq: step.seq, step: { ...step.data, type: step.type, at: step.createdAt } });
       }
-    };
-    const unsubscribe = ctx.events.subscribe(run.id, (event) => (live ? deliver(event) : buffered.push(event)));
-    const keepalive = setInterval(() => res.write(": keep-alive\n\n"), KEEPALIVE_MS);
-    const cleanup = () => {
-      clearInterval(keepalive);
-      unsubscribe();
-    };
-    request.raw.on("close", end);
-
-    for (const step of await ctx.repos.steps.list(run.id, { afterSeq: lastSeq })) {
-      deliver({ type: "step", seq: step.seq, step: { ...step.data, type: step.type, at: step.createdAt } });
-    }
-    live = true;
-    for (const event of buffered.splice(0)) deliver(event);
-    const current = await ctx.runs.get(run.id);
-    send("status", {
-      status: current.status,
-      output: current.output,
-      error: current.error,
-      ...(current.pendingApproval ? { pendingApproval: current.pendingApproval } : {}),
-    });
-    if ((FINAL_RUN_STATUSES as readonly string[]).includes(current.status)) {
-      send("done", { status: current.status });
-      end();
-    }
-  });
+      live = true;
+      for (const event of buffered.splice(0)) deliver(event);
+      const current = await ctx.runs.get(run.id);
+      send("status", {
+        status: current.status,
+        output: current.output,
+        error: current.error,
+        ...(current.pendingApproval ? { pendingApproval: current.pendingApproval } : {}),
+      });
+      if ((FINAL_RUN_STATUSES as readonly string[]).includes(current.status)) {
+        send("done", { status: current.status });
+        end();
+      }
+    },
+  );
 }

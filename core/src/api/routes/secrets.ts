@@ -20,14 +20,10 @@ export async function secretRoutes(app: FastifyInstance, ctx: CoreContext): Prom
 
   r.get("/api/secrets", { config: { role: "viewer" } }, async () => ctx.repos.secrets.list());
 
-  r.delete(
-    "/api/secrets/:name",
-    { schema: { params: NameParams }, config: { role: "admin" } },
-    async (request) => {
-      if (!(await ctx.repos.secrets.delete(request.params.name))) throw new ApiError("not_found", "secret not found");
-      await ctx.audit.request(request, "secret.delete", request.params.name);
-      await ctx.refreshRedactor();
-      return { ok: true };
-    },
-  );
+  r.delete("/api/secrets/:name", { schema: { params: NameParams }, config: { role: "admin" } }, async (request) => {
+    if (!(await ctx.repos.secrets.delete(request.params.name))) throw new ApiError("not_found", "secret not found");
+    await ctx.audit.request(request, "secret.delete", request.params.name);
+    await ctx.refreshRedactor();
+    return { ok: true };
+  });
 }

@@ -66,7 +66,10 @@ function standardHeaders(body: string, key: Buffer, opts: { id?: string; ts?: nu
 describe("webhooks (SECURITY.md: Webhooks)", () => {
   it("GitHub: a signed delivery runs; a replayed X-GitHub-Delivery is 409 and runs nothing", async () => {
     const body = JSON.stringify({ ref: "refs/heads/main" });
-    const headers = { "x-hub-signature-256": githubSig(body), "x-github-delivery": "72d3162e-cc78-11e3-81ab-4c9367dc0958" };
+    const headers = {
+      "x-hub-signature-256": githubSig(body),
+      "x-github-delivery": "72d3162e-cc78-11e3-81ab-4c9367dc0958",
+    };
     const first = await post("gh", body, headers);
     expect(first.statusCode).toBe(202);
     expect(first.json().runId).toEqual(expect.any(String));

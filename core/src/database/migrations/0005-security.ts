@@ -45,7 +45,11 @@ export async function up(db: Kysely<unknown>, ctx: MigrationContext): Promise<vo
     .addColumn("received_at", "text", (c) => c.notNull())
     .addPrimaryKeyConstraint("webhook_deliveries_pk", ["job_id", "delivery_id"])
     .execute();
-  await db.schema.createIndex("webhook_deliveries_received_at").on("webhook_deliveries").column("received_at").execute();
+  await db.schema
+    .createIndex("webhook_deliveries_received_at")
+    .on("webhook_deliveries")
+    .column("received_at")
+    .execute();
 
   await db.schema
     .createTable("master_keys")

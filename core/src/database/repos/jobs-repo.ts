@@ -5,7 +5,15 @@ import { translateConstraint } from "../errors.ts";
 import { newId } from "../ids.ts";
 import { parseJson, parseJsonOr, toJson } from "../json.ts";
 import type { Database, JobRow, JobsTable } from "../schema.ts";
-import { type ApprovalPolicy, DEFAULT_MAX_STEPS, type Job, type JobPatch, type JobSchedule, type ModelRef, type NewJob } from "../types.ts";
+import {
+  type ApprovalPolicy,
+  DEFAULT_MAX_STEPS,
+  type Job,
+  type JobPatch,
+  type JobSchedule,
+  type ModelRef,
+  type NewJob,
+} from "../types.ts";
 
 export function webhookSecretAad(jobId: string): string {
   return `jobs:${jobId}:webhook_secret`;

@@ -183,11 +183,7 @@ export class RunsRepo {
 
   /** The decision on `approvalId`, if one was recorded. */
   async approvalDecision(id: string, approvalId: string): Promise<ApprovalDecision | undefined> {
-    const row = await this.db
-      .selectFrom("runs")
-      .select(["approval_decision"])
-      .where("id", "=", id)
-      .executeTakeFirst();
+    const row = await this.db.selectFrom("runs").select(["approval_decision"]).where("id", "=", id).executeTakeFirst();
     const decision = parseJson<ApprovalDecision>(row?.approval_decision ?? null, "runs.approval_decision");
     return decision?.approvalId === approvalId ? decision : undefined;
   }
