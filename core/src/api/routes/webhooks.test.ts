@@ -83,13 +83,14 @@ describe("webhooks (SECURITY.md: Webhooks)", () => {
   it("GitHub: a missing, wrong or other-body signature is 401 and runs nothing", async () => {
     const body = JSON.stringify({ ref: "x" });
     const before = await runCount("gh");
-    for (const headers of [
+    const cases: Array<Record<string, string>> = [
       {},
       { "x-hub-signature-256": githubSig(body, "wrong-secret") },
       { "x-hub-signature-256": githubSig(`${body} `) },
       { "x-hub-signature-256": "sha256=" },
       { "x-hub-signature-256": githubSig(body).toUpperCase() },
-    ]) {
+    ];
+    for (const headers of cases) {
       const res = await post("gh", body, headers);
       expect(res.statusCode, JSON.stringify(headers)).toBe(401);
       expect(res.json().error.code).toBe("unauthorized");
