@@ -1,7 +1,7 @@
 import { ManagedMcpSpec } from "@fabricore/protocol";
 import { describe, expect, it } from "vitest";
 import { ApiError } from "../api/errors.ts";
-import { listPresets, mcpPresetCatalog, PresetError, resolvePreset } from "./mcp-presets.ts";
+import { listPresets, mcpPresetCatalog, optionLikeProblems, PresetError, resolvePreset } from "./mcp-presets.ts";
 
 const refusal = (fn: () => unknown): PresetError => {
   try {
@@ -128,5 +128,25 @@ describe("MCP presets", () => {
     expect(refusal(() => resolvePreset("filesystem", { name: "f", mounts, env: { "1BAD": "x" } })).reason).toBe(
       "invalid_spec",
     );
+  });
+});
+
+describe("option-like values", () => {
+  it("only a preset's template puts options on the command line", () => {
+    // git's own template passes --repository: kept.
+    expect(resolvePreset("git", { name: "g", mounts: [{ source: "/srv/repo", target: "/repo" }] }).args).toEqual([
+      "--repository",
+      "/repo",
+    ]);
+    // The filesystem preset's directory arguments are plain paths: kept.
+    expect(resolvePreset("filesystem", { name: "f", mounts: [{ source: "/srv/a", target: "/a" }] }).args).toEqual([
+      "/a",
+    ]);
+    for (const request of [{ args: ["--allow-write"] }, { env: { OPTS: "--privileged" } }]) {
+      expect(() =>
+        resolvePreset("filesystem", { name: "f", mounts: [{ source: "/srv/a", target: "/a" }], ...request }),
+      ).toThrow(/option/);
+    }
+    expect(optionLikeProblems({ settings: { token: "-x" }, args: ["ok", "-y"] })).toHaveLength(2);
   });
 });

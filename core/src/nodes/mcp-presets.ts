@@ -157,6 +157,7 @@ export type PresetErrorReason =
   | "mount_refused"
   | "missing_setting"
   | "unknown_setting"
+  | "option_refused"
   | "invalid_spec";
 
 /** An ApiError (400 `validation_failed`, or 404 `not_found` for an unknown preset) with a specific reason. */
@@ -185,6 +186,32 @@ export function listPresets(): readonly McpPreset[] {
 
 export function getPreset(id: string): McpPreset | undefined {
   return MCP_PRESETS.find((preset) => preset.id === id);
+}
+
+/**
+ * Values a user supplied that a program would read as command-line options (`-x`, `--flag`): extra
+ * args, environment values (images splice them into command lines) and setting values. Only a
+ * preset's own template may put options on the command line (git's `--repository`), so a request
+ * cannot turn a directory argument into `--allow-everything`. The Node refuses such env values too.
+ */
+export function optionLikeProblems(parts: {
+  args?: readonly string[] | undefined;
+  env?: Readonly<Record<string, string>> | undefined;
+  settings?: Readonly<Record<string, string>> | undefined;
+}): string[] {
+  const problems: string[] = [];
+  for (const arg of parts.args ?? []) {
+    if (arg.startsWith("-")) problems.push(`argument ${JSON.stringify(arg.slice(0, 80))} looks like an option`);
+  }
+  for (const [kind, record] of [
+    ["environment value", parts.env],
+    ["setting", parts.settings],
+  ] as const) {
+    for (const [name, value] of Object.entries(record ?? {})) {
+      if (value.startsWith("-")) problems.push(`${kind} ${name} starts with "-" and would read as an option`);
+    }
+  }
+  return problems;
 }
 
 const fill = (template: readonly string[], key: string, value: string) =>
@@ -220,6 +247,14 @@ export function resolvePreset(presetId: string, request: PresetRequest): Managed
   }
   const mountProblems = checkMounts(mounts);
   if (mountProblems.length > 0) throw new PresetError("mount_refused", `mounts refused: ${mountProblems.join("; ")}`);
+
+  const optionLike = optionLikeProblems(request);
+  if (optionLike.length > 0) {
+    throw new PresetError(
+      "option_refused",
+      `refused: ${optionLike.join("; ")} (only a preset's template passes options)`,
+    );
+  }
 
   const given = request.settings ?? {};
   const known = new Set(preset.settings.map((s) => s.name));

@@ -33,18 +33,13 @@ export class Fleet {
     this.hub = deps.hub;
   }
 
-  /** The token (fcn_ + 256 random bits) is returned once; only its SHA-256 is stored. */
+  /** The token (fcn_ + 256 random bits) is returned once; only its SHA-256 is stored. It is spent
+   * when the Node registers its key (core/src/nodes/node-identity.ts), which is how Nodes authenticate. */
   async enroll(name: string, labels: Record<string, string> = {}) {
     if (await this.nodes.getByName(name)) throw new ApiError("conflict", `a node named ${name} exists`);
     const token = generateToken("fcn_");
     const node = await this.nodes.create({ name, labels, tokenHash: hashToken(token) });
     return { ...this.view(node), token };
-  }
-
-  async authenticate(token: string): Promise<{ nodeId: string; name: string } | null> {
-    if (!token.startsWith("fcn_")) return null;
-    const node = await this.nodes.findByTokenHash(hashToken(token));
-    return node ? { nodeId: node.id, name: node.name } : null;
   }
 
   async get(idOrName: string): Promise<FleetNode> {

@@ -2,7 +2,7 @@ import { checkMounts, type McpServerSpec, McpServerSpec as McpServerSpecSchema }
 import { ApiError } from "../api/errors.ts";
 import type { McpBody } from "../api/schemas.ts";
 import type { McpServersRepo, SecretsRepo } from "../database/index.ts";
-import type { PresetRequest } from "../nodes/mcp-presets.ts";
+import { optionLikeProblems, type PresetRequest } from "../nodes/mcp-presets.ts";
 import type { NodeAccess } from "../nodes/node-access.ts";
 import type { Fleet } from "./fleet.ts";
 
@@ -133,6 +133,9 @@ export class McpServers {
 
   private toStored(body: McpBody): StoredSpec {
     if ("url" in body) return { kind: "remote", url: body.url };
+    // A raw image has no template: none of its args or env values may read as options.
+    const optionLike = body.preset ? [] : optionLikeProblems({ args: body.args, env: body.env });
+    if (optionLike.length > 0) throw new ApiError("validation_failed", `refused: ${optionLike.join("; ")}`);
     return {
       kind: "managed",
       preset: body.preset,
