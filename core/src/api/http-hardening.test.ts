@@ -40,6 +40,8 @@ describe("HTTP hardening (SECURITY.md: HTTP)", () => {
       expect(res.headers["x-frame-options"], url).toBe("DENY");
       expect(res.headers["referrer-policy"], url).toBe("no-referrer");
       expect(res.headers["cross-origin-opener-policy"], url).toBe("same-origin");
+      expect(res.headers["cross-origin-resource-policy"], url).toBe("same-origin");
+      expect(res.headers["permissions-policy"], url).toMatch(/camera=\(\)/);
       expect(res.headers["content-security-policy"], url).toMatch(/^default-src 'none'/);
       expect(res.headers["strict-transport-security"], url).toBeUndefined(); // no TLS here
     }

@@ -98,6 +98,14 @@ describe("webhooks (SECURITY.md: Webhooks)", () => {
     expect(await runCount("gh")).toBe(before);
   });
 
+  it("an unsigned request cannot burn a delivery id: the signed delivery with that id still runs", async () => {
+    const body = JSON.stringify({ ref: "refs/heads/burn" });
+    const id = "burn-attempt-0001";
+    expect((await post("gh", body, { "x-github-delivery": id })).statusCode).toBe(401);
+    const real = await post("gh", body, { "x-hub-signature-256": githubSig(body), "x-github-delivery": id });
+    expect(real.statusCode).toBe(202);
+  });
+
   it("Standard Webhooks: whsec_ secret and plain secret both verify; a replayed webhook-id is 409", async () => {
     const body = JSON.stringify({ type: "invoice.paid" });
     const headers = standardHeaders(body, WHSEC_KEY);
