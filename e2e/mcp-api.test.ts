@@ -25,7 +25,7 @@ import {
 } from "@fabricore/node/runtime/testing/docker-suite.ts";
 import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ensureTestImages } from "./images/test-images.ts";
+import { EVERYTHING_IMAGE, ensureTestImages } from "./images/test-images.ts";
 import {
   ApiClient,
   type CoreHandle,
@@ -361,6 +361,48 @@ describe.skipIf(!run)("MCP on the Node through the Core's API", () => {
     expect(after.map((c) => c.Id)).toEqual([before!.Id]);
     const job = await runJob("read-after-node-restart", "CALL:read_text_file Read the marker once more.");
     expect(job.output).toContain(marker);
+  });
+
+  it("starts a server added while its Node was offline, and removes one deleted while it was", async () => {
+    const token = `tok-${randomBytes(6).toString("hex")}`;
+    await api.ok("POST", "/api/secrets", { name: "mcp-e2e-token", value: token });
+    await node!.stop();
+    await waitFor("the Node offline", async () => (await api.ok("GET", `/api/nodes/${nodeId}`)).status === "offline");
+    // Any image (not a preset), with a setting taken from a stored secret.
+    const res = await api.request("POST", `/api/nodes/${nodeId}/mcp`, {
+      name: "later",
+      image: EVERYTHING_IMAGE,
+      settings: { API_TOKEN: { secret: "mcp-e2e-token" } },
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    expect(res.body).toMatchObject({ state: "offline", settings: { API_TOKEN: { secret: "mcp-e2e-token" } } });
+    expect(JSON.stringify(res.body)).not.toContain(token);
+
+    node = startDockerNode();
+    await waitFor(
+      "the server added while offline running",
+      async () => (await nodeTools()).some((t) => t.source === "mcp:later" && t.name === "echo"),
+      30_000,
+    );
+    const [later] = await containersOf("later");
+    // The secret reached that server's own environment, decrypted on the Core only to be sent.
+    expect((await docker.getContainer(later!.Id).inspect()).Config.Env).toContain(`API_TOKEN=${token}`);
+    expect(JSON.stringify(await api.ok("GET", `/api/nodes/${nodeId}/mcp`))).not.toContain(token);
+
+    // A deleted secret cannot be sent any more: the list says so instead of waiting forever.
+    await api.ok("DELETE", "/api/secrets/mcp-e2e-token");
+    expect(await mcpServer("later")).toMatchObject({ state: "failed", error: expect.stringMatching(/mcp-e2e-token/) });
+
+    await node!.stop();
+    await waitFor("the Node offline", async () => (await api.ok("GET", `/api/nodes/${nodeId}`)).status === "offline");
+    await api.ok("DELETE", `/api/nodes/${nodeId}/mcp/later`);
+    node = startDockerNode();
+    await waitFor("the container of the server deleted while offline removed", async () => {
+      return (await containersOf("later")).length === 0;
+    });
+    await waitFor("the files server running again", async () => (await mcpServer("files"))?.state === "running");
+    expect((await nodeTools()).some((t) => t.source === "mcp:later")).toBe(false);
+    expect(await containersOf("files")).toHaveLength(1);
   });
 
   it("passes a loopback MCP server through by URL, and a job's echo comes back", async () => {

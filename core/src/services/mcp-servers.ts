@@ -66,7 +66,18 @@ export class McpServers {
   async list(nodeRef: string) {
     const node = await this.deps.fleet.get(nodeRef);
     const rows = await this.deps.repo.list(node.id);
-    return rows.map((row) => this.describe(node.id, row.name, row.spec as unknown as StoredSpec));
+    return Promise.all(
+      rows.map(async (row) => {
+        const stored = row.spec as unknown as StoredSpec;
+        // desiredFor() leaves out a server whose spec no longer resolves (its secret was deleted):
+        // the Node never hears of it, so without this the list would say "starting" forever.
+        const unsendable = await this.resolve(row.name, stored).then(
+          () => undefined,
+          (error: unknown) => (error instanceof Error ? error.message : String(error)),
+        );
+        return this.describe(node.id, row.name, stored, unsendable);
+      }),
+    );
   }
 
   async remove(nodeRef: string, name: string): Promise<void> {
@@ -99,7 +110,7 @@ export class McpServers {
     void this.deps.hub.syncMcp(nodeId, specs).catch(() => {});
   }
 
-  private describe(nodeId: string, name: string, stored: StoredSpec) {
+  private describe(nodeId: string, name: string, stored: StoredSpec, unsendable?: string) {
     const live = this.deps.hub.get(nodeId);
     const status = live?.mcpServers.find((s) => s.name === name);
     const tools = (live?.tools ?? [])
@@ -122,6 +133,15 @@ export class McpServers {
               ]),
             ),
           };
+    if (unsendable !== undefined) {
+      return {
+        ...base,
+        state: "failed" as const,
+        error: `not sent to the Node: ${unsendable}`,
+        restarts: status?.restarts ?? 0,
+        tools,
+      };
+    }
     return {
       ...base,
       state: status?.state ?? (live ? "starting" : "offline"),
