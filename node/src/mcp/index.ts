@@ -33,6 +33,16 @@ export interface CreateMcpManagerOptions {
 }
 
 /**
+ * The socket file of a Docker endpoint (`/path`, `unix:///path`), or undefined for a TCP one. Never
+ * mounted, like the default sockets protocol's mount policy knows: a rootless daemon's socket lives
+ * in its user's runtime directory (`/run/user/1000/docker.sock`), which no built-in rule covers.
+ */
+export function dockerSocketPath(endpoint: string): string | undefined {
+  if (/^(tcp|https?):\/\//.test(endpoint)) return undefined;
+  return resolve(endpoint.startsWith("unix://") ? endpoint.slice("unix://".length) : endpoint);
+}
+
+/**
  * The factory the Node's main.ts wires (it fits main.ts's `McpFactory`). Accepts both the shape
  * main.ts passes today (`{dockerSocket, dataDir, logger}`) and an explicit `{docker, nodeId, …}`.
  */
@@ -42,13 +52,15 @@ export function createMcpManager(options: CreateMcpManagerOptions): McpManager {
       ? options.docker
       : createDockerApi(options.docker ?? options.dockerSocket ?? "/var/run/docker.sock");
   const dataDir = options.dataDir ? resolve(options.dataDir) : undefined;
+  const endpoint = typeof options.docker === "string" ? options.docker : options.dockerSocket;
+  const socket = endpoint === undefined ? undefined : dockerSocketPath(endpoint);
   const nodeId =
     options.nodeId ?? (dataDir ? `data-${createHash("sha256").update(dataDir).digest("hex").slice(0, 16)}` : undefined);
   if (!nodeId) throw new Error("createMcpManager needs a nodeId or the Node's dataDir to label its containers");
   return new McpManager({
     docker,
     nodeId,
-    forbiddenPaths: [...(options.forbiddenPaths ?? []), ...(dataDir ? [dataDir] : [])],
+    forbiddenPaths: [...(options.forbiddenPaths ?? []), ...(dataDir ? [dataDir] : []), ...(socket ? [socket] : [])],
     policy: options.policy,
     allowRemoteMcp: options.allowRemoteMcp === true,
     logger: options.logger ?? silentLogger,
