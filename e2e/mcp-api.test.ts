@@ -363,6 +363,24 @@ describe.skipIf(!run)("MCP on the Node through the Core's API", () => {
     expect(job.output).toContain(marker);
   });
 
+  it("keeps the server running across a Core restart: the desired set in the hello changes nothing", async () => {
+    const [before] = await containersOf("files");
+    const restartsBefore = (await mcpServer("files")).restarts;
+    await core.proc.stop();
+    core = await startCore({ dataDir: core.dataDir, port: core.port });
+    api = await new ApiClient(core.url).login();
+    await api.waitNodeOnline(nodeId, 30_000);
+    const server = await waitFor("the files server reported running", async () => {
+      const s = await mcpServer("files");
+      return s?.state === "running" ? s : undefined;
+    });
+    expect(server.restarts).toBe(restartsBefore);
+    expect((await containersOf("files")).map((c) => c.Id)).toEqual([before!.Id]);
+    expect((await docker.getContainer(before!.Id).inspect()).RestartCount).toBe(0);
+    const job = await runJob("read-after-core-restart", "CALL:read_text_file Read the marker after the restart.");
+    expect(job.output).toContain(marker);
+  });
+
   it("starts a server added while its Node was offline, and removes one deleted while it was", async () => {
     const token = `tok-${randomBytes(6).toString("hex")}`;
     await api.ok("POST", "/api/secrets", { name: "mcp-e2e-token", value: token });
