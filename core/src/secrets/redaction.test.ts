@@ -110,7 +110,7 @@ describe("secret redaction (SECURITY.md: Secrets in transcripts and logs)", () =
     ]);
     expect(r.redact("abcdef-123456 abcdef xxxxx")).toBe("[secret:OUTER] [secret:INNER] xxxxx");
     expect(r.redactSerialized(JSON.stringify({ m: 'he said "hi"' }))).toBe('{"m":"[secret:Q]"}');
-    expect(r.redactDeep({ ["abcdef"]: ["abcdef", 1, null] })).toEqual({
+    expect(r.redactDeep({ abcdef: ["abcdef", 1, null] })).toEqual({
       "[secret:INNER]": ["[secret:INNER]", 1, null],
     });
   });
