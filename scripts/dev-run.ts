@@ -105,7 +105,16 @@ const nodeToken = await enroll();
 const readRoots = [root, "/var/log"].filter((p) => existsSync(p));
 const node = spawn(
   join(root, "dist/fabricore-node"),
-  ["--core", base, ...readRoots.flatMap((r) => ["--read-root", r]), "--data-dir", join(dataDir, "node")],
+  [
+    "--core",
+    base,
+    ...readRoots.flatMap((r) => ["--read-root", r]),
+    // MCP containers (the filesystem preset from the UI's marketplace) may mount what read_file may
+    // read, read-only; without a mount root the Node refuses every mount.
+    ...readRoots.flatMap((r) => ["--mount-root", r]),
+    "--data-dir",
+    join(dataDir, "node"),
+  ],
   { stdio: "inherit", env: { ...process.env, FABRICORE_NODE_TOKEN: nodeToken } },
 );
 children.push(node);
@@ -116,5 +125,5 @@ if (firstStart && adminPassword && !process.env.FABRICORE_ADMIN_PASSWORD) {
   console.log(`  Log in as admin with password: ${adminPassword}   (shown once)`);
 }
 console.log(
-  `  One local Node is enrolled (read roots: ${readRoots.join(", ")}); provider "LM Studio" points at http://localhost:1234/v1\n`,
+  `  One local Node is enrolled (read roots and read-only MCP mount roots: ${readRoots.join(", ")}); provider "LM Studio" points at http://localhost:1234/v1\n`,
 );
