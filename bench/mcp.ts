@@ -17,6 +17,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { chmodSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import { availableParallelism, loadavg } from "node:os";
 import { dirname, join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
@@ -58,6 +59,8 @@ export async function mcpBench(options: McpBenchOptions = {}): Promise<BenchResu
   const runSteps = options.runSteps ?? 30;
   const rows: Row[] = [];
   const notes: string[] = [];
+  // Tails (p99, max) move with whatever else the machine runs; say how busy it was.
+  const loadAtStart = loadavg()[0] ?? 0;
 
   const docker = createDockerApi(DOCKER);
   await docker.ping(); // names the endpoint and the cause when Docker is missing
@@ -75,8 +78,9 @@ export async function mcpBench(options: McpBenchOptions = {}): Promise<BenchResu
   const nodeDir = tempDir("mcp-bench-node");
   const port = await freePort();
   const core = await createCore(
+    // Only these settings: a FABRICORE_DATABASE_URL or FABRICORE_REDIS_URL in the shell must not
+    // point the benchmark at a real database or cluster.
     loadCoreEnv({
-      ...process.env,
       FABRICORE_DATA_DIR: coreDir,
       FABRICORE_PORT: String(port),
       FABRICORE_HOST: "127.0.0.1",
@@ -290,6 +294,8 @@ export async function mcpBench(options: McpBenchOptions = {}): Promise<BenchResu
       "(callId bookkeeping, deadline) and Docker's attach stream (stdin/stdout multiplexed by the daemon) to the " +
       "server's own work; the baseline is the same server code on the same host over a plain pipe.",
     "The run's tool step also includes the agent loop, the audit record and the step written to the database.",
+    `Load average (1 min) at the start: ${fmt(loadAtStart)} on ${availableParallelism()} cores; the p99 and max ` +
+      "of both sides follow other load on the machine, the p50s much less.",
   );
   return {
     id: "mcp",
