@@ -1,10 +1,12 @@
 import { defineConfig } from "vitest/config";
 
-// The e2e foundation test runs a second time with every Core on PostgreSQL (a fresh database per
-// run), in parallel with the rest, so production's database is proven end to end too. Included
-// whenever a PostgreSQL is configured, and always under CI=true, where a missing one then FAILS.
-const postgresE2e = Boolean(process.env.FABRICORE_TEST_POSTGRES_URL?.trim()) || process.env.CI === "true";
-if (!postgresE2e) console.warn("skipping the e2e-postgres project: FABRICORE_TEST_POSTGRES_URL is unset");
+// The API tests and the e2e foundation test run a second time on PostgreSQL (project `postgres`:
+// each in-process test Core on a fresh database of its own, the e2e Cores on one fresh database
+// for the run), in parallel with the rest, so production's database is proven end to end too.
+// Included whenever a PostgreSQL is configured, and always under CI=true, where a missing one
+// then FAILS.
+const postgres = Boolean(process.env.FABRICORE_TEST_POSTGRES_URL?.trim()) || process.env.CI === "true";
+if (!postgres) console.warn("skipping the postgres project: FABRICORE_TEST_POSTGRES_URL is unset");
 
 export default defineConfig({
   test: {
@@ -20,14 +22,16 @@ export default defineConfig({
           include: ["protocol/src/**/*.test.ts", "core/src/**/*.test.ts", "node/src/**/*.test.ts", "e2e/**/*.test.ts"],
         },
       },
-      ...(postgresE2e
+      ...(postgres
         ? [
             {
               extends: true as const,
               test: {
-                name: "e2e-postgres",
-                include: ["e2e/foundation.test.ts"],
-                env: { FABRICORE_E2E_DATABASE: "postgres" },
+                name: "postgres",
+                include: ["e2e/foundation.test.ts", "core/src/api/**/*.test.ts"],
+                // Reads the SQLite file itself to prove reads write nothing.
+                exclude: ["**/node_modules/**", "core/src/api/roles.test.ts"],
+                env: { FABRICORE_TEST_DATABASE: "postgres" },
                 globalSetup: ["e2e/support/postgres-global-setup.ts"],
               },
             },

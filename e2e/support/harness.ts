@@ -126,11 +126,11 @@ export async function startCore(
   return { proc, url, port, dataDir, env };
 }
 
-/** The `e2e-postgres` project (FABRICORE_E2E_DATABASE=postgres, see vitest.config.ts) runs the same
+/** The `postgres` project (FABRICORE_TEST_DATABASE=postgres, see vitest.config.ts) runs the same
  * tests with every Core on one fresh PostgreSQL database; otherwise each Core uses SQLite in its
  * data dir. A restarted Core (same data dir) finds its data either way. */
 function e2eDatabase(): { FABRICORE_DATABASE_URL?: string } {
-  if (process.env.FABRICORE_E2E_DATABASE !== "postgres") return {};
+  if (process.env.FABRICORE_TEST_DATABASE !== "postgres") return {};
   return { FABRICORE_DATABASE_URL: inject("e2eDatabaseUrl") };
 }
 

@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from "fastify-type-provider-zod";
-import { DatabaseError } from "../database/errors.ts";
+import { DatabaseError, isUnstorableText } from "../database/errors.ts";
 import { SecretsError } from "../secrets/errors.ts";
 
 export type ApiErrorCode =
@@ -74,6 +74,9 @@ export function installErrorHandler(
     if (error instanceof DatabaseError) {
       if (error.code === "conflict") return reply.code(409).send(errorBody("conflict", error.message));
       if (error.code === "invalid_reference") return reply.code(400).send(errorBody("bad_request", error.message));
+    }
+    if (isUnstorableText(error)) {
+      return reply.code(400).send(errorBody("bad_request", "text with a NUL character (\\u0000) is not accepted"));
     }
     if (error instanceof SecretsError) {
       request.log.error({ code: error.code }, "a stored secret could not be opened");

@@ -35,6 +35,15 @@ export function isForeignKeyViolation(err: unknown): boolean {
   return code === "23503" || code === "SQLITE_CONSTRAINT_FOREIGNKEY";
 }
 
+/**
+ * PostgreSQL refuses text it cannot store (a NUL character: SQLSTATE 22021, 22P05) — in a value or
+ * merely in a lookup key — where SQLite accepts it. Input, not a server fault: the API answers 400.
+ */
+export function isUnstorableText(err: unknown): boolean {
+  const code = driverCode(err);
+  return code === "22021" || code === "22P05";
+}
+
 /** Runs a write, turning driver constraint errors into typed ones the API maps to 409/400. */
 export async function translateConstraint<T>(what: string, write: () => Promise<T>): Promise<T> {
   try {

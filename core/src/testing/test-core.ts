@@ -12,6 +12,7 @@ import type { LlmClient, ProviderConfig } from "../llm/index.ts";
 import type { NodeHub } from "../nodes/node-hub.ts";
 import { createTestNode, type TestNode, waitFor } from "../nodes/test-helpers.ts";
 import { redactingDestination, SecretRedactor } from "../secrets/redactor.ts";
+import { createTestDatabase, postgresUnderTest } from "./postgres-database.ts";
 
 export const TEST_ADMIN_PASSWORD = "test-admin-password";
 
@@ -51,7 +52,11 @@ export async function startTestCore(
   } = {},
 ): Promise<TestCore> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), "fabricore-test-core-"));
+  // The vitest `postgres` project runs these tests again with each test Core on its own database.
+  const adminUrl = postgresUnderTest();
+  const database = adminUrl ? await createTestDatabase(adminUrl, "api") : undefined;
   const env = loadCoreEnv({
+    ...(database && { FABRICORE_DATABASE_URL: database.url }),
     FABRICORE_DATA_DIR: dataDir,
     FABRICORE_ADMIN_PASSWORD: TEST_ADMIN_PASSWORD,
     FABRICORE_LOG_LEVEL: "info",
@@ -127,6 +132,7 @@ export async function startTestCore(
     async close() {
       for (const node of nodes) await node.manager.stop();
       await core.close();
+      await database?.drop();
       if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
