@@ -24,7 +24,7 @@ import {
   testDockerEndpoint,
 } from "@fabricore/node/runtime/testing/docker-suite.ts";
 import Docker from "dockerode";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { EVERYTHING_IMAGE, ensureTestImages } from "./images/test-images.ts";
 import {
   ApiClient,
@@ -196,6 +196,13 @@ describe.skipIf(!run)("MCP on the Node through the Core's API", () => {
     node = startDockerNode();
     await api.waitNodeOnline(nodeId);
   }, 180_000);
+
+  afterEach((context) => {
+    // A failure across four processes is explained by their logs, not by the assertion alone.
+    if (context.task.result?.state !== "fail") return;
+    console.error(`--- Node output (tail) ---\n${node?.output.slice(-4000) ?? ""}`);
+    console.error(`--- Core output (tail) ---\n${core?.proc.output.slice(-4000) ?? ""}`);
+  });
 
   afterAll(async () => {
     await node?.stop();
