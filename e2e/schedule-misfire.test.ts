@@ -3,9 +3,13 @@
  * schedule's fire times and restarted; the job's misfire policy decides between exactly one
  * catch-up run and a recorded skip, and the schedule shows its last fire and why it missed.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
 import { turn } from "@fabricore/core/llm/testing/script.ts";
-import { type ScriptedOpenAiServer, startScriptedOpenAiServer } from "@fabricore/core/llm/testing/scripted-openai-server.ts";
+import {
+  type ScriptedOpenAiServer,
+  startScriptedOpenAiServer,
+} from "@fabricore/core/llm/testing/scripted-openai-server.ts";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ApiClient, type CoreHandle, startCore, waitFor } from "./support/harness.ts";
 
 let llm: ScriptedOpenAiServer;
@@ -41,7 +45,11 @@ describe("schedule misfires", () => {
     });
     // Both fire at least once, so the Core knows their last fire.
     for (const job of [catchUp, skip]) {
-      await waitFor(`${job.name} to fire`, async () => (await api.ok("GET", `/api/runs?jobId=${job.id}`)).length > 0, 10_000);
+      await waitFor(
+        `${job.name} to fire`,
+        async () => (await api.ok("GET", `/api/runs?jobId=${job.id}`)).length > 0,
+        10_000,
+      );
     }
     await core.proc.stop("SIGKILL");
     await new Promise((r) => setTimeout(r, 6500)); // three fire times pass with no Core
