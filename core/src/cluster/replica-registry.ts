@@ -27,9 +27,13 @@ export class ReplicaRegistry {
   private readonly options: ReplicaRegistryOptions;
   private timer: ReturnType<typeof setInterval> | undefined;
   private readonly startedAt = new Date().toISOString();
+  /** Since when every beat succeeded; undefined while Redis is unreachable. */
+  private healthySince: number | undefined;
+  private readonly now: () => number;
 
-  constructor(options: ReplicaRegistryOptions) {
+  constructor(options: ReplicaRegistryOptions & { now?: () => number }) {
     this.options = options;
+    this.now = options.now ?? Date.now;
   }
 
   /** Registers this replica (before it claims anything) and starts beating. */
@@ -55,8 +59,13 @@ export class ReplicaRegistry {
   async tick(): Promise<string[]> {
     try {
       await this.beat();
+      // Only a replica that has been beating for a whole TTL judges the others: after a Redis
+      // outage (or its own start) every key may have expired, and the live replicas need one TTL
+      // to register again — failing their runs before that would kill healthy work.
+      if (this.now() - (this.healthySince ?? this.now()) < this.options.ttlMs) return [];
       return await this.recover();
     } catch (error) {
+      this.healthySince = undefined;
       this.options.logger?.warn({ err: error }, "replica heartbeat failed; will retry");
       return [];
     }
@@ -65,6 +74,7 @@ export class ReplicaRegistry {
   private async beat(): Promise<void> {
     const { redis, keys, replicaId, ttlMs } = this.options;
     await redis.set(keys.replica(replicaId), JSON.stringify({ replicaId, startedAt: this.startedAt }), "PX", ttlMs);
+    this.healthySince ??= this.now();
   }
 
   private async recover(): Promise<string[]> {
