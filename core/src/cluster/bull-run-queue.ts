@@ -24,6 +24,8 @@ export interface BullRunQueueOptions {
   concurrency: number;
   /** How often queued rows are re-offered to BullMQ (a lost enqueue, a Redis flush). Default 5 s. */
   sweepMs?: number;
+  /** How long a trigger waits for BullMQ before leaving the run to the sweep. Default 2 s. */
+  enqueueTimeoutMs?: number;
   /** How often cancel requests for the runs executing here are looked for. Default 1 s. */
   cancelPollMs?: number;
   logger?: Logger;
@@ -81,8 +83,20 @@ export class BullRunQueue implements RunQueue {
     void this.sweep();
   }
 
+  /** The row is already written (queued), so a Redis hiccup must not fail or hang the trigger:
+   * after a short wait the run is left to the sweep, which offers queued rows again. */
   async enqueue(runId: string): Promise<void> {
-    await this.queue.add("run", { runId }, { jobId: runId });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error("Redis did not answer")), this.options.enqueueTimeoutMs ?? 2_000);
+    });
+    try {
+      await Promise.race([this.queue.add("run", { runId }, { jobId: runId }), timeout]);
+    } catch (error) {
+      this.options.logger?.warn({ err: error, runId }, "enqueueing a run failed; the sweep will offer it again");
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   abortLocal(runId: string, reason: string): boolean {
