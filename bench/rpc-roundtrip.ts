@@ -2,18 +2,16 @@
  * Tool-call round trip Core → Node → Core for a no-op tool, against a bare `ws` echo round trip
  * measured in the same run. Core side: the real NodeHub on a real node:http server in this process.
  * Node side: the real ConnectionManager + ToolDispatcher (bench/sim/fleet-sim.ts with one Node) in a
- * child process. Reference: the compiled Node binary answering system_stats (real work on /proc).
+ * child process.
  */
 
-import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { performance } from "node:perf_hooks";
 import { NodeHub } from "@fabricore/core/nodes/node-hub.ts";
 import WebSocket from "ws";
-import { startFleet, tempDir } from "./lib/fleet-setup.ts";
-import { type Child, NODE_BINARY, sleep, spawnChild, until } from "./lib/proc.ts";
+import { startFleet } from "./lib/fleet-setup.ts";
+import { type Child, sleep, spawnChild, until } from "./lib/proc.ts";
 import { type BenchResult, machine, type Row } from "./lib/report.ts";
 import { fmt, summarize } from "./lib/stats.ts";
 
@@ -77,10 +75,7 @@ export async function rpcBench(options: RpcOptions): Promise<BenchResult> {
   const rows: Row[] = [];
   const notes: string[] = [];
 
-  const identities = new Map([
-    ["fcn_bench_sim", { nodeId: "sim", name: "sim" }],
-    ["fcn_bench_binary", { nodeId: "binary", name: "binary" }],
-  ]);
+  const identities = new Map([["fcn_bench_sim", { nodeId: "sim", name: "sim" }]]);
   const hub = new NodeHub({
     authenticate: async (credentials) =>
       (credentials.kind === "bearer" ? identities.get(credentials.token) : undefined) ?? null,
@@ -99,7 +94,6 @@ export async function rpcBench(options: RpcOptions): Promise<BenchResult> {
 
   const echo: Child = spawnChild("bench/sim/ws-baseline.ts", { args: ["server"] });
   const fleet = await startFleet(coreUrl, [{ token: "fcn_bench_sim" }], { processes: 1 });
-  let binary: ReturnType<typeof spawn> | undefined;
   try {
     const { port: echoPort } = await echo.waitMessage<{ port: number }>((m) => m?.type === "ready", 30_000);
     await until("the simulated Node online", () => hub.isOnline("sim"), 20_000);
@@ -134,25 +128,7 @@ export async function rpcBench(options: RpcOptions): Promise<BenchResult> {
       value: fmt(1000 / fs.mean, 0),
       baseline: `raw ws ${fmt(1000 / rs.mean, 0)}`,
     });
-
-    // Reference: the compiled Node (Bun) answering system_stats, which reads /proc and statfs's every disk.
-    if (existsSync(NODE_BINARY)) {
-      binary = spawn(NODE_BINARY, ["--core", coreUrl, "--data-dir", tempDir("rpc-node"), "--log-level", "error"], {
-        env: { ...process.env, FABRICORE_NODE_TOKEN: "fcn_bench_binary" },
-        stdio: "ignore",
-      });
-      await until("the compiled Node online", () => hub.isOnline("binary"), 30_000);
-      const n = Math.min(2_000, calls);
-      const bin = summarize(await hubCalls(hub, "binary", "system_stats", n, 200, "bin"));
-      rows.push({
-        metric: "reference: system_stats on the compiled Node binary (real work) p50 / p99",
-        value: `${fmt(bin.p50 * 1000)} / ${fmt(bin.p99 * 1000)} µs (${n} calls)`,
-      });
-    } else {
-      notes.push("dist/fabricore-node is missing (make build-node); the compiled-binary reference was skipped.");
-    }
   } finally {
-    binary?.kill("SIGTERM");
     await fleet.stop();
     await echo.kill();
     await hub.close();

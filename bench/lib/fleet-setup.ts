@@ -79,6 +79,7 @@ export interface FleetStatus {
   executions: number;
   duplicates: number;
   rss: number;
+  problems: Record<string, number>;
 }
 
 export interface Fleet {
@@ -114,7 +115,9 @@ export async function startFleet(
     children,
     async status() {
       const all = await Promise.all(children.map((c) => c.request<FleetStatus>({ type: "status" }, 30_000)));
-      const sum = (k: keyof FleetStatus) => all.reduce((acc, s) => acc + s[k], 0);
+      const sum = (k: Exclude<keyof FleetStatus, "problems">) => all.reduce((acc, s) => acc + s[k], 0);
+      const problems: Record<string, number> = {};
+      for (const s of all) for (const [k, v] of Object.entries(s.problems)) problems[k] = (problems[k] ?? 0) + v;
       return {
         total: sum("total"),
         connected: sum("connected"),
@@ -123,6 +126,7 @@ export async function startFleet(
         executions: sum("executions"),
         duplicates: sum("duplicates"),
         rss: sum("rss"),
+        problems,
       };
     },
     async stop() {
@@ -182,7 +186,7 @@ export async function adminApi(url: string) {
   });
   if (!login.ok) throw new Error(`login failed: ${login.status} ${await login.text()}`);
   const { token } = (await login.json()) as { token: string };
-  return async function api<T = any>(method: string, path: string, body?: unknown): Promise<T> {
+  const api = async function api<T = any>(method: string, path: string, body?: unknown): Promise<T> {
     const res = await fetch(`${url}${path}`, {
       method,
       headers: {
@@ -195,4 +199,23 @@ export async function adminApi(url: string) {
     if (!res.ok) throw new Error(`${method} ${path} → ${res.status} ${text}`);
     return (text ? JSON.parse(text) : undefined) as T;
   };
+  return Object.assign(api, { token });
+}
+
+/** Creates a Node through the API (POST /api/nodes) and enrolls a fresh Ed25519 key with its token
+ * (POST /api/nodes/enroll), as a real Node's first start does; returns what the simulator signs with. */
+export async function enrollViaApi(
+  url: string,
+  api: Awaited<ReturnType<typeof adminApi>>,
+  name: string,
+): Promise<SimCredential & { nodeId: string }> {
+  const created = await api<{ id: string; token: string }>("POST", "/api/nodes", { name });
+  const { privateKey, publicKey } = generateKeyPairSync("ed25519");
+  const res = await fetch(`${url}/api/nodes/enroll`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ token: created.token, publicKey: publicKey.export({ format: "jwk" }).x }),
+  });
+  if (!res.ok) throw new Error(`enroll failed: ${res.status} ${await res.text()}`);
+  return { nodeId: created.id, key: privateKey.export({ type: "pkcs8", format: "pem" }).toString() };
 }

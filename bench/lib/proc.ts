@@ -94,22 +94,32 @@ export function spawnChild(
   };
   proc.stdout?.on("data", keep);
   proc.stderr?.on("data", keep);
-  const listeners = new Set<(m: any) => void>();
+  const listeners = new Set<(m: any) => boolean>();
+  // Messages nobody waited for yet (a "ready" sent before the parent asked), oldest first, bounded.
+  const unclaimed: any[] = [];
   proc.on("message", (m) => {
-    for (const l of [...listeners]) l(m);
+    for (const l of [...listeners]) if (l(m)) return;
+    unclaimed.push(m);
+    if (unclaimed.length > 100) unclaimed.shift();
   });
   const exited = new Promise<number | null>((r) => proc.once("exit", (code) => r(code)));
   const waitMessage = <T>(predicate: (m: any) => boolean, timeoutMs = 120_000): Promise<T> =>
     new Promise<T>((resolveMessage, reject) => {
+      const earlier = unclaimed.findIndex((m) => predicate(m));
+      if (earlier >= 0) {
+        resolveMessage(unclaimed.splice(earlier, 1)[0] as T);
+        return;
+      }
       const timer = setTimeout(() => {
         listeners.delete(listener);
         reject(new Error(`${script}: no matching message within ${timeoutMs} ms\n${output.slice(-4000)}`));
       }, timeoutMs);
-      const listener = (m: any) => {
-        if (!predicate(m)) return;
+      const listener = (m: any): boolean => {
+        if (!predicate(m)) return false;
         clearTimeout(timer);
         listeners.delete(listener);
         resolveMessage(m as T);
+        return true;
       };
       listeners.add(listener);
       void exited.then((code) => {

@@ -40,6 +40,8 @@ export interface Machine {
   kernel: string;
   node: string;
   bun: string;
+  /** 1-minute load average when the benchmark ended: other work on the machine shows here. */
+  load1: number;
 }
 
 export function machine(): Machine {
@@ -54,6 +56,7 @@ export function machine(): Machine {
     kernel: `${os.type()} ${os.release()}`,
     node: process.version,
     bun,
+    load1: Math.round(os.loadavg()[0]! * 100) / 100,
   };
 }
 
@@ -133,7 +136,10 @@ export function renderMarkdown(results: Record<string, BenchResult>, order: read
     out.push("");
     out.push(`## ${r.title} (\`${id}\`)`);
     out.push("");
-    out.push(`Measured ${r.measuredAt} in ${r.durationSeconds.toFixed(1)} s.`);
+    out.push(
+      `Measured ${r.measuredAt} in ${r.durationSeconds.toFixed(1)} s; 1-minute load average at the end: ${r.machine.load1} ` +
+        `on ${r.machine.cores} cores.`,
+    );
     out.push("");
     out.push(`**Method.** ${r.method}`);
     out.push("");

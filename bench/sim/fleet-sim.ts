@@ -29,6 +29,18 @@ import { serveIpc, sleep } from "../lib/proc.ts";
 import { SimTools } from "./sim-tools.ts";
 
 const managers: ConnectionManager[] = [];
+/** What the connection managers complained about, counted (a silent logger would hide why dials fail). */
+const problems = new Map<string, number>();
+const countingLogger = {
+  ...silentLogger,
+  warn: (fields: Record<string, unknown>, message?: string) => count(fields, message),
+  error: (fields: Record<string, unknown>, message?: string) => count(fields, message),
+};
+function count(fields: Record<string, unknown>, message?: string): void {
+  const detail = fields.err ?? fields.status ?? fields.code ?? "";
+  const key = `${message ?? ""} ${String(detail).slice(0, 100)}`.trim();
+  problems.set(key, (problems.get(key) ?? 0) + 1);
+}
 let connects = 0;
 let disconnects = 0;
 
@@ -82,7 +94,7 @@ serveIpc({
           capabilities: { exec: false, docker: false, readRoots: [] },
         },
         tools: new ToolDispatcher({ providers: [new SimTools(hostname)] }),
-        logger: silentLogger,
+        logger: countingLogger,
         onConnected: () => {
           connects += 1;
         },
@@ -111,6 +123,7 @@ serveIpc({
       executions: SimTools.total,
       duplicates: SimTools.duplicates,
       rss: process.memoryUsage().rss,
+      problems: Object.fromEntries(problems),
     };
   },
   async stop() {
