@@ -102,7 +102,11 @@ async function enroll(): Promise<string> {
 
 await waitHealthy();
 const nodeToken = await enroll();
-const readRoots = [root, "/var/log"].filter((p) => existsSync(p));
+// Not the repository (its data/ holds the master key and the database): a workspace folder of
+// its own, plus the system logs, is what the local Node may read and mount.
+const workspace = join(dataDir, "workspace");
+mkdirSync(workspace, { recursive: true });
+const readRoots = [workspace, "/var/log"].filter((p) => existsSync(p));
 const node = spawn(
   join(root, "dist/fabricore-node"),
   [
