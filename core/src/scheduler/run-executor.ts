@@ -125,6 +125,7 @@ export class RunExecutor {
       maxSteps: job.maxSteps,
       signal,
       toolDeadlineMs: this.deps.toolDeadlineMs,
+      ...(models.contextTokens ? { contextTokens: models.contextTokens } : {}),
       steps: {
         step: async (unredacted: RunStep) => {
           const step = redact(unredacted);
@@ -160,8 +161,13 @@ export class RunExecutor {
     });
   }
 
-  private async resolveModels(job: Job): Promise<{ models: AgentModel[] } | { error: string }> {
+  /** The job's models in order; `contextTokens` is the smallest context length the providers
+   * declare (options.contextTokens), so the conversation fits whichever model ends up answering. */
+  private async resolveModels(
+    job: Job,
+  ): Promise<{ models: AgentModel[]; contextTokens: number | undefined } | { error: string }> {
     const models: AgentModel[] = [];
+    let contextTokens: number | undefined;
     for (const ref of [job.model, ...job.fallbacks]) {
       const provider = await this.deps.providers.resolve(ref.provider);
       if (!provider) return { error: `provider ${ref.provider} no longer exists` };
@@ -174,8 +180,10 @@ export class RunExecutor {
         name: provider.name,
       });
       models.push({ providerName: provider.name, client, model: ref.model });
+      const declared = provider.options.contextTokens;
+      if (typeof declared === "number" && declared > 0) contextTokens = Math.min(contextTokens ?? declared, declared);
     }
-    return { models };
+    return { models, contextTokens };
   }
 
   /** The tools of the job's online Nodes, filtered by the job's allowlist. An allowlist entry
