@@ -63,6 +63,8 @@ describeWithServices("BullRunQueue: runs through BullMQ, worked by two replicas 
       concurrency,
       sweepMs: 300,
       cancelPollMs: 100,
+      lockDurationMs: 1_000,
+      stalledIntervalMs: 500,
     });
     queues.push(queue);
     return queue;
@@ -98,6 +100,38 @@ describeWithServices("BullRunQueue: runs through BullMQ, worked by two replicas 
     a.start();
     await waitFor(() => rows.status.get("lost") === "done", 5_000, "the lost run to run");
     expect(executed).toEqual(["A:lost"]);
+  });
+
+  it("a replica that dies between taking a job and claiming its row: BullMQ gives the job to another", async () => {
+    const rows = new Rows();
+    const executed: string[] = [];
+    let taken = 0;
+    // A takes the job and then hangs before claiming, as a process frozen or killed right there.
+    const connection = openRedis(redisUrl, "test-doomed");
+    const doomed = new BullRunQueue({
+      connection,
+      keys,
+      claim: () => {
+        taken += 1;
+        return new Promise(() => {});
+      },
+      execute: async () => {},
+      queuedRunIds: async () => [],
+      cancelRequested: async () => [],
+      concurrency: 1,
+      lockDurationMs: 1_000,
+      stalledIntervalMs: 500,
+    });
+    doomed.start();
+    rows.queue("orphan");
+    await doomed.enqueue("orphan");
+    await waitFor(() => taken === 1, 5_000, "A to take the job");
+    // A dies: its connections drop, its lock is no longer renewed.
+    connection.disconnect();
+    const b = replica(rows, "B", executed);
+    b.start();
+    await waitFor(() => rows.status.get("orphan") === "done", 10_000, "B to run the stalled job");
+    expect(executed).toEqual(["B:orphan"]);
   });
 
   it("a cancel requested through another replica aborts the run where it executes", async () => {

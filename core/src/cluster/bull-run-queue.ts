@@ -24,6 +24,9 @@ export interface BullRunQueueOptions {
   concurrency: number;
   /** How often queued rows are re-offered to BullMQ (a lost enqueue, a Redis flush). Default 5 s. */
   sweepMs?: number;
+  /** BullMQ's job lock and stalled-job check (defaults 30 s); tests make them short. */
+  lockDurationMs?: number;
+  stalledIntervalMs?: number;
   /** How long a trigger waits for BullMQ before leaving the run to the sweep. Default 2 s. */
   enqueueTimeoutMs?: number;
   /** How often cancel requests for the runs executing here are looked for. Default 1 s. */
@@ -73,6 +76,10 @@ export class BullRunQueue implements RunQueue {
       connection: options.connection,
       prefix: options.keys.bull,
       concurrency: options.concurrency,
+      // A replica that dies holding a job stops renewing its lock; after lockDuration the stalled
+      // check (on any live worker) puts the job back in the queue for another replica.
+      ...(options.lockDurationMs !== undefined && { lockDuration: options.lockDurationMs }),
+      ...(options.stalledIntervalMs !== undefined && { stalledInterval: options.stalledIntervalMs }),
     });
     this.worker.on("error", (error) => options.logger?.error({ err: error }, "run worker (BullMQ) error"));
     this.timers = [
