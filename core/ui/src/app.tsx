@@ -16,6 +16,9 @@ const RunsPage = lazy(() => import("./pages/runs-page.tsx"));
 const RunDetailPage = lazy(() => import("./pages/run-detail-page.tsx"));
 const ProvidersPage = lazy(() => import("./pages/providers-page.tsx"));
 const SecretsPage = lazy(() => import("./pages/secrets-page.tsx"));
+const UsersPage = lazy(() => import("./pages/users-page.tsx"));
+const TokensPage = lazy(() => import("./pages/tokens-page.tsx"));
+const AuditPage = lazy(() => import("./pages/audit-page.tsx"));
 const NotFoundPage = lazy(() => import("./pages/not-found-page.tsx"));
 
 function UnauthorizedRedirect() {
@@ -53,6 +56,9 @@ export function App() {
           <Route path="runs/:id" element={<RunDetailPage />} />
           <Route path="providers" element={<ProvidersPage />} />
           <Route path="secrets" element={<SecretsPage />} />
+          <Route path="users" element={<UsersPage />} />
+          <Route path="tokens" element={<TokensPage />} />
+          <Route path="audit" element={<AuditPage />} />
           <Route path="dashboard" element={<Navigate to="/" replace />} />
           <Route path="*" element={<NotFoundPage />} />
         </Route>

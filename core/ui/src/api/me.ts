@@ -1,10 +1,11 @@
 import { useQuery } from "@tanstack/react-query";
 import { api } from "./client.ts";
+import type { Role } from "./types.ts";
 
 export interface Me {
   id: string;
   username: string;
-  role: "admin" | "operator" | "viewer" | string;
+  role: Role | (string & {});
 }
 
 /** Who is signed in, for the header; also the cheapest way to learn early that the session ended. */
@@ -14,4 +15,24 @@ export function useMe() {
     queryFn: ({ signal }) => api.get<Me>("/api/auth/me", signal),
     staleTime: 5 * 60_000,
   });
+}
+
+const RANK: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 };
+
+/**
+ * What the signed-in user may do, from GET /api/auth/me's role (the Core checks every request
+ * anyway; this only hides buttons that would answer 403). Until the role is known nothing is
+ * offered, so a viewer never sees a mutating button flash.
+ */
+export function usePermissions() {
+  const me = useMe();
+  const rank = me.data ? (RANK[me.data.role as Role] ?? 0) : -1;
+  return {
+    known: Boolean(me.data),
+    role: me.data?.role ?? null,
+    /** Runs and edits jobs, cancels runs, approves or denies tool calls. */
+    canOperate: rank >= RANK.operator,
+    /** Nodes, MCP servers, providers, secrets, users, the audit log. */
+    isAdmin: rank >= RANK.admin,
+  };
 }

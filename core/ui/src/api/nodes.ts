@@ -41,3 +41,11 @@ export function useRevokeNode() {
     },
   });
 }
+
+/** A new enrollment token for an existing Node, shown once; the Node's current key keeps working
+ * until the Node registers a new key with it. */
+export function useRotateNodeToken() {
+  return useMutation({
+    mutationFn: (id: string) => api.post<EnrolledNode>(`/api/nodes/${enc(id)}/rotate`),
+  });
+}

@@ -2,7 +2,7 @@ import { useQueryClient } from "@tanstack/react-query";
 import { useEffect, useState } from "react";
 import { enc } from "./client.ts";
 import { runKeys } from "./runs.ts";
-import type { RunStatus, RunStep } from "./types.ts";
+import type { PendingApproval, RunStatus, RunStep } from "./types.ts";
 
 export type StreamState = "connecting" | "open" | "unavailable" | "closed";
 
@@ -10,6 +10,8 @@ export interface LiveStatus {
   status: RunStatus;
   output?: string | null;
   error?: string | null;
+  /** Set while the status is `waiting_approval`: the call waiting for a person. */
+  pendingApproval?: PendingApproval | null;
 }
 
 /** Work in flight: a model request (attempt > 1 is a fallback) or tool calls sent to Nodes. */
@@ -157,8 +159,15 @@ export function useRunStream(runId: string, enabled: boolean): RunStream {
         status: payload.status as RunStatus,
         output: typeof payload.output === "string" ? payload.output : undefined,
         error: typeof payload.error === "string" ? payload.error : undefined,
+        pendingApproval:
+          typeof payload.pendingApproval === "object" && payload.pendingApproval !== null
+            ? (payload.pendingApproval as PendingApproval)
+            : null,
       };
       setStream((s) => ({ ...s, status }));
+      // The stored run carries the pending call too (and the Core's word on who decided).
+      if (status.status === "waiting_approval" || status.status === "running")
+        void queryClient.invalidateQueries({ queryKey: runKeys.detail(runId) });
     });
     source.addEventListener("done", () => {
       finished = true;

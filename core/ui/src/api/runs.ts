@@ -55,3 +55,23 @@ export function useCancelRun() {
     onSuccess: (_data, id) => queryClient.invalidateQueries({ queryKey: runKeys.detail(id) }),
   });
 }
+
+/** Approve the call a run waits on; `approvalId` pins the decision to the call on screen, so a stale
+ * page cannot approve a later one (the Core answers 409). */
+export function useApproveRun() {
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: ({ id, approvalId }: { id: string; approvalId?: string }) =>
+      api.post<Run>(`/api/runs/${enc(id)}/approve`, approvalId ? { approvalId } : {}),
+    onSuccess: () => queryClient.invalidateQueries({ queryKey: ["runs"] }),
+  });
+}
+
+export function useDenyRun() {
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: ({ id, approvalId, reason }: { id: string; approvalId?: string; reason: string }) =>
+      api.post<Run>(`/api/runs/${enc(id)}/deny`, { reason, ...(approvalId ? { approvalId } : {}) }),
+    onSuccess: () => queryClient.invalidateQueries({ queryKey: ["runs"] }),
+  });
+}

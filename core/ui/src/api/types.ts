@@ -121,6 +121,32 @@ export interface JobSchedule {
   nextRuns?: string[];
   nextFireAt?: string | null;
   lastFireAt?: string | null;
+  /** Fires missed while the Core was down: one catch-up run (default) or none. */
+  misfire?: MisfirePolicy;
+  lastMisfireAt?: string | null;
+  lastMisfireReason?: string | null;
+}
+
+export type MisfirePolicy = "run_once" | "skip";
+
+/** When a run waits for a person before a tool call: every call (`required`) or calls of the listed
+ * tools; no decision within `timeoutSeconds` (default 3600) fails that tool step. */
+export interface ApprovalPolicy {
+  required?: boolean;
+  tools?: string[];
+  timeoutSeconds?: number;
+}
+
+/** The exact call a run in `waiting_approval` is waiting on. */
+export interface PendingApproval {
+  id: string;
+  tool: string;
+  source?: string;
+  node: string;
+  nodeId?: string;
+  arguments: unknown;
+  requestedAt?: string;
+  deadline?: string;
 }
 
 export interface JobWebhook {
@@ -153,6 +179,7 @@ export interface Job {
   webhook?: JobWebhook | null;
   maxSteps?: number;
   enabled?: boolean;
+  approval?: ApprovalPolicy | null;
   nextFireAt?: string | null;
   lastRun?: RunSummary | null;
   createdAt?: string;
@@ -166,10 +193,11 @@ export interface JobInput {
   fallbacks: ModelRef[];
   nodes: string[];
   tools: string[];
-  schedule: { cron: string; timezone: string } | null;
+  schedule: { cron: string; timezone: string; misfire: MisfirePolicy } | null;
   webhook: { slug: string; secret?: string } | null;
   maxSteps: number;
   enabled: boolean;
+  approval: ApprovalPolicy | null;
 }
 
 export interface Usage {
@@ -222,6 +250,7 @@ export interface Run {
   input?: unknown;
   usage?: Usage;
   steps?: RunStep[];
+  pendingApproval?: PendingApproval | null;
 }
 
 export interface CronPreview {
@@ -238,3 +267,38 @@ export const RUN_STATUSES: readonly RunStatus[] = [
   "failed",
   "cancelled",
 ];
+
+export type Role = "admin" | "operator" | "viewer";
+export const ROLES: readonly Role[] = ["admin", "operator", "viewer"];
+
+export interface User {
+  id: string;
+  username: string;
+  role: Role;
+  createdAt?: string;
+  lockedUntil?: string | null;
+}
+
+export interface ApiToken {
+  id: string;
+  name: string;
+  createdAt?: string;
+  lastUsedAt?: string | null;
+}
+
+export interface CreatedApiToken {
+  id: string;
+  name: string;
+  token: string;
+}
+
+export interface AuditEntry {
+  id: number;
+  at: string;
+  actor: string;
+  action: string;
+  target: string | null;
+  ip: string | null;
+  outcome: "ok" | "failed" | "denied" | (string & {});
+  detail: Record<string, unknown>;
+}

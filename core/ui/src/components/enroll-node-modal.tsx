@@ -11,12 +11,31 @@ function shellQuote(value: string): string {
   return /^[A-Za-z0-9_./:@=-]+$/.test(value) ? value : `'${value.replaceAll("'", `'\\''`)}'`;
 }
 
+/** The Node refuses plain http:// to a Core that is not on its own host unless told --insecure
+ * (enrollment and every tool result would cross the network unencrypted). */
+export function needsInsecure(origin: string): boolean {
+  try {
+    const url = new URL(origin);
+    const host = url.hostname.replace(/^\[|\]$/g, "");
+    return url.protocol === "http:" && !(host === "localhost" || host === "::1" || host.startsWith("127."));
+  } catch {
+    return false;
+  }
+}
+
+function coreFlags(origin: string): string {
+  return `--core ${shellQuote(origin)}${needsInsecure(origin) ? " --insecure" : ""}`;
+}
+
 export function nodeCommand(origin: string, token: string): string {
-  return `./fabricore-node --core ${shellQuote(origin)} --token ${shellQuote(token)} --read-root /var/log`;
+  return `./fabricore-node --core ${shellQuote(origin)} --token ${shellQuote(token)} --read-root /var/log${
+    needsInsecure(origin) ? " --insecure" : ""
+  }`;
 }
 
 /** The token goes into a root-only environment file rather than the unit, because unit files are
- * world-readable and `systemctl show` prints Environment= lines. */
+ * world-readable and `systemctl show` prints Environment= lines. The Node keeps its key in its state
+ * directory: that directory, not the token, is its identity after the first start. */
 export function systemdSetup(origin: string, token: string): string {
   return `sudo install -m 0755 fabricore-node /usr/local/bin/fabricore-node
 sudo install -d -m 0700 /etc/fabricore
@@ -31,7 +50,9 @@ After=network-online.target
 
 [Service]
 EnvironmentFile=/etc/fabricore/node.env
-ExecStart=/usr/local/bin/fabricore-node --core ${origin} --read-root /var/log
+ExecStart=/usr/local/bin/fabricore-node ${coreFlags(origin)} --read-root /var/log --data-dir /var/lib/fabricore-node
+StateDirectory=fabricore-node
+StateDirectoryMode=0700
 Restart=always
 RestartSec=5
 NoNewPrivileges=yes
@@ -44,7 +65,23 @@ sudo systemctl daemon-reload
 sudo systemctl enable --now fabricore-node`;
 }
 
-function TokenView({ node, onDone }: { node: EnrolledNode; onDone: () => void }) {
+/** After a rotation: the new token replaces the old one in the environment file and a restart
+ * registers the Node's key with it. */
+export function systemdRotate(token: string): string {
+  return `printf 'FABRICORE_NODE_TOKEN=%s\\n' ${shellQuote(token)} | sudo tee /etc/fabricore/node.env >/dev/null
+sudo systemctl restart fabricore-node`;
+}
+
+/** A freshly issued enrollment token with how to use it; shown once (enrollment or rotation). */
+export function NodeTokenView({
+  node,
+  onDone,
+  rotated = false,
+}: {
+  node: EnrolledNode;
+  onDone: () => void;
+  rotated?: boolean;
+}) {
   const origin = window.location.origin;
   return (
     <Stack>
@@ -57,23 +94,53 @@ function TokenView({ node, onDone }: { node: EnrolledNode; onDone: () => void })
         </Text>
         <CodeBlock code={node.token} label="token" />
       </div>
+      <Text size="sm" c="dimmed">
+        The token is spent at the Node's first start: the Node makes its own Ed25519 key, registers it with this token
+        and signs every later connection with it. The key lives in the Node's data directory (
+        <code>/var/lib/fabricore-node</code> as root, else <code>~/.fabricore-node</code>; <code>--data-dir</code> to
+        choose) — keep it.{" "}
+        {rotated
+          ? "Until the Node starts with the new token, its current key keeps working; after that only the new key does."
+          : "To move or re-key the Node later, use Rotate token on its page."}
+      </Text>
       <Tabs defaultValue="command" keepMounted={false}>
         <Tabs.List>
           <Tabs.Tab value="command">Run it</Tabs.Tab>
-          <Tabs.Tab value="systemd">Install as a systemd service</Tabs.Tab>
+          <Tabs.Tab value="systemd">{rotated ? "Under systemd" : "Install as a systemd service"}</Tabs.Tab>
         </Tabs.List>
         <Tabs.Panel value="command" pt="sm">
           <Text size="sm" c="dimmed" mb={6}>
-            On the server, next to the <code>fabricore-node</code> executable:
+            Copy <code>dist/fabricore-node</code> (from <code>make build-node</code>; one file, nothing else to install)
+            to the server and, next to it{rotated ? ", restart it with the new token" : ""}:
           </Text>
           <CodeBlock code={nodeCommand(origin, node.token)} label="command" />
+          <Text size="xs" c="dimmed" mt={6}>
+            <code>--read-root</code> (repeatable) is where <code>read_file</code> may read; add{" "}
+            <code>--allow-exec</code> to offer shell commands and <code>--mount-root DIR</code> to let MCP containers
+            mount below DIR.
+            {needsInsecure(origin)
+              ? " This Core is on plain http:// off the Node's host, so the command carries --insecure: prefer https://."
+              : ""}
+          </Text>
         </Tabs.Panel>
         <Tabs.Panel value="systemd" pt="sm">
-          <Text size="sm" c="dimmed" mb={6}>
-            Installs the executable, keeps the token in a root-only file and starts the Node at boot. Add{" "}
-            <code>--allow-exec</code> to <code>ExecStart</code> to offer shell commands.
-          </Text>
-          <CodeBlock code={systemdSetup(origin, node.token)} label="systemd setup" />
+          {rotated ? (
+            <>
+              <Text size="sm" c="dimmed" mb={6}>
+                On a Node installed with the unit from the enroll dialog, replace the token and restart:
+              </Text>
+              <CodeBlock code={systemdRotate(node.token)} label="systemd rotation" />
+            </>
+          ) : (
+            <>
+              <Text size="sm" c="dimmed" mb={6}>
+                Installs the executable, keeps the token in a root-only file, the Node's key in{" "}
+                <code>/var/lib/fabricore-node</code>, and starts the Node at boot. Add <code>--allow-exec</code> to{" "}
+                <code>ExecStart</code> to offer shell commands.
+              </Text>
+              <CodeBlock code={systemdSetup(origin, node.token)} label="systemd setup" />
+            </>
+          )}
         </Tabs.Panel>
       </Tabs>
       <Group justify="flex-end">
@@ -113,7 +180,7 @@ export function EnrollNodeModal({ opened, onClose }: { opened: boolean; onClose:
       closeOnEscape={!enrolled}
     >
       {enrolled ? (
-        <TokenView node={enrolled} onDone={close} />
+        <NodeTokenView node={enrolled} onDone={close} />
       ) : (
         <form onSubmit={submit}>
           <Stack>

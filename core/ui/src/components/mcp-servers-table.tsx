@@ -2,6 +2,7 @@ import { ActionIcon, Badge, Group, Table, Text, Tooltip } from "@mantine/core";
 import { IconTrash } from "@tabler/icons-react";
 import { useState } from "react";
 import { useRemoveMcp } from "../api/mcp.ts";
+import { usePermissions } from "../api/me.ts";
 import type { McpServer } from "../api/types.ts";
 import { ConfirmModal } from "./confirm-modal.tsx";
 import { McpStateBadge } from "./status-badge.tsx";
@@ -22,6 +23,7 @@ function origin(server: McpServer): string {
 export function McpServersTable({ rows, showNode }: { rows: McpServerRow[]; showNode?: boolean }) {
   const remove = useRemoveMcp();
   const [target, setTarget] = useState<McpServerRow | null>(null);
+  const { isAdmin } = usePermissions();
 
   return (
     <>
@@ -93,19 +95,21 @@ export function McpServersTable({ rows, showNode }: { rows: McpServerRow[]; show
                     )}
                   </Table.Td>
                   <Table.Td>
-                    <Tooltip label="Stop and remove" withArrow>
-                      <ActionIcon
-                        variant="subtle"
-                        color="red"
-                        aria-label={`Remove ${server.name}`}
-                        onClick={() => {
-                          remove.reset();
-                          setTarget(row);
-                        }}
-                      >
-                        <IconTrash size={16} />
-                      </ActionIcon>
-                    </Tooltip>
+                    {isAdmin && (
+                      <Tooltip label="Stop and remove" withArrow>
+                        <ActionIcon
+                          variant="subtle"
+                          color="red"
+                          aria-label={`Remove ${server.name}`}
+                          onClick={() => {
+                            remove.reset();
+                            setTarget(row);
+                          }}
+                        >
+                          <IconTrash size={16} />
+                        </ActionIcon>
+                      </Tooltip>
+                    )}
                   </Table.Td>
                 </Table.Tr>
               );

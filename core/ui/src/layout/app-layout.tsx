@@ -2,8 +2,10 @@ import {
   ActionIcon,
   Anchor,
   AppShell,
+  Badge,
   Burger,
   Center,
+  Divider,
   Group,
   Loader,
   NavLink,
@@ -16,20 +18,23 @@ import { useDisclosure } from "@mantine/hooks";
 import {
   IconBox,
   IconBriefcase,
+  IconCertificate,
   IconCpu,
   IconKey,
   IconLayoutDashboard,
+  IconListSearch,
   IconLogout,
   IconMoon,
   IconPlayerPlay,
   IconPlugConnected,
   IconServer2,
   IconSun,
+  IconUsers,
 } from "@tabler/icons-react";
 import { Suspense, useEffect } from "react";
 import { Link, Outlet, useLocation, useNavigate } from "react-router";
 import { useLogout } from "../api/auth.ts";
-import { useMe } from "../api/me.ts";
+import { useMe, usePermissions } from "../api/me.ts";
 
 const NAV = [
   { to: "/", label: "Dashboard", icon: IconLayoutDashboard, exact: true },
@@ -39,6 +44,13 @@ const NAV = [
   { to: "/runs", label: "Runs", icon: IconPlayerPlay },
   { to: "/providers", label: "Providers", icon: IconCpu },
   { to: "/secrets", label: "Secrets", icon: IconKey },
+] as const;
+
+/** Account and administration: API tokens are every user's own; the rest is for admins. */
+const SETTINGS_NAV = [
+  { to: "/tokens", label: "API tokens", icon: IconCertificate, adminOnly: false },
+  { to: "/users", label: "Users", icon: IconUsers, adminOnly: true },
+  { to: "/audit", label: "Audit log", icon: IconListSearch, adminOnly: true },
 ] as const;
 
 function ColorSchemeToggle() {
@@ -65,6 +77,7 @@ export function AppLayout() {
   const navigate = useNavigate();
   const logout = useLogout();
   const me = useMe();
+  const { isAdmin } = usePermissions();
 
   // On a phone the navbar overlays the page; following a link should reveal the page again.
   // biome-ignore lint/correctness/useExhaustiveDependencies: runs on every navigation on purpose
@@ -103,9 +116,14 @@ export function AppLayout() {
           </Group>
           <Group gap="xs" wrap="nowrap">
             {me.data && (
-              <Text size="sm" c="dimmed" visibleFrom="xs">
-                {me.data.username}
-              </Text>
+              <Group gap={6} visibleFrom="xs" wrap="nowrap">
+                <Text size="sm" c="dimmed">
+                  {me.data.username}
+                </Text>
+                <Badge size="sm" variant="light" color={me.data.role === "admin" ? "red" : "gray"}>
+                  {me.data.role}
+                </Badge>
+              </Group>
             )}
             <ColorSchemeToggle />
             <Tooltip label="Sign out" withArrow>
@@ -132,6 +150,18 @@ export function AppLayout() {
             leftSection={<item.icon size={18} aria-hidden />}
             active={isActive(item.to, "exact" in item ? item.exact : false)}
             aria-current={isActive(item.to, "exact" in item ? item.exact : false) ? "page" : undefined}
+          />
+        ))}
+        <Divider my="xs" label="Settings" labelPosition="left" />
+        {SETTINGS_NAV.filter((item) => isAdmin || !item.adminOnly).map((item) => (
+          <NavLink
+            key={item.to}
+            component={Link}
+            to={item.to}
+            label={item.label}
+            leftSection={<item.icon size={18} aria-hidden />}
+            active={isActive(item.to)}
+            aria-current={isActive(item.to) ? "page" : undefined}
           />
         ))}
       </AppShell.Navbar>

@@ -1,11 +1,15 @@
 import {
+  Alert,
   Anchor,
   Button,
   Card,
   Checkbox,
   Group,
+  List,
   MultiSelect,
   NumberInput,
+  Radio,
+  SimpleGrid,
   Stack,
   Switch,
   Table,
@@ -16,15 +20,23 @@ import {
 } from "@mantine/core";
 import { useDisclosure } from "@mantine/hooks";
 import { notifications } from "@mantine/notifications";
-import { IconArrowLeft, IconDeviceFloppy, IconPlayerPlay, IconPlus, IconTrash } from "@tabler/icons-react";
+import {
+  IconAlertTriangle,
+  IconArrowLeft,
+  IconDeviceFloppy,
+  IconPlayerPlay,
+  IconPlus,
+  IconTrash,
+} from "@tabler/icons-react";
 import { type FormEvent, type ReactNode, useEffect, useMemo, useState } from "react";
 import { Link, useNavigate, useParams } from "react-router";
 import { errorMessage } from "../api/client.ts";
 import { useDeleteJob, useJob, useRunJob, useSaveJob } from "../api/jobs.ts";
+import { usePermissions } from "../api/me.ts";
 import { useNodes } from "../api/nodes.ts";
 import { useProviders } from "../api/providers.ts";
 import { useRuns } from "../api/runs.ts";
-import type { FleetNode, Job, JobInput, ModelRef, Provider } from "../api/types.ts";
+import type { ApprovalPolicy, FleetNode, Job, JobInput, MisfirePolicy, ModelRef, Provider } from "../api/types.ts";
 import { ConfirmModal } from "../components/confirm-modal.tsx";
 import { CronField } from "../components/cron-field.tsx";
 import { ModelPicker, resolveProviderId } from "../components/model-picker.tsx";
@@ -34,6 +46,8 @@ import { RunStatusBadge } from "../components/status-badge.tsx";
 import { TimeAgo } from "../components/time-ago.tsx";
 import { WebhookField } from "../components/webhook-field.tsx";
 import { browserTimeZone } from "../lib/cron.ts";
+import { formatDateTime, formatShortDateTime, fromNow } from "../lib/format.ts";
+import { nextFires } from "../lib/jobs.ts";
 
 interface FormState {
   name: string;
@@ -45,11 +59,24 @@ interface FormState {
   scheduled: boolean;
   cron: string;
   timezone: string;
+  misfire: MisfirePolicy;
   webhookOn: boolean;
   slug: string;
   secret: string;
   maxSteps: number;
   enabled: boolean;
+  approvalMode: ApprovalMode;
+  approvalTools: string[];
+  approvalTimeoutSeconds: number;
+}
+
+type ApprovalMode = "none" | "all" | "tools";
+const DEFAULT_APPROVAL_TIMEOUT_SECONDS = 3600;
+
+function approvalModeOf(policy: ApprovalPolicy | null | undefined): ApprovalMode {
+  if (!policy) return "none";
+  if (policy.required) return "all";
+  return (policy.tools?.length ?? 0) > 0 ? "tools" : "none";
 }
 
 function slugify(name: string): string {
@@ -72,11 +99,15 @@ function emptyForm(): FormState {
     scheduled: false,
     cron: "0 8 * * *",
     timezone: browserTimeZone(),
+    misfire: "run_once",
     webhookOn: false,
     slug: "",
     secret: "",
     maxSteps: 20,
     enabled: true,
+    approvalMode: "none",
+    approvalTools: [],
+    approvalTimeoutSeconds: DEFAULT_APPROVAL_TIMEOUT_SECONDS,
   };
 }
 
@@ -94,11 +125,15 @@ function formFromJob(job: Job, nodes: FleetNode[], providers: Provider[]): FormS
     scheduled: Boolean(job.schedule),
     cron: job.schedule?.cron ?? "0 8 * * *",
     timezone: job.schedule?.timezone ?? "UTC",
+    misfire: job.schedule?.misfire ?? "run_once",
     webhookOn: Boolean(job.webhook),
     slug: job.webhook?.slug ?? "",
     secret: "",
     maxSteps: job.maxSteps ?? 20,
     enabled: job.enabled !== false,
+    approvalMode: approvalModeOf(job.approval),
+    approvalTools: job.approval?.tools ?? [],
+    approvalTimeoutSeconds: job.approval?.timeoutSeconds ?? DEFAULT_APPROVAL_TIMEOUT_SECONDS,
   };
 }
 
@@ -112,10 +147,17 @@ function toInput(form: FormState): JobInput {
     fallbacks: form.fallbacks.filter((f) => f.provider && f.model),
     nodes: form.nodes,
     tools: form.tools,
-    schedule: form.scheduled ? { cron: form.cron.trim(), timezone: form.timezone } : null,
+    schedule: form.scheduled ? { cron: form.cron.trim(), timezone: form.timezone, misfire: form.misfire } : null,
     webhook,
     maxSteps: form.maxSteps,
     enabled: form.enabled,
+    approval:
+      form.approvalMode === "none" || (form.approvalMode === "tools" && form.approvalTools.length === 0)
+        ? null
+        : {
+            ...(form.approvalMode === "all" ? { required: true } : { tools: form.approvalTools }),
+            timeoutSeconds: form.approvalTimeoutSeconds,
+          },
   };
 }
 
@@ -178,6 +220,82 @@ function RecentRuns({ jobId }: { jobId: string }) {
   );
 }
 
+function When({ iso, empty }: { iso: string | null | undefined; empty: string }) {
+  if (!iso)
+    return (
+      <Text size="sm" c="dimmed">
+        {empty}
+      </Text>
+    );
+  return (
+    <Text size="sm">
+      <time dateTime={iso} title={formatDateTime(iso)}>
+        {formatShortDateTime(iso)}
+      </time>{" "}
+      <Text span size="xs" c="dimmed">
+        ({fromNow(iso)})
+      </Text>
+    </Text>
+  );
+}
+
+/** What the scheduler did and will do: the Core's view of the saved schedule, not the form's. */
+function ScheduleStatus({ job }: { job: Job }) {
+  const schedule = job.schedule;
+  if (!schedule) return null;
+  const upcoming = nextFires(job);
+  return (
+    <Section title="Schedule" description={schedule.description || undefined}>
+      <SimpleGrid cols={{ base: 1, sm: 3 }}>
+        <div>
+          <Text size="xs" c="dimmed" fw={600} tt="uppercase">
+            Last fire
+          </Text>
+          <When iso={schedule.lastFireAt} empty="Not fired yet" />
+        </div>
+        <div>
+          <Text size="xs" c="dimmed" fw={600} tt="uppercase">
+            Next fire
+          </Text>
+          <When
+            iso={job.enabled === false ? null : (schedule.nextFireAt ?? upcoming[0])}
+            empty={job.enabled === false ? "Paused" : "None"}
+          />
+        </div>
+        <div>
+          <Text size="xs" c="dimmed" fw={600} tt="uppercase">
+            Last missed fire
+          </Text>
+          <When iso={schedule.lastMisfireAt} empty="None" />
+          {schedule.lastMisfireAt && schedule.lastMisfireReason ? (
+            <Text size="xs" c="dimmed">
+              {schedule.lastMisfireReason}
+            </Text>
+          ) : null}
+        </div>
+      </SimpleGrid>
+      {job.enabled !== false && upcoming.length > 1 && (
+        <div>
+          <Text size="xs" c="dimmed" fw={600} tt="uppercase" mb={4}>
+            Next fire times ({schedule.timezone ?? "UTC"})
+          </Text>
+          <List size="sm" spacing={2} aria-label="Next fire times">
+            {upcoming.map((at) => (
+              <List.Item key={at}>
+                <When iso={at} empty="" />
+              </List.Item>
+            ))}
+          </List>
+        </div>
+      )}
+      <Text size="xs" c="dimmed">
+        Missed fires (Core down at fire time):{" "}
+        {schedule.misfire === "skip" ? "skipped, only recorded" : "one catch-up run when the Core is back"}.
+      </Text>
+    </Section>
+  );
+}
+
 export default function JobEditPage() {
   const { id } = useParams();
   const isNew = !id;
@@ -188,6 +306,8 @@ export default function JobEditPage() {
   const save = useSaveJob();
   const run = useRunJob();
   const remove = useDeleteJob();
+  const { canOperate, known: roleKnown } = usePermissions();
+  const [approvalError, setApprovalError] = useState<string | null>(null);
   const [deleteOpened, deleteModal] = useDisclosure(false);
   const [form, setForm] = useState<FormState>(emptyForm);
   const [loadedFor, setLoadedFor] = useState<string | null>(null);
@@ -245,8 +365,23 @@ export default function JobEditPage() {
     return data;
   }, [nodeList, form.nodes, form.tools]);
 
+  // Calls the approval policy may name: a tool's own name or `<source>/<name>` (no whole sources).
+  const approvalToolOptions = useMemo(() => {
+    const names = new Set<string>();
+    for (const node of nodeList.filter((n) => form.nodes.includes(n.id)))
+      for (const tool of node.tools ?? [])
+        names.add(tool.source === "builtin" ? tool.name : `${tool.source}/${tool.name}`);
+    for (const t of form.approvalTools) names.add(t);
+    return [...names].sort();
+  }, [nodeList, form.nodes, form.approvalTools]);
+
   const submit = (event: FormEvent) => {
     event.preventDefault();
+    if (form.approvalMode === "tools" && form.approvalTools.length === 0) {
+      setApprovalError("Pick at least one tool, or choose another policy");
+      return;
+    }
+    setApprovalError(null);
     save.mutate(
       { id, body: toInput(form) },
       {
@@ -275,171 +410,241 @@ export default function JobEditPage() {
 
   const body = (
     <form onSubmit={submit}>
-      <Stack gap="lg">
-        <Section title="Task">
-          <TextInput
-            label="Name"
-            required
-            placeholder="disk-report"
-            value={form.name}
-            onChange={(e) => set("name", e.currentTarget.value)}
-          />
-          <Textarea
-            label="Prompt"
-            description="What the agent should do. It sees the tools of the chosen Nodes."
-            required
-            autosize
-            minRows={4}
-            maxRows={16}
-            placeholder="Check disk space on this server and summarise."
-            value={form.prompt}
-            onChange={(e) => set("prompt", e.currentTarget.value)}
-          />
-          <Switch
-            label="Enabled"
-            description="Paused jobs keep their settings but do not fire on schedule or webhook"
-            checked={form.enabled}
-            onChange={(e) => set("enabled", e.currentTarget.checked)}
-          />
-        </Section>
-
-        <Section title="Nodes and tools" description="Where the agent may act, and with which tools.">
-          <MultiSelect
-            label="Target Nodes"
-            required
-            placeholder={nodeList.length ? "Pick Nodes" : "Enroll a Node first"}
-            data={nodeList.map((n) => ({
-              value: n.id,
-              label: `${n.name}${n.status === "online" ? "" : " (offline)"}`,
-            }))}
-            value={form.nodes}
-            onChange={(value) => set("nodes", value)}
-            searchable
-            clearable
-            nothingFoundMessage="No such Node"
-          />
-          <MultiSelect
-            label="Allowed tools"
-            description="Leave empty to allow every tool of the chosen Nodes"
-            placeholder={form.nodes.length ? "All tools" : "Pick Nodes first"}
-            data={toolOptions}
-            value={form.tools}
-            onChange={(value) => set("tools", value)}
-            searchable
-            clearable
-            nothingFoundMessage="No such tool"
-          />
-        </Section>
-
-        <Section title="Model" description="Fallbacks are tried in order when the model before them fails.">
-          {providers.error ? <ErrorAlert error={providers.error} title="Providers could not be loaded" /> : null}
-          <ModelPicker value={form.model} onChange={(m) => set("model", m)} providers={providerList} />
-          {form.fallbacks.map((fallback, index) => (
-            <ModelPicker
-              // Rows are positional: added at the end, removed by index.
-              // biome-ignore lint/suspicious/noArrayIndexKey: see above
-              key={index}
-              label={`Fallback ${index + 1}`}
-              value={fallback}
-              providers={providerList}
-              onChange={(m) =>
-                set(
-                  "fallbacks",
-                  form.fallbacks.map((f, i) => (i === index ? m : f)),
-                )
-              }
-              onRemove={() =>
-                set(
-                  "fallbacks",
-                  form.fallbacks.filter((_, i) => i !== index),
-                )
-              }
+      {/* A viewer sees the job as it is; a disabled fieldset makes every control read-only at once. */}
+      <fieldset disabled={!canOperate} style={{ border: 0, padding: 0, margin: 0, minWidth: 0 }}>
+        <Stack gap="lg">
+          <Section title="Task">
+            <TextInput
+              label="Name"
+              required
+              placeholder="disk-report"
+              value={form.name}
+              onChange={(e) => set("name", e.currentTarget.value)}
             />
-          ))}
-          <Group>
-            <Button
-              variant="light"
-              size="xs"
-              leftSection={<IconPlus size={14} />}
-              onClick={() => set("fallbacks", [...form.fallbacks, { provider: providerList[0]?.id ?? "", model: "" }])}
-            >
-              Add fallback
-            </Button>
-          </Group>
-          <NumberInput
-            label="Max steps"
-            description="The run stops after this many model turns and tool calls"
-            min={1}
-            max={500}
-            value={form.maxSteps}
-            onChange={(value) => set("maxSteps", typeof value === "number" ? value : Number(value) || 20)}
-            w={200}
-          />
-        </Section>
-
-        <Section
-          title="Triggers"
-          description="Run now always works; a job may also run on a schedule and on a webhook."
-        >
-          <Checkbox
-            label="On a schedule"
-            checked={form.scheduled}
-            onChange={(e) => set("scheduled", e.currentTarget.checked)}
-          />
-          {form.scheduled && (
-            <CronField
-              cron={form.cron}
-              timezone={form.timezone}
-              onChange={({ cron, timezone }) => setForm((f) => ({ ...f, cron, timezone }))}
+            <Textarea
+              label="Prompt"
+              description="What the agent should do. It sees the tools of the chosen Nodes."
+              required
+              autosize
+              minRows={4}
+              maxRows={16}
+              placeholder="Check disk space on this server and summarise."
+              value={form.prompt}
+              onChange={(e) => set("prompt", e.currentTarget.value)}
             />
-          )}
-          <Checkbox
-            label="On a webhook"
-            checked={form.webhookOn}
-            onChange={(e) => {
-              const on = e.currentTarget.checked;
-              setForm((f) => ({
-                ...f,
-                webhookOn: on,
-                slug: f.slug || slugify(f.name),
-              }));
-            }}
-          />
-          {form.webhookOn && (
-            <WebhookField
-              slug={form.slug}
-              secret={form.secret}
-              hasStoredSecret={hasStoredSecret}
-              onChange={({ slug, secret }) => setForm((f) => ({ ...f, slug, secret }))}
+            <Switch
+              label="Enabled"
+              description="Paused jobs keep their settings but do not fire on schedule or webhook"
+              checked={form.enabled}
+              onChange={(e) => set("enabled", e.currentTarget.checked)}
             />
-          )}
-        </Section>
+          </Section>
 
-        {save.error ? <ErrorAlert error={save.error} title="Not saved" /> : null}
-        <Group justify="space-between">
-          <Group>
-            <Button type="submit" leftSection={<IconDeviceFloppy size={16} />} loading={save.isPending}>
-              {isNew ? "Create job" : "Save changes"}
-            </Button>
-            <Button component={Link} to="/jobs" variant="default">
-              Cancel
-            </Button>
-          </Group>
-          {!isNew && (
-            <Button
-              color="red"
-              variant="subtle"
-              leftSection={<IconTrash size={16} />}
-              onClick={() => {
-                remove.reset();
-                deleteModal.open();
+          <Section title="Nodes and tools" description="Where the agent may act, and with which tools.">
+            <MultiSelect
+              label="Target Nodes"
+              required
+              placeholder={nodeList.length ? "Pick Nodes" : "Enroll a Node first"}
+              data={nodeList.map((n) => ({
+                value: n.id,
+                label: `${n.name}${n.status === "online" ? "" : " (offline)"}`,
+              }))}
+              value={form.nodes}
+              onChange={(value) => set("nodes", value)}
+              searchable
+              clearable
+              nothingFoundMessage="No such Node"
+            />
+            <MultiSelect
+              label="Allowed tools"
+              description="Leave empty to allow every tool of the chosen Nodes"
+              placeholder={form.nodes.length ? "All tools" : "Pick Nodes first"}
+              data={toolOptions}
+              value={form.tools}
+              onChange={(value) => set("tools", value)}
+              searchable
+              clearable
+              nothingFoundMessage="No such tool"
+            />
+          </Section>
+
+          <Section title="Model" description="Fallbacks are tried in order when the model before them fails.">
+            {providers.error ? <ErrorAlert error={providers.error} title="Providers could not be loaded" /> : null}
+            <ModelPicker value={form.model} onChange={(m) => set("model", m)} providers={providerList} />
+            {form.fallbacks.map((fallback, index) => (
+              <ModelPicker
+                // Rows are positional: added at the end, removed by index.
+                // biome-ignore lint/suspicious/noArrayIndexKey: see above
+                key={index}
+                label={`Fallback ${index + 1}`}
+                value={fallback}
+                providers={providerList}
+                onChange={(m) =>
+                  set(
+                    "fallbacks",
+                    form.fallbacks.map((f, i) => (i === index ? m : f)),
+                  )
+                }
+                onRemove={() =>
+                  set(
+                    "fallbacks",
+                    form.fallbacks.filter((_, i) => i !== index),
+                  )
+                }
+              />
+            ))}
+            <Group>
+              <Button
+                variant="light"
+                size="xs"
+                leftSection={<IconPlus size={14} />}
+                onClick={() =>
+                  set("fallbacks", [...form.fallbacks, { provider: providerList[0]?.id ?? "", model: "" }])
+                }
+              >
+                Add fallback
+              </Button>
+            </Group>
+            <NumberInput
+              label="Max steps"
+              description="The run stops after this many model turns and tool calls"
+              min={1}
+              max={500}
+              value={form.maxSteps}
+              onChange={(value) => set("maxSteps", typeof value === "number" ? value : Number(value) || 20)}
+              w={200}
+            />
+          </Section>
+
+          <Section
+            title="Approval"
+            description="Hold tool calls until an operator approves them on the run's page. A denied or expired call is not run; the model is told why."
+          >
+            <Radio.Group
+              label="Tool calls that need approval"
+              value={form.approvalMode}
+              onChange={(value) => {
+                setApprovalError(null);
+                set("approvalMode", value as ApprovalMode);
               }}
             >
-              Delete job
-            </Button>
+              <Group mt="xs" gap="lg">
+                <Radio value="none" label="None" />
+                <Radio value="all" label="Every tool call" />
+                <Radio value="tools" label="Only these tools" />
+              </Group>
+            </Radio.Group>
+            {form.approvalMode === "tools" && (
+              <MultiSelect
+                label="Tools that need approval"
+                placeholder={form.nodes.length ? "Pick tools" : "Pick Nodes first"}
+                data={approvalToolOptions}
+                value={form.approvalTools}
+                onChange={(value) => {
+                  setApprovalError(null);
+                  set("approvalTools", value);
+                }}
+                error={approvalError}
+                searchable
+                clearable
+                nothingFoundMessage="No such tool"
+              />
+            )}
+            {form.approvalMode !== "none" && (
+              <NumberInput
+                label="Decide within (minutes)"
+                description="No decision by then: the call fails and the run goes on without it"
+                min={1}
+                max={7 * 24 * 60}
+                decimalScale={2}
+                value={Math.round((form.approvalTimeoutSeconds / 60) * 100) / 100}
+                onChange={(value) => {
+                  const minutes = typeof value === "number" ? value : Number(value);
+                  set("approvalTimeoutSeconds", Math.max(1, Math.round((minutes || 60) * 60)));
+                }}
+                w={240}
+              />
+            )}
+          </Section>
+
+          <Section
+            title="Triggers"
+            description="Run now always works; a job may also run on a schedule and on a webhook."
+          >
+            <Checkbox
+              label="On a schedule"
+              checked={form.scheduled}
+              onChange={(e) => set("scheduled", e.currentTarget.checked)}
+            />
+            {form.scheduled && (
+              <CronField
+                cron={form.cron}
+                timezone={form.timezone}
+                onChange={({ cron, timezone }) => setForm((f) => ({ ...f, cron, timezone }))}
+              />
+            )}
+            {form.scheduled && (
+              <Radio.Group
+                label="If the Core was down at fire time"
+                value={form.misfire}
+                onChange={(value) => set("misfire", value as MisfirePolicy)}
+              >
+                <Group mt="xs" gap="lg">
+                  <Radio value="run_once" label="Run once when it is back" />
+                  <Radio value="skip" label="Skip (only record the miss)" />
+                </Group>
+              </Radio.Group>
+            )}
+            <Checkbox
+              label="On a webhook"
+              checked={form.webhookOn}
+              onChange={(e) => {
+                const on = e.currentTarget.checked;
+                setForm((f) => ({
+                  ...f,
+                  webhookOn: on,
+                  slug: f.slug || slugify(f.name),
+                }));
+              }}
+            />
+            {form.webhookOn && (
+              <WebhookField
+                slug={form.slug}
+                secret={form.secret}
+                hasStoredSecret={hasStoredSecret}
+                onChange={({ slug, secret }) => setForm((f) => ({ ...f, slug, secret }))}
+              />
+            )}
+          </Section>
+
+          {save.error ? <ErrorAlert error={save.error} title="Not saved" /> : null}
+          {canOperate && (
+            <Group justify="space-between">
+              <Group>
+                <Button type="submit" leftSection={<IconDeviceFloppy size={16} />} loading={save.isPending}>
+                  {isNew ? "Create job" : "Save changes"}
+                </Button>
+                <Button component={Link} to="/jobs" variant="default">
+                  Cancel
+                </Button>
+              </Group>
+              {!isNew && (
+                <Button
+                  color="red"
+                  variant="subtle"
+                  leftSection={<IconTrash size={16} />}
+                  onClick={() => {
+                    remove.reset();
+                    deleteModal.open();
+                  }}
+                >
+                  Delete job
+                </Button>
+              )}
+            </Group>
           )}
-        </Group>
-      </Stack>
+        </Stack>
+      </fieldset>
     </form>
   );
 
@@ -454,15 +659,25 @@ export default function JobEditPage() {
         title={isNew ? "New job" : (job.data?.name ?? "Job")}
         description={isNew ? undefined : "Changes apply to the next run."}
         actions={
-          !isNew && (
+          !isNew &&
+          canOperate && (
             <Button leftSection={<IconPlayerPlay size={16} />} onClick={runNow} loading={run.isPending}>
               Run now
             </Button>
           )
         }
       />
+      {roleKnown && !canOperate ? (
+        <Alert color="gray" variant="light" icon={<IconAlertTriangle size={18} />} mb="md">
+          {isNew
+            ? "Your role (viewer) cannot create jobs."
+            : "Read-only: your role (viewer) cannot change or run jobs."}
+        </Alert>
+      ) : null}
       {isNew ? (
-        body
+        roleKnown && !canOperate ? null : (
+          body
+        )
       ) : (
         <QueryState
           isPending={job.isPending || (loadedFor === null && !job.error)}
@@ -470,6 +685,7 @@ export default function JobEditPage() {
           onRetry={() => job.refetch()}
         >
           <Stack gap="lg">
+            {job.data ? <ScheduleStatus job={job.data} /> : null}
             {body}
             {id && <RecentRuns jobId={id} />}
           </Stack>

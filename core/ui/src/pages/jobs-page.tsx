@@ -4,6 +4,7 @@ import { IconPlayerPlay, IconPlus, IconWebhook } from "@tabler/icons-react";
 import { Link, useNavigate } from "react-router";
 import { errorMessage } from "../api/client.ts";
 import { useJobs, useRunJob, useSetJobEnabled } from "../api/jobs.ts";
+import { usePermissions } from "../api/me.ts";
 import { useRuns } from "../api/runs.ts";
 import type { Job } from "../api/types.ts";
 import { Empty } from "../components/empty-state.tsx";
@@ -14,7 +15,7 @@ import { TimeAgo } from "../components/time-ago.tsx";
 import { describeCron } from "../lib/cron.ts";
 import { lastRunOf, latestRunByJob, nextFires } from "../lib/jobs.ts";
 
-function EnabledSwitch({ job }: { job: Job }) {
+function EnabledSwitch({ job, readOnly }: { job: Job; readOnly: boolean }) {
   const setEnabled = useSetJobEnabled();
   const enabled = setEnabled.isPending ? Boolean(setEnabled.variables?.enabled) : job.enabled !== false;
   return (
@@ -22,7 +23,7 @@ function EnabledSwitch({ job }: { job: Job }) {
       checked={enabled}
       aria-label={`${job.name} ${enabled ? "enabled" : "paused"}`}
       label={enabled ? "on" : "paused"}
-      disabled={setEnabled.isPending}
+      disabled={readOnly || setEnabled.isPending}
       onChange={(e) =>
         setEnabled.mutate(
           { id: job.id, enabled: e.currentTarget.checked },
@@ -66,6 +67,7 @@ export default function JobsPage() {
   const jobs = useJobs({ refetchInterval: 15_000 });
   const runs = useRuns({}, { refetchInterval: 15_000 });
   const latest = latestRunByJob(runs.data ?? []);
+  const { canOperate } = usePermissions();
 
   return (
     <>
@@ -73,9 +75,11 @@ export default function JobsPage() {
         title="Jobs"
         description="A prompt, the Nodes and tools it may use, a model, and when it runs."
         actions={
-          <Button component={Link} to="/jobs/new" leftSection={<IconPlus size={16} />}>
-            New job
-          </Button>
+          canOperate && (
+            <Button component={Link} to="/jobs/new" leftSection={<IconPlus size={16} />}>
+              New job
+            </Button>
+          )
         }
       />
       <QueryState isPending={jobs.isPending} error={jobs.error} onRetry={() => jobs.refetch()}>
@@ -155,13 +159,13 @@ export default function JobsPage() {
                         )}
                       </Table.Td>
                       <Table.Td>
-                        <EnabledSwitch job={job} />
+                        <EnabledSwitch job={job} readOnly={!canOperate} />
                       </Table.Td>
                       <Table.Td>
                         <Group gap={4} justify="flex-end" wrap="nowrap">
-                          <RunNowButton job={job} />
+                          {canOperate && <RunNowButton job={job} />}
                           <Button component={Link} to={`/jobs/${job.id}`} size="xs" variant="default">
-                            Edit
+                            {canOperate ? "Edit" : "View"}
                           </Button>
                         </Group>
                       </Table.Td>

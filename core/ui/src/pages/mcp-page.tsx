@@ -3,6 +3,7 @@ import { IconBrandDocker, IconLink, IconWorld } from "@tabler/icons-react";
 import { useState } from "react";
 import { useSearchParams } from "react-router";
 import { useFleetMcpServers, useMcpPresets } from "../api/mcp.ts";
+import { usePermissions } from "../api/me.ts";
 import { useNodes } from "../api/nodes.ts";
 import { Empty } from "../components/empty-state.tsx";
 import { type InstallTarget, McpInstallModal } from "../components/mcp-install-modal.tsx";
@@ -19,6 +20,7 @@ export default function McpPage() {
   const shownNodes = nodeFilter ? nodeList.filter((n) => n.id === nodeFilter) : nodeList;
   const servers = useFleetMcpServers(shownNodes);
   const [target, setTarget] = useState<InstallTarget | null>(null);
+  const { isAdmin } = usePermissions();
 
   const rows: McpServerRow[] = shownNodes.flatMap((node, i) =>
     (servers[i]?.data ?? []).map((server) => ({ nodeId: node.id, nodeName: node.name, server })),
@@ -32,18 +34,20 @@ export default function McpPage() {
         title="MCP"
         description="Model Context Protocol servers give jobs more tools. Containers run on a Node, sandboxed, with only the paths you mount."
         actions={
-          <>
-            <Button variant="default" leftSection={<IconLink size={16} />} onClick={() => setTarget({ kind: "url" })}>
-              Register a URL
-            </Button>
-            <Button
-              variant="default"
-              leftSection={<IconBrandDocker size={16} />}
-              onClick={() => setTarget({ kind: "image" })}
-            >
-              Custom image
-            </Button>
-          </>
+          isAdmin && (
+            <>
+              <Button variant="default" leftSection={<IconLink size={16} />} onClick={() => setTarget({ kind: "url" })}>
+                Register a URL
+              </Button>
+              <Button
+                variant="default"
+                leftSection={<IconBrandDocker size={16} />}
+                onClick={() => setTarget({ kind: "image" })}
+              >
+                Custom image
+              </Button>
+            </>
+          )
         }
       />
       <Stack gap="xl">
@@ -74,14 +78,16 @@ export default function McpPage() {
                       Needs: {preset.settings.map((s) => s.name).join(", ")}
                     </Text>
                   )}
-                  <Button
-                    mt="md"
-                    variant="light"
-                    onClick={() => setTarget({ kind: "preset", preset })}
-                    disabled={nodeList.length === 0}
-                  >
-                    Install on a Node
-                  </Button>
+                  {isAdmin && (
+                    <Button
+                      mt="md"
+                      variant="light"
+                      onClick={() => setTarget({ kind: "preset", preset })}
+                      disabled={nodeList.length === 0}
+                    >
+                      Install on a Node
+                    </Button>
+                  )}
                 </Card>
               ))}
             </SimpleGrid>

@@ -1,12 +1,14 @@
-import { Anchor, Badge, Button, Card, Group, SimpleGrid, Stack, Table, Text, Title } from "@mantine/core";
+import { Anchor, Badge, Button, Card, Group, Modal, SimpleGrid, Stack, Table, Text, Title } from "@mantine/core";
 import { useDisclosure } from "@mantine/hooks";
-import { IconArrowLeft, IconPlugConnected, IconTrash } from "@tabler/icons-react";
+import { IconArrowLeft, IconKey, IconPlugConnected, IconTrash } from "@tabler/icons-react";
 import type { ReactNode } from "react";
 import { Link, useNavigate, useParams } from "react-router";
 import { useNodeMcpServers } from "../api/mcp.ts";
-import { useNode, useRevokeNode } from "../api/nodes.ts";
+import { usePermissions } from "../api/me.ts";
+import { useNode, useRevokeNode, useRotateNodeToken } from "../api/nodes.ts";
 import { ConfirmModal } from "../components/confirm-modal.tsx";
 import { Empty } from "../components/empty-state.tsx";
+import { NodeTokenView } from "../components/enroll-node-modal.tsx";
 import { Labels } from "../components/labels.tsx";
 import { McpServersTable } from "../components/mcp-servers-table.tsx";
 import { NodeStats } from "../components/node-stats.tsx";
@@ -28,6 +30,59 @@ function Field({ label, children }: { label: string; children: ReactNode }) {
   );
 }
 
+/** Issues a new enrollment token for a Node (shown once). Nothing changes on the Node until it
+ * starts with the new token, so this is safe to do ahead of time. */
+function RotateTokenModal({
+  nodeId,
+  nodeName,
+  opened,
+  onClose,
+}: {
+  nodeId: string;
+  nodeName: string;
+  opened: boolean;
+  onClose: () => void;
+}) {
+  const rotate = useRotateNodeToken();
+  const issued = rotate.data;
+  const close = () => {
+    rotate.reset();
+    onClose();
+  };
+  return (
+    <Modal
+      opened={opened}
+      onClose={close}
+      title={issued ? `New enrollment token for “${nodeName}”` : "Rotate enrollment token"}
+      size={issued ? "xl" : "md"}
+      // Once the token is on screen, a stray click outside must not throw it away.
+      closeOnClickOutside={!issued}
+      closeOnEscape={!issued}
+    >
+      {issued ? (
+        <NodeTokenView node={issued} onDone={close} rotated />
+      ) : (
+        <Stack>
+          <Text size="sm">
+            Issue a new enrollment token for <b>{nodeName}</b>? Any earlier unused token stops working. The Node's
+            current key keeps working until the Node starts with the new token and registers a new key — use this to
+            re-key a Node, move it to another server, or recover one that lost its data directory.
+          </Text>
+          {rotate.error ? <ErrorAlert error={rotate.error} title="No token issued" /> : null}
+          <Group justify="flex-end">
+            <Button variant="default" onClick={close}>
+              Cancel
+            </Button>
+            <Button loading={rotate.isPending} onClick={() => rotate.mutate(nodeId)} data-autofocus>
+              Issue new token
+            </Button>
+          </Group>
+        </Stack>
+      )}
+    </Modal>
+  );
+}
+
 export default function NodeDetailPage() {
   const { id = "" } = useParams();
   const navigate = useNavigate();
@@ -36,6 +91,8 @@ export default function NodeDetailPage() {
   const mcp = useNodeMcpServers(id);
   const revoke = useRevokeNode();
   const [revokeOpened, revokeModal] = useDisclosure(false);
+  const [rotateOpened, rotateModal] = useDisclosure(false);
+  const { isAdmin } = usePermissions();
   const data = node.data;
 
   return (
@@ -56,17 +113,24 @@ export default function NodeDetailPage() {
                 </Group>
               }
               actions={
-                <Button
-                  color="red"
-                  variant="light"
-                  leftSection={<IconTrash size={16} />}
-                  onClick={() => {
-                    revoke.reset();
-                    revokeModal.open();
-                  }}
-                >
-                  Revoke
-                </Button>
+                isAdmin && (
+                  <>
+                    <Button variant="default" leftSection={<IconKey size={16} />} onClick={rotateModal.open}>
+                      Rotate token
+                    </Button>
+                    <Button
+                      color="red"
+                      variant="light"
+                      leftSection={<IconTrash size={16} />}
+                      onClick={() => {
+                        revoke.reset();
+                        revokeModal.open();
+                      }}
+                    >
+                      Revoke
+                    </Button>
+                  </>
+                )
               }
             />
             <Card withBorder>
@@ -157,14 +221,16 @@ export default function NodeDetailPage() {
                 <Title order={3} id="mcp-title">
                   MCP servers
                 </Title>
-                <Button
-                  component={Link}
-                  to={`/mcp?node=${encodeURIComponent(data.id)}`}
-                  variant="light"
-                  leftSection={<IconPlugConnected size={16} />}
-                >
-                  Add from the marketplace
-                </Button>
+                {isAdmin && (
+                  <Button
+                    component={Link}
+                    to={`/mcp?node=${encodeURIComponent(data.id)}`}
+                    variant="light"
+                    leftSection={<IconPlugConnected size={16} />}
+                  >
+                    Add from the marketplace
+                  </Button>
+                )}
               </Group>
               {mcp.error ? (
                 <ErrorAlert error={mcp.error} title="MCP servers could not be loaded" onRetry={() => mcp.refetch()} />
@@ -181,6 +247,9 @@ export default function NodeDetailPage() {
           </Stack>
         )}
       </QueryState>
+      {data && (
+        <RotateTokenModal nodeId={data.id} nodeName={data.name} opened={rotateOpened} onClose={rotateModal.close} />
+      )}
       <ConfirmModal
         opened={revokeOpened}
         onClose={revokeModal.close}

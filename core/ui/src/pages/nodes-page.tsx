@@ -2,6 +2,7 @@ import { Anchor, Button, Table, Text } from "@mantine/core";
 import { useDisclosure } from "@mantine/hooks";
 import { IconPlus } from "@tabler/icons-react";
 import { Link } from "react-router";
+import { usePermissions } from "../api/me.ts";
 import { useNodes } from "../api/nodes.ts";
 import { Empty } from "../components/empty-state.tsx";
 import { EnrollNodeModal } from "../components/enroll-node-modal.tsx";
@@ -14,6 +15,7 @@ import { TimeAgo } from "../components/time-ago.tsx";
 export default function NodesPage() {
   const nodes = useNodes({ refetchInterval: 5_000 });
   const [enrollOpened, enrollModal] = useDisclosure(false);
+  const { isAdmin } = usePermissions();
   const list = [...(nodes.data ?? [])].sort(
     (a, b) => Number(b.status === "online") - Number(a.status === "online") || a.name.localeCompare(b.name),
   );
@@ -24,9 +26,11 @@ export default function NodesPage() {
         title="Nodes"
         description="Servers running the FabriCore Node. They dial out to this Core; nothing listens on them."
         actions={
-          <Button leftSection={<IconPlus size={16} />} onClick={enrollModal.open}>
-            Enroll a Node
-          </Button>
+          isAdmin && (
+            <Button leftSection={<IconPlus size={16} />} onClick={enrollModal.open}>
+              Enroll a Node
+            </Button>
+          )
         }
       />
       <QueryState isPending={nodes.isPending} error={nodes.error} onRetry={() => nodes.refetch()}>

@@ -16,6 +16,7 @@ import { useDisclosure } from "@mantine/hooks";
 import { IconCheck, IconPlugConnected, IconPlus, IconTrash, IconX } from "@tabler/icons-react";
 import { type FormEvent, useState } from "react";
 import { errorMessage } from "../api/client.ts";
+import { usePermissions } from "../api/me.ts";
 import { useCreateProvider, useDeleteProvider, useProviders, useTestProvider } from "../api/providers.ts";
 import type { Provider, ProviderKind, ProviderModel } from "../api/types.ts";
 import { ConfirmModal } from "../components/confirm-modal.tsx";
@@ -123,6 +124,7 @@ export default function ProvidersPage() {
   const [results, setResults] = useState<Record<string, TestResult>>({});
   const [testing, setTesting] = useState<string | null>(null);
   const [deleting, setDeleting] = useState<Provider | null>(null);
+  const { isAdmin } = usePermissions();
 
   const runTest = (provider: Provider) => {
     setTesting(provider.id);
@@ -139,9 +141,11 @@ export default function ProvidersPage() {
         title="Providers"
         description="Where models come from. Jobs pick a provider and model, with fallbacks."
         actions={
-          <Button leftSection={<IconPlus size={16} />} onClick={addModal.open}>
-            Add provider
-          </Button>
+          isAdmin && (
+            <Button leftSection={<IconPlus size={16} />} onClick={addModal.open}>
+              Add provider
+            </Button>
+          )
         }
       />
       <QueryState isPending={providers.isPending} error={providers.error} onRetry={() => providers.refetch()}>
@@ -217,19 +221,21 @@ export default function ProvidersPage() {
                           >
                             Test
                           </Button>
-                          <Tooltip label="Delete" withArrow>
-                            <ActionIcon
-                              variant="subtle"
-                              color="red"
-                              aria-label={`Delete ${provider.name}`}
-                              onClick={() => {
-                                remove.reset();
-                                setDeleting(provider);
-                              }}
-                            >
-                              <IconTrash size={16} />
-                            </ActionIcon>
-                          </Tooltip>
+                          {isAdmin && (
+                            <Tooltip label="Delete" withArrow>
+                              <ActionIcon
+                                variant="subtle"
+                                color="red"
+                                aria-label={`Delete ${provider.name}`}
+                                onClick={() => {
+                                  remove.reset();
+                                  setDeleting(provider);
+                                }}
+                              >
+                                <IconTrash size={16} />
+                              </ActionIcon>
+                            </Tooltip>
+                          )}
                         </Group>
                       </Table.Td>
                     </Table.Tr>

@@ -20,10 +20,12 @@ import type { ReactNode } from "react";
 import { Link, useParams } from "react-router";
 import { errorMessage } from "../api/client.ts";
 import { useJob } from "../api/jobs.ts";
+import { usePermissions } from "../api/me.ts";
 import { useNodes } from "../api/nodes.ts";
 import { mergeSteps, type StreamState, useRunStream } from "../api/run-events.ts";
 import { useCancelRun, useRun } from "../api/runs.ts";
 import { ACTIVE_RUN_STATUSES, type RunStep } from "../api/types.ts";
+import { ApprovalCard } from "../components/approval-card.tsx";
 import { PageHeader } from "../components/page-header.tsx";
 import { QueryState } from "../components/query-state.tsx";
 import { LlmStepView, ToolStepView } from "../components/run-step-view.tsx";
@@ -82,6 +84,7 @@ export default function RunDetailPage() {
   const { id = "" } = useParams();
   const nodes = useNodes();
   const cancel = useCancelRun();
+  const { canOperate } = usePermissions();
   // Stream only while the run can still change; the stored run is complete once it has finished.
   const firstLoad = useRun(id);
   const storedActive = firstLoad.data ? ACTIVE_RUN_STATUSES.includes(firstLoad.data.status) : false;
@@ -103,6 +106,9 @@ export default function RunDetailPage() {
     prompt: Math.max(data?.usage?.promptTokens ?? 0, fromSteps.prompt),
     completion: Math.max(data?.usage?.completionTokens ?? 0, fromSteps.completion),
   };
+  // The pending call: from the live status event when it is newer, else from the stored run.
+  const pendingApproval =
+    status === "waiting_approval" ? (stream.status?.pendingApproval ?? data?.pendingApproval ?? null) : null;
   const nodeName = (ref: string) => nodes.data?.find((n) => n.id === ref || n.name === ref)?.name ?? ref;
 
   return (
@@ -129,7 +135,8 @@ export default function RunDetailPage() {
                 </Text>
               }
               actions={
-                active && (
+                active &&
+                canOperate && (
                   <Button
                     color="red"
                     variant="light"
@@ -164,6 +171,17 @@ export default function RunDetailPage() {
                 </Field>
               </SimpleGrid>
             </Card>
+
+            {pendingApproval && (
+              <ApprovalCard
+                // A new pending call is a new decision: reset the buttons' state.
+                key={pendingApproval.id}
+                runId={data.id}
+                pending={pendingApproval}
+                nodeName={nodeName(pendingApproval.nodeId ?? pendingApproval.node)}
+                canDecide={canOperate}
+              />
+            )}
 
             {data.input !== undefined && data.input !== null && (
               <Card withBorder>

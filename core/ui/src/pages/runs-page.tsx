@@ -3,6 +3,7 @@ import { Link, useSearchParams } from "react-router";
 import { useJobs } from "../api/jobs.ts";
 import { useRuns } from "../api/runs.ts";
 import { RUN_STATUSES, type RunStatus } from "../api/types.ts";
+import { ApprovalsBanner } from "../components/approvals-banner.tsx";
 import { Empty } from "../components/empty-state.tsx";
 import { PageHeader } from "../components/page-header.tsx";
 import { QueryState } from "../components/query-state.tsx";
@@ -34,6 +35,7 @@ export default function RunsPage() {
   return (
     <>
       <PageHeader title="Runs" description="Every execution of a job, newest first." />
+      {status !== "waiting_approval" && <ApprovalsBanner max={3} mb="md" />}
       <Group mb="md" align="flex-end" gap="sm" wrap="wrap">
         <Select
           label="Job"

@@ -2,6 +2,7 @@ import { ActionIcon, Button, Group, Modal, PasswordInput, Stack, Table, Text, Te
 import { useDisclosure } from "@mantine/hooks";
 import { IconPlus, IconTrash } from "@tabler/icons-react";
 import { type FormEvent, useState } from "react";
+import { usePermissions } from "../api/me.ts";
 import { useCreateSecret, useDeleteSecret, useSecrets } from "../api/secrets.ts";
 import { ConfirmModal } from "../components/confirm-modal.tsx";
 import { Empty } from "../components/empty-state.tsx";
@@ -64,6 +65,7 @@ export default function SecretsPage() {
   const remove = useDeleteSecret();
   const [addOpened, addModal] = useDisclosure(false);
   const [deleting, setDeleting] = useState<string | null>(null);
+  const { isAdmin } = usePermissions();
 
   return (
     <>
@@ -71,9 +73,11 @@ export default function SecretsPage() {
         title="Secrets"
         description="Values such as API keys, encrypted on the Core and handed to a Node only when it needs them."
         actions={
-          <Button leftSection={<IconPlus size={16} />} onClick={addModal.open}>
-            Add secret
-          </Button>
+          isAdmin && (
+            <Button leftSection={<IconPlus size={16} />} onClick={addModal.open}>
+              Add secret
+            </Button>
+          )
         }
       />
       <QueryState isPending={secrets.isPending} error={secrets.error} onRetry={() => secrets.refetch()}>
@@ -107,19 +111,21 @@ export default function SecretsPage() {
                       <TimeAgo iso={secret.updatedAt ?? secret.createdAt} />
                     </Table.Td>
                     <Table.Td align="right">
-                      <Tooltip label="Delete" withArrow>
-                        <ActionIcon
-                          variant="subtle"
-                          color="red"
-                          aria-label={`Delete ${secret.name}`}
-                          onClick={() => {
-                            remove.reset();
-                            setDeleting(secret.name);
-                          }}
-                        >
-                          <IconTrash size={16} />
-                        </ActionIcon>
-                      </Tooltip>
+                      {isAdmin && (
+                        <Tooltip label="Delete" withArrow>
+                          <ActionIcon
+                            variant="subtle"
+                            color="red"
+                            aria-label={`Delete ${secret.name}`}
+                            onClick={() => {
+                              remove.reset();
+                              setDeleting(secret.name);
+                            }}
+                          >
+                            <IconTrash size={16} />
+                          </ActionIcon>
+                        </Tooltip>
+                      )}
                     </Table.Td>
                   </Table.Tr>
                 ))}

@@ -1,0 +1,177 @@
+import { ActionIcon, Alert, Button, Group, Modal, Stack, Table, Text, TextInput, Tooltip } from "@mantine/core";
+import { useDisclosure } from "@mantine/hooks";
+import { IconAlertTriangle, IconPlus, IconTrash } from "@tabler/icons-react";
+import { type FormEvent, useState } from "react";
+import { useApiTokens, useCreateApiToken, useRevokeApiToken } from "../api/admin.ts";
+import { useMe } from "../api/me.ts";
+import type { ApiToken } from "../api/types.ts";
+import { CodeBlock } from "../components/code-block.tsx";
+import { ConfirmModal } from "../components/confirm-modal.tsx";
+import { Empty } from "../components/empty-state.tsx";
+import { PageHeader } from "../components/page-header.tsx";
+import { ErrorAlert, QueryState } from "../components/query-state.tsx";
+import { TimeAgo } from "../components/time-ago.tsx";
+
+function CreateTokenModal({ opened, onClose }: { opened: boolean; onClose: () => void }) {
+  const create = useCreateApiToken();
+  const [name, setName] = useState("");
+  const created = create.data;
+  const close = () => {
+    create.reset();
+    setName("");
+    onClose();
+  };
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    create.mutate({ name: name.trim() });
+  };
+  const origin = window.location.origin;
+  return (
+    <Modal
+      opened={opened}
+      onClose={close}
+      title={created ? `API token “${created.name}”` : "Create an API token"}
+      size={created ? "lg" : "md"}
+      // Once the token is on screen, a stray click outside must not throw it away.
+      closeOnClickOutside={!created}
+      closeOnEscape={!created}
+    >
+      {created ? (
+        <Stack>
+          <Alert color="yellow" variant="light" icon={<IconAlertTriangle size={18} />} title="Copy the token now">
+            It is shown only once; the Core keeps only its hash. Anyone holding it acts as you, with your role.
+          </Alert>
+          <CodeBlock code={created.token} label="API token" />
+          <Text size="sm" c="dimmed">
+            Send it as a bearer token:
+          </Text>
+          <CodeBlock
+            code={`curl -H "Authorization: Bearer ${created.token}" ${origin}/api/nodes`}
+            label="example request"
+          />
+          <Group justify="flex-end">
+            <Button onClick={close}>I have copied it</Button>
+          </Group>
+        </Stack>
+      ) : (
+        <form onSubmit={submit}>
+          <Stack>
+            <TextInput
+              label="Name"
+              description="What uses it, so you know which one to revoke later"
+              placeholder="ci-deploy"
+              required
+              data-autofocus
+              maxLength={200}
+              value={name}
+              onChange={(e) => setName(e.currentTarget.value)}
+            />
+            {create.error ? <ErrorAlert error={create.error} title="Not created" /> : null}
+            <Group justify="flex-end">
+              <Button variant="default" onClick={close}>
+                Cancel
+              </Button>
+              <Button type="submit" loading={create.isPending} disabled={!name.trim()}>
+                Create token
+              </Button>
+            </Group>
+          </Stack>
+        </form>
+      )}
+    </Modal>
+  );
+}
+
+/** The signed-in user's API tokens. Every role has them: a token carries its owner's role, so a
+ * viewer's token can only read. */
+export default function TokensPage() {
+  const tokens = useApiTokens();
+  const me = useMe();
+  const revoke = useRevokeApiToken();
+  const [createOpened, createModal] = useDisclosure(false);
+  const [revoking, setRevoking] = useState<ApiToken | null>(null);
+  const list = [...(tokens.data ?? [])].sort((a, b) => (b.createdAt ?? "").localeCompare(a.createdAt ?? ""));
+
+  return (
+    <>
+      <PageHeader
+        title="API tokens"
+        description={`Long-lived tokens for scripts and CI, acting as ${me.data?.username ?? "you"}${
+          me.data ? ` (${me.data.role})` : ""
+        }.`}
+        actions={
+          <Button leftSection={<IconPlus size={16} />} onClick={createModal.open}>
+            Create token
+          </Button>
+        }
+      />
+      <QueryState isPending={tokens.isPending} error={tokens.error} onRetry={() => tokens.refetch()}>
+        {list.length === 0 ? (
+          <Empty title="No API tokens">Create one for a script; it is shown once.</Empty>
+        ) : (
+          <Table.ScrollContainer minWidth={480}>
+            <Table verticalSpacing="sm">
+              <Table.Thead>
+                <Table.Tr>
+                  <Table.Th>Name</Table.Th>
+                  <Table.Th>Created</Table.Th>
+                  <Table.Th>Last used</Table.Th>
+                  <Table.Th>
+                    <span className="sr-only">Actions</span>
+                  </Table.Th>
+                </Table.Tr>
+              </Table.Thead>
+              <Table.Tbody>
+                {list.map((token) => (
+                  <Table.Tr key={token.id}>
+                    <Table.Td>
+                      <Text fw={600} size="sm">
+                        {token.name}
+                      </Text>
+                    </Table.Td>
+                    <Table.Td>
+                      <TimeAgo iso={token.createdAt} />
+                    </Table.Td>
+                    <Table.Td>
+                      <TimeAgo iso={token.lastUsedAt} />
+                    </Table.Td>
+                    <Table.Td align="right">
+                      <Tooltip label="Revoke" withArrow>
+                        <ActionIcon
+                          variant="subtle"
+                          color="red"
+                          aria-label={`Revoke ${token.name}`}
+                          onClick={() => {
+                            revoke.reset();
+                            setRevoking(token);
+                          }}
+                        >
+                          <IconTrash size={16} />
+                        </ActionIcon>
+                      </Tooltip>
+                    </Table.Td>
+                  </Table.Tr>
+                ))}
+              </Table.Tbody>
+            </Table>
+          </Table.ScrollContainer>
+        )}
+      </QueryState>
+      <Text size="xs" c="dimmed" mt="md">
+        Last used is updated at most once a minute.
+      </Text>
+      <CreateTokenModal opened={createOpened} onClose={createModal.close} />
+      <ConfirmModal
+        opened={revoking !== null}
+        onClose={() => setRevoking(null)}
+        title="Revoke API token"
+        confirmLabel="Revoke"
+        loading={revoke.isPending}
+        error={revoke.error}
+        onConfirm={() => revoking && revoke.mutate(revoking.id, { onSuccess: () => setRevoking(null) })}
+      >
+        Revoke <b>{revoking?.name}</b>? Whatever uses it gets 401 from its next request on.
+      </ConfirmModal>
+    </>
+  );
+}
