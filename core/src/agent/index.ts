@@ -2,7 +2,14 @@ export { mapBounded } from "./concurrency.ts";
 export { droppedNote, estimateTokens, fitToContext } from "./context-budget.ts";
 export { callWithFallback, type TurnOutcome } from "./model-fallback.ts";
 export { runAgent } from "./run-agent.ts";
-export { finalAnswer, type LoopState, maxSteps, type StopCondition } from "./stop-conditions.ts";
+export {
+  finalAnswer,
+  type LoopState,
+  maxSteps,
+  maxTokens,
+  type StopCondition,
+  totalTokens,
+} from "./stop-conditions.ts";
 export { type ParsedArguments, parseToolArguments } from "./tool-arguments.ts";
 export {
   MAX_TOOL_NAME_LENGTH,

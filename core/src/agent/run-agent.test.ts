@@ -367,3 +367,86 @@ describe("runAgent", () => {
     await expect(runAgent(o)).resolves.toMatchObject({ status: "failed", error: "internal error: disk full" });
   });
 });
+
+describe("runAgent budgets (the model is not trusted to stop)", () => {
+  it("maxTokens: over the budget the run fails with the reason, no further model call, no tool run", async () => {
+    // 60 tokens a turn: the second answer brings the total to 120, over 100.
+    const m = model("lmstudio", (_r, i) => ({
+      text: `looking ${i}`,
+      toolCalls: [{ name: "read_file", arguments: `{"path":"/log${i}"}` }],
+      usage: { promptTokens: 50, completionTokens: 10 },
+    }));
+    const router = new FakeRouter();
+    const result = await runAgent(options({ models: [m.entry], router, maxTokens: 100 }));
+    expect(result).toMatchObject({
+      status: "failed",
+      output: "looking 1",
+      usage: { promptTokens: 100, completionTokens: 20 },
+      turns: 2,
+    });
+    expect(result.error).toMatch(/token budget exceeded: the run used 120 tokens/);
+    expect(result.error).toMatch(/budget\.maxTokens of 100; no further model call was made/);
+    expect(result.error).toMatch(/1 tool call\(s\) of the last turn were not run/);
+    expect(m.client.requests).toHaveLength(2);
+    // Only the first turn's call ran; the turn that crossed the budget ran none.
+    expect(router.calls.map((c) => c.args.path)).toEqual(["/log0"]);
+  });
+
+  it("maxTokens: a final answer in the turn that crosses the budget is kept as output, the run fails", async () => {
+    const m = model("lmstudio", [{ text: "Done: disk 40% full.", usage: { promptTokens: 90, completionTokens: 20 } }]);
+    const result = await runAgent(options({ models: [m.entry], maxTokens: 100 }));
+    expect(result).toMatchObject({ status: "failed", output: "Done: disk 40% full." });
+    expect(result.error).toMatch(/token budget exceeded/);
+  });
+
+  it("maxTokens: a run within the budget is unaffected", async () => {
+    const m = model("lmstudio", [{ text: "ok", usage: { promptTokens: 90, completionTokens: 10 } }]);
+    expect(await runAgent(options({ models: [m.entry], maxTokens: 100 }))).toMatchObject({ status: "succeeded" });
+  });
+
+  it("maxSeconds: a hanging model request is aborted and the run fails with the reason (not cancelled)", async () => {
+    const m = model("lmstudio", [{ hangAfter: "Thinking" }]);
+    const backup = model("openai", [{ text: "never" }]);
+    const started = Date.now();
+    const result = await runAgent(options({ models: [m.entry, backup.entry], maxSeconds: 0.1 }));
+    expect(Date.now() - started).toBeLessThan(2_000);
+    expect(result.status).toBe("failed");
+    expect(result.error).toMatch(/time budget exceeded: .*budget\.maxSeconds of 0\.1 s/);
+    // Aborted, not failed over: the budget covers the whole run, not one model.
+    expect(backup.client.requests).toHaveLength(0);
+    expect(m.client.requests).toHaveLength(1);
+  });
+
+  it("maxSeconds: a tool call in flight is aborted, its step says why, and the model is not asked again", async () => {
+    const m = model("lmstudio", [{ text: "", toolCalls: [{ name: "system_stats" }] }, { text: "never" }]);
+    let aborted = false;
+    const router = new FakeRouter(
+      (_t, _a, signal) =>
+        new Promise((_resolve, reject) => {
+          signal.addEventListener("abort", () => {
+            aborted = true;
+            reject(new ProtocolError("cancelled", "cancelled"));
+          });
+        }),
+    );
+    const o = options({ models: [m.entry], router, maxSeconds: 0.1 });
+    const result = await runAgent(o);
+    expect(aborted).toBe(true);
+    expect(result.status).toBe("failed");
+    expect(result.error).toMatch(/time budget exceeded/);
+    expect(m.client.requests).toHaveLength(1);
+    const toolStep = o.recorded.steps.find((s) => s.type === "tool");
+    expect(toolStep).toMatchObject({ isError: true });
+    expect(JSON.stringify(toolStep)).toMatch(
+      /the call was aborted: the run's time budget \(budget\.maxSeconds\) ran out/,
+    );
+  });
+
+  it("maxSeconds: a cancel before the budget runs out is still a cancel", async () => {
+    const controller = new AbortController();
+    const m = model("lmstudio", [{ hangAfter: "x" }]);
+    const o = options({ models: [m.entry], signal: controller.signal, maxSeconds: 60 });
+    o.steps = { ...o.steps, event: (e) => e.type === "text_delta" && controller.abort("cancelled by a user") };
+    expect(await runAgent(o)).toMatchObject({ status: "cancelled" });
+  });
+});

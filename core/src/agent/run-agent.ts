@@ -4,7 +4,7 @@ import type { ChatMessage, TokenUsage, ToolCall, ToolSpec } from "../llm/types.t
 import { mapBounded } from "./concurrency.ts";
 import { fitToContext } from "./context-budget.ts";
 import { callWithFallback } from "./model-fallback.ts";
-import { finalAnswer, type LoopState, maxSteps } from "./stop-conditions.ts";
+import { finalAnswer, type LoopState, maxSteps, maxTokens, totalTokens } from "./stop-conditions.ts";
 import { parseToolArguments } from "./tool-arguments.ts";
 import { capText, toolResultText } from "./tool-output.ts";
 import type { AgentTool, RunAgentOptions, RunAgentResult, ToolStep } from "./types.ts";
@@ -18,7 +18,14 @@ const DEFAULT_TOOL_CONCURRENCY = 4;
  * results back; repeat until the model answers without calling a tool or the step budget is spent.
  * Never throws: every outcome, including a broken collaborator, is a result.
  */
-export async function runAgent(options: RunAgentOptions): Promise<RunAgentResult> {
+export async function runAgent(runOptions: RunAgentOptions): Promise<RunAgentResult> {
+  // The time budget is one more reason to abort: the model request and tool calls in flight get
+  // the combined signal, and `timeLimit.aborted` tells a spent budget from a cancel.
+  const timeLimit =
+    runOptions.maxSeconds !== undefined ? AbortSignal.timeout(Math.max(1, runOptions.maxSeconds * 1000)) : undefined;
+  const options: RunAgentOptions = timeLimit
+    ? { ...runOptions, signal: AbortSignal.any([runOptions.signal, timeLimit]) }
+    : runOptions;
   const now = options.now ?? (() => performance.now());
   const usage: TokenUsage = { promptTokens: 0, completionTokens: 0 };
   const byModelName = new Map(options.tools.map((t) => [t.modelName, t]));
@@ -32,17 +39,21 @@ export async function runAgent(options: RunAgentOptions): Promise<RunAgentResult
   if (options.system) messages.push({ role: "system", content: options.system });
   messages.push({ role: "user", content: userMessage(options.prompt, options.input) });
 
-  const state: LoopState = { turns: 0, lastResponse: undefined };
+  const state: LoopState = { turns: 0, lastResponse: undefined, usage };
   const budgetSpent = maxSteps(options.maxSteps);
+  const tokensSpent = options.maxTokens !== undefined ? maxTokens(options.maxTokens) : () => false;
   let modelIndex = 0;
   let lastText: string | null = null;
-  const cancelled = (): RunAgentResult => ({
-    status: "cancelled",
-    output: null,
-    error: "the run was cancelled",
-    usage,
-    turns: state.turns,
-  });
+  const cancelled = (): RunAgentResult =>
+    timeLimit?.aborted && !runOptions.signal.aborted
+      ? {
+          status: "failed",
+          output: lastText,
+          error: timeBudgetMessage(runOptions.maxSeconds),
+          usage,
+          turns: state.turns,
+        }
+      : { status: "cancelled", output: null, error: "the run was cancelled", usage, turns: state.turns };
 
   try {
     for (;;) {
@@ -81,6 +92,21 @@ export async function runAgent(options: RunAgentOptions): Promise<RunAgentResult
       const text = outcome.response.text;
       if (text) lastText = text;
       messages.push({ role: "assistant", content: text, ...(calls.length ? { toolCalls: calls } : {}) });
+
+      // Over budget: even a final answer in this turn does not make the run a success (the budget
+      // is a hard limit), but its text is kept as the output; tool calls asked for are not run.
+      if (tokensSpent(state)) {
+        return {
+          status: "failed",
+          output: lastText,
+          error:
+            `token budget exceeded: the run used ${totalTokens(usage)} tokens (prompt + completion), ` +
+            `over the job's budget.maxTokens of ${options.maxTokens}; no further model call was made` +
+            (calls.length ? ` and the ${calls.length} tool call(s) of the last turn were not run` : ""),
+          usage,
+          turns: state.turns,
+        };
+      }
 
       if (finalAnswer(state)) {
         if (text.trim() === "") {
@@ -194,8 +220,10 @@ async function executeCall(
       callId,
     });
   } catch (err) {
-    const message =
-      err instanceof ProtocolError
+    const message = options.signal.aborted
+      ? // The Node's "cancelled" does not say why; the step should (a spent time budget, or a cancel).
+        `the call was aborted: ${abortReason(options.signal)}`
+      : err instanceof ProtocolError
         ? `${err.code}: ${err.message}`
         : `the tool call failed: ${err instanceof Error ? err.message : String(err)}`;
     return {
@@ -213,6 +241,19 @@ async function executeCall(
     step: { ...base, arguments: parsed.args, result, isError: result.isError, durationMs: elapsed(started, now()) },
     text: toolResultText(result),
   };
+}
+
+function timeBudgetMessage(maxSeconds: number | undefined): string {
+  return `time budget exceeded: the run took longer than the job's budget.maxSeconds of ${maxSeconds} s; the model request and tool calls in flight were aborted`;
+}
+
+/** AbortSignal.timeout aborts with a TimeoutError, a cancel with the run queue's reason string. */
+function abortReason(signal: AbortSignal): string {
+  const reason: unknown = signal.reason;
+  if (reason instanceof Error && reason.name === "TimeoutError")
+    return "the run's time budget (budget.maxSeconds) ran out";
+  if (typeof reason === "string" && reason) return reason;
+  return "the run was cancelled";
 }
 
 function errorResult(message: string, durationMs: number): ToolResult {

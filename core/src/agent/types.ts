@@ -108,6 +108,12 @@ export interface RunAgentOptions {
   contextTokens?: number;
   /** Tool calls of one turn running at once (default 4). */
   toolConcurrency?: number;
+  /** Most prompt + completion tokens the run may spend; once over, the run fails and no further
+   * model call (and none of that turn's tool calls) is made. Unset: no limit. */
+  maxTokens?: number;
+  /** Wall-clock limit of the run in seconds; when it passes, the model request and tool calls in
+   * flight are aborted and the run fails with the reason. Unset: no limit. */
+  maxSeconds?: number;
 }
 
 export interface RunAgentResult {

@@ -63,6 +63,19 @@ export const ApprovalPolicy = z
   })
   .refine((v) => v.required === true || (v.tools?.length ?? 0) > 0, "set required: true or list tools");
 
+/** Per-run limits (LLM10); a field left out gets the default (create) or is kept (patch). */
+export const RunBudgetBody = z.strictObject({
+  /** Prompt + completion tokens across every model call of a run (default 1,000,000). */
+  maxTokens: z.number().int().min(1).max(1_000_000_000).optional(),
+  /** Wall-clock seconds from the start of a run, approval waits included (default 3600). */
+  maxSeconds: z
+    .number()
+    .int()
+    .min(1)
+    .max(7 * 86400)
+    .optional(),
+});
+
 const ModelRef = z.object({ provider: z.string().min(1).max(200), model: z.string().min(1).max(300) });
 export const JobBody = z.object({
   name: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9 _.-]{0,99}$/, "letters, digits, space, _ . - (max 100)"),
@@ -90,6 +103,7 @@ export const JobBody = z.object({
   maxSteps: z.number().int().min(1).max(500).default(20),
   enabled: z.boolean().default(true),
   approval: ApprovalPolicy.nullable().optional(),
+  budget: RunBudgetBody.optional(),
 });
 export type JobBody = z.infer<typeof JobBody>;
 export const JobPatch = JobBody.partial().extend({

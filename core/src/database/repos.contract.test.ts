@@ -331,6 +331,7 @@ describeEachDialect("storage contract", (get) => {
       maxSteps: 20,
       enabled: true,
       approval: null,
+      budget: { maxTokens: 1_000_000, maxSeconds: 3600 },
       createdAt: "2030-01-01T00:00:00.000Z",
       updatedAt: "2030-01-01T00:00:00.000Z",
     });
@@ -344,8 +345,10 @@ describeEachDialect("storage contract", (get) => {
       schedule: { cron: "0 8 * * *", timezone: "UTC" },
       webhook: { slug: "deploy", secret: "s3" },
       maxSteps: 7,
+      budget: { maxTokens: 5000 },
     });
     expect(full).toMatchObject({
+      budget: { maxTokens: 5000, maxSeconds: 3600 },
       fallbacks: [{ provider: "openai", model: "gpt-4o-mini" }],
       nodes: ["n1", "n2"],
       tools: ["system_stats"],
@@ -389,6 +392,11 @@ describeEachDialect("storage contract", (get) => {
       maxSteps: 3,
     });
     expect(cleared).toMatchObject({ webhook: null, schedule: null, enabled: true, prompt: "q", maxSteps: 3 });
+    // A budget patch changes the fields it names and keeps the others.
+    expect((await r.jobs.update(full.id, { budget: { maxSeconds: 60 } }))?.budget).toEqual({
+      maxTokens: 5000,
+      maxSeconds: 60,
+    });
     expect(await r.jobs.findByWebhookSlug("deploy-2")).toBeUndefined();
     expect(await r.jobs.update("missing", { name: "x" })).toBeUndefined();
     await expectCode(r.jobs.update(full.id, { name: "minimal" }), "conflict");

@@ -95,6 +95,10 @@ export interface JobsTable {
   updated_at: string;
   /** JSON ApprovalPolicy or NULL (no approval needed); added by 0005. */
   approval: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Most prompt + completion tokens a run may spend (0006). */
+  max_tokens: ColumnType<number, number | undefined, number>;
+  /** Wall-clock limit of a run, in seconds (0006). */
+  max_seconds: ColumnType<number, number | undefined, number>;
 }
 
 export interface RunsTable {

@@ -182,6 +182,17 @@ export interface ApprovalDecision {
   at: string;
 }
 
+/**
+ * What one run of a job may spend: a run that goes over fails with the reason. `maxTokens`: prompt
+ * plus completion tokens across every model call of the run; `maxSeconds`: wall-clock time from
+ * the start of the run (approval waits included), after which the model request and tool calls in
+ * flight are aborted.
+ */
+export interface RunBudget {
+  maxTokens: number;
+  maxSeconds: number;
+}
+
 export interface Job {
   id: string;
   name: string;
@@ -196,6 +207,7 @@ export interface Job {
   maxSteps: number;
   enabled: boolean;
   approval: ApprovalPolicy | null;
+  budget: RunBudget;
   createdAt: string;
   updatedAt: string;
 }
@@ -213,6 +225,8 @@ export interface NewJob {
   maxSteps?: number;
   enabled?: boolean;
   approval?: ApprovalPolicy | null;
+  /** Fields left out get the defaults (create) or stay as they are (patch). */
+  budget?: Partial<RunBudget>;
 }
 
 /**
@@ -231,9 +245,15 @@ export interface JobPatch {
   maxSteps?: number;
   enabled?: boolean;
   approval?: ApprovalPolicy | null;
+  /** Fields left out get the defaults (create) or stay as they are (patch). */
+  budget?: Partial<RunBudget>;
 }
 
 export const DEFAULT_MAX_STEPS = 20;
+/** Enough for 20 turns of a 32k-token context with room to spare; a run that loops burns no more. */
+export const DEFAULT_MAX_TOKENS = 1_000_000;
+/** One hour (the default approval timeout too: an approval wait counts against it). */
+export const DEFAULT_MAX_SECONDS = 3600;
 
 export interface Usage {
   promptTokens: number;

@@ -123,6 +123,9 @@ export class RunExecutor {
       tools,
       router,
       maxSteps: job.maxSteps,
+      // The model is not trusted to stop (LLM10): tokens and wall-clock time are capped per run.
+      maxTokens: job.budget.maxTokens,
+      maxSeconds: job.budget.maxSeconds,
       signal,
       toolDeadlineMs: this.deps.toolDeadlineMs,
       ...(models.contextTokens ? { contextTokens: models.contextTokens } : {}),

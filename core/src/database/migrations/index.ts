@@ -4,6 +4,7 @@ import * as m0001 from "./0001-initial.ts";
 import * as m0003 from "./0003-schedule-state.ts";
 import * as m0004 from "./0004-node-identity.ts";
 import * as m0005 from "./0005-security.ts";
+import * as m0006 from "./0006-run-budgets.ts";
 import type { MigrationContext } from "./context.ts";
 
 interface MigrationModule {
@@ -20,6 +21,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, MigrationModule]> = [
   ["0003-schedule-state", m0003],
   ["0004-node-identity", m0004],
   ["0005-security", m0005],
+  ["0006-run-budgets", m0006],
 ];
 
 export function migrationsFor(ctx: MigrationContext): Record<string, Migration> {

@@ -7,7 +7,9 @@ import { parseJson, parseJsonOr, toJson } from "../json.ts";
 import type { Database, JobRow, JobsTable } from "../schema.ts";
 import {
   type ApprovalPolicy,
+  DEFAULT_MAX_SECONDS,
   DEFAULT_MAX_STEPS,
+  DEFAULT_MAX_TOKENS,
   type Job,
   type JobPatch,
   type JobSchedule,
@@ -36,6 +38,7 @@ function toJob(row: JobRow): Job {
     maxSteps: row.max_steps,
     enabled: row.enabled !== 0,
     approval: parseJson<ApprovalPolicy>(row.approval, "jobs.approval"),
+    budget: { maxTokens: row.max_tokens, maxSeconds: row.max_seconds },
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -75,6 +78,8 @@ export class JobsRepo {
           max_steps: input.maxSteps ?? DEFAULT_MAX_STEPS,
           enabled: input.enabled === false ? 0 : 1,
           approval: input.approval ? toJson(input.approval) : null,
+          max_tokens: input.budget?.maxTokens ?? DEFAULT_MAX_TOKENS,
+          max_seconds: input.budget?.maxSeconds ?? DEFAULT_MAX_SECONDS,
           created_at: now,
           updated_at: now,
         })
@@ -116,6 +121,8 @@ export class JobsRepo {
     if (patch.maxSteps !== undefined) set.max_steps = patch.maxSteps;
     if (patch.enabled !== undefined) set.enabled = patch.enabled ? 1 : 0;
     if (patch.approval !== undefined) set.approval = patch.approval ? toJson(patch.approval) : null;
+    if (patch.budget?.maxTokens !== undefined) set.max_tokens = patch.budget.maxTokens;
+    if (patch.budget?.maxSeconds !== undefined) set.max_seconds = patch.budget.maxSeconds;
     if (patch.webhook === null) {
       set.webhook_slug = null;
       set.webhook_secret_ciphertext = null;
