@@ -91,4 +91,8 @@ serveIpc({
     return {};
   },
 });
+// A clean exit on SIGTERM, so that --cpu-prof (BENCH_CORE_PROFILE) gets written.
+process.on("SIGTERM", () => {
+  void core.close().finally(() => process.exit(0));
+});
 process.send?.({ type: "ready", address });
