@@ -1,12 +1,15 @@
 /**
  * The web UI in a real browser against the real Core process, a real Node and the scripted
- * LM Studio: sign in, walk every page, enroll a Node, test a provider, add a secret, create a job
- * through the form, run it and watch its transcript stream in. Screenshots of each page go to
- * docs/screenshots/ (they double as the README's pictures).
+ * LM Studio: sign in, walk every page, enroll a Node and rotate a token, install the filesystem MCP
+ * preset on the Node (Docker) and see its tools, test a provider, add a secret, create a job through
+ * the form, run it and watch its transcript stream in, approve a held tool call, cancel a run, see a
+ * cron job's next fires, manage users and API tokens, read the audit log, and check that a viewer
+ * gets no mutating buttons. Screenshots of each page go to docs/screenshots/ (they double as the
+ * README's pictures).
  */
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { RecordedRequest } from "@fabricore/core/llm/testing/script.ts";
 import { turn } from "@fabricore/core/llm/testing/script.ts";
@@ -14,8 +17,12 @@ import {
   type ScriptedOpenAiServer,
   startScriptedOpenAiServer,
 } from "@fabricore/core/llm/testing/scripted-openai-server.ts";
+import { dockerOptions } from "@fabricore/node/runtime/docker-api.ts";
+import { probeDocker, testDockerEndpoint } from "@fabricore/node/runtime/testing/docker-suite.ts";
+import Docker from "dockerode";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ensureTestImages } from "../images/test-images.ts";
 import {
   ADMIN_PASSWORD,
   ApiClient,
@@ -35,15 +42,31 @@ const haveChromium = existsSync(CHROMIUM);
 if (!haveChromium && process.env.CI === "true") throw new Error(`CI=true but there is no Chromium at ${CHROMIUM}`);
 if (!haveChromium) console.warn(`UI e2e skipped: no Chromium at ${CHROMIUM} (set FABRICORE_TEST_CHROMIUM)`);
 
+/** Docker for the MCP step: the filesystem preset's image is built locally (nothing is pulled).
+ * Without Docker that one step is skipped locally and fails under CI=true. */
+const dockerProbe = await probeDocker();
+const withDocker = dockerProbe.available || process.env.CI === "true";
+if (!dockerProbe.available && haveChromium) console.warn(`UI e2e: the MCP step is skipped: ${dockerProbe.reason}`);
+const MCP_SERVER = "ui-files";
+
 const marker = `MARKER-${randomBytes(6).toString("hex")}`;
 const readRoot = tempDir("ui-readroot");
 const markerFile = join(readRoot, "disk-notes.txt");
+const VIEWER = { username: "viewer-1", password: "viewer-password-1" };
 
-/** The model checks the disks and reads a file, then reports slowly enough for the browser to
- * see the answer stream in. */
+/** By prompt: APPROVAL reads one file (the job holds read_file for approval) and answers with it;
+ * HANG never answers (until the run is cancelled); anything else checks the disks and reads a file,
+ * then reports slowly enough for the browser to see the answer stream in. */
 function script(request: RecordedRequest) {
   const body = request.body as { messages: Array<{ role: string; content?: string | null }> };
+  const prompt = body.messages.find((m) => m.role === "user")?.content ?? "";
   const toolResults = body.messages.filter((m) => m.role === "tool").map((m) => m.content ?? "");
+  if (prompt.includes("HANG")) return turn.hang("Thinking for a very long time");
+  if (prompt.includes("APPROVAL")) {
+    if (toolResults.length === 0) return turn.toolCalls([{ name: "read_file", arguments: { path: markerFile } }]);
+    const noted = toolResults.find((r) => r.includes(marker)) ? marker : `no notes: ${toolResults.join(" | ")}`;
+    return turn.text(`Approved read done. Notes: ${noted}.`);
+  }
   if (toolResults.length > 0) {
     const noted = toolResults.find((r) => r.includes(marker)) ? marker : "no notes";
     return turn.text(`Disk report: the root filesystem has room to spare. Notes: ${noted}.`, {
@@ -64,6 +87,8 @@ let llm: ScriptedOpenAiServer;
 let core: CoreHandle;
 let api: ApiClient;
 let node: Proc;
+let webId = "";
+const jobIds: Record<string, string> = {};
 let browser: Browser;
 let context: BrowserContext;
 let page: Page;
@@ -72,7 +97,9 @@ const consoleErrors: string[] = [];
 
 async function shot(name: string, target: Page = page): Promise<void> {
   await target.waitForLoadState("networkidle").catch(() => {});
-  await target.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+  // A full-page shot of a scrolled page paints the fixed header and navbar mid-page.
+  await target.evaluate(() => window.scrollTo(0, 0));
+  await target.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true, animations: "disabled" });
 }
 
 async function open(path: string): Promise<void> {
@@ -86,14 +113,22 @@ beforeAll(async () => {
   if (!existsSync(UI_INDEX)) execFileSync("npm", ["run", "-w", "core/ui", "build"], { cwd: ROOT, stdio: "inherit" });
   ensureNodeBinary();
   mkdirSync(SHOTS, { recursive: true });
-  writeFileSync(markerFile, `last cleanup ${marker}\n`);
+  writeFileSync(markerFile, `last cleanup ${marker}\n`, { mode: 0o644 });
+  // The filesystem MCP container runs as nobody and mounts this directory read-only.
+  chmodSync(readRoot, 0o755);
+  if (withDocker) await ensureTestImages();
 
   llm = await startScriptedOpenAiServer({ script });
   core = await startCore();
   api = await new ApiClient(core.url).login();
   await api.ok("POST", "/api/providers", { name: "LM Studio", kind: "lmstudio", baseUrl: llm.baseUrl });
   const enrolled = await api.ok("POST", "/api/nodes", { name: "web-1", labels: { env: "prod", role: "web" } });
-  node = startNode(core.url, enrolled.token, ["--read-root", readRoot]);
+  webId = enrolled.id;
+  node = startNode(core.url, enrolled.token, [
+    "--read-root",
+    readRoot,
+    ...(withDocker ? ["--docker-socket", testDockerEndpoint(), "--mount-root", readRoot] : []),
+  ]);
   await api.waitNodeOnline(enrolled.id).catch((error: unknown) => {
     throw new Error(`${String(error)}\nNode output:\n${node.output}\nCore output:\n${core.proc.output}`);
   });
@@ -103,11 +138,32 @@ beforeAll(async () => {
     prompt: "Check disk space on this server and summarise.",
     model: { provider: "LM Studio", model: "qwen2.5-7b-instruct" },
     nodes: [enrolled.id],
-    schedule: { cron: "0 3 * * *", timezone: "UTC" },
+    schedule: { cron: "0 3 * * *", timezone: "UTC", misfire: "skip" },
     webhook: { slug: "nightly", secret: "webhook-secret-123" },
   });
+  jobIds.nightly = job.id;
   const { runId } = await api.ok("POST", `/api/jobs/${job.id}/run`, {});
   await api.waitRun(runId);
+  // A job whose read_file calls wait for an operator, and one whose model never answers.
+  const model = { provider: "LM Studio", model: "qwen2.5-7b-instruct" };
+  jobIds.approval = (
+    await api.ok("POST", "/api/jobs", {
+      name: "read-notes",
+      prompt: "Read the cleanup notes. APPROVAL",
+      model,
+      nodes: [enrolled.id],
+      approval: { tools: ["read_file"], timeoutSeconds: 600 },
+    })
+  ).id;
+  jobIds.slow = (
+    await api.ok("POST", "/api/jobs", {
+      name: "slow-think",
+      prompt: "Think it over. HANG",
+      model,
+      nodes: [enrolled.id],
+    })
+  ).id;
+  await api.ok("POST", "/api/users", { ...VIEWER, role: "viewer" });
 
   browser = await chromium.launch({
     executablePath: CHROMIUM,
@@ -121,7 +177,12 @@ beforeAll(async () => {
       "--disable-sync",
     ],
   });
-  context = await browser.newContext({ viewport: { width: 1280, height: 860 }, colorScheme: "light" });
+  // UTC, so the fire times on screen read as the cron says.
+  context = await browser.newContext({
+    viewport: { width: 1280, height: 860 },
+    colorScheme: "light",
+    timezoneId: "UTC",
+  });
   page = await context.newPage();
   // Fail a step with the locator that did not match, well before the test's own timeout.
   page.setDefaultTimeout(10_000);
@@ -134,7 +195,21 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
+  // Remove the MCP container through the Core while the Node is still connected, and sweep up
+  // whatever is left if that did not happen.
+  if (webId) await api?.request("DELETE", `/api/nodes/${webId}/mcp/${MCP_SERVER}`).catch(() => {});
   await node?.stop();
+  if (dockerProbe.available) {
+    const docker = new Docker(dockerOptions(testDockerEndpoint()));
+    const left = await docker
+      .listContainers({ all: true, filters: JSON.stringify({ label: [`fabricore.server=${MCP_SERVER}`] }) })
+      .catch(() => []);
+    for (const c of left)
+      await docker
+        .getContainer(c.Id)
+        .remove({ force: true })
+        .catch(() => {});
+  }
   await core?.proc.stop();
   await llm?.close();
 });
@@ -169,7 +244,6 @@ describe.skipIf(!haveChromium)("web UI in Chromium", { timeout: 60_000 }, () => 
     await page.waitForURL(/\/nodes\/[^/]+$/);
     await page.getByText("read_file", { exact: true }).waitFor();
     await page.getByText("Uptime", { exact: true }).waitFor({ timeout: 15_000 });
-    await shot("node-detail");
   });
 
   it("enrolls a Node and shows its token once, with the command to start it", async () => {
@@ -184,6 +258,19 @@ describe.skipIf(!haveChromium)("web UI in Chromium", { timeout: 60_000 }, () => 
     await shot("enroll-node", page);
     await page.getByRole("button", { name: "I have copied it" }).click();
     await page.getByRole("link", { name: "db-1" }).waitFor();
+  });
+
+  it("rotates a Node's enrollment token, shown once", async () => {
+    await page.getByRole("link", { name: "db-1" }).click();
+    await page.waitForURL(/\/nodes\/[^/]+$/);
+    await page.getByRole("button", { name: "Rotate token" }).click();
+    await page.getByRole("button", { name: "Issue new token" }).click();
+    await page.getByText("shown only once").waitFor();
+    const command = await page.getByText("./fabricore-node --core").textContent();
+    expect(command).toMatch(/--token fcn_\S+ --read-root/);
+    await shot("node-rotate-token");
+    await page.getByRole("button", { name: "I have copied it" }).click();
+    await page.getByRole("dialog").waitFor({ state: "hidden" });
   });
 
   it("tests a provider's connection", async () => {
@@ -208,7 +295,28 @@ describe.skipIf(!haveChromium)("web UI in Chromium", { timeout: 60_000 }, () => 
     await open("/mcp");
     await page.getByRole("heading", { name: "Marketplace" }).waitFor();
     await page.getByRole("button", { name: "Install on a Node" }).first().waitFor();
+    if (!withDocker) await shot("mcp");
+  });
+
+  it.skipIf(!withDocker)("installs the filesystem MCP preset on the Node and shows its tools", async () => {
+    await open(`/mcp?node=${webId}`);
+    const card = page.locator(".mantine-Card-root", { hasText: "mcp/filesystem" });
+    await card.getByRole("button", { name: "Install on a Node" }).click();
+    const dialog = page.getByRole("dialog", { name: "Install Filesystem" });
+    await dialog.getByRole("textbox", { name: "Name" }).fill(MCP_SERVER);
+    await dialog.getByRole("textbox", { name: "Host path" }).fill(readRoot);
+    await expect(dialog.getByRole("textbox", { name: "Container path" }).inputValue()).resolves.toBe("/data");
+    await dialog.getByRole("button", { name: "Install" }).click();
+    await dialog.waitFor({ state: "hidden" });
+    await page.getByText(MCP_SERVER, { exact: true }).waitFor();
+    await page.getByText("running", { exact: true }).first().waitFor({ timeout: 30_000 });
     await shot("mcp");
+    await open(`/nodes/${webId}`);
+    // The container's tools reach the Node's tool list next to the built-ins.
+    await page.getByText("read_text_file", { exact: true }).waitFor({ timeout: 30_000 });
+    await page.getByText(`mcp:${MCP_SERVER}`).first().waitFor();
+    await page.getByText("Uptime", { exact: true }).waitFor({ timeout: 15_000 });
+    await shot("node-detail");
   });
 
   it("creates a job with the form, previewing its schedule", async () => {
@@ -222,6 +330,10 @@ describe.skipIf(!haveChromium)("web UI in Chromium", { timeout: 60_000 }, () => 
     await page.getByRole("checkbox", { name: "On a schedule" }).check();
     await page.getByRole("textbox", { name: "Cron expression" }).fill("30 6 * * 1-5");
     await page.getByText("Next runs:").waitFor();
+    await page.getByRole("radio", { name: "Skip (only record the miss)" }).check();
+    await page.getByRole("radio", { name: "Every tool call" }).check();
+    await page.getByRole("textbox", { name: "Decide within (minutes)" }).fill("30");
+    await page.getByRole("radio", { name: "None" }).check();
     await page.getByRole("checkbox", { name: "On a webhook" }).check();
     await page.getByRole("button", { name: "Generate" }).click();
     await page.getByText(/X-Hub-Signature-256: sha256=/).waitFor();
@@ -233,6 +345,8 @@ describe.skipIf(!haveChromium)("web UI in Chromium", { timeout: 60_000 }, () => 
     const created = jobs.find((j: { name: string }) => j.name === "disk-report");
     expect(created.schedule.cron).toBe("30 6 * * 1-5");
     expect(created.webhook.hasSecret).toBe(true);
+    expect(created.schedule.misfire).toBe("skip");
+    expect(created.approval).toBeNull();
   });
 
   it("runs the job and streams its transcript live", async () => {
@@ -244,6 +358,57 @@ describe.skipIf(!haveChromium)("web UI in Chromium", { timeout: 60_000 }, () => 
     await shot("run");
   });
 
+  it("shows a cron job's last, next and missed fires and its next fire times", async () => {
+    await open(`/jobs/${jobIds.nightly}`);
+    await page.getByRole("heading", { name: "Schedule" }).waitFor();
+    await page.getByText("Not fired yet").waitFor();
+    const fires = page.getByRole("list", { name: "Next fire times" }).getByRole("listitem");
+    await expect(fires.count()).resolves.toBe(5);
+    await expect(fires.first().textContent()).resolves.toMatch(/03:00/);
+    await expect(page.getByRole("radio", { name: "Skip (only record the miss)" }).isChecked()).resolves.toBe(true);
+    await shot("job-detail");
+  });
+
+  it("holds a tool call for approval, flags the run, and finishes once it is approved", async () => {
+    await open(`/jobs/${jobIds.approval}`);
+    await expect(page.getByRole("radio", { name: "Only these tools" }).isChecked()).resolves.toBe(true);
+    await page.getByRole("button", { name: "Run now" }).click();
+    await page.waitForURL(/\/runs\/[^/]+$/);
+    const runUrl = page.url();
+    const card = page.getByRole("region", { name: "Waiting for approval" });
+    await card.waitFor({ timeout: 20_000 });
+    await card.getByText("read_file", { exact: true }).waitFor();
+    await card.getByText("web-1", { exact: true }).waitFor();
+    await card.getByText(markerFile).waitFor();
+    await page.getByText("waiting for approval", { exact: true }).first().waitFor();
+    await shot("run-approval");
+
+    await open("/");
+    await page.getByText("1 run is waiting for approval").waitFor();
+    await shot("dashboard-approval");
+    await open("/runs");
+    await page.getByText("1 run is waiting for approval").waitFor();
+    await page.getByRole("status").getByRole("link", { name: "read-notes" }).click();
+    await page.waitForURL(runUrl);
+
+    await card.getByRole("button", { name: "Approve" }).click();
+    await page.getByText(`Approved read done. Notes: ${marker}.`).first().waitFor({ timeout: 20_000 });
+    await page.getByText("succeeded", { exact: true }).first().waitFor({ timeout: 20_000 });
+    await card.waitFor({ state: "detached" });
+  });
+
+  it("cancels a running run", async () => {
+    await open(`/jobs/${jobIds.slow}`);
+    await page.getByRole("button", { name: "Run now" }).click();
+    await page.waitForURL(/\/runs\/[^/]+$/);
+    await page.getByText("running", { exact: true }).first().waitFor({ timeout: 20_000 });
+    await page.getByRole("button", { name: "Cancel run" }).click();
+    await page.getByText("The run was cancelled").first().waitFor({ timeout: 20_000 });
+    await page.getByText("cancelled", { exact: true }).first().waitFor();
+    const runId = page.url().split("/").pop();
+    await expect(api.ok("GET", `/api/runs/${runId}`)).resolves.toMatchObject({ status: "cancelled" });
+  });
+
   it("lists runs and jobs", async () => {
     await open("/runs");
     await page.getByRole("link", { name: "disk-report" }).first().waitFor();
@@ -251,6 +416,121 @@ describe.skipIf(!haveChromium)("web UI in Chromium", { timeout: 60_000 }, () => 
     await open("/jobs");
     await page.getByRole("link", { name: "nightly-check" }).waitFor();
     await shot("jobs");
+  });
+
+  it("creates a user with a role", async () => {
+    await open("/users");
+    await page.getByRole("button", { name: "Create user" }).click();
+    const dialog = page.getByRole("dialog", { name: "Create a user" });
+    await dialog.getByRole("textbox", { name: "Username" }).fill("ops-1");
+    await dialog.getByRole("textbox", { name: "Password" }).fill("operator-password-1");
+    await dialog.getByRole("button", { name: "Create user" }).click();
+    await dialog.waitFor({ state: "hidden" });
+    await page.getByText("ops-1", { exact: true }).waitFor();
+    const role = page.getByRole("combobox", { name: "Role of ops-1" });
+    await expect(role.inputValue()).resolves.toBe("operator");
+    await shot("users");
+    const roleOf = async (name: string) =>
+      (await api.ok("GET", "/api/users")).find((u: { username: string }) => u.username === name)?.role;
+    await expect(roleOf("ops-1")).resolves.toBe("operator");
+    await role.click();
+    await page.getByRole("option", { name: "viewer" }).click();
+    await page.getByText("ops-1 is now viewer").waitFor();
+    await expect(roleOf("ops-1")).resolves.toBe("viewer");
+  });
+
+  it("creates an API token shown once, lists it and revokes it", async () => {
+    await open("/tokens");
+    await page.getByRole("button", { name: "Create token" }).click();
+    await page.getByRole("textbox", { name: "Name" }).fill("ci-deploy");
+    await page.getByRole("dialog").getByRole("button", { name: "Create token" }).click();
+    await page.getByText("Copy the token now").waitFor();
+    const token = (await page.getByLabel("API token", { exact: true }).textContent()) ?? "";
+    expect(token).toMatch(/^fct_\S+$/);
+    await shot("tokens-created");
+    await page.getByRole("button", { name: "I have copied it" }).click();
+    // The token works, and the list shows when it was last used.
+    const res = await fetch(`${core.url}/api/nodes`, { headers: { authorization: `Bearer ${token}` } });
+    expect(res.status).toBe(200);
+    await page.reload();
+    await page.getByText("ci-deploy", { exact: true }).waitFor();
+    await shot("tokens");
+    await page.getByRole("button", { name: "Revoke ci-deploy" }).click();
+    await page.getByRole("dialog").getByRole("button", { name: "Revoke" }).click();
+    await page.getByText("No API tokens").waitFor();
+    const after = await fetch(`${core.url}/api/nodes`, { headers: { authorization: `Bearer ${token}` } });
+    expect(after.status).toBe(401);
+  });
+
+  it("lists the audit log, filtered by action", async () => {
+    await open("/audit");
+    const table = page.getByRole("table", { name: "Audit log entries" });
+    await table.getByText("auth.login", { exact: true }).first().waitFor();
+    await table.getByText("token.revoke", { exact: true }).first().waitFor();
+    await shot("audit");
+    // More than a page of entries by now (sign-ins, changes, runs, tool calls): page through them.
+    const firstPage = await table.locator("tbody tr").first().textContent();
+    await expect(table.locator("tbody tr").count()).resolves.toBe(25);
+    await page.getByRole("button", { name: "next page" }).click();
+    await expect.poll(() => table.locator("tbody tr").first().textContent()).not.toBe(firstPage);
+    await page.getByPlaceholder("Any action").fill("auth.login");
+    await page.keyboard.press("Escape");
+    await page.waitForURL(/action=auth.login/);
+    await expect
+      .poll(async () => new Set(await table.locator("tbody tr td:nth-child(3)").allTextContents()))
+      .toEqual(new Set(["auth.login"]));
+    await expect(table.locator("tbody tr td:nth-child(2)").first().textContent()).resolves.toBe("admin");
+  });
+
+  it("shows a viewer read-only pages without mutating buttons", async () => {
+    const viewerContext = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+    const viewer = await viewerContext.newPage();
+    viewer.setDefaultTimeout(10_000);
+    viewer.on("pageerror", (error) => pageErrors.push(error.message));
+    await viewer.goto(`${core.url}/login`);
+    await viewer.getByRole("textbox", { name: "Username" }).fill(VIEWER.username);
+    await viewer.getByRole("textbox", { name: "Password" }).fill(VIEWER.password);
+    await viewer.getByRole("button", { name: "Sign in" }).click();
+    await viewer.waitForURL(`${core.url}/`);
+    await viewer.getByText("Nodes online").waitFor();
+    await expect(viewer.getByRole("link", { name: "Audit log" }).count()).resolves.toBe(0);
+    await expect(viewer.getByRole("link", { name: "Users" }).count()).resolves.toBe(0);
+
+    await viewer.goto(`${core.url}/jobs`);
+    await viewer.getByRole("link", { name: "nightly-check" }).waitFor();
+    await expect(viewer.getByRole("button", { name: "New job" }).count()).resolves.toBe(0);
+    await expect(viewer.getByRole("button", { name: /^Run .* now$/ }).count()).resolves.toBe(0);
+    await viewer.goto(`${core.url}/jobs/${jobIds.nightly}`);
+    await viewer.getByText("Read-only").waitFor();
+    await expect(viewer.getByRole("button", { name: "Run now" }).count()).resolves.toBe(0);
+    await expect(viewer.getByRole("button", { name: "Save changes" }).count()).resolves.toBe(0);
+    await expect(viewer.getByRole("textbox", { name: "Name" }).isDisabled()).resolves.toBe(true);
+
+    await viewer.goto(`${core.url}/nodes/${webId}`);
+    await viewer.getByText("system_stats", { exact: true }).waitFor();
+    for (const name of ["Rotate token", "Revoke", "Add from the marketplace"])
+      await expect(viewer.getByRole("button", { name }).count()).resolves.toBe(0);
+    await viewer.goto(`${core.url}/secrets`);
+    await viewer.getByText("BRAVE_API_KEY").waitFor();
+    await expect(viewer.getByRole("button", { name: "Add secret" }).count()).resolves.toBe(0);
+    await viewer.goto(`${core.url}/users`);
+    await viewer.getByText("Admins only").waitFor();
+    await shot("viewer-users", viewer);
+    await viewerContext.close();
+  });
+
+  it("works in dark mode on the desktop", async () => {
+    const dark = await browser.newContext({
+      viewport: { width: 1280, height: 860 },
+      colorScheme: "dark",
+      storageState: await context.storageState(),
+    });
+    const darkPage = await dark.newPage();
+    darkPage.on("pageerror", (error) => pageErrors.push(error.message));
+    await darkPage.goto(`${core.url}/jobs/${jobIds.nightly}`);
+    await darkPage.getByRole("heading", { name: "Schedule" }).waitFor();
+    await shot("dark-job-detail", darkPage);
+    await dark.close();
   });
 
   it("works on a phone in dark mode", async () => {

@@ -203,7 +203,8 @@ export default function RunDetailPage() {
             )}
             {status === "cancelled" && (
               <Alert color="orange" variant="light" title="The run was cancelled">
-                {error ? <Text size="sm">{error}</Text> : null}
+                {/* The Core's reason, unless it only repeats the title. */}
+                {error && !/^the run was cancelled\.?$/i.test(error.trim()) ? <Text size="sm">{error}</Text> : null}
               </Alert>
             )}
 
