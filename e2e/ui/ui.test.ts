@@ -397,6 +397,22 @@ describe.skipIf(!haveChromium)("web UI in Chromium", { timeout: 60_000 }, () => 
     await card.waitFor({ state: "detached" });
   });
 
+  it("denies a held tool call with a reason, which the model is told", async () => {
+    await open(`/jobs/${jobIds.approval}`);
+    await page.getByRole("button", { name: "Run now" }).click();
+    await page.waitForURL(/\/runs\/[^/]+$/);
+    const card = page.getByRole("region", { name: "Waiting for approval" });
+    await card.getByRole("button", { name: "Deny…" }).click({ timeout: 20_000 });
+    const dialog = page.getByRole("dialog", { name: "Deny read_file" });
+    await dialog.getByRole("textbox", { name: "Reason" }).fill("not during business hours");
+    await dialog.getByRole("button", { name: "Deny call" }).click();
+    await page.getByText("succeeded", { exact: true }).first().waitFor({ timeout: 20_000 });
+    await page
+      .getByText(/denied by admin: not during business hours/)
+      .first()
+      .waitFor();
+  });
+
   it("cancels a running run", async () => {
     await open(`/jobs/${jobIds.slow}`);
     await page.getByRole("button", { name: "Run now" }).click();

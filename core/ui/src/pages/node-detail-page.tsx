@@ -199,7 +199,13 @@ export default function NodeDetailPage() {
                             {tool.name}
                           </Table.Td>
                           <Table.Td>
-                            <Badge variant="light" color={tool.source === "builtin" ? "gray" : "grape"} tt="none">
+                            <Badge
+                              variant="light"
+                              color={tool.source === "builtin" ? "gray" : "grape"}
+                              tt="none"
+                              // Long descriptions squeeze this column; the source must stay readable.
+                              styles={{ label: { overflow: "visible" } }}
+                            >
                               {tool.source}
                             </Badge>
                           </Table.Td>
