@@ -5,7 +5,9 @@
  * - `mcp/filesystem:latest`: @modelcontextprotocol/server-filesystem, under the image name the
  *   `filesystem` preset uses, so the preset is tested as users run it;
  * - `fabricore-test/everything:latest`: @modelcontextprotocol/server-everything on stdio (slow
- *   tools for deadlines and cancellation, and a tool list that changes after initialize).
+ *   tools for deadlines and cancellation, and a tool list that changes after initialize);
+ * - `fabricore-test/hostile:latest`: `hostile-mcp-server.mjs` plus the host's /bin/sleep, a server
+ *   whose tools attack their own container (fork bomb, memory hog, rootfs writes, network).
  *
  *   node e2e/images/test-images.ts          build (or confirm) the images
  *
@@ -32,18 +34,30 @@ import Docker from "dockerode";
 
 export const FILESYSTEM_IMAGE = "mcp/filesystem:latest";
 export const EVERYTHING_IMAGE = "fabricore-test/everything:latest";
+export const HOSTILE_IMAGE = "fabricore-test/hostile:latest";
 
 interface TestImage {
   tag: string;
-  /** The npm package whose `dist/index.js` is bundled as /app/dist/index.js. */
-  pkg: string;
+  /** The server: an npm package whose `dist/index.js` is bundled, or a file beside this script;
+   * either way it becomes /app/dist/index.js. */
+  server: { pkg: string } | { file: string };
+  /** Host executables copied in at the same path (with the libraries they load). */
+  binaries?: string[];
   /** Default arguments after the entrypoint. */
   cmd: string[];
 }
 
 const IMAGES: readonly TestImage[] = [
-  { tag: FILESYSTEM_IMAGE, pkg: "@modelcontextprotocol/server-filesystem", cmd: [] },
-  { tag: EVERYTHING_IMAGE, pkg: "@modelcontextprotocol/server-everything", cmd: ["stdio"] },
+  { tag: FILESYSTEM_IMAGE, server: { pkg: "@modelcontextprotocol/server-filesystem" }, cmd: [] },
+  { tag: EVERYTHING_IMAGE, server: { pkg: "@modelcontextprotocol/server-everything" }, cmd: ["stdio"] },
+  {
+    tag: HOSTILE_IMAGE,
+    server: { file: join(import.meta.dirname, "hostile-mcp-server.mjs") },
+    // Something cheap to spawn for the fork bomb: a node process each would hit the memory limit
+    // long before the pids limit.
+    binaries: ["/bin/sleep"],
+    cmd: [],
+  },
 ];
 const HASH_LABEL = "fabricore.test-image.hash";
 /** Bump to force a rebuild when this script's output changes in a way its inputs do not show. */
@@ -91,7 +105,10 @@ function inputsHash(image: TestImage, nodeBinary: string, libs: string[]): strin
     const info = statSync(file);
     hash.update(`${file} ${info.size} ${info.mtimeMs}\n`);
   }
-  hash.update(`${image.pkg} ${packageVersion(image.pkg)} ${JSON.stringify(image.cmd)}\n`);
+  for (const file of image.binaries ?? []) hash.update(`${file} ${statSync(file).size} ${statSync(file).mtimeMs}\n`);
+  if ("pkg" in image.server) hash.update(`${image.server.pkg} ${packageVersion(image.server.pkg)}\n`);
+  else hash.update(readFileSync(image.server.file));
+  hash.update(`${JSON.stringify(image.cmd)}\n`);
   hash.update(`sdk ${packageVersion("@modelcontextprotocol/sdk")}\n`);
   return hash.digest("hex").slice(0, 32);
 }
@@ -204,12 +221,20 @@ async function buildImage(
   const context = mkdtempSync(join(tmpdir(), "fabricore-image-"));
   try {
     stage(context, nodeBinary, "usr/local/bin/node", 0o755);
-    for (const lib of libs) stage(context, lib, lib.slice(1), 0o755);
-    bundleServer(image.pkg, join(context, "app/dist/index.js"));
+    const binaries = image.binaries ?? [];
+    const allLibs = [...new Set([...libs, ...binaries.flatMap((binary) => sharedLibraries(binary))])];
+    for (const lib of allLibs) stage(context, lib, lib.slice(1), 0o755);
+    for (const binary of binaries) stage(context, binary, binary.slice(1), 0o755);
+    if ("pkg" in image.server) bundleServer(image.server.pkg, join(context, "app/dist/index.js"));
+    else {
+      mkdirSync(join(context, "app/dist"), { recursive: true });
+      copyFileSync(image.server.file, join(context, "app/dist/index.js"));
+      writeFileSync(join(context, "app/dist/package.json"), JSON.stringify({ type: "module" }));
+    }
     chmodSync(join(context, "app/dist/index.js"), 0o644);
     // One COPY per top-level directory (`COPY . /` would copy the Dockerfile too); the server last,
     // so the node and library layers are shared between the test images.
-    const roots = [...libs.map((lib) => lib.split("/")[1] ?? ""), "usr", "app"].filter(
+    const roots = [...[...allLibs, ...binaries].map((path) => path.split("/")[1] ?? ""), "usr", "app"].filter(
       (entry, index, all) => entry !== "" && all.indexOf(entry) === index && existsSync(join(context, entry)),
     );
     writeFileSync(

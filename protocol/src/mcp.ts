@@ -46,5 +46,8 @@ export const McpServerStatus = z.object({
   toolCount: z.number().int().nonnegative().default(0),
   containerId: z.string().optional(),
   restarts: z.number().int().nonnegative().default(0),
+  /** The last time the server stopped on its own (a crash, an OOM kill) and why; kept after the
+   * restart, so a server that is running again still shows what happened to it. */
+  lastCrash: z.object({ at: z.string().max(64), reason: z.string().max(4096) }).optional(),
 });
 export type McpServerStatus = z.infer<typeof McpServerStatus>;

@@ -147,6 +147,7 @@ export class McpServers {
       state: status?.state ?? (live ? "starting" : "offline"),
       error: status?.error ?? null,
       restarts: status?.restarts ?? 0,
+      lastCrash: status?.lastCrash ?? null,
       tools,
     };
   }

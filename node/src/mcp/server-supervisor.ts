@@ -62,6 +62,7 @@ export class ServerSupervisor {
   private error: string | undefined;
   private restarts = 0;
   private failures = 0;
+  private lastCrash: { at: string; reason: string } | undefined;
   private tools: ToolDescriptor[] = [];
   private session: McpSession | undefined;
   private runningSince = 0;
@@ -85,6 +86,7 @@ export class ServerSupervisor {
       toolCount: this.tools.length,
       ...(this.session?.containerId !== undefined && { containerId: this.session.containerId }),
       restarts: this.restarts,
+      ...(this.lastCrash !== undefined && { lastCrash: this.lastCrash }),
     };
   }
 
@@ -181,11 +183,14 @@ export class ServerSupervisor {
     const ranFor = Date.now() - this.runningSince;
     if (ranFor >= this.options.restart.stableAfterMs) this.failures = 0;
     // Withdraw first (the dispatcher re-announces at once), explain afterwards: inspecting takes a round trip.
-    this.set("restarting", "the MCP server stopped");
+    this.set("restarting", "the tool server crashed");
     const reason = await session.describeEnd().catch((error: unknown) => String(error));
     if (this.stopped) return;
     this.options.logger.warn({ server: this.name, reason }, "MCP server stopped; restarting");
-    this.failed(new Error(`MCP server ${this.name} stopped: ${reason}`));
+    // "Crashed": nothing here asked it to stop (a stop or a spec change sets `stopped` first).
+    const crash = `the tool server crashed: ${reason}`;
+    this.lastCrash = { at: new Date().toISOString(), reason: crash.slice(0, 4096) };
+    this.failed(new Error(`MCP server ${this.name}: ${crash}`));
   }
 
   private failed(error: Error): void {
@@ -219,7 +224,8 @@ export class ServerSupervisor {
       throw new ProtocolError("tool_not_found", `MCP server ${this.name} offers no tool ${tool}`);
     }
     try {
-      return await callServerTool(session.client, this.name, tool, args, options, () => session.stderrTail());
+      // A crash mid-call is explained like a crash between calls: exit code, OOM kill, stderr.
+      return await callServerTool(session.client, this.name, tool, args, options, () => session.describeEnd());
     } catch (error) {
       // A pass-through server that went away is only noticed on use (HTTP has no connection to drop).
       if (

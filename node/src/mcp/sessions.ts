@@ -140,7 +140,13 @@ export class ManagedLauncher implements SessionLauncher {
   }
 
   private async describe(id: string, transport: ContainerStdioTransport): Promise<string> {
-    const info = await this.options.docker.inspectContainer(id).catch(() => undefined);
+    let info = await this.options.docker.inspectContainer(id).catch(() => undefined);
+    // The stdio stream closes a moment before Docker records the exit code (and the OOM flag):
+    // wait briefly for them rather than report "still running" for a container that is dying.
+    for (let i = 0; i < 20 && info?.running; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      info = await this.options.docker.inspectContainer(id).catch(() => undefined);
+    }
     const parts: string[] = [];
     if (!info) parts.push("its container is gone");
     else if (info.running) parts.push("its container is still running");

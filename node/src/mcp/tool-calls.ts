@@ -60,7 +60,7 @@ export async function callServerTool(
   tool: string,
   args: Record<string, unknown>,
   options: CallOptions,
-  describeFailure: () => string,
+  describeFailure: () => Promise<string>,
 ): Promise<ToolResult> {
   const started = performance.now();
   try {
@@ -103,7 +103,8 @@ export async function callServerTool(
         );
       }
       if (error.code === McpErrorCode.ConnectionClosed) {
-        throw new ProtocolError("tool_failed", `MCP server ${server} stopped during the call: ${describeFailure()}`);
+        const why = await describeFailure().catch((failure: unknown) => String(failure));
+        throw new ProtocolError("tool_failed", `the tool server crashed during the call: MCP server ${server}: ${why}`);
       }
       return {
         content: [{ type: "text", text: `MCP server ${server} refused ${tool}: ${error.message}` }],
