@@ -3,6 +3,8 @@
  * (trigger lag) and how late each run starts executing (start lag), measured from the due second.
  * The Core is the real one in a child process; the scripted model answers at once.
  */
+
+import { performance } from "node:perf_hooks";
 import { turn } from "@fabricore/core/llm/testing/script.ts";
 import { startScriptedOpenAiServer } from "@fabricore/core/llm/testing/scripted-openai-server.ts";
 import { adminApi, startCoreHost, tempDir } from "./lib/fleet-setup.ts";
@@ -70,7 +72,9 @@ export async function schedulerBench(options: SchedulerOptions): Promise<BenchRe
       500,
     );
     // Read every run back by its job (the list's createdAt cursor cannot page through runs created in the same ms).
+    const listStart = performance.now();
     const jobs = await api<Array<{ id: string }>>("GET", "/api/jobs");
+    const listMs = performance.now() - listStart;
     const runs: RunRow[] = [];
     for (const job of jobs) runs.push(...(await api<RunRow[]>("GET", `/api/runs?jobId=${job.id}&limit=10`)));
     const dueMs = due.getTime();
@@ -93,6 +97,7 @@ export async function schedulerBench(options: SchedulerOptions): Promise<BenchRe
       value: `${fmt(f.p50)} / ${fmt(f.p99)} ms (${runs.length} runs read back)`,
       baseline: `${succeeded} of ${runs.length} succeeded; run concurrency ${runConcurrency}`,
     });
+    rows.push({ metric: `GET /api/jobs with ${jobs.length} scheduled jobs`, value: `${fmt(listMs)} ms` });
     notes.push(
       "Lags are differences of the Core's own stored timestamps (createdAt, startedAt, finishedAt; millisecond ISO strings) " +
         "from the due second; croner fires at the second boundary, so the lag includes its timer's own lateness.",

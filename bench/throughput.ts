@@ -119,6 +119,19 @@ export async function throughputBench(options: ThroughputOptions): Promise<Bench
       baseline: `bare Fastify route ${fmt(baseline.perSecond, 0)} req/s, p50 ${fmt(baseline.latency.p50)} ms`,
       ratio: `${fmt(intake.perSecond / baseline.perSecond)}×`,
     });
+    // Intake alone: the model now hangs, so the first runs occupy every execution slot and stay there;
+    // the rest wait queued. What is left on the Core per webhook is the intake itself.
+    llm.setScript(() => turn.hang());
+    const alone = await httpLoad<{ runId: string }>(options.runs, concurrency, (i) => ({
+      url: `${core.url}/api/webhook/wh-${i % sims.length}`,
+      init,
+    }));
+    rows.push({
+      metric: "webhook intake alone (executions parked on a hanging model)",
+      value: `${fmt(alone.perSecond, 0)} req/s, p50 ${fmt(alone.latency.p50)} ms, p99 ${fmt(alone.latency.p99)} ms`,
+      baseline: `bare Fastify route ${fmt(baseline.perSecond, 0)} req/s, p50 ${fmt(baseline.latency.p50)} ms`,
+      ratio: `${fmt(alone.perSecond / baseline.perSecond)}×`,
+    });
     notes.push(
       `Final statuses: ${JSON.stringify(finished)}. Intake ran while the runs it started were executing (the Core's ` +
         `run concurrency is ${runConcurrency}), so both numbers share the same 2 cores with the model stub and the simulators.`,
@@ -140,7 +153,8 @@ export async function throughputBench(options: ThroughputOptions): Promise<Bench
       "process) answers each run's first turn with a system_stats call and the second with the answer, so every run is " +
       "three stored steps and one tool call on its Node. Completion is read from /api/overview, then every accepted run " +
       "is fetched and checked. Baseline: the same client and concurrency against a bare Fastify app whose POST route " +
-      "only answers 202 (child process), in the same run.",
+      "only answers 202 (child process), in the same run. Intake is measured twice: while the runs it starts execute, " +
+      "and alone (the scripted model switched to hanging, so executions are parked and new runs only queue).",
     rows,
     notes,
     measuredAt: new Date().toISOString(),

@@ -44,9 +44,15 @@ export function describeCron(spec: CronSpec): string {
   return spec.timezone ? `${text} (${spec.timezone})` : `${text} (UTC)`;
 }
 
+/** Zones already found valid: building an Intl.DateTimeFormat costs about a millisecond, and every
+ * schedule of a fleet names the same few zones. */
+const validTimezones = new Set<string>();
+
 function isValidTimezone(timezone: string): boolean {
+  if (validTimezones.has(timezone)) return true;
   try {
     new Intl.DateTimeFormat("en-US", { timeZone: timezone });
+    if (validTimezones.size < 1000) validTimezones.add(timezone);
     return true;
   } catch {
     return false;
