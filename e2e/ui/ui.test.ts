@@ -98,7 +98,7 @@ const consoleErrors: string[] = [];
 async function shot(name: string, target: Page = page): Promise<void> {
   await target.waitForLoadState("networkidle").catch(() => {});
   // A full-page shot of a scrolled page paints the fixed header and navbar mid-page.
-  await target.evaluate(() => window.scrollTo(0, 0));
+  await target.evaluate("window.scrollTo(0, 0)");
   await target.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true, animations: "disabled" });
 }
 

@@ -92,8 +92,11 @@ export function formatNumber(value: number | null | undefined): string {
   return value === null || value === undefined ? "—" : value.toLocaleString();
 }
 
+/** A short label for an id. Ids are UUIDv7, whose leading digits are a timestamp shared by
+ * everything made in the same minute, so the label is the random tail. */
 export function shortId(id: string): string {
-  return id.length > 10 ? id.slice(0, 8) : id;
+  const hex = id.replaceAll("-", "");
+  return hex.length > 10 ? hex.slice(-8) : id;
 }
 
 /** Pretty JSON for display; strings are shown as they are. */

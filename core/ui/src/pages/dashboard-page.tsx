@@ -10,7 +10,7 @@ import { PageHeader } from "../components/page-header.tsx";
 import { ErrorAlert } from "../components/query-state.tsx";
 import { RUN_STATUS_LABELS, RunStatusBadge, runStatusColor } from "../components/status-badge.tsx";
 import { TimeAgo } from "../components/time-ago.tsx";
-import { formatShortDateTime } from "../lib/format.ts";
+import { formatShortDateTime, shortId } from "../lib/format.ts";
 import { lastRunOf, latestRunByJob, nextFires } from "../lib/jobs.ts";
 
 const DAY_MS = 24 * 3600 * 1000;
@@ -251,7 +251,7 @@ export default function DashboardPage() {
                     <Table.Tr key={run.id}>
                       <Table.Td>
                         <Anchor component={Link} to={`/runs/${run.id}`} ff="monospace" size="sm">
-                          {run.id.slice(0, 8)}
+                          {shortId(run.id)}
                         </Anchor>
                       </Table.Td>
                       <Table.Td>{run.jobName ?? jobName.get(run.jobId) ?? run.jobId}</Table.Td>

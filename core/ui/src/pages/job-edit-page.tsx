@@ -46,7 +46,7 @@ import { RunStatusBadge } from "../components/status-badge.tsx";
 import { TimeAgo } from "../components/time-ago.tsx";
 import { WebhookField } from "../components/webhook-field.tsx";
 import { browserTimeZone } from "../lib/cron.ts";
-import { formatDateTime, formatShortDateTime, fromNow } from "../lib/format.ts";
+import { formatDateTime, formatShortDateTime, fromNow, shortId } from "../lib/format.ts";
 import { nextFires } from "../lib/jobs.ts";
 
 interface FormState {
@@ -195,7 +195,7 @@ function RecentRuns({ jobId }: { jobId: string }) {
                 <Table.Tr key={run.id}>
                   <Table.Td>
                     <Anchor component={Link} to={`/runs/${run.id}`} ff="monospace" size="sm">
-                      {run.id.slice(0, 8)}
+                      {shortId(run.id)}
                     </Anchor>
                   </Table.Td>
                   <Table.Td>

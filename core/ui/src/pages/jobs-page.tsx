@@ -1,6 +1,6 @@
 import { ActionIcon, Anchor, Badge, Button, Group, Stack, Switch, Table, Text, Tooltip } from "@mantine/core";
 import { notifications } from "@mantine/notifications";
-import { IconPlayerPlay, IconPlus, IconWebhook } from "@tabler/icons-react";
+import { IconPlayerPlay, IconPlus, IconShieldCheck, IconWebhook } from "@tabler/icons-react";
 import { Link, useNavigate } from "react-router";
 import { errorMessage } from "../api/client.ts";
 import { useJobs, useRunJob, useSetJobEnabled } from "../api/jobs.ts";
@@ -107,9 +107,33 @@ export default function JobsPage() {
                   return (
                     <Table.Tr key={job.id}>
                       <Table.Td>
-                        <Anchor component={Link} to={`/jobs/${job.id}`} fw={600}>
-                          {job.name}
-                        </Anchor>
+                        <Group gap={6} wrap="nowrap">
+                          <Anchor component={Link} to={`/jobs/${job.id}`} fw={600}>
+                            {job.name}
+                          </Anchor>
+                          {job.approval ? (
+                            <Tooltip
+                              label={
+                                job.approval.required
+                                  ? "Every tool call waits for an operator's approval"
+                                  : `Calls of ${(job.approval.tools ?? []).join(", ")} wait for an operator's approval`
+                              }
+                              withArrow
+                              multiline
+                              maw={320}
+                            >
+                              <Badge
+                                variant="light"
+                                color="yellow"
+                                tt="none"
+                                leftSection={<IconShieldCheck size={12} />}
+                                tabIndex={0}
+                              >
+                                approval
+                              </Badge>
+                            </Tooltip>
+                          ) : null}
+                        </Group>
                         <Text size="xs" c="dimmed" lineClamp={1} maw={320}>
                           {job.prompt}
                         </Text>

@@ -9,7 +9,7 @@ import { PageHeader } from "../components/page-header.tsx";
 import { QueryState } from "../components/query-state.tsx";
 import { RUN_STATUS_LABELS, RunStatusBadge } from "../components/status-badge.tsx";
 import { TimeAgo } from "../components/time-ago.tsx";
-import { formatDuration, runDuration } from "../lib/format.ts";
+import { formatDuration, runDuration, shortId } from "../lib/format.ts";
 
 export default function RunsPage() {
   // Filters live in the URL so a filtered view can be linked to (the dashboard does) and reloaded.
@@ -86,7 +86,7 @@ export default function RunsPage() {
                   <Table.Tr key={run.id}>
                     <Table.Td>
                       <Anchor component={Link} to={`/runs/${run.id}`} ff="monospace" size="sm">
-                        {run.id.slice(0, 8)}
+                        {shortId(run.id)}
                       </Anchor>
                     </Table.Td>
                     <Table.Td>
