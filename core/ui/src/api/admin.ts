@@ -29,7 +29,11 @@ export function useUpdateUser() {
   return useMutation({
     mutationFn: ({ id, ...body }: { id: string; role?: Role; password?: string }) =>
       api.patch<User>(`/api/users/${enc(id)}`, body),
-    onSuccess: () => queryClient.invalidateQueries({ queryKey: keys.users }),
+    onSuccess: () => {
+      // An admin who changed their own role sees the new one at once (buttons and pages follow it).
+      void queryClient.invalidateQueries({ queryKey: ["me"] });
+      return queryClient.invalidateQueries({ queryKey: keys.users });
+    },
   });
 }
 
