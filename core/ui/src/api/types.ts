@@ -51,6 +51,8 @@ export interface McpServer {
   toolCount?: number;
   tools?: NodeTool[];
   restarts?: number;
+  /** The last time the server stopped on its own (crash, OOM kill) and why; kept after a restart. */
+  lastCrash?: { at: string; reason: string };
   createdAt?: string;
 }
 

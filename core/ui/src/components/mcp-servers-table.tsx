@@ -6,6 +6,7 @@ import { usePermissions } from "../api/me.ts";
 import type { McpServer } from "../api/types.ts";
 import { ConfirmModal } from "./confirm-modal.tsx";
 import { McpStateBadge } from "./status-badge.tsx";
+import { TimeAgo } from "./time-ago.tsx";
 
 export interface McpServerRow {
   nodeId: string;
@@ -80,6 +81,11 @@ export function McpServersTable({ rows, showNode }: { rows: McpServerRow[]; show
                     {server.restarts ? (
                       <Text size="xs" c="dimmed">
                         {server.restarts} restarts
+                      </Text>
+                    ) : null}
+                    {server.lastCrash ? (
+                      <Text size="xs" c="orange" mt={2} className="fc-pre">
+                        last crash <TimeAgo iso={server.lastCrash.at} size="xs" />: {server.lastCrash.reason}
                       </Text>
                     ) : null}
                   </Table.Td>
