@@ -20,6 +20,8 @@ export interface FleetOptions {
 interface Memory {
   rss: number;
   heapUsed: number;
+  heapTotal?: number;
+  external?: number;
 }
 
 /** Bare ws: RSS of an echo server process holding `count` idle connections, per connection. */
@@ -111,6 +113,7 @@ export async function fleetBench(options: FleetOptions): Promise<BenchResult> {
     const ratio = perNode / raw.perConnection;
     rows.push({ metric: "Nodes connected (hello answered)", value: `${online} of ${n}` });
     const heapPerNode = (coreAfter.heapUsed - coreBefore.heapUsed) / measured;
+    const per = (k: "heapTotal" | "external") => ((coreAfter[k] ?? 0) - (coreBefore[k] ?? 0)) / measured;
     rows.push({
       metric: "time to connect the fleet (dials spread over ramp)",
       value: `${fmt(connectMs / 1000)} s (ramp ${fmt(rampMs / 1000)} s)`,
@@ -125,7 +128,9 @@ export async function fleetBench(options: FleetOptions): Promise<BenchResult> {
     });
     rows.push({
       metric: `Core RSS / JS heap, ${warmCount} → ${n} Nodes`,
-      value: `${fmtBytes(coreBefore.rss)} → ${fmtBytes(coreAfter.rss)} / heap ${fmtBytes(coreBefore.heapUsed)} → ${fmtBytes(coreAfter.heapUsed)} (${fmtBytes(heapPerNode)} heap per Node)`,
+      value:
+        `${fmtBytes(coreBefore.rss)} → ${fmtBytes(coreAfter.rss)}; per Node: JS heap used ${fmtBytes(heapPerNode)}, ` +
+        `heap committed ${fmtBytes(per("heapTotal"))}, external ${fmtBytes(per("external"))}`,
       baseline: `raw ws server ${fmtBytes(raw.before.rss)} → ${fmtBytes(raw.after.rss)}`,
     });
 

@@ -31,6 +31,12 @@ const BENCHMARKS: Record<string, () => Promise<BenchResult>> = {
 const ORDER = Object.keys(BENCHMARKS);
 const DEFAULT = ORDER.filter((name) => name !== "soak");
 
+// `node bench/run.ts render`: rewrite BENCHMARKS.md from bench/results.json without measuring anything.
+if (process.argv[2] === "render") {
+  saveResults(loadResults(), ORDER);
+  console.log("rewrote BENCHMARKS.md from bench/results.json");
+  process.exit(0);
+}
 const asked = process.argv.slice(2);
 const unknown = asked.filter((name) => !BENCHMARKS[name]);
 if (unknown.length) {

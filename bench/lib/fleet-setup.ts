@@ -57,7 +57,10 @@ export async function startCoreHost(options: {
   const port = options.port ?? (await freePort());
   const child = spawnChild("bench/sim/core-host.ts", {
     // BENCH_CORE_PROFILE=<dir>: a V8 CPU profile of the Core, written when it stops.
-    nodeArgs: ["--expose-gc", ...(process.env.BENCH_CORE_PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CORE_PROFILE}`] : [])],
+    nodeArgs: [
+      "--expose-gc",
+      ...(process.env.BENCH_CORE_PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CORE_PROFILE}`] : []),
+    ],
     nofile: WANTED_NOFILE,
     env: {
       FABRICORE_DATA_DIR: options.dataDir,

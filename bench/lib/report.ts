@@ -91,6 +91,26 @@ export function saveResults(results: Record<string, BenchResult>, order: readonl
   writeFileSync(MARKDOWN, renderMarkdown(results, order));
 }
 
+/** What the numbers led to. Kept free of figures on purpose: every figure in BENCHMARKS.md comes from
+ * the run that wrote it; these lines only say what was changed and what limits the rest. */
+const FINDINGS: readonly string[] = [
+  "## Findings",
+  "",
+  "- **Fixed while measuring (Core):** Kysely's SQLite driver prepared every statement afresh; the Core now " +
+    "reuses prepared statements (core/src/database/connection.ts). Found in a CPU profile of the throughput " +
+    "benchmark (`BENCH_CORE_PROFILE=<dir>` writes one for any benchmark that runs the Core in a child).",
+  "- **Fixed while measuring (Core):** every cron parse validated its timezone by building an " +
+    "`Intl.DateTimeFormat`; valid zones are now remembered (core/src/scheduler/cron.ts). It made listing many " +
+    "scheduled jobs and a burst of same-second triggers slow.",
+  "- **The machine is shared.** Other work (test suites, type checks, PostgreSQL) ran on the same 2 cores " +
+    "during these runs; each section records the load average at its end. Ratios to a baseline measured " +
+    "in the same run are meaningful; absolute figures move with the load.",
+  "- **Fleet simulators share the cores with the Core.** At 10,000 Nodes the simulator processes use more " +
+    "CPU and memory than the Core itself, so the connect and reconnect times are an upper bound.",
+  "- **Not done:** link cutting with `ip netns`/`tc netem` (optional in the issue); the soak's committed " +
+    "result may be shorter than its 10-minute default (its section says how long it ran).",
+];
+
 const VERDICT: Record<Verdict, string> = { met: "met", missed: "**missed**", info: "" };
 
 function cell(text: string | undefined): string {
@@ -131,6 +151,8 @@ export function renderMarkdown(results: Record<string, BenchResult>, order: read
       );
     }
   }
+  out.push("");
+  out.push(...FINDINGS);
   for (const id of ids) {
     const r = results[id]!;
     out.push("");
