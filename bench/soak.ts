@@ -72,6 +72,7 @@ export async function soakBench(options: SoakOptions): Promise<BenchResult> {
     if (created.failed) throw new Error(`creating jobs failed: ${created.errors.join("; ")}`);
     const t0 = Date.now();
     await core.child.request({ type: "loopDelay" }); // reset
+    let heapEarly: { heapUsed: number; atS: number } | undefined;
     const end = t0 + options.minutes * 60_000;
     while (Date.now() < end) {
       await sleep(Math.min(30_000, end - Date.now()));
@@ -86,6 +87,13 @@ export async function soakBench(options: SoakOptions): Promise<BenchResult> {
         finished: (overview.runsLast24h.succeeded ?? 0) + (overview.runsLast24h.failed ?? 0),
       };
       samples.push(sample);
+      // The JS heap after a full GC, once after the first minute and once at the end: live data only.
+      if (!heapEarly && sample.atS >= 55) {
+        heapEarly = {
+          heapUsed: (await core.child.request<{ heapUsed: number }>({ type: "memory" })).heapUsed,
+          atS: sample.atS,
+        };
+      }
       console.log(
         `  soak ${sample.atS}s: RSS ${fmtBytes(sample.rss)}, fds ${sample.fds}, loop p99 ${fmt(sample.lagP99)} ms, ` +
           `runs finished ${sample.finished}`,
@@ -95,6 +103,7 @@ export async function soakBench(options: SoakOptions): Promise<BenchResult> {
     await sleep(15_000);
     const overview = await api<{ runsLast24h: Record<string, number> }>("GET", "/api/overview");
     const status = await fleet.status();
+    const heapEnd = (await core.child.request<{ heapUsed: number }>({ type: "memory" })).heapUsed;
     const first = samples[Math.min(1, samples.length - 1)]!;
     const last = samples[samples.length - 1]!;
     const lagP99 = Math.max(...samples.map((s) => s.lagP99));
@@ -103,6 +112,12 @@ export async function soakBench(options: SoakOptions): Promise<BenchResult> {
       value: `${fmtBytes(first.rss)} → ${fmtBytes(last.rss)} (${fmtBytes(last.rss - first.rss)})`,
       baseline: `samples: ${samples.map((s) => fmtBytes(s.rss)).join(", ")}`,
     });
+    if (heapEarly) {
+      rows.push({
+        metric: `Core JS heap after a full GC, ${heapEarly.atS} s → end`,
+        value: `${fmtBytes(heapEarly.heapUsed)} → ${fmtBytes(heapEnd)} (${fmtBytes(heapEnd - heapEarly.heapUsed)})`,
+      });
+    }
     rows.push({
       metric: "open descriptors of the Core",
       value: `${first.fds} → ${last.fds}`,
