@@ -207,6 +207,12 @@ export async function fleetBench(options: FleetOptions): Promise<BenchResult> {
     await core.child.kill();
   }
   notes.push(
+    "What limits the memory per Node: the breakdown row shows V8 keeping more heap committed than is live after the " +
+      "connect storm (the challenge requests, signature checks and hellos of every Node are garbage by then), and the " +
+      "live part is each Node's RPC peer, transport, connection record and parsed hello. Identical tool lists are " +
+      "stored once since commit 'core/nodes (perf): share identical tool lists'.",
+  );
+  notes.push(
     "Simulated Nodes send heartbeats without system stats (a real Node adds ~200 bytes of load/memory figures per beat); " +
       "they announce the same built-in tool descriptors as a real Node plus `noop`.",
   );

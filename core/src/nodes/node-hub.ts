@@ -120,6 +120,9 @@ export class NodeHub {
   private readonly options: NodeHubOptions;
   private readonly connections = new Map<string, Connection>();
   private readonly online = new Set<string>();
+  /** Identical tool lists, kept once: most of a fleet runs the same Node build with the same tools, and
+   * each parsed list with its JSON schemas is kilobytes per Node (bench/fleet.ts measures the memory). */
+  private readonly sharedTools = new Map<string, ToolDescriptor[]>();
   private readonly wss: WebSocketServer;
   private readonly sweepTimer: ReturnType<typeof setInterval>;
   private readonly logger: HubLogger;
@@ -261,8 +264,9 @@ export class NodeHub {
       // the Node stop every MCP server it runs.
       const desired = await this.options.desiredMcpServers(nodeId);
       if (conn.closed) throw new ProtocolError("node_offline", "the connection closed during hello");
-      conn.hello = hello;
-      conn.tools = hello.tools;
+      const tools = this.shareTools(hello.tools);
+      conn.hello = { ...hello, tools };
+      conn.tools = tools;
       conn.mcpServers = hello.mcpServers;
       conn.online = true;
       this.online.add(nodeId);
@@ -286,7 +290,7 @@ export class NodeHub {
     });
     peer.setNotificationHandler("notifications/tools/list_changed", ({ tools }) => {
       if (!conn.online) return;
-      conn.tools = tools;
+      conn.tools = this.shareTools(tools);
       this.safely("onToolsChanged", () => this.options.onToolsChanged?.(nodeId, tools));
     });
     peer.setNotificationHandler("fabricore/mcp/status", ({ servers }) => {
@@ -409,6 +413,17 @@ export class NodeHub {
       ),
     );
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+  }
+
+  /** The one shared copy of a tool list equal to `tools` (treated as read-only everywhere). */
+  private shareTools(tools: ToolDescriptor[]): ToolDescriptor[] {
+    const key = JSON.stringify(tools);
+    const shared = this.sharedTools.get(key);
+    if (shared) return shared;
+    // Bounded: a fleet with ever-changing tool sets (MCP servers coming and going) must not grow this.
+    if (this.sharedTools.size >= 1000) this.sharedTools.clear();
+    this.sharedTools.set(key, tools);
+    return tools;
   }
 
   private safely(what: string, fn: () => void): void {
