@@ -102,6 +102,13 @@ const FINDINGS: readonly string[] = [
   "- **Fixed while measuring (Core):** every cron parse validated its timezone by building an " +
     "`Intl.DateTimeFormat`; valid zones are now remembered (core/src/scheduler/cron.ts). It made listing many " +
     "scheduled jobs and a burst of same-second triggers slow.",
+  "- **Fixed while measuring (Core):** every Node connection kept its own parsed copy of the same tool " +
+    "descriptors and JSON schemas; the hub now stores identical tool lists once (core/src/nodes/node-hub.ts). " +
+    "The fleet's memory per Node is still above its target: see that section for what is left.",
+  "- **How targets were read.** Scheduler: a run is started when the scheduler has written its row and queued it; " +
+    "when it begins executing depends on the run queue's throughput and is reported beside it. Tool-call round trip: " +
+    "the ratio to raw `ws` moves with the machine's load (FabriCore's fixed CPU cost per call weighs more when the " +
+    "raw echo is fast); it was above 2× in one full run during this work.",
   "- **The machine is shared.** Other work (test suites, type checks, PostgreSQL) ran on the same 2 cores " +
     "during these runs; each section records the load average at its end. Ratios to a baseline measured " +
     "in the same run are meaningful; absolute figures move with the load.",
