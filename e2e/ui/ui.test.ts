@@ -1,10 +1,10 @@
 /**
  * The web UI in a real browser against the real Core process, a real Node and the scripted
  * LM Studio: sign in, walk every page, enroll a Node and rotate a token, install the filesystem MCP
- * preset on the Node (Docker) and see its tools, test a provider, add a secret, create a job through
- * the form, run it and watch its transcript stream in, approve a held tool call, cancel a run, see a
- * cron job's next fires, manage users and API tokens, read the audit log, and check that a viewer
- * gets no mutating buttons. Screenshots of each page go to docs/screenshots/ (they double as the
+ * preset on the Node (Docker) and see its tools, test a provider, add a secret, create a job with a
+ * budget through the form and edit it, run it and watch its transcript stream in, approve a held
+ * tool call, cancel a run, see a cron job's next fires, manage users and API tokens, read the audit
+ * log, and check that a viewer gets no mutating buttons. Screenshots of each page go to docs/screenshots/ (they double as the
  * README's pictures).
  */
 import { execFileSync } from "node:child_process";
@@ -334,6 +334,8 @@ describe.skipIf(!haveChromium)("web UI in Chromium", { timeout: 60_000 }, () => 
     await page.getByRole("radio", { name: "Every tool call" }).check();
     await page.getByRole("textbox", { name: "Decide within (minutes)" }).fill("30");
     await page.getByRole("radio", { name: "None" }).check();
+    await page.getByRole("textbox", { name: "Max tokens" }).fill("250000");
+    await page.getByRole("textbox", { name: "Max run time" }).fill("90");
     await page.getByRole("checkbox", { name: "On a webhook" }).check();
     await page.getByRole("button", { name: "Generate" }).click();
     await page.getByText(/X-Hub-Signature-256: sha256=/).waitFor();
@@ -341,12 +343,21 @@ describe.skipIf(!haveChromium)("web UI in Chromium", { timeout: 60_000 }, () => 
     await page.getByRole("button", { name: "Create job" }).click();
     await page.waitForURL(/\/jobs\/[^/]+$/);
     await page.getByRole("button", { name: "Run now" }).waitFor();
+    await page.getByText("250,000 (prompt + completion)").waitFor();
     const jobs = await api.ok("GET", "/api/jobs");
     const created = jobs.find((j: { name: string }) => j.name === "disk-report");
     expect(created.schedule.cron).toBe("30 6 * * 1-5");
     expect(created.webhook.hasSecret).toBe(true);
     expect(created.schedule.misfire).toBe("skip");
     expect(created.approval).toBeNull();
+    expect(created.budget).toEqual({ maxTokens: 250_000, maxSeconds: 90 * 60 });
+    // An edit sends only the budget field that changed (90 minutes → 600 seconds).
+    await page.getByRole("radiogroup", { name: "Run time unit" }).getByText("seconds").click();
+    await page.getByRole("textbox", { name: "Max run time" }).fill("600");
+    const patch = page.waitForRequest((r) => r.method() === "PATCH" && r.url().endsWith(`/api/jobs/${created.id}`));
+    await page.getByRole("button", { name: "Save changes" }).click();
+    expect((await patch).postDataJSON().budget).toEqual({ maxSeconds: 600 });
+    await page.getByText("10 min", { exact: true }).waitFor();
   });
 
   it("runs the job and streams its transcript live", async () => {

@@ -182,10 +182,19 @@ export interface Job {
   maxSteps?: number;
   enabled?: boolean;
   approval?: ApprovalPolicy | null;
+  /** Hard limits per run; the Core fills in its defaults (1,000,000 tokens, 3600 s). */
+  budget?: JobBudget;
   nextFireAt?: string | null;
   lastRun?: RunSummary | null;
   createdAt?: string;
   updatedAt?: string;
+}
+
+/** A run fails once it spends more prompt + completion tokens, or more wall-clock seconds
+ * (approval waits included), than this. */
+export interface JobBudget {
+  maxTokens: number;
+  maxSeconds: number;
 }
 
 export interface JobInput {
@@ -200,6 +209,8 @@ export interface JobInput {
   maxSteps: number;
   enabled: boolean;
   approval: ApprovalPolicy | null;
+  /** Whole on create; on PATCH only the changed fields, and left out when nothing changed. */
+  budget?: Partial<JobBudget>;
 }
 
 export interface Usage {

@@ -9,6 +9,7 @@ import {
   MultiSelect,
   NumberInput,
   Radio,
+  SegmentedControl,
   SimpleGrid,
   Stack,
   Switch,
@@ -36,7 +37,16 @@ import { usePermissions } from "../api/me.ts";
 import { useNodes } from "../api/nodes.ts";
 import { useProviders } from "../api/providers.ts";
 import { useRuns } from "../api/runs.ts";
-import type { ApprovalPolicy, FleetNode, Job, JobInput, MisfirePolicy, ModelRef, Provider } from "../api/types.ts";
+import type {
+  ApprovalPolicy,
+  FleetNode,
+  Job,
+  JobBudget,
+  JobInput,
+  MisfirePolicy,
+  ModelRef,
+  Provider,
+} from "../api/types.ts";
 import { ConfirmModal } from "../components/confirm-modal.tsx";
 import { CronField } from "../components/cron-field.tsx";
 import { ModelPicker, resolveProviderId } from "../components/model-picker.tsx";
@@ -45,8 +55,19 @@ import { ErrorAlert, QueryState } from "../components/query-state.tsx";
 import { RunStatusBadge } from "../components/status-badge.tsx";
 import { TimeAgo } from "../components/time-ago.tsx";
 import { WebhookField } from "../components/webhook-field.tsx";
+import {
+  budgetError,
+  changedBudget,
+  DEFAULT_BUDGET,
+  formatBudgetSeconds,
+  MAX_BUDGET_SECONDS,
+  MAX_BUDGET_TOKENS,
+  type TimeUnit,
+  timeUnitFor,
+  UNIT_SECONDS,
+} from "../lib/budget.ts";
 import { browserTimeZone } from "../lib/cron.ts";
-import { formatDateTime, formatShortDateTime, fromNow, shortId } from "../lib/format.ts";
+import { formatDateTime, formatNumber, formatShortDateTime, fromNow, shortId } from "../lib/format.ts";
 import { nextFires } from "../lib/jobs.ts";
 
 interface FormState {
@@ -68,6 +89,10 @@ interface FormState {
   approvalMode: ApprovalMode;
   approvalTools: string[];
   approvalTimeoutSeconds: number;
+  /** NumberInput values: a number, or the text of an unfinished or empty entry. */
+  budgetTokens: number | string;
+  budgetTime: number | string;
+  budgetUnit: TimeUnit;
 }
 
 type ApprovalMode = "none" | "all" | "tools";
@@ -108,6 +133,31 @@ function emptyForm(): FormState {
     approvalMode: "none",
     approvalTools: [],
     approvalTimeoutSeconds: DEFAULT_APPROVAL_TIMEOUT_SECONDS,
+    ...budgetFields(DEFAULT_BUDGET),
+  };
+}
+
+function budgetFields(budget: Partial<JobBudget> | undefined) {
+  const maxTokens = budget?.maxTokens ?? DEFAULT_BUDGET.maxTokens;
+  const maxSeconds = budget?.maxSeconds ?? DEFAULT_BUDGET.maxSeconds;
+  const budgetUnit = timeUnitFor(maxSeconds);
+  return { budgetTokens: maxTokens, budgetTime: maxSeconds / UNIT_SECONDS[budgetUnit], budgetUnit };
+}
+
+/** The form's budget errors, checked against the Core's limits before anything is sent. */
+function budgetErrors(form: FormState): { tokens: string | null; time: string | null } {
+  const perUnit = UNIT_SECONDS[form.budgetUnit];
+  return {
+    tokens: budgetError(form.budgetTokens, 1, MAX_BUDGET_TOKENS, "tokens"),
+    time: budgetError(form.budgetTime, 1, MAX_BUDGET_SECONDS / perUnit, form.budgetUnit),
+  };
+}
+
+/** Only meaningful once budgetErrors() found nothing. */
+function budgetOf(form: FormState): JobBudget {
+  return {
+    maxTokens: Number(form.budgetTokens),
+    maxSeconds: Number(form.budgetTime) * UNIT_SECONDS[form.budgetUnit],
   };
 }
 
@@ -134,10 +184,13 @@ function formFromJob(job: Job, nodes: FleetNode[], providers: Provider[]): FormS
     approvalMode: approvalModeOf(job.approval),
     approvalTools: job.approval?.tools ?? [],
     approvalTimeoutSeconds: job.approval?.timeoutSeconds ?? DEFAULT_APPROVAL_TIMEOUT_SECONDS,
+    ...budgetFields(job.budget),
   };
 }
 
-function toInput(form: FormState): JobInput {
+/** `saved` is the job as the Core has it (an edit): the budget then carries only what changed. */
+function toInput(form: FormState, saved?: Job): JobInput {
+  const budget = saved ? changedBudget(saved.budget, budgetOf(form)) : budgetOf(form);
   // An existing secret is write-only: sending no secret keeps it, sending one replaces it.
   const webhook = form.webhookOn ? { slug: form.slug.trim(), ...(form.secret ? { secret: form.secret } : {}) } : null;
   return {
@@ -158,6 +211,7 @@ function toInput(form: FormState): JobInput {
             ...(form.approvalMode === "all" ? { required: true } : { tools: form.approvalTools }),
             timeoutSeconds: form.approvalTimeoutSeconds,
           },
+    ...(budget ? { budget } : {}),
   };
 }
 
@@ -296,6 +350,35 @@ function ScheduleStatus({ job }: { job: Job }) {
   );
 }
 
+/** The saved limits of each run (the Core's view, not the form's). */
+function BudgetStatus({ job }: { job: Job }) {
+  const budget = { ...DEFAULT_BUDGET, ...job.budget };
+  return (
+    <Section title="Budget per run" description="A run that goes over a limit fails; its page says which one.">
+      <SimpleGrid cols={{ base: 1, sm: 3 }}>
+        <div>
+          <Text size="xs" c="dimmed" fw={600} tt="uppercase">
+            Tokens
+          </Text>
+          <Text size="sm">{formatNumber(budget.maxTokens)} (prompt + completion)</Text>
+        </div>
+        <div>
+          <Text size="xs" c="dimmed" fw={600} tt="uppercase">
+            Run time
+          </Text>
+          <Text size="sm">{formatBudgetSeconds(budget.maxSeconds)}</Text>
+        </div>
+        <div>
+          <Text size="xs" c="dimmed" fw={600} tt="uppercase">
+            Steps
+          </Text>
+          <Text size="sm">{formatNumber(job.maxSteps ?? 20)}</Text>
+        </div>
+      </SimpleGrid>
+    </Section>
+  );
+}
+
 export default function JobEditPage() {
   const { id } = useParams();
   const isNew = !id;
@@ -375,15 +458,27 @@ export default function JobEditPage() {
     return [...names].sort();
   }, [nodeList, form.nodes, form.approvalTools]);
 
+  const budgetProblems = budgetErrors(form);
+
+  const setBudgetUnit = (unit: TimeUnit) =>
+    setForm((f) => {
+      if (unit === f.budgetUnit) return f;
+      // Keep the same length of time where the new unit can say it; else the nearest whole minute.
+      const seconds = typeof f.budgetTime === "number" ? f.budgetTime * UNIT_SECONDS[f.budgetUnit] : null;
+      const time = seconds === null ? f.budgetTime : Math.max(1, Math.round(seconds / UNIT_SECONDS[unit]));
+      return { ...f, budgetUnit: unit, budgetTime: time };
+    });
+
   const submit = (event: FormEvent) => {
     event.preventDefault();
+    if (budgetProblems.tokens || budgetProblems.time) return;
     if (form.approvalMode === "tools" && form.approvalTools.length === 0) {
       setApprovalError("Pick at least one tool, or choose another policy");
       return;
     }
     setApprovalError(null);
     save.mutate(
-      { id, body: toInput(form) },
+      { id, body: toInput(form, isNew ? undefined : job.data) },
       {
         onSuccess: (saved) => {
           notifications.show({ color: "green", message: `Saved ${form.name.trim()}` });
@@ -514,6 +609,53 @@ export default function JobEditPage() {
               onChange={(value) => set("maxSteps", typeof value === "number" ? value : Number(value) || 20)}
               w={200}
             />
+          </Section>
+
+          <Section
+            title="Budget"
+            description="Hard limits per run. A run that spends more fails at once: no further model call, tool calls in flight aborted."
+          >
+            <Group align="flex-start" gap="lg">
+              <NumberInput
+                label="Max tokens"
+                description={`Prompt + completion. Default ${formatNumber(DEFAULT_BUDGET.maxTokens)}`}
+                min={1}
+                max={MAX_BUDGET_TOKENS}
+                allowDecimal={false}
+                allowNegative={false}
+                clampBehavior="none"
+                thousandSeparator=","
+                value={form.budgetTokens}
+                onChange={(value) => set("budgetTokens", value)}
+                error={budgetProblems.tokens}
+                w={280}
+              />
+              <NumberInput
+                label="Max run time"
+                description={`Approval waits count. Default ${DEFAULT_BUDGET.maxSeconds / 60} minutes`}
+                min={1}
+                max={MAX_BUDGET_SECONDS / UNIT_SECONDS[form.budgetUnit]}
+                allowDecimal={false}
+                allowNegative={false}
+                clampBehavior="none"
+                hideControls
+                value={form.budgetTime}
+                onChange={(value) => set("budgetTime", value)}
+                error={budgetProblems.time}
+                inputContainer={(input) => (
+                  <Group gap="xs" wrap="nowrap" align="center">
+                    <div style={{ width: 140 }}>{input}</div>
+                    <SegmentedControl
+                      aria-label="Run time unit"
+                      size="sm"
+                      data={["minutes", "seconds"]}
+                      value={form.budgetUnit}
+                      onChange={(value) => setBudgetUnit(value as TimeUnit)}
+                    />
+                  </Group>
+                )}
+              />
+            </Group>
           </Section>
 
           <Section
@@ -686,6 +828,7 @@ export default function JobEditPage() {
         >
           <Stack gap="lg">
             {job.data ? <ScheduleStatus job={job.data} /> : null}
+            {job.data ? <BudgetStatus job={job.data} /> : null}
             {body}
             {id && <RecentRuns jobId={id} />}
           </Stack>

@@ -31,6 +31,7 @@ import { QueryState } from "../components/query-state.tsx";
 import { LlmStepView, ToolStepView } from "../components/run-step-view.tsx";
 import { RunStatusBadge } from "../components/status-badge.tsx";
 import { TimeAgo } from "../components/time-ago.tsx";
+import { budgetStop } from "../lib/budget.ts";
 import { formatDuration, formatNumber, runDuration, toDisplayText } from "../lib/format.ts";
 
 function Field({ label, children }: { label: string; children: ReactNode }) {
@@ -78,6 +79,36 @@ function totalUsage(steps: RunStep[]) {
       completion += step.usage?.completionTokens ?? 0;
     }
   return { prompt, completion };
+}
+
+const BUDGET_TITLES = { tokens: "Stopped: token budget exceeded", time: "Stopped: time budget exceeded" };
+
+/** The run's failure reason in full; a spent budget says so in the title and points at the job. */
+function FailureAlert({ error, jobId, canEdit }: { error: string; jobId: string; canEdit: boolean }) {
+  const budget = budgetStop(error);
+  return (
+    <Alert
+      color="red"
+      variant="filled"
+      icon={<IconAlertTriangle size={20} />}
+      title={budget ? BUDGET_TITLES[budget] : "The run failed"}
+      aria-label="Failure reason"
+    >
+      <Stack gap={6}>
+        <Text size="sm" className="fc-pre">
+          {error}
+        </Text>
+        {budget && (
+          <Text size="sm">
+            The budget is a hard limit set on the job.{" "}
+            <Anchor component={Link} to={`/jobs/${jobId}`} c="inherit" underline="always" fw={600}>
+              {canEdit ? "Change the job's budget" : "See the job's budget"}
+            </Anchor>
+          </Text>
+        )}
+      </Stack>
+    </Alert>
+  );
 }
 
 export default function RunDetailPage() {
@@ -154,6 +185,9 @@ export default function RunDetailPage() {
                 )
               }
             />
+            {/* Why it failed comes first: it is what the reader opened the page for. */}
+            {status === "failed" && error && <FailureAlert error={error} jobId={data.jobId} canEdit={canOperate} />}
+
             <Card withBorder>
               <SimpleGrid cols={{ base: 2, md: 5 }}>
                 <Field label="Job">
@@ -194,13 +228,6 @@ export default function RunDetailPage() {
               </Card>
             )}
 
-            {status === "failed" && error && (
-              <Alert color="red" variant="light" icon={<IconAlertTriangle size={18} />} title="The run failed">
-                <Text size="sm" className="fc-pre">
-                  {error}
-                </Text>
-              </Alert>
-            )}
             {status === "cancelled" && (
               <Alert color="orange" variant="light" title="The run was cancelled">
                 {/* The Core's reason, unless it only repeats the title. */}
