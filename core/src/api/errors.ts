@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from "fastify-type-provider-zod";
-import { DatabaseError, isUnstorableText } from "../database/errors.ts";
+import { DatabaseError, isDatabaseBusy, isStorageFull, isUnstorableText } from "../database/errors.ts";
 import { SecretsError } from "../secrets/errors.ts";
 
 export type ApiErrorCode =
@@ -17,6 +17,8 @@ export type ApiErrorCode =
   | "provider_error"
   | "node_offline"
   | "unavailable"
+  | "database_busy"
+  | "storage_full"
   | "internal";
 
 const statusFor: Record<ApiErrorCode, number> = {
@@ -33,6 +35,8 @@ const statusFor: Record<ApiErrorCode, number> = {
   provider_error: 502,
   node_offline: 503,
   unavailable: 503,
+  database_busy: 503,
+  storage_full: 507,
   internal: 500,
 };
 
@@ -88,6 +92,20 @@ export function installErrorHandler(
             "a stored secret could not be decrypted (wrong master key, or the data was tampered with)",
           ),
         );
+    }
+    // Operational states, not bugs: the client is told what is wrong and that retrying later helps.
+    if (isStorageFull(error)) {
+      request.log.error({ err: error }, "the disk under the data directory is full");
+      return reply
+        .code(statusFor.storage_full)
+        .send(errorBody("storage_full", "the disk is full: nothing was saved; free space on the Core's data volume"));
+    }
+    if (isDatabaseBusy(error)) {
+      request.log.warn({ err: error }, "the database stayed locked past busy_timeout");
+      return reply
+        .code(statusFor.database_busy)
+        .header("retry-after", "5")
+        .send(errorBody("database_busy", "the database is locked, try again: nothing was saved"));
     }
     if (hasZodFastifySchemaValidationErrors(error)) {
       const issues = error.validation.map((v) => ({

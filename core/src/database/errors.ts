@@ -44,6 +44,35 @@ export function isUnstorableText(err: unknown): boolean {
   return code === "22021" || code === "22P05";
 }
 
+/** The error itself or any error in its `cause` chain (a driver error wrapped by a repository). */
+function someCause(err: unknown, test: (code: string) => boolean): boolean {
+  for (let e = err, depth = 0; e !== undefined && e !== null && depth < 5; depth++) {
+    const code = driverCode(e);
+    if (code !== undefined && test(code)) return true;
+    e = typeof e === "object" && "cause" in e ? (e as { cause: unknown }).cause : undefined;
+  }
+  return false;
+}
+
+/**
+ * The disk under the database is full: SQLite's SQLITE_FULL, a file write's ENOSPC, PostgreSQL's
+ * disk_full (53100). The write did not happen (SQLite rolls the statement back); the API answers 507.
+ */
+export function isStorageFull(err: unknown): boolean {
+  return someCause(err, (code) => code === "SQLITE_FULL" || code === "ENOSPC" || code === "53100");
+}
+
+/**
+ * Another connection held the lock past busy_timeout (SQLite: SQLITE_BUSY and its extended codes,
+ * SQLITE_LOCKED) or PostgreSQL's lock_timeout fired (55P03). Nothing was written; retrying later works.
+ */
+export function isDatabaseBusy(err: unknown): boolean {
+  return someCause(
+    err,
+    (code) => code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED") || code === "55P03",
+  );
+}
+
 /** Runs a write, turning driver constraint errors into typed ones the API maps to 409/400. */
 export async function translateConstraint<T>(what: string, write: () => Promise<T>): Promise<T> {
   try {

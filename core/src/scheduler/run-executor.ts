@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { ProtocolError } from "@fabricore/protocol";
 import type { AgentModel, AgentTool, RunStep, ToolRouter, ToolToName } from "../agent/index.ts";
 import { nameToolsForModel, runAgent, toolResultText } from "../agent/index.ts";
+import { isDatabaseBusy, isStorageFull } from "../database/errors.ts";
 import type { JobsRepo, ProvidersRepo, RunsRepo, StepsRepo } from "../database/index.ts";
 import type { Job, Run } from "../database/types.ts";
 import type { LlmClient, ProviderConfig } from "../llm/index.ts";
@@ -35,6 +36,8 @@ export interface RunExecutorDeps {
   refreshRedactor?: () => Promise<void>;
   /** Holds tool calls the job's approval policy names until an operator decides. */
   approvals?: ApprovalGate;
+  /** How long storing a run's end is retried while the disk is full or the database locked (60 s). */
+  finishRetryMs?: number;
 }
 
 const SYSTEM_PROMPT = [
@@ -69,10 +72,11 @@ export class RunExecutor {
       result = await this.executeRun(run, signal);
     } catch (error) {
       logger.error({ err: error, runId }, "run crashed");
+      const reason = storageProblem(error) ?? error;
       result = {
         status: "failed",
         output: null,
-        error: `internal error: ${error instanceof Error ? error.message : String(error)}`,
+        error: `internal error: ${reason instanceof Error ? reason.message : String(reason)}`,
       };
     }
     const redactor = this.deps.redactor;
@@ -83,7 +87,7 @@ export class RunExecutor {
         ...(result.error !== undefined ? { error: redactor.redact(result.error) } : {}),
       };
     }
-    await runs.finish(run.id, {
+    await this.recordFinish(run.id, {
       status: result.status,
       output: result.output,
       error: result.error ?? null,
@@ -98,6 +102,27 @@ export class RunExecutor {
       error: result.error ?? null,
     });
     events.publish(run.id, { type: "done", status: result.status });
+  }
+
+  /**
+   * Stores the final status. A full disk or a locked database is usually over soon (space freed, the
+   * lock released); giving up at once would leave the run `running` until the Core restarts, so the
+   * write is retried for a while (finish only moves a run out of a non-final status: retrying is safe).
+   */
+  private async recordFinish(runId: string, fields: Parameters<RunsRepo["finish"]>[1]): Promise<void> {
+    const retryForMs = this.deps.finishRetryMs ?? 60_000;
+    const startedAt = Date.now();
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.deps.runs.finish(runId, fields);
+        return;
+      } catch (error) {
+        const transient = isStorageFull(error) || isDatabaseBusy(error);
+        if (!transient || Date.now() - startedAt >= retryForMs) throw error;
+        if (attempt === 0) this.deps.logger.warn({ err: error, runId }, "cannot record the run's end yet; retrying");
+        await new Promise((r) => setTimeout(r, Math.min(250 * 2 ** attempt, 2_000)));
+      }
+    }
   }
 
   private async executeRun(run: Run, signal: AbortSignal) {
@@ -132,7 +157,11 @@ export class RunExecutor {
       steps: {
         step: async (unredacted: RunStep) => {
           const step = redact(unredacted);
-          const stored = await this.deps.steps.append(seqByRun.run, { type: step.type, data: { ...step } });
+          const stored = await this.deps.steps
+            .append(seqByRun.run, { type: step.type, data: { ...step } })
+            .catch((error: unknown) => {
+              throw storageProblem(error) ?? error;
+            });
           this.deps.metrics.steps.inc({ type: step.type });
           if (step.type === "llm")
             this.deps.metrics.llmSeconds.observe({ provider: step.provider }, step.durationMs / 1000);
@@ -279,6 +308,16 @@ export class RunExecutor {
       },
     };
   }
+}
+
+/** A full disk or a locked database, said so in the run's error (the loop reports it as the reason). */
+function storageProblem(error: unknown): Error | undefined {
+  if (isStorageFull(error))
+    return new Error("the disk is full, so this run's steps could not be saved", { cause: error });
+  if (isDatabaseBusy(error)) {
+    return new Error("the database stayed locked, so this run's steps could not be saved", { cause: error });
+  }
+  return undefined;
 }
 
 /** The protocol caps call ids at 128 characters; a provider's long tool-call id is hashed to fit
