@@ -1,21 +1,10 @@
-import {
-  ActionIcon,
-  Alert,
-  Button,
-  Group,
-  Modal,
-  Select,
-  Stack,
-  Switch,
-  Text,
-  TextInput,
-  Tooltip,
-} from "@mantine/core";
-import { IconPlus, IconTrash, IconWorld } from "@tabler/icons-react";
+import { Alert, Button, Group, Modal, Select, Stack, Switch, Text, TextInput } from "@mantine/core";
+import { IconPlus, IconWorld } from "@tabler/icons-react";
 import { type FormEvent, useEffect, useState } from "react";
 import { useInstallMcp } from "../api/mcp.ts";
 import { useSecrets } from "../api/secrets.ts";
 import type { FleetNode, McpMountInput, McpPreset, McpSettingValue } from "../api/types.ts";
+import { DangerIconButton } from "./danger-action.tsx";
 import { ErrorAlert } from "./query-state.tsx";
 
 export type InstallTarget = { kind: "preset"; preset: McpPreset } | { kind: "image" } | { kind: "url" };
@@ -93,17 +82,12 @@ function MountRows({ mounts, onChange }: { mounts: McpMountInput[]; onChange: (m
             onChange={(e) => update(index, { readOnly: e.currentTarget.checked })}
             mb={8}
           />
-          <Tooltip label="Remove mount" withArrow>
-            <ActionIcon
-              variant="subtle"
-              color="red"
-              aria-label={`Remove mount ${index + 1}`}
-              mb={4}
-              onClick={() => onChange(mounts.filter((_, i) => i !== index))}
-            >
-              <IconTrash size={16} />
-            </ActionIcon>
-          </Tooltip>
+          <DangerIconButton
+            tooltip="Remove mount"
+            ariaLabel={`Remove mount ${index + 1}`}
+            mb={4}
+            onClick={() => onChange(mounts.filter((_, i) => i !== index))}
+          />
         </Group>
       ))}
     </Stack>

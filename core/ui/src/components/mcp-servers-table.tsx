@@ -1,10 +1,9 @@
-import { ActionIcon, Badge, Group, Table, Text, Tooltip } from "@mantine/core";
-import { IconTrash } from "@tabler/icons-react";
+import { Badge, Group, Table, Text, Tooltip } from "@mantine/core";
 import { useState } from "react";
 import { useRemoveMcp } from "../api/mcp.ts";
 import { usePermissions } from "../api/me.ts";
 import type { McpServer } from "../api/types.ts";
-import { ConfirmModal } from "./confirm-modal.tsx";
+import { ConfirmDangerModal, DangerIconButton } from "./danger-action.tsx";
 import { McpStateBadge } from "./status-badge.tsx";
 import { TimeAgo } from "./time-ago.tsx";
 
@@ -102,19 +101,14 @@ export function McpServersTable({ rows, showNode }: { rows: McpServerRow[]; show
                   </Table.Td>
                   <Table.Td>
                     {isAdmin && (
-                      <Tooltip label="Stop and remove" withArrow>
-                        <ActionIcon
-                          variant="subtle"
-                          color="red"
-                          aria-label={`Remove ${server.name}`}
-                          onClick={() => {
-                            remove.reset();
-                            setTarget(row);
-                          }}
-                        >
-                          <IconTrash size={16} />
-                        </ActionIcon>
-                      </Tooltip>
+                      <DangerIconButton
+                        tooltip="Stop and remove"
+                        ariaLabel={`Remove ${server.name}`}
+                        onClick={() => {
+                          remove.reset();
+                          setTarget(row);
+                        }}
+                      />
                     )}
                   </Table.Td>
                 </Table.Tr>
@@ -123,20 +117,16 @@ export function McpServersTable({ rows, showNode }: { rows: McpServerRow[]; show
           </Table.Tbody>
         </Table>
       </Table.ScrollContainer>
-      <ConfirmModal
-        opened={target !== null}
+      <ConfirmDangerModal
+        target={target}
+        onClose={() => setTarget(null)}
+        mutation={remove}
+        variables={(row) => ({ nodeId: row.nodeId, name: row.server.name })}
         title="Remove MCP server"
         confirmLabel="Stop and remove"
-        loading={remove.isPending}
-        error={remove.error}
-        onClose={() => setTarget(null)}
-        onConfirm={() =>
-          target &&
-          remove.mutate({ nodeId: target.nodeId, name: target.server.name }, { onSuccess: () => setTarget(null) })
-        }
       >
         Stop <b>{target?.server.name}</b> on <b>{target?.nodeName}</b> and remove it? Jobs lose its tools.
-      </ConfirmModal>
+      </ConfirmDangerModal>
     </>
   );
 }

@@ -1,25 +1,12 @@
-import {
-  ActionIcon,
-  Badge,
-  Button,
-  Group,
-  Modal,
-  PasswordInput,
-  Select,
-  Stack,
-  Table,
-  Text,
-  TextInput,
-  Tooltip,
-} from "@mantine/core";
+import { Badge, Button, Group, Modal, PasswordInput, Select, Stack, Table, Text, TextInput } from "@mantine/core";
 import { useDisclosure } from "@mantine/hooks";
-import { IconCheck, IconPlugConnected, IconPlus, IconTrash, IconX } from "@tabler/icons-react";
+import { IconCheck, IconPlugConnected, IconPlus, IconX } from "@tabler/icons-react";
 import { type FormEvent, useState } from "react";
 import { errorMessage } from "../api/client.ts";
 import { usePermissions } from "../api/me.ts";
 import { useCreateProvider, useDeleteProvider, useProviders, useTestProvider } from "../api/providers.ts";
 import type { Provider, ProviderKind, ProviderModel } from "../api/types.ts";
-import { ConfirmModal } from "../components/confirm-modal.tsx";
+import { ConfirmDangerModal, DangerIconButton } from "../components/danger-action.tsx";
 import { Empty } from "../components/empty-state.tsx";
 import { PageHeader } from "../components/page-header.tsx";
 import { ErrorAlert, QueryState } from "../components/query-state.tsx";
@@ -222,19 +209,14 @@ export default function ProvidersPage() {
                             Test
                           </Button>
                           {isAdmin && (
-                            <Tooltip label="Delete" withArrow>
-                              <ActionIcon
-                                variant="subtle"
-                                color="red"
-                                aria-label={`Delete ${provider.name}`}
-                                onClick={() => {
-                                  remove.reset();
-                                  setDeleting(provider);
-                                }}
-                              >
-                                <IconTrash size={16} />
-                              </ActionIcon>
-                            </Tooltip>
+                            <DangerIconButton
+                              tooltip="Delete"
+                              ariaLabel={`Delete ${provider.name}`}
+                              onClick={() => {
+                                remove.reset();
+                                setDeleting(provider);
+                              }}
+                            />
                           )}
                         </Group>
                       </Table.Td>
@@ -250,17 +232,16 @@ export default function ProvidersPage() {
         Test lists the provider's models through the Core, so it checks the address and key as jobs will use them.
       </Text>
       <AddProviderModal opened={addOpened} onClose={addModal.close} />
-      <ConfirmModal
-        opened={deleting !== null}
+      <ConfirmDangerModal
+        target={deleting}
         onClose={() => setDeleting(null)}
+        mutation={remove}
+        variables={(provider) => provider.id}
         title="Delete provider"
         confirmLabel="Delete"
-        loading={remove.isPending}
-        error={remove.error}
-        onConfirm={() => deleting && remove.mutate(deleting.id, { onSuccess: () => setDeleting(null) })}
       >
         Delete <b>{deleting?.name}</b> and its stored key? Jobs using it will fail over to their fallbacks, or fail.
-      </ConfirmModal>
+      </ConfirmDangerModal>
     </>
   );
 }

@@ -1,10 +1,10 @@
-import { ActionIcon, Button, Group, Modal, PasswordInput, Stack, Table, Text, TextInput, Tooltip } from "@mantine/core";
+import { Button, Group, Modal, PasswordInput, Stack, Table, Text, TextInput } from "@mantine/core";
 import { useDisclosure } from "@mantine/hooks";
-import { IconPlus, IconTrash } from "@tabler/icons-react";
+import { IconPlus } from "@tabler/icons-react";
 import { type FormEvent, useState } from "react";
 import { usePermissions } from "../api/me.ts";
 import { useCreateSecret, useDeleteSecret, useSecrets } from "../api/secrets.ts";
-import { ConfirmModal } from "../components/confirm-modal.tsx";
+import { ConfirmDangerModal, DangerIconButton } from "../components/danger-action.tsx";
 import { Empty } from "../components/empty-state.tsx";
 import { PageHeader } from "../components/page-header.tsx";
 import { ErrorAlert, QueryState } from "../components/query-state.tsx";
@@ -112,19 +112,14 @@ export default function SecretsPage() {
                     </Table.Td>
                     <Table.Td align="right">
                       {isAdmin && (
-                        <Tooltip label="Delete" withArrow>
-                          <ActionIcon
-                            variant="subtle"
-                            color="red"
-                            aria-label={`Delete ${secret.name}`}
-                            onClick={() => {
-                              remove.reset();
-                              setDeleting(secret.name);
-                            }}
-                          >
-                            <IconTrash size={16} />
-                          </ActionIcon>
-                        </Tooltip>
+                        <DangerIconButton
+                          tooltip="Delete"
+                          ariaLabel={`Delete ${secret.name}`}
+                          onClick={() => {
+                            remove.reset();
+                            setDeleting(secret.name);
+                          }}
+                        />
                       )}
                     </Table.Td>
                   </Table.Tr>
@@ -135,17 +130,16 @@ export default function SecretsPage() {
         )}
       </QueryState>
       <AddSecretModal opened={addOpened} onClose={addModal.close} />
-      <ConfirmModal
-        opened={deleting !== null}
+      <ConfirmDangerModal
+        target={deleting}
         onClose={() => setDeleting(null)}
+        mutation={remove}
+        variables={(name) => name}
         title="Delete secret"
         confirmLabel="Delete"
-        loading={remove.isPending}
-        error={remove.error}
-        onConfirm={() => deleting && remove.mutate(deleting, { onSuccess: () => setDeleting(null) })}
       >
         Delete <b>{deleting}</b>? MCP servers that use it lose the value the next time they start.
-      </ConfirmModal>
+      </ConfirmDangerModal>
     </>
   );
 }

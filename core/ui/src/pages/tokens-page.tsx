@@ -1,12 +1,12 @@
-import { ActionIcon, Alert, Button, Group, Modal, Stack, Table, Text, TextInput, Tooltip } from "@mantine/core";
+import { Alert, Button, Group, Modal, Stack, Table, Text, TextInput } from "@mantine/core";
 import { useDisclosure } from "@mantine/hooks";
-import { IconAlertTriangle, IconPlus, IconTrash } from "@tabler/icons-react";
+import { IconAlertTriangle, IconPlus } from "@tabler/icons-react";
 import { type FormEvent, useState } from "react";
 import { useApiTokens, useCreateApiToken, useRevokeApiToken } from "../api/admin.ts";
 import { useMe } from "../api/me.ts";
 import type { ApiToken } from "../api/types.ts";
 import { CodeBlock } from "../components/code-block.tsx";
-import { ConfirmModal } from "../components/confirm-modal.tsx";
+import { ConfirmDangerModal, DangerIconButton } from "../components/danger-action.tsx";
 import { Empty } from "../components/empty-state.tsx";
 import { PageHeader } from "../components/page-header.tsx";
 import { ErrorAlert, QueryState } from "../components/query-state.tsx";
@@ -136,19 +136,14 @@ export default function TokensPage() {
                       <TimeAgo iso={token.lastUsedAt} />
                     </Table.Td>
                     <Table.Td align="right">
-                      <Tooltip label="Revoke" withArrow>
-                        <ActionIcon
-                          variant="subtle"
-                          color="red"
-                          aria-label={`Revoke ${token.name}`}
-                          onClick={() => {
-                            revoke.reset();
-                            setRevoking(token);
-                          }}
-                        >
-                          <IconTrash size={16} />
-                        </ActionIcon>
-                      </Tooltip>
+                      <DangerIconButton
+                        tooltip="Revoke"
+                        ariaLabel={`Revoke ${token.name}`}
+                        onClick={() => {
+                          revoke.reset();
+                          setRevoking(token);
+                        }}
+                      />
                     </Table.Td>
                   </Table.Tr>
                 ))}
@@ -161,17 +156,16 @@ export default function TokensPage() {
         Last used is updated at most once a minute.
       </Text>
       <CreateTokenModal opened={createOpened} onClose={createModal.close} />
-      <ConfirmModal
-        opened={revoking !== null}
+      <ConfirmDangerModal
+        target={revoking}
         onClose={() => setRevoking(null)}
+        mutation={revoke}
+        variables={(token) => token.id}
         title="Revoke API token"
         confirmLabel="Revoke"
-        loading={revoke.isPending}
-        error={revoke.error}
-        onConfirm={() => revoking && revoke.mutate(revoking.id, { onSuccess: () => setRevoking(null) })}
       >
         Revoke <b>{revoking?.name}</b>? Whatever uses it gets 401 from its next request on.
-      </ConfirmModal>
+      </ConfirmDangerModal>
     </>
   );
 }

@@ -14,14 +14,14 @@ import {
 } from "@mantine/core";
 import { useDisclosure } from "@mantine/hooks";
 import { notifications } from "@mantine/notifications";
-import { IconKey, IconPlus, IconTrash } from "@tabler/icons-react";
+import { IconKey, IconPlus } from "@tabler/icons-react";
 import { type FormEvent, useState } from "react";
 import { useCreateUser, useDeleteUser, useUpdateUser, useUsers } from "../api/admin.ts";
 import { errorMessage } from "../api/client.ts";
 import { useMe, usePermissions } from "../api/me.ts";
 import { ROLES, type Role, type User } from "../api/types.ts";
 import { AdminOnly } from "../components/admin-only.tsx";
-import { ConfirmModal } from "../components/confirm-modal.tsx";
+import { ConfirmDangerModal, DangerIconButton } from "../components/danger-action.tsx";
 import { Empty } from "../components/empty-state.tsx";
 import { PageHeader } from "../components/page-header.tsx";
 import { ErrorAlert, QueryState } from "../components/query-state.tsx";
@@ -268,20 +268,15 @@ function UsersTable() {
                               <IconKey size={16} />
                             </ActionIcon>
                           </Tooltip>
-                          <Tooltip label={self ? "You cannot delete yourself" : "Delete"} withArrow>
-                            <ActionIcon
-                              variant="subtle"
-                              color="red"
-                              aria-label={`Delete ${user.username}`}
-                              disabled={self}
-                              onClick={() => {
-                                remove.reset();
-                                setDeleting(user);
-                              }}
-                            >
-                              <IconTrash size={16} />
-                            </ActionIcon>
-                          </Tooltip>
+                          <DangerIconButton
+                            tooltip={self ? "You cannot delete yourself" : "Delete"}
+                            ariaLabel={`Delete ${user.username}`}
+                            disabled={self}
+                            onClick={() => {
+                              remove.reset();
+                              setDeleting(user);
+                            }}
+                          />
                         </Group>
                       </Table.Td>
                     </Table.Tr>
@@ -294,18 +289,17 @@ function UsersTable() {
       </QueryState>
       <CreateUserModal opened={createOpened} onClose={createModal.close} />
       <PasswordModal user={passwordFor} onClose={() => setPasswordFor(null)} />
-      <ConfirmModal
-        opened={deleting !== null}
+      <ConfirmDangerModal
+        target={deleting}
         onClose={() => setDeleting(null)}
+        mutation={remove}
+        variables={(user) => user.id}
         title="Delete user"
         confirmLabel="Delete"
-        loading={remove.isPending}
-        error={remove.error}
-        onConfirm={() => deleting && remove.mutate(deleting.id, { onSuccess: () => setDeleting(null) })}
       >
         Delete <b>{deleting?.username}</b>? Their sessions and API tokens stop working at once. The audit log keeps
         their name.
-      </ConfirmModal>
+      </ConfirmDangerModal>
     </>
   );
 }
