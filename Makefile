@@ -20,6 +20,10 @@ endif
 TARGET ?=
 BUN_TARGET := $(if $(TARGET),--target=bun-$(TARGET),)
 NODE_BIN := dist/fabricore-node$(if $(TARGET),-$(TARGET),)
+# cpu-features is ssh2's optional native addon (dockerode -> docker-modem -> ssh2); its install
+# script is not approved, so it is never built, and ssh2 loads it inside a try. Left external, the
+# compiled Node simply runs without it (the Node talks to Docker over its socket, never SSH).
+BUN_EXTERNALS := --external cpu-features
 
 .PHONY: install run run-core test test-unit test-e2e build build-node bench lint typecheck clean
 
@@ -47,7 +51,7 @@ install: node_modules/.install-stamp build
 
 build-node: install
 	@mkdir -p dist
-	@npx bun build --compile $(BUN_TARGET) --minify --sourcemap node/src/main.ts --outfile $(NODE_BIN)
+	@npx bun build --compile $(BUN_TARGET) --minify --sourcemap $(BUN_EXTERNALS) node/src/main.ts --outfile $(NODE_BIN)
 	@ls -la $(NODE_BIN)
 
 run: install build-node
