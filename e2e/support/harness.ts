@@ -33,10 +33,24 @@ export async function freePort(): Promise<number> {
  * running one e2e file by hand). */
 export function ensureNodeBinary(): string {
   if (!existsSync(NODE_BINARY)) {
-    execFileSync("npx", ["bun", "build", "--compile", "--minify", "--external", "cpu-features", "node/src/main.ts", "--outfile", NODE_BINARY], {
-      cwd: ROOT,
-      stdio: "inherit",
-    });
+    execFileSync(
+      "npx",
+      [
+        "bun",
+        "build",
+        "--compile",
+        "--minify",
+        "--external",
+        "cpu-features",
+        "node/src/main.ts",
+        "--outfile",
+        NODE_BINARY,
+      ],
+      {
+        cwd: ROOT,
+        stdio: "inherit",
+      },
+    );
   }
   return NODE_BINARY;
 }
