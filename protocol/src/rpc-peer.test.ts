@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ProtocolError } from "./errors.ts";
 import { coreToNode, nodeToCore } from "./messages.ts";
-import { RpcPeer } from "./rpc-peer.ts";
+import { RpcHandlers, RpcPeer } from "./rpc-peer.ts";
 import { InMemoryTransport } from "./transport.ts";
 
 function pair() {
@@ -87,5 +87,59 @@ describe("RpcPeer", () => {
     await new Promise((r) => setTimeout(r, 5));
     expect(seen).toHaveLength(1);
     expect(seen[0]).toMatchObject({ id: null, error: { data: { code: "invalid_message" } } });
+  });
+
+  it("shares one handler table between peers, each handler seeing its own peer's context", async () => {
+    const handlers = new RpcHandlers<typeof coreToNode, { who: string }>().onRequest(
+      "tools/call",
+      async (params, ctx) => ({
+        content: [{ type: "text", text: `${ctx.context.who} ran ${params.name}` }],
+        isError: false,
+        durationMs: 0,
+      }),
+    );
+    const options = { incoming: coreToNode, outgoing: nodeToCore, handlers };
+    const callers = ["a", "b"].map((who) => {
+      const [near, far] = InMemoryTransport.createLinkedPair();
+      const callee = new RpcPeer(far, options, { who });
+      return { callee, caller: new RpcPeer(near, { incoming: nodeToCore, outgoing: coreToNode }) };
+    });
+    // A handler set on one peer wins over the shared one, for that peer only.
+    callers[1]!.callee.setRequestHandler("tools/call", async () => ({
+      content: [{ type: "text", text: "own" }],
+      isError: false,
+      durationMs: 0,
+    }));
+    const results = await Promise.all(
+      callers.map(({ caller }) => caller.request("tools/call", { name: "t", deadlineMs: 1000, callId: "c" })),
+    );
+    expect(results.map((r) => r.content[0])).toEqual([
+      { type: "text", text: "a ran t" },
+      { type: "text", text: "own" },
+    ]);
+  });
+
+  it("gives shared notification handlers and onProblem the peer's context", async () => {
+    const beats: string[] = [];
+    const problems: string[] = [];
+    const options = {
+      incoming: nodeToCore,
+      outgoing: coreToNode,
+      handlers: new RpcHandlers<typeof nodeToCore, { who: string }>().onNotification(
+        "fabricore/heartbeat",
+        (_params, context) => beats.push(context.who),
+      ),
+      onProblem: (problem: string, context: { who: string }) => problems.push(`${context.who}: ${problem}`),
+    };
+    const senders = ["a", "b"].map((who) => {
+      const [near, far] = InMemoryTransport.createLinkedPair();
+      new RpcPeer(far, options, { who });
+      return near;
+    });
+    await senders[0]!.send({ jsonrpc: "2.0", method: "fabricore/heartbeat", params: { at: 1 } });
+    await senders[1]!.send({ jsonrpc: "2.0", method: "notifications/tools/list_changed", params: { tools: [] } });
+    await new Promise((r) => setTimeout(r, 5));
+    expect(beats).toEqual(["a"]);
+    expect(problems).toEqual(["b: unhandled notification notifications/tools/list_changed"]);
   });
 });

@@ -25,17 +25,58 @@ export interface RequestOptions {
   signal?: AbortSignal;
 }
 
-export interface RpcPeerOptions<In extends Catalog, Out extends Catalog> {
+/** A request handler registered once for every peer of a kind; `context` is the peer's own. */
+export interface SharedRequestContext<C> extends RequestContext {
+  context: C;
+}
+
+/**
+ * Handlers registered once and shared by many peers. The Core's hub serves 10,000 Nodes with the
+ * same four handlers: per-peer closures and handler maps were a measurable part of its memory per
+ * Node (bench/fleet.ts). Each handler gets the context the peer was created with.
+ */
+export class RpcHandlers<In extends Catalog, C> {
+  /** @internal */
+  readonly requests = new Map<string, SharedRequestHandler<C>>();
+  /** @internal */
+  readonly notifications = new Map<string, SharedNotificationHandler<C>>();
+
+  onRequest<M extends MethodsWithResult<In>>(
+    method: M,
+    handler: (params: ParsedParamsOf<In, M>, ctx: SharedRequestContext<C>) => Promise<ResultInputOf<In, M>>,
+  ): this {
+    this.requests.set(method, handler as SharedRequestHandler<C>);
+    return this;
+  }
+
+  onNotification<M extends NotificationMethods<In>>(
+    method: M,
+    handler: (params: ParsedParamsOf<In, M>, context: C) => void,
+  ): this {
+    this.notifications.set(method, handler as SharedNotificationHandler<C>);
+    return this;
+  }
+}
+
+/**
+ * Options are meant to be shared too: one object for every peer of a kind (nothing in it is per
+ * connection), so a fleet of peers does not carry a copy each.
+ */
+export interface RpcPeerOptions<In extends Catalog, Out extends Catalog, C = undefined> {
   incoming: In;
   outgoing: Out;
   /** Code for requests still pending when the connection closes (`node_offline` on the Core). */
   disconnectCode?: ProtocolError["code"];
   /** Called for problems that have no caller to return to (a bad notification, a stray reply). */
-  onProblem?: (problem: string) => void;
+  onProblem?: (problem: string, context: C) => void;
+  /** Handlers shared by every peer; ones set with setRequestHandler/setNotificationHandler win. */
+  handlers?: RpcHandlers<In, C>;
 }
 
 type RequestHandler = (params: never, ctx: RequestContext) => Promise<unknown>;
 type NotificationHandler = (params: never) => void;
+type SharedRequestHandler<C> = (params: never, ctx: SharedRequestContext<C>) => Promise<unknown>;
+type SharedNotificationHandler<C> = (params: never, context: C) => void;
 
 interface Pending {
   method: string;
@@ -50,21 +91,25 @@ interface Pending {
  * against its result schema before a caller does; a bad message is answered with an error and
  * never throws out of here.
  */
-export class RpcPeer<In extends Catalog, Out extends Catalog> {
+export class RpcPeer<In extends Catalog, Out extends Catalog, C = undefined> {
   onclose?: (info: CloseInfo) => void;
-  private readonly requestHandlers = new Map<string, RequestHandler>();
-  private readonly notificationHandlers = new Map<string, NotificationHandler>();
-  private readonly pending = new Map<RequestId, Pending>();
-  private readonly inflight = new Map<RequestId, AbortController>();
+  // Created on first use: an idle peer (most of a fleet, most of the time) holds no empty maps.
+  private requestHandlers: Map<string, RequestHandler> | undefined;
+  private notificationHandlers: Map<string, NotificationHandler> | undefined;
+  private pending: Map<RequestId, Pending> | undefined;
+  private inflight: Map<RequestId, AbortController> | undefined;
   private nextId = 1;
   private closed = false;
 
   readonly transport: Transport;
-  private readonly options: RpcPeerOptions<In, Out>;
+  /** What shared handlers and onProblem get for this peer (the hub's connection record). */
+  readonly context: C;
+  private readonly options: RpcPeerOptions<In, Out, C>;
 
-  constructor(transport: Transport, options: RpcPeerOptions<In, Out>) {
+  constructor(transport: Transport, options: RpcPeerOptions<In, Out, C>, ...context: C extends undefined ? [] : [C]) {
     this.transport = transport;
     this.options = options;
+    this.context = context[0] as C;
     transport.onmessage = (message) => this.receive(message);
     transport.oninvalid = (error, id) => {
       void this.sendError(id, new ProtocolError("invalid_message", `invalid message: ${error}`));
@@ -77,13 +122,14 @@ export class RpcPeer<In extends Catalog, Out extends Catalog> {
   }
 
   get pendingCount(): number {
-    return this.pending.size;
+    return this.pending?.size ?? 0;
   }
 
   setRequestHandler<M extends MethodsWithResult<In>>(
     method: M,
     handler: (params: ParsedParamsOf<In, M>, ctx: RequestContext) => Promise<ResultInputOf<In, M>>,
   ): void {
+    this.requestHandlers ??= new Map();
     this.requestHandlers.set(method, handler as RequestHandler);
   }
 
@@ -91,6 +137,7 @@ export class RpcPeer<In extends Catalog, Out extends Catalog> {
     method: M,
     handler: (params: ParsedParamsOf<In, M>) => void,
   ): void {
+    this.notificationHandlers ??= new Map();
     this.notificationHandlers.set(method, handler as NotificationHandler);
   }
 
@@ -103,6 +150,8 @@ export class RpcPeer<In extends Catalog, Out extends Catalog> {
       return Promise.reject(new ProtocolError(this.options.disconnectCode ?? "node_offline", "connection is closed"));
     }
     const id = this.nextId++;
+    this.pending ??= new Map();
+    const pending = this.pending;
     return new Promise<ResultOf<Out, M>>((resolve, reject) => {
       let timer: ReturnType<typeof setTimeout> | undefined;
       const onAbort = () => {
@@ -111,9 +160,10 @@ export class RpcPeer<In extends Catalog, Out extends Catalog> {
       const cleanup = () => {
         if (timer) clearTimeout(timer);
         options.signal?.removeEventListener("abort", onAbort);
-        this.pending.delete(id);
+        pending.delete(id);
+        if (pending.size === 0 && this.pending === pending) this.pending = undefined;
       };
-      this.pending.set(id, { method, resolve: resolve as (v: unknown) => void, reject, cleanup });
+      pending.set(id, { method, resolve: resolve as (v: unknown) => void, reject, cleanup });
       if (options.timeoutMs !== undefined) {
         timer = setTimeout(
           () => this.cancelOutgoing(id, "deadline_exceeded", `no answer to ${method} within ${options.timeoutMs} ms`),
@@ -125,7 +175,7 @@ export class RpcPeer<In extends Catalog, Out extends Catalog> {
         options.signal.addEventListener("abort", onAbort, { once: true });
       }
       this.transport.send({ jsonrpc: "2.0", id, method, params: params as Record<string, unknown> }).catch((error) => {
-        const entry = this.pending.get(id);
+        const entry = pending.get(id);
         if (!entry) return;
         entry.cleanup();
         entry.reject(new ProtocolError(this.options.disconnectCode ?? "node_offline", `send failed: ${String(error)}`));
@@ -144,7 +194,7 @@ export class RpcPeer<In extends Catalog, Out extends Catalog> {
   }
 
   private cancelOutgoing(id: RequestId, code: "cancelled" | "deadline_exceeded", message: string): void {
-    const entry = this.pending.get(id);
+    const entry = this.pending?.get(id);
     if (!entry) return;
     entry.cleanup();
     entry.reject(new ProtocolError(code, message));
@@ -162,9 +212,9 @@ export class RpcPeer<In extends Catalog, Out extends Catalog> {
       else this.handleNotification(message.method, message.params ?? {});
       return;
     }
-    const entry = this.pending.get(message.id as RequestId);
+    const entry = this.pending?.get(message.id as RequestId);
     if (!entry) {
-      this.options.onProblem?.(`reply to unknown request id ${String(message.id)}`);
+      this.problem(`reply to unknown request id ${String(message.id)}`);
       return;
     }
     entry.cleanup();
@@ -183,8 +233,9 @@ export class RpcPeer<In extends Catalog, Out extends Catalog> {
 
   private async handleRequest(id: RequestId, method: string, params: Record<string, unknown>): Promise<void> {
     const entry = this.options.incoming[method];
-    const handler = this.requestHandlers.get(method);
-    if (!entry?.result || !handler) {
+    const own = this.requestHandlers?.get(method);
+    const shared = own ? undefined : this.options.handlers?.requests.get(method);
+    if (!entry?.result || !(own || shared)) {
       await this.sendError(id, new ProtocolError("unknown_method", `unknown method: ${method}`));
       return;
     }
@@ -197,9 +248,13 @@ export class RpcPeer<In extends Catalog, Out extends Catalog> {
       return;
     }
     const controller = new AbortController();
-    this.inflight.set(id, controller);
+    this.inflight ??= new Map();
+    const inflight = this.inflight;
+    inflight.set(id, controller);
     try {
-      const result = await handler(parsed.data as never, { requestId: id, signal: controller.signal });
+      const result = own
+        ? await own(parsed.data as never, { requestId: id, signal: controller.signal })
+        : await shared?.(parsed.data as never, { requestId: id, signal: controller.signal, context: this.context });
       if (!this.closed) await this.transport.send({ jsonrpc: "2.0", id, result });
     } catch (error) {
       const wire =
@@ -208,31 +263,39 @@ export class RpcPeer<In extends Catalog, Out extends Catalog> {
           : new ProtocolError("internal", error instanceof Error ? error.message : String(error));
       await this.sendError(id, wire);
     } finally {
-      this.inflight.delete(id);
+      inflight.delete(id);
+      // An idle peer gives the map back (a Node's only request to the Core is its hello).
+      if (inflight.size === 0 && this.inflight === inflight) this.inflight = undefined;
     }
   }
 
   private handleNotification(method: string, params: Record<string, unknown>): void {
     if (method === "notifications/cancelled") {
       const parsed = CancelledParams.safeParse(params);
-      if (parsed.success) this.inflight.get(parsed.data.requestId)?.abort(parsed.data.reason ?? "cancelled");
+      if (parsed.success) this.inflight?.get(parsed.data.requestId)?.abort(parsed.data.reason ?? "cancelled");
     }
     const entry = this.options.incoming[method];
-    const handler = this.notificationHandlers.get(method);
-    if (!entry || !handler) {
-      if (method !== "notifications/cancelled") this.options.onProblem?.(`unhandled notification ${method}`);
+    const own = this.notificationHandlers?.get(method);
+    const shared = own ? undefined : this.options.handlers?.notifications.get(method);
+    if (!entry || !(own || shared)) {
+      if (method !== "notifications/cancelled") this.problem(`unhandled notification ${method}`);
       return;
     }
     const parsed = entry.params.safeParse(params);
     if (!parsed.success) {
-      this.options.onProblem?.(`invalid params for ${method}: ${z.prettifyError(parsed.error)}`);
+      this.problem(`invalid params for ${method}: ${z.prettifyError(parsed.error)}`);
       return;
     }
     try {
-      handler(parsed.data as never);
+      if (own) own(parsed.data as never);
+      else shared?.(parsed.data as never, this.context);
     } catch (error) {
-      this.options.onProblem?.(`handler for ${method} threw: ${String(error)}`);
+      this.problem(`handler for ${method} threw: ${String(error)}`);
     }
+  }
+
+  private problem(problem: string): void {
+    this.options.onProblem?.(problem, this.context);
   }
 
   private async sendError(id: RequestId | null, error: ProtocolError): Promise<void> {
@@ -243,8 +306,8 @@ export class RpcPeer<In extends Catalog, Out extends Catalog> {
   private handleClose(info: CloseInfo): void {
     if (this.closed) return;
     this.closed = true;
-    for (const controller of this.inflight.values()) controller.abort("connection closed");
-    for (const entry of [...this.pending.values()]) {
+    for (const controller of this.inflight?.values() ?? []) controller.abort("connection closed");
+    for (const entry of [...(this.pending?.values() ?? [])]) {
       entry.cleanup();
       entry.reject(
         new ProtocolError(
