@@ -14,7 +14,9 @@ import {
   nodeToCore,
   PROTOCOL_VERSION,
   ProtocolError,
+  RpcHandlers,
   RpcPeer,
+  type RpcPeerOptions,
   type SystemStats,
   type ToolCallParams,
   type ToolDescriptor,
@@ -89,8 +91,10 @@ export interface ConnectedNode {
 export type CallToolParams = Pick<ToolCallParams, "name" | "deadlineMs" | "callId"> &
   Partial<Pick<ToolCallParams, "source" | "arguments" | "runId">>;
 
-type CorePeer = RpcPeer<typeof nodeToCore, typeof coreToNode>;
+type CorePeer = RpcPeer<typeof nodeToCore, typeof coreToNode, Connection>;
 
+/** Everything the hub keeps per Node. Kept small on purpose: at 10,000 Nodes every field and closure
+ * here is multiplied (bench/fleet.ts measures the Core's memory per Node against bare `ws`). */
 interface Connection extends NodeIdentity {
   peer: CorePeer;
   transport: Transport;
@@ -124,6 +128,9 @@ export class NodeHub {
    * each parsed list with its JSON schemas is kilobytes per Node (bench/fleet.ts measures the memory). */
   private readonly sharedTools = new Map<string, ToolDescriptor[]>();
   private readonly wss: WebSocketServer;
+  /** One options object and one handler table for every connection's RPC peer (see RpcHandlers). */
+  private readonly peerOptions: RpcPeerOptions<typeof nodeToCore, typeof coreToNode, Connection>;
+  private readonly transportOptions: { now: () => number };
   private readonly sweepTimer: ReturnType<typeof setInterval>;
   private readonly logger: HubLogger;
   private readonly now: () => number;
@@ -141,6 +148,14 @@ export class NodeHub {
       // Per-connection deflate state costs ~300 KB of memory each; at 10,000 Nodes that is gigabytes.
       perMessageDeflate: false,
     });
+    this.peerOptions = {
+      incoming: nodeToCore,
+      outgoing: coreToNode,
+      disconnectCode: "node_offline",
+      onProblem: (problem, conn) => this.logger.debug({ nodeId: conn.nodeId, problem }, "node protocol problem"),
+      handlers: this.handlers(),
+    };
+    this.transportOptions = { now: this.now };
     this.sweepTimer = setInterval(() => this.sweep(), this.heartbeatIntervalMs);
     this.sweepTimer.unref();
   }
@@ -154,7 +169,7 @@ export class NodeHub {
     const path = (request.url ?? "").split("?")[0];
     if (path !== NODE_CONNECT_PATH) return false;
     // A client resetting the connection while we authenticate must not raise an unhandled 'error'.
-    socket.on("error", () => {});
+    socket.on("error", ignoreError);
     void this.upgrade(request, socket, head);
     return true;
   }
@@ -188,7 +203,7 @@ export class NodeHub {
     if (socket.destroyed) return;
     const who = identity;
     this.wss.handleUpgrade(request, socket, head, (ws) => {
-      this.accept(new WsServerTransport(ws), who);
+      this.accept(new WsServerTransport(ws, this.transportOptions), who);
     });
   }
 
@@ -201,15 +216,10 @@ export class NodeHub {
       return;
     }
     const connectedAt = this.now();
-    const peer: CorePeer = new RpcPeer(transport, {
-      incoming: nodeToCore,
-      outgoing: coreToNode,
-      disconnectCode: "node_offline",
-      onProblem: (problem) => this.logger.debug({ nodeId, problem }, "node protocol problem"),
-    });
     const conn: Connection = {
-      ...identity,
-      peer,
+      nodeId,
+      name: identity.name,
+      peer: undefined as unknown as CorePeer,
       transport,
       hello: undefined,
       tools: [],
@@ -220,19 +230,18 @@ export class NodeHub {
       online: false,
       closed: false,
     };
-    // Every frame is a sign of life; wrap the peer's handler rather than parse twice.
-    const deliver = transport.onmessage;
-    transport.onmessage = (message) => {
-      conn.lastSeenAt = this.now();
-      deliver?.(message);
-    };
-    if (transport instanceof WsServerTransport) {
-      transport.onactivity = () => {
+    const peer: CorePeer = new RpcPeer(transport, this.peerOptions, conn);
+    conn.peer = peer;
+    // Every frame is a sign of life. A WebSocket transport keeps its own clock (lastActivityAt, pongs
+    // included); any other transport gets its handler wrapped rather than frames parsed twice.
+    if (!(transport instanceof WsServerTransport)) {
+      const deliver = transport.onmessage;
+      transport.onmessage = (message) => {
         conn.lastSeenAt = this.now();
+        deliver?.(message);
       };
     }
     peer.onclose = (info) => this.closed(conn, info);
-    this.registerHandlers(conn);
 
     const previous = this.connections.get(nodeId);
     this.connections.set(nodeId, conn);
@@ -242,62 +251,67 @@ export class NodeHub {
     }
   }
 
-  private registerHandlers(conn: Connection): void {
-    const { peer, nodeId } = conn;
-    peer.setRequestHandler("fabricore/hello", async (hello): Promise<HelloResult> => {
-      if (conn.hello) throw new ProtocolError("invalid_message", "hello was already received on this connection");
-      if (hello.protocolVersion !== PROTOCOL_VERSION) {
-        this.logger.warn(
-          { nodeId, nodeVersion: hello.nodeVersion, protocol: hello.protocolVersion },
-          "version mismatch",
-        );
-        // After the error reply below has been queued on the socket.
-        setTimeout(() => void peer.close(NodeCloseCode.versionMismatch, "protocol version mismatch"), 0);
-        throw new ProtocolError(
-          "version_mismatch",
-          `this Core speaks protocol version ${PROTOCOL_VERSION}, the Node ${hello.protocolVersion}; ` +
-            "install the fabricore-node build that matches the Core",
-          { expected: PROTOCOL_VERSION, received: hello.protocolVersion },
-        );
-      }
-      // A failure here fails the hello (the Node retries): answering with an empty list would make
-      // the Node stop every MCP server it runs.
-      const desired = await this.options.desiredMcpServers(nodeId);
-      if (conn.closed) throw new ProtocolError("node_offline", "the connection closed during hello");
-      const tools = this.shareTools(hello.tools);
-      conn.hello = { ...hello, tools };
-      conn.tools = tools;
-      conn.mcpServers = hello.mcpServers;
-      conn.online = true;
-      this.online.add(nodeId);
-      this.logger.info(
-        { nodeId, name: conn.name, version: hello.nodeVersion, hostname: hello.hostname, tools: hello.tools.length },
-        "node online",
+  /** The handlers of every Node connection, registered once; each finds its connection in `context`. */
+  private handlers(): RpcHandlers<typeof nodeToCore, Connection> {
+    return new RpcHandlers<typeof nodeToCore, Connection>()
+      .onRequest("fabricore/hello", (hello, { context: conn }) => this.hello(conn, hello))
+      .onNotification("fabricore/heartbeat", (params, conn) => {
+        if (!conn.online) return;
+        if (params.stats) conn.stats = { ...conn.stats, ...params.stats };
+        this.safely("onHeartbeat", () => this.options.onHeartbeat?.(conn.nodeId, params));
+      })
+      .onNotification("notifications/tools/list_changed", ({ tools }, conn) => {
+        if (!conn.online) return;
+        conn.tools = this.shareTools(tools);
+        if (conn.hello) conn.hello.tools = conn.tools;
+        this.safely("onToolsChanged", () => this.options.onToolsChanged?.(conn.nodeId, tools));
+      })
+      .onNotification("fabricore/mcp/status", ({ servers }, conn) => {
+        if (!conn.online) return;
+        conn.mcpServers = servers;
+        this.safely("onMcpStatus", () => this.options.onMcpStatus?.(conn.nodeId, servers));
+      });
+  }
+
+  private async hello(conn: Connection, hello: HelloParams): Promise<HelloResult> {
+    const { nodeId, peer } = conn;
+    if (conn.hello) throw new ProtocolError("invalid_message", "hello was already received on this connection");
+    if (hello.protocolVersion !== PROTOCOL_VERSION) {
+      this.logger.warn({ nodeId, nodeVersion: hello.nodeVersion, protocol: hello.protocolVersion }, "version mismatch");
+      // After the error reply below has been queued on the socket.
+      setTimeout(() => void peer.close(NodeCloseCode.versionMismatch, "protocol version mismatch"), 0);
+      throw new ProtocolError(
+        "version_mismatch",
+        `this Core speaks protocol version ${PROTOCOL_VERSION}, the Node ${hello.protocolVersion}; ` +
+          "install the fabricore-node build that matches the Core",
+        { expected: PROTOCOL_VERSION, received: hello.protocolVersion },
       );
-      this.safely("onOnline", () => this.options.onOnline?.(nodeId, hello));
-      return {
-        protocolVersion: PROTOCOL_VERSION,
-        nodeId,
-        name: conn.name,
-        heartbeatIntervalMs: this.heartbeatIntervalMs,
-        mcpServers: desired,
-      };
-    });
-    peer.setNotificationHandler("fabricore/heartbeat", (params) => {
-      if (!conn.online) return;
-      if (params.stats) conn.stats = { ...conn.stats, ...params.stats };
-      this.safely("onHeartbeat", () => this.options.onHeartbeat?.(nodeId, params));
-    });
-    peer.setNotificationHandler("notifications/tools/list_changed", ({ tools }) => {
-      if (!conn.online) return;
-      conn.tools = this.shareTools(tools);
-      this.safely("onToolsChanged", () => this.options.onToolsChanged?.(nodeId, tools));
-    });
-    peer.setNotificationHandler("fabricore/mcp/status", ({ servers }) => {
-      if (!conn.online) return;
-      conn.mcpServers = servers;
-      this.safely("onMcpStatus", () => this.options.onMcpStatus?.(nodeId, servers));
-    });
+    }
+    // A failure here fails the hello (the Node retries): answering with an empty list would make
+    // the Node stop every MCP server it runs.
+    const desired = await this.options.desiredMcpServers(nodeId);
+    if (conn.closed) throw new ProtocolError("node_offline", "the connection closed during hello");
+    const announced = hello.tools;
+    // The parsed hello is this connection's own object: keep it, with the fleet's shared tool list in
+    // place of its own copy, rather than a second object.
+    hello.tools = this.shareTools(announced);
+    conn.hello = hello;
+    conn.tools = hello.tools;
+    conn.mcpServers = hello.mcpServers;
+    conn.online = true;
+    this.online.add(nodeId);
+    this.logger.info(
+      { nodeId, name: conn.name, version: hello.nodeVersion, hostname: hello.hostname, tools: announced.length },
+      "node online",
+    );
+    this.safely("onOnline", () => this.options.onOnline?.(nodeId, hello));
+    return {
+      protocolVersion: PROTOCOL_VERSION,
+      nodeId,
+      name: conn.name,
+      heartbeatIntervalMs: this.heartbeatIntervalMs,
+      mcpServers: desired,
+    };
   }
 
   private closed(conn: Connection, info: CloseInfo): void {
@@ -319,10 +333,11 @@ export class NodeHub {
     const now = this.now();
     const silentBefore = now - SILENT_INTERVALS * this.heartbeatIntervalMs;
     for (const conn of this.connections.values()) {
+      const lastSeenAt = lastSeen(conn);
       if (!conn.online && conn.connectedAt < silentBefore) {
         this.drop(conn, NodeCloseCode.helloTimeout, "no hello");
-      } else if (conn.lastSeenAt < silentBefore) {
-        this.logger.warn({ nodeId: conn.nodeId, silentMs: now - conn.lastSeenAt }, "node silent; closing");
+      } else if (lastSeenAt < silentBefore) {
+        this.logger.warn({ nodeId: conn.nodeId, silentMs: now - lastSeenAt }, "node silent; closing");
         this.drop(conn, NodeCloseCode.heartbeatTimeout, "heartbeat timeout");
       } else if (conn.transport instanceof WsServerTransport) {
         conn.transport.ping();
@@ -350,7 +365,7 @@ export class NodeHub {
       tools: conn.tools,
       mcpServers: conn.mcpServers,
       connectedAt: conn.connectedAt,
-      lastSeenAt: conn.lastSeenAt,
+      lastSeenAt: lastSeen(conn),
       stats: conn.stats,
     };
   }
@@ -433,6 +448,15 @@ export class NodeHub {
       this.logger.error({ err: errorMessage(error) }, `${what} callback threw`);
     }
   }
+}
+
+/** One listener for every socket rather than a closure each (it stays attached for the connection's life). */
+function ignoreError(): void {}
+
+function lastSeen(conn: Connection): number {
+  return conn.transport instanceof WsServerTransport
+    ? Math.max(conn.lastSeenAt, conn.transport.lastActivityAt)
+    : conn.lastSeenAt;
 }
 
 function header(request: IncomingMessage, name: string): string | undefined {

@@ -14,7 +14,11 @@ export interface WsServerTransportOptions {
   invalidWindowMs?: number;
   /** How long a local close waits for the Node's close frame before dropping the TCP connection. */
   closeTimeoutMs?: number;
+  /** The clock of `lastActivityAt` (the hub's, so that tests with a fake clock agree). */
+  now?: () => number;
 }
+
+const DEFAULTS: WsServerTransportOptions = {};
 
 /** WebSocket close codes the Core uses towards Nodes. 4000-4999 are private-use codes (RFC 6455 7.4.2). */
 export const NodeCloseCode = {
@@ -38,45 +42,60 @@ export class WsServerTransport implements Transport {
   onmessage?: (message: JsonRpcMessage) => void;
   oninvalid?: (error: string, id: string | number | null) => void;
   onclose?: (info: CloseInfo) => void;
-  /** Any sign of life, including a pong: the hub's liveness clock. */
-  onactivity?: () => void;
+  /** When the Node last showed any sign of life, a frame or a pong: the hub's liveness clock. A field
+   * rather than a callback, so that 10,000 connections do not each carry one more closure. */
+  lastActivityAt: number;
   private readonly ws: WebSocket;
   private closed = false;
   private invalidCount = 0;
-  private invalidWindowStart = Date.now();
-  private readonly maxInvalidFrames: number;
-  private readonly invalidWindowMs: number;
-  private readonly closeTimeoutMs: number;
+  private invalidWindowStart: number;
+  /** Shared by every transport of a hub, not copied into each. */
+  private readonly options: WsServerTransportOptions;
 
-  constructor(ws: WebSocket, options: WsServerTransportOptions = {}) {
+  constructor(ws: WebSocket, options: WsServerTransportOptions = DEFAULTS) {
     this.ws = ws;
-    this.maxInvalidFrames = options.maxInvalidFrames ?? 20;
-    this.invalidWindowMs = options.invalidWindowMs ?? 10_000;
-    this.closeTimeoutMs = options.closeTimeoutMs ?? 1_000;
-    ws.on("message", (data, isBinary) => {
-      this.onactivity?.();
-      if (isBinary) {
-        this.invalid("binary frames are not used; send JSON text", null);
-        return;
-      }
-      const json = safeParseJson(data.toString());
-      if (!json.ok) {
-        this.invalid(`not JSON: ${json.error}`, null);
-        return;
-      }
-      const parsed = parseJsonRpcMessage(json.value);
-      if (parsed.ok) {
-        this.onmessage?.(parsed.message);
-        return;
-      }
-      const id = (json.value as { id?: unknown } | null)?.id;
-      this.invalid(parsed.error, typeof id === "string" || typeof id === "number" ? id : null);
-    });
-    ws.on("pong", () => this.onactivity?.());
+    this.options = options;
+    this.lastActivityAt = this.now();
+    this.invalidWindowStart = this.lastActivityAt;
+    // One set of listener functions for every socket (they find their transport through the socket),
+    // the way `ws` itself wires its sockets: no closures per connection.
+    (ws as SocketWithTransport)[kTransport] = this;
+    ws.on("message", onWsMessage);
+    ws.on("pong", onWsPong);
     // ws reports protocol violations and oversized frames as 'error' and then closes the socket
     // (1002 / 1009); 'close' below is what matters, but an unhandled 'error' would crash the Core.
-    ws.on("error", () => {});
-    ws.on("close", (code, reason) => this.closedBy({ code, reason: reason.toString() }));
+    ws.on("error", onWsError);
+    ws.on("close", onWsClose);
+  }
+
+  /** @internal A frame from the socket. */
+  receive(data: WebSocket.RawData, isBinary: boolean): void {
+    this.lastActivityAt = this.now();
+    if (isBinary) {
+      this.invalid("binary frames are not used; send JSON text", null);
+      return;
+    }
+    const json = safeParseJson(data.toString());
+    if (!json.ok) {
+      this.invalid(`not JSON: ${json.error}`, null);
+      return;
+    }
+    const parsed = parseJsonRpcMessage(json.value);
+    if (parsed.ok) {
+      this.onmessage?.(parsed.message);
+      return;
+    }
+    const id = (json.value as { id?: unknown } | null)?.id;
+    this.invalid(parsed.error, typeof id === "string" || typeof id === "number" ? id : null);
+  }
+
+  /** @internal A pong, or any other sign of life below the message layer. */
+  touch(): void {
+    this.lastActivityAt = this.now();
+  }
+
+  private now(): number {
+    return (this.options.now ?? Date.now)();
   }
 
   get isClosed(): boolean {
@@ -96,7 +115,7 @@ export class WsServerTransport implements Transport {
     if (this.closed) return;
     if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) {
       this.ws.close(code, reason);
-      setTimeout(() => this.ws.terminate(), this.closeTimeoutMs).unref();
+      setTimeout(() => this.ws.terminate(), this.options.closeTimeoutMs ?? 1_000).unref();
     }
     this.closedBy({ code, reason });
   }
@@ -112,22 +131,40 @@ export class WsServerTransport implements Transport {
   }
 
   private invalid(error: string, id: string | number | null): void {
-    const now = Date.now();
-    if (now - this.invalidWindowStart > this.invalidWindowMs) {
+    const now = this.now();
+    if (now - this.invalidWindowStart > (this.options.invalidWindowMs ?? 10_000)) {
       this.invalidWindowStart = now;
       this.invalidCount = 0;
     }
     this.invalidCount += 1;
-    if (this.invalidCount > this.maxInvalidFrames) {
+    if (this.invalidCount > (this.options.maxInvalidFrames ?? 20)) {
       void this.close(NodeCloseCode.invalidFrames, "too many invalid frames");
       return;
     }
     this.oninvalid?.(error, id);
   }
 
-  private closedBy(info: CloseInfo): void {
+  /** @internal */
+  closedBy(info: CloseInfo): void {
     if (this.closed) return;
     this.closed = true;
     this.onclose?.(info);
   }
+}
+
+const kTransport = Symbol("fabricore.transport");
+type SocketWithTransport = WebSocket & { [kTransport]: WsServerTransport };
+
+function onWsMessage(this: WebSocket, data: WebSocket.RawData, isBinary: boolean): void {
+  (this as SocketWithTransport)[kTransport].receive(data, isBinary);
+}
+
+function onWsPong(this: WebSocket): void {
+  (this as SocketWithTransport)[kTransport].touch();
+}
+
+function onWsError(): void {}
+
+function onWsClose(this: WebSocket, code: number, reason: Buffer): void {
+  (this as SocketWithTransport)[kTransport].closedBy({ code, reason: reason.toString() });
 }
