@@ -58,7 +58,7 @@ run: install build-node
 	@node scripts/dev-run.ts
 
 run-core: install
-	@node core/src/main.ts
+	@node --max-semi-space-size=16 core/src/main.ts  # flags: core/src/v8-flags.ts
 
 typecheck: install
 	@npx tsc -p tsconfig.json

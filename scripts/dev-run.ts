@@ -10,6 +10,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join, resolve } from "node:path";
+import { CORE_V8_FLAGS } from "../core/src/v8-flags.ts";
 
 const root = resolve(import.meta.dirname, "..");
 const dataDir = resolve(process.env.FABRICORE_DATA_DIR ?? join(root, "data"));
@@ -36,7 +37,7 @@ function stopAll(code: number): never {
 process.on("SIGINT", () => stopAll(0));
 process.on("SIGTERM", () => stopAll(0));
 
-const core = spawn(process.execPath, [join(root, "core/src/main.ts")], {
+const core = spawn(process.execPath, [...CORE_V8_FLAGS, join(root, "core/src/main.ts")], {
   stdio: "inherit",
   env: {
     ...process.env,

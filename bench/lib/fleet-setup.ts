@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createRepositories, migrateToLatest, openDatabase } from "@fabricore/core/database/index.ts";
 import { generateToken, hashToken, loadMasterKey, SecretBox } from "@fabricore/core/secrets/index.ts";
+import { CORE_V8_FLAGS } from "@fabricore/core/v8-flags.ts";
 import { type Child, freePort, spawnChild, until, WANTED_NOFILE } from "./proc.ts";
 
 export const ADMIN_PASSWORD = "bench-admin-password";
@@ -58,6 +59,8 @@ export async function startCoreHost(options: {
   const child = spawnChild("bench/sim/core-host.ts", {
     // BENCH_CORE_PROFILE=<dir>: a V8 CPU profile of the Core, written when it stops.
     nodeArgs: [
+      // As the Core is started in production (core/src/v8-flags.ts).
+      ...CORE_V8_FLAGS,
       "--expose-gc",
       ...(process.env.BENCH_CORE_PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CORE_PROFILE}`] : []),
     ],

@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { CORE_V8_FLAGS } from "@fabricore/core/v8-flags.ts";
 import { inject } from "vitest";
 
 export const ROOT = resolve(import.meta.dirname, "../..");
@@ -123,7 +124,7 @@ export async function startCore(
     ...options.env,
   };
   const proc = new Proc(
-    spawn(process.execPath, [join(ROOT, "core/src/main.ts")], {
+    spawn(process.execPath, [...CORE_V8_FLAGS, join(ROOT, "core/src/main.ts")], {
       env: { ...process.env, ...env },
       stdio: ["ignore", "pipe", "pipe"],
     }),
