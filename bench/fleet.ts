@@ -5,6 +5,7 @@
  * throughout the reconnect storm.
  */
 
+import { CORE_V8_FLAGS } from "@fabricore/core/v8-flags.ts";
 import { enrollNodes, probeHealth, startCoreHost, startFleet, tempDir, waitConnected } from "./lib/fleet-setup.ts";
 import { nofileLimits, sleep, spawnChild, until, WANTED_NOFILE } from "./lib/proc.ts";
 import { type BenchResult, machine, type Row } from "./lib/report.ts";
@@ -28,7 +29,8 @@ interface Memory {
 async function rawWsIdle(count: number, processes: number, rampMs: number) {
   const server = spawnChild("bench/sim/ws-baseline.ts", {
     args: ["server"],
-    nodeArgs: ["--expose-gc"],
+    // The same V8 flags as the Core, so that the ratio compares connections, not heap settings.
+    nodeArgs: [...CORE_V8_FLAGS, "--expose-gc"],
     nofile: WANTED_NOFILE,
   });
   const clients: ReturnType<typeof spawnChild>[] = [];

@@ -7,6 +7,7 @@
  */
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
+import { writeHeapSnapshot } from "node:v8";
 import { MAX_FRAME_BYTES } from "@fabricore/protocol";
 import WebSocket, { WebSocketServer } from "ws";
 import { serveIpc, sleep } from "../lib/proc.ts";
@@ -39,6 +40,11 @@ if (mode === "server") {
       return { rss: m.rss, heapUsed: m.heapUsed };
     },
     count: () => count,
+    /** A heap snapshot (to compare what one connection costs here and in the Core); returns its path. */
+    snapshot(message: { dir?: string }) {
+      (globalThis as { gc?: () => void }).gc?.();
+      return writeHeapSnapshot(message.dir ? `${message.dir}/raw-ws-${Date.now()}.heapsnapshot` : undefined);
+    },
   });
   process.send?.({ type: "ready", port: (server.address() as AddressInfo).port });
 } else if (mode === "clients") {
