@@ -1,0 +1,443 @@
+/**
+ * Issue 8, the network, continued: a lossy link and a slow link between the Core and a Node, made by
+ * the kernel only. The real Core runs in one network namespace and the compiled Node binary in
+ * another, joined by a veth pair (e2e/support/netns.ts); nothing of ours sits in the data path.
+ *
+ * - Loss: iptables `statistic --mode random` drops packets leaving either end, so both directions
+ *   lose about LOSS of their packets and TCP has to retransmit.
+ * - A slow link: a tbf qdisc on both ends limits the rate, so a large frame takes seconds to cross
+ *   and anything sent after it (heartbeats, the answer to a ping) waits behind it.
+ *
+ * A fixed delay, jitter and reordering need netem, which this kernel lacks (docs/RELIABILITY.md).
+ *
+ * Needs root, `ip netns`, iptables with the statistic match and tc with tbf. Under CI=true a machine
+ * without them FAILS this suite; locally it skips with a message.
+ */
+import { spawn } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import type { Server } from "node:net";
+import { join } from "node:path";
+import { capText } from "@fabricore/core/agent/tool-output.ts";
+import { type RecordedRequest, turn } from "@fabricore/core/llm/testing/script.ts";
+import {
+  type ScriptedOpenAiServer,
+  startScriptedOpenAiServer,
+} from "@fabricore/core/llm/testing/scripted-openai-server.ts";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Forward, forward } from "./support/forward.ts";
+import {
+  ADMIN_PASSWORD,
+  ApiClient,
+  ensureNodeBinary,
+  freePort,
+  Proc,
+  ROOT,
+  tempDir,
+  waitFor,
+} from "./support/harness.ts";
+import { impairmentAvailability, type LinkCounters, NetLab } from "./support/netns.ts";
+
+const MODEL = "qwen2.5-7b-instruct";
+/** Short, so three silent intervals (the liveness window on both sides) is 3 s. */
+const HEARTBEAT_SECONDS = 1;
+const SILENCE_WINDOW_MS = 3 * HEARTBEAT_SECONDS * 1000;
+const TOOL_TIMEOUT_SECONDS = 25;
+/** Share of packets each end drops while the link is lossy, and for how long. */
+const LOSS = 0.25;
+const LOSSY_FOR_MS = 20_000;
+const LOSSY_JOB_EVERY_MS = 1_500;
+const LOSSY_LINES = 1_500;
+/** The slow link's rate, each way: 48 KB/s. */
+const RATE_KBIT = 384;
+/** What the agent loop keeps of a tool result (core/src/agent/run-agent.ts). */
+const MAX_TOOL_OUTPUT_CHARS = 20_000;
+
+/** `seq -w 1 N` prints N lines of width(N) digits: the result is large, exact and checkable. */
+const SMALL_LINES = 5_000; // ~30 KB of stdout, a ~70 KB frame: ~1.5 s at RATE_KBIT
+const BIG_LINES = 20_000; // ~120 KB of stdout, a ~280 KB frame: ~6 s at RATE_KBIT
+/** A command of this many bytes makes a ~60 KB tools/call frame Core → Node: ~5 s at BIG_COMMAND_KBIT
+ * (12 KB/s), longer than the silence window. */
+const BIG_COMMAND_PAD = 60_000;
+const BIG_COMMAND_KBIT = 96;
+
+/**
+ * Two liveness bugs this suite found (docs/RELIABILITY.md, "A large frame on a slow link"). Each side
+ * counts only complete WebSocket messages, pings and pongs as signs of life, and whatever the other
+ * side sends after a large frame waits behind it in the same TCP stream. A frame that takes longer
+ * than three heartbeat intervals to cross therefore gets its connection closed as dead while its
+ * bytes are still arriving. While a flag is true its test asserts exactly that failure, so the suite
+ * stays green and still notices a change; once the fix is in, set it to false and the test asserts
+ * the right outcome.
+ */
+const KNOWN_BUG = {
+  /** core/src/nodes: the hub's sweep closes a Node whose large result is still arriving. */
+  coreDropsNodeMidFrame: true,
+  /** node/src/comms: the Node closes on the Core while a large call is still arriving. */
+  nodeDropsCoreMidFrame: true,
+};
+
+const availability = impairmentAvailability();
+const required = process.env.CI === "true";
+if (!availability.ok && !required) console.warn(`skipping reliability-lossy-link: ${availability.reason}`);
+
+const work = tempDir("lossy");
+const sockets = tempDir("lossysock");
+
+function seqOutput(lines: number, prefix = ""): string {
+  const width = String(lines).length;
+  return Array.from({ length: lines }, (_, i) => `${prefix}${String(i + 1).padStart(width, "0")}\n`).join("");
+}
+
+/** Exactly the text exec_command answers with for a command that printed `stdout` and exited 0
+ * (node/src/tools/exec-command.ts, jsonResult). */
+function execResultText(stdout: string): string {
+  const result = { exitCode: 0, signal: null, stdout, stderr: "", truncated: false, timedOut: false };
+  return JSON.stringify(result, null, 2);
+}
+
+/** The scripted model: the prompt's COMMAND:<name> picks the command; once a tool result is in the
+ * conversation it reports the start of each result. */
+function script(request: RecordedRequest) {
+  const body = request.body as { messages: Array<{ role: string; content?: string | null }> };
+  const user = body.messages.find((m) => m.role === "user")?.content ?? "";
+  const results = body.messages.filter((m) => m.role === "tool").map((m) => m.content ?? "");
+  if (results.length > 0) return turn.text(`report: ${results.map((r) => r.slice(0, 200)).join(" | ")}`);
+  const [, name = "", arg = ""] = /COMMAND:(\w+)(?::(\w+))?/.exec(user) ?? [];
+  const commands: Record<string, string> = {
+    // Appends one line per execution and works a second, so calls overlap; then ~20 KB of result,
+    // every line marked with the job, so a result can only match its own call.
+    lossy: `echo once >> ${work}/lossy-${arg}; sleep 1; seq -w 1 ${LOSSY_LINES} | sed 's/^/${arg}-/'`,
+    small: `echo once >> ${work}/small-ran; seq -w 1 ${SMALL_LINES}`,
+    big: `echo once >> ${work}/big-ran; seq -w 1 ${BIG_LINES}`,
+    // `:` ignores its argument: the padding only makes the request frame large.
+    bigCommand: `: '${"p".repeat(BIG_COMMAND_PAD)}'; echo once >> ${work}/big-command-ran; echo big-command-ok`,
+    after: `echo after-ok-$((40+2))`,
+  };
+  const command = commands[name];
+  if (!command) return turn.text("nothing to do");
+  // Large argument pieces: a 60 KB command streamed 5 characters at a time would take a while.
+  return turn.toolCalls([{ name: "exec_command", arguments: { command } }], { argumentsChunkSize: 4096 });
+}
+
+describe.skipIf(!availability.ok && !required)("reliability: a lossy link and a slow link", () => {
+  // Not process.pid alone: vitest may run reliability-network.test.ts in this same process.
+  const lab = new NetLab(`${process.pid}l`, { subnet: "10.231.8" });
+  const cleanups: Array<() => unknown> = [];
+  let api: ApiClient;
+  let nodeId: string;
+  let core: Proc;
+  let node: Proc;
+
+  beforeAll(async () => {
+    if (!availability.ok) throw new Error(`CI=true and ${availability.reason}`);
+    ensureNodeBinary();
+    lab.setUp();
+    cleanups.push(() => lab.destroy());
+
+    const llm: ScriptedOpenAiServer = await startScriptedOpenAiServer({ script });
+    cleanups.push(() => llm.close());
+    const llmUrl = new URL(llm.baseUrl);
+    const corePort = 18_080;
+    const innerLlmPort = 18_081;
+    const apiSock = join(sockets, "api.sock");
+    const llmSock = join(sockets, "llm.sock");
+
+    // Root namespace: llm.sock → the scripted model; a loopback port → api.sock. The API and the
+    // model are reached over loopback inside the Core's namespace, so only Core ↔ Node crosses the
+    // impaired veth.
+    const servers: Server[] = [
+      await forward({ listen: { path: llmSock }, to: { host: "127.0.0.1", port: Number(llmUrl.port) } }),
+    ];
+    const apiPort = await freePort();
+    servers.push(await forward({ listen: { host: "127.0.0.1", port: apiPort }, to: { path: apiSock } }));
+    cleanups.push(() => Promise.all(servers.map((s) => new Promise((r) => s.close(r)))));
+    const inner: Forward[] = [
+      { listen: { path: apiSock }, to: { host: lab.coreAddress, port: corePort } },
+      { listen: { host: "127.0.0.1", port: innerLlmPort }, to: { path: llmSock } },
+    ];
+    const forwarder = new Proc(
+      spawn(...lab.exec(lab.coreNs, process.execPath, [join(ROOT, "e2e/support/forward.ts"), JSON.stringify(inner)]), {
+        stdio: ["ignore", "pipe", "pipe"],
+      }),
+    );
+    cleanups.push(() => forwarder.stop());
+    await waitFor("the forwarder", () => forwarder.output.includes("ready") || forwarder.exited, 10_000, 20);
+
+    core = new Proc(
+      spawn(...lab.exec(lab.coreNs, process.execPath, [join(ROOT, "core/src/main.ts")]), {
+        env: {
+          ...process.env,
+          FABRICORE_DATA_DIR: tempDir("lossycore"),
+          FABRICORE_HOST: lab.coreAddress,
+          FABRICORE_PORT: String(corePort),
+          FABRICORE_ADMIN_PASSWORD: ADMIN_PASSWORD,
+          FABRICORE_LOG_LEVEL: "warn",
+          FABRICORE_HEARTBEAT_SECONDS: String(HEARTBEAT_SECONDS),
+          FABRICORE_TOOL_TIMEOUT_SECONDS: String(TOOL_TIMEOUT_SECONDS),
+        },
+        stdio: ["ignore", "pipe", "pipe"],
+      }),
+    );
+    cleanups.push(() => core.stop());
+    const apiUrl = `http://127.0.0.1:${apiPort}`;
+    await waitFor(
+      "the Core in its namespace",
+      async () => {
+        if (core.exited) throw new Error(`the Core exited:\n${core.output}`);
+        return (await fetch(`${apiUrl}/healthz`)).ok;
+      },
+      30_000,
+    );
+    api = await new ApiClient(apiUrl).login();
+    await api.ok("POST", "/api/providers", {
+      name: "LM Studio",
+      kind: "lmstudio",
+      baseUrl: `http://127.0.0.1:${innerLlmPort}${llmUrl.pathname}`,
+    });
+    const created = await api.ok("POST", "/api/nodes", { name: "across-a-bad-link" });
+    nodeId = created.id;
+    node = new Proc(
+      spawn(
+        ...lab.exec(lab.nodeNs, ensureNodeBinary(), [
+          "--core",
+          `http://${lab.coreAddress}:${corePort}`,
+          "--insecure",
+          "--allow-exec",
+          "--data-dir",
+          tempDir("lossynode"),
+          "--log-level",
+          "info",
+        ]),
+        { env: { ...process.env, FABRICORE_NODE_TOKEN: created.token }, stdio: ["ignore", "pipe", "pipe"] },
+      ),
+    );
+    // Processes first, then the namespaces they run in (cleanups run in reverse).
+    cleanups.push(() => node.stop());
+    await api.waitNodeOnline(nodeId, 20_000);
+    // The Node logs this once the Core's answer to its hello is in, a moment after the Core counts it
+    // online; the tests count these lines to see reconnections.
+    await waitFor("the Node's first connection", () => node.output.includes("connected to the Core"), 5_000, 20);
+  }, 60_000);
+
+  afterAll(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) {
+      try {
+        await cleanup();
+      } catch {}
+    }
+    // Whatever happened above, the namespaces (and their rules and qdiscs) must be gone.
+    lab.destroy();
+  });
+
+  async function runJob(name: string, command: string): Promise<string> {
+    const job = await api.ok("POST", "/api/jobs", {
+      name,
+      prompt: `COMMAND:${command}`,
+      model: { provider: "LM Studio", model: MODEL },
+      nodes: [nodeId],
+      maxSteps: 3,
+    });
+    return (await api.ok("POST", `/api/jobs/${job.id}/run`, {})).runId;
+  }
+
+  type ToolStep = {
+    isError: boolean;
+    truncated?: boolean;
+    durationMs: number;
+    result: { content: Array<{ text?: string }> };
+  };
+  const toolStep = (run: { steps: Array<{ type: string }> }) =>
+    run.steps.find((s) => s.type === "tool") as ToolStep | undefined;
+  const linesOf = (file: string) =>
+    existsSync(join(work, file)) ? readFileSync(join(work, file), "utf8").trim().split("\n").length : 0;
+  /** Samples the Node's status every 100 ms until stopped; returns every status seen, in order. */
+  function watchStatus(): () => Promise<string[]> {
+    const seen: string[] = [];
+    let on = true;
+    const loop = (async () => {
+      while (on) {
+        const status = (await api.ok("GET", `/api/nodes/${nodeId}`)).status as string;
+        if (seen.at(-1) !== status) seen.push(status);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+    return async () => {
+      on = false;
+      await loop;
+      return seen;
+    };
+  }
+  const count = (text: string, needle: string) => text.split(needle).length - 1;
+
+  it("packet loss both ways: every job ends, no command runs twice, the Node stays online or comes back by itself", async () => {
+    const connectsBefore = count(node.output, "connected to the Core");
+    lab.setLoss(LOSS);
+    const statuses = watchStatus();
+    const lossStarted = Date.now();
+    let counters: LinkCounters;
+    const runs: Array<{ id: string; run: any }> = [];
+    try {
+      // A job every LOSSY_JOB_EVERY_MS for LOSSY_FOR_MS, so calls are in flight throughout.
+      const started: Array<{ id: string; runId: Promise<string> }> = [];
+      for (let i = 0; Date.now() - lossStarted < LOSSY_FOR_MS; i++) {
+        const id = `j${i}`;
+        started.push({ id, runId: runJob(`lossy-${id}`, `lossy:${id}`) });
+        await new Promise((r) => setTimeout(r, LOSSY_JOB_EVERY_MS));
+      }
+      for (const { id, runId } of started) runs.push({ id, run: await api.waitRun(await runId, undefined, 45_000) });
+      // The Node is online at the end, the loss still on: if it dropped, it redialled and said hello
+      // across the same bad link.
+      await api.waitNodeOnline(nodeId, 30_000);
+      counters = lab.counters();
+    } finally {
+      lab.clearLoss();
+    }
+    const seen = await statuses();
+    const reconnects = count(node.output, "connected to the Core") - connectsBefore;
+    const outcome = (run: any) => {
+      const step = toolStep(run);
+      return step ? (step.isError ? `error: ${step.result.content[0]?.text}` : "ok") : `no call: ${run.error}`;
+    };
+    console.info(
+      `lossy link, ${Date.now() - lossStarted} ms: ${JSON.stringify(counters)}; Node statuses ${seen.join(" → ")}; ` +
+        `reconnects ${reconnects}; runs ${runs.map(({ id, run }) => `${id} ${run.status} (${outcome(run)})`).join(", ")}`,
+    );
+    // The loss was real: the kernel dropped packets in both directions.
+    expect(counters.droppedByCore).toBeGreaterThan(10);
+    expect(counters.droppedByNode).toBeGreaterThan(10);
+
+    for (const { id, run } of runs) {
+      expect(["succeeded", "failed"], JSON.stringify(run)).toContain(run.status);
+      const step = toolStep(run);
+      if (step && !step.isError) {
+        // It reported back, whole and its own, and it ran exactly once.
+        expect(step.result.content[0]?.text).toBe(
+          capText(execResultText(seqOutput(LOSSY_LINES, `${id}-`)), MAX_TOOL_OUTPUT_CHARS).text,
+        );
+        expect(linesOf(`lossy-${id}`), `job ${id}`).toBe(1);
+      } else if (step) {
+        // A call the dropped connection took with it: a reason the operator can read.
+        expect(step.result.content[0]?.text).toMatch(/node_offline|deadline|not connected/);
+      } else {
+        // The Node was offline when the run started: the run says so instead of hanging.
+        expect(run.error ?? run.output, JSON.stringify(run)).toMatch(/offline|not connected|node/i);
+      }
+    }
+    // Nothing runs a command twice, not even late (a retry after a reconnect would append again).
+    await new Promise((r) => setTimeout(r, 1_500));
+    for (const { id } of runs) expect(linesOf(`lossy-${id}`), `job ${id}`).toBeLessThanOrEqual(1);
+    // TCP retransmits below the silence window: most calls get through a 25% loss each way.
+    const succeeded = runs.filter(({ run }) => toolStep(run)?.isError === false).length;
+    expect(succeeded).toBeGreaterThanOrEqual(Math.ceil(runs.length / 2));
+
+    // And on a clean link again, a job succeeds.
+    await api.waitNodeOnline(nodeId, 20_000);
+    const next = await api.waitRun(await runJob("after-loss", "after"), undefined, 20_000);
+    expect(next.status, JSON.stringify(next)).toBe("succeeded");
+    expect(next.output).toContain("after-ok-42");
+  }, 90_000);
+
+  it("a slow link: a ~70 KB result crawls across within the silence window and arrives whole, once", async () => {
+    lab.setRate(RATE_KBIT);
+    try {
+      const stdout = seqOutput(SMALL_LINES);
+      const started = Date.now();
+      const run = await api.waitRun(await runJob("slow-small", "small"), undefined, 30_000);
+      const elapsed = Date.now() - started;
+      expect(run.status, JSON.stringify(run.steps)).toBe("succeeded");
+      expect(elapsed).toBeLessThan(SILENCE_WINDOW_MS);
+      const step = toolStep(run);
+      expect(step?.isError).toBe(false);
+      // What the model saw is exactly the command's output (capped by the agent loop, not the link).
+      expect(step?.result.content[0]?.text).toBe(capText(execResultText(stdout), MAX_TOOL_OUTPUT_CHARS).text);
+      expect(linesOf("small-ran")).toBe(1);
+      const { shapedByNode } = lab.counters();
+      // The result really went through the rate limiter, and took its time.
+      expect(shapedByNode).toBeGreaterThan(2 * stdout.length);
+      console.info(`slow link, small result: ${elapsed} ms, ${shapedByNode} bytes shaped Node → Core`);
+    } finally {
+      lab.clearRate();
+    }
+  }, 40_000);
+
+  it(`${KNOWN_BUG.coreDropsNodeMidFrame ? "KNOWN BUG: " : ""}a slow link: a ~280 KB result crawls across for longer than three heartbeat intervals; the Node is not declared dead and the result arrives whole, once`, async () => {
+    await api.waitNodeOnline(nodeId, 25_000);
+    lab.setRate(RATE_KBIT);
+    const coreLogFrom = core.output.length;
+    const statuses = watchStatus();
+    let run: any;
+    let elapsed: number;
+    try {
+      const started = Date.now();
+      run = await api.waitRun(await runJob("slow-big", "big"), undefined, 40_000);
+      elapsed = Date.now() - started;
+    } finally {
+      lab.clearRate();
+    }
+    const seen = await statuses();
+    const coreLog = core.output.slice(coreLogFrom);
+    const step = toolStep(run);
+    console.info(`slow link, big result: ${elapsed} ms; Node statuses ${seen.join(" → ")}`);
+    // The command ran once either way: the link only slows its answer down.
+    expect(linesOf("big-ran")).toBe(1);
+    expect(elapsed).toBeGreaterThan(SILENCE_WINDOW_MS);
+    if (KNOWN_BUG.coreDropsNodeMidFrame) {
+      // The Core saw no complete frame for three intervals while the result was still arriving, closed
+      // the connection as silent and failed the call; the result was lost on the way.
+      expect(coreLog).toContain("node silent; closing");
+      expect(seen).toContain("offline");
+      expect(step?.isError).toBe(true);
+      expect(step?.result.content[0]?.text).toMatch(/node_offline/);
+      await api.waitNodeOnline(nodeId, 25_000);
+      return;
+    }
+    expect(coreLog, "the Core declared the Node dead while its result was arriving").not.toContain(
+      "node silent; closing",
+    );
+    expect(seen).toEqual(["online"]);
+    expect(run.status, JSON.stringify(run.steps)).toBe("succeeded");
+    expect(step?.isError).toBe(false);
+    expect(step?.result.content[0]?.text).toBe(
+      capText(execResultText(seqOutput(BIG_LINES)), MAX_TOOL_OUTPUT_CHARS).text,
+    );
+  }, 60_000);
+
+  it(`${KNOWN_BUG.nodeDropsCoreMidFrame ? "KNOWN BUG: " : ""}a slow link: a ~60 KB tool call crawls to the Node for longer than three heartbeat intervals; the Node does not give up on the Core and the command runs once`, async () => {
+    await api.waitNodeOnline(nodeId, 25_000);
+    lab.setRate(BIG_COMMAND_KBIT);
+    const nodeLogFrom = node.output.length;
+    const statuses = watchStatus();
+    let run: any;
+    let elapsed: number;
+    try {
+      const started = Date.now();
+      run = await api.waitRun(await runJob("slow-big-command", "bigCommand"), undefined, 40_000);
+      elapsed = Date.now() - started;
+    } finally {
+      lab.clearRate();
+    }
+    const seen = await statuses();
+    const nodeLog = node.output.slice(nodeLogFrom);
+    const step = toolStep(run);
+    console.info(`slow link, big call: ${elapsed} ms; Node statuses ${seen.join(" → ")}`);
+    expect(elapsed).toBeGreaterThan(SILENCE_WINDOW_MS);
+    if (KNOWN_BUG.nodeDropsCoreMidFrame) {
+      // The Node saw no complete frame (nor a ping: they wait behind the call) for three intervals,
+      // closed the connection as silent, and the half-received call was lost: it never ran, nor later.
+      expect(nodeLog).toContain("the Core went silent");
+      expect(seen).toContain("offline");
+      expect(step?.isError).toBe(true);
+      expect(step?.result.content[0]?.text).toMatch(/node_offline/);
+      await api.waitNodeOnline(nodeId, 25_000);
+      await new Promise((r) => setTimeout(r, 1_000));
+      expect(linesOf("big-command-ran")).toBe(0);
+      return;
+    }
+    expect(nodeLog, "the Node gave up on the Core while a call was arriving").not.toContain("the Core went silent");
+    expect(seen).toEqual(["online"]);
+    expect(run.status, JSON.stringify(run.steps)).toBe("succeeded");
+    expect(step?.isError).toBe(false);
+    expect(run.output).toContain("big-command-ok");
+    expect(linesOf("big-command-ran")).toBe(1);
+  }, 60_000);
+});
