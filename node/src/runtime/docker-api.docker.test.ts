@@ -12,7 +12,7 @@ const probe = await probeDocker();
 const run = shouldRunDockerSuite(probe, "DockerApi");
 const nodeId = `api-${randomUUID().slice(0, 8)}`;
 
-describe.skipIf(!run)("DockerApi over dockerode (real daemon)", () => {
+describe.skipIf(!run)("DockerApi (real daemon)", () => {
   const docker = probe.docker;
   beforeAll(async () => {
     assertDocker(probe);

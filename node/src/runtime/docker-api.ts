@@ -1,11 +1,19 @@
 import { PassThrough, type Readable, type Writable } from "node:stream";
-import Docker from "dockerode";
+import {
+  demuxStream,
+  type EngineEndpoint,
+  engineHijack,
+  engineJson,
+  engineStream,
+  followJsonLines,
+} from "./docker-engine.ts";
 import { dockerMessage, isNotFound, RuntimeError } from "./errors.ts";
 
 /*
  * The slice of the Docker Engine API the MCP runtime uses, and nothing more: a fake for unit tests
  * is a dozen lines, and the Node binary does not carry an API it never calls. Field names follow
- * the Engine API (PascalCase) so a reader can check them against Docker's documentation.
+ * the Engine API (PascalCase) so a reader can check them against Docker's documentation. Spoken over
+ * plain HTTP (docker-engine.ts), unversioned paths: the daemon's own API version, as dockerode did.
  */
 
 export interface BindMount {
@@ -98,8 +106,11 @@ export interface DockerApi {
   waitContainer(id: string, signal?: AbortSignal): Promise<number>;
 }
 
-/** Where the Docker daemon listens: a unix socket path, `unix:///path`, or `tcp://host:port` (DOCKER_HOST forms). */
-export function dockerOptions(endpoint: string): Docker.DockerOptions {
+/**
+ * Where the Docker daemon listens: a unix socket path, `unix:///path`, or `tcp://host:port` (DOCKER_HOST
+ * forms). The same option names as dockerode's, so tests can hand them to their own dockerode client.
+ */
+export function dockerOptions(endpoint: string): EngineEndpoint {
   if (endpoint.startsWith("unix://")) return { socketPath: endpoint.slice("unix://".length) };
   if (endpoint.startsWith("tcp://") || endpoint.startsWith("http://")) {
     const url = new URL(endpoint.replace(/^tcp:/, "http:"));
@@ -108,9 +119,37 @@ export function dockerOptions(endpoint: string): Docker.DockerOptions {
   return { socketPath: endpoint };
 }
 
-/** The DockerApi over dockerode, talking to the daemon at `endpoint` (default: the local socket). */
+/**
+ * `name:tag` → the pull's `fromImage` and `tag`. Without a tag the daemon pulls EVERY tag of the
+ * repository, so an untagged reference means `latest`, as `docker pull` does. A colon followed by a
+ * slash is a registry's port, not a tag; a digest (`@sha256:…`) is passed as the tag.
+ */
+export function splitImageRef(ref: string): { fromImage: string; tag: string } {
+  const digest = ref.indexOf("@");
+  const colon = ref.lastIndexOf(":");
+  const at = digest >= 0 ? digest : colon;
+  if (at >= 0 && !ref.slice(at + 1).includes("/")) return { fromImage: ref.slice(0, at), tag: ref.slice(at + 1) };
+  return { fromImage: ref, tag: "latest" };
+}
+
+interface EngineImage {
+  Id: string;
+  Config?: { User?: string; Labels?: Record<string, string> | null } | null;
+}
+
+interface EngineContainer {
+  Id: string;
+  Name: string;
+  State: { Running: boolean; Status: string; ExitCode: number; OOMKilled: boolean; Error?: string };
+  Config: { Labels?: Record<string, string> | null };
+}
+
+/** A name in a path: `/`, `:` and `@` stay as they are (the daemon routes `/images/{name:.*}/json`). */
+const ref = (name: string) => encodeURI(name);
+
+/** The DockerApi over the Engine API, talking to the daemon at `endpoint` (default: the local socket). */
 export function createDockerApi(endpoint = "/var/run/docker.sock"): DockerApi {
-  const docker = new Docker(dockerOptions(endpoint));
+  const at = dockerOptions(endpoint);
   const unavailable = (error: unknown) =>
     new RuntimeError("docker_unavailable", `Docker at ${endpoint} is not reachable: ${dockerMessage(error)}`, {
       cause: error,
@@ -119,15 +158,15 @@ export function createDockerApi(endpoint = "/var/run/docker.sock"): DockerApi {
   const api: DockerApi = {
     async ping() {
       try {
-        await docker.ping();
+        await engineJson(at, { method: "GET", path: "/_ping" });
       } catch (error) {
         throw unavailable(error);
       }
     },
 
-    async inspectImage(ref) {
+    async inspectImage(name) {
       try {
-        const info = await docker.getImage(ref).inspect();
+        const info = await engineJson<EngineImage>(at, { method: "GET", path: `/images/${ref(name)}/json` });
         return { id: info.Id, user: info.Config?.User ?? "", labels: info.Config?.Labels ?? {} };
       } catch (error) {
         if (isNotFound(error)) return undefined;
@@ -135,42 +174,46 @@ export function createDockerApi(endpoint = "/var/run/docker.sock"): DockerApi {
       }
     },
 
-    async pullImage(ref, signal) {
+    async pullImage(name, signal) {
       // The pull answers at once with a progress stream; failures (unknown image, registry down)
       // arrive either as the HTTP error or as an `error` event inside that stream.
-      const stream = (await docker.pull(ref, signal ? { abortSignal: signal } : {})) as Readable;
-      await new Promise<void>((resolve, reject) => {
-        docker.modem.followProgress(stream, (error: Error | null, events: Array<{ error?: string }>) => {
-          const failed = events?.find((event) => event.error);
-          if (error) reject(error);
-          else if (failed?.error) reject(new Error(failed.error));
-          else resolve();
-        });
+      const stream = await engineStream(at, {
+        method: "POST",
+        path: "/images/create",
+        query: splitImageRef(name),
+        signal,
       });
+      const events = (await followJsonLines(stream)) as Array<{ error?: string } | string>;
+      const failed = events.find((event) => typeof event === "object" && event?.error);
+      if (failed && typeof failed === "object") throw new Error(failed.error);
     },
 
     async createContainer(spec) {
-      const container = await docker.createContainer(spec as unknown as Docker.ContainerCreateOptions);
-      return container.id;
+      const { name, ...body } = spec;
+      const created = await engineJson<{ Id: string }>(at, {
+        method: "POST",
+        path: "/containers/create",
+        query: { name },
+        body,
+      });
+      return created.Id;
     },
 
     async startContainer(id) {
-      await docker.getContainer(id).start();
+      await engineJson(at, { method: "POST", path: `/containers/${ref(id)}/start` });
     },
 
     async attachContainer(id) {
-      // `hijack` turns the HTTP connection into a raw duplex socket, so stdin can be written to it;
-      // with `Tty: false` the daemon frames stdout and stderr (8-byte headers) and demuxStream splits them.
-      const stream = (await docker.getContainer(id).attach({
-        stream: true,
-        stdin: true,
-        stdout: true,
-        stderr: true,
-        hijack: true,
-      })) as NodeJS.ReadWriteStream & Writable & Readable;
+      // The connection is hijacked (a raw duplex socket), so stdin can be written to it; with
+      // `Tty: false` the daemon frames stdout and stderr (8-byte headers) and demuxStream splits them.
+      const stream = await engineHijack(at, {
+        method: "POST",
+        path: `/containers/${ref(id)}/attach`,
+        query: { stream: 1, stdin: 1, stdout: 1, stderr: 1 },
+      });
       const stdout = new PassThrough();
       const stderr = new PassThrough();
-      docker.modem.demuxStream(stream, stdout, stderr);
+      demuxStream(stream, stdout, stderr);
       const end = () => {
         stdout.end();
         stderr.end();
@@ -182,9 +225,9 @@ export function createDockerApi(endpoint = "/var/run/docker.sock"): DockerApi {
         stderr.end();
       });
       return {
-        stdin: stream,
-        stdout,
-        stderr,
+        stdin: stream as Writable,
+        stdout: stdout as Readable,
+        stderr: stderr as Readable,
         close: () => {
           stream.destroy();
           end();
@@ -194,7 +237,7 @@ export function createDockerApi(endpoint = "/var/run/docker.sock"): DockerApi {
 
     async inspectContainer(id) {
       try {
-        const info = await docker.getContainer(id).inspect();
+        const info = await engineJson<EngineContainer>(at, { method: "GET", path: `/containers/${ref(id)}/json` });
         return {
           id: info.Id,
           name: info.Name.replace(/^\//, ""),
@@ -213,7 +256,7 @@ export function createDockerApi(endpoint = "/var/run/docker.sock"): DockerApi {
 
     async removeContainer(id) {
       try {
-        await docker.getContainer(id).remove({ force: true, v: true });
+        await engineJson(at, { method: "DELETE", path: `/containers/${ref(id)}`, query: { force: true, v: true } });
       } catch (error) {
         // 404: already gone; 409: removal already in progress (a concurrent cleanup). Both mean "gone soon".
         const status = (error as { statusCode?: number }).statusCode;
@@ -223,17 +266,23 @@ export function createDockerApi(endpoint = "/var/run/docker.sock"): DockerApi {
     },
 
     async listContainers(labels) {
-      const list = await docker.listContainers({
-        all: true,
-        filters: JSON.stringify({ label: Object.entries(labels).map(([key, value]) => `${key}=${value}`) }),
+      const list = await engineJson<Array<{ Id: string; State: string; Labels?: Record<string, string> | null }>>(at, {
+        method: "GET",
+        path: "/containers/json",
+        query: {
+          all: true,
+          filters: JSON.stringify({ label: Object.entries(labels).map(([key, value]) => `${key}=${value}`) }),
+        },
       });
       return list.map((c) => ({ id: c.Id, state: c.State, labels: c.Labels ?? {} }));
     },
 
     async waitContainer(id, signal) {
-      const result = (await docker.getContainer(id).wait(signal ? { abortSignal: signal } : {})) as {
-        StatusCode: number;
-      };
+      const result = await engineJson<{ StatusCode: number }>(at, {
+        method: "POST",
+        path: `/containers/${ref(id)}/wait`,
+        signal,
+      });
       return result.StatusCode;
     },
   };

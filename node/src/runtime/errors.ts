@@ -30,7 +30,7 @@ export class RuntimeError extends Error {
   }
 }
 
-/** The useful sentence out of a dockerode error (`(HTTP code 404) no such image - No such image: x` → the daemon's message). */
+/** The useful sentence out of a Docker error (docker-engine.ts's EngineError, or dockerode's in tests: `(HTTP code 404) … No such image: x` → the daemon's message). */
 export function dockerMessage(error: unknown): string {
   if (error && typeof error === "object") {
     const json = (error as { json?: unknown }).json;
@@ -43,7 +43,7 @@ export function dockerMessage(error: unknown): string {
   return String(error);
 }
 
-/** Whether a dockerode error is the daemon's 404 (no such image / container). */
+/** Whether a Docker error is the daemon's 404 (no such image / container). */
 export function isNotFound(error: unknown): boolean {
   return !!error && typeof error === "object" && (error as { statusCode?: unknown }).statusCode === 404;
 }
