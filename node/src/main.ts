@@ -7,7 +7,7 @@ import { connectWebSocket } from "./comms/ws-client-transport.ts";
 import { HELP_TEXT, loadNodeSettings, type NodeSettings, SettingsError } from "./env.ts";
 import { NodeIdentity, NodeIdentityError } from "./identity/node-identity.ts";
 import { createLogger, type Logger } from "./logger.ts";
-import { createMcpManager } from "./mcp/index.ts";
+import { createMcpManager } from "./mcp/create-mcp-manager.ts";
 import { createDockerApi } from "./runtime/docker-api.ts";
 import { BuiltinTools } from "./tools/builtin-tools.ts";
 import { ToolDispatcher } from "./tools/dispatcher.ts";
@@ -37,6 +37,10 @@ export async function startNode(
   },
 ): Promise<RunningNode> {
   const { logger } = deps;
+  // Whether Docker answers goes into the hello: asked first, its round trip overlaps reading the identity.
+  const dockerProbe = deps.createMcp
+    ? (deps.dockerAvailable ?? (() => pingDocker(settings.dockerSocket)))().catch(() => false)
+    : Promise.resolve(false);
   // The data directory holds this Node's private key: without it the Node cannot prove who it is.
   await mkdir(settings.dataDir, { recursive: true, mode: 0o700 });
   const ca = settings.caFile === undefined ? undefined : await readFile(settings.caFile, "utf8");
@@ -72,7 +76,7 @@ export async function startNode(
     });
     dispatcher.addProvider(mcp);
   }
-  const docker = mcp ? await (deps.dockerAvailable ?? (() => pingDocker(settings.dockerSocket)))() : false;
+  const docker = mcp ? await dockerProbe : false;
   if (mcp && !docker) {
     logger.warn(
       { dockerSocket: settings.dockerSocket },

@@ -12,8 +12,23 @@ import { LABELS } from "../runtime/container-spec.ts";
 import type { DockerApi } from "../runtime/docker-api.ts";
 import type { McpPolicy } from "../runtime/node-policy.ts";
 import type { McpProvider, ToolCallContext } from "../tools/tool-provider.ts";
-import { DEFAULT_RESTART_POLICY, type RestartPolicy, ServerSupervisor } from "./server-supervisor.ts";
-import { ManagedLauncher, RemoteLauncher, type SessionLauncher } from "./sessions.ts";
+import { DEFAULT_RESTART_POLICY, type RestartPolicy } from "./restart-policy.ts";
+import type { ServerSupervisor } from "./server-supervisor.ts";
+import type { SessionLauncher } from "./sessions.ts";
+
+/**
+ * The supervisor and the launchers bring the MCP SDK with them (its zod schemas for every MCP
+ * message, and ajv), which the Node built at start, before it dialled, whether or not it ran any MCP
+ * server. Loaded with the first server instead: a Node with none never pays for them.
+ */
+type ServerRuntime = typeof import("./server-supervisor.ts") & typeof import("./sessions.ts");
+let serverRuntime: Promise<ServerRuntime> | undefined;
+function loadServerRuntime(): Promise<ServerRuntime> {
+  serverRuntime ??= Promise.all([import("./server-supervisor.ts"), import("./sessions.ts")]).then(
+    ([supervisor, sessions]) => ({ ...supervisor, ...sessions }),
+  );
+  return serverRuntime;
+}
 
 export interface McpManagerConfig {
   docker: DockerApi;
@@ -110,22 +125,25 @@ export class McpManager implements McpProvider {
       new Set([...desired.values()].filter((d) => d.spec.kind === "managed").map((d) => d.spec.name)),
     );
     if (this.closed) return [];
-
+    const added = [...desired].filter(([name]) => !this.servers.has(name));
     const starting: Promise<void>[] = [];
-    for (const [name, { spec, key }] of desired) {
-      if (this.servers.has(name)) continue;
-      const supervisor = new ServerSupervisor({
-        spec,
-        key,
-        launcher: this.launcherFor(spec),
-        restart: this.restart,
-        requestTimeoutMs: this.config.connectTimeoutMs ?? 30_000,
-        clientVersion: this.config.clientVersion ?? "0.1.0",
-        logger: this.config.logger,
-        onChange: () => this.changed(),
-      });
-      this.servers.set(name, supervisor);
-      starting.push(supervisor.start());
+    if (added.length > 0) {
+      const runtime = await loadServerRuntime();
+      if (this.closed) return [];
+      for (const [name, { spec, key }] of added) {
+        const supervisor = new runtime.ServerSupervisor({
+          spec,
+          key,
+          launcher: this.launcherFor(spec, runtime),
+          restart: this.restart,
+          requestTimeoutMs: this.config.connectTimeoutMs ?? 30_000,
+          clientVersion: this.config.clientVersion ?? "0.1.0",
+          logger: this.config.logger,
+          onChange: () => this.changed(),
+        });
+        this.servers.set(name, supervisor);
+        starting.push(supervisor.start());
+      }
     }
     this.changed();
     // Wait for first starts so the answer says "running" or why not, but not for a pull of minutes:
@@ -141,12 +159,12 @@ export class McpManager implements McpProvider {
     return this.statuses();
   }
 
-  private launcherFor(spec: McpServerSpec): SessionLauncher {
+  private launcherFor(spec: McpServerSpec, runtime: ServerRuntime): SessionLauncher {
     const connectTimeoutMs = this.config.connectTimeoutMs ?? 30_000;
     if (spec.kind === "remote") {
-      return new RemoteLauncher(spec, { allowRemoteMcp: this.config.allowRemoteMcp, connectTimeoutMs });
+      return new runtime.RemoteLauncher(spec, { allowRemoteMcp: this.config.allowRemoteMcp, connectTimeoutMs });
     }
-    return new ManagedLauncher(spec, {
+    return new runtime.ManagedLauncher(spec, {
       docker: this.config.docker,
       nodeId: this.config.nodeId,
       forbiddenPaths: this.config.forbiddenPaths,

@@ -10,28 +10,12 @@ import type { Logger } from "../logger.ts";
 
 type McpServerState = McpServerStatus["state"];
 
+export { DEFAULT_RESTART_POLICY, type RestartPolicy } from "./restart-policy.ts";
+
 import { RuntimeError } from "../runtime/errors.ts";
+import type { RestartPolicy } from "./restart-policy.ts";
 import type { McpSession, SessionLauncher } from "./sessions.ts";
 import { type CallOptions, callServerTool, listServerTools } from "./tool-calls.ts";
-
-export interface RestartPolicy {
-  /** Delay before the first restart; doubles after each further failure. */
-  initialDelayMs: number;
-  /** The delay never grows past this. */
-  maxDelayMs: number;
-  /** Consecutive failures (crashes or failed starts) after which the server is left "failed". */
-  maxFailures: number;
-  /** A server that ran this long before it died starts counting failures afresh. */
-  stableAfterMs: number;
-}
-
-export const DEFAULT_RESTART_POLICY: RestartPolicy = {
-  initialDelayMs: 500,
-  maxDelayMs: 30_000,
-  // 0.5 + 1 + 2 + 4 + 8 + 16 + 30 s: a Docker daemon restart or a slow host is ridden out.
-  maxFailures: 8,
-  stableAfterMs: 60_000,
-};
 
 export interface SupervisorOptions {
   spec: McpServerSpec;
