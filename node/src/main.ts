@@ -115,6 +115,7 @@ export async function startNode(
     tools: dispatcher,
     logger,
     heartbeatStats: () => collectHeartbeatStats(sampler),
+    onConnected: () => normalJit(),
     ...(mcp && {
       onDesiredMcpServers: (specs) => mcp.sync(specs),
       mcpStatus: () => mcp.status(),
@@ -143,6 +144,15 @@ export async function startNode(
       await mcp?.close();
     },
   };
+}
+
+/**
+ * The executable starts with JavaScriptCore's tier-up thresholds raised (Makefile: --compile-jit-policy),
+ * so the code that runs once at start (module setup, schemas, the hello) is interpreted rather than
+ * JIT-compiled for nothing; connected, the Node's real work gets the normal JIT. A no-op under Node.js.
+ */
+function normalJit(): void {
+  (globalThis as { Bun?: { unsafe?: { setJITPolicy?: (scale: number) => void } } }).Bun?.unsafe?.setJITPolicy?.(1);
 }
 
 async function pingDocker(endpoint: string): Promise<boolean> {
