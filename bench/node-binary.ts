@@ -21,6 +21,8 @@ import { fmt, fmtBytes, summarize } from "./lib/stats.ts";
 export interface NodeBinaryOptions {
   starts: number;
   idleSeconds: number;
+  /** The executable to measure; default dist/fabricore-node (another build, to compare two side by side). */
+  binary?: string | undefined;
 }
 
 async function waitUntil(predicate: () => boolean, timeoutMs: number): Promise<void> {
@@ -42,15 +44,29 @@ async function stop(child: ChildProcess): Promise<void> {
 
 export async function nodeBinaryBench(options: NodeBinaryOptions): Promise<BenchResult> {
   const started = Date.now();
+  const binary = options.binary ?? NODE_BINARY;
   const rows: Row[] = [];
   const notes: string[] = [];
 
-  // The baseline, compiled now with the same Bun and flags as `make build-node`.
+  // The baseline, compiled now with the same Bun and flags as `make build-node` (Makefile BUN_BYTECODE,
+  // BUN_JIT, BUN_NO_AUTOLOAD; the sourcemap and externals do not apply to it).
   const helloBin = join(tempDir("hello"), "hello-socket");
   const buildStart = performance.now();
   execFileSync(
     join(ROOT, "node_modules/.bin/bun"),
-    ["build", "--compile", "--minify", join(ROOT, "bench/fixtures/hello-socket.ts"), "--outfile", helloBin],
+    [
+      "build",
+      "--compile",
+      "--minify",
+      "--bytecode",
+      "--format=esm",
+      "--compile-jit-policy=100",
+      "--no-compile-autoload-dotenv",
+      "--no-compile-autoload-bunfig",
+      join(ROOT, "bench/fixtures/hello-socket.ts"),
+      "--outfile",
+      helloBin,
+    ],
     { stdio: "ignore" },
   );
   const helloBuildMs = performance.now() - buildStart;
@@ -85,7 +101,7 @@ export async function nodeBinaryBench(options: NodeBinaryOptions): Promise<Bench
   try {
     // First start: enrolls with the token (key generated, POST /api/nodes/enroll), then connects.
     const t0 = performance.now();
-    const first = spawn(NODE_BINARY, [...nodeArgs, "--token", created.token], { stdio: "ignore" });
+    const first = spawn(binary, [...nodeArgs, "--token", created.token], { stdio: "ignore" });
     children.push(first);
     await waitUntil(() => core.ctx.hub.isOnline(created.id), 30_000);
     const firstStartMs = performance.now() - t0;
@@ -98,7 +114,7 @@ export async function nodeBinaryBench(options: NodeBinaryOptions): Promise<Bench
     let helloRss = 0;
     for (let i = 0; i < options.starts; i++) {
       const a = performance.now();
-      const node = spawn(NODE_BINARY, nodeArgs, { stdio: "ignore" });
+      const node = spawn(binary, nodeArgs, { stdio: "ignore" });
       children.push(node);
       await waitUntil(() => core.ctx.hub.isOnline(created.id), 30_000);
       nodeStarts.push(performance.now() - a);
@@ -120,7 +136,7 @@ export async function nodeBinaryBench(options: NodeBinaryOptions): Promise<Bench
       await stop(hello);
       await waitUntil(() => !core.ctx.hub.isOnline(created.id), 10_000);
     }
-    const size = statSync(NODE_BINARY).size;
+    const size = statSync(binary).size;
     const helloSize = statSync(helloBin).size;
     const ns = summarize(nodeStarts);
     const hs = summarize(helloStarts);
@@ -164,7 +180,7 @@ export async function nodeBinaryBench(options: NodeBinaryOptions): Promise<Bench
       `dist/fabricore-node as \`make build-node\` wrote it. Start time: ${options.starts} starts of the already-enrolled ` +
       "Node, each timed from spawn until the real Core (createCore, in the bench process) has the Node online. Idle RSS " +
       `from /proc after ${options.idleSeconds} s connected. Baseline: bench/fixtures/hello-socket.ts compiled in the same run ` +
-      "with `bun build --compile --minify`, started the same number of times against a bare ws server, timed to its socket " +
+      "with the same `bun build --compile` flags, started the same number of times against a bare ws server, timed to its socket " +
       "open, RSS read at the same moment.",
     rows,
     notes,
