@@ -5,9 +5,18 @@
  */
 import { type RecordedRequest, turn } from "@fabricore/core/llm/testing/script.ts";
 import { startScriptedOpenAiServer } from "@fabricore/core/llm/testing/scripted-openai-server.ts";
-import { adminApi, enrollNodes, startCoreHost, startFleet, tempDir, waitConnected } from "./lib/fleet-setup.ts";
+import {
+  adminApi,
+  enrollNodes,
+  type Fleet,
+  joinFleets,
+  startCoreHost,
+  startFleet,
+  tempDir,
+  waitConnected,
+} from "./lib/fleet-setup.ts";
 import { httpLoad } from "./lib/http-load.ts";
-import { openFds, rssBytes, sleep } from "./lib/proc.ts";
+import { type Child, openFds, rssBytes, sleep } from "./lib/proc.ts";
 import { type BenchResult, machine, type Row } from "./lib/report.ts";
 import { fmt, fmtBytes } from "./lib/stats.ts";
 
@@ -25,6 +34,63 @@ interface Sample {
   finished: number;
 }
 
+/** Heartbeats are every 10 s (the Core's default); two intervals per measurement. */
+const INTAKE_WINDOW_MS = 20_000;
+
+interface IntakeStep {
+  online: number;
+  beatsPerSecond: number;
+  cpuMsPerSecond: number;
+  lagP99: number;
+}
+
+/** Heartbeats received and CPU used by the Core over `windowMs`, with no jobs running. */
+async function measureIntake(core: Child, windowMs: number): Promise<IntakeStep> {
+  type Intake = { heartbeats: number; cpuMs: number; online: number };
+  await core.request({ type: "loopDelay" }); // reset
+  const a = await core.request<Intake>({ type: "intake" });
+  const t0 = Date.now();
+  await sleep(windowMs);
+  const b = await core.request<Intake>({ type: "intake" });
+  const seconds = (Date.now() - t0) / 1000;
+  const lag = await core.request<{ p99: number }>({ type: "loopDelay" });
+  return {
+    online: b.online,
+    beatsPerSecond: (b.heartbeats - a.heartbeats) / seconds,
+    cpuMsPerSecond: (b.cpuMs - a.cpuMs) / seconds,
+    lagP99: lag.p99,
+  };
+}
+
+function intakeRows(steps: IntakeStep[]): Row[] {
+  const perNode = steps.map((s) => s.beatsPerSecond / Math.max(1, s.online));
+  // The idle Core has a fixed CPU floor (timers, the sweep, metrics); what a beat costs is the slope.
+  const first = steps[0]!;
+  const last = steps[steps.length - 1]!;
+  const marginalUs =
+    (1000 * (last.cpuMsPerSecond - first.cpuMsPerSecond)) / Math.max(1, last.beatsPerSecond - first.beatsPerSecond);
+  return [
+    {
+      metric: "heartbeat intake as the fleet grows (Nodes: beats/s, Core CPU, loop p99)",
+      value: steps
+        .map((s) => `${s.online}: ${fmt(s.beatsPerSecond)}/s, ${fmt(s.cpuMsPerSecond / 10)}% CPU, ${fmt(s.lagP99)} ms`)
+        .join("; "),
+      baseline: "one beat per Node per 10 s = 0.1/s per Node",
+    },
+    {
+      metric: "heartbeats per Node per second, smallest → largest fleet",
+      value: `${perNode.map((v) => fmt(v)).join(" → ")}`,
+      target: "flat (bounded by the interval)",
+      verdict: perNode.every((v) => v <= 0.12) ? "met" : "missed",
+    },
+    {
+      metric: "Core CPU per extra heartbeat (slope from the smallest to the largest fleet)",
+      value: `${fmt(marginalUs)} µs`,
+      baseline: `idle Core with ${first.online} Nodes: ${fmt(first.cpuMsPerSecond / 10)}% CPU`,
+    },
+  ];
+}
+
 export async function soakBench(options: SoakOptions): Promise<BenchResult> {
   const started = Date.now();
   const rows: Row[] = [];
@@ -40,13 +106,22 @@ export async function soakBench(options: SoakOptions): Promise<BenchResult> {
   const dataDir = tempDir("soak");
   const credentials = await enrollNodes(dataDir, options.nodes);
   const core = await startCoreHost({ dataDir, env: { FABRICORE_RUN_CONCURRENCY: "32" } });
-  const fleet = await startFleet(core.url, credentials, {
-    processes: Math.max(1, Math.ceil(options.nodes / 2500)),
-    rampMs: options.nodes * 2,
-  });
   const samples: Sample[] = [];
+  const fleets: Fleet[] = [];
+  // The fleet so far (it grows in steps below).
+  const fleet = () => joinFleets(...fleets);
   try {
-    await waitConnected(fleet, options.nodes, 180_000);
+    // The fleet grows in quarters; at each size the Core's heartbeat intake is measured over two
+    // heartbeat intervals: it must grow with the fleet, linearly, and cost the same per beat.
+    const intake: IntakeStep[] = [];
+    const quarter = Math.ceil(options.nodes / 4);
+    for (let from = 0; from < options.nodes; from += quarter) {
+      const part = credentials.slice(from, from + quarter);
+      fleets.push(await startFleet(core.url, part, { processes: 1, rampMs: part.length * 2 }));
+      await waitConnected(fleet(), from + part.length, 180_000);
+      intake.push(await measureIntake(core.child, INTAKE_WINDOW_MS));
+    }
+    rows.push(...intakeRows(intake));
     const api = await adminApi(core.url);
     await api("POST", "/api/providers", { name: "LM Studio", kind: "lmstudio", baseUrl: llm.baseUrl });
     const nodes = (await api<Array<{ id: string; name: string }>>("GET", "/api/nodes")).filter((n) =>
@@ -102,7 +177,7 @@ export async function soakBench(options: SoakOptions): Promise<BenchResult> {
     // Let the runs of the last minute finish before counting.
     await sleep(15_000);
     const overview = await api<{ runsLast24h: Record<string, number> }>("GET", "/api/overview");
-    const status = await fleet.status();
+    const status = await fleet().status();
     const heapEnd = (await core.child.request<{ heapUsed: number }>({ type: "memory" })).heapUsed;
     const first = samples[Math.min(1, samples.length - 1)]!;
     const last = samples[samples.length - 1]!;
@@ -133,7 +208,7 @@ export async function soakBench(options: SoakOptions): Promise<BenchResult> {
       baseline: `${options.nodes} jobs × ${options.minutes} min`,
     });
   } finally {
-    await fleet.stop();
+    await fleet().stop();
     await core.child.kill();
     await llm.close();
   }

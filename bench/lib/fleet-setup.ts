@@ -41,6 +41,12 @@ export async function enrollNodes(dataDir: string, count: number, prefix = "sim"
   return credentials;
 }
 
+/** The Core's V8 flags for a benchmark run: the production ones unless BENCH_CORE_V8_FLAGS is set. */
+export function coreV8Flags(): string[] {
+  const override = process.env.BENCH_CORE_V8_FLAGS;
+  return override === undefined ? [...CORE_V8_FLAGS] : override.split(/\s+/).filter(Boolean);
+}
+
 export interface CoreHost {
   child: Child;
   url: string;
@@ -59,8 +65,9 @@ export async function startCoreHost(options: {
   const child = spawnChild("bench/sim/core-host.ts", {
     // BENCH_CORE_PROFILE=<dir>: a V8 CPU profile of the Core, written when it stops.
     nodeArgs: [
-      // As the Core is started in production (core/src/v8-flags.ts).
-      ...CORE_V8_FLAGS,
+      // As the Core is started in production (core/src/v8-flags.ts); BENCH_CORE_V8_FLAGS="…" replaces
+      // them to compare settings.
+      ...coreV8Flags(),
       "--expose-gc",
       ...(process.env.BENCH_CORE_PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CORE_PROFILE}`] : []),
     ],
@@ -118,6 +125,15 @@ export async function startFleet(
       }),
     ),
   );
+  return fleetOf(children);
+}
+
+/** One Fleet over the simulator processes of several (a fleet started in steps). */
+export function joinFleets(...fleets: Fleet[]): Fleet {
+  return fleetOf(fleets.flatMap((f) => f.children));
+}
+
+function fleetOf(children: Child[]): Fleet {
   return {
     children,
     async status() {

@@ -53,6 +53,15 @@ serveIpc({
   online() {
     return core.ctx.hub.onlineCount();
   },
+  /** Heartbeats received so far and the process's CPU time, to show heartbeat intake per Node. */
+  async intake() {
+    const cpu = process.cpuUsage();
+    return {
+      heartbeats: (await core.ctx.metrics.heartbeats.get()).values[0]?.value ?? 0,
+      cpuMs: (cpu.user + cpu.system) / 1000,
+      online: core.ctx.hub.onlineCount(),
+    };
+  },
   fds() {
     return readdirSync("/proc/self/fd").length;
   },

@@ -162,6 +162,8 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
       clusterHub?.nodeChanged(nodeId);
     },
     onMcpStatus: (nodeId) => clusterHub?.nodeChanged(nodeId),
+    // Counted only: a heartbeat touches no database row (the hub keeps last-seen and stats in memory).
+    onHeartbeat: () => metrics.heartbeats.inc(),
   });
   // What the executor and the services use: this hub, or in cluster mode every replica's Nodes.
   const clusterHub = cluster?.hubFor(hub);

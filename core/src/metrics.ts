@@ -52,6 +52,11 @@ export function createMetrics() {
     help: "Nodes with a live connection to this Core",
     registers: [registry],
   });
+  const heartbeats = new Counter({
+    name: "fabricore_node_heartbeats_total",
+    help: "Heartbeats received from Nodes (each Node sends one per heartbeat interval)",
+    registers: [registry],
+  });
   const webhooks = new Counter({
     name: "fabricore_webhooks_total",
     help: "Webhook deliveries, by outcome",
@@ -68,6 +73,7 @@ export function createMetrics() {
     llmSeconds,
     runSeconds,
     nodesOnline,
+    heartbeats,
     webhooks,
   };
 }
