@@ -251,6 +251,56 @@ describe("NodeHub on a real socket (loopback)", () => {
     expect(core.hub.isOnline("n1")).toBe(true);
   });
 
+  it("a frame crawling in for longer than three heartbeat intervals is life, not silence", async () => {
+    const core = await startCore(0, { heartbeatIntervalMs: 300 });
+    // A hand-made Node that never answers pings, so only what it sends counts.
+    const raw = new WebSocket(connectUrl(core.url, NODE_CONNECT_PATH), {
+      headers: { Authorization: "Bearer fcn_other" },
+      autoPong: false,
+    });
+    await new Promise((resolve, reject) => {
+      raw.once("open", resolve);
+      raw.once("error", reject);
+    });
+    cleanups.push(async () => raw.terminate());
+    const hello = nextMessage(raw);
+    raw.send(
+      JSON.stringify({
+        jsonrpc: "2.0",
+        id: 1,
+        method: "fabricore/hello",
+        params: {
+          protocolVersion: 1,
+          nodeVersion: "x",
+          hostname: "h",
+          os: "linux",
+          arch: "x64",
+          capabilities: { exec: false, docker: false, readRoots: [] },
+          tools: [],
+        },
+      }),
+    );
+    expect(await hello).toMatchObject({ id: 1, result: { nodeId: "n2" } });
+    // One 24 KB frame written to the TCP socket a slice at a time over ~2.4 s (eight intervals), as a
+    // large tool result crosses a slow link: no complete message arrives until the last slice.
+    const payload = Buffer.from(
+      JSON.stringify({ jsonrpc: "2.0", method: "fabricore/heartbeat", params: { at: 1, pad: "x".repeat(24_000) } }),
+    );
+    const header = Buffer.from([0x81, 0x80 | 126, payload.length >> 8, payload.length & 0xff, 0, 0, 0, 0]);
+    const frame = Buffer.concat([header, payload]); // masked with a zero key: the bytes are the payload
+    const socket = (raw as unknown as { _socket: import("node:net").Socket })._socket;
+    const slices = 24;
+    for (let i = 0; i < slices; i++) {
+      socket.write(frame.subarray((i * frame.length) / slices, ((i + 1) * frame.length) / slices));
+      await new Promise((r) => setTimeout(r, 100));
+      expect(core.hub.isOnline("n2"), `offline after ${(i + 1) * 100} ms of a crawling frame`).toBe(true);
+    }
+    expect(core.events.filter((e) => e.startsWith("offline:n2"))).toEqual([]);
+    // And real silence is still caught: nothing more arrives, and the Node is closed as silent.
+    await waitFor(() => !core.hub.isOnline("n2"), 3_000, "closed as silent");
+    expect(core.events.find((e) => e.startsWith("offline:n2"))).toContain("heartbeat timeout");
+  });
+
   it("repeated garbage closes that socket with 1007", async () => {
     const core = await startCore();
     const raw = await rawSocket(core);

@@ -136,6 +136,8 @@ export class NodeHub {
   private readonly now: () => number;
   readonly heartbeatIntervalMs: number;
   private closing = false;
+  /** When the sweep last ran: bytes seen arriving since then date from no later than this. */
+  private lastSweepAt: number;
 
   constructor(options: NodeHubOptions) {
     this.options = options;
@@ -156,6 +158,7 @@ export class NodeHub {
       handlers: this.handlers(),
     };
     this.transportOptions = { now: this.now };
+    this.lastSweepAt = this.now();
     this.sweepTimer = setInterval(() => this.sweep(), this.heartbeatIntervalMs);
     this.sweepTimer.unref();
   }
@@ -203,7 +206,7 @@ export class NodeHub {
     if (socket.destroyed) return;
     const who = identity;
     this.wss.handleUpgrade(request, socket, head, (ws) => {
-      this.accept(new WsServerTransport(ws, this.transportOptions), who);
+      this.accept(new WsServerTransport(ws, this.transportOptions, request.socket), who);
     });
   }
 
@@ -331,8 +334,11 @@ export class NodeHub {
    * public so tests with a fake clock can drive it. */
   sweep(): void {
     const now = this.now();
+    const previousSweepAt = this.lastSweepAt;
+    this.lastSweepAt = now;
     const silentBefore = now - SILENT_INTERVALS * this.heartbeatIntervalMs;
     for (const conn of this.connections.values()) {
+      if (conn.transport instanceof WsServerTransport) conn.transport.noteBytes(previousSweepAt);
       const lastSeenAt = lastSeen(conn);
       if (!conn.online && conn.connectedAt < silentBefore) {
         this.drop(conn, NodeCloseCode.helloTimeout, "no hello");

@@ -46,14 +46,19 @@ export class WsServerTransport implements Transport {
    * rather than a callback, so that 10,000 connections do not each carry one more closure. */
   lastActivityAt: number;
   private readonly ws: WebSocket;
+  /** The TCP socket under the WebSocket, when the hub has it: its byte counter is checked by the sweep. */
+  private readonly socket: { readonly bytesRead: number } | undefined;
+  private bytesSeen = 0;
   private closed = false;
   private invalidCount = 0;
   private invalidWindowStart: number;
   /** Shared by every transport of a hub, not copied into each. */
   private readonly options: WsServerTransportOptions;
 
-  constructor(ws: WebSocket, options: WsServerTransportOptions = DEFAULTS) {
+  constructor(ws: WebSocket, options: WsServerTransportOptions = DEFAULTS, socket?: { readonly bytesRead: number }) {
     this.ws = ws;
+    this.socket = socket;
+    this.bytesSeen = socket?.bytesRead ?? 0;
     this.options = options;
     this.lastActivityAt = this.now();
     this.invalidWindowStart = this.lastActivityAt;
@@ -92,6 +97,19 @@ export class WsServerTransport implements Transport {
   /** @internal A pong, or any other sign of life below the message layer. */
   touch(): void {
     this.lastActivityAt = this.now();
+  }
+
+  /**
+   * Called by the hub's sweep once per heartbeat interval. A large frame crawling over a slow link
+   * delivers no message for as long as it takes, and the Node's heartbeats queue behind it in the same
+   * TCP stream; its bytes are still arriving, which is life. New bytes since the previous sweep count
+   * as activity at that previous sweep (`since`): never later than the truth, and no work per chunk.
+   */
+  noteBytes(since: number): void {
+    const read = this.socket?.bytesRead;
+    if (read === undefined || read === this.bytesSeen) return;
+    this.bytesSeen = read;
+    if (since > this.lastActivityAt) this.lastActivityAt = since;
   }
 
   private now(): number {
