@@ -28,8 +28,9 @@ async function waitFor(predicate: () => boolean, timeoutMs = 3_000): Promise<voi
 }
 
 /** A bare Core stand-in: answers hello, then says nothing and never pings (a Core whose host froze). */
-async function silentCore(options: { status?: number } = {}) {
+async function silentCore(options: { status?: number; heartbeatIntervalMs?: number } = {}) {
   const closes: number[] = [];
+  const replies: unknown[] = [];
   let hellos = 0;
   const wss = new WebSocketServer({
     port: 0,
@@ -49,19 +50,19 @@ async function silentCore(options: { status?: number } = {}) {
               protocolVersion: PROTOCOL_VERSION,
               nodeId: "n",
               name: "n",
-              heartbeatIntervalMs: 50,
+              heartbeatIntervalMs: options.heartbeatIntervalMs ?? 50,
               mcpServers: [],
             },
           }),
         );
-      }
+      } else if ("id" in message) replies.push(message);
     });
     ws.on("close", (code) => closes.push(code));
   });
   await new Promise((resolve) => wss.once("listening", resolve));
   cleanups.push(() => new Promise<void>((resolve) => wss.close(() => resolve())));
   const url = connectUrl(`http://127.0.0.1:${(wss.address() as AddressInfo).port}`, NODE_CONNECT_PATH);
-  return { url, closes, hellos: () => hellos, wss };
+  return { url, closes, replies, hellos: () => hellos, wss };
 }
 
 function manager(url: string, lines: string[]) {
@@ -93,6 +94,34 @@ describe("ConnectionManager", () => {
     await waitFor(() => core.hellos() >= 2);
     expect(core.closes).toContain(NodeCloseCode.coreSilent);
     expect(lines.some((line) => line.includes("the Core went silent"))).toBe(true);
+  });
+
+  it("a call crawling in for longer than three heartbeat intervals is life, not silence", async () => {
+    const core = await silentCore({ heartbeatIntervalMs: 100 });
+    const lines: string[] = [];
+    const m = manager(core.url, lines);
+    m.start();
+    await waitFor(() => core.hellos() === 1 && core.wss.clients.size === 1);
+    const [ws] = [...core.wss.clients];
+    // One 24 KB request written to the TCP socket a slice at a time over ~1.2 s (twelve intervals), as
+    // a large tool call crosses a slow link: no complete message, and no ping, until the last slice.
+    const payload = Buffer.from(
+      JSON.stringify({ jsonrpc: "2.0", id: 99, method: "fabricore/ping", params: { pad: "x".repeat(24_000) } }),
+    );
+    const frame = Buffer.concat([Buffer.from([0x81, 126, payload.length >> 8, payload.length & 0xff]), payload]);
+    const socket = (ws as unknown as { _socket: import("node:net").Socket })._socket;
+    const slices = 24;
+    for (let i = 0; i < slices; i++) {
+      socket.write(frame.subarray((i * frame.length) / slices, ((i + 1) * frame.length) / slices));
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await waitFor(() => core.replies.length === 1);
+    expect(core.replies[0]).toMatchObject({ id: 99, result: {} });
+    expect(lines.filter((line) => line.includes("the Core went silent"))).toEqual([]);
+    expect(core.hellos()).toBe(1);
+    expect(core.closes).toEqual([]);
+    // Real silence afterwards is still caught.
+    await waitFor(() => core.closes.includes(NodeCloseCode.coreSilent));
   });
 
   it("logs a rejected token clearly and keeps retrying with backoff", async () => {

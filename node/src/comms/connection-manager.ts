@@ -243,10 +243,12 @@ export class ConnectionManager {
     if (this.toolsVersion !== announcedVersion) this.sendToolsChanged();
     void this.applyDesired(result.mcpServers).then((servers) => this.reportMcpStatus(servers));
 
-    const heartbeat = setInterval(
-      () => void this.beat(peer, transport, result.heartbeatIntervalMs),
-      result.heartbeatIntervalMs,
-    );
+    let previousBeatAt = Date.now();
+    const heartbeat = setInterval(() => {
+      const since = previousBeatAt;
+      previousBeatAt = Date.now();
+      void this.beat(peer, transport, result.heartbeatIntervalMs, since);
+    }, result.heartbeatIntervalMs);
     const info = await closed;
     clearInterval(heartbeat);
     this.peer = undefined;
@@ -258,9 +260,11 @@ export class ConnectionManager {
     return true;
   }
 
-  private async beat(peer: NodePeer, transport: Transport, intervalMs: number): Promise<void> {
+  private async beat(peer: NodePeer, transport: Transport, intervalMs: number, previousBeatAt: number): Promise<void> {
     // A half-open TCP connection (the Core's host vanished) never reports a close; the Core pings every
-    // interval, so long silence means it is gone.
+    // interval, so long silence means it is gone. Bytes still arriving (a large call on a slow link) are
+    // not silence.
+    (transport as { noteBytes?: (since: number) => void }).noteBytes?.(previousBeatAt);
     const lastReceivedAt = (transport as { lastReceivedAt?: number }).lastReceivedAt;
     if (lastReceivedAt !== undefined && Date.now() - lastReceivedAt > SILENT_INTERVALS * intervalMs) {
       this.options.logger.warn({ silentMs: Date.now() - lastReceivedAt }, "the Core went silent; reconnecting");

@@ -37,6 +37,7 @@ export class WsClientTransport implements Transport {
   /** When the Core last showed signs of life (a frame or a ping); the connection manager's liveness check reads it. */
   lastReceivedAt = Date.now();
   private readonly ws: WebSocket;
+  private bytesSeen = 0;
   private closed = false;
   private readonly closedPromise: Promise<void>;
 
@@ -73,6 +74,19 @@ export class WsClientTransport implements Transport {
     return this.closed;
   }
 
+  /**
+   * Called once per heartbeat interval. A large call crawling in over a slow link delivers no message
+   * for as long as it takes, and the Core's pings wait behind it in the same TCP stream; its bytes are
+   * still arriving, which is life. New bytes since the previous check count as a sign of life at that
+   * check (`since`): never later than the truth. Needs the `ws` package's socket (see socketOf).
+   */
+  noteBytes(since: number): void {
+    const read = socketOf(this.ws)?.bytesRead;
+    if (read === undefined || read === this.bytesSeen) return;
+    this.bytesSeen = read;
+    if (since > this.lastReceivedAt) this.lastReceivedAt = since;
+  }
+
   send(message: JsonRpcMessage): Promise<void> {
     if (this.closed || this.ws.readyState !== WebSocket.OPEN) return Promise.reject(new Error("connection is closed"));
     return new Promise((resolve, reject) => {
@@ -88,6 +102,12 @@ export class WsClientTransport implements Transport {
     await this.closedPromise;
     clearTimeout(timer);
   }
+}
+
+/** The TCP socket under a `ws` WebSocket (its `_socket`, set once the upgrade is done). */
+function socketOf(ws: WebSocket): { bytesRead: number } | undefined {
+  const socket = (ws as unknown as { _socket?: { bytesRead?: unknown } })._socket;
+  return typeof socket?.bytesRead === "number" ? (socket as { bytesRead: number }) : undefined;
 }
 
 function statusFromError(error: Error): number | undefined {
