@@ -165,7 +165,15 @@ export async function nodeBinaryBench(options: NodeBinaryOptions): Promise<Bench
     notes.push(
       `The hello world was compiled in this run with the same Bun (${fmt(helloBuildMs / 1000)} s). "Greeted" means the ` +
         "Core's hub accepted the Node's hello: challenge fetched, signature checked, socket upgraded, tools announced. " +
-        "The Node also pings Docker at start (2 s timeout when no daemon answers) before it dials.",
+        "The Node also pings Docker at start (2 s timeout when no daemon answers) before it dials. It runs no MCP " +
+        "server here: the MCP SDK is loaded with the first one (node/src/mcp/mcp-manager.ts), not at start.",
+    );
+    notes.push(
+      "What is left above the hello world, largest first: the Bun runtime's node:http, node:https and node:crypto " +
+        "(the Core's challenge and enrollment over HTTP(S), the Ed25519 signature, the ws client, the Docker socket), " +
+        "then zod and protocol's schemas, all built at start (protocol/src/tools.ts also converts the built-in tools' " +
+        "schemas to JSON Schema when it loads); the Node's own modules add little. The extra size is mostly the " +
+        "bytecode compiled in for start time (Makefile BUN_BYTECODE).",
     );
   } finally {
     for (const child of children) await stop(child);
