@@ -1,5 +1,6 @@
 import { type CloseInfo, type JsonRpcMessage, MAX_FRAME_BYTES, type Transport } from "@fabricore/protocol";
-import WebSocket from "ws";
+// npm's ws under another name, so that the compiled binary does not get Bun's stand-in (ws-npm.d.ts).
+import WebSocket from "ws-npm";
 import { decodeFrame } from "./frame.ts";
 
 /** The Core answered the upgrade with an HTTP status instead of switching protocols (401: bad token). */
