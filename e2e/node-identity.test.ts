@@ -32,9 +32,13 @@ let api: ApiClient;
 const procs: Proc[] = [];
 
 /** The Node binary with a data dir of the caller's choosing (the harness's startNode makes a fresh one). */
-function node(args: string[], dataDir: string, token?: string): Proc {
+/** `offline`: the Node runs in a network namespace of its own with no interface up (`unshare -n`), for
+ * a Core URL off loopback: its dials fail on this machine instead of leaving it. */
+function node(args: string[], dataDir: string, token?: string, options: { offline?: boolean } = {}): Proc {
+  const argv = ["--data-dir", dataDir, "--log-level", "info", ...args];
+  const [command, commandArgs] = options.offline ? ["unshare", ["-n", NODE_BINARY, ...argv]] : [NODE_BINARY, argv];
   const proc = new Proc(
-    spawn(NODE_BINARY, ["--data-dir", dataDir, "--log-level", "info", ...args], {
+    spawn(command, commandArgs, {
       env: {
         ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("FABRICORE_"))),
         ...(token ? { FABRICORE_NODE_TOKEN: token } : {}),
@@ -197,11 +201,21 @@ describe("Node identity", () => {
   });
 
   it("refuses plain http:// to a Core off loopback unless --insecure", async () => {
-    const proc = node(["--core", "http://192.0.2.10:8080", "--token", "fcn_x"], tempDir("node"));
+    const proc = node(["--core", "http://192.0.2.10:8080", "--token", "fcn_x"], tempDir("node"), undefined, {
+      offline: true,
+    });
     expect(await exited(proc)).toBe(2);
     expect(proc.output).toContain("plain http://");
     expect(proc.output).toContain("--insecure");
-    const insecure = node(["--core", "http://192.0.2.10:8080", "--token", "fcn_x", "--insecure"], tempDir("node"));
+    // With --insecure it starts and keeps dialling; in a namespace of its own, so nothing leaves the machine.
+    const insecure = node(
+      ["--core", "http://192.0.2.10:8080", "--token", "fcn_x", "--insecure"],
+      tempDir("node"),
+      undefined,
+      {
+        offline: true,
+      },
+    );
     await new Promise((r) => setTimeout(r, 1_000));
     expect(insecure.exited).toBe(false);
     await insecure.stop();
