@@ -60,22 +60,6 @@ const BIG_LINES = 20_000; // ~120 KB of stdout, a ~280 KB frame: ~6 s at RATE_KB
 const BIG_COMMAND_PAD = 60_000;
 const BIG_COMMAND_KBIT = 96;
 
-/**
- * Two liveness bugs this suite found (docs/RELIABILITY.md, "A large frame on a slow link"). Each side
- * counts only complete WebSocket messages, pings and pongs as signs of life, and whatever the other
- * side sends after a large frame waits behind it in the same TCP stream. A frame that takes longer
- * than three heartbeat intervals to cross therefore gets its connection closed as dead while its
- * bytes are still arriving. While a flag is true its test asserts exactly that failure, so the suite
- * stays green and still notices a change; once the fix is in, set it to false and the test asserts
- * the right outcome.
- */
-const KNOWN_BUG = {
-  /** core/src/nodes: the hub's sweep closes a Node whose large result is still arriving. */
-  coreDropsNodeMidFrame: true,
-  /** node/src/comms: the Node closes on the Core while a large call is still arriving. */
-  nodeDropsCoreMidFrame: true,
-};
-
 const availability = impairmentAvailability();
 const required = process.env.CI === "true";
 if (!availability.ok && !required) console.warn(`skipping reliability-lossy-link: ${availability.reason}`);
@@ -253,11 +237,16 @@ describe.skipIf(!availability.ok && !required)("reliability: a lossy link and a 
   /** Samples the Node's status every 100 ms until stopped; returns every status seen, in order. */
   function watchStatus(): () => Promise<string[]> {
     const seen: string[] = [];
+    // Bounded, and never throws: a test that fails before stopping it must not leave it polling a
+    // Core that afterAll has stopped.
+    const until = Date.now() + 60_000;
     let on = true;
     const loop = (async () => {
-      while (on) {
-        const status = (await api.ok("GET", `/api/nodes/${nodeId}`)).status as string;
-        if (seen.at(-1) !== status) seen.push(status);
+      while (on && Date.now() < until) {
+        try {
+          const status = (await api.ok("GET", `/api/nodes/${nodeId}`)).status as string;
+          if (seen.at(-1) !== status) seen.push(status);
+        } catch {}
         await new Promise((r) => setTimeout(r, 100));
       }
     })();
@@ -278,13 +267,14 @@ describe.skipIf(!availability.ok && !required)("reliability: a lossy link and a 
     const runs: Array<{ id: string; run: any }> = [];
     try {
       // A job every LOSSY_JOB_EVERY_MS for LOSSY_FOR_MS, so calls are in flight throughout.
-      const started: Array<{ id: string; runId: Promise<string> }> = [];
+      // (The API is reached over a Unix socket and loopback, so only Core ↔ Node crosses the loss.)
+      const started: Array<{ id: string; runId: string }> = [];
       for (let i = 0; Date.now() - lossStarted < LOSSY_FOR_MS; i++) {
         const id = `j${i}`;
-        started.push({ id, runId: runJob(`lossy-${id}`, `lossy:${id}`) });
+        started.push({ id, runId: await runJob(`lossy-${id}`, `lossy:${id}`) });
         await new Promise((r) => setTimeout(r, LOSSY_JOB_EVERY_MS));
       }
-      for (const { id, runId } of started) runs.push({ id, run: await api.waitRun(await runId, undefined, 45_000) });
+      for (const { id, runId } of started) runs.push({ id, run: await api.waitRun(runId, undefined, 45_000) });
       // The Node is online at the end, the loss still on: if it dropped, it redialled and said hello
       // across the same bad link.
       await api.waitNodeOnline(nodeId, 30_000);
@@ -360,7 +350,11 @@ describe.skipIf(!availability.ok && !required)("reliability: a lossy link and a 
     }
   }, 40_000);
 
-  it(`${KNOWN_BUG.coreDropsNodeMidFrame ? "KNOWN BUG: " : ""}a slow link: a ~280 KB result crawls across for longer than three heartbeat intervals; the Node is not declared dead and the result arrives whole, once`, async () => {
+  // These two found a bug on each side (docs/RELIABILITY.md, "A large frame on a slow link"): liveness
+  // counted only complete messages, pings and pongs, and whatever follows a large frame waits behind it
+  // in the same TCP stream, so a frame crawling in for longer than three intervals got its connection
+  // closed as silent. Both sides now count bytes arriving on the socket (91317f8, f651f72, 732aaee).
+  it("a slow link: a ~280 KB result crawls across for longer than three heartbeat intervals; the Node is not declared dead and the result arrives whole, once", async () => {
     await api.waitNodeOnline(nodeId, 25_000);
     lab.setRate(RATE_KBIT);
     const coreLogFrom = core.output.length;
@@ -378,23 +372,13 @@ describe.skipIf(!availability.ok && !required)("reliability: a lossy link and a 
     const coreLog = core.output.slice(coreLogFrom);
     const step = toolStep(run);
     console.info(`slow link, big result: ${elapsed} ms; Node statuses ${seen.join(" → ")}`);
-    // The command ran once either way: the link only slows its answer down.
     expect(linesOf("big-ran")).toBe(1);
-    expect(elapsed).toBeGreaterThan(SILENCE_WINDOW_MS);
-    if (KNOWN_BUG.coreDropsNodeMidFrame) {
-      // The Core saw no complete frame for three intervals while the result was still arriving, closed
-      // the connection as silent and failed the call; the result was lost on the way.
-      expect(coreLog).toContain("node silent; closing");
-      expect(seen).toContain("offline");
-      expect(step?.isError).toBe(true);
-      expect(step?.result.content[0]?.text).toMatch(/node_offline/);
-      await api.waitNodeOnline(nodeId, 25_000);
-      return;
-    }
     expect(coreLog, "the Core declared the Node dead while its result was arriving").not.toContain(
       "node silent; closing",
     );
     expect(seen).toEqual(["online"]);
+    // The transfer alone took longer than the window the liveness checks allow.
+    expect(elapsed).toBeGreaterThan(SILENCE_WINDOW_MS);
     expect(run.status, JSON.stringify(run.steps)).toBe("succeeded");
     expect(step?.isError).toBe(false);
     expect(step?.result.content[0]?.text).toBe(
@@ -402,7 +386,7 @@ describe.skipIf(!availability.ok && !required)("reliability: a lossy link and a 
     );
   }, 60_000);
 
-  it(`${KNOWN_BUG.nodeDropsCoreMidFrame ? "KNOWN BUG: " : ""}a slow link: a ~60 KB tool call crawls to the Node for longer than three heartbeat intervals; the Node does not give up on the Core and the command runs once`, async () => {
+  it("a slow link: a ~60 KB tool call crawls to the Node for longer than three heartbeat intervals; the Node does not give up on the Core and the command runs once", async () => {
     await api.waitNodeOnline(nodeId, 25_000);
     lab.setRate(BIG_COMMAND_KBIT);
     const nodeLogFrom = node.output.length;
@@ -420,21 +404,9 @@ describe.skipIf(!availability.ok && !required)("reliability: a lossy link and a 
     const nodeLog = node.output.slice(nodeLogFrom);
     const step = toolStep(run);
     console.info(`slow link, big call: ${elapsed} ms; Node statuses ${seen.join(" → ")}`);
-    expect(elapsed).toBeGreaterThan(SILENCE_WINDOW_MS);
-    if (KNOWN_BUG.nodeDropsCoreMidFrame) {
-      // The Node saw no complete frame (nor a ping: they wait behind the call) for three intervals,
-      // closed the connection as silent, and the half-received call was lost: it never ran, nor later.
-      expect(nodeLog).toContain("the Core went silent");
-      expect(seen).toContain("offline");
-      expect(step?.isError).toBe(true);
-      expect(step?.result.content[0]?.text).toMatch(/node_offline/);
-      await api.waitNodeOnline(nodeId, 25_000);
-      await new Promise((r) => setTimeout(r, 1_000));
-      expect(linesOf("big-command-ran")).toBe(0);
-      return;
-    }
     expect(nodeLog, "the Node gave up on the Core while a call was arriving").not.toContain("the Core went silent");
     expect(seen).toEqual(["online"]);
+    expect(elapsed).toBeGreaterThan(SILENCE_WINDOW_MS);
     expect(run.status, JSON.stringify(run.steps)).toBe("succeeded");
     expect(step?.isError).toBe(false);
     expect(run.output).toContain("big-command-ok");
