@@ -103,8 +103,17 @@ const FINDINGS: readonly string[] = [
     "`Intl.DateTimeFormat`; valid zones are now remembered (core/src/scheduler/cron.ts). It made listing many " +
     "scheduled jobs and a burst of same-second triggers slow.",
   "- **Fixed while measuring (Core):** every Node connection kept its own parsed copy of the same tool " +
-    "descriptors and JSON schemas; the hub now stores identical tool lists once (core/src/nodes/node-hub.ts). " +
-    "The fleet's memory per Node is still above its target: see that section for what is left.",
+    "descriptors and JSON schemas; the hub now stores identical tool lists once (core/src/nodes/node-hub.ts).",
+  "- **Fixed while measuring (Core):** the Core's memory per Node was 2.41× a bare `ws` connection. Most of it " +
+    "was V8's young generation, sized from the host's memory and grown by the connect storm, then kept committed; " +
+    "the Core now starts with `--max-semi-space-size=16` everywhere (core/src/v8-flags.ts; the fleet's baseline " +
+    "runs with the same flags). The rest was per-connection closures and maps: the hub's RPC peers share one " +
+    "handler table and options object (protocol/src/rpc-peer.ts `RpcHandlers`), the socket transport has no " +
+    "per-socket closures, and the parsed hello is kept without a copy. Found with heap-snapshot diffs " +
+    "(`snapshot` IPC of bench/sim/core-host.ts and bench/sim/ws-baseline.ts) and `getHeapSpaceStatistics`.",
+  "- **Fixed while measuring (Node):** the binary loaded dockerode (with docker-modem, ssh2, gRPC) and the " +
+    "MCP SDK at every start; it now speaks the Engine API over node:http and loads the MCP SDK with the first " +
+    "MCP server, is compiled with `--bytecode`, and starts with a lazier JIT. What limits the rest is in its section.",
   "- **How targets were read.** Scheduler: a run is started when the scheduler has written its row and queued it; " +
     "when it begins executing depends on the run queue's throughput and is reported beside it. Tool-call round trip: " +
     "the ratio to raw `ws` moves with the machine's load (FabriCore's fixed CPU cost per call weighs more when the " +
@@ -114,8 +123,9 @@ const FINDINGS: readonly string[] = [
     "in the same run are meaningful; absolute figures move with the load.",
   "- **Fleet simulators share the cores with the Core.** At 10,000 Nodes the simulator processes use more " +
     "CPU and memory than the Core itself, so the connect and reconnect times are an upper bound.",
-  "- **Not done:** link cutting with `ip netns`/`tc netem` (optional in the issue); the soak's committed " +
-    "result may be shorter than its 10-minute default (its section says how long it ran).",
+  "- **Links, not benchmarks:** cutting, losing and slowing the Core↔Node link is tested in e2e/ with network " +
+    "namespaces (docs/RELIABILITY.md); it found a liveness bug, fixed on both sides (a large frame crawling " +
+    "over a slow link no longer gets its connection closed as silent).",
 ];
 
 const VERDICT: Record<Verdict, string> = { met: "met", missed: "**missed**", info: "" };
