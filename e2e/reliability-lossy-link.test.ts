@@ -1,40 +1,10 @@
-/**
- * Issue 8, the network, continued: a lossy link and a slow link between the Core and a Node, made by
- * the kernel only. The real Core runs in one network namespace and the compiled Node binary in
- * another, joined by a veth pair (e2e/support/netns.ts); nothing of ours sits in the data path.
- *
- * - Loss: iptables `statistic --mode random` drops packets leaving either end, so both directions
- *   lose about LOSS of their packets and TCP has to retransmit.
- * - A slow link: a tbf qdisc on both ends limits the rate, so a large frame takes seconds to cross
- *   and anything sent after it (heartbeats, the answer to a ping) waits behind it.
- *
- * A fixed delay, jitter and reordering need netem, which this kernel lacks (docs/RELIABILITY.md).
- *
- * Needs root, `ip netns`, iptables with the statistic match and tc with tbf. Under CI=true a machine
- * without them FAILS this suite; locally it skips with a message.
- */
-import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
-import type { Server } from "node:net";
 import { join } from "node:path";
 import { capText } from "@fabricore/core/agent/tool-output.ts";
 import { type RecordedRequest, turn } from "@fabricore/core/llm/testing/script.ts";
-import {
-  type ScriptedOpenAiServer,
-  startScriptedOpenAiServer,
-} from "@fabricore/core/llm/testing/scripted-openai-server.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Forward, forward } from "./support/forward.ts";
-import {
-  ADMIN_PASSWORD,
-  ApiClient,
-  ensureNodeBinary,
-  freePort,
-  Proc,
-  ROOT,
-  tempDir,
-  waitFor,
-} from "./support/harness.ts";
+import { startAcrossLink } from "./support/across-link.ts";
+import { type ApiClient, ensureNodeBinary, type Proc, tempDir, waitFor } from "./support/harness.ts";
 import { impairmentAvailability, type LinkCounters, NetLab } from "./support/netns.ts";
 
 const MODEL = "qwen2.5-7b-instruct";
@@ -65,7 +35,6 @@ const required = process.env.CI === "true";
 if (!availability.ok && !required) console.warn(`skipping reliability-lossy-link: ${availability.reason}`);
 
 const work = tempDir("lossy");
-const sockets = tempDir("lossysock");
 
 function seqOutput(lines: number, prefix = ""): string {
   const width = String(lines).length;
@@ -118,86 +87,16 @@ describe.skipIf(!availability.ok && !required)("reliability: a lossy link and a 
     lab.setUp();
     cleanups.push(() => lab.destroy());
 
-    const llm: ScriptedOpenAiServer = await startScriptedOpenAiServer({ script });
-    cleanups.push(() => llm.close());
-    const llmUrl = new URL(llm.baseUrl);
-    const corePort = 18_080;
-    const innerLlmPort = 18_081;
-    const apiSock = join(sockets, "api.sock");
-    const llmSock = join(sockets, "llm.sock");
-
-    // Root namespace: llm.sock → the scripted model; a loopback port → api.sock. The API and the
-    // model are reached over loopback inside the Core's namespace, so only Core ↔ Node crosses the
-    // impaired veth.
-    const servers: Server[] = [
-      await forward({ listen: { path: llmSock }, to: { host: "127.0.0.1", port: Number(llmUrl.port) } }),
-    ];
-    const apiPort = await freePort();
-    servers.push(await forward({ listen: { host: "127.0.0.1", port: apiPort }, to: { path: apiSock } }));
-    cleanups.push(() => Promise.all(servers.map((s) => new Promise((r) => s.close(r)))));
-    const inner: Forward[] = [
-      { listen: { path: apiSock }, to: { host: lab.coreAddress, port: corePort } },
-      { listen: { host: "127.0.0.1", port: innerLlmPort }, to: { path: llmSock } },
-    ];
-    const forwarder = new Proc(
-      spawn(...lab.exec(lab.coreNs, process.execPath, [join(ROOT, "e2e/support/forward.ts"), JSON.stringify(inner)]), {
-        stdio: ["ignore", "pipe", "pipe"],
-      }),
-    );
-    cleanups.push(() => forwarder.stop());
-    await waitFor("the forwarder", () => forwarder.output.includes("ready") || forwarder.exited, 10_000, 20);
-
-    core = new Proc(
-      spawn(...lab.exec(lab.coreNs, process.execPath, [join(ROOT, "core/src/main.ts")]), {
-        env: {
-          ...process.env,
-          FABRICORE_DATA_DIR: tempDir("lossycore"),
-          FABRICORE_HOST: lab.coreAddress,
-          FABRICORE_PORT: String(corePort),
-          FABRICORE_ADMIN_PASSWORD: ADMIN_PASSWORD,
-          FABRICORE_LOG_LEVEL: "warn",
-          FABRICORE_HEARTBEAT_SECONDS: String(HEARTBEAT_SECONDS),
-          FABRICORE_TOOL_TIMEOUT_SECONDS: String(TOOL_TIMEOUT_SECONDS),
-        },
-        stdio: ["ignore", "pipe", "pipe"],
-      }),
-    );
-    cleanups.push(() => core.stop());
-    const apiUrl = `http://127.0.0.1:${apiPort}`;
-    await waitFor(
-      "the Core in its namespace",
-      async () => {
-        if (core.exited) throw new Error(`the Core exited:\n${core.output}`);
-        return (await fetch(`${apiUrl}/healthz`)).ok;
+    ({ api, nodeId, core, node } = await startAcrossLink(
+      lab,
+      {
+        script,
+        heartbeatSeconds: HEARTBEAT_SECONDS,
+        toolTimeoutSeconds: TOOL_TIMEOUT_SECONDS,
+        name: "across-a-bad-link",
       },
-      30_000,
-    );
-    api = await new ApiClient(apiUrl).login();
-    await api.ok("POST", "/api/providers", {
-      name: "LM Studio",
-      kind: "lmstudio",
-      baseUrl: `http://127.0.0.1:${innerLlmPort}${llmUrl.pathname}`,
-    });
-    const created = await api.ok("POST", "/api/nodes", { name: "across-a-bad-link" });
-    nodeId = created.id;
-    node = new Proc(
-      spawn(
-        ...lab.exec(lab.nodeNs, ensureNodeBinary(), [
-          "--core",
-          `http://${lab.coreAddress}:${corePort}`,
-          "--insecure",
-          "--allow-exec",
-          "--data-dir",
-          tempDir("lossynode"),
-          "--log-level",
-          "info",
-        ]),
-        { env: { ...process.env, FABRICORE_NODE_TOKEN: created.token }, stdio: ["ignore", "pipe", "pipe"] },
-      ),
-    );
-    // Processes first, then the namespaces they run in (cleanups run in reverse).
-    cleanups.push(() => node.stop());
-    await api.waitNodeOnline(nodeId, 20_000);
+      cleanups,
+    ));
     // The Node logs this once the Core's answer to its hello is in, a moment after the Core counts it
     // online; the tests count these lines to see reconnections.
     await waitFor("the Node's first connection", () => node.output.includes("connected to the Core"), 5_000, 20);

@@ -1,37 +1,9 @@
-/**
- * Issue 8, the network: a real link between the Core and a Node, cut and restored. The Core runs in
- * a network namespace of its own, listening on its end of a veth pair (FABRICORE_HOST); the compiled
- * Node binary runs in a second namespace and dials the Core's veth address (plain http, so
- * --insecure). `ip link set … down` cuts the link for real: packets are dropped, neither side sees a
- * FIN or RST. The test reaches the Core's API, and the Core its scripted model, through Unix sockets
- * (e2e/support/forward.ts), so no address exists outside the two namespaces.
- *
- * There is no netem on these machines (the kernel lacks sch_netem), so delay and loss are not
- * emulated; see docs/RELIABILITY.md.
- *
- * Needs root and `ip netns`. Under CI=true a machine without them FAILS this suite; locally it skips.
- */
-import { spawn } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
-import type { Server } from "node:net";
 import { join } from "node:path";
 import { type RecordedRequest, turn } from "@fabricore/core/llm/testing/script.ts";
-import {
-  type ScriptedOpenAiServer,
-  startScriptedOpenAiServer,
-} from "@fabricore/core/llm/testing/scripted-openai-server.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Forward, forward } from "./support/forward.ts";
-import {
-  ADMIN_PASSWORD,
-  ApiClient,
-  ensureNodeBinary,
-  freePort,
-  Proc,
-  ROOT,
-  tempDir,
-  waitFor,
-} from "./support/harness.ts";
+import { startAcrossLink } from "./support/across-link.ts";
+import { type ApiClient, ensureNodeBinary, tempDir, waitFor } from "./support/harness.ts";
 import { NetLab, netnsAvailability } from "./support/netns.ts";
 
 const MODEL = "qwen2.5-7b-instruct";
@@ -45,7 +17,6 @@ const required = process.env.CI === "true";
 if (!availability.ok && !required) console.warn(`skipping reliability-network: ${availability.reason}`);
 
 const work = tempDir("netcut");
-const sockets = tempDir("netsock");
 
 /** The scripted model: the command depends on the COMMAND:<n> word in the prompt; once a tool result
  * is in the conversation it answers with the results. */
@@ -71,8 +42,6 @@ describe.skipIf(!availability.ok && !required)("reliability: the network link cu
   const cleanups: Array<() => unknown> = [];
   let api: ApiClient;
   let nodeId: string;
-  let core: Proc;
-  let node: Proc;
 
   beforeAll(async () => {
     if (!availability.ok) throw new Error(`CI=true and ${availability.reason}`);
@@ -80,85 +49,16 @@ describe.skipIf(!availability.ok && !required)("reliability: the network link cu
     lab.setUp();
     cleanups.push(() => lab.destroy());
 
-    const llm: ScriptedOpenAiServer = await startScriptedOpenAiServer({ script });
-    cleanups.push(() => llm.close());
-    const llmUrl = new URL(llm.baseUrl);
-    const corePort = 18_080;
-    const innerLlmPort = 18_081;
-    const apiSock = join(sockets, "api.sock");
-    const llmSock = join(sockets, "llm.sock");
-
-    // Root namespace: llm.sock → the scripted model; a loopback port → api.sock.
-    const servers: Server[] = [
-      await forward({ listen: { path: llmSock }, to: { host: "127.0.0.1", port: Number(llmUrl.port) } }),
-    ];
-    const apiPort = await freePort();
-    servers.push(await forward({ listen: { host: "127.0.0.1", port: apiPort }, to: { path: apiSock } }));
-    cleanups.push(() => Promise.all(servers.map((s) => new Promise((r) => s.close(r)))));
-    // Core namespace: api.sock → the Core's veth address; its loopback port → llm.sock.
-    const inner: Forward[] = [
-      { listen: { path: apiSock }, to: { host: lab.coreAddress, port: corePort } },
-      { listen: { host: "127.0.0.1", port: innerLlmPort }, to: { path: llmSock } },
-    ];
-    const forwarder = new Proc(
-      spawn(...lab.exec(lab.coreNs, process.execPath, [join(ROOT, "e2e/support/forward.ts"), JSON.stringify(inner)]), {
-        stdio: ["ignore", "pipe", "pipe"],
-      }),
-    );
-    cleanups.push(() => forwarder.stop());
-    await waitFor("the forwarder", () => forwarder.output.includes("ready") || forwarder.exited, 10_000, 20);
-
-    core = new Proc(
-      spawn(...lab.exec(lab.coreNs, process.execPath, [join(ROOT, "core/src/main.ts")]), {
-        env: {
-          ...process.env,
-          FABRICORE_DATA_DIR: tempDir("netcore"),
-          FABRICORE_HOST: lab.coreAddress,
-          FABRICORE_PORT: String(corePort),
-          FABRICORE_ADMIN_PASSWORD: ADMIN_PASSWORD,
-          FABRICORE_LOG_LEVEL: "warn",
-          FABRICORE_HEARTBEAT_SECONDS: String(HEARTBEAT_SECONDS),
-          FABRICORE_TOOL_TIMEOUT_SECONDS: String(TOOL_TIMEOUT_SECONDS),
-        },
-        stdio: ["ignore", "pipe", "pipe"],
-      }),
-    );
-    cleanups.push(() => core.stop());
-    const apiUrl = `http://127.0.0.1:${apiPort}`;
-    await waitFor(
-      "the Core in its namespace",
-      async () => {
-        if (core.exited) throw new Error(`the Core exited:\n${core.output}`);
-        return (await fetch(`${apiUrl}/healthz`)).ok;
+    ({ api, nodeId } = await startAcrossLink(
+      lab,
+      {
+        script,
+        heartbeatSeconds: HEARTBEAT_SECONDS,
+        toolTimeoutSeconds: TOOL_TIMEOUT_SECONDS,
+        name: "across-the-link",
       },
-      30_000,
-    );
-    api = await new ApiClient(apiUrl).login();
-    await api.ok("POST", "/api/providers", {
-      name: "LM Studio",
-      kind: "lmstudio",
-      baseUrl: `http://127.0.0.1:${innerLlmPort}${llmUrl.pathname}`,
-    });
-    const created = await api.ok("POST", "/api/nodes", { name: "across-the-link" });
-    nodeId = created.id;
-    node = new Proc(
-      spawn(
-        ...lab.exec(lab.nodeNs, ensureNodeBinary(), [
-          "--core",
-          `http://${lab.coreAddress}:${corePort}`,
-          "--insecure",
-          "--allow-exec",
-          "--data-dir",
-          tempDir("netnode"),
-          "--log-level",
-          "info",
-        ]),
-        { env: { ...process.env, FABRICORE_NODE_TOKEN: created.token }, stdio: ["ignore", "pipe", "pipe"] },
-      ),
-    );
-    // Processes first, then the namespaces they run in (cleanups run in reverse).
-    cleanups.push(() => node.stop());
-    await api.waitNodeOnline(nodeId, 20_000);
+      cleanups,
+    ));
   }, 60_000);
 
   afterAll(async () => {
