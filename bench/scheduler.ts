@@ -104,7 +104,7 @@ export async function schedulerBench(options: SchedulerOptions): Promise<BenchRe
     rows.push({ metric: `GET /api/jobs with ${jobs.length} scheduled jobs`, value: `${fmt(listMs)} ms` });
     notes.push(
       "Lags are differences of the Core's own stored timestamps (createdAt, startedAt, finishedAt; millisecond ISO strings) " +
-        "from the due second; croner fires at the second boundary, so the lag includes its timer's own lateness.",
+        "from the due second; each job's timer fires at the second boundary, so the lag includes the timer's own lateness.",
     );
   } finally {
     await core.child.kill();

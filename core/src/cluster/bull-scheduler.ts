@@ -1,7 +1,6 @@
 import { Queue, type RepeatOptions, Worker } from "bullmq";
-import { Cron } from "croner";
 import type { Redis } from "ioredis";
-import { parseCron } from "../scheduler/cron.ts";
+import { nextFireTime, parseCron } from "../scheduler/cron.ts";
 import type { Misfire, MisfirePolicy, ScheduledJob, Scheduler, ScheduleState } from "../scheduler/cron-scheduler.ts";
 import type { Logger } from "../scheduler/run-queue.ts";
 import type { ClusterKeys } from "./redis.ts";
@@ -23,12 +22,7 @@ const LATE_AFTER_MS = 60_000;
  */
 export function cronerRepeatStrategy(millis: number, opts: RepeatOptions): number | undefined {
   if (!opts.pattern) return undefined;
-  const cron = new Cron(opts.pattern, { timezone: opts.tz ?? "UTC", paused: true });
-  try {
-    return cron.nextRun(new Date(millis))?.getTime();
-  } finally {
-    cron.stop();
-  }
+  return nextFireTime({ cron: opts.pattern, timezone: opts.tz ?? "UTC" }, new Date(millis))?.getTime();
 }
 
 export interface BullSchedulerOptions {
@@ -123,7 +117,7 @@ export class BullScheduler implements Scheduler {
   }
 
   async upsert(job: ScheduledJob): Promise<void> {
-    parseCron(job.schedule).stop(); // throws CronError before replacing a working schedule
+    parseCron(job.schedule); // throws CronError before replacing a working schedule
     await this.queue.upsertJobScheduler(
       job.jobId,
       { pattern: job.schedule.cron, tz: job.schedule.timezone ?? "UTC" },

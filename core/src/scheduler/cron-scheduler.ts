@@ -1,5 +1,4 @@
-import { Cron } from "croner";
-import { type CronSpec, parseCron } from "./cron.ts";
+import { type CronSpec, nextFireTime, parseCron } from "./cron.ts";
 
 export type MisfirePolicy = "run_once" | "skip";
 
@@ -26,7 +25,7 @@ export interface Misfire {
   reason: string;
 }
 
-/** What the Core needs from a scheduler: in one process croner timers (this file); in cluster
+/** What the Core needs from a scheduler: in one process timers in the Core (this file); in cluster
  * mode BullMQ job schedulers, so a tick fires once however many replicas run. */
 export interface Scheduler {
   /** Replace the whole set (at start); fires missed since each job's lastFireAt are handled by
@@ -49,7 +48,8 @@ export interface CronSchedulerOptions {
 }
 
 interface Entry {
-  cron: Cron;
+  /** The one timer of this job: armed for `expected`, or for MAX_TIMER_MS when that is further. */
+  timer: ReturnType<typeof setTimeout> | undefined;
   spec: ScheduledJob["schedule"];
   lastFireAt: Date | null;
   /** The fire the timer is armed for; the watchdog compares it with the clock. */
@@ -61,9 +61,11 @@ interface Entry {
 /** A fire is late, not lost, until this long after its time. */
 const LATE_TOLERANCE_MS = 2000;
 const MAX_COUNTED_MISSES = 1000;
+/** A timer further out than this wakes up and re-arms (setTimeout holds at most ~24.8 days). */
+const MAX_TIMER_MS = 3_600_000;
 
 /**
- * In-process scheduler: one croner timer per scheduled job, in the Core process, fed from the
+ * In-process scheduler: one timer per scheduled job, in the Core process, fed from the
  * database at start and on every job change — it runs with no browser open. It never silently
  * stops firing: fires missed while the Core was down are found at start from the stored last fire,
  * and a watchdog notices a timer that did not fire (process suspended, clock jumped) and re-arms
@@ -100,22 +102,22 @@ export class CronScheduler implements Scheduler {
       existing.spec.timezone === job.schedule.timezone &&
       existing.spec.misfire === job.schedule.misfire;
     if (same) return;
-    parseCron(job.schedule).stop(); // throws CronError before replacing a working schedule
-    existing?.cron.stop();
+    parseCron(job.schedule); // throws CronError before replacing a working schedule
+    if (existing) clearTimeout(existing.timer);
     const entry: Entry = {
+      timer: undefined,
       spec: { ...job.schedule },
       lastFireAt: existing?.lastFireAt ?? (job.lastFireAt ? new Date(job.lastFireAt) : null),
       expected: null,
       lastMisfireAt: existing?.lastMisfireAt ?? null,
       lastMisfireReason: existing?.lastMisfireReason ?? null,
-      cron: this.arm(job.jobId, job.schedule),
     };
-    entry.expected = this.nextAfterNow(entry.spec);
     this.entries.set(job.jobId, entry);
+    this.arm(job.jobId, entry);
   }
 
   async remove(jobId: string): Promise<void> {
-    this.entries.get(jobId)?.cron.stop();
+    clearTimeout(this.entries.get(jobId)?.timer);
     this.entries.delete(jobId);
   }
 
@@ -124,7 +126,7 @@ export class CronScheduler implements Scheduler {
     if (!entry) return undefined;
     return {
       jobId,
-      nextFireAt: entry.cron.nextRun()?.toISOString() ?? null,
+      nextFireAt: entry.expected?.toISOString() ?? null,
       lastFireAt: entry.lastFireAt?.toISOString() ?? null,
       lastMisfireAt: entry.lastMisfireAt?.toISOString() ?? null,
       lastMisfireReason: entry.lastMisfireReason,
@@ -133,7 +135,7 @@ export class CronScheduler implements Scheduler {
 
   async stop(): Promise<void> {
     clearInterval(this.watchdog);
-    for (const entry of this.entries.values()) entry.cron.stop();
+    for (const entry of this.entries.values()) clearTimeout(entry.timer);
     this.entries.clear();
   }
 
@@ -143,34 +145,37 @@ export class CronScheduler implements Scheduler {
     for (const [jobId, entry] of this.entries) {
       if (!entry.expected || now <= entry.expected.getTime() + LATE_TOLERANCE_MS) continue;
       const since = new Date(entry.expected.getTime() - 1);
-      entry.cron.stop();
-      entry.cron = this.arm(jobId, entry.spec);
-      entry.expected = this.nextAfterNow(entry.spec);
+      this.arm(jobId, entry);
       this.catchUp(jobId, since, "the timer did not fire (process suspended or clock jumped)");
     }
   }
 
-  private arm(jobId: string, spec: CronSpec): Cron {
-    const cron: Cron = new Cron(spec.cron, { timezone: spec.timezone ?? "UTC", protect: true }, () => {
-      const entry = this.entries.get(jobId);
-      const firedAt = this.now();
-      if (entry) {
-        entry.lastFireAt = firedAt;
-        entry.expected = this.nextAfterNow(spec);
-      }
-      this.fire(jobId, firedAt, false);
-    });
-    return cron;
+  /**
+   * Arms the job's one timer for its next fire after now (by this scheduler's clock). A plain
+   * setTimeout per job, the fire times from the shared croner pattern (cron.ts): a croner timer per
+   * job would carry its own ~80 KB pattern.
+   */
+  private arm(jobId: string, entry: Entry): void {
+    clearTimeout(entry.timer);
+    const now = this.now();
+    entry.expected = nextFireTime(entry.spec, now);
+    entry.timer = undefined;
+    if (!entry.expected) return;
+    const delay = Math.min(Math.max(0, entry.expected.getTime() - now.getTime()), MAX_TIMER_MS);
+    entry.timer = setTimeout(() => this.wake(jobId, entry), delay);
   }
 
-  /** The next fire by this scheduler's clock (croner's own timer uses the system clock). */
-  private nextAfterNow(spec: CronSpec): Date | null {
-    const probe = parseCron(spec);
-    try {
-      return probe.nextRun(this.now());
-    } finally {
-      probe.stop();
+  private wake(jobId: string, entry: Entry): void {
+    if (this.entries.get(jobId) !== entry) return; // replaced or removed meanwhile
+    const now = this.now();
+    // Woken before the fire time: a long wait in steps, or the clock went back. Wait on.
+    if (!entry.expected || now.getTime() < entry.expected.getTime()) {
+      this.arm(jobId, entry);
+      return;
     }
+    entry.lastFireAt = now;
+    this.arm(jobId, entry);
+    this.fire(jobId, now, false);
   }
 
   /** Fires due strictly after `since` and before now (minus the lateness tolerance) were missed. */
@@ -178,20 +183,15 @@ export class CronScheduler implements Scheduler {
     const entry = this.entries.get(jobId);
     if (!entry) return;
     const now = this.now();
-    const probe = parseCron(entry.spec);
     let missed = 0;
     let first: Date | null = null;
-    try {
-      let cursor = since;
-      while (missed < MAX_COUNTED_MISSES) {
-        const next = probe.nextRun(cursor);
-        if (!next || next.getTime() > now.getTime() - LATE_TOLERANCE_MS) break;
-        first ??= next;
-        missed++;
-        cursor = next;
-      }
-    } finally {
-      probe.stop();
+    let cursor = since;
+    while (missed < MAX_COUNTED_MISSES) {
+      const next = nextFireTime(entry.spec, cursor);
+      if (!next || next.getTime() > now.getTime() - LATE_TOLERANCE_MS) break;
+      first ??= next;
+      missed++;
+      cursor = next;
     }
     if (missed === 0 || !first) return;
     const policy = entry.spec.misfire ?? "run_once";

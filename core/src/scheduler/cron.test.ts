@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { CronError, describeCron, nextFireTimes } from "./cron.ts";
+import { CronError, describeCron, nextFireTimes, parseCron } from "./cron.ts";
 
 describe("cron", () => {
   it("computes 5-field fire times in a timezone", () => {
@@ -33,5 +33,21 @@ describe("cron", () => {
 
   it("describes an expression in plain language", () => {
     expect(describeCron({ cron: "0 8 * * *", timezone: "UTC" })).toBe("At 08:00 (UTC)");
+  });
+
+  it("keeps one compiled pattern per expression and timezone (croner's cost ~80 KB each), bounded", () => {
+    const a = parseCron({ cron: "0 8 * * *", timezone: "Europe/Berlin" });
+    expect(parseCron({ cron: "0 8 * * *", timezone: "Europe/Berlin" })).toBe(a);
+    expect(parseCron({ cron: "0 8 * * *", timezone: "UTC" })).not.toBe(a);
+    // Far more distinct patterns than are kept: each still answers right, and `a` is compiled anew.
+    for (let minute = 0; minute < 60; minute++) {
+      for (const hour of [1, 2, 3]) {
+        const next = nextFireTimes({ cron: `${minute} ${hour} * * *` }, 1, new Date("2030-01-01T00:00:00Z"));
+        expect(next[0]?.toISOString()).toBe(`2030-01-01T0${hour}:${String(minute).padStart(2, "0")}:00.000Z`);
+      }
+    }
+    const again = parseCron({ cron: "0 8 * * *", timezone: "Europe/Berlin" });
+    expect(again).not.toBe(a);
+    expect(again.nextRun(new Date("2030-01-01T00:00:00Z"))?.toISOString()).toBe("2030-01-01T07:00:00.000Z");
   });
 });
