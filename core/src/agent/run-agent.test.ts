@@ -1,5 +1,5 @@
 import { ProtocolError, type ToolResult } from "@fabricore/protocol";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { LlmError } from "../llm/errors.ts";
 import type { ChatMessage } from "../llm/types.ts";
 import { runAgent } from "./run-agent.ts";
@@ -440,6 +440,32 @@ describe("runAgent budgets (the model is not trusted to stop)", () => {
     expect(JSON.stringify(toolStep)).toMatch(
       /the call was aborted: the run's time budget \(budget\.maxSeconds\) ran out/,
     );
+  });
+
+  it("maxSeconds: the budget's timer lives as long as the run, not as long as the budget", async () => {
+    // An hour's budget on a run that takes a moment must not leave an hour's timer (and the
+    // signals tied to it) behind: at 1,000 runs a minute that was 45 MiB of heap in the soak.
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout"] });
+    try {
+      let armedDuringRun = -1;
+      const router = new FakeRouter(async (tool) => {
+        armedDuringRun = vi.getTimerCount();
+        return text(`${tool.name} ok`);
+      });
+      const m = model("lmstudio", [{ text: "", toolCalls: [{ name: "system_stats" }] }, { text: "done" }]);
+      expect(await runAgent(options({ models: [m.entry], router, maxSeconds: 3600 }))).toMatchObject({
+        status: "succeeded",
+      });
+      expect(armedDuringRun).toBe(1);
+      expect(vi.getTimerCount()).toBe(0);
+      // A run that ends by throwing inside the loop clears it too.
+      const broken = options({ models: [model("lmstudio", [{ text: "done" }]).entry], maxSeconds: 3600 });
+      broken.steps = { ...broken.steps, step: async () => Promise.reject(new Error("disk full")) };
+      expect(await runAgent(broken)).toMatchObject({ status: "failed" });
+      expect(vi.getTimerCount()).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("maxSeconds: a cancel before the budget runs out is still a cancel", async () => {

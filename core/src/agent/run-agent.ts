@@ -5,6 +5,7 @@ import { mapBounded } from "./concurrency.ts";
 import { fitToContext } from "./context-budget.ts";
 import { callWithFallback } from "./model-fallback.ts";
 import { finalAnswer, type LoopState, maxSteps, maxTokens, totalTokens } from "./stop-conditions.ts";
+import { timeLimit } from "./time-limit.ts";
 import { parseToolArguments } from "./tool-arguments.ts";
 import { capText, toolResultText } from "./tool-output.ts";
 import type { AgentTool, RunAgentOptions, RunAgentResult, ToolStep } from "./types.ts";
@@ -19,12 +20,19 @@ const DEFAULT_TOOL_CONCURRENCY = 4;
  * Never throws: every outcome, including a broken collaborator, is a result.
  */
 export async function runAgent(runOptions: RunAgentOptions): Promise<RunAgentResult> {
+  const limit = runOptions.maxSeconds !== undefined ? timeLimit(runOptions.maxSeconds * 1000) : undefined;
+  try {
+    return await runLoop(runOptions, limit?.signal);
+  } finally {
+    limit?.clear();
+  }
+}
+
+async function runLoop(runOptions: RunAgentOptions, budget: AbortSignal | undefined): Promise<RunAgentResult> {
   // The time budget is one more reason to abort: the model request and tool calls in flight get
-  // the combined signal, and `timeLimit.aborted` tells a spent budget from a cancel.
-  const timeLimit =
-    runOptions.maxSeconds !== undefined ? AbortSignal.timeout(Math.max(1, runOptions.maxSeconds * 1000)) : undefined;
-  const options: RunAgentOptions = timeLimit
-    ? { ...runOptions, signal: AbortSignal.any([runOptions.signal, timeLimit]) }
+  // the combined signal, and `budget.aborted` tells a spent budget from a cancel.
+  const options: RunAgentOptions = budget
+    ? { ...runOptions, signal: AbortSignal.any([runOptions.signal, budget]) }
     : runOptions;
   const now = options.now ?? (() => performance.now());
   const usage: TokenUsage = { promptTokens: 0, completionTokens: 0 };
@@ -45,7 +53,7 @@ export async function runAgent(runOptions: RunAgentOptions): Promise<RunAgentRes
   let modelIndex = 0;
   let lastText: string | null = null;
   const cancelled = (): RunAgentResult =>
-    timeLimit?.aborted && !runOptions.signal.aborted
+    budget?.aborted && !runOptions.signal.aborted
       ? {
           status: "failed",
           output: lastText,
@@ -247,7 +255,7 @@ function timeBudgetMessage(maxSeconds: number | undefined): string {
   return `time budget exceeded: the run took longer than the job's budget.maxSeconds of ${maxSeconds} s; the model request and tool calls in flight were aborted`;
 }
 
-/** AbortSignal.timeout aborts with a TimeoutError, a cancel with the run queue's reason string. */
+/** The time limit aborts with a TimeoutError, a cancel with the run queue's reason string. */
 function abortReason(signal: AbortSignal): string {
   const reason: unknown = signal.reason;
   if (reason instanceof Error && reason.name === "TimeoutError")
