@@ -92,6 +92,8 @@ function intakeRows(steps: IntakeStep[]): Row[] {
 }
 
 export async function soakBench(options: SoakOptions): Promise<BenchResult> {
+  // For finding what grows: heap snapshots of the Core after the first minute and at the end.
+  const snapshotDir = process.env.BENCH_SOAK_SNAPSHOTS;
   const started = Date.now();
   const rows: Row[] = [];
   const notes: string[] = [];
@@ -168,6 +170,8 @@ export async function soakBench(options: SoakOptions): Promise<BenchResult> {
           heapUsed: (await core.child.request<{ heapUsed: number }>({ type: "memory" })).heapUsed,
           atS: sample.atS,
         };
+        if (snapshotDir)
+          console.log(`  heap snapshot: ${await core.child.request({ type: "snapshot", dir: snapshotDir })}`);
       }
       console.log(
         `  soak ${sample.atS}s: RSS ${fmtBytes(sample.rss)}, fds ${sample.fds}, loop p99 ${fmt(sample.lagP99)} ms, ` +
@@ -179,6 +183,8 @@ export async function soakBench(options: SoakOptions): Promise<BenchResult> {
     const overview = await api<{ runsLast24h: Record<string, number> }>("GET", "/api/overview");
     const status = await fleet().status();
     const heapEnd = (await core.child.request<{ heapUsed: number }>({ type: "memory" })).heapUsed;
+    if (snapshotDir)
+      console.log(`  heap snapshot: ${await core.child.request({ type: "snapshot", dir: snapshotDir })}`);
     const first = samples[Math.min(1, samples.length - 1)]!;
     const last = samples[samples.length - 1]!;
     const lagP99 = Math.max(...samples.map((s) => s.lagP99));
