@@ -116,6 +116,12 @@ const FINDINGS: readonly string[] = [
     "after a full GC was 145 MiB at 1,000 Nodes). The scheduler now keeps one plain timer per job and computes " +
     "fire times from one shared, bounded set of compiled patterns (core/src/scheduler/cron.ts): 1,000 jobs add " +
     "nothing measurable. Found with a heap-snapshot diff before and after creating 1,000 jobs.",
+  "- **Fixed while measuring (Core):** after the scheduler fix the soak's heap still grew (+7.7 MiB over " +
+    "9 minutes). Heap snapshots after the first minute and at the end (`BENCH_SOAK_SNAPSHOTS=<dir>`) showed one " +
+    "timer, AbortSignal, WeakRef and Set per finished run: the run's time budget was an `AbortSignal.timeout`, " +
+    "whose timer cannot be cleared, so every run left ~750 bytes alive for the whole budget (an hour by " +
+    "default; 45 MiB at 1,000 runs a minute). The budget is now a timer cleared when the run ends " +
+    "(core/src/agent/time-limit.ts).",
   "- **Fixed while measuring (Node):** the binary loaded dockerode (with docker-modem, ssh2, gRPC) and the " +
     "MCP SDK at every start; it now speaks the Engine API over node:http and loads the MCP SDK with the first " +
     "MCP server, is compiled with `--bytecode`, and starts with a lazier JIT. What limits the rest is in its section.",
