@@ -149,7 +149,8 @@ export async function soakBench(options: SoakOptions): Promise<BenchResult> {
     if (created.failed) throw new Error(`creating jobs failed: ${created.errors.join("; ")}`);
     const t0 = Date.now();
     await core.child.request({ type: "loopDelay" }); // reset
-    let heapEarly: { heapUsed: number; atS: number } | undefined;
+    type Memory = { rss: number; heapUsed: number; heapTotal: number };
+    let heapEarly: (Memory & { atS: number }) | undefined;
     const end = t0 + options.minutes * 60_000;
     while (Date.now() < end) {
       await sleep(Math.min(30_000, end - Date.now()));
@@ -166,10 +167,7 @@ export async function soakBench(options: SoakOptions): Promise<BenchResult> {
       samples.push(sample);
       // The JS heap after a full GC, once after the first minute and once at the end: live data only.
       if (!heapEarly && sample.atS >= 55) {
-        heapEarly = {
-          heapUsed: (await core.child.request<{ heapUsed: number }>({ type: "memory" })).heapUsed,
-          atS: sample.atS,
-        };
+        heapEarly = { ...(await core.child.request<Memory>({ type: "memory" })), atS: sample.atS };
         if (snapshotDir)
           console.log(`  heap snapshot: ${await core.child.request({ type: "snapshot", dir: snapshotDir })}`);
       }
@@ -182,7 +180,7 @@ export async function soakBench(options: SoakOptions): Promise<BenchResult> {
     await sleep(15_000);
     const overview = await api<{ runsLast24h: Record<string, number> }>("GET", "/api/overview");
     const status = await fleet().status();
-    const heapEnd = (await core.child.request<{ heapUsed: number }>({ type: "memory" })).heapUsed;
+    const memoryEnd = await core.child.request<Memory>({ type: "memory" });
     if (snapshotDir)
       console.log(`  heap snapshot: ${await core.child.request({ type: "snapshot", dir: snapshotDir })}`);
     const first = samples[Math.min(1, samples.length - 1)]!;
@@ -194,9 +192,19 @@ export async function soakBench(options: SoakOptions): Promise<BenchResult> {
       baseline: `samples: ${samples.map((s) => fmtBytes(s.rss)).join(", ")}`,
     });
     if (heapEarly) {
+      const growth = (a: number, b: number) => `${fmtBytes(a)} → ${fmtBytes(b)} (${fmtBytes(b - a)})`;
       rows.push({
         metric: `Core JS heap after a full GC, ${heapEarly.atS} s → end`,
-        value: `${fmtBytes(heapEarly.heapUsed)} → ${fmtBytes(heapEnd)} (${fmtBytes(heapEnd - heapEarly.heapUsed)})`,
+        value: growth(heapEarly.heapUsed, memoryEnd.heapUsed),
+      });
+      // Where RSS growth is when the live heap is flat: V8's committed pages, or outside V8
+      // (SQLite's page cache, malloc arenas, socket buffers).
+      rows.push({
+        metric: `Core RSS after a full GC, ${heapEarly.atS} s → end: V8 heap committed, the rest outside V8`,
+        value:
+          `V8 ${growth(heapEarly.heapTotal, memoryEnd.heapTotal)}; outside ` +
+          growth(heapEarly.rss - heapEarly.heapTotal, memoryEnd.rss - memoryEnd.heapTotal),
+        baseline: `RSS ${growth(heapEarly.rss, memoryEnd.rss)}`,
       });
     }
     rows.push({
