@@ -3,11 +3,10 @@ import { join } from "node:path";
 import { capText } from "@fabricore/core/agent/tool-output.ts";
 import { type RecordedRequest, turn } from "@fabricore/core/llm/testing/script.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startAcrossLink } from "./support/across-link.ts";
+import { type AcrossLink, runCleanups, startAcrossLink } from "./support/across-link.ts";
 import { type ApiClient, ensureNodeBinary, type Proc, tempDir, waitFor } from "./support/harness.ts";
 import { impairmentAvailability, type LinkCounters, NetLab } from "./support/netns.ts";
 
-const MODEL = "qwen2.5-7b-instruct";
 /** Short, so three silent intervals (the liveness window on both sides) is 3 s. */
 const HEARTBEAT_SECONDS = 1;
 const SILENCE_WINDOW_MS = 3 * HEARTBEAT_SECONDS * 1000;
@@ -76,6 +75,7 @@ describe.skipIf(!availability.ok && !required)("reliability: a lossy link and a 
   // Not process.pid alone: vitest may run reliability-network.test.ts in this same process.
   const lab = new NetLab(`${process.pid}l`, { subnet: "10.231.8" });
   const cleanups: Array<() => unknown> = [];
+  let link: AcrossLink;
   let api: ApiClient;
   let nodeId: string;
   let core: Proc;
@@ -87,7 +87,7 @@ describe.skipIf(!availability.ok && !required)("reliability: a lossy link and a 
     lab.setUp();
     cleanups.push(() => lab.destroy());
 
-    ({ api, nodeId, core, node } = await startAcrossLink(
+    link = await startAcrossLink(
       lab,
       {
         script,
@@ -96,32 +96,20 @@ describe.skipIf(!availability.ok && !required)("reliability: a lossy link and a 
         name: "across-a-bad-link",
       },
       cleanups,
-    ));
+    );
+    ({ api, nodeId, core, node } = link);
     // The Node logs this once the Core's answer to its hello is in, a moment after the Core counts it
     // online; the tests count these lines to see reconnections.
     await waitFor("the Node's first connection", () => node.output.includes("connected to the Core"), 5_000, 20);
   }, 60_000);
 
   afterAll(async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) {
-      try {
-        await cleanup();
-      } catch {}
-    }
+    await runCleanups(cleanups);
     // Whatever happened above, the namespaces (and their rules and qdiscs) must be gone.
     lab.destroy();
   });
 
-  async function runJob(name: string, command: string): Promise<string> {
-    const job = await api.ok("POST", "/api/jobs", {
-      name,
-      prompt: `COMMAND:${command}`,
-      model: { provider: "LM Studio", model: MODEL },
-      nodes: [nodeId],
-      maxSteps: 3,
-    });
-    return (await api.ok("POST", `/api/jobs/${job.id}/run`, {})).runId;
-  }
+  const runJob = (name: string, command: string) => link.startCommandJob(name, command);
 
   type ToolStep = {
     isError: boolean;

@@ -2,11 +2,10 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type RecordedRequest, turn } from "@fabricore/core/llm/testing/script.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startAcrossLink } from "./support/across-link.ts";
+import { type AcrossLink, runCleanups, startAcrossLink } from "./support/across-link.ts";
 import { type ApiClient, ensureNodeBinary, tempDir, waitFor } from "./support/harness.ts";
 import { NetLab, netnsAvailability } from "./support/netns.ts";
 
-const MODEL = "qwen2.5-7b-instruct";
 const HEARTBEAT_SECONDS = 1;
 const TOOL_TIMEOUT_SECONDS = 8;
 /** The hub gives a call its deadline plus this grace (core/src/nodes/node-hub.ts). */
@@ -40,6 +39,7 @@ function script(request: RecordedRequest) {
 describe.skipIf(!availability.ok && !required)("reliability: the network link cut and restored", () => {
   const lab = new NetLab();
   const cleanups: Array<() => unknown> = [];
+  let link: AcrossLink;
   let api: ApiClient;
   let nodeId: string;
 
@@ -49,7 +49,7 @@ describe.skipIf(!availability.ok && !required)("reliability: the network link cu
     lab.setUp();
     cleanups.push(() => lab.destroy());
 
-    ({ api, nodeId } = await startAcrossLink(
+    link = await startAcrossLink(
       lab,
       {
         script,
@@ -58,29 +58,17 @@ describe.skipIf(!availability.ok && !required)("reliability: the network link cu
         name: "across-the-link",
       },
       cleanups,
-    ));
+    );
+    ({ api, nodeId } = link);
   }, 60_000);
 
   afterAll(async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) {
-      try {
-        await cleanup();
-      } catch {}
-    }
+    await runCleanups(cleanups);
     // Whatever happened above, the link must not stay down and the namespaces must be gone.
     lab.destroy();
   });
 
-  async function runJob(name: string, command: string): Promise<string> {
-    const job = await api.ok("POST", "/api/jobs", {
-      name,
-      prompt: `COMMAND:${command}`,
-      model: { provider: "LM Studio", model: MODEL },
-      nodes: [nodeId],
-      maxSteps: 3,
-    });
-    return (await api.ok("POST", `/api/jobs/${job.id}/run`, {})).runId;
-  }
+  const runJob = (name: string, command: string) => link.startCommandJob(name, command);
 
   const nodeStatus = async () => (await api.ok("GET", `/api/nodes/${nodeId}`)).status as string;
   const toolStep = (run: { steps: Array<{ type: string }> }) =>

@@ -29,7 +29,12 @@ export interface AcrossLink {
   nodeId: string;
   core: Proc;
   node: Proc;
+  /** Creates a job on the Node whose prompt is `COMMAND:<command>` (what the suites' scripts read), starts it, returns the run id. */
+  startCommandJob(name: string, command: string): Promise<string>;
 }
+
+/** The model the jobs name; the scripted server answers for any. */
+const MODEL = "qwen2.5-7b-instruct";
 
 /** Ports inside the Core's namespace (its own loopback and veth address; nothing else uses them). */
 const CORE_PORT = 18_080;
@@ -121,5 +126,24 @@ export async function startAcrossLink(
   );
   cleanups.push(() => node.stop());
   await api.waitNodeOnline(created.id, 20_000);
-  return { api, nodeId: created.id, core, node };
+  const startCommandJob = async (name: string, command: string): Promise<string> => {
+    const job = await api.ok("POST", "/api/jobs", {
+      name,
+      prompt: `COMMAND:${command}`,
+      model: { provider: "LM Studio", model: MODEL },
+      nodes: [created.id],
+      maxSteps: 3,
+    });
+    return (await api.ok("POST", `/api/jobs/${job.id}/run`, {})).runId;
+  };
+  return { api, nodeId: created.id, core, node, startCommandJob };
+}
+
+/** Runs the undo steps pushed by startAcrossLink, last first; one that fails does not stop the rest. */
+export async function runCleanups(cleanups: Array<() => unknown>): Promise<void> {
+  for (const cleanup of cleanups.splice(0).reverse()) {
+    try {
+      await cleanup();
+    } catch {}
+  }
 }
