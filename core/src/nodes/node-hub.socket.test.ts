@@ -12,7 +12,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { checkNonce, issueNonce, verifyNodeSignature } from "./node-auth.ts";
 import { NodeHub, type NodeHubOptions } from "./node-hub.ts";
-import { createTestNode, type TestNode, waitFor } from "./test-helpers.ts";
+import { createTestNode, helloParams, type TestNode, waitFor } from "./test-helpers.ts";
 import { NodeCloseCode } from "./ws-server-transport.ts";
 
 const TOKENS: Record<string, { nodeId: string; name: string }> = {
@@ -269,15 +269,7 @@ describe("NodeHub on a real socket (loopback)", () => {
         jsonrpc: "2.0",
         id: 1,
         method: "fabricore/hello",
-        params: {
-          protocolVersion: 1,
-          nodeVersion: "x",
-          hostname: "h",
-          os: "linux",
-          arch: "x64",
-          capabilities: { exec: false, docker: false, readRoots: [] },
-          tools: [],
-        },
+        params: helloParams(),
       }),
     );
     expect(await hello).toMatchObject({ id: 1, result: { nodeId: "n2" } });

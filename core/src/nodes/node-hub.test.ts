@@ -1,7 +1,7 @@
 import { coreToNode, InMemoryTransport, nodeToCore, ProtocolError, RpcPeer } from "@fabricore/protocol";
 import { afterEach, describe, expect, it } from "vitest";
 import { NodeHub, type NodeHubOptions } from "./node-hub.ts";
-import { createTestNode, type TestNode, waitFor } from "./test-helpers.ts";
+import { createTestNode, helloParams, type TestNode, waitFor } from "./test-helpers.ts";
 import { NodeCloseCode } from "./ws-server-transport.ts";
 
 const ID = { nodeId: "n1", name: "one" };
@@ -138,15 +138,7 @@ describe("NodeHub over an in-memory pair, with the real Node program", () => {
     hub.accept(coreSide, { nodeId: "mute", name: "mute" });
     const mute = new RpcPeer(silentNode, { incoming: coreToNode, outgoing: nodeToCore });
     mute.setRequestHandler("tools/call", () => new Promise(() => {}));
-    await mute.request("fabricore/hello", {
-      protocolVersion: 1,
-      nodeVersion: "x",
-      hostname: "h",
-      os: "linux",
-      arch: "x64",
-      capabilities: { exec: false, docker: false, readRoots: [] },
-      tools: [],
-    });
+    await mute.request("fabricore/hello", helloParams());
     const started = Date.now();
     const error = await hub.callTool("mute", { name: "x", deadlineMs: 100, callId: "m" }).catch((e: unknown) => e);
     expect((error as ProtocolError).code).toBe("deadline_exceeded");
@@ -272,15 +264,7 @@ describe("NodeHub over an in-memory pair, with the real Node program", () => {
       peer.onclose = (info) => resolve(info.code);
     });
     const error = await peer
-      .request("fabricore/hello", {
-        protocolVersion: 99,
-        nodeVersion: "9",
-        hostname: "h",
-        os: "linux",
-        arch: "x64",
-        capabilities: { exec: false, docker: false, readRoots: [] },
-        tools: [],
-      })
+      .request("fabricore/hello", helloParams({ protocolVersion: 99, nodeVersion: "9" }))
       .catch((e: unknown) => e);
     expect((error as ProtocolError).code).toBe("version_mismatch");
     expect(await closed).toBe(NodeCloseCode.versionMismatch);

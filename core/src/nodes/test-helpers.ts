@@ -4,10 +4,25 @@ import { BuiltinTools } from "@fabricore/node/tools/builtin-tools.ts";
 import { ToolDispatcher } from "@fabricore/node/tools/dispatcher.ts";
 import { textResult } from "@fabricore/node/tools/result.ts";
 import type { ToolCallContext, ToolProvider } from "@fabricore/node/tools/tool-provider.ts";
-import type { ToolDescriptor, ToolResult, Transport } from "@fabricore/protocol";
+import type { HelloParams, ToolDescriptor, ToolResult, Transport } from "@fabricore/protocol";
+import type { z } from "zod";
 
 /* Shared by the hub's in-memory and socket tests: the real Node side (connection manager, dispatcher,
  * built-in tools) plus one controllable provider. */
+
+/** A minimal, valid hello from a Node with no tools, for tests that speak the protocol by hand. */
+export function helloParams(over: Partial<z.input<typeof HelloParams>> = {}): z.input<typeof HelloParams> {
+  return {
+    protocolVersion: 1,
+    nodeVersion: "x",
+    hostname: "h",
+    os: "linux",
+    arch: "x64",
+    capabilities: { exec: false, docker: false, readRoots: [] },
+    tools: [],
+    ...over,
+  };
+}
 
 export async function waitFor(predicate: () => boolean, timeoutMs = 5_000, what = "condition"): Promise<void> {
   const started = Date.now();
