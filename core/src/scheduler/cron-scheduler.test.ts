@@ -34,14 +34,19 @@ describe("CronScheduler", () => {
   it("runs once to catch up on fires missed while the Core was down (run_once)", async () => {
     const triggers: Array<{ jobId: string; catchUp: boolean }> = [];
     const misfires: Misfire[] = [];
+    // A fixed clock: from the wall clock, a test run in the first minute of an hour counted 4.
+    const now = new Date("2026-11-24T12:30:00Z");
     scheduler = new CronScheduler({
+      now: () => now,
       onTrigger: async (jobId, _at, info) => {
         triggers.push({ jobId, catchUp: info.catchUp });
       },
       onMisfire: (_jobId, m) => misfires.push(m),
     });
-    const threeHoursAgo = new Date(Date.now() - 3 * 3600_000 - 60_000).toISOString();
-    await scheduler.sync([{ jobId: "hourly", schedule: { cron: "0 * * * *" }, lastFireAt: threeHoursAgo }]);
+    // Last fired at 09:00: 10:00, 11:00 and 12:00 were missed.
+    await scheduler.sync([
+      { jobId: "hourly", schedule: { cron: "0 * * * *" }, lastFireAt: "2026-11-24T09:00:00.000Z" },
+    ]);
     expect(triggers).toEqual([{ jobId: "hourly", catchUp: true }]);
     expect(misfires).toHaveLength(1);
     expect(misfires[0]!.missed).toBe(3);
@@ -70,7 +75,7 @@ describe("CronScheduler", () => {
   });
 
   it("notices a timer that never fired (suspend, clock jump) and re-arms it", async () => {
-    let now = new Date();
+    let now = new Date("2026-11-24T12:30:00Z");
     const triggers: boolean[] = [];
     const misfires: Misfire[] = [];
     scheduler = new CronScheduler({
@@ -82,7 +87,7 @@ describe("CronScheduler", () => {
       onMisfire: (_jobId, m) => misfires.push(m),
     });
     await scheduler.upsert({ jobId: "m", schedule: { cron: "0 * * * *" } });
-    now = new Date(Date.now() + 2 * 3600_000 + 5000); // the clock jumped two hours
+    now = new Date("2026-11-24T14:30:05Z"); // the clock jumped two hours: 13:00 and 14:00 never fired
     scheduler.check();
     expect(triggers).toEqual([true]);
     expect(misfires[0]!.missed).toBe(2);
