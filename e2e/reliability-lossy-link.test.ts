@@ -4,7 +4,7 @@ import { capText } from "@fabricore/core/agent/tool-output.ts";
 import { type RecordedRequest, turn } from "@fabricore/core/llm/testing/script.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AcrossLink, runCleanups, startAcrossLink } from "./support/across-link.ts";
-import { type ApiClient, ensureNodeBinary, type Proc, tempDir, waitFor } from "./support/harness.ts";
+import { type ApiClient, type Proc, tempDir, waitFor } from "./support/harness.ts";
 import { impairmentAvailability, type LinkCounters, NetLab } from "./support/netns.ts";
 
 /** Short, so three silent intervals (the liveness window on both sides) is 3 s. */
@@ -83,10 +83,6 @@ describe.skipIf(!availability.ok && !required)("reliability: a lossy link and a 
 
   beforeAll(async () => {
     if (!availability.ok) throw new Error(`CI=true and ${availability.reason}`);
-    ensureNodeBinary();
-    lab.setUp();
-    cleanups.push(() => lab.destroy());
-
     link = await startAcrossLink(
       lab,
       {

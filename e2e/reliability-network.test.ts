@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { type RecordedRequest, turn } from "@fabricore/core/llm/testing/script.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AcrossLink, runCleanups, startAcrossLink } from "./support/across-link.ts";
-import { type ApiClient, ensureNodeBinary, tempDir, waitFor } from "./support/harness.ts";
+import { type ApiClient, tempDir, waitFor } from "./support/harness.ts";
 import { NetLab, netnsAvailability } from "./support/netns.ts";
 
 const HEARTBEAT_SECONDS = 1;
@@ -45,10 +45,6 @@ describe.skipIf(!availability.ok && !required)("reliability: the network link cu
 
   beforeAll(async () => {
     if (!availability.ok) throw new Error(`CI=true and ${availability.reason}`);
-    ensureNodeBinary();
-    lab.setUp();
-    cleanups.push(() => lab.destroy());
-
     link = await startAcrossLink(
       lab,
       {

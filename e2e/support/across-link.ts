@@ -41,15 +41,19 @@ const CORE_PORT = 18_080;
 const INNER_LLM_PORT = 18_081;
 
 /**
- * Starts the scripted model, the forwarders, the Core (in lab.coreNs, listening on its veth address)
- * and the Node binary (in lab.nodeNs, with --allow-exec), and waits until the Node is online. Every
- * step's undo is pushed on `cleanups`, processes after what they depend on, to be run in reverse.
+ * Sets up the lab's namespaces, then starts the scripted model, the forwarders, the Core (in
+ * lab.coreNs, listening on its veth address) and the Node binary (in lab.nodeNs, with --allow-exec),
+ * and waits until the Node is online. Every step's undo is pushed on `cleanups`, processes after what they depend on, to be run in reverse.
  */
 export async function startAcrossLink(
   lab: NetLab,
   options: AcrossLinkOptions,
   cleanups: Array<() => unknown>,
 ): Promise<AcrossLink> {
+  // The binary before the namespaces: a build takes a while and, if it fails, fails with nothing to undo.
+  const binary = ensureNodeBinary();
+  lab.setUp();
+  cleanups.push(() => lab.destroy());
   const llm = await startScriptedOpenAiServer({ script: options.script });
   cleanups.push(() => llm.close());
   const llmUrl = new URL(llm.baseUrl);
@@ -111,7 +115,7 @@ export async function startAcrossLink(
   const created = await api.ok("POST", "/api/nodes", { name: options.name });
   const node = new Proc(
     spawn(
-      ...lab.exec(lab.nodeNs, ensureNodeBinary(), [
+      ...lab.exec(lab.nodeNs, binary, [
         "--core",
         `http://${lab.coreAddress}:${CORE_PORT}`,
         "--insecure",
