@@ -226,8 +226,8 @@ export function createDockerApi(endpoint = "/var/run/docker.sock"): DockerApi {
       });
       return {
         stdin: stream as Writable,
-        stdout: stdout as Readable,
-        stderr: stderr as Readable,
+        stdout,
+        stderr,
         close: () => {
           stream.destroy();
           end();
