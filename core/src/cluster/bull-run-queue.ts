@@ -1,6 +1,6 @@
 import { Queue, Worker } from "bullmq";
 import type { Redis } from "ioredis";
-import type { Logger, RunQueue } from "../scheduler/run-queue.ts";
+import type { Logger, RunQueue } from "../runs/run-queue.ts";
 import type { ClusterKeys } from "./redis.ts";
 
 export const RUNS_QUEUE = "runs";

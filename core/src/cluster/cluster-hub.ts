@@ -5,7 +5,7 @@ import { z } from "zod";
 import type { NodeAccess } from "../nodes/node-access.ts";
 import type { CallToolParams, ConnectedNode, NodeHub } from "../nodes/node-hub.ts";
 import { NodeCloseCode } from "../nodes/ws-server-transport.ts";
-import type { Logger } from "../scheduler/run-queue.ts";
+import type { Logger } from "../runs/run-queue.ts";
 import { type ClusterKeys, scanKeys } from "./redis.ts";
 import type { RedisSubscriber } from "./redis-subscriber.ts";
 

@@ -1,6 +1,6 @@
 import type { Redis } from "ioredis";
 import { z } from "zod";
-import { LocalRunEventBus, type RunEvent, type RunEventBus, type RunEventListener } from "../scheduler/run-events.ts";
+import { LocalRunEventBus, type RunEvent, type RunEventBus, type RunEventListener } from "../runs/run-events.ts";
 import type { ClusterKeys } from "./redis.ts";
 import type { RedisSubscriber } from "./redis-subscriber.ts";
 

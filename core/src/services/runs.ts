@@ -2,9 +2,9 @@ import { ApiError } from "../api/errors.ts";
 import type { JobsRepo, RunsRepo, StepsRepo } from "../database/index.ts";
 import type { Job, Run, RunListQuery, RunTrigger } from "../database/types.ts";
 import type { Metrics } from "../metrics.ts";
-import type { ApprovalGate } from "../scheduler/approval-gate.ts";
-import type { RunEventBus } from "../scheduler/run-events.ts";
-import type { RunQueue } from "../scheduler/run-queue.ts";
+import type { ApprovalGate } from "../runs/approval-gate.ts";
+import type { RunEventBus } from "../runs/run-events.ts";
+import type { RunQueue } from "../runs/run-queue.ts";
 import type { Audit, AuditActor } from "./audit.ts";
 
 /** Starting, cancelling and reading runs. A run row is written (queued) before anything else

@@ -2,7 +2,7 @@ import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import type { CoreContext } from "../../core-context.ts";
 import { FINAL_RUN_STATUSES } from "../../database/types.ts";
-import type { RunEvent } from "../../scheduler/run-events.ts";
+import type { RunEvent } from "../../runs/run-events.ts";
 import { actorOf } from "../../services/audit.ts";
 import { ApproveBody, DenyBody, IdParams, RunsQuery } from "../schemas.ts";
 
