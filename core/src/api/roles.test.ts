@@ -31,7 +31,8 @@ const EXPECTED: Record<string, RouteRole> = {
   "POST /api/nodes/:id/rotate": "admin",
   "GET /api/providers": "viewer",
   "GET /api/providers/:id": "viewer",
-  "GET /api/providers/:id/models": "viewer",
+  // Operator like the connection test: both make the Core call out to the provider (issue 15.6).
+  "GET /api/providers/:id/models": "operator",
   "POST /api/providers": "admin",
   "PATCH /api/providers/:id": "admin",
   "DELETE /api/providers/:id": "admin",

@@ -68,8 +68,9 @@ export async function providerRoutes(app: FastifyInstance, ctx: CoreContext): Pr
     return { ok: true };
   });
 
-  /** The live model list; doubles as the connection test. */
-  r.get("/api/providers/:id/models", { schema: { params: IdParams }, config: { role: "viewer" } }, async (request) => {
+  /** The live model list; doubles as the connection test. Operator, like the test below: both make
+   * the Core connect out to the provider (with its key), which a viewer must not be able to trigger. */
+  r.get("/api/providers/:id/models", { schema: { params: IdParams }, config: { role: "operator" } }, async (request) => {
     const provider = await find(request.params.id);
     const client = await ctx.llmFor(provider.id);
     try {
@@ -81,7 +82,7 @@ export async function providerRoutes(app: FastifyInstance, ctx: CoreContext): Pr
     }
   });
 
-  /** Operator: it makes the Core connect out to the provider, which a viewer should not trigger. */
+  /** Operator, for the same reason as the model list. */
   r.post("/api/providers/:id/test", { schema: { params: IdParams }, config: { role: "operator" } }, async (request) => {
     const provider = await find(request.params.id);
     const client = await ctx.llmFor(provider.id);
