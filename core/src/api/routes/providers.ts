@@ -70,17 +70,21 @@ export async function providerRoutes(app: FastifyInstance, ctx: CoreContext): Pr
 
   /** The live model list; doubles as the connection test. Operator, like the test below: both make
    * the Core connect out to the provider (with its key), which a viewer must not be able to trigger. */
-  r.get("/api/providers/:id/models", { schema: { params: IdParams }, config: { role: "operator" } }, async (request) => {
-    const provider = await find(request.params.id);
-    const client = await ctx.llmFor(provider.id);
-    try {
-      return await client.listModels({ signal: AbortSignal.timeout(15_000) });
-    } catch (error) {
-      if (error instanceof LlmError)
-        throw new ApiError("provider_error", `${provider.name}: ${error.message}`, { code: error.code });
-      throw error;
-    }
-  });
+  r.get(
+    "/api/providers/:id/models",
+    { schema: { params: IdParams }, config: { role: "operator" } },
+    async (request) => {
+      const provider = await find(request.params.id);
+      const client = await ctx.llmFor(provider.id);
+      try {
+        return await client.listModels({ signal: AbortSignal.timeout(15_000) });
+      } catch (error) {
+        if (error instanceof LlmError)
+          throw new ApiError("provider_error", `${provider.name}: ${error.message}`, { code: error.code });
+        throw error;
+      }
+    },
+  );
 
   /** Operator, for the same reason as the model list. */
   r.post("/api/providers/:id/test", { schema: { params: IdParams }, config: { role: "operator" } }, async (request) => {
