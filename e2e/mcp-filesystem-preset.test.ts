@@ -4,7 +4,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { resolvePreset } from "@fabricore/core/nodes/mcp-presets.ts";
+import { resolvePreset } from "@fabricore/core/services/mcp-presets.ts";
 import { silentLogger } from "@fabricore/node/logger.ts";
 import { createMcpManager } from "@fabricore/node/mcp/index.ts";
 import { dockerOptions } from "@fabricore/node/runtime/docker-api.ts";

@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { RateLimiter } from "./api/rate-limit.ts";
+import { nodeIdentityRoutes } from "./api/routes/node-identity.ts";
 import { buildApp, parseTrustProxy } from "./app.ts";
 import { Cluster } from "./cluster/cluster.ts";
 import type { CoreContext } from "./core-context.ts";
@@ -19,12 +20,10 @@ import {
 import type { CoreEnv } from "./env.ts";
 import { createLlmClient, type LlmClient, type ProviderConfig } from "./llm/index.ts";
 import { createMetrics } from "./metrics.ts";
-import { mcpPresetCatalog } from "./nodes/mcp-presets.ts";
 import type { NodeAccess } from "./nodes/node-access.ts";
 import { deriveChallengeKey } from "./nodes/node-auth.ts";
 import { NodeHub } from "./nodes/node-hub.ts";
 import { NodeIdentityService } from "./nodes/node-identity.ts";
-import { nodeIdentityRoutes } from "./nodes/node-identity-routes.ts";
 import { ApprovalGate } from "./runs/approval-gate.ts";
 import { LocalRunEventBus, type RunEventBus } from "./runs/run-events.ts";
 import { RunExecutor } from "./runs/run-executor.ts";
@@ -37,6 +36,7 @@ import { Accounts } from "./services/accounts.ts";
 import { Audit } from "./services/audit.ts";
 import { Fleet } from "./services/fleet.ts";
 import { Jobs } from "./services/jobs.ts";
+import { mcpPresetCatalog } from "./services/mcp-presets.ts";
 import { McpServers } from "./services/mcp-servers.ts";
 import { Runs } from "./services/runs.ts";
 

@@ -1,6 +1,6 @@
 import type { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
-import { waitFor } from "../nodes/test-helpers.ts";
+import { waitFor } from "../testing/test-node.ts";
 import { BullScheduler, cronerRepeatStrategy } from "./bull-scheduler.ts";
 import { ClusterKeys, openRedis } from "./redis.ts";
 import { describeWithServices, dropPrefix, uniquePrefix } from "./testing/redis-under-test.ts";

@@ -2,7 +2,7 @@ import { InMemoryTransport, ProtocolError } from "@fabricore/protocol";
 import type { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
 import { NodeHub } from "../nodes/node-hub.ts";
-import { createTestNode, type TestNode, waitFor } from "../nodes/test-helpers.ts";
+import { createTestNode, type TestNode, waitFor } from "../testing/test-node.ts";
 import { ClusterHub } from "./cluster-hub.ts";
 import { ClusterKeys, openRedis } from "./redis.ts";
 import { RedisSubscriber } from "./redis-subscriber.ts";

@@ -1,7 +1,7 @@
 import type { Redis } from "ioredis";
 import { afterAll, expect, it } from "vitest";
-import { waitFor } from "../nodes/test-helpers.ts";
 import type { RunEvent } from "../runs/run-events.ts";
+import { waitFor } from "../testing/test-node.ts";
 import { ClusterKeys, openRedis } from "./redis.ts";
 import { RedisRunEventBus } from "./redis-run-event-bus.ts";
 import { RedisSubscriber } from "./redis-subscriber.ts";

@@ -10,9 +10,9 @@ import { connectUrl, connectWebSocket, UpgradeRejectedError } from "@fabricore/n
 import { MAX_FRAME_BYTES, NODE_CONNECT_PATH, nodeAuthMessage, type ProtocolError } from "@fabricore/protocol";
 import { afterEach, describe, expect, it } from "vitest";
 import WebSocket from "ws";
+import { createTestNode, helloParams, type TestNode, waitFor } from "../testing/test-node.ts";
 import { checkNonce, issueNonce, verifyNodeSignature } from "./node-auth.ts";
 import { NodeHub, type NodeHubOptions } from "./node-hub.ts";
-import { createTestNode, helloParams, type TestNode, waitFor } from "./test-helpers.ts";
 import { NodeCloseCode } from "./ws-server-transport.ts";
 
 const TOKENS: Record<string, { nodeId: string; name: string }> = {

@@ -1,7 +1,7 @@
 import { coreToNode, InMemoryTransport, nodeToCore, ProtocolError, RpcPeer } from "@fabricore/protocol";
 import { afterEach, describe, expect, it } from "vitest";
+import { createTestNode, helloParams, type TestNode, waitFor } from "../testing/test-node.ts";
 import { NodeHub, type NodeHubOptions } from "./node-hub.ts";
-import { createTestNode, helloParams, type TestNode, waitFor } from "./test-helpers.ts";
 import { NodeCloseCode } from "./ws-server-transport.ts";
 
 const ID = { nodeId: "n1", name: "one" };

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RecordingLlmClient } from "../agent/testing/recording-llm-client.ts";
-import type { TestNode } from "../nodes/test-helpers.ts";
 import { startTestCore, type TestCore } from "../testing/test-core.ts";
+import type { TestNode } from "../testing/test-node.ts";
 
 /**
  * SECURITY.md "Run budgets": through the HTTP API, the real Core with the real Node program

@@ -2,11 +2,11 @@ import { checkMounts, type McpServerSpec, McpServerSpec as McpServerSpecSchema }
 import { ApiError } from "../api/errors.ts";
 import type { McpBody } from "../api/schemas.ts";
 import type { McpServersRepo, SecretsRepo } from "../database/index.ts";
-import { optionLikeProblems, type PresetRequest } from "../nodes/mcp-presets.ts";
 import type { NodeAccess } from "../nodes/node-access.ts";
 import type { Fleet } from "./fleet.ts";
+import { optionLikeProblems, type PresetRequest } from "./mcp-presets.ts";
 
-/** The marketplace as the service needs it (core/src/nodes/mcp-presets.ts provides it). */
+/** The marketplace as the service needs it (core/src/services/mcp-presets.ts provides it). */
 export interface PresetCatalog {
   list(): unknown[];
   /** Turns a preset request into a full container spec; throws an ApiError naming what is wrong. */

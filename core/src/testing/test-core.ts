@@ -10,9 +10,9 @@ import type { Role } from "../database/schema.ts";
 import { loadCoreEnv } from "../env.ts";
 import type { LlmClient, ProviderConfig } from "../llm/index.ts";
 import type { NodeHub } from "../nodes/node-hub.ts";
-import { createTestNode, type TestNode, waitFor } from "../nodes/test-helpers.ts";
 import { redactingDestination, SecretRedactor } from "../secrets/redactor.ts";
 import { createTestDatabase, postgresUnderTest } from "./postgres-database.ts";
+import { createTestNode, type TestNode, waitFor } from "./test-node.ts";
 
 export const TEST_ADMIN_PASSWORD = "test-admin-password";
 

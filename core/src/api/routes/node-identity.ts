@@ -8,9 +8,9 @@ import {
 import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { requireRole } from "../api/auth.ts";
-import type { FleetNode } from "../database/types.ts";
-import type { NodeIdentityService } from "./node-identity.ts";
+import type { FleetNode } from "../../database/types.ts";
+import type { NodeIdentityService } from "../../nodes/node-identity.ts";
+import { requireRole } from "../auth.ts";
 
 /** Paths a Node calls without an API token (app.ts lists them as public); each checks its own proof. */
 export const NODE_PUBLIC_PATHS: readonly string[] = [NODE_ENROLL_PATH, NODE_CHALLENGE_PATH];
