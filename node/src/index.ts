@@ -16,4 +16,5 @@ export type { McpFactory, RunningNode } from "./main.ts";
 export { NODE_VERSION, startNode } from "./main.ts";
 export { BuiltinTools } from "./tools/builtin-tools.ts";
 export { ToolDispatcher } from "./tools/dispatcher.ts";
+export { textResult } from "./tools/result.ts";
 export type { McpManagerOptions, McpProvider, ToolCallContext, ToolProvider } from "./tools/tool-provider.ts";

@@ -6,7 +6,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { connectUrl, connectWebSocket, UpgradeRejectedError } from "@fabricore/node/comms/ws-client-transport.ts";
+import { connectUrl, connectWebSocket, UpgradeRejectedError } from "@fabricore/node";
 import { MAX_FRAME_BYTES, NODE_CONNECT_PATH, nodeAuthMessage, type ProtocolError } from "@fabricore/protocol";
 import { afterEach, describe, expect, it } from "vitest";
 import WebSocket from "ws";

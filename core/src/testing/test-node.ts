@@ -1,9 +1,13 @@
-import { ConnectionManager, type ConnectionManagerOptions } from "@fabricore/node/comms/connection-manager.ts";
-import { silentLogger } from "@fabricore/node/logger.ts";
-import { BuiltinTools } from "@fabricore/node/tools/builtin-tools.ts";
-import { ToolDispatcher } from "@fabricore/node/tools/dispatcher.ts";
-import { textResult } from "@fabricore/node/tools/result.ts";
-import type { ToolCallContext, ToolProvider } from "@fabricore/node/tools/tool-provider.ts";
+import {
+  BuiltinTools,
+  ConnectionManager,
+  type ConnectionManagerOptions,
+  silentLogger,
+  type ToolCallContext,
+  ToolDispatcher,
+  type ToolProvider,
+  textResult,
+} from "@fabricore/node";
 import type { HelloParams, ToolDescriptor, ToolResult, Transport } from "@fabricore/protocol";
 import type { z } from "zod";
 
