@@ -1,0 +1,236 @@
+import type { Dispatch, SetStateAction } from "react";
+import type {
+  ApprovalPolicy,
+  FleetNode,
+  Job,
+  JobBudget,
+  JobInput,
+  MisfirePolicy,
+  ModelRef,
+  Provider,
+} from "../../api/types.ts";
+import { resolveProviderId } from "../../components/model-picker.tsx";
+import {
+  budgetError,
+  changedBudget,
+  DEFAULT_BUDGET,
+  MAX_BUDGET_SECONDS,
+  MAX_BUDGET_TOKENS,
+  type TimeUnit,
+  timeUnitFor,
+  UNIT_SECONDS,
+} from "../../lib/budget.ts";
+import { browserTimeZone } from "../../lib/cron.ts";
+
+/* The job form's model: its state, how a saved job fills it and how it becomes the API's input.
+ * Pure functions, so each section file only renders and the page only wires data to them. */
+
+export interface FormState {
+  name: string;
+  prompt: string;
+  nodes: string[];
+  tools: string[];
+  model: ModelRef;
+  fallbacks: ModelRef[];
+  scheduled: boolean;
+  cron: string;
+  timezone: string;
+  misfire: MisfirePolicy;
+  webhookOn: boolean;
+  slug: string;
+  secret: string;
+  maxSteps: number;
+  enabled: boolean;
+  approvalMode: ApprovalMode;
+  approvalTools: string[];
+  approvalTimeoutSeconds: number;
+  /** NumberInput values: a number, or the text of an unfinished or empty entry. */
+  budgetTokens: number | string;
+  budgetTime: number | string;
+  budgetUnit: TimeUnit;
+}
+
+export type ApprovalMode = "none" | "all" | "tools";
+export type SetField = <K extends keyof FormState>(key: K, value: FormState[K]) => void;
+
+/** What every section receives: the state, a one-field setter, and the whole-state setter. */
+export interface SectionProps {
+  form: FormState;
+  set: SetField;
+  setForm: Dispatch<SetStateAction<FormState>>;
+}
+
+const DEFAULT_APPROVAL_TIMEOUT_SECONDS = 3600;
+
+function approvalModeOf(policy: ApprovalPolicy | null | undefined): ApprovalMode {
+  if (!policy) return "none";
+  if (policy.required) return "all";
+  return (policy.tools?.length ?? 0) > 0 ? "tools" : "none";
+}
+
+export function slugify(name: string): string {
+  return name
+    .trim()
+    .toLowerCase()
+    .replace(/[^a-z0-9_-]+/g, "-")
+    .replace(/^[-_]+|-+$/g, "")
+    .slice(0, 100);
+}
+
+export function emptyForm(): FormState {
+  return {
+    name: "",
+    prompt: "",
+    nodes: [],
+    tools: [],
+    model: { provider: "", model: "" },
+    fallbacks: [],
+    scheduled: false,
+    cron: "0 8 * * *",
+    timezone: browserTimeZone(),
+    misfire: "run_once",
+    webhookOn: false,
+    slug: "",
+    secret: "",
+    maxSteps: 20,
+    enabled: true,
+    approvalMode: "none",
+    approvalTools: [],
+    approvalTimeoutSeconds: DEFAULT_APPROVAL_TIMEOUT_SECONDS,
+    ...budgetFields(DEFAULT_BUDGET),
+  };
+}
+
+function budgetFields(budget: Partial<JobBudget> | undefined) {
+  const maxTokens = budget?.maxTokens ?? DEFAULT_BUDGET.maxTokens;
+  const maxSeconds = budget?.maxSeconds ?? DEFAULT_BUDGET.maxSeconds;
+  const budgetUnit = timeUnitFor(maxSeconds);
+  return { budgetTokens: maxTokens, budgetTime: maxSeconds / UNIT_SECONDS[budgetUnit], budgetUnit };
+}
+
+/** The form's budget errors, checked against the Core's limits before anything is sent. */
+export function budgetErrors(form: FormState): { tokens: string | null; time: string | null } {
+  const perUnit = UNIT_SECONDS[form.budgetUnit];
+  return {
+    tokens: budgetError(form.budgetTokens, 1, MAX_BUDGET_TOKENS, "tokens"),
+    time: budgetError(form.budgetTime, 1, MAX_BUDGET_SECONDS / perUnit, form.budgetUnit),
+  };
+}
+
+/** Only meaningful once budgetErrors() found nothing. */
+function budgetOf(form: FormState): JobBudget {
+  return {
+    maxTokens: Number(form.budgetTokens),
+    maxSeconds: Number(form.budgetTime) * UNIT_SECONDS[form.budgetUnit],
+  };
+}
+
+/** Switching the run-time unit keeps the same length of time where the new unit can say it;
+ * else the nearest whole unit. */
+export function withBudgetUnit(form: FormState, unit: TimeUnit): FormState {
+  if (unit === form.budgetUnit) return form;
+  const seconds = typeof form.budgetTime === "number" ? form.budgetTime * UNIT_SECONDS[form.budgetUnit] : null;
+  const time = seconds === null ? form.budgetTime : Math.max(1, Math.round(seconds / UNIT_SECONDS[unit]));
+  return { ...form, budgetUnit: unit, budgetTime: time };
+}
+
+/** Jobs may name Nodes and providers by id or name; the form works with ids throughout. */
+export function formFromJob(job: Job, nodes: FleetNode[], providers: Provider[]): FormState {
+  const nodeId = (ref: string) => nodes.find((n) => n.id === ref)?.id ?? nodes.find((n) => n.name === ref)?.id ?? ref;
+  const ref = (m: ModelRef) => ({ provider: resolveProviderId(providers, m.provider), model: m.model });
+  return {
+    name: job.name,
+    prompt: job.prompt,
+    nodes: job.nodes.map(nodeId),
+    tools: job.tools ?? [],
+    model: ref(job.model),
+    fallbacks: (job.fallbacks ?? []).map(ref),
+    scheduled: Boolean(job.schedule),
+    cron: job.schedule?.cron ?? "0 8 * * *",
+    timezone: job.schedule?.timezone ?? "UTC",
+    misfire: job.schedule?.misfire ?? "run_once",
+    webhookOn: Boolean(job.webhook),
+    slug: job.webhook?.slug ?? "",
+    secret: "",
+    maxSteps: job.maxSteps ?? 20,
+    enabled: job.enabled !== false,
+    approvalMode: approvalModeOf(job.approval),
+    approvalTools: job.approval?.tools ?? [],
+    approvalTimeoutSeconds: job.approval?.timeoutSeconds ?? DEFAULT_APPROVAL_TIMEOUT_SECONDS,
+    ...budgetFields(job.budget),
+  };
+}
+
+/** `saved` is the job as the Core has it (an edit): the budget then carries only what changed. */
+export function toInput(form: FormState, saved?: Job): JobInput {
+  const budget = saved ? changedBudget(saved.budget, budgetOf(form)) : budgetOf(form);
+  // An existing secret is write-only: sending no secret keeps it, sending one replaces it.
+  const webhook = form.webhookOn ? { slug: form.slug.trim(), ...(form.secret ? { secret: form.secret } : {}) } : null;
+  return {
+    name: form.name.trim(),
+    prompt: form.prompt,
+    model: form.model,
+    fallbacks: form.fallbacks.filter((f) => f.provider && f.model),
+    nodes: form.nodes,
+    tools: form.tools,
+    schedule: form.scheduled ? { cron: form.cron.trim(), timezone: form.timezone, misfire: form.misfire } : null,
+    webhook,
+    maxSteps: form.maxSteps,
+    enabled: form.enabled,
+    approval:
+      form.approvalMode === "none" || (form.approvalMode === "tools" && form.approvalTools.length === 0)
+        ? null
+        : {
+            ...(form.approvalMode === "all" ? { required: true } : { tools: form.approvalTools }),
+            timeoutSeconds: form.approvalTimeoutSeconds,
+          },
+    ...(budget ? { budget } : {}),
+  };
+}
+
+export interface OptionGroup {
+  group: string;
+  items: { value: string; label: string }[];
+}
+
+/** The allowlist choices offered by the chosen Nodes, grouped by source. The Core matches an entry
+ * against a tool's name, `source/name`, or a whole source; MCP tools use `source/name` so a
+ * same-named built-in is not allowed by accident. */
+export function toolOptionsFor(nodes: FleetNode[], chosenIds: string[], allowed: string[]): OptionGroup[] {
+  const groups = new Map<string, Map<string, string>>();
+  for (const node of nodes.filter((n) => chosenIds.includes(n.id)))
+    for (const tool of node.tools ?? []) {
+      const builtin = tool.source === "builtin";
+      const group = builtin ? "Built-in" : tool.source;
+      if (!groups.has(group)) {
+        groups.set(group, new Map());
+        if (!builtin) groups.get(group)?.set(tool.source, `every tool of ${tool.source}`);
+      }
+      groups
+        .get(group)
+        ?.set(
+          builtin ? tool.name : `${tool.source}/${tool.name}`,
+          builtin ? tool.name : `${tool.source.slice(4)}/${tool.name}`,
+        );
+    }
+  const known = new Set([...groups.values()].flatMap((m) => [...m.keys()]));
+  const data = [...groups.entries()].map(([group, items]) => ({
+    group,
+    items: [...items.entries()].map(([value, label]) => ({ value, label })),
+  }));
+  // Keep tools the job already allows even if no chosen Node offers them right now (offline).
+  const missing = allowed.filter((t) => !known.has(t));
+  if (missing.length)
+    data.push({ group: "Not offered by the chosen Nodes now", items: missing.map((t) => ({ value: t, label: t })) });
+  return data;
+}
+
+/** Calls the approval policy may name: a tool's own name or `<source>/<name>` (no whole sources). */
+export function approvalToolOptionsFor(nodes: FleetNode[], chosenIds: string[], named: string[]): string[] {
+  const names = new Set<string>();
+  for (const node of nodes.filter((n) => chosenIds.includes(n.id)))
+    for (const tool of node.tools ?? [])
+      names.add(tool.source === "builtin" ? tool.name : `${tool.source}/${tool.name}`);
+  for (const t of named) names.add(t);
+  return [...names].sort();
+}

@@ -1,0 +1,89 @@
+import { Button, Group, Stack } from "@mantine/core";
+import { IconDeviceFloppy, IconTrash } from "@tabler/icons-react";
+import { type Dispatch, type FormEvent, type SetStateAction, useState } from "react";
+import { Link } from "react-router";
+import type { FleetNode, Provider } from "../../api/types.ts";
+import { ErrorAlert } from "../../components/query-state.tsx";
+import { ApprovalSection } from "./approval-section.tsx";
+import { BudgetSection } from "./budget-section.tsx";
+import { budgetErrors, type FormState, type SectionProps } from "./form-model.ts";
+import { ModelSection } from "./model-section.tsx";
+import { NodesSection } from "./nodes-section.tsx";
+import { TaskSection } from "./task-section.tsx";
+import { TriggersSection } from "./triggers-section.tsx";
+
+export interface JobFormProps {
+  form: FormState;
+  setForm: Dispatch<SetStateAction<FormState>>;
+  nodes: FleetNode[];
+  providers: Provider[];
+  providersError: unknown;
+  isNew: boolean;
+  canOperate: boolean;
+  hasStoredSecret: boolean;
+  saving: boolean;
+  saveError: unknown;
+  /** Called only once the form passed its own checks (budget limits, approval tools). */
+  onSave: () => void;
+  onDelete: () => void;
+}
+
+/** The job form: one section per concern, checked here, saved by the page. */
+export function JobForm(props: JobFormProps) {
+  const { form, setForm, canOperate, isNew } = props;
+  const [approvalError, setApprovalError] = useState<string | null>(null);
+  const set: SectionProps["set"] = (key, value) => setForm((f) => ({ ...f, [key]: value }));
+  const section: SectionProps = { form, set, setForm };
+
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    const budget = budgetErrors(form);
+    if (budget.tokens || budget.time) return;
+    if (form.approvalMode === "tools" && form.approvalTools.length === 0) {
+      setApprovalError("Pick at least one tool, or choose another policy");
+      return;
+    }
+    setApprovalError(null);
+    props.onSave();
+  };
+
+  return (
+    <form onSubmit={submit}>
+      {/* A viewer sees the job as it is; a disabled fieldset makes every control read-only at once. */}
+      <fieldset disabled={!canOperate} style={{ border: 0, padding: 0, margin: 0, minWidth: 0 }}>
+        <Stack gap="lg">
+          <TaskSection {...section} />
+          <NodesSection {...section} nodes={props.nodes} />
+          <ModelSection {...section} providers={props.providers} providersError={props.providersError} />
+          <BudgetSection {...section} />
+          <ApprovalSection
+            {...section}
+            nodes={props.nodes}
+            error={approvalError}
+            clearError={() => setApprovalError(null)}
+          />
+          <TriggersSection {...section} hasStoredSecret={props.hasStoredSecret} />
+
+          {props.saveError ? <ErrorAlert error={props.saveError} title="Not saved" /> : null}
+          {canOperate && (
+            <Group justify="space-between">
+              <Group>
+                <Button type="submit" leftSection={<IconDeviceFloppy size={16} />} loading={props.saving}>
+                  {isNew ? "Create job" : "Save changes"}
+                </Button>
+                <Button component={Link} to="/jobs" variant="default">
+                  Cancel
+                </Button>
+              </Group>
+              {!isNew && (
+                <Button color="red" variant="subtle" leftSection={<IconTrash size={16} />} onClick={props.onDelete}>
+                  Delete job
+                </Button>
+              )}
+            </Group>
+          )}
+        </Stack>
+      </fieldset>
+    </form>
+  );
+}
