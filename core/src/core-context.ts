@@ -12,6 +12,7 @@ import type { Accounts } from "./services/accounts.ts";
 import type { Audit } from "./services/audit.ts";
 import type { Fleet } from "./services/fleet.ts";
 import type { Jobs } from "./services/jobs.ts";
+import type { LoginGuard } from "./services/login-guard.ts";
 import type { McpServers } from "./services/mcp-servers.ts";
 import type { Runs } from "./services/runs.ts";
 
@@ -36,9 +37,9 @@ export interface CoreContext {
   /** Refreshes the redactor from the stored secrets and provider keys. */
   refreshRedactor(): Promise<void>;
   approvals: ApprovalGate;
+  /** Failed logins per client address (429 once over), counted in the database. */
+  loginGuard: LoginGuard;
   limits: {
-    /** Failed logins per client IP (429 once over). */
-    loginFailures: RateLimiter;
     /** Deliveries per webhook (429 once over). */
     webhooks: RateLimiter;
   };

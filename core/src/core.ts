@@ -36,6 +36,7 @@ import { Accounts } from "./services/accounts.ts";
 import { Audit } from "./services/audit.ts";
 import { Fleet } from "./services/fleet.ts";
 import { Jobs } from "./services/jobs.ts";
+import { LoginGuard } from "./services/login-guard.ts";
 import { mcpPresetCatalog } from "./services/mcp-presets.ts";
 import { McpServers } from "./services/mcp-servers.ts";
 import { Runs } from "./services/runs.ts";
@@ -264,6 +265,11 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
   });
   const accounts = new Accounts({ users: repos.users, tokens: repos.tokens });
   const admin = await accounts.ensureAdmin(env.FABRICORE_ADMIN_PASSWORD);
+  const loginGuard = new LoginGuard({
+    repo: repos.loginAttempts,
+    audit,
+    limit: env.FABRICORE_LOGIN_FAILURES_PER_MINUTE,
+  });
 
   const ctx: CoreContext = {
     repos,
@@ -281,8 +287,8 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
     redactor,
     refreshRedactor,
     approvals,
+    loginGuard,
     limits: {
-      loginFailures: new RateLimiter({ limit: env.FABRICORE_LOGIN_FAILURES_PER_MINUTE, windowMs: 60_000 }),
       webhooks: new RateLimiter({ limit: env.FABRICORE_WEBHOOK_RATE_PER_MINUTE, windowMs: 60_000 }),
     },
     llmFor: async (providerId) => {
@@ -328,12 +334,14 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
       await cluster?.start();
       const address = await app.listen({ host: env.FABRICORE_HOST, port: env.FABRICORE_PORT });
       queue.start();
+      loginGuard.start();
       await jobs.scheduleAll();
       return address;
     },
     async close() {
       if (closed) return;
       closed = true;
+      loginGuard.stop();
       await scheduler.stop();
       await queue.stop("the Core is shutting down");
       await hub.close();

@@ -81,18 +81,55 @@ describeEachDialect("storage contract", (get) => {
     expect(await r.users.count()).toBe(2);
     expect((await r.users.list()).map((x) => x.username)).toEqual(["admin", "bob"]);
 
-    expect(await r.users.recordFailedLogin(u.id)).toBe(1);
-    expect(await r.users.recordFailedLogin(u.id, "2030-01-01T00:15:00.000Z")).toBe(2);
-    expect(await r.users.findById(u.id)).toMatchObject({ failedLogins: 2, lockedUntil: "2030-01-01T00:15:00.000Z" });
+    const lock = { max: 3, lockUntil: "2030-01-01T00:15:00.000Z" };
+    expect(await r.users.claimLoginAttempt(u.id, lock)).toBe(1);
+    expect(await r.users.claimLoginAttempt(u.id, lock)).toBe(2);
+    expect(await r.users.findById(u.id)).toMatchObject({ failedLogins: 2, lockedUntil: null });
+    expect(await r.users.claimLoginAttempt(u.id, lock)).toBe(3);
+    expect(await r.users.findById(u.id)).toMatchObject({ failedLogins: 3, lockedUntil: lock.lockUntil });
+    expect(await r.users.claimLoginAttempt(u.id, lock)).toBeUndefined();
     await r.users.resetFailedLogins(u.id);
     expect(await r.users.findById(u.id)).toMatchObject({ failedLogins: 0, lockedUntil: null });
+    expect(await r.users.claimLoginAttempt("no-such-user", lock)).toBeUndefined();
   });
 
-  it("users: concurrent failed logins are all counted", async () => {
-    const r = repos();
+  it("users: of 60 parallel login attempts exactly the limit get through, and a lock expires", async () => {
+    const clock = manualClock();
+    const r = repos(clock);
     const u = await r.users.create({ username: "admin", passwordHash: "h", role: "admin" });
-    await Promise.all(Array.from({ length: 20 }, () => r.users.recordFailedLogin(u.id)));
-    expect((await r.users.findById(u.id))?.failedLogins).toBe(20);
+    const lock = { max: 5, lockUntil: "2030-01-01T00:05:00.000Z" };
+    const claims = await Promise.all(Array.from({ length: 60 }, () => r.users.claimLoginAttempt(u.id, lock)));
+    expect(claims.filter((c) => c !== undefined).sort()).toEqual([1, 2, 3, 4, 5]);
+    expect((await r.users.findById(u.id))?.lockedUntil).toBe(lock.lockUntil);
+    clock.set("2030-01-01T00:05:00.001Z");
+    const after = await Promise.all(
+      Array.from({ length: 10 }, () =>
+        r.users.claimLoginAttempt(u.id, { max: 5, lockUntil: "2030-01-01T00:10:00.001Z" }),
+      ),
+    );
+    expect(after.filter((c) => c !== undefined).sort()).toEqual([1, 2, 3, 4, 5]);
+  });
+
+  it("login attempts per address: counted atomically per window, ended windows handed out once", async () => {
+    const clock = manualClock();
+    const r = repos(clock);
+    const claims = await Promise.all(
+      Array.from({ length: 30 }, () => r.loginAttempts.claim("ip:203.0.113.9", { windowMs: 60_000, limit: 10 })),
+    );
+    expect(claims.map((c) => c.count.attempts).sort((a, b) => a - b)).toEqual(
+      Array.from({ length: 30 }, (_, i) => i + 1),
+    );
+    expect(Math.max(...claims.map((c) => c.count.refused))).toBe(20);
+    const other = await r.loginAttempts.claim("ip:203.0.113.10", { windowMs: 60_000, limit: 10 });
+    expect(other.count).toMatchObject({ attempts: 1, refused: 0 });
+    await r.loginAttempts.release("ip:203.0.113.10", other.count.windowStart);
+    clock.advance(60_000);
+    const next = await r.loginAttempts.claim("ip:203.0.113.9", { windowMs: 60_000, limit: 10 });
+    expect(next.count).toMatchObject({ attempts: 1, refused: 0 });
+    expect(next.ended).toMatchObject({ bucket: "ip:203.0.113.9", attempts: 30, refused: 20 });
+    const ended = await r.loginAttempts.takeEnded(60_000);
+    expect(ended).toEqual([expect.objectContaining({ bucket: "ip:203.0.113.10", attempts: 0, refused: 0 })]);
+    expect(await r.loginAttempts.takeEnded(60_000)).toEqual([]);
   });
 
   it("tokens: active lookup by hash, expiry, touch, list, delete", async () => {

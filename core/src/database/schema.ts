@@ -175,6 +175,14 @@ export interface ScheduleStateTable {
   missed_count: ColumnType<number, number | undefined, number>;
 }
 
+/** Login attempts per client address and fixed window (0007); see LoginAttemptsRepo. */
+export interface LoginAttemptsTable {
+  bucket: string;
+  window_start: string;
+  attempts: number;
+  refused: ColumnType<number, number | undefined, number>;
+}
+
 export interface Database {
   users: UsersTable;
   api_tokens: ApiTokensTable;
@@ -190,6 +198,7 @@ export interface Database {
   audit_log: AuditLogTable;
   webhook_deliveries: WebhookDeliveriesTable;
   master_keys: MasterKeysTable;
+  login_attempts: LoginAttemptsTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

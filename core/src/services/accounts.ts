@@ -39,24 +39,25 @@ export class Accounts {
     return { id: user.id, username: user.username, role: user.role };
   }
 
+  /**
+   * The per-user lockout: an attempt is taken from the user's budget atomically BEFORE the
+   * password is checked (issue 15.5), so of a burst of parallel attempts at most
+   * MAX_FAILED_LOGINS are evaluated; the one that uses the last locks the user for LOCKOUT_MS.
+   * A success gives the budget back.
+   */
   async login(username: string, password: string, sessionDays: number) {
     const user = await this.users.findByUsername(username);
     const now = this.now();
-    if (user?.lockedUntil && new Date(user.lockedUntil) > now) {
-      throw new ApiError("locked", "too many failed logins; try again later");
+    if (user) {
+      const attempt = await this.users.claimLoginAttempt(user.id, {
+        max: MAX_FAILED_LOGINS,
+        lockUntil: new Date(now.getTime() + LOCKOUT_MS).toISOString(),
+      });
+      if (attempt === undefined) throw new ApiError("locked", "too many failed logins; try again later");
     }
     // Verify against a dummy hash when the user does not exist, so timing does not reveal names.
     const ok = await verifyPassword(password, user?.passwordHash ?? DUMMY_HASH);
-    if (!user || !ok) {
-      if (user) {
-        const locks = user.failedLogins + 1 >= MAX_FAILED_LOGINS;
-        await this.users.recordFailedLogin(
-          user.id,
-          locks ? new Date(now.getTime() + LOCKOUT_MS).toISOString() : undefined,
-        );
-      }
-      throw new ApiError("unauthorized", "wrong username or password");
-    }
+    if (!user || !ok) throw new ApiError("unauthorized", "wrong username or password");
     await this.users.resetFailedLogins(user.id);
     const token = generateToken("fcs_");
     const expiresAt = new Date(now.getTime() + sessionDays * 86_400_000).toISOString();

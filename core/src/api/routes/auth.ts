@@ -1,6 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import type { CoreContext } from "../../core-context.ts";
+import { loginActor } from "../../services/login-guard.ts";
 import { principalOf, SESSION_COOKIE } from "../auth.ts";
 import { ApiError } from "../errors.ts";
 import { IdParams, LoginBody, TokenBody } from "../schemas.ts";
@@ -11,37 +12,42 @@ export async function authRoutes(app: FastifyInstance, ctx: CoreContext): Promis
   const r = app.withTypeProvider<ZodTypeProvider>();
 
   /**
-   * Two brakes on password guessing: the per-user lockout (Accounts.login: 5 failures lock the
-   * user for 5 minutes) and, here, a per-IP limit on failed logins (429 for the rest of the
-   * minute), which also covers guessing across many usernames. Every attempt is audited.
+   * Two brakes on password guessing, both counted atomically in the database before the password
+   * is checked (issue 15.5): the per-address limit (LoginGuard: FABRICORE_LOGIN_FAILURES_PER_MINUTE
+   * failures, then 429 for the rest of the minute), which also covers guessing across many
+   * usernames, and the per-user lockout (Accounts.login: 5 failures lock the user for 5 minutes).
+   * Attempts are audited; refusals by the address limit once per address and window (LoginGuard).
    */
   r.post("/api/auth/login", { schema: { body: LoginBody }, config: { role: "public" } }, async (request, reply) => {
     const { username } = request.body;
-    const limiter = ctx.limits.loginFailures;
-    const audit = (outcome: "ok" | "failed" | "denied", reason?: string) =>
+    const actor = loginActor(username);
+    const audit = (outcome: "ok" | "failed" | "denied", reason?: string, extra: Record<string, unknown> = {}) =>
       ctx.audit.record({
-        actor: username,
+        actor,
         ip: request.ip,
         action: outcome === "ok" ? "auth.login" : "auth.login_failed",
-        target: username,
+        target: actor,
         outcome,
-        detail: reason ? { reason } : {},
+        detail: reason ? { reason, ...extra } : {},
       });
-    if (limiter.blocked(request.ip)) {
-      await audit("denied", "rate_limited");
-      reply.header("retry-after", String(limiter.retryAfterSeconds(request.ip)));
+    const claim = await ctx.loginGuard.claim(request.ip);
+    if (!claim.allowed) {
+      if (claim.firstRefusal) {
+        await audit("denied", "rate_limited", {
+          note: "later refusals from this address in this window are summed into one entry when it ends",
+        });
+      }
+      reply.header("retry-after", String(claim.retryAfterSeconds));
       throw new ApiError("rate_limited", "too many failed logins from this address; try again in a minute");
     }
     let token: Awaited<ReturnType<typeof ctx.accounts.login>>;
     try {
       token = await ctx.accounts.login(username, request.body.password, SESSION_DAYS);
     } catch (error) {
-      if (error instanceof ApiError) {
-        limiter.hit(request.ip);
-        await audit(error.code === "locked" ? "denied" : "failed", error.code);
-      }
+      if (error instanceof ApiError) await audit(error.code === "locked" ? "denied" : "failed", error.code);
       throw error;
     }
+    await claim.release();
     await audit("ok");
     reply.setCookie(SESSION_COOKIE, token.token, {
       httpOnly: true,

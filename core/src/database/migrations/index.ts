@@ -5,6 +5,7 @@ import * as m0003 from "./0003-schedule-state.ts";
 import * as m0004 from "./0004-node-identity.ts";
 import * as m0005 from "./0005-security.ts";
 import * as m0006 from "./0006-run-budgets.ts";
+import * as m0007 from "./0007-login-attempts.ts";
 import type { MigrationContext } from "./context.ts";
 
 interface MigrationModule {
@@ -22,6 +23,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, MigrationModule]> = [
   ["0004-node-identity", m0004],
   ["0005-security", m0005],
   ["0006-run-budgets", m0006],
+  ["0007-login-attempts", m0007],
 ];
 
 export function migrationsFor(ctx: MigrationContext): Record<string, Migration> {

@@ -4,6 +4,7 @@ import type { Clock } from "../clock.ts";
 import type { Database } from "../schema.ts";
 import { AuditRepo } from "./audit-repo.ts";
 import { JobsRepo } from "./jobs-repo.ts";
+import { LoginAttemptsRepo } from "./login-attempts-repo.ts";
 import { MasterKeysRepo } from "./master-keys-repo.ts";
 import { McpServersRepo } from "./mcp-servers-repo.ts";
 import { NodesRepo } from "./nodes-repo.ts";
@@ -16,9 +17,11 @@ import { TokensRepo } from "./tokens-repo.ts";
 import { UsersRepo } from "./users-repo.ts";
 import { WebhookDeliveriesRepo } from "./webhook-deliveries-repo.ts";
 
+export type { LoginAttemptCount } from "./login-attempts-repo.ts";
 export {
   AuditRepo,
   JobsRepo,
+  LoginAttemptsRepo,
   MasterKeysRepo,
   McpServersRepo,
   NodesRepo,
@@ -46,6 +49,7 @@ export interface Repositories {
   audit: AuditRepo;
   webhookDeliveries: WebhookDeliveriesRepo;
   masterKeys: MasterKeysRepo;
+  loginAttempts: LoginAttemptsRepo;
 }
 
 /** Every repository over one database, for main.ts and tests. */
@@ -68,5 +72,6 @@ export function createRepositories(
     audit: new AuditRepo(db, options),
     webhookDeliveries: new WebhookDeliveriesRepo(db, options),
     masterKeys: new MasterKeysRepo(db, options),
+    loginAttempts: new LoginAttemptsRepo(db, options),
   };
 }

@@ -71,20 +71,38 @@ export class UsersRepo {
   }
 
   /**
-   * Counts one failed login (incremented in SQL, so concurrent attempts are all counted) and, when
-   * the caller decided to lock, sets `locked_until`. Returns the new count (0 for an unknown id).
+   * Takes one login attempt for the user BEFORE the password is checked (issue 15.5): one
+   * conditional UPDATE, so of any number of parallel attempts at most `max` get through until a
+   * success resets the count. The attempt that reaches `max` also locks the user until
+   * `lockUntil`; an expired lock is cleared first (once: it sets `locked_until` NULL). Returns the
+   * attempt's number, or undefined when the user is locked (or does not exist).
    */
-  async recordFailedLogin(id: string, lockUntil?: string): Promise<number> {
+  async claimLoginAttempt(id: string, options: { max: number; lockUntil: string }): Promise<number | undefined> {
+    const now = isoNow(this.clock);
+    await this.db
+      .updateTable("users")
+      .set({ failed_logins: 0, locked_until: null })
+      .where("id", "=", id)
+      .where("locked_until", "is not", null)
+      .where("locked_until", "<=", now)
+      .execute();
     const row = await this.db
       .updateTable("users")
       .set((eb) => ({
         failed_logins: eb("failed_logins", "+", 1),
-        ...(lockUntil !== undefined ? { locked_until: lockUntil } : {}),
+        locked_until: eb
+          .case()
+          .when("failed_logins", ">=", options.max - 1)
+          .then(options.lockUntil)
+          .else(eb.ref("locked_until"))
+          .end(),
       }))
       .where("id", "=", id)
+      .where("failed_logins", "<", options.max)
+      .where((eb) => eb.or([eb("locked_until", "is", null), eb("locked_until", "<=", now)]))
       .returning("failed_logins")
       .executeTakeFirst();
-    return row?.failed_logins ?? 0;
+    return row?.failed_logins;
   }
 
   async resetFailedLogins(id: string): Promise<void> {

@@ -43,6 +43,7 @@ const ALL_TABLES = [
   "nodes",
   "providers",
   "secrets",
+  "login_attempts",
 ] as const;
 
 async function wrap(
