@@ -99,7 +99,7 @@ describeWithServices("cluster: two Core replicas on PostgreSQL and Redis", { pos
     const created = await apiA.ok("POST", "/api/nodes", { name: "server-a" });
     nodeId = created.id;
     // The Node knows both replicas and dials A first.
-    node = startNode(a.url, created.token, ["--core", b.url, "--allow-exec"]);
+    node = startNode(a.url, created.token, ["--core", b.url, "--allow-shell"]);
     await apiA.waitNodeOnline(nodeId);
   }, 120_000);
 

@@ -97,7 +97,7 @@ beforeAll(async () => {
   nodeId = created.id;
   nodeToken = created.token;
   expect(nodeToken).toMatch(/^fcn_/);
-  node = startNode(core.url, nodeToken, ["--read-root", readRoot, "--allow-exec"]);
+  node = startNode(core.url, nodeToken, ["--read-root", readRoot, "--allow-shell"]);
   await api.waitNodeOnline(nodeId);
 }, 120_000);
 
@@ -275,7 +275,7 @@ describe("foundation end to end", () => {
     expect(JSON.stringify(tool.result)).toMatch(/offline|closed|connection/i);
 
     // Same data dir: the Node's key is its identity (the token was spent at the first start).
-    node = startNode(core.url, nodeToken, ["--read-root", readRoot, "--allow-exec"], {}, node.dataDir);
+    node = startNode(core.url, nodeToken, ["--read-root", readRoot, "--allow-shell"], {}, node.dataDir);
     await api.waitNodeOnline(nodeId);
     const again = await api.ok("POST", "/api/jobs/disk-report/run", {});
     expect((await api.waitRun(again.runId)).status).toBe("succeeded");

@@ -5,7 +5,7 @@
  * calls exec_command with that command. The command would create a marker file, so "no process
  * ran" is checked on the disk, not taken from a status field:
  * - a Node without --allow-exec does not offer exec_command at all: the call is an unknown tool;
- * - a Node with --allow-exec and --exec-allow refuses the command by its allowlist;
+ * - a Node with --allow-exec and --exec-allow refuses the command (no shell, and its allowlist);
  * - a job whose approval policy names exec_command waits in waiting_approval, and a deny keeps the
  *   command from running. The same run approved does create the marker, which shows the marker
  *   check would catch a command that ran.
@@ -163,7 +163,7 @@ describe("prompt injection in a tool result reaches no shell", () => {
 
   it("an approval policy on exec_command: the run waits showing the command; deny keeps it from running", async () => {
     // No allowlist on this Node: the approval is the only thing between the model and the shell.
-    const nodeId = await addNode("inj-gated", ["--allow-exec"]);
+    const nodeId = await addNode("inj-gated", ["--allow-shell"]);
     const approval = { tools: ["exec_command"], timeoutSeconds: 60 };
     const denied = poisonedFile("gated-deny");
     const runId = await startJob("inj-gated-deny", nodeId, denied.file, { approval });

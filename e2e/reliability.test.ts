@@ -70,7 +70,7 @@ describe("reliability", () => {
     const api = await new ApiClient(core.url).login();
     await api.ok("POST", "/api/providers", { name: "LM Studio", kind: "lmstudio", baseUrl: llm.baseUrl });
     const created = await api.ok("POST", "/api/nodes", { name: "victim" });
-    const node: Proc = startNode(core.url, created.token, ["--allow-exec"]);
+    const node: Proc = startNode(core.url, created.token, ["--allow-shell"]);
     cleanups.push(() => node.stop());
     await api.waitNodeOnline(created.id);
     const job = await api.ok("POST", "/api/jobs", {

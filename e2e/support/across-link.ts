@@ -42,7 +42,7 @@ const INNER_LLM_PORT = 18_081;
 
 /**
  * Sets up the lab's namespaces, then starts the scripted model, the forwarders, the Core (in
- * lab.coreNs, listening on its veth address) and the Node binary (in lab.nodeNs, with --allow-exec),
+ * lab.coreNs, listening on its veth address) and the Node binary (in lab.nodeNs, with --allow-shell: the suites' commands use the shell),
  * and waits until the Node is online. Every step's undo is pushed on `cleanups`, processes after what they depend on, to be run in reverse.
  */
 export async function startAcrossLink(
@@ -119,7 +119,7 @@ export async function startAcrossLink(
         "--core",
         `http://${lab.coreAddress}:${CORE_PORT}`,
         "--insecure",
-        "--allow-exec",
+        "--allow-shell",
         "--data-dir",
         tempDir(`${options.name}-node`),
         "--log-level",

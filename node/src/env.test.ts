@@ -136,6 +136,16 @@ describe("Node settings", () => {
     expect(() => run(["--core", "https://core.example", "--exec-allow", "("])).toThrow(/not a regular expression/);
   });
 
+  it("reads --allow-shell: it implies --allow-exec and refuses --exec-allow beside it", () => {
+    const base = ["--core", "https://core.example"];
+    expect(run([...base, "--allow-exec"])).toMatchObject({ allowExec: true, allowShell: false });
+    expect(run([...base, "--allow-shell"])).toMatchObject({ allowExec: true, allowShell: true });
+    expect(run(base, { FABRICORE_ALLOW_SHELL: "1" })).toMatchObject({ allowExec: true, allowShell: true });
+    expect(run(base)).toMatchObject({ allowExec: false, allowShell: false });
+    expect(() => run([...base, "--allow-shell", "--exec-allow", "ls .*"])).toThrow(/cannot bound what a shell runs/);
+    expect(() => run(base, { FABRICORE_ALLOW_SHELL: "1", FABRICORE_EXEC_ALLOW: "df" })).toThrow(/--allow-shell with/);
+  });
+
   it("notices a flag swallowed as a value", () => {
     expect(() => loadNodeSettings(["--core", "--token", TOKEN], {}, host)).toThrow(/--core: needs a value/);
   });

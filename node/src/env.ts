@@ -31,6 +31,9 @@ export const NodeSettings = z.object({
     .optional(),
   readRoots: z.array(z.string().refine(isAbsolute, "must be an absolute directory")),
   allowExec: z.boolean(),
+  /** exec_command through /bin/sh (--allow-shell; implies allowExec). Without it commands run as argv,
+   * no shell. Never with execAllow: a pattern cannot bound what a shell runs. */
+  allowShell: z.boolean(),
   dockerSocket: z.string().min(1),
   dataDir: z.string().min(1),
   logLevel: z.enum(LOG_LEVELS),
@@ -44,7 +47,8 @@ export const NodeSettings = z.object({
   mountRwRoots: z.array(z.string().refine(isAbsolute, "must be an absolute directory")),
   /** MCP images allowed, as globs (`*` any run of characters); none given: any image. */
   allowImages: z.array(z.string().min(1)),
-  /** exec_command runs only commands that match one of these in full; none given: any command. */
+  /** exec_command runs only commands whose argv matches one of these in full (tools/exec-allowlist.ts);
+   * none given: any program. */
   execAllow: z.array(z.instanceof(RegExp)),
 });
 export type NodeSettings = z.infer<typeof NodeSettings> & {
@@ -77,7 +81,11 @@ Usage: fabricore-node --core URL --token T [options]
   --token T             the node's enrollment token (fcn_…)             FABRICORE_NODE_TOKEN
   --read-root DIR       read_file may read below DIR (repeatable);      FABRICORE_READ_ROOTS (':'-separated)
                         none given: read_file refuses
-  --allow-exec          offer exec_command (shell commands)             FABRICORE_ALLOW_EXEC=1
+  --allow-exec          offer exec_command: one program with its        FABRICORE_ALLOW_EXEC=1
+                        arguments, run without a shell
+  --allow-shell         ... and run commands through /bin/sh (pipes,    FABRICORE_ALLOW_SHELL=1
+                        ;, $( ), redirections); implies --allow-exec,
+                        cannot be combined with --exec-allow
   --docker-socket PATH  Docker for managed MCP servers                  DOCKER_HOST (default /var/run/docker.sock)
   --data-dir DIR        local state (default ~/.fabricore-node,         FABRICORE_NODE_DATA_DIR
                         /var/lib/fabricore-node as root)
@@ -90,7 +98,8 @@ Usage: fabricore-node --core URL --token T [options]
   --allow-image GLOB    MCP images limited to these, e.g.               FABRICORE_ALLOW_IMAGES (','-separated)
                         'mcp/*' (repeatable); none given: any image
   --exec-allow REGEX    exec_command runs only commands matching one    FABRICORE_EXEC_ALLOW (newline-separated)
-                        of these in full (repeatable)
+                        of these in full (repeatable); options must be
+                        written out, no .. in paths (docs/SECURITY.md)
   --version             print the version and exit
   --help                print this help and exit
 `;
@@ -100,6 +109,7 @@ const OPTIONS = {
   token: { type: "string" },
   "read-root": { type: "string", multiple: true },
   "allow-exec": { type: "boolean" },
+  "allow-shell": { type: "boolean" },
   "docker-socket": { type: "string" },
   "data-dir": { type: "string" },
   "log-level": { type: "string" },
@@ -189,7 +199,11 @@ export function loadNodeSettings(
     if (!host.isDirectory(root)) problems.push(`read root ${root}: not an existing directory`);
   }
 
+  const allowShell =
+    values["allow-shell"] === true ||
+    parseBoolean(envValue("FABRICORE_ALLOW_SHELL") ?? "", "FABRICORE_ALLOW_SHELL", problems);
   const allowExec =
+    allowShell ||
     values["allow-exec"] === true ||
     parseBoolean(envValue("FABRICORE_ALLOW_EXEC") ?? "", "FABRICORE_ALLOW_EXEC", problems);
   const docker = str(values["docker-socket"]) ?? envValue("DOCKER_HOST") ?? "/var/run/docker.sock";
@@ -230,6 +244,12 @@ export function loadNodeSettings(
       problems.push(`--exec-allow ${JSON.stringify(pattern)}: not a regular expression (${(error as Error).message})`);
     }
   }
+  if (allowShell && execAllow.length > 0) {
+    problems.push(
+      "--allow-shell with --exec-allow: a pattern cannot bound what a shell runs (`ls x; anything`); " +
+        "use --exec-allow alone (commands run as argv, no shell) or --allow-shell alone",
+    );
+  }
   const insecure =
     values.insecure === true || parseBoolean(envValue("FABRICORE_INSECURE") ?? "", "FABRICORE_INSECURE", problems);
 
@@ -243,6 +263,7 @@ export function loadNodeSettings(
     token: str(values.token) ?? envValue("FABRICORE_NODE_TOKEN"),
     readRoots,
     allowExec,
+    allowShell,
     dockerSocket: dockerEndpoint(docker),
     dataDir: resolve(dataDir),
     logLevel: str(values["log-level"]) ?? envValue("FABRICORE_LOG_LEVEL") ?? "info",

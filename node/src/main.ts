@@ -58,6 +58,7 @@ export async function startNode(
       new BuiltinTools({
         readRoots: settings.readRoots,
         allowExec: settings.allowExec,
+        allowShell: settings.allowShell,
         execAllow: settings.execAllow,
       }),
     ],
@@ -128,6 +129,7 @@ export async function startNode(
       core: settings.coreUrls,
       readRoots: settings.readRoots,
       allowExec: settings.allowExec,
+      allowShell: settings.allowShell,
       mcp: mcp !== undefined,
       docker,
       tools: dispatcher.list().map((tool) => tool.name),

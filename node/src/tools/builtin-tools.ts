@@ -15,9 +15,16 @@ export interface BuiltinToolsOptions {
   readRoots: readonly string[];
   /** Without it `exec_command` is neither listed nor runs. */
   allowExec: boolean;
+  /** exec_command through /bin/sh (--allow-shell); otherwise argv without a shell. */
+  allowShell?: boolean | undefined;
   /** exec_command runs only commands matching one of these (anchored by env.ts); empty or unset: any. */
   execAllow?: readonly RegExp[] | undefined;
 }
+
+/** What the model is told when there is no shell, so it writes one plain command instead of a pipeline. */
+const EXEC_ARGV_DESCRIPTION =
+  "Run one program with its arguments on this server (no shell: no pipes, ;, &&, redirections, $VARS, " +
+  "globs or $( ); quote arguments with spaces) and return its exit code, stdout and stderr.";
 
 /** The Node's own tools (CONTRACT "Built-in Node tools"), source `builtin`. Their set is fixed at start. */
 export class BuiltinTools implements ToolProvider {
@@ -30,7 +37,11 @@ export class BuiltinTools implements ToolProvider {
     this.options = options;
     const offered: BuiltinToolName[] = ["read_file", "system_stats"];
     if (options.allowExec) offered.splice(1, 0, "exec_command");
-    this.descriptors = offered.map((name) => ({ ...builtinToolDescriptors[name], source: "builtin" }));
+    this.descriptors = offered.map((name) => ({
+      ...builtinToolDescriptors[name],
+      ...(name === "exec_command" && !options.allowShell && { description: EXEC_ARGV_DESCRIPTION }),
+      source: "builtin",
+    }));
   }
 
   list(): ToolDescriptor[] {
@@ -45,6 +56,7 @@ export class BuiltinTools implements ToolProvider {
         // Refuses by itself when exec is off: the Core might call it from a stale tool list.
         return execCommandTool(args, {
           allowExec: this.options.allowExec,
+          shell: this.options.allowShell,
           allow: this.options.execAllow,
           signal: ctx.signal,
         });

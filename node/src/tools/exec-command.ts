@@ -1,6 +1,8 @@
 import { spawn } from "node:child_process";
 import { stat } from "node:fs/promises";
 import { ExecCommandArgs, type ExecCommandResult, type ToolResult } from "@fabricore/protocol";
+import { CommandLineError, parseCommandLine } from "./command-line.ts";
+import { execAllowRefusal } from "./exec-allowlist.ts";
 import { errorResult, jsonResult, parseArgs } from "./result.ts";
 
 export const EXEC_DEFAULT_TIMEOUT_MS = 60_000;
@@ -8,13 +10,17 @@ export const EXEC_DEFAULT_TIMEOUT_MS = 60_000;
 export const EXEC_OUTPUT_CAP_BYTES = 256 * 1024;
 /** Between SIGTERM to the group and SIGKILL: long enough for a tidy exit, short enough for a deadline. */
 const KILL_GRACE_MS = 1_000;
-/** After the shell exits, how long to wait for its pipes to drain. A background child may hold them
+/** After the command exits, how long to wait for its pipes to drain. A background child may hold them
  * open forever (`daemon &`); the answer must not wait for it. */
 const DRAIN_AFTER_EXIT_MS = 200;
 
 export interface ExecOptions {
   allowExec: boolean;
-  /** When non-empty, the command must match one of these (--exec-allow); the Node's word beats the Core's. */
+  /** --allow-shell: the command goes to `/bin/sh -c`. Otherwise it is split into argv and run without
+   * a shell (command-line.ts). Never together with `allow`: a pattern cannot bound what a shell runs. */
+  shell?: boolean | undefined;
+  /** When non-empty, the argv must match one of these (--exec-allow, exec-allowlist.ts); the Node's
+   * word beats the Core's. */
   allow?: readonly RegExp[] | undefined;
   signal?: AbortSignal;
   outputCapBytes?: number;
@@ -58,9 +64,42 @@ function killGroup(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
+/** The program and its arguments for `command`, or the error result that refuses it. */
+function commandArgv(command: string, options: ExecOptions): string[] | ToolResult {
+  const allow = options.allow ?? [];
+  if (options.shell) {
+    if (allow.length > 0) {
+      // env.ts refuses this combination at start; refusing here too keeps a wiring mistake closed.
+      return errorResult("command refused: --exec-allow cannot bound a shell (--allow-shell)", { code: "not_allowed" });
+    }
+    return ["/bin/sh", "-c", command];
+  }
+  let argv: string[];
+  try {
+    argv = parseCommandLine(command);
+  } catch (error) {
+    if (!(error instanceof CommandLineError)) throw error;
+    const also =
+      allow.length > 0
+        ? `; this Node also runs only commands matching its --exec-allow patterns (${allow.map((p) => p.source).join(", ")})`
+        : "";
+    return errorResult(error.message + also, { code: error.code });
+  }
+  if (allow.length === 0) return argv;
+  const refusal = execAllowRefusal(argv, allow);
+  return refusal === undefined ? argv : errorResult(refusal, { code: "not_allowed" });
+}
+
+function spawnFailure(program: string, error: NodeJS.ErrnoException): string {
+  if (error.code === "ENOENT") return `command not found: ${program} (not on this Node's PATH)`;
+  if (error.code === "EACCES") return `permission denied: ${program} is not executable by the Node`;
+  return `could not start ${program}: ${error.message}`;
+}
+
 /**
- * `exec_command`: `/bin/sh -c <command>` in its own process group (detached: a new session), so the
- * timeout and a cancel kill everything the command started, not only the shell.
+ * `exec_command`: the command's argv (or, with --allow-shell, `/bin/sh -c <command>`) in its own
+ * process group (detached: a new session), so the timeout and a cancel kill everything the command
+ * started, not only the first process.
  */
 export async function execCommandTool(rawArgs: unknown, options: ExecOptions): Promise<ToolResult> {
   if (!options.allowExec) {
@@ -71,18 +110,14 @@ export async function execCommandTool(rawArgs: unknown, options: ExecOptions): P
   const parsed = parseArgs("exec_command", ExecCommandArgs, rawArgs);
   if (!parsed.ok) return parsed.result;
   const { command, cwd } = parsed.value;
-  if (options.allow && options.allow.length > 0 && !options.allow.some((pattern) => pattern.test(command))) {
-    return errorResult(
-      `command refused: this Node runs only commands matching its --exec-allow patterns ` +
-        `(${options.allow.map((p) => p.source).join(", ")}); ${JSON.stringify(command.slice(0, 200))} matches none`,
-      { code: "not_allowed" },
-    );
-  }
+  const argv = commandArgv(command, options);
+  if (!Array.isArray(argv)) return argv;
+  const [program, ...args] = argv as [string, ...string[]];
   const timeoutMs = parsed.value.timeoutMs ?? EXEC_DEFAULT_TIMEOUT_MS;
   if (options.signal?.aborted)
     return errorResult("exec_command was cancelled before it started", { code: "cancelled" });
   if (cwd !== undefined) {
-    // Checked here because spawn reports a bad cwd as "spawn /bin/sh ENOENT", which misleads.
+    // Checked here because spawn reports a bad cwd as "spawn <program> ENOENT", which misleads.
     const dir = await stat(cwd).catch(() => undefined);
     if (!dir?.isDirectory()) return errorResult(`cwd ${cwd} does not exist or is not a directory`);
   }
@@ -91,7 +126,7 @@ export async function execCommandTool(rawArgs: unknown, options: ExecOptions): P
   const stderr = new CappedBuffer(cap);
 
   return await new Promise<ToolResult>((resolve) => {
-    const child = spawn("/bin/sh", ["-c", command], {
+    const child = spawn(program, args, {
       cwd,
       detached: true,
       stdio: ["ignore", "pipe", "pipe"],
@@ -106,7 +141,7 @@ export async function execCommandTool(rawArgs: unknown, options: ExecOptions): P
       if (child.pid === undefined || killTimer) return;
       killGroup(child.pid, "SIGTERM");
       const pid = child.pid;
-      // SIGKILL the group even if the shell died on SIGTERM: its children may have ignored it.
+      // SIGKILL the group even if the leader died on SIGTERM: its children may have ignored it.
       killTimer = setTimeout(() => killGroup(pid, "SIGKILL"), KILL_GRACE_MS);
     };
     const timeout = setTimeout(() => {
@@ -156,7 +191,7 @@ export async function execCommandTool(rawArgs: unknown, options: ExecOptions): P
       settled = true;
       clearTimeout(timeout);
       options.signal?.removeEventListener("abort", onAbort);
-      resolve(errorResult(`could not start /bin/sh: ${error.message}`));
+      resolve(errorResult(spawnFailure(program, error)));
     });
     child.once("exit", (code, signal) => {
       // Wait for the pipes to drain, but not for a background child that keeps them open.

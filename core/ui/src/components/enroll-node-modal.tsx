@@ -116,8 +116,8 @@ export function NodeTokenView({
           <CodeBlock code={nodeCommand(origin, node.token)} label="command" />
           <Text size="xs" c="dimmed" mt={6}>
             <code>--read-root</code> (repeatable) is where <code>read_file</code> may read; add{" "}
-            <code>--allow-exec</code> to offer shell commands and <code>--mount-root DIR</code> to let MCP containers
-            mount below DIR.
+            <code>--allow-exec</code> to offer commands (run without a shell; <code>--allow-shell</code> for pipes and{" "}
+            <code>;</code>) and <code>--mount-root DIR</code> to let MCP containers mount below DIR.
             {needsInsecure(origin)
               ? " This Core is on plain http:// off the Node's host, so the command carries --insecure: prefer https://."
               : ""}
@@ -136,7 +136,7 @@ export function NodeTokenView({
               <Text size="sm" c="dimmed" mb={6}>
                 Installs the executable, keeps the token in a root-only file, the Node's key in{" "}
                 <code>/var/lib/fabricore-node</code>, and starts the Node at boot. Add <code>--allow-exec</code> to{" "}
-                <code>ExecStart</code> to offer shell commands.
+                <code>ExecStart</code> to offer commands (no shell; <code>--allow-shell</code> for one).
               </Text>
               <CodeBlock code={systemdSetup(origin, node.token)} label="systemd setup" />
             </>

@@ -147,7 +147,7 @@ export default function NodeDetailPage() {
               {data.capabilities && (
                 <Group gap="xs" mt="md">
                   <Badge variant="light" color={data.capabilities.exec ? "orange" : "gray"} tt="none">
-                    {data.capabilities.exec ? "shell commands allowed" : "no shell commands"}
+                    {data.capabilities.exec ? "exec_command allowed" : "no exec_command"}
                   </Badge>
                   <Badge variant="light" color={data.capabilities.docker ? "blue" : "gray"} tt="none">
                     {data.capabilities.docker ? "Docker available" : "no Docker"}
