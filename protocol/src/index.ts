@@ -5,6 +5,7 @@ export * from "./messages.ts";
 export * from "./mount-policy.ts";
 export * from "./node-auth.ts";
 export * from "./rpc-peer.ts";
+export * from "./tool-ref.ts";
 export * from "./tools.ts";
 export * from "./transport.ts";
 export * from "./version.ts";

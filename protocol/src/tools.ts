@@ -1,11 +1,12 @@
 import { z } from "zod";
+import { TOOL_SOURCE_PATTERN } from "./tool-ref.ts";
 
 /** JSON Schema of a tool's input, as MCP and OpenAI-style function calling both carry it. */
 export const JsonSchemaObject = z.object({ type: z.literal("object") }).loose();
 export type JsonSchemaObject = z.infer<typeof JsonSchemaObject>;
 
 /** Where a tool comes from on its Node: `builtin`, or `mcp:<server name>`. */
-export const ToolSource = z.string().regex(/^(builtin|mcp:[a-zA-Z0-9_.-]{1,64})$/);
+export const ToolSource = z.string().regex(TOOL_SOURCE_PATTERN);
 
 export const ToolDescriptor = z.object({
   name: z.string().min(1).max(128),

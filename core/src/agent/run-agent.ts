@@ -1,4 +1,4 @@
-import { ProtocolError, type ToolResult } from "@fabricore/protocol";
+import { mcpServerOf, ProtocolError, type ToolResult } from "@fabricore/protocol";
 import { normaliseToolCalls } from "../llm/tool-calls.ts";
 import type { ChatMessage, TokenUsage, ToolCall, ToolSpec } from "../llm/types.ts";
 import { mapBounded } from "./concurrency.ts";
@@ -270,9 +270,8 @@ function errorResult(message: string, durationMs: number): ToolResult {
 
 /** The tool's description prefixed with where it runs, for jobs that span several Nodes. */
 function describeWhere(tool: AgentTool): string {
-  const where = tool.source.startsWith("mcp:")
-    ? `node "${tool.nodeName}", MCP server "${tool.source.slice(4)}"`
-    : `node "${tool.nodeName}"`;
+  const server = mcpServerOf(tool.source);
+  const where = server === undefined ? `node "${tool.nodeName}"` : `node "${tool.nodeName}", MCP server "${server}"`;
   return `[${where}] ${tool.description}`;
 }
 

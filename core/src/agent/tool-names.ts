@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { mcpServerOf } from "@fabricore/protocol";
 import type { AgentTool } from "./types.ts";
 
 /** OpenAI and Anthropic both accept tool names of 1–64 of these characters. */
@@ -36,7 +37,7 @@ export function nameToolsForModel(tools: readonly ToolToName[]): {
   const named: AgentTool[] = [];
   const byModelName = new Map<string, AgentTool>();
   for (const t of tools) {
-    const server = t.source.startsWith("mcp:") ? t.source.slice(4) : undefined;
+    const server = mcpServerOf(t.source);
     const ambiguous = (sourcesByNodeAndName.get(`${t.nodeId}\u0000${t.name}`)?.size ?? 0) > 1;
     const prefixes: string[] = [];
     if (multiNode) prefixes.push(sanitizePart(t.nodeName) || `node${identityHash(t.nodeId)}`);

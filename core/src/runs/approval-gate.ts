@@ -1,4 +1,4 @@
-import { ProtocolError, type ToolResult } from "@fabricore/protocol";
+import { ProtocolError, refMatches, type ToolResult } from "@fabricore/protocol";
 import type { AgentTool, ToolRouter } from "../agent/types.ts";
 import { newId } from "../database/ids.ts";
 import type { RunsRepo } from "../database/index.ts";
@@ -12,9 +12,7 @@ export const DEFAULT_APPROVAL_TIMEOUT_SECONDS = 3600;
 export function needsApproval(policy: ApprovalPolicy | null | undefined, tool: AgentTool): boolean {
   if (!policy) return false;
   if (policy.required) return true;
-  return (policy.tools ?? []).some(
-    (t) => t === tool.name || t === `${tool.source}/${tool.name}` || t === tool.modelName,
-  );
+  return (policy.tools ?? []).some((t) => refMatches(t, tool) || t === tool.modelName);
 }
 
 export interface ApprovalGateDeps {

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { ProtocolError } from "@fabricore/protocol";
+import { ProtocolError, refMatches, toolRef } from "@fabricore/protocol";
 import type { AgentModel, AgentTool, RunStep, ToolRouter, ToolToName } from "../agent/index.ts";
 import { nameToolsForModel, runAgent, toolResultText } from "../agent/index.ts";
 import { isDatabaseBusy, isStorageFull } from "../database/errors.ts";
@@ -223,7 +223,6 @@ export class RunExecutor {
   private async resolveTools(job: Job): Promise<{ tools: AgentTool[]; offline: string[] }> {
     const toName: ToolToName[] = [];
     const offline: string[] = [];
-    const allow = new Set(job.tools);
     for (const nodeId of job.nodes) {
       const connected = this.deps.hub.get(nodeId);
       const nodeName = connected?.name ?? (await this.deps.nodeName(nodeId)) ?? nodeId;
@@ -232,14 +231,7 @@ export class RunExecutor {
         continue;
       }
       for (const tool of connected.tools) {
-        if (
-          allow.size &&
-          !allow.has(tool.name) &&
-          !allow.has(`${tool.source}/${tool.name}`) &&
-          !allow.has(tool.source)
-        ) {
-          continue;
-        }
+        if (job.tools.length && !job.tools.some((ref) => refMatches(ref, tool, { wholeSource: true }))) continue;
         toName.push({
           name: tool.name,
           source: tool.source,
@@ -263,7 +255,7 @@ export class RunExecutor {
           audit?.record({
             actor: `job:${job.name}`,
             action: "tool.call",
-            target: `${tool.nodeName}/${tool.source === "builtin" ? "" : `${tool.source}/`}${tool.name}`,
+            target: `${tool.nodeName}/${toolRef(tool)}`,
             outcome,
             detail: {
               runId: run.id,

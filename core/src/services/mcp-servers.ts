@@ -1,4 +1,4 @@
-import { checkMounts, type McpServerSpec, McpServerSpec as McpServerSpecSchema } from "@fabricore/protocol";
+import { checkMounts, type McpServerSpec, McpServerSpec as McpServerSpecSchema, mcpSource } from "@fabricore/protocol";
 import { ApiError } from "../api/errors.ts";
 import type { McpBody } from "../api/schemas.ts";
 import type { McpServersRepo, SecretsRepo } from "../database/index.ts";
@@ -114,7 +114,7 @@ export class McpServers {
     const live = this.deps.hub.get(nodeId);
     const status = live?.mcpServers.find((s) => s.name === name);
     const tools = (live?.tools ?? [])
-      .filter((t) => t.source === `mcp:${name}`)
+      .filter((t) => t.source === mcpSource(name))
       .map((t) => ({ name: t.name, description: t.description }));
     const base =
       stored.kind === "remote"

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import {
   McpServerSpec,
   type McpServerStatus,
+  mcpServerOf,
   ProtocolError,
   type ToolDescriptor,
   type ToolResult,
@@ -214,7 +215,7 @@ export class McpManager implements McpProvider {
 
   /** ToolProvider: routes on `ctx.source` (`mcp:<server>`), since tool names repeat across servers. */
   call(name: string, args: Record<string, unknown>, ctx: ToolCallContext): Promise<ToolResult> {
-    const server = ctx.source.startsWith("mcp:") ? ctx.source.slice(4) : "";
+    const server = mcpServerOf(ctx.source) ?? "";
     return this.callTool(server, name, args, ctx);
   }
 

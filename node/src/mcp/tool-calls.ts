@@ -1,4 +1,4 @@
-import { ProtocolError, ToolDescriptor, type ToolResult } from "@fabricore/protocol";
+import { mcpSource, ProtocolError, ToolDescriptor, type ToolResult } from "@fabricore/protocol";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { McpError, ErrorCode as McpErrorCode } from "@modelcontextprotocol/sdk/types.js";
 import type { Logger } from "../logger.ts";
@@ -26,7 +26,7 @@ export async function listServerTools(
         name: tool.name,
         description: tool.description ?? "",
         inputSchema: tool.inputSchema,
-        source: `mcp:${server}`,
+        source: mcpSource(server),
       });
       if (parsed.success) tools.push(parsed.data);
       else

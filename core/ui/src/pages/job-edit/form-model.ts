@@ -1,3 +1,4 @@
+import { BUILTIN_SOURCE, toolLabel, toolRef } from "@fabricore/protocol/tool-ref.ts";
 import type { Dispatch, SetStateAction } from "react";
 import type {
   ApprovalPolicy,
@@ -200,18 +201,13 @@ export function toolOptionsFor(nodes: FleetNode[], chosenIds: string[], allowed:
   const groups = new Map<string, Map<string, string>>();
   for (const node of nodes.filter((n) => chosenIds.includes(n.id)))
     for (const tool of node.tools ?? []) {
-      const builtin = tool.source === "builtin";
+      const builtin = tool.source === BUILTIN_SOURCE;
       const group = builtin ? "Built-in" : tool.source;
       if (!groups.has(group)) {
         groups.set(group, new Map());
         if (!builtin) groups.get(group)?.set(tool.source, `every tool of ${tool.source}`);
       }
-      groups
-        .get(group)
-        ?.set(
-          builtin ? tool.name : `${tool.source}/${tool.name}`,
-          builtin ? tool.name : `${tool.source.slice(4)}/${tool.name}`,
-        );
+      groups.get(group)?.set(toolRef(tool), toolLabel(tool));
     }
   const known = new Set([...groups.values()].flatMap((m) => [...m.keys()]));
   const data = [...groups.entries()].map(([group, items]) => ({
@@ -229,8 +225,7 @@ export function toolOptionsFor(nodes: FleetNode[], chosenIds: string[], allowed:
 export function approvalToolOptionsFor(nodes: FleetNode[], chosenIds: string[], named: string[]): string[] {
   const names = new Set<string>();
   for (const node of nodes.filter((n) => chosenIds.includes(n.id)))
-    for (const tool of node.tools ?? [])
-      names.add(tool.source === "builtin" ? tool.name : `${tool.source}/${tool.name}`);
+    for (const tool of node.tools ?? []) names.add(toolRef(tool));
   for (const t of named) names.add(t);
   return [...names].sort();
 }
