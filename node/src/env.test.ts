@@ -146,6 +146,67 @@ describe("Node settings", () => {
     expect(() => run(base, { FABRICORE_ALLOW_SHELL: "1", FABRICORE_EXEC_ALLOW: "df" })).toThrow(/--allow-shell with/);
   });
 
+  it("reads the container bounds with safe defaults, and refuses bad values", () => {
+    const core = ["--core", "http://127.0.0.1:8080"];
+    const defaults = run(core);
+    expect(defaults).toMatchObject({
+      allowRootContainers: false,
+      maxContainerMemoryBytes: 2 * 1024 ** 3,
+      maxContainerNanoCpus: 2e9,
+      maxContainerPids: 512,
+      allowOpenNetwork: false,
+      allowEgress: [],
+    });
+    const s = run(
+      [
+        ...core,
+        "--max-container-memory",
+        "512m",
+        "--max-container-cpus",
+        "0.5",
+        "--allow-egress",
+        "*.example.com:443",
+        "--allow-open-network",
+      ],
+      {
+        FABRICORE_MAX_CONTAINER_PIDS: "64",
+        FABRICORE_ALLOW_ROOT_CONTAINERS: "1",
+        FABRICORE_ALLOW_EGRESS: "ignored.com:1",
+      },
+    );
+    expect(s).toMatchObject({
+      allowRootContainers: true,
+      maxContainerMemoryBytes: 512 * 1024 ** 2,
+      maxContainerNanoCpus: 5e8,
+      maxContainerPids: 64,
+      allowOpenNetwork: true,
+      allowEgress: ["*.example.com:443"],
+    });
+    let error: SettingsError | undefined;
+    try {
+      loadNodeSettings(
+        [
+          ...core,
+          "--max-container-memory",
+          "lots",
+          "--max-container-cpus",
+          "-1",
+          "--max-container-pids",
+          "0",
+          "--allow-egress",
+          "*",
+        ],
+        {},
+        host,
+      );
+    } catch (e) {
+      error = e as SettingsError;
+    }
+    expect(error?.problems.join("\n")).toMatch(
+      /max-container-memory[\s\S]*max-container-cpus[\s\S]*max-container-pids[\s\S]*bare \*/,
+    );
+  });
+
   it("notices a flag swallowed as a value", () => {
     expect(() => loadNodeSettings(["--core", "--token", TOKEN], {}, host)).toThrow(/--core: needs a value/);
   });

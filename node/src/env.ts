@@ -2,10 +2,11 @@ import { statSync } from "node:fs";
 import { homedir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { NODE_CONNECT_PATH } from "@fabricore/protocol";
+import { EgressRule, NODE_CONNECT_PATH } from "@fabricore/protocol";
 import { z } from "zod";
 import { connectUrl } from "./comms/ws-client-transport.ts";
 import { LOG_LEVELS } from "./logger.ts";
+import { DEFAULT_BOUNDS } from "./runtime/container-bounds.ts";
 
 /**
  * Every Node setting, from flags or the environment (CONTRACT "Node settings"); a flag wins over its
@@ -50,6 +51,14 @@ export const NodeSettings = z.object({
   /** exec_command runs only commands whose argv matches one of these in full (tools/exec-allowlist.ts);
    * none given: any program. */
   execAllow: z.array(z.instanceof(RegExp)),
+  /** Bounds on managed containers (node/src/runtime/container-bounds.ts); a spec above one is refused. */
+  allowRootContainers: z.boolean(),
+  maxContainerMemoryBytes: z.number().int().positive(),
+  maxContainerNanoCpus: z.number().int().positive(),
+  maxContainerPids: z.number().int().positive(),
+  allowOpenNetwork: z.boolean(),
+  /** Egress rules any server on this Node may be allowed; none given: any name, public IPs only. */
+  allowEgress: z.array(EgressRule),
 });
 export type NodeSettings = z.infer<typeof NodeSettings> & {
   /** The first Core URL (the only one outside cluster mode). */
@@ -100,6 +109,17 @@ Usage: fabricore-node --core URL --token T [options]
   --exec-allow REGEX    exec_command runs only commands matching one    FABRICORE_EXEC_ALLOW (newline-separated)
                         of these in full (repeatable); options must be
                         written out, no .. in paths (docs/SECURITY.md)
+  --allow-root-containers  MCP containers may run as uid/gid 0        FABRICORE_ALLOW_ROOT_CONTAINERS=1
+  --max-container-memory SIZE  refuse MCP containers asking for more      FABRICORE_MAX_CONTAINER_MEMORY
+                        (e.g. 512m, 2g; default 2g)
+  --max-container-cpus N  ... more CPUs (default 2)                     FABRICORE_MAX_CONTAINER_CPUS
+  --max-container-pids N  ... more processes (default 512)              FABRICORE_MAX_CONTAINER_PIDS
+  --allow-open-network  MCP containers may get network "open" (every    FABRICORE_ALLOW_OPEN_NETWORK=1
+                        host); otherwise only egress allow lists
+  --allow-egress RULE   egress rules a server may be allowed, e.g.      FABRICORE_ALLOW_EGRESS (','-separated)
+                        '*.example.com:443', '10.0.0.0/8:5432'
+                        (repeatable); none given: any name, no
+                        private/loopback/link-local IP rules
   --version             print the version and exit
   --help                print this help and exit
 `;
@@ -119,6 +139,12 @@ const OPTIONS = {
   "mount-rw-root": { type: "string", multiple: true },
   "allow-image": { type: "string", multiple: true },
   "exec-allow": { type: "string", multiple: true },
+  "allow-root-containers": { type: "boolean" },
+  "max-container-memory": { type: "string" },
+  "max-container-cpus": { type: "string" },
+  "max-container-pids": { type: "string" },
+  "allow-open-network": { type: "boolean" },
+  "allow-egress": { type: "string", multiple: true },
   version: { type: "boolean" },
   help: { type: "boolean" },
 } as const;
@@ -152,6 +178,22 @@ function parseBoolean(value: string, name: string, problems: string[]): boolean 
   if (/^(0|false|no|off|)$/i.test(value)) return false;
   problems.push(`${name}: must be 1 or 0, got "${value}"`);
   return false;
+}
+
+const SIZE_UNITS: Record<string, number> = { "": 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
+
+/** "512m", "2g", "1073741824": bytes, like Docker's --memory. */
+export function parseSize(text: string, name: string, problems: string[]): number {
+  const match = text
+    .trim()
+    .toLowerCase()
+    .match(/^(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?$/);
+  const bytes = match ? Math.floor(Number(match[1]) * (SIZE_UNITS[match[2] ?? ""] ?? 1)) : 0;
+  if (!(bytes >= 4 * 1024 * 1024)) {
+    problems.push(`${name}: must be a size of at least 4m (e.g. 512m, 2g), got "${text}"`);
+    return 1;
+  }
+  return bytes;
 }
 
 /** 127.0.0.0/8, ::1 and localhost: traffic that never leaves this host. */
@@ -250,6 +292,35 @@ export function loadNodeSettings(
         "use --exec-allow alone (commands run as argv, no shell) or --allow-shell alone",
     );
   }
+  const flagOrEnv = (flag: keyof typeof OPTIONS, variable: string) => str(values[flag]) ?? envValue(variable);
+  const boolFlag = (flag: keyof typeof OPTIONS, variable: string) =>
+    values[flag] === true || parseBoolean(envValue(variable) ?? "", variable, problems);
+  const memoryText = flagOrEnv("max-container-memory", "FABRICORE_MAX_CONTAINER_MEMORY");
+  const maxContainerMemoryBytes =
+    memoryText === undefined
+      ? DEFAULT_BOUNDS.maxMemoryBytes
+      : parseSize(memoryText, "--max-container-memory", problems);
+  const cpusText = flagOrEnv("max-container-cpus", "FABRICORE_MAX_CONTAINER_CPUS");
+  let maxContainerNanoCpus = DEFAULT_BOUNDS.maxNanoCpus;
+  if (cpusText !== undefined) {
+    const cpus = /^\d+(\.\d+)?$/.test(cpusText) ? Number(cpusText) : Number.NaN;
+    if (!(cpus > 0)) problems.push(`--max-container-cpus: must be a positive number, got "${cpusText}"`);
+    else maxContainerNanoCpus = Math.round(cpus * 1e9);
+  }
+  const pidsText = flagOrEnv("max-container-pids", "FABRICORE_MAX_CONTAINER_PIDS");
+  let maxContainerPids = DEFAULT_BOUNDS.maxPids;
+  if (pidsText !== undefined) {
+    if (!/^[1-9]\d{0,8}$/.test(pidsText))
+      problems.push(`--max-container-pids: must be a positive integer, got "${pidsText}"`);
+    else maxContainerPids = Number(pidsText);
+  }
+  const allowEgress =
+    list("allow-egress").length > 0
+      ? list("allow-egress")
+      : (envValue("FABRICORE_ALLOW_EGRESS") ?? "")
+          .split(",")
+          .map((p) => p.trim())
+          .filter((p) => p !== "");
   const insecure =
     values.insecure === true || parseBoolean(envValue("FABRICORE_INSECURE") ?? "", "FABRICORE_INSECURE", problems);
 
@@ -273,6 +344,12 @@ export function loadNodeSettings(
     mountRwRoots,
     allowImages,
     execAllow,
+    allowRootContainers: boolFlag("allow-root-containers", "FABRICORE_ALLOW_ROOT_CONTAINERS"),
+    maxContainerMemoryBytes,
+    maxContainerNanoCpus,
+    maxContainerPids,
+    allowOpenNetwork: boolFlag("allow-open-network", "FABRICORE_ALLOW_OPEN_NETWORK"),
+    allowEgress,
   });
   if (parsed.success && !insecure) {
     for (const url of parsed.data.coreUrls) {

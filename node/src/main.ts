@@ -73,6 +73,14 @@ export async function startNode(
         mountRoots: settings.mountRoots,
         mountRwRoots: settings.mountRwRoots,
         allowImages: settings.allowImages,
+        bounds: {
+          allowRoot: settings.allowRootContainers,
+          maxMemoryBytes: settings.maxContainerMemoryBytes,
+          maxNanoCpus: settings.maxContainerNanoCpus,
+          maxPids: settings.maxContainerPids,
+          allowOpenNetwork: settings.allowOpenNetwork,
+          allowEgress: settings.allowEgress,
+        },
       },
     });
     dispatcher.addProvider(mcp);

@@ -1,3 +1,4 @@
+export * from "./egress.ts";
 export * from "./errors.ts";
 export * from "./jsonrpc.ts";
 export * from "./mcp.ts";

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { McpNetwork } from "./egress.ts";
 
 export const McpServerName = z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,47}$/, "letters, digits, _ . - (max 48)");
 
@@ -18,7 +19,7 @@ export const ManagedMcpSpec = z.object({
   args: z.array(z.string().max(4096)).max(64).default([]),
   env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string().max(65536)).default({}),
   mounts: z.array(McpMount).max(32).default([]),
-  network: z.boolean().default(false),
+  network: McpNetwork.default("none"),
   limits: z
     .object({
       memoryBytes: z.number().int().positive().optional(),

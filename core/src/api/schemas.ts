@@ -1,4 +1,4 @@
-import { McpMount } from "@fabricore/protocol";
+import { McpMount, McpNetwork } from "@fabricore/protocol";
 import { z } from "zod";
 
 /** Request bodies and params of the HTTP API (CONTRACT "HTTP API"). Responses are plain objects
@@ -167,7 +167,9 @@ export const McpBody = z.union([
       /** Preset settings by name; `{ secret: "<secret name>" }` takes the value from a stored secret. */
       settings: z.record(z.string(), z.union([z.string().max(65536), z.object({ secret: z.string() })])).default({}),
       args: z.array(z.string().max(4096)).max(64).default([]),
-      network: z.boolean().optional(),
+      /** "none", "open" or {allow: ["host:port", …]} (CONTRACT "MCP containers and the network");
+       * the booleans of earlier versions still parse. Unset: the preset's, or "none". */
+      network: McpNetwork.optional(),
     })
     .refine((v) => Boolean(v.preset) !== Boolean(v.image), "give either preset or image"),
 ]);

@@ -42,7 +42,7 @@ describe("MCP presets", () => {
       name: "files",
       image: "mcp/filesystem",
       args: ["/projects/reports", "/projects/drafts"],
-      network: false,
+      network: "none",
       user: "65534:65534",
       mounts: [
         { source: "/srv/reports", target: "/projects/reports", readOnly: true },
@@ -56,7 +56,7 @@ describe("MCP presets", () => {
     const spec = resolvePreset("git", { name: "repo", mounts: [{ source: "/srv/app", target: "/repo" }] });
     expect(spec.args).toEqual(["--repository", "/repo"]);
     expect(spec.env).toMatchObject({ GIT_CONFIG_KEY_0: "safe.directory", GIT_CONFIG_VALUE_0: "*" });
-    expect(spec.network).toBe(false);
+    expect(spec.network).toBe("none");
     expect(refusal(() => resolvePreset("git", { name: "repo" })).reason).toBe("too_few_mounts");
     const two = [
       { source: "/srv/a", target: "/a" },
@@ -68,7 +68,7 @@ describe("MCP presets", () => {
   it("postgres: the connection string (a secret) is its argument; it needs the network", () => {
     const url = "postgresql://reader:s3cret@db.internal:5432/app";
     const spec = resolvePreset("postgres", { name: "db", settings: { connectionString: url } });
-    expect(spec).toMatchObject({ image: "mcp/postgres", args: [url], network: true, env: {}, mounts: [] });
+    expect(spec).toMatchObject({ image: "mcp/postgres", args: [url], network: "open", env: {}, mounts: [] });
     const missing = refusal(() => resolvePreset("postgres", { name: "db" }));
     expect(missing.reason).toBe("missing_setting");
     expect(missing.message).toMatch(/needs the setting connectionString .*from a secret/);
@@ -80,7 +80,13 @@ describe("MCP presets", () => {
     const spec = resolvePreset("brave-search", { name: "search", settings: { apiKey: "BSA-key" } });
     expect(spec.env).toEqual({ BRAVE_API_KEY: "BSA-key" });
     expect(spec.args).toEqual([]);
-    expect(spec.network).toBe(true);
+    expect(spec.network).toEqual({ allow: ["api.search.brave.com:443"] });
+    const elsewhere = resolvePreset("brave-search", {
+      name: "search",
+      settings: { apiKey: "k" },
+      network: { allow: ["search-proxy.example.com:443"] },
+    });
+    expect(elsewhere.network).toEqual({ allow: ["search-proxy.example.com:443"] });
     const other = resolvePreset("filesystem", { name: "files", mounts: [{ source: "/srv", target: "/srv" }] });
     expect(JSON.stringify(other)).not.toContain("BSA-key");
     expect(

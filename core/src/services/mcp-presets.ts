@@ -1,4 +1,4 @@
-import { checkMounts, ManagedMcpSpec, type McpMount } from "@fabricore/protocol";
+import { checkMounts, ManagedMcpSpec, type McpMount, type McpNetwork } from "@fabricore/protocol";
 import { z } from "zod";
 import { ApiError } from "../api/errors.ts";
 
@@ -42,7 +42,11 @@ export interface McpPreset {
   baseEnv: Readonly<Record<string, string>>;
   mounts: McpPresetMounts;
   settings: readonly McpPresetSetting[];
+  /** Whether the server talks to anything outside its container (for the UI's badge). */
   needsNetwork: boolean;
+  /** What it may reach: the hosts it needs (through the Node's egress proxy), or "open" for a
+   * protocol an HTTP proxy cannot carry (a database wire protocol; needs --allow-open-network). */
+  network: McpNetwork;
   limits: { memoryBytes: number; nanoCpus: number; pids: number };
   /** uid:gid the container runs as; numeric since most images have no matching /etc/passwd entry. */
   user: string;
@@ -69,6 +73,7 @@ export const MCP_PRESETS: readonly McpPreset[] = [
     },
     settings: [],
     needsNetwork: false,
+    network: "none",
     limits: { memoryBytes: 256 * MiB, nanoCpus: 500_000_000, pids: 64 },
     user: NOBODY,
     homepage: "https://github.com/modelcontextprotocol/servers/tree/main/src/filesystem",
@@ -98,6 +103,7 @@ export const MCP_PRESETS: readonly McpPreset[] = [
     },
     settings: [],
     needsNetwork: false,
+    network: "none",
     limits: { memoryBytes: 256 * MiB, nanoCpus: 500_000_000, pids: 64 },
     user: NOBODY,
     homepage: "https://github.com/modelcontextprotocol/servers/tree/main/src/git",
@@ -121,6 +127,8 @@ export const MCP_PRESETS: readonly McpPreset[] = [
       },
     ],
     needsNetwork: true,
+    // PostgreSQL's wire protocol does not pass an HTTP proxy: the Node must allow an open network.
+    network: "open",
     limits: { memoryBytes: 256 * MiB, nanoCpus: 500_000_000, pids: 64 },
     user: NOBODY,
     homepage: "https://github.com/modelcontextprotocol/servers-archived/tree/main/src/postgres",
@@ -143,6 +151,8 @@ export const MCP_PRESETS: readonly McpPreset[] = [
       },
     ],
     needsNetwork: true,
+    // The one host its tools call (https://api.search.brave.com/res/v1/...).
+    network: { allow: ["api.search.brave.com:443"] },
     limits: { memoryBytes: 256 * MiB, nanoCpus: 500_000_000, pids: 64 },
     user: NOBODY,
     homepage: "https://github.com/modelcontextprotocol/servers-archived/tree/main/src/brave-search",
@@ -176,6 +186,8 @@ export interface PresetRequest {
   mounts?: ReadonlyArray<{ source: string; target: string; readOnly?: boolean | undefined }> | undefined;
   env?: Readonly<Record<string, string>> | undefined;
   args?: readonly string[] | undefined;
+  /** Replaces the preset's own network (e.g. a different API host); unset: the preset's. */
+  network?: McpNetwork | undefined;
   /** Setting values, secrets already decrypted by the caller. */
   settings?: Readonly<Record<string, string>> | undefined;
 }
@@ -292,7 +304,7 @@ export function resolvePreset(presetId: string, request: PresetRequest): Managed
     ],
     env,
     mounts,
-    network: preset.needsNetwork,
+    network: request.network ?? preset.network,
     limits: { ...preset.limits },
     user: preset.user,
   });
@@ -306,4 +318,5 @@ export function resolvePreset(presetId: string, request: PresetRequest): Managed
 export const mcpPresetCatalog = {
   list: (): McpPreset[] => [...MCP_PRESETS],
   resolve: (presetId: string, request: PresetRequest): ManagedMcpSpec => resolvePreset(presetId, request),
+  network: (presetId: string): McpNetwork | undefined => getPreset(presetId)?.network,
 };

@@ -48,6 +48,14 @@ describe("MCP servers through the API", () => {
       [{ name: "k", url: "http://192.168.1.5:3001/mcp" }, 400, /loopback/],
       [{ name: "l", url: "http://127.0.0.1.nip.io/mcp" }, 400, /loopback/],
       [{ name: "m", preset: "filesystem", image: "x/y" }, 400, /either preset or image/],
+      // Egress rules (CONTRACT "MCP containers and the network"): no bare *, no scheme, a real port.
+      [{ name: "n1", image: "x/y", network: { allow: ["*"] } }, 400, /bare \*/],
+      [{ name: "n2", image: "x/y", network: { allow: ["*:443"] } }, 400, /bare \*/],
+      [{ name: "n3", image: "x/y", network: { allow: ["https://api.example.com:443"] } }, 400, /without a scheme/],
+      [{ name: "n4", image: "x/y", network: { allow: ["api.example.com:70000"] } }, 400, /out of range/],
+      [{ name: "n5", image: "x/y", network: { allow: ["api.example.com"] } }, 400, /port is required/],
+      [{ name: "n6", image: "x/y", network: { allow: [] } }, 400, /allow/],
+      [{ name: "n7", image: "x/y", network: "bridge" }, 400, /invalid/i],
     ];
     for (const [body, status, message] of cases) {
       const res = await t.api(token, "POST", `/api/nodes/${node.body.id}/mcp`, body);
@@ -73,6 +81,7 @@ describe("MCP servers through the API", () => {
       kind: "managed",
       preset: "brave-search",
       settings: { apiKey: { secret: "brave" } },
+      network: { allow: ["api.search.brave.com:443"] },
       state: "offline",
       error: null,
     });

@@ -1,4 +1,11 @@
-import { checkMounts, type McpServerSpec, McpServerSpec as McpServerSpecSchema, mcpSource } from "@fabricore/protocol";
+import {
+  checkMounts,
+  type McpNetwork,
+  McpNetwork as McpNetworkSchema,
+  type McpServerSpec,
+  McpServerSpec as McpServerSpecSchema,
+  mcpSource,
+} from "@fabricore/protocol";
 import { ApiError } from "../api/errors.ts";
 import type { McpBody } from "../api/schemas.ts";
 import type { McpServersRepo, SecretsRepo } from "../database/index.ts";
@@ -11,6 +18,8 @@ export interface PresetCatalog {
   list(): unknown[];
   /** Turns a preset request into a full container spec; throws an ApiError naming what is wrong. */
   resolve(presetId: string, request: PresetRequest): McpServerSpec;
+  /** A preset's own network (what a server from it gets unless the request names another). */
+  network(presetId: string): McpNetwork | undefined;
 }
 
 type StoredSpec =
@@ -23,7 +32,8 @@ type StoredSpec =
       env: Record<string, string>;
       settings: Record<string, string | { secret: string }>;
       args: string[];
-      network?: boolean | undefined;
+      /** As stored; rows written before egress rules hold a boolean (parsed by McpNetwork). */
+      network?: McpNetwork | boolean | undefined;
     };
 
 /**
@@ -126,6 +136,7 @@ export class McpServers {
             image: stored.image ?? null,
             mounts: stored.mounts,
             env: Object.keys(stored.env),
+            network: this.networkOf(stored),
             settings: Object.fromEntries(
               Object.entries(stored.settings).map(([k, v]) => [
                 k,
@@ -150,6 +161,12 @@ export class McpServers {
       lastCrash: status?.lastCrash ?? null,
       tools,
     };
+  }
+
+  /** The network the server gets: the request's own, else its preset's, else none. */
+  private networkOf(stored: Extract<StoredSpec, { kind: "managed" }>): McpNetwork {
+    if (stored.network !== undefined) return McpNetworkSchema.parse(stored.network);
+    return (stored.preset ? this.deps.presets.network(stored.preset) : undefined) ?? "none";
   }
 
   private toStored(body: McpBody): StoredSpec {
@@ -191,6 +208,7 @@ export class McpServers {
           env: stored.env,
           args: stored.args,
           settings,
+          network: stored.network === undefined ? undefined : McpNetworkSchema.parse(stored.network),
         });
       } catch (error) {
         if (error instanceof ApiError) throw error;
@@ -204,7 +222,7 @@ export class McpServers {
       args: stored.args,
       env: { ...stored.env, ...settings },
       mounts: stored.mounts,
-      network: stored.network ?? false,
+      network: stored.network ?? "none",
     });
     if (!parsed.success) throw new ApiError("validation_failed", parsed.error.message);
     return parsed.data;

@@ -56,7 +56,7 @@ describe.skipIf(!run)("McpManager with real Docker and the MCP filesystem server
     args: ["/data"],
     env: {},
     mounts: [{ source: dir, target: "/data", readOnly: true }],
-    network: false,
+    network: "none",
     limits: {},
     ...overrides,
   });
@@ -265,7 +265,7 @@ describe.skipIf(!run)("McpManager with real Docker and the MCP filesystem server
         args: [],
         env: {},
         mounts: [],
-        network: false,
+        network: "none",
         limits: {},
       },
     ]);

@@ -302,7 +302,7 @@ describe("a host without Docker", () => {
           args: [],
           env: {},
           mounts: [],
-          network: false,
+          network: "none",
           limits: {},
         },
       ]);

@@ -76,7 +76,7 @@ describe("buildContainerSpec", () => {
   it("honours the spec's limits, network, writable mounts and user; keeps an image's own non-root user", async () => {
     const { create } = await buildContainerSpec(
       spec({
-        network: true,
+        network: "open",
         limits: { memoryBytes: 64 * 1024 * 1024, pids: 16, nanoCpus: 250_000_000 },
         mounts: [{ source: join(dir, "data"), target: "/data", readOnly: false }],
         user: "1000:1000",

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import { realpath, stat } from "node:fs/promises";
 import { checkMount, checkMounts, type ManagedMcpSpec } from "@fabricore/protocol";
+import { DEFAULT_BOUNDS } from "./container-bounds.ts";
 import type { BindMount, ContainerCreateSpec } from "./docker-api.ts";
 import { RuntimeError } from "./errors.ts";
 import { checkMountRoots, checkSpecPolicy, type McpPolicy } from "./node-policy.ts";
@@ -49,8 +50,8 @@ export interface BuiltContainerSpec {
 }
 
 function isRootUser(user: string): boolean {
-  const name = user.split(":")[0] ?? "";
-  return name === "" || name === "0" || name === "root";
+  const [name = "", group] = user.split(":");
+  return name === "" || name === "0" || name === "root" || group === "0" || group === "root";
 }
 
 /** The realpath of each forbidden path that exists, beside the path as given (a symlinked data dir is caught either way). */
@@ -152,7 +153,10 @@ export async function buildContainerSpec(
   // An explicit user wins; otherwise keep an image's own non-root user (it may own files the server
   // needs), and never fall back to root.
   const user = spec.user ?? (isRootUser(imageUser) ? DEFAULT_USER : undefined);
-  const memory = spec.limits.memoryBytes ?? DEFAULT_LIMITS.memoryBytes;
+  // Unset limits take the built-in defaults, never above this Node's bounds (explicit values above
+  // them were refused by checkSpecPolicy).
+  const bounds = options.policy?.bounds ?? DEFAULT_BOUNDS;
+  const memory = spec.limits.memoryBytes ?? Math.min(DEFAULT_LIMITS.memoryBytes, bounds.maxMemoryBytes);
   const hash = createHash("sha256")
     .update(
       canonical({
@@ -196,11 +200,13 @@ export async function buildContainerSpec(
       Tmpfs: { ...TMPFS },
       CapDrop: ["ALL"],
       SecurityOpt: ["no-new-privileges"],
-      NetworkMode: spec.network ? "bridge" : "none",
+      // An allow list also runs without a network: its only way out is the egress proxy the Node
+      // bridges into the container's loopback (runtime/egress/).
+      NetworkMode: spec.network === "open" ? "bridge" : "none",
       Memory: memory,
       MemorySwap: memory,
-      NanoCpus: spec.limits.nanoCpus ?? DEFAULT_LIMITS.nanoCpus,
-      PidsLimit: spec.limits.pids ?? DEFAULT_LIMITS.pids,
+      NanoCpus: spec.limits.nanoCpus ?? Math.min(DEFAULT_LIMITS.nanoCpus, bounds.maxNanoCpus),
+      PidsLimit: spec.limits.pids ?? Math.min(DEFAULT_LIMITS.pids, bounds.maxPids),
       // The Node restarts servers itself (with backoff and status reports); Docker must not race it.
       RestartPolicy: { Name: "no" },
       AutoRemove: false,

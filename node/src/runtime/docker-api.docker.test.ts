@@ -44,7 +44,7 @@ describe.skipIf(!run)("DockerApi (real daemon)", () => {
         args: [],
         env: {},
         mounts: [],
-        network: false,
+        network: "none",
         limits: {},
       },
       { nodeId },

@@ -1,5 +1,6 @@
 import { realpath } from "node:fs/promises";
 import { isPathWithin, type ManagedMcpSpec } from "@fabricore/protocol";
+import { type ContainerBounds, checkContainerBounds, DEFAULT_BOUNDS } from "./container-bounds.ts";
 import type { BindMount } from "./docker-api.ts";
 import { RuntimeError } from "./errors.ts";
 
@@ -15,6 +16,8 @@ export interface McpPolicy {
   mountRwRoots: readonly string[];
   /** Image references allowed, as globs (`*` any run of characters); empty: any image. */
   allowImages: readonly string[];
+  /** Root, limits and network (container-bounds.ts); unset: DEFAULT_BOUNDS. */
+  bounds?: ContainerBounds | undefined;
 }
 
 function globToRegExp(glob: string): RegExp {
@@ -31,11 +34,13 @@ export function imageAllowed(image: string, allowImages: readonly string[]): boo
 }
 
 /**
- * Checks what can be checked before anything is pulled or created: the image against the allowlist,
+ * Checks what can be checked before anything is pulled or created: the container's privileges
+ * against the Node's bounds (root, limits, network), the image against the allowlist,
  * and environment values that look like command-line options (`-x`, `--flag`): images commonly
  * splice variables into their command line (`server $OPTS`), where such a value becomes a flag.
  */
 export function checkSpecPolicy(spec: ManagedMcpSpec, policy: McpPolicy): void {
+  checkContainerBounds(spec, policy.bounds ?? DEFAULT_BOUNDS);
   if (!imageAllowed(spec.image, policy.allowImages)) {
     throw new RuntimeError(
       "invalid_spec",
