@@ -43,6 +43,8 @@ export interface CoreContext {
     /** Deliveries per webhook (429 once over). */
     webhooks: RateLimiter;
   };
+  /** Largest webhook body accepted (FABRICORE_WEBHOOK_MAX_BYTES); larger gets 413. */
+  webhookMaxBytes: number;
   /** A client for a stored provider, its API key decrypted for this use only. */
   llmFor(providerId: string): Promise<LlmClient>;
   /** Whether the Core itself serves TLS (cookies get `Secure`). */

@@ -17,6 +17,7 @@ import {
   openDatabase,
   type Repositories,
 } from "./database/index.ts";
+import { DELIVERY_MEMORY_MS, type WebhookDeliveriesRepo } from "./database/repos/webhook-deliveries-repo.ts";
 import type { CoreEnv } from "./env.ts";
 import { createLlmClient, type LlmClient, type ProviderConfig } from "./llm/index.ts";
 import { createMetrics } from "./metrics.ts";
@@ -291,6 +292,7 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
     limits: {
       webhooks: new RateLimiter({ limit: env.FABRICORE_WEBHOOK_RATE_PER_MINUTE, windowMs: 60_000 }),
     },
+    webhookMaxBytes: env.FABRICORE_WEBHOOK_MAX_BYTES,
     llmFor: async (providerId) => {
       const provider = await repos.providers.get(providerId);
       if (!provider) throw new Error(`provider ${providerId} not found`);
@@ -324,6 +326,7 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
     if (!hub.handleUpgrade(request, socket, head)) socket.destroy();
   });
 
+  const forgetDeliveries = deliveryHousekeeping(repos.webhookDeliveries, logger);
   let closed = false;
   return {
     app,
@@ -336,18 +339,45 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
       queue.start();
       loginGuard.start();
       await jobs.scheduleAll();
+      forgetDeliveries.start();
       return address;
     },
     async close() {
       if (closed) return;
       closed = true;
       loginGuard.stop();
+      forgetDeliveries.stop();
       await scheduler.stop();
       await queue.stop("the Core is shutting down");
       await hub.close();
       await cluster?.close();
       await app.close();
       await database.close();
+    },
+  };
+}
+
+/** Accepted webhook deliveries and signatures are remembered DELIVERY_MEMORY_MS (24 h) and at most
+ * DELIVERY_MEMORY_PER_JOB per job: forgotten hourly, and once at start. */
+function deliveryHousekeeping(repo: WebhookDeliveriesRepo, logger: Logger) {
+  let timer: NodeJS.Timeout | undefined;
+  const sweep = async () => {
+    try {
+      const before = new Date(Date.now() - DELIVERY_MEMORY_MS).toISOString();
+      const forgotten = (await repo.forgetBefore(before)) + (await repo.trimSignatures());
+      if (forgotten) logger.info({ forgotten }, "forgot old webhook deliveries");
+    } catch (error) {
+      logger.warn({ err: error }, "forgetting old webhook deliveries failed; retrying in an hour");
+    }
+  };
+  return {
+    start() {
+      void sweep();
+      timer = setInterval(() => void sweep(), 3600_000);
+      timer.unref();
+    },
+    stop() {
+      if (timer) clearInterval(timer);
     },
   };
 }

@@ -46,6 +46,8 @@ export const CoreEnv = z.object({
   FABRICORE_LOGIN_FAILURES_PER_MINUTE: positiveInt.default(10),
   /** Deliveries per webhook per minute before 429. */
   FABRICORE_WEBHOOK_RATE_PER_MINUTE: positiveInt.default(60),
+  /** Largest webhook body, in bytes (default 25 MiB, GitHub's own cap on a payload). */
+  FABRICORE_WEBHOOK_MAX_BYTES: positiveInt.default(25 * 1024 * 1024),
   FABRICORE_TLS_CERT: z.string().optional(),
   FABRICORE_TLS_KEY: z.string().optional(),
 });

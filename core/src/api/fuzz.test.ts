@@ -29,7 +29,7 @@ beforeAll(async () => {
     name: "j1",
     prompt: "p",
     model: { provider: "p1", model: "m" },
-    webhook: { slug: "hook" },
+    webhook: { slug: "hook", public: true },
     enabled: false,
   });
   ids = { node: node.id, provider: provider.body.id, job: job.body.id };

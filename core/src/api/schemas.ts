@@ -97,6 +97,9 @@ export const JobBody = z.object({
     .object({
       slug: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_-]{0,99}$/, "letters, digits, _ - (max 100)"),
       secret: z.string().min(8).max(1024).optional(),
+      /** Required to save a webhook without a secret: anyone who knows the URL can start the job,
+       * and its runs' exec and write-capable tools wait for approval. */
+      public: z.boolean().optional(),
     })
     .nullable()
     .optional(),
@@ -104,6 +107,26 @@ export const JobBody = z.object({
   enabled: z.boolean().default(true),
   approval: ApprovalPolicy.nullable().optional(),
   budget: RunBudgetBody.optional(),
+  /** Structured output: the final answer must be JSON matching `schema` (checked with ajv on save). */
+  output: z
+    .strictObject({ schema: z.record(z.string(), z.unknown()) })
+    .nullable()
+    .optional(),
+  /** Jobs to start when a run ends (trigger "chain"); a loop is refused on save. */
+  // biome-ignore lint/suspicious/noThenProperty: CONTRACT names the field `then`; it is an array, never a function, so no await treats a job as a thenable
+  then: z
+    .array(
+      z.strictObject({
+        job: z.string().min(1).max(200),
+        on: z
+          .array(z.enum(["succeeded", "failed"]))
+          .min(1)
+          .max(2)
+          .default(["succeeded"]),
+      }),
+    )
+    .max(20)
+    .optional(),
 });
 export type JobBody = z.infer<typeof JobBody>;
 export const JobPatch = JobBody.partial().extend({

@@ -369,6 +369,8 @@ describeEachDialect("storage contract", (get) => {
       enabled: true,
       approval: null,
       budget: { maxTokens: 1_000_000, maxSeconds: 3600 },
+      output: null,
+      then: [],
       createdAt: "2030-01-01T00:00:00.000Z",
       updatedAt: "2030-01-01T00:00:00.000Z",
     });
@@ -401,7 +403,9 @@ describeEachDialect("storage contract", (get) => {
     await expectCode(newJob(r, "disk-report"), "conflict");
     await expectCode(newJob(r, "other", { webhook: { slug: "deploy" } }), "conflict");
     const noSecret = await newJob(r, "no-secret", { webhook: { slug: "open" } });
-    expect(noSecret.webhook).toEqual({ slug: "open", hasSecret: false });
+    expect(noSecret.webhook).toEqual({ slug: "open", hasSecret: false, public: false });
+    const open = await r.jobs.update(noSecret.id, { webhook: { slug: "open", public: true } });
+    expect(open?.webhook).toEqual({ slug: "open", hasSecret: false, public: true });
     expect(await r.jobs.getWebhookSecret(noSecret.id)).toBeUndefined();
 
     expect((await r.jobs.listScheduled()).map((j) => j.name)).toEqual(["disk-report"]);
@@ -420,7 +424,17 @@ describeEachDialect("storage contract", (get) => {
     expect((await r.jobs.update(full.id, { webhook: { slug: "deploy-2", secret: null } }))?.webhook).toEqual({
       slug: "deploy-2",
       hasSecret: false,
+      public: false,
     });
+    // Structured output and chain rules round-trip; null / [] clear them.
+    const schema = { type: "object", required: ["ok"] };
+    const chained = await r.jobs.update(full.id, {
+      output: { schema },
+      then: [{ job: noSecret.id, on: ["succeeded", "failed"] }],
+    });
+    expect(chained).toMatchObject({ output: { schema }, then: [{ job: noSecret.id, on: ["succeeded", "failed"] }] });
+    expect(await r.jobs.get(full.id)).toEqual(chained);
+    expect(await r.jobs.update(full.id, { output: null, then: [] })).toMatchObject({ output: null, then: [] });
     const cleared = await r.jobs.update(full.id, {
       webhook: null,
       schedule: null,
@@ -481,6 +495,21 @@ describeEachDialect("storage contract", (get) => {
     expect(await r.runs.get(first.id)).toEqual(first);
     expect((await r.runs.create({ jobId: j1.id, trigger: "manual" })).input).toBeNull();
     await expectCode(r.runs.create({ jobId: "no-such-job", trigger: "manual" }), "invalid_reference");
+    expect(first).toMatchObject({ webhook: null, result: null, chainDepth: 0 });
+    // A chosen id, the delivery, the chain depth; a structured result on finish.
+    const j3 = await newJob(r, "j3");
+    const chosen = await r.runs.create({
+      id: "run-chosen-1",
+      jobId: j3.id,
+      trigger: "chain",
+      webhook: { event: "push", deliveryId: "d-1" },
+      chainDepth: 2,
+    });
+    expect(chosen).toMatchObject({ id: "run-chosen-1", webhook: { event: "push", deliveryId: "d-1" }, chainDepth: 2 });
+    const done = await r.runs.finish(chosen.id, { status: "succeeded", output: "{}", result: { ok: [1, null] } });
+    expect(done?.result).toEqual({ ok: [1, null] });
+    expect((await r.runs.get(chosen.id))?.result).toEqual({ ok: [1, null] });
+    await r.jobs.delete(j3.id);
 
     const all = await r.runs.list();
     expect(all).toHaveLength(7);

@@ -7,7 +7,7 @@ import type { ColumnType, Generated, Insertable, Selectable, Updateable } from "
  */
 
 export type Role = "admin" | "operator" | "viewer";
-export type RunTrigger = "manual" | "cron" | "webhook";
+export type RunTrigger = "manual" | "cron" | "webhook" | "chain";
 export type RunStatus = "queued" | "running" | "waiting_approval" | "succeeded" | "failed" | "cancelled";
 export type ProviderKind = "lmstudio" | "openai" | "anthropic" | "openai-compatible";
 
@@ -99,6 +99,12 @@ export interface JobsTable {
   max_tokens: ColumnType<number, number | undefined, number>;
   /** Wall-clock limit of a run, in seconds (0006). */
   max_seconds: ColumnType<number, number | undefined, number>;
+  /** 1: a webhook without a secret, explicitly public (0008). */
+  webhook_public: ColumnType<number, number | undefined, number>;
+  /** JSON Schema of the structured answer, or NULL (0008). */
+  output_schema: ColumnType<string | null, string | null | undefined, string | null>;
+  /** JSON [{job, on}] started after a run (0008). */
+  then_jobs: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface RunsTable {
@@ -121,6 +127,12 @@ export interface RunsTable {
   pending_approval: ColumnType<string | null, string | null | undefined, string | null>;
   /** JSON ApprovalDecision for the pending approval, written by approve/deny (0005). */
   approval_decision: ColumnType<string | null, string | null | undefined, string | null>;
+  /** JSON {event, deliveryId} of the delivery that started a webhook run (0008). */
+  webhook: ColumnType<string | null, string | null | undefined, string | null>;
+  /** JSON of the validated structured answer (0008). */
+  result: ColumnType<string | null, string | null | undefined, string | null>;
+  /** How many `then` hops led to this run (0008). */
+  chain_depth: ColumnType<number, number | undefined, number>;
 }
 
 export interface RunStepsTable {
@@ -157,6 +169,16 @@ export interface AuditLogTable {
 export interface WebhookDeliveriesTable {
   job_id: string;
   delivery_id: string;
+  received_at: string;
+  /** The run the delivery started (0008); NULL for rows from before. */
+  run_id: ColumnType<string | null, string | null | undefined, string | null>;
+}
+
+/** SHA-256 of accepted GitHub-style signatures, kept 24 h (0008). */
+export interface WebhookSignaturesTable {
+  job_id: string;
+  signature_hash: string;
+  run_id: string | null;
   received_at: string;
 }
 
@@ -197,6 +219,7 @@ export interface Database {
   schedule_state: ScheduleStateTable;
   audit_log: AuditLogTable;
   webhook_deliveries: WebhookDeliveriesTable;
+  webhook_signatures: WebhookSignaturesTable;
   master_keys: MasterKeysTable;
   login_attempts: LoginAttemptsTable;
 }

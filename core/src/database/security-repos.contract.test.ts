@@ -2,6 +2,7 @@ import { sql } from "kysely";
 import { expect, it } from "vitest";
 import { SecretBox } from "../secrets/secret-box.ts";
 import { createRepositories } from "./repos/index.ts";
+import { WebhookDeliveriesRepo } from "./repos/webhook-deliveries-repo.ts";
 import { describeEachDialect } from "./testing/dialects.ts";
 
 /** The storage of issue 6 (audit log, webhook deliveries, key ring, approvals) on every dialect. */
@@ -43,15 +44,43 @@ describeEachDialect("security storage contract", (get) => {
     expect((await r.audit.list({ actor: "tamper-test" })).length).toBe(1);
   });
 
-  it("webhook deliveries: an id is accepted once per job; a replay is refused", async () => {
+  it("webhook deliveries: an id is accepted once per job; a redelivery gets the first run's id", async () => {
     const r = repos();
     const job = await r.jobs.create({ name: "hook", prompt: "p", model: { provider: "x", model: "m" } });
     const other = await r.jobs.create({ name: "hook2", prompt: "p", model: { provider: "x", model: "m" } });
-    expect(await r.webhookDeliveries.remember(job.id, "d-1")).toBe(true);
-    expect(await r.webhookDeliveries.remember(job.id, "d-1")).toBe(false);
-    expect(await r.webhookDeliveries.remember(other.id, "d-1")).toBe(true);
-    const results = await Promise.all([1, 2, 3, 4].map(() => r.webhookDeliveries.remember(job.id, "d-2")));
-    expect(results.filter(Boolean).length).toBe(1);
+    expect(await r.webhookDeliveries.claimDelivery(job.id, "d-1", "run-a")).toEqual({ first: true });
+    expect(await r.webhookDeliveries.claimDelivery(job.id, "d-1", "run-b")).toEqual({ first: false, runId: "run-a" });
+    expect(await r.webhookDeliveries.claimDelivery(other.id, "d-1", "run-c")).toEqual({ first: true });
+    const results = await Promise.all(
+      [1, 2, 3, 4].map((i) => r.webhookDeliveries.claimDelivery(job.id, "d-2", `run-${i}`)),
+    );
+    expect(results.filter((c) => c.first).length).toBe(1);
+  });
+
+  it("webhook signatures: remembered per job, released on failure, forgotten by age and by count", async () => {
+    const r = repos();
+    const job = await r.jobs.create({ name: "sig-hook", prompt: "p", model: { provider: "x", model: "m" } });
+    // A clock a second apart per row, so "the newest N" is well defined.
+    let tick = Date.parse("2026-01-01T00:00:00Z");
+    const clock = () => {
+      tick += 1000;
+      return new Date(tick);
+    };
+    const w = new WebhookDeliveriesRepo(get().db, { clock });
+    expect(await w.claimSignature(job.id, "h1", "run-1")).toEqual({ first: true });
+    expect(await w.claimSignature(job.id, "h1", "run-2")).toEqual({ first: false, runId: "run-1" });
+    await w.claimDelivery(job.id, "d-9", "run-3");
+    await w.pointDelivery(job.id, "d-9", "run-1");
+    expect(await w.claimDelivery(job.id, "d-9", "run-4")).toEqual({ first: false, runId: "run-1" });
+    await w.release(job.id, { deliveryId: "d-9", signatureHash: "h1" });
+    expect(await w.claimSignature(job.id, "h1", "run-5")).toEqual({ first: true });
+    expect(await w.claimDelivery(job.id, "d-9", "run-5")).toEqual({ first: true });
+    for (let i = 0; i < 5; i++) await w.claimSignature(job.id, `many-${i}`, `run-m${i}`);
+    // 6 signatures (h1 + 5): trimming to 3 drops the 3 oldest, h1 among them.
+    expect(await w.trimSignatures(3)).toBe(3);
+    expect(await w.claimSignature(job.id, "many-4", "x")).toEqual({ first: false, runId: "run-m4" });
+    expect(await w.forgetBefore("2999-01-01T00:00:00.000Z")).toBeGreaterThanOrEqual(3);
+    expect(await w.claimSignature(job.id, "h1", "run-6")).toEqual({ first: true });
   });
 
   it("master keys: versions by fingerprint, unique, retirable", async () => {

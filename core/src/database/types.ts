@@ -203,11 +203,16 @@ export interface Job {
   /** Allowlist; [] = every tool of the job's Nodes. */
   tools: string[];
   schedule: JobSchedule | null;
-  webhook: { slug: string; hasSecret: boolean } | null;
+  /** `public`: no secret, accepted on purpose (its runs' write-capable tools need approval). */
+  webhook: { slug: string; hasSecret: boolean; public: boolean } | null;
   maxSteps: number;
   enabled: boolean;
   approval: ApprovalPolicy | null;
   budget: RunBudget;
+  /** The answer must be JSON matching this schema; null: free text. */
+  output: JobOutput | null;
+  /** Jobs started when a run of this one ends (by id). */
+  then: ChainRule[];
   createdAt: string;
   updatedAt: string;
 }
@@ -221,12 +226,14 @@ export interface NewJob {
   tools?: string[];
   schedule?: JobSchedule | null;
   /** `secret` is plain text; sealed before it reaches the database. */
-  webhook?: { slug: string; secret?: string | null } | null;
+  webhook?: { slug: string; secret?: string | null; public?: boolean } | null;
   maxSteps?: number;
   enabled?: boolean;
   approval?: ApprovalPolicy | null;
   /** Fields left out get the defaults (create) or stay as they are (patch). */
   budget?: Partial<RunBudget>;
+  output?: JobOutput | null;
+  then?: ChainRule[];
 }
 
 /**
@@ -241,12 +248,25 @@ export interface JobPatch {
   nodes?: string[];
   tools?: string[];
   schedule?: JobSchedule | null;
-  webhook?: { slug: string; secret?: string | null } | null;
+  webhook?: { slug: string; secret?: string | null; public?: boolean } | null;
   maxSteps?: number;
   enabled?: boolean;
   approval?: ApprovalPolicy | null;
   /** Fields left out get the defaults (create) or stay as they are (patch). */
   budget?: Partial<RunBudget>;
+  output?: JobOutput | null;
+  then?: ChainRule[];
+}
+
+/** A job's structured output: a JSON Schema (draft 2020-12 or 07) the final answer must match. */
+export interface JobOutput {
+  schema: Record<string, unknown>;
+}
+
+/** After a run ends with a status in `on`, start `job` (stored as its id) with trigger "chain". */
+export interface ChainRule {
+  job: string;
+  on: Array<"succeeded" | "failed">;
 }
 
 export const DEFAULT_MAX_STEPS = 20;
@@ -278,6 +298,19 @@ export interface Run {
   usage: Usage;
   /** The tool call the run waits on while `waiting_approval`; null otherwise. */
   pendingApproval: PendingApproval | null;
+  /** The delivery that started a webhook run; null for other triggers. */
+  webhook: RunWebhook | null;
+  /** The parsed answer that matched the job's `output.schema`; null without a schema or on failure. */
+  result: unknown;
+  /** 0 unless started by a `then` of another run: that run's depth + 1. */
+  chainDepth: number;
+}
+
+/** What the sender said about a delivery: GitHub's X-GitHub-Event / X-GitHub-Delivery, or
+ * Standard Webhooks' webhook-id (no event header there: the event is null). */
+export interface RunWebhook {
+  event: string | null;
+  deliveryId: string | null;
 }
 
 export interface NewRun {
@@ -285,6 +318,10 @@ export interface NewRun {
   trigger: RunTrigger;
   /** Any JSON value (webhook body, manual input); undefined/null stores NULL. */
   input?: unknown;
+  /** Chosen by the caller when it must know the id before the row exists (webhook redelivery). */
+  id?: string;
+  webhook?: RunWebhook | null;
+  chainDepth?: number;
 }
 
 export interface RunListQuery {
@@ -301,6 +338,8 @@ export interface RunFinish {
   output?: string | null;
   error?: string | null;
   usage?: Usage;
+  /** The validated structured answer (any JSON); null clears it. */
+  result?: unknown;
 }
 
 export type RunStepType = "llm" | "tool";

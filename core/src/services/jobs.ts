@@ -1,6 +1,9 @@
 import { ApiError } from "../api/errors.ts";
 import type { JobsRepo, NodesRepo, ProvidersRepo, RunsRepo, ScheduleStateRepo } from "../database/index.ts";
 import type { Job, JobPatch, NewJob } from "../database/types.ts";
+import { findChainLoop } from "../runs/chain-rules.ts";
+import { checkTemplate } from "../runs/prompt-template.ts";
+import { compileOutputSchema, OutputSchemaError } from "../runs/structured-output.ts";
 import { CronError, describeCron, nextFireTimes } from "../scheduler/cron.ts";
 import type { Scheduler } from "../scheduler/cron-scheduler.ts";
 
@@ -34,7 +37,8 @@ export class Jobs {
   }
 
   async create(input: NewJob): Promise<JobView> {
-    const normalised = await this.validate(input);
+    const normalised = await this.validate(input, undefined);
+    if (input.webhook) checkWebhookSafety(Boolean(input.webhook.secret), input.webhook.public === true);
     if (await this.deps.jobs.resolve(input.name)) throw new ApiError("conflict", `a job named ${input.name} exists`);
     await this.checkSlug(input.webhook?.slug, undefined);
     const job = await this.deps.jobs.create(normalised);
@@ -54,8 +58,16 @@ export class Jobs {
       schedule: patch.schedule === undefined ? current.schedule : patch.schedule,
       maxSteps: patch.maxSteps ?? current.maxSteps,
       enabled: patch.enabled ?? current.enabled,
+      output: patch.output === undefined ? current.output : patch.output,
+      // biome-ignore lint/suspicious/noThenProperty: CONTRACT names the field `then`; it is an array, never a function, so no await treats a job as a thenable
+      then: patch.then ?? current.then,
     };
-    const normalised = await this.validate(merged);
+    const normalised = await this.validate(merged, current.id);
+    if (patch.webhook) {
+      const secret =
+        patch.webhook.secret === undefined ? Boolean(current.webhook?.hasSecret) : Boolean(patch.webhook.secret);
+      checkWebhookSafety(secret, patch.webhook.public ?? current.webhook?.public ?? false);
+    }
     if (patch.name && patch.name !== current.name) {
       const clash = await this.deps.jobs.resolve(patch.name);
       if (clash && clash.id !== current.id) throw new ApiError("conflict", `a job named ${patch.name} exists`);
@@ -66,6 +78,8 @@ export class Jobs {
       nodes: normalised.nodes,
       model: normalised.model,
       fallbacks: normalised.fallbacks,
+      // biome-ignore lint/suspicious/noThenProperty: CONTRACT names the field `then`; it is an array, never a function, so no await treats a job as a thenable
+      ...(patch.then !== undefined ? { then: normalised.then } : {}),
     });
     if (!updated) throw new ApiError("not_found", "job not found");
     await this.reschedule(updated);
@@ -137,9 +151,35 @@ export class Jobs {
       throw new ApiError("conflict", `webhook slug ${slug} is used by job ${other.name}`);
   }
 
-  /** Nodes are stored by id (a rename does not break the job); providers must exist; cron valid. */
-  private async validate<T extends NewJob>(input: T): Promise<T> {
+  /** Nodes are stored by id (a rename does not break the job); providers must exist; cron valid;
+   * the prompt's placeholders known; the output schema compiles; `then` names jobs and no loop. */
+  private async validate<T extends NewJob>(input: T, jobId: string | undefined): Promise<T> {
     const problems: string[] = [];
+    for (const problem of checkTemplate(input.prompt)) problems.push(`prompt: ${problem}`);
+    if (input.output) {
+      try {
+        compileOutputSchema(input.output.schema);
+      } catch (error) {
+        if (error instanceof OutputSchemaError) problems.push(`output.schema: ${error.message}`);
+        else throw error;
+      }
+    }
+    const then = [];
+    for (const [i, rule] of (input.then ?? []).entries()) {
+      const target = await this.deps.jobs.resolve(rule.job);
+      if (!target && rule.job !== input.name) problems.push(`then.${i}.job: no job ${rule.job}`);
+      // A job naming itself (by name, before it has an id) is the shortest loop.
+      then.push({ job: target?.id ?? (rule.job === input.name ? (jobId ?? "(this job)") : rule.job), on: rule.on });
+    }
+    if (then.length && !problems.some((p) => p.startsWith("then."))) {
+      const self = jobId ?? "(this job)";
+      const all = new Map((await this.deps.jobs.list()).map((j) => [j.id, j]));
+      const loop = findChainLoop(self, then, (id) => all.get(id)?.then);
+      if (loop) {
+        const names = loop.map((id) => (id === self ? input.name : (all.get(id)?.name ?? id)));
+        problems.push(`then: a loop — ${names.join(" → ")}`);
+      }
+    }
     const nodeIds: string[] = [];
     for (const ref of input.nodes ?? []) {
       const node = await this.deps.nodes.resolve(ref);
@@ -163,6 +203,22 @@ export class Jobs {
       }
     }
     if (problems.length) throw new ApiError("validation_failed", problems.join("; "));
-    return { ...input, nodes: [...new Set(nodeIds)], model: resolved[0]!, fallbacks: resolved.slice(1) };
+    return {
+      ...input,
+      nodes: [...new Set(nodeIds)],
+      model: resolved[0]!,
+      fallbacks: resolved.slice(1),
+      ...(input.then !== undefined ? { then } : {}),
+    };
   }
+}
+
+/** SECURITY.md "Webhooks": a webhook without a secret lets anyone who learns the URL start the
+ * job, so it is saved only when explicitly marked public. */
+function checkWebhookSafety(hasSecret: boolean, isPublic: boolean): void {
+  if (hasSecret || isPublic) return;
+  throw new ApiError(
+    "validation_failed",
+    "webhook: a webhook without a secret must be marked public (webhook.public: true) — anyone who knows its URL can start the job; give it a secret instead where the sender can sign",
+  );
 }

@@ -1,6 +1,6 @@
 import { ApiError } from "../api/errors.ts";
 import type { JobsRepo, RunsRepo, StepsRepo } from "../database/index.ts";
-import type { Job, Run, RunListQuery, RunTrigger } from "../database/types.ts";
+import type { Job, NewRun, Run, RunListQuery, RunTrigger } from "../database/types.ts";
 import type { Metrics } from "../metrics.ts";
 import type { ApprovalGate } from "../runs/approval-gate.ts";
 import type { RunEventBus } from "../runs/run-events.ts";
@@ -25,9 +25,16 @@ export class Runs {
     this.deps = deps;
   }
 
-  /** `by`: who started it (a user, `webhook:<slug>`); a cron start is recorded as `cron`. */
-  async start(job: Job, trigger: RunTrigger, input?: unknown, by?: AuditActor): Promise<Run> {
-    const run = await this.deps.runs.create({ jobId: job.id, trigger, input });
+  /** `by`: who started it (a user, `webhook:<slug>`); a cron start is recorded as `cron`.
+   * `extra`: a run id chosen beforehand, the webhook delivery, the chain depth. */
+  async start(
+    job: Job,
+    trigger: RunTrigger,
+    input?: unknown,
+    by?: AuditActor,
+    extra: Pick<NewRun, "id" | "webhook" | "chainDepth"> = {},
+  ): Promise<Run> {
+    const run = await this.deps.runs.create({ jobId: job.id, trigger, input, ...extra });
     await this.deps.audit?.record({
       actor: by?.actor ?? trigger,
       ip: by?.ip ?? null,

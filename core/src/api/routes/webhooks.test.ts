@@ -15,7 +15,9 @@ let admin: string;
 const jobIds: Record<string, string> = {};
 
 beforeAll(async () => {
-  t = await startTestCore({ env: { FABRICORE_WEBHOOK_RATE_PER_MINUTE: String(RATE) } });
+  t = await startTestCore({
+    env: { FABRICORE_WEBHOOK_RATE_PER_MINUTE: String(RATE), FABRICORE_WEBHOOK_MAX_BYTES: String(1024 * 1024) },
+  });
   admin = await t.login();
   await t.api(admin, "POST", "/api/providers", { name: "p1", kind: "lmstudio", baseUrl: "http://127.0.0.1:9" });
   for (const [slug, secret] of [
@@ -29,7 +31,7 @@ beforeAll(async () => {
       name: `hook-${slug}`,
       prompt: "react to the delivery",
       model: { provider: "p1", model: "m" },
-      webhook: { slug, ...(secret ? { secret } : {}) },
+      webhook: { slug, ...(secret ? { secret } : { public: true }) },
     });
     expect(job.status).toBe(201);
     jobIds[slug] = job.body.id;
@@ -64,7 +66,7 @@ function standardHeaders(body: string, key: Buffer, opts: { id?: string; ts?: nu
 }
 
 describe("webhooks (SECURITY.md: Webhooks)", () => {
-  it("GitHub: a signed delivery runs; a replayed X-GitHub-Delivery is 409 and runs nothing", async () => {
+  it("GitHub: a signed delivery runs; a redelivered X-GitHub-Delivery is 200 with the first run, and runs nothing", async () => {
     const body = JSON.stringify({ ref: "refs/heads/main" });
     const headers = {
       "x-hub-signature-256": githubSig(body),
@@ -75,8 +77,8 @@ describe("webhooks (SECURITY.md: Webhooks)", () => {
     expect(first.json().runId).toEqual(expect.any(String));
     const before = await runCount("gh");
     const replay = await post("gh", body, headers);
-    expect(replay.statusCode).toBe(409);
-    expect(replay.json().error.code).toBe("conflict");
+    expect(replay.statusCode).toBe(200);
+    expect(replay.json()).toEqual({ runId: first.json().runId, duplicate: true });
     expect(await runCount("gh")).toBe(before);
   });
 
@@ -106,13 +108,17 @@ describe("webhooks (SECURITY.md: Webhooks)", () => {
     expect(real.statusCode).toBe(202);
   });
 
-  it("Standard Webhooks: whsec_ secret and plain secret both verify; a replayed webhook-id is 409", async () => {
+  it("Standard Webhooks: whsec_ secret and plain secret both verify; a redelivered webhook-id is 200 duplicate", async () => {
     const body = JSON.stringify({ type: "invoice.paid" });
     const headers = standardHeaders(body, WHSEC_KEY);
-    expect((await post("std", body, headers)).statusCode).toBe(202);
+    const first = await post("std", body, headers);
+    expect(first.statusCode).toBe(202);
+    const run = await t.api(admin, "GET", `/api/runs/${first.json().runId}`);
+    expect(run.body.webhook).toEqual({ event: "invoice.paid", deliveryId: headers["webhook-id"] });
     const before = await runCount("std");
     const replay = await post("std", body, headers);
-    expect(replay.statusCode).toBe(409);
+    expect(replay.statusCode).toBe(200);
+    expect(replay.json()).toEqual({ runId: first.json().runId, duplicate: true });
     expect(await runCount("std")).toBe(before);
 
     const plain = standardHeaders(body, Buffer.from(PLAIN_SECRET, "utf8"));
@@ -153,7 +159,7 @@ describe("webhooks (SECURITY.md: Webhooks)", () => {
     expect(await runCount("std")).toBe(before + 1);
   });
 
-  it("a body over 1 MiB is 413 with the error shape, and runs nothing", async () => {
+  it("a body over FABRICORE_WEBHOOK_MAX_BYTES (1 MiB here) is 413 with the error shape, and runs nothing", async () => {
     const before = await runCount("open");
     const res = await post("open", `"${"a".repeat(1024 * 1024)}"`, {});
     expect(res.statusCode).toBe(413);
@@ -176,6 +182,5 @@ describe("webhooks (SECURITY.md: Webhooks)", () => {
     const entries = await t.api(admin, "GET", "/api/audit?action=webhook.reject&limit=100");
     const reasons = entries.body.map((e: { detail: { reason: string } }) => e.detail.reason);
     expect(reasons).toContain("bad_signature");
-    expect(reasons).toContain("replay");
   });
 });

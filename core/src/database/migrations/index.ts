@@ -6,6 +6,7 @@ import * as m0004 from "./0004-node-identity.ts";
 import * as m0005 from "./0005-security.ts";
 import * as m0006 from "./0006-run-budgets.ts";
 import * as m0007 from "./0007-login-attempts.ts";
+import * as m0008 from "./0008-webhook-senders.ts";
 import type { MigrationContext } from "./context.ts";
 
 interface MigrationModule {
@@ -24,6 +25,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, MigrationModule]> = [
   ["0005-security", m0005],
   ["0006-run-budgets", m0006],
   ["0007-login-attempts", m0007],
+  ["0008-webhook-senders", m0008],
 ];
 
 export function migrationsFor(ctx: MigrationContext): Record<string, Migration> {

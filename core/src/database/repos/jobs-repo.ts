@@ -7,10 +7,12 @@ import { parseJson, parseJsonOr, toJson } from "../json.ts";
 import type { Database, JobRow, JobsTable } from "../schema.ts";
 import {
   type ApprovalPolicy,
+  type ChainRule,
   DEFAULT_MAX_SECONDS,
   DEFAULT_MAX_STEPS,
   DEFAULT_MAX_TOKENS,
   type Job,
+  type JobOutput,
   type JobPatch,
   type JobSchedule,
   type ModelRef,
@@ -34,11 +36,20 @@ function toJob(row: JobRow): Job {
     tools: parseJsonOr<string[]>(row.tools, "jobs.tools", []),
     schedule: parseJson<JobSchedule>(row.schedule, "jobs.schedule"),
     webhook:
-      row.webhook_slug === null ? null : { slug: row.webhook_slug, hasSecret: row.webhook_secret_ciphertext !== null },
+      row.webhook_slug === null
+        ? null
+        : {
+            slug: row.webhook_slug,
+            hasSecret: row.webhook_secret_ciphertext !== null,
+            public: row.webhook_public !== 0,
+          },
     maxSteps: row.max_steps,
     enabled: row.enabled !== 0,
     approval: parseJson<ApprovalPolicy>(row.approval, "jobs.approval"),
     budget: { maxTokens: row.max_tokens, maxSeconds: row.max_seconds },
+    output: parseJson<JobOutput>(row.output_schema, "jobs.output_schema"),
+    // biome-ignore lint/suspicious/noThenProperty: CONTRACT names the field `then`; it is an array, never a function, so no await treats a job as a thenable
+    then: parseJsonOr<ChainRule[]>(row.then_jobs, "jobs.then_jobs", []),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -80,6 +91,9 @@ export class JobsRepo {
           approval: input.approval ? toJson(input.approval) : null,
           max_tokens: input.budget?.maxTokens ?? DEFAULT_MAX_TOKENS,
           max_seconds: input.budget?.maxSeconds ?? DEFAULT_MAX_SECONDS,
+          webhook_public: input.webhook?.public ? 1 : 0,
+          output_schema: input.output ? toJson(input.output) : null,
+          then_jobs: input.then?.length ? toJson(input.then) : null,
           created_at: now,
           updated_at: now,
         })
@@ -123,11 +137,15 @@ export class JobsRepo {
     if (patch.approval !== undefined) set.approval = patch.approval ? toJson(patch.approval) : null;
     if (patch.budget?.maxTokens !== undefined) set.max_tokens = patch.budget.maxTokens;
     if (patch.budget?.maxSeconds !== undefined) set.max_seconds = patch.budget.maxSeconds;
+    if (patch.output !== undefined) set.output_schema = patch.output ? toJson(patch.output) : null;
+    if (patch.then !== undefined) set.then_jobs = patch.then.length ? toJson(patch.then) : null;
     if (patch.webhook === null) {
       set.webhook_slug = null;
       set.webhook_secret_ciphertext = null;
+      set.webhook_public = 0;
     } else if (patch.webhook !== undefined) {
       set.webhook_slug = patch.webhook.slug;
+      if (patch.webhook.public !== undefined) set.webhook_public = patch.webhook.public ? 1 : 0;
       const secret = patch.webhook.secret;
       if (secret === null) set.webhook_secret_ciphertext = null;
       else if (secret !== undefined) set.webhook_secret_ciphertext = this.box.seal(secret, webhookSecretAad(id));

@@ -16,6 +16,7 @@ import {
   type Run,
   type RunFinish,
   type RunListQuery,
+  type RunWebhook,
   type Usage,
 } from "../types.ts";
 
@@ -38,6 +39,9 @@ function toRun(row: RunRow): Run {
     cancelRequestedAt: row.cancel_requested_at,
     usage: parseJsonOr<Usage>(row.usage, "runs.usage", ZERO_USAGE),
     pendingApproval: parseJson<PendingApproval>(row.pending_approval, "runs.pending_approval"),
+    webhook: parseJson<RunWebhook>(row.webhook, "runs.webhook"),
+    result: row.result === null ? null : parseJson<unknown>(row.result, "runs.result"),
+    chainDepth: row.chain_depth,
   };
 }
 
@@ -61,7 +65,7 @@ export class RunsRepo {
       this.db
         .insertInto("runs")
         .values({
-          id: newId(),
+          id: input.id ?? newId(),
           job_id: input.jobId,
           trigger: input.trigger,
           status: "queued",
@@ -74,6 +78,8 @@ export class RunsRepo {
           owner: null,
           usage: toJson(ZERO_USAGE),
           cancel_requested_at: null,
+          webhook: input.webhook ? toJson(input.webhook) : null,
+          chain_depth: input.chainDepth ?? 0,
         })
         .returningAll()
         .executeTakeFirstOrThrow(),
@@ -213,6 +219,7 @@ export class RunsRepo {
         ...(result.output !== undefined ? { output: result.output } : {}),
         ...(result.error !== undefined ? { error: result.error } : {}),
         ...(result.usage !== undefined ? { usage: toJson(result.usage) } : {}),
+        ...(result.result !== undefined ? { result: result.result === null ? null : toJson(result.result) } : {}),
       })
       .where("id", "=", id)
       .where("status", "in", NON_FINAL)
