@@ -1,3 +1,4 @@
+// biome-ignore-all lint/suspicious/noThenProperty: jobs have a `then` field (CONTRACT "Chaining"), an array, never a function
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
