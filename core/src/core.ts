@@ -193,6 +193,7 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
     providers: repos.providers,
     hub: nodes,
     nodeName: async (id) => (await repos.nodes.get(id))?.name,
+    nodes: repos.nodes,
     llm: llmFactory,
     events,
     metrics,

@@ -1,5 +1,6 @@
 import { McpMount, McpNetwork } from "@fabricore/protocol";
 import { z } from "zod";
+import { parseSelector, SelectorError } from "../nodes/label-selector.ts";
 
 /** Request bodies and params of the HTTP API (CONTRACT "HTTP API"). Responses are plain objects
  * built by the routes from domain objects; these schemas are the boundary where input is checked. */
@@ -76,6 +77,29 @@ export const RunBudgetBody = z.strictObject({
     .optional(),
 });
 
+/** A Kubernetes label selector; one that does not parse is refused with the position of the mistake. */
+export const Selector = z
+  .string()
+  .max(4096)
+  .superRefine((value, ctx) => {
+    try {
+      parseSelector(value);
+    } catch (error) {
+      if (!(error instanceof SelectorError)) throw error;
+      ctx.addIssue({ code: "custom", message: error.message, params: { position: error.position } });
+    }
+  });
+
+/** CONTRACT "Fleet jobs": one child run per target Node, at most `concurrency` at once. */
+export const FanOutBody = z.strictObject({
+  mode: z.literal("each"),
+  concurrency: z.number().int().min(1).max(1000).default(10),
+  stopOnFailure: z.boolean().default(false),
+  summarize: z.boolean().default(false),
+});
+
+export const NodesQuery = z.object({ selector: Selector.optional() });
+
 const ModelRef = z.object({ provider: z.string().min(1).max(200), model: z.string().min(1).max(300) });
 export const JobBody = z.object({
   name: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9 _.-]{0,99}$/, "letters, digits, space, _ . - (max 100)"),
@@ -127,6 +151,9 @@ export const JobBody = z.object({
     )
     .max(20)
     .optional(),
+  /** Its Nodes join `nodes` when a run starts (so a Node enrolled later with the labels is in). */
+  selector: Selector.nullable().optional(),
+  fanOut: FanOutBody.nullable().optional(),
 });
 export type JobBody = z.infer<typeof JobBody>;
 export const JobPatch = JobBody.partial().extend({
@@ -139,9 +166,19 @@ export const JobPatch = JobBody.partial().extend({
 export type JobPatch = z.infer<typeof JobPatch>;
 
 export const RunBody = z.object({ input: z.unknown().optional() }).optional();
-export const RunStatus = z.enum(["queued", "running", "waiting_approval", "succeeded", "failed", "cancelled"]);
+export const RunStatus = z.enum([
+  "queued",
+  "running",
+  "waiting_approval",
+  "succeeded",
+  "failed",
+  "cancelled",
+  "skipped",
+]);
 export const RunsQuery = z.object({
   jobId: z.string().max(200).optional(),
+  /** The children of this fan-out run; without it, only runs that are not children are listed. */
+  parentRunId: z.string().max(200).optional(),
   status: RunStatus.optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),
   before: z.string().max(64).optional(),

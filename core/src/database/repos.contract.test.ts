@@ -372,6 +372,8 @@ describeEachDialect("storage contract", (get) => {
       budget: { maxTokens: 1_000_000, maxSeconds: 3600 },
       output: null,
       then: [],
+      selector: null,
+      fanOut: null,
       createdAt: "2030-01-01T00:00:00.000Z",
       updatedAt: "2030-01-01T00:00:00.000Z",
     });
@@ -744,6 +746,7 @@ describeEachDialect("storage contract", (get) => {
       succeeded: 0,
       failed: 1,
       cancelled: 0,
+      skipped: 0,
     });
     expect(await r.runs.deleteForJob(j.id)).toBe(3);
     expect(await r.runs.list({ jobId: j.id })).toEqual([]);

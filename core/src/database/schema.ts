@@ -8,7 +8,9 @@ import type { ColumnType, Generated, Insertable, Selectable, Updateable } from "
 
 export type Role = "admin" | "operator" | "viewer";
 export type RunTrigger = "manual" | "cron" | "webhook" | "chain";
-export type RunStatus = "queued" | "running" | "waiting_approval" | "succeeded" | "failed" | "cancelled";
+/** `skipped`: a fan-out child whose Node was offline when its turn came (or that a stopOnFailure
+ * parent did not start); final, like succeeded/failed/cancelled. */
+export type RunStatus = "queued" | "running" | "waiting_approval" | "succeeded" | "failed" | "cancelled" | "skipped";
 export type ProviderKind = "lmstudio" | "openai" | "anthropic" | "openai-compatible";
 
 export interface UsersTable {
@@ -105,6 +107,10 @@ export interface JobsTable {
   output_schema: ColumnType<string | null, string | null | undefined, string | null>;
   /** JSON [{job, on}] started after a run (0008). */
   then_jobs: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Kubernetes label selector, as written; its Nodes are resolved when a run starts (0013). */
+  selector: ColumnType<string | null, string | null | undefined, string | null>;
+  /** JSON FanOut or NULL: one run over every target Node (0013). */
+  fan_out: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface RunsTable {
@@ -133,6 +139,10 @@ export interface RunsTable {
   result: ColumnType<string | null, string | null | undefined, string | null>;
   /** How many `then` hops led to this run (0008). */
   chain_depth: ColumnType<number, number | undefined, number>;
+  /** A fan-out child: its parent run, and the one Node it works on (0013). */
+  parent_run_id: ColumnType<string | null, string | null | undefined, string | null>;
+  node_id: ColumnType<string | null, string | null | undefined, string | null>;
+  node_name: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface RunStepsTable {

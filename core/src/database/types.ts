@@ -10,7 +10,12 @@ import type { ProviderKind, Role, RunStatus, RunTrigger } from "./schema.ts";
 export type { ProviderKind, Role, RunStatus, RunTrigger } from "./schema.ts";
 
 /** Statuses after which a run never changes again. */
-export const FINAL_RUN_STATUSES = ["succeeded", "failed", "cancelled"] as const satisfies readonly RunStatus[];
+export const FINAL_RUN_STATUSES = [
+  "succeeded",
+  "failed",
+  "cancelled",
+  "skipped",
+] as const satisfies readonly RunStatus[];
 export type FinalRunStatus = (typeof FINAL_RUN_STATUSES)[number];
 /** Statuses in which a run is owned by an executing Core process. */
 export const ACTIVE_RUN_STATUSES = ["running", "waiting_approval"] as const satisfies readonly RunStatus[];
@@ -22,6 +27,7 @@ export const RUN_STATUSES: readonly RunStatus[] = [
   "succeeded",
   "failed",
   "cancelled",
+  "skipped",
 ];
 
 export interface User {
@@ -193,6 +199,17 @@ export interface RunBudget {
   maxSeconds: number;
 }
 
+/** A fleet job's fan-out (CONTRACT "Fleet jobs"): one child run per target Node. */
+export interface FanOut {
+  mode: "each";
+  /** Children running at once. */
+  concurrency: number;
+  /** After a child fails, start no more (the rest are `skipped`, naming the failed one). */
+  stopOnFailure: boolean;
+  /** One more model turn over the children's outputs writes the parent's output. */
+  summarize: boolean;
+}
+
 export interface Job {
   id: string;
   name: string;
@@ -213,6 +230,9 @@ export interface Job {
   output: JobOutput | null;
   /** Jobs started when a run of this one ends (by id). */
   then: ChainRule[];
+  /** Kubernetes label selector; its Nodes join `nodes` when a run starts. */
+  selector: string | null;
+  fanOut: FanOut | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -234,6 +254,8 @@ export interface NewJob {
   budget?: Partial<RunBudget>;
   output?: JobOutput | null;
   then?: ChainRule[];
+  selector?: string | null;
+  fanOut?: FanOut | null;
 }
 
 /**
@@ -256,6 +278,8 @@ export interface JobPatch {
   budget?: Partial<RunBudget>;
   output?: JobOutput | null;
   then?: ChainRule[];
+  selector?: string | null;
+  fanOut?: FanOut | null;
 }
 
 /** A job's structured output: a JSON Schema (draft 2020-12 or 07) the final answer must match. */
@@ -304,6 +328,10 @@ export interface Run {
   result: unknown;
   /** 0 unless started by a `then` of another run: that run's depth + 1. */
   chainDepth: number;
+  /** A fan-out child: its parent, and the Node it works on (id, and name when it was created). */
+  parentRunId: string | null;
+  nodeId: string | null;
+  nodeName: string | null;
 }
 
 /** What the sender said about a delivery: GitHub's X-GitHub-Event / X-GitHub-Delivery, or
@@ -311,6 +339,13 @@ export interface Run {
 export interface RunWebhook {
   event: string | null;
   deliveryId: string | null;
+}
+
+/** A fan-out child: written `queued` when the parent starts, but never claimed by a queue (claimNext
+ * passes children over); the parent's executor claims each one when its turn comes. */
+export interface NewChildRun {
+  nodeId: string;
+  nodeName: string;
 }
 
 export interface NewRun {
@@ -326,6 +361,8 @@ export interface NewRun {
 
 export interface RunListQuery {
   jobId?: string;
+  /** Only the children of this fan-out run; unset: only runs that are not children. */
+  parentRunId?: string;
   status?: RunStatus;
   /** Default 50, at most 500. */
   limit?: number;

@@ -36,7 +36,7 @@ export function findChainLoop(
 
 /** The jobs to start after a run of a job with `then` ended `status`. */
 export function chainTargets(then: ChainRule[], status: FinalRunStatus): string[] {
-  if (status === "cancelled") return [];
+  if (status === "cancelled" || status === "skipped") return [];
   return [...new Set(then.filter((r) => r.on.includes(status)).map((r) => r.job))];
 }
 

@@ -15,7 +15,9 @@ export type RunEvent =
       /** With `waiting_approval`: the exact call waiting for a person (tool, node, arguments). */
       pendingApproval?: unknown;
     }
-  | { type: "done"; status: string };
+  | { type: "done"; status: string }
+  /** A fan-out run's children changed (one started or ended); re-read the run for the table. */
+  | { type: "children" };
 
 export type RunEventListener = (event: RunEvent) => void;
 

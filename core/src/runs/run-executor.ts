@@ -4,15 +4,17 @@ import type { AgentModel, AgentTool, RunStep, ToolRouter, ToolToName } from "../
 import { nameToolsForModel, runAgent, toolResultText } from "../agent/index.ts";
 import { isDatabaseBusy, isStorageFull } from "../database/errors.ts";
 import type { JobsRepo, ProvidersRepo, RunsRepo, StepsRepo } from "../database/index.ts";
-import type { Job, Run } from "../database/types.ts";
+import type { FleetNode, Job, Run } from "../database/types.ts";
 import type { LlmClient, ProviderConfig } from "../llm/index.ts";
 import type { Metrics } from "../metrics.ts";
 import type { NodeHub } from "../nodes/node-hub.ts";
 import type { SecretRedactor } from "../secrets/redactor.ts";
 import { type Audit, sha256Hex } from "../services/audit.ts";
 import type { ApprovalGate } from "./approval-gate.ts";
+import { FanOutRunner } from "./fan-out.ts";
 import type { RunEventBus } from "./run-events.ts";
 import type { Logger } from "./run-queue.ts";
+import { noTargetsError, resolveRunTargets } from "./run-targets.ts";
 
 export interface RunExecutorDeps {
   runs: RunsRepo;
@@ -21,6 +23,8 @@ export interface RunExecutorDeps {
   providers: ProvidersRepo;
   hub: Pick<NodeHub, "get" | "callTool">;
   nodeName: (nodeId: string) => Promise<string | undefined>;
+  /** The fleet, to resolve a job's selector when a run starts. */
+  nodes: { list(): Promise<FleetNode[]> };
   llm: (provider: ProviderConfig) => LlmClient;
   events: RunEventBus;
   metrics: Metrics;
@@ -50,9 +54,19 @@ const SYSTEM_PROMPT = [
  * loop with every step stored and published as it happens, and records the final status. */
 export class RunExecutor {
   private readonly deps: RunExecutorDeps;
+  private readonly fanOut: FanOutRunner;
 
   constructor(deps: RunExecutorDeps) {
     this.deps = deps;
+    this.fanOut = new FanOutRunner({
+      runs: deps.runs,
+      nodes: deps.nodes,
+      hub: deps.hub,
+      events: deps.events,
+      logger: deps.logger,
+      executeChild: (childId, signal) => this.execute(childId, signal),
+      summarize: (parent, job, prompt, signal) => this.summarize(parent, job, prompt, signal),
+    });
   }
 
   async execute(runId: string, signal: AbortSignal): Promise<void> {
@@ -130,10 +144,48 @@ export class RunExecutor {
     if (!job) return { status: "failed" as const, output: null, error: "the job was deleted" };
     const models = await this.resolveModels(job);
     if ("error" in models) return { status: "failed" as const, output: null, error: models.error };
-    const { tools, offline } = await this.resolveTools(job);
-    const system = offline.length
+    // A fan-out parent runs no agent of its own: its children do (each one a run through here).
+    if (job.fanOut && run.parentRunId === null) return this.fanOut.execute(run, job, job.fanOut, signal);
+    const nodeIds = await this.targetNodeIds(run, job);
+    if (nodeIds.length === 0 && job.selector !== null)
+      return { status: "failed" as const, output: null, error: noTargetsError(job) };
+    const { tools, offline } = await this.resolveTools(job, nodeIds);
+    let system = offline.length
       ? `${SYSTEM_PROMPT}\nThese target servers are offline and their tools are unavailable: ${offline.join(", ")}.`
       : SYSTEM_PROMPT;
+    if (run.nodeName) system += `\nYou are working on the server ${run.nodeName} only.`;
+    return this.agent(
+      run,
+      job,
+      models,
+      { prompt: job.prompt, input: run.input, system, tools, maxSteps: job.maxSteps },
+      signal,
+    );
+  }
+
+  /** A child: its one Node. Otherwise the job's named Nodes plus those its selector matches now. */
+  private async targetNodeIds(run: Run, job: Job): Promise<string[]> {
+    if (run.nodeId) return [run.nodeId];
+    if (job.selector === null) return job.nodes;
+    return (await resolveRunTargets(job, this.deps.nodes)).map((t) => t.id);
+  }
+
+  /** The `summarize` turn of a fan-out: the parent's own model call, no tools, stored as its steps. */
+  private async summarize(run: Run, job: Job, prompt: string, signal: AbortSignal) {
+    const models = await this.resolveModels(job);
+    if ("error" in models) return { status: "failed" as const, output: null, error: models.error };
+    const system = `${SYSTEM_PROMPT}\nYou have no tools now: answer from the results you are given.`;
+    // Two turns: a model that still asks for a tool is told it has none and answers on the second.
+    return this.agent(run, job, models, { prompt, input: undefined, system, tools: [], maxSteps: 2 }, signal);
+  }
+
+  private async agent(
+    run: Run,
+    job: Job,
+    models: { models: AgentModel[]; contextTokens: number | undefined },
+    task: { prompt: string; input: unknown; system: string; tools: AgentTool[]; maxSteps: number },
+    signal: AbortSignal,
+  ) {
     const seqByRun = { run: run.id };
     await this.deps.refreshRedactor?.();
     const redact = <T>(value: T): T => (this.deps.redactor ? this.deps.redactor.redactDeep(value) : value);
@@ -141,13 +193,13 @@ export class RunExecutor {
     const router = this.deps.approvals ? this.deps.approvals.wrap(hubRouter, run.id, job.approval) : hubRouter;
     return runAgent({
       runId: run.id,
-      prompt: job.prompt,
-      input: run.input ?? undefined,
-      system,
+      prompt: task.prompt,
+      input: task.input ?? undefined,
+      system: task.system,
       models: models.models,
-      tools,
+      tools: task.tools,
       router,
-      maxSteps: job.maxSteps,
+      maxSteps: task.maxSteps,
       // The model is not trusted to stop (LLM10): tokens and wall-clock time are capped per run.
       maxTokens: job.budget.maxTokens,
       maxSeconds: job.budget.maxSeconds,
@@ -220,10 +272,10 @@ export class RunExecutor {
 
   /** The tools of the job's online Nodes, filtered by the job's allowlist. An allowlist entry
    * matches a tool's own name, `<source>/<name>` or `mcp:<server>` (every tool of a server). */
-  private async resolveTools(job: Job): Promise<{ tools: AgentTool[]; offline: string[] }> {
+  private async resolveTools(job: Job, nodeIds: string[]): Promise<{ tools: AgentTool[]; offline: string[] }> {
     const toName: ToolToName[] = [];
     const offline: string[] = [];
-    for (const nodeId of job.nodes) {
+    for (const nodeId of nodeIds) {
       const connected = this.deps.hub.get(nodeId);
       const nodeName = connected?.name ?? (await this.deps.nodeName(nodeId)) ?? nodeId;
       if (!connected) {

@@ -2,6 +2,7 @@ import type { ToolDescriptor } from "@fabricore/protocol";
 import { ApiError } from "../api/errors.ts";
 import type { NodesRepo } from "../database/index.ts";
 import type { FleetNode } from "../database/types.ts";
+import { matchesSelector, parseSelector } from "../nodes/label-selector.ts";
 import type { NodeAccess } from "../nodes/node-access.ts";
 import { generateToken, hashToken } from "../secrets/index.ts";
 
@@ -48,8 +49,12 @@ export class Fleet {
     return node;
   }
 
-  async list(): Promise<NodeView[]> {
-    return (await this.nodes.list()).map((n) => this.view(n));
+  /** Every Node, or those a label selector matches (the selector is already validated). */
+  async list(selector?: string): Promise<NodeView[]> {
+    const all = await this.nodes.list();
+    if (selector === undefined) return all.map((n) => this.view(n));
+    const parsed = parseSelector(selector);
+    return all.filter((n) => matchesSelector(parsed, n.labels)).map((n) => this.view(n));
   }
 
   /** Revocation: the token stops working and the live socket is closed at once. */

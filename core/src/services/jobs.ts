@@ -61,6 +61,8 @@ export class Jobs {
       output: patch.output === undefined ? current.output : patch.output,
       // biome-ignore lint/suspicious/noThenProperty: CONTRACT names the field `then`; it is an array, never a function, so no await treats a job as a thenable
       then: patch.then ?? current.then,
+      selector: patch.selector === undefined ? current.selector : patch.selector,
+      fanOut: patch.fanOut === undefined ? current.fanOut : patch.fanOut,
     };
     const normalised = await this.validate(merged, current.id);
     if (patch.webhook) {
@@ -202,6 +204,10 @@ export class Jobs {
         else throw error;
       }
     }
+    // A fan-out over nothing is a mistake at write time; a selector matching no Node today is not
+    // (Nodes enrolled later join), it fails the run that finds none.
+    if (input.fanOut && !input.selector && nodeIds.length === 0)
+      problems.push("fanOut: a fan-out job needs nodes or a selector");
     if (problems.length) throw new ApiError("validation_failed", problems.join("; "));
     return {
       ...input,

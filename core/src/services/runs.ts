@@ -3,6 +3,7 @@ import type { JobsRepo, RunsRepo, StepsRepo } from "../database/index.ts";
 import type { Job, NewRun, Run, RunListQuery, RunTrigger } from "../database/types.ts";
 import type { Metrics } from "../metrics.ts";
 import type { ApprovalGate } from "../runs/approval-gate.ts";
+import { childView, fanOutSummary } from "../runs/fan-out.ts";
 import type { RunEventBus } from "../runs/run-events.ts";
 import type { RunQueue } from "../runs/run-queue.ts";
 import type { Audit, AuditActor } from "./audit.ts";
@@ -115,10 +116,15 @@ export class Runs {
     return run;
   }
 
+  /** A fan-out parent also lists its children (CONTRACT "Fleet jobs") and counts them. */
   async view(runId: string) {
     const run = await this.get(runId);
     const steps = await this.deps.steps.list(run.id);
-    return { ...run, steps: steps.map((s) => ({ seq: s.seq, at: s.createdAt, ...s.data, type: s.type })) };
+    const view = { ...run, steps: steps.map((s) => ({ seq: s.seq, at: s.createdAt, ...s.data, type: s.type })) };
+    if (run.parentRunId !== null) return view;
+    const children = await this.deps.runs.listChildren(run.id);
+    if (children.length === 0 && !(await this.deps.jobs.get(run.jobId))?.fanOut) return view;
+    return { ...view, children: children.map(childView), summary: fanOutSummary(children) };
   }
 
   async list(query: RunListQuery) {

@@ -34,7 +34,7 @@ export interface TestCore {
   /** A user with this role and a session token for it. */
   userToken(role: Role, username?: string): Promise<string>;
   /** Enrolls a Node and connects the real Node program to the hub over an in-memory pair. */
-  connectNode(name: string): Promise<{ id: string; node: TestNode }>;
+  connectNode(name: string, labels?: Record<string, string>): Promise<{ id: string; node: TestNode }>;
   close(): Promise<void>;
 }
 
@@ -116,8 +116,8 @@ export async function startTestCore(
       await core.ctx.accounts.createUser(username, password, role);
       return login(username, password);
     },
-    async connectNode(name) {
-      const enrolled = await core.ctx.fleet.enroll(name, {});
+    async connectNode(name, labels = {}) {
+      const enrolled = await core.ctx.fleet.enroll(name, labels);
       const hub = core.ctx.hub as unknown as NodeHub;
       const node = createTestNode(async () => {
         const [coreSide, nodeSide] = InMemoryTransport.createLinkedPair();

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import type { CoreContext } from "../../core-context.ts";
-import { IdParams, NodeBody } from "../schemas.ts";
+import { IdParams, NodeBody, NodesQuery } from "../schemas.ts";
 
 export async function nodeRoutes(app: FastifyInstance, ctx: CoreContext): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -13,7 +13,9 @@ export async function nodeRoutes(app: FastifyInstance, ctx: CoreContext): Promis
     return created;
   });
 
-  r.get("/api/nodes", { config: { role: "viewer" } }, async () => ctx.fleet.list());
+  r.get("/api/nodes", { schema: { querystring: NodesQuery }, config: { role: "viewer" } }, async (request) =>
+    ctx.fleet.list(request.query.selector),
+  );
 
   r.get("/api/nodes/:id", { schema: { params: IdParams }, config: { role: "viewer" } }, async (request) => {
     return ctx.fleet.view(await ctx.fleet.get(request.params.id), true);

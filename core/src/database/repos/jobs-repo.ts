@@ -11,6 +11,7 @@ import {
   DEFAULT_MAX_SECONDS,
   DEFAULT_MAX_STEPS,
   DEFAULT_MAX_TOKENS,
+  type FanOut,
   type Job,
   type JobOutput,
   type JobPatch,
@@ -50,6 +51,8 @@ function toJob(row: JobRow): Job {
     output: parseJson<JobOutput>(row.output_schema, "jobs.output_schema"),
     // biome-ignore lint/suspicious/noThenProperty: CONTRACT names the field `then`; it is an array, never a function, so no await treats a job as a thenable
     then: parseJsonOr<ChainRule[]>(row.then_jobs, "jobs.then_jobs", []),
+    selector: row.selector,
+    fanOut: parseJson<FanOut>(row.fan_out, "jobs.fan_out"),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -94,6 +97,8 @@ export class JobsRepo {
           webhook_public: input.webhook?.public ? 1 : 0,
           output_schema: input.output ? toJson(input.output) : null,
           then_jobs: input.then?.length ? toJson(input.then) : null,
+          selector: input.selector ?? null,
+          fan_out: input.fanOut ? toJson(input.fanOut) : null,
           created_at: now,
           updated_at: now,
         })
@@ -139,6 +144,8 @@ export class JobsRepo {
     if (patch.budget?.maxSeconds !== undefined) set.max_seconds = patch.budget.maxSeconds;
     if (patch.output !== undefined) set.output_schema = patch.output ? toJson(patch.output) : null;
     if (patch.then !== undefined) set.then_jobs = patch.then.length ? toJson(patch.then) : null;
+    if (patch.selector !== undefined) set.selector = patch.selector;
+    if (patch.fanOut !== undefined) set.fan_out = patch.fanOut ? toJson(patch.fanOut) : null;
     if (patch.webhook === null) {
       set.webhook_slug = null;
       set.webhook_secret_ciphertext = null;

@@ -10,6 +10,7 @@ import {
   type ActiveRunStatus,
   type ApprovalDecision,
   FINAL_RUN_STATUSES,
+  type NewChildRun,
   type NewRun,
   type PendingApproval,
   RUN_STATUSES,
@@ -42,6 +43,9 @@ function toRun(row: RunRow): Run {
     webhook: parseJson<RunWebhook>(row.webhook, "runs.webhook"),
     result: row.result === null ? null : parseJson<unknown>(row.result, "runs.result"),
     chainDepth: row.chain_depth,
+    parentRunId: row.parent_run_id,
+    nodeId: row.node_id,
+    nodeName: row.node_name,
   };
 }
 
@@ -87,6 +91,69 @@ export class RunsRepo {
     return toRun(row);
   }
 
+  /**
+   * The children of a fan-out run, one per target Node, all `queued` and in this order. Only the
+   * parent's executor starts them (`claim`); `claimNext` passes children over, and the cluster
+   * queue never hears of them, so none runs twice.
+   */
+  async createChildren(parent: Run, children: NewChildRun[]): Promise<Run[]> {
+    if (children.length === 0) return [];
+    const now = isoNow(this.clock);
+    const input = parent.input === undefined || parent.input === null ? null : toJson(parent.input);
+    const rows = children.map((c) => ({
+      id: newId(),
+      job_id: parent.jobId,
+      trigger: parent.trigger,
+      status: "queued" as const,
+      input,
+      output: null,
+      error: null,
+      created_at: now,
+      started_at: null,
+      finished_at: null,
+      owner: null,
+      usage: toJson(ZERO_USAGE),
+      cancel_requested_at: null,
+      parent_run_id: parent.id,
+      node_id: c.nodeId,
+      node_name: c.nodeName,
+    }));
+    const out: Run[] = [];
+    // Batches keep each INSERT under SQLite's and PostgreSQL's bound-parameter limits.
+    for (let i = 0; i < rows.length; i += 200) {
+      const batch = rows.slice(i, i + 200);
+      const inserted = await translateConstraint(`children of run ${parent.id}`, () =>
+        this.db.insertInto("runs").values(batch).returningAll().execute(),
+      );
+      const byId = new Map(inserted.map((r) => [r.id, r]));
+      for (const r of batch) out.push(toRun(byId.get(r.id)!));
+    }
+    return out;
+  }
+
+  /** Queued children of a parent become cancelled (the parent ended first); returns how many. */
+  async cancelQueuedChildren(parentRunId: string, reason: string): Promise<number> {
+    const r = await this.db
+      .updateTable("runs")
+      .set({ status: "cancelled", finished_at: isoNow(this.clock), error: reason })
+      .where("parent_run_id", "=", parentRunId)
+      .where("status", "=", "queued")
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows);
+  }
+
+  /** A fan-out run's children, in the order they were started. */
+  async listChildren(parentRunId: string): Promise<Run[]> {
+    const rows = await this.db
+      .selectFrom("runs")
+      .selectAll()
+      .where("parent_run_id", "=", parentRunId)
+      .orderBy("created_at")
+      .orderBy("id")
+      .execute();
+    return rows.map(toRun);
+  }
+
   async get(id: string): Promise<Run | undefined> {
     const row = await this.db.selectFrom("runs").selectAll().where("id", "=", id).executeTakeFirst();
     return row && toRun(row);
@@ -97,6 +164,11 @@ export class RunsRepo {
     const limit = Math.min(Math.max(Math.trunc(query.limit ?? 50), 1), 500);
     let q = this.db.selectFrom("runs").selectAll();
     if (query.jobId !== undefined) q = q.where("job_id", "=", query.jobId);
+    // A fan-out of 1,000 Nodes would bury every other run; its children are listed under it.
+    q =
+      query.parentRunId === undefined
+        ? q.where("parent_run_id", "is", null)
+        : q.where("parent_run_id", "=", query.parentRunId);
     if (query.status !== undefined) q = q.where("status", "=", query.status);
     if (query.before !== undefined) q = q.where("created_at", "<", query.before);
     const rows = await q.orderBy("created_at", "desc").orderBy("id", "desc").limit(limit).execute();
@@ -115,6 +187,7 @@ export class RunsRepo {
       .selectFrom("runs")
       .select("id")
       .where("status", "=", "queued")
+      .where("parent_run_id", "is", null)
       .orderBy("created_at")
       .orderBy("id")
       .limit(1);
@@ -267,7 +340,10 @@ export class RunsRepo {
       .where("status", "in", [...ACTIVE_RUN_STATUSES]);
     if (options.owner !== undefined) q = q.where("owner", "=", options.owner);
     const rows = await q.returning("id").execute();
-    return rows.map((r) => r.id);
+    const ids = rows.map((r) => r.id);
+    // Children a failed fan-out parent had not started yet would otherwise wait forever.
+    for (const id of ids) await this.cancelQueuedChildren(id, `its parent run failed: ${options.reason}`);
+    return ids;
   }
 
   /** Distinct owners of running/waiting_approval runs (cluster mode: checked against live replicas). */

@@ -1,0 +1,43 @@
+import type { FleetNode, Job } from "../database/types.ts";
+import { matchesSelector, parseSelector } from "../nodes/label-selector.ts";
+
+export interface RunTarget {
+  id: string;
+  name: string;
+}
+
+/**
+ * The Nodes a run of `job` works on, resolved when the run starts (so a Node enrolled after the
+ * job was written, with matching labels, is in): the job's named Nodes in their order, then every
+ * Node its selector matches, by name; each Node once. A named Node revoked since is left out.
+ */
+export async function resolveRunTargets(job: Job, nodes: { list(): Promise<FleetNode[]> }): Promise<RunTarget[]> {
+  const all = await nodes.list();
+  const byId = new Map(all.map((n) => [n.id, n]));
+  const out: RunTarget[] = [];
+  const seen = new Set<string>();
+  const add = (n: FleetNode) => {
+    if (seen.has(n.id)) return;
+    seen.add(n.id);
+    out.push({ id: n.id, name: n.name });
+  };
+  for (const id of job.nodes) {
+    const node = byId.get(id);
+    if (node) add(node);
+  }
+  if (job.selector !== null) {
+    const selector = parseSelector(job.selector);
+    for (const node of [...all].sort((a, b) => a.name.localeCompare(b.name))) {
+      if (matchesSelector(selector, node.labels)) add(node);
+    }
+  }
+  return out;
+}
+
+/** The failure of a run whose job resolves to no Node, said plainly. */
+export function noTargetsError(job: Job): string {
+  const parts = [];
+  if (job.selector !== null) parts.push(`no Node matches the selector "${job.selector}"`);
+  if (job.nodes.length) parts.push("none of the job's named Nodes exists any more");
+  return `${parts.join(" and ") || "the job names no Nodes"}: nothing to run on`;
+}
