@@ -1,6 +1,7 @@
 import { AnthropicClient } from "./anthropic-client.ts";
 import { listLmStudioModels } from "./lmstudio-models.ts";
 import { OpenAiCompatibleClient } from "./openai-compatible-client.ts";
+import { type StreamRefusals, streamRefusals } from "./stream-refusals.ts";
 import type { FetchLike, LlmClient, ProviderConfig } from "./types.ts";
 
 export const LMSTUDIO_DEFAULT_BASE_URL = "http://localhost:1234/v1";
@@ -11,7 +12,10 @@ const DEFAULT_TIMEOUT_MS = 120_000;
 const LMSTUDIO_FIRST_REQUEST_TIMEOUT_MS = 600_000;
 
 /** One LlmClient for a stored provider. `fetch` is injectable for tests and proxies. */
-export function createLlmClient(provider: ProviderConfig, deps: { fetch?: FetchLike } = {}): LlmClient {
+export function createLlmClient(
+  provider: ProviderConfig,
+  deps: { fetch?: FetchLike; streamRefusals?: StreamRefusals } = {},
+): LlmClient {
   const options = provider.options ?? {};
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const common = {
@@ -27,6 +31,7 @@ export function createLlmClient(provider: ProviderConfig, deps: { fetch?: FetchL
         baseUrl,
         apiKey: provider.apiKey,
         streamToolTurns: options.streamToolTurns ?? true,
+        streamRefusals: deps.streamRefusals ?? streamRefusals,
         firstRequestTimeoutMs: options.firstRequestTimeoutMs ?? Math.max(LMSTUDIO_FIRST_REQUEST_TIMEOUT_MS, timeoutMs),
         // A local server that refuses a connection will not accept it a second later; fall back now.
         maxRetries: options.maxRetries ?? 0,
@@ -51,6 +56,7 @@ export function createLlmClient(provider: ProviderConfig, deps: { fetch?: FetchL
         baseUrl: provider.baseUrl || OPENAI_DEFAULT_BASE_URL,
         apiKey: provider.apiKey,
         streamToolTurns: options.streamToolTurns ?? true,
+        streamRefusals: deps.streamRefusals ?? streamRefusals,
         firstRequestTimeoutMs: options.firstRequestTimeoutMs ?? timeoutMs,
         maxRetries: options.maxRetries ?? (provider.kind === "openai" ? 2 : 0),
         ...(options.maxTokens !== undefined ? { maxTokens: options.maxTokens } : {}),

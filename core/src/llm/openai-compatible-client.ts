@@ -5,20 +5,20 @@ import type {
   ChatCompletionTool,
 } from "openai/resources/chat/completions";
 import { LlmError } from "./errors.ts";
+import { OpenAiAnswer, readReportedSpeed, readUsage } from "./openai-answer.ts";
 import { codeForStatus, messageFromErrorBody, RequestDeadline } from "./request-deadline.ts";
-import { normaliseToolCalls, ToolCallAssembler } from "./tool-calls.ts";
-import { parseToolRequests, TOOL_REQUEST_OPEN, ToolRequestTextFilter } from "./tool-request.ts";
+import { surfaceSseErrorLines } from "./sse-error-lines.ts";
+import { isStreamWithToolsRefusal, type StreamRefusals } from "./stream-refusals.ts";
 import type {
   ChatMessage,
   ChatOptions,
   ChatRequest,
   ChatResponse,
   FetchLike,
-  FinishReason,
   LlmClient,
   ModelInfo,
+  SpeedStats,
   TokenUsage,
-  ToolCall,
 } from "./types.ts";
 
 export interface OpenAiCompatibleClientOptions {
@@ -31,6 +31,8 @@ export interface OpenAiCompatibleClientOptions {
   maxRetries: number;
   maxTokens?: number;
   headers?: Record<string, string>;
+  /** Where servers that refuse to stream tool turns are remembered (unset: never retried unstreamed). */
+  streamRefusals?: StreamRefusals;
   /** How to list models; LM Studio's native listing is richer than `/v1/models`. */
   listModels?: (signal: AbortSignal | undefined) => Promise<ModelInfo[]>;
 }
@@ -57,7 +59,7 @@ export class OpenAiCompatibleClient implements LlmClient {
       maxRetries: options.maxRetries,
       // Our own deadline (RequestDeadline) decides; the SDK's timer only backs it up.
       timeout: Math.max(options.timeoutMs, options.firstRequestTimeoutMs) + 1_000,
-      ...(options.fetch ? { fetch: options.fetch } : {}),
+      fetch: surfaceSseErrorLines(options.fetch ?? ((input, init) => fetch(input, init))),
     });
   }
 
@@ -76,9 +78,26 @@ export class OpenAiCompatibleClient implements LlmClient {
   }
 
   async chat(request: ChatRequest, opts: ChatOptions): Promise<ChatResponse> {
+    const hasTools = (request.tools?.length ?? 0) > 0;
+    const refusals = this.options.streamRefusals;
+    const stream =
+      !(hasTools && this.options.streamToolTurns === false) &&
+      !(hasTools && refusals?.has(this.options.baseUrl, request.model));
+    try {
+      return await this.attempt(request, opts, stream);
+    } catch (err) {
+      // llama.cpp (before mid-2025) refuses to stream a turn with tools; the same turn unstreamed works.
+      if (stream && hasTools && refusals && err instanceof LlmError && isStreamWithToolsRefusal(err)) {
+        refusals.add(this.options.baseUrl, request.model);
+        return this.attempt(request, opts, false);
+      }
+      throw err;
+    }
+  }
+
+  private async attempt(request: ChatRequest, opts: ChatOptions, stream: boolean): Promise<ChatResponse> {
     const firstUse = !this.modelsUsed.has(request.model);
     const hasTools = (request.tools?.length ?? 0) > 0;
-    const stream = !(hasTools && this.options.streamToolTurns === false);
     // A non-streamed answer is silent until the whole generation is done, so it gets the longer
     // deadline; a streamed one only has to start within it and then keep talking.
     const deadline = new RequestDeadline(
@@ -89,17 +108,26 @@ export class OpenAiCompatibleClient implements LlmClient {
     );
     const params: ChatCompletionCreateParamsBase = {
       model: request.model,
-      messages: toOpenAiMessages(request.messages),
+      messages: toOpenAiMessages(request.messages, this.options.baseUrl),
       ...(hasTools ? { tools: request.tools!.map(toOpenAiTool) } : {}),
       ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
       ...((request.maxTokens ?? this.options.maxTokens) !== undefined
         ? { max_tokens: request.maxTokens ?? this.options.maxTokens }
         : {}),
     };
+    const answer = new OpenAiAnswer({
+      tools: request.tools ?? [],
+      origin: this.options.baseUrl,
+      streamed: stream,
+      startedAt: performance.now(),
+      now: () => performance.now(),
+      // A whole answer is announced once, after parsing, so markup never reaches the live view.
+      ...(stream ? { onTextDelta: opts.onTextDelta, onReasoningDelta: opts.onReasoningDelta } : {}),
+    });
     try {
       const raw = stream
-        ? await this.streamed(params, deadline, opts.onTextDelta, hasTools)
-        : await this.whole(params, deadline, opts.onTextDelta, hasTools);
+        ? await this.streamed(params, deadline, answer)
+        : await this.whole(params, deadline, answer, opts);
       this.modelsUsed.add(request.model);
       return raw;
     } catch (err) {
@@ -112,51 +140,40 @@ export class OpenAiCompatibleClient implements LlmClient {
   private async streamed(
     params: ChatCompletionCreateParamsBase,
     deadline: RequestDeadline,
-    onTextDelta: ((text: string) => void) | undefined,
-    hasTools: boolean,
+    answer: OpenAiAnswer,
   ): Promise<ChatResponse> {
     const stream = await this.sdk.chat.completions.create(
       { ...params, stream: true, stream_options: { include_usage: true } },
       { signal: deadline.signal },
     );
-    const assembler = new ToolCallAssembler();
-    const filter = onTextDelta && hasTools ? new ToolRequestTextFilter(onTextDelta) : undefined;
-    let text = "";
     let finish: string | null = null;
     let usage: TokenUsage = { promptTokens: 0, completionTokens: 0 };
     let model = params.model;
+    let reported: SpeedStats | undefined;
     for await (const chunk of stream) {
       deadline.touch();
       if (chunk.model) model = chunk.model;
-      if (chunk.usage)
-        usage = { promptTokens: chunk.usage.prompt_tokens, completionTokens: chunk.usage.completion_tokens };
-      const choice = chunk.choices.find((c) => c.index === 0) ?? chunk.choices[0];
+      usage = readUsage(chunk.usage) ?? usage;
+      reported = readReportedSpeed(chunk) ?? reported;
+      const choice = chunk.choices?.find((c) => c.index === 0) ?? chunk.choices?.[0];
       if (!choice) continue;
-      const content = choice.delta?.content;
-      if (content) {
-        text += content;
-        if (filter) filter.push(content);
-        else onTextDelta?.(content);
-      }
-      for (const delta of choice.delta?.tool_calls ?? []) assembler.add(delta);
+      answer.add(choice.delta);
       if (choice.finish_reason) finish = choice.finish_reason;
     }
     // The SDK ends the iteration quietly when the request is aborted; say why it stopped.
     const stopped = deadline.abortError();
     if (stopped) throw stopped;
-    filter?.end();
-    const calls = assembler.finish();
-    if (finish === null && text === "" && calls.length === 0) {
+    if (finish === null && answer.isEmpty()) {
       throw new LlmError("bad_response", "the stream ended without any content or finish reason");
     }
-    return finishResponse(text, calls, finish, usage, model, hasTools);
+    return answer.finish(finish, usage, model, reported);
   }
 
   private async whole(
     params: ChatCompletionCreateParamsBase,
     deadline: RequestDeadline,
-    onTextDelta: ((text: string) => void) | undefined,
-    hasTools: boolean,
+    answer: OpenAiAnswer,
+    opts: ChatOptions,
   ): Promise<ChatResponse> {
     const completion = await this.sdk.chat.completions.create(
       { ...params, stream: false },
@@ -164,71 +181,40 @@ export class OpenAiCompatibleClient implements LlmClient {
     );
     const choice = completion.choices[0];
     if (!choice) throw new LlmError("bad_response", "the completion has no choices");
-    const calls: ToolCall[] = [];
-    for (const call of choice.message.tool_calls ?? []) {
-      if (call.type === "function") {
-        calls.push({ id: call.id, name: call.function.name, arguments: call.function.arguments });
-      }
-    }
-    const usage = completion.usage
-      ? { promptTokens: completion.usage.prompt_tokens, completionTokens: completion.usage.completion_tokens }
-      : { promptTokens: 0, completionTokens: 0 };
-    const response = finishResponse(
-      choice.message.content ?? "",
-      calls,
+    answer.add(choice.message, true);
+    const response = answer.finish(
       choice.finish_reason,
-      usage,
+      readUsage(completion.usage) ?? { promptTokens: 0, completionTokens: 0 },
       completion.model || params.model,
-      hasTools,
+      readReportedSpeed(completion),
     );
-    if (response.text) onTextDelta?.(response.text);
+    if (response.reasoning) opts.onReasoningDelta?.(response.reasoning.text);
+    if (response.text) opts.onTextDelta?.(response.text);
     return response;
   }
 }
 
-function finishResponse(
-  content: string,
-  nativeCalls: ToolCall[],
-  finish: string | null,
-  usage: TokenUsage,
-  model: string,
-  hasTools: boolean,
-): ChatResponse {
-  let text = content;
-  let calls = nativeCalls;
-  if (hasTools && content.includes(TOOL_REQUEST_OPEN)) {
-    const parsed = parseToolRequests(content, "toolreq_");
-    text = parsed.text;
-    calls = [...nativeCalls, ...parsed.toolCalls];
-  }
-  calls = normaliseToolCalls(calls, "call_");
-  // Tool calls decide the finish reason whatever the server said: LM Studio reports "stop" for
-  // calls it left in the content as [TOOL_REQUEST] blocks.
-  const finishReason: FinishReason =
-    calls.length > 0
-      ? "tool_calls"
-      : finish === "stop" || finish === "length" || finish === "content_filter"
-        ? finish
-        : finish === "tool_calls"
-          ? "stop"
-          : "other";
-  return { text, toolCalls: calls, finishReason, usage, model };
+/** `origin` is the receiving server's base URL: reasoning it produced itself goes back to it. */
+export function toOpenAiMessages(messages: ChatMessage[], origin?: string): ChatCompletionMessageParam[] {
+  return messages.map((m) => toOpenAiMessage(m, origin));
 }
 
-export function toOpenAiMessages(messages: ChatMessage[]): ChatCompletionMessageParam[] {
-  return messages.map(toOpenAiMessage);
-}
-
-function toOpenAiMessage(m: ChatMessage): ChatCompletionMessageParam {
+function toOpenAiMessage(m: ChatMessage, origin: string | undefined): ChatCompletionMessageParam {
   switch (m.role) {
     case "system":
     case "user":
       return { role: m.role, content: m.content };
-    case "assistant":
+    case "assistant": {
+      // DeepSeek's thinking mode requires the reasoning of every earlier tool-calling turn back, in
+      // the field it came in; other servers never see it (some reject fields they do not know).
+      const r = m.reasoning;
+      const reasoning =
+        r?.field && origin !== undefined && r.origin === origin && m.toolCalls?.length ? { [r.field]: r.text } : {};
       if (!m.toolCalls?.length) return { role: "assistant", content: m.content };
       return {
         role: "assistant",
         content: m.content || null,
+        ...reasoning,
         tool_calls: m.toolCalls.map((c) => ({
           id: c.id,
           type: "function" as const,
@@ -239,7 +225,8 @@ function toOpenAiMessage(m: ChatMessage): ChatCompletionMessageParam {
             arguments: isJsonObjectText(c.arguments) ? c.arguments : "{}",
           },
         })),
-      };
+      } as ChatCompletionMessageParam;
+    }
     case "tool":
       return { role: "tool", tool_call_id: m.toolCallId, content: m.content };
   }

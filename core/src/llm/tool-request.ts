@@ -39,7 +39,8 @@ export function parseToolRequests(content: string, idPrefix: string): ParsedTool
   return { text: text.trim(), toolCalls };
 }
 
-function parseBlock(body: string, id: string): ToolCall {
+/** One `{"name", "arguments"}` object (the body of a `[TOOL_REQUEST]` or a Hermes `<tool_call>`). */
+export function parseBlock(body: string, id: string): ToolCall {
   const raw = body.trim();
   let parsed: unknown;
   try {

@@ -14,10 +14,27 @@ export interface ToolCall {
   parseError?: string;
 }
 
+/**
+ * What a model thought before answering, kept apart from its answer: shown collapsed in the
+ * transcript, never part of a run's output.
+ */
+export interface Reasoning {
+  text: string;
+  /** The wire field it arrived in when the server sent it apart from the content
+   * (`reasoning_content`: DeepSeek, LM Studio, vLLM, Qwen; `reasoning`: gpt-oss servers, Ollama,
+   * OpenRouter). The adapter sends it back in that field, to the server that sent it only: DeepSeek's
+   * thinking mode requires it on every earlier tool-calling turn, servers that check fields reject it. */
+  field?: "reasoning_content" | "reasoning";
+  /** The server that produced it (the adapter's base URL), so it is never replayed to another. */
+  origin?: string;
+  /** Anthropic's signature of a thinking block (replayed with the block, as the API requires). */
+  signature?: string;
+}
+
 export type ChatMessage =
   | { role: "system"; content: string }
   | { role: "user"; content: string }
-  | { role: "assistant"; content: string; toolCalls?: ToolCall[] }
+  | { role: "assistant"; content: string; toolCalls?: ToolCall[]; reasoning?: Reasoning }
   | { role: "tool"; toolCallId: string; toolName: string; content: string; isError?: boolean };
 
 /** A tool as offered to the model (its model-facing name). */
@@ -37,7 +54,18 @@ export interface ChatRequest {
 
 export interface TokenUsage {
   promptTokens: number;
+  /** Everything the model generated, reasoning included (as every provider counts it). */
   completionTokens: number;
+  /** The part of `completionTokens` spent on reasoning, when the server reports it. */
+  reasoningTokens?: number;
+}
+
+/** How fast the model answered, measured by the adapter (or as the server reports it). */
+export interface SpeedStats {
+  /** From sending the request to the first generated token (text, reasoning or tool call). */
+  timeToFirstTokenMs?: number;
+  /** Completion tokens over the time from the first token to the last. */
+  tokensPerSecond?: number;
 }
 
 export type FinishReason = "stop" | "tool_calls" | "length" | "content_filter" | "other";
@@ -49,12 +77,20 @@ export interface ChatResponse {
   usage: TokenUsage;
   /** The model that answered, as the server names it. */
   model: string;
+  /** Present when the model reasoned (in a field of its own, a `thinking` part or `<think>` tags). */
+  reasoning?: Reasoning;
+  speed?: SpeedStats;
+  /** Set when the adapter turned text in the content into tool calls (`[TOOL_REQUEST]`, Hermes
+   * `<tool_call>` JSON, Qwen3-Coder `<function=…>` XML) because no native call came. */
+  textToolCalls?: "tool_request" | "hermes" | "qwen_xml";
 }
 
 export interface ChatOptions {
   signal: AbortSignal;
   /** Streamed text as it arrives; adapters that answer in one piece call it once. */
   onTextDelta?: (text: string) => void;
+  /** Streamed reasoning as it arrives (never mixed into `onTextDelta`). */
+  onReasoningDelta?: (text: string) => void;
 }
 
 export interface ModelInfo {

@@ -53,7 +53,10 @@ export type Turn = TurnTiming &
         type: "error";
         status: number;
         message?: string;
+        /** The exact body to send instead (another server's error shape). */
+        body?: unknown;
       }
+    | RawTurn
     | {
         /** Accept the request and never answer (or stop after some chunks), until the client gives up. */
         type: "hang";
@@ -66,6 +69,20 @@ export type Turn = TurnTiming &
         text?: string;
       }
   );
+
+/**
+ * Exactly what one real server sends (built by server-dialects.ts from the vendors' documented and
+ * captured shapes). Streamed: each event is a `delta` of choice 0 (with its finish reason, if any),
+ * or a raw SSE line sent as is; then the usage chunk and `data: [DONE]`. Not streamed: `message`.
+ */
+export interface RawTurn {
+  type: "raw";
+  events: Array<{ delta: Record<string, unknown>; finishReason?: string } | { sse: string }>;
+  message: Record<string, unknown>;
+  finishReason: string;
+  /** Sent as the completion's `usage` (reasoning tokens under `completion_tokens_details`). */
+  usage?: { promptTokens: number; completionTokens: number; reasoningTokens?: number };
+}
 
 export interface RecordedRequest {
   method: string;

@@ -164,6 +164,12 @@ function contentOf(t: Exclude<Turn, { type: "error" }>): {
     case "hang":
     case "disconnect":
       return { blocks: t.text ? [{ kind: "text", text: t.text }] : [], stop: "end_turn" };
+    case "raw":
+      // Raw turns are Chat Completions chunks; only their plain text has a Messages API meaning.
+      return {
+        blocks: [{ kind: "text", text: typeof t.message.content === "string" ? t.message.content : "" }],
+        stop: "end_turn",
+      };
   }
 }
 

@@ -32,6 +32,13 @@ export interface ScriptedOpenAiServerOptions {
   /** Which native listing this "LM Studio" has: 0.4+ (`v1`), 0.3.x (`v0`) or none (a plain
    * OpenAI-compatible server). Default `v1`. */
   nativeApi?: "v1" | "v0" | "none";
+  /** Answer a streamed request that offers tools with HTTP 500 "Cannot use tools with stream", as
+   * llama.cpp's server did before mid-2025. */
+  refuseStreamWithTools?: boolean;
+  /** How the server treats reasoning sent back on assistant turns. `required`: DeepSeek's thinking
+   * mode, 400 when an earlier tool-calling turn lacks its `reasoning_content`. `rejected`: a server
+   * that validates message fields (OpenAI, Mistral), 400 on `reasoning_content` / `reasoning`. */
+  reasoningReplay?: "required" | "rejected";
 }
 
 export interface ScriptedOpenAiServer extends ScriptedServer {
@@ -74,6 +81,8 @@ export async function startScriptedOpenAiServer(options: ScriptedOpenAiServerOpt
           model?: string;
           stream?: boolean;
           stream_options?: { include_usage?: boolean };
+          tools?: unknown[];
+          messages?: Array<Record<string, unknown>>;
         };
         const model = body.model ?? "";
         if (!models.some((m) => m.id === model)) {
@@ -85,6 +94,14 @@ export async function startScriptedOpenAiServer(options: ScriptedOpenAiServerOpt
               param: "model",
               code: "model_not_found",
             },
+          });
+        }
+        const replayProblem = checkReasoningReplay(body, options.reasoningReplay);
+        if (replayProblem) return sendJson(res, 400, replayProblem);
+        if (options.refuseStreamWithTools && body.stream && body.tools?.length) {
+          // llama.cpp's utils.hpp threw this from oaicompat_completion_params_parse.
+          return sendJson(res, 500, {
+            error: { code: 500, message: "Cannot use tools with stream", type: "server_error" },
           });
         }
         const t = await nextTurn();
@@ -146,6 +163,7 @@ function v0Models(models: ScriptedModel[]): LmStudioV0Models {
 
 /** LM Studio bodies most failures as `{"error": "<text>"}` (a string, not OpenAI's object). */
 function errorBody(t: Extract<Turn, { type: "error" }>): unknown {
+  if (t.body !== undefined) return t.body;
   return {
     error: t.message ?? (t.status >= 500 ? "Internal server error" : `<LM Studio error> request failed (${t.status})`),
   };
@@ -204,6 +222,27 @@ async function streamTurn(
   let usage: { promptTokens: number; completionTokens: number } | undefined;
 
   switch (t.type) {
+    case "raw": {
+      for (const event of t.events) {
+        if ("sse" in event) {
+          if (!closed.aborted) res.write(`${event.sse}\n\n`);
+        } else
+          await send(chunk(event.delta as ChatCompletionChunk.Choice.Delta, (event.finishReason ?? null) as never));
+      }
+      if (includeUsage && t.usage) {
+        await send({
+          id,
+          object: "chat.completion.chunk",
+          created,
+          model,
+          system_fingerprint: model,
+          choices: [],
+          usage: usageOf(t.usage),
+        });
+      }
+      if (!closed.aborted) res.end("data: [DONE]\n\n");
+      return;
+    }
     case "hang":
       if (t.text) await sendText(t.text, 8);
       return untilClosed(closed);
@@ -283,6 +322,17 @@ async function wholeTurn(res: ServerResponse, t: Turn, model: string, closed: Ab
     res.destroy();
     return;
   }
+  if (t.type === "raw") {
+    return sendJson(res, 200, {
+      id: `chatcmpl-${Math.random().toString(36).slice(2, 23)}`,
+      object: "chat.completion",
+      created: Math.floor(Date.now() / 1000),
+      model,
+      choices: [{ index: 0, logprobs: null, finish_reason: t.finishReason, message: t.message }],
+      usage: usageOf(t.usage ?? { promptTokens: 100, completionTokens: 20 }),
+      system_fingerprint: model,
+    });
+  }
   let message: ChatCompletion.Choice["message"];
   let finish: ChatCompletion.Choice["finish_reason"] = "stop";
   let usage = t.type === "text" || t.type === "tool_calls" ? t.usage : undefined;
@@ -323,4 +373,48 @@ async function wholeTurn(res: ServerResponse, t: Turn, model: string, closed: Ab
     system_fingerprint: model,
   };
   sendJson(res, 200, completion);
+}
+
+function usageOf(u: { promptTokens: number; completionTokens: number; reasoningTokens?: number }) {
+  return {
+    prompt_tokens: u.promptTokens,
+    completion_tokens: u.completionTokens,
+    total_tokens: u.promptTokens + u.completionTokens,
+    ...(u.reasoningTokens !== undefined ? { completion_tokens_details: { reasoning_tokens: u.reasoningTokens } } : {}),
+  };
+}
+
+/** The 400s of DeepSeek (reasoning missing) and of field-checking servers (reasoning present). */
+function checkReasoningReplay(
+  body: { messages?: Array<Record<string, unknown>> },
+  mode: ScriptedOpenAiServerOptions["reasoningReplay"],
+): unknown {
+  if (!mode) return undefined;
+  for (const [i, m] of (body.messages ?? []).entries()) {
+    if (m.role !== "assistant") continue;
+    const has = typeof m.reasoning_content === "string" || typeof m.reasoning === "string";
+    const calls = Array.isArray(m.tool_calls) && m.tool_calls.length > 0;
+    if (mode === "required" && calls && typeof m.reasoning_content !== "string") {
+      return {
+        error: {
+          message: "The reasoning_content in the thinking mode must be passed back to the API.",
+          type: "invalid_request_error",
+          param: null,
+          code: "invalid_request_error",
+        },
+      };
+    }
+    if (mode === "rejected" && has) {
+      const field = typeof m.reasoning_content === "string" ? "reasoning_content" : "reasoning";
+      return {
+        error: {
+          message: `Additional properties are not allowed ('${field}' was unexpected) - 'messages.${i}'`,
+          type: "invalid_request_error",
+          param: null,
+          code: null,
+        },
+      };
+    }
+  }
+  return undefined;
 }
