@@ -7,6 +7,7 @@ import { z } from "zod";
 import { connectUrl } from "./comms/ws-client-transport.ts";
 import { LOG_LEVELS } from "./logger.ts";
 import { DEFAULT_BOUNDS } from "./runtime/container-bounds.ts";
+import { parseImageRule } from "./runtime/image-allowlist.ts";
 
 /**
  * Every Node setting, from flags or the environment (CONTRACT "Node settings"); a flag wins over its
@@ -46,7 +47,8 @@ export const NodeSettings = z.object({
   mountRoots: z.array(z.string().refine(isAbsolute, "must be an absolute directory")),
   /** Writable MCP mounts only below these (which are mount roots too). */
   mountRwRoots: z.array(z.string().refine(isAbsolute, "must be an absolute directory")),
-  /** MCP images allowed, as globs (`*` any run of characters); none given: any image. */
+  /** MCP images allowed: `name[:tag]` rules, `*` only as a whole name component or in the tag
+   * (runtime/image-allowlist.ts); none given: any image. */
   allowImages: z.array(z.string().min(1)),
   /** exec_command runs only commands whose argv matches one of these in full (tools/exec-allowlist.ts);
    * none given: any program. */
@@ -104,8 +106,9 @@ Usage: fabricore-node --core URL --token T [options]
   --mount-root DIR      MCP containers may mount below DIR, read-only   FABRICORE_MOUNT_ROOTS (':'-separated)
                         (repeatable); none given: no mounts
   --mount-rw-root DIR   ... and writable below DIR (repeatable)         FABRICORE_MOUNT_RW_ROOTS (':'-separated)
-  --allow-image GLOB    MCP images limited to these, e.g.               FABRICORE_ALLOW_IMAGES (','-separated)
-                        'mcp/*' (repeatable); none given: any image
+  --allow-image RULE    MCP images limited to these: name[:tag],        FABRICORE_ALLOW_IMAGES (','-separated)
+                        '*' a whole name component ('mcp/*') or in
+                        the tag (repeatable); none given: any image
   --exec-allow REGEX    exec_command runs only commands matching one    FABRICORE_EXEC_ALLOW (newline-separated)
                         of these in full (repeatable); options must be
                         written out, no .. in paths (docs/SECURITY.md)
@@ -273,6 +276,13 @@ export function loadNodeSettings(
           .split(",")
           .map((p) => p.trim())
           .filter((p) => p !== "");
+  for (const rule of allowImages) {
+    try {
+      parseImageRule(rule);
+    } catch (error) {
+      problems.push((error as Error).message);
+    }
+  }
   const execAllow: RegExp[] = [];
   const rawExecAllow =
     list("exec-allow").length > 0

@@ -11,6 +11,7 @@ import { createMcpManager } from "./mcp/create-mcp-manager.ts";
 import { createDockerApi } from "./runtime/docker-api.ts";
 import { BuiltinTools } from "./tools/builtin-tools.ts";
 import { ToolDispatcher } from "./tools/dispatcher.ts";
+import { rootsContaining } from "./tools/read-file.ts";
 import { CpuSampler, collectHeartbeatStats } from "./tools/system-stats.ts";
 import type { McpManagerOptions, McpProvider } from "./tools/tool-provider.ts";
 
@@ -52,11 +53,20 @@ export async function startNode(
     ca,
     logger,
   });
+  const exposing = await rootsContaining(settings.readRoots, settings.dataDir);
+  if (exposing.length > 0) {
+    logger.warn(
+      { readRoots: exposing, dataDir: settings.dataDir },
+      "a read root contains the Node's data dir (its private key): read_file refuses everything in it, " +
+        "but move the data dir (--data-dir) out of the read roots",
+    );
+  }
   const coreUrlOf = new Map(settings.connectUrls.map((url, i) => [url, settings.coreUrls[i] ?? settings.coreUrl]));
   const dispatcher = new ToolDispatcher({
     providers: [
       new BuiltinTools({
         readRoots: settings.readRoots,
+        readDenied: [settings.dataDir],
         allowExec: settings.allowExec,
         allowShell: settings.allowShell,
         execAllow: settings.execAllow,

@@ -154,5 +154,10 @@ describe("option-like values", () => {
       ).toThrow(/option/);
     }
     expect(optionLikeProblems({ settings: { token: "-x" }, args: ["ok", "-y"] })).toHaveLength(2);
+    // Issue 15.6: a leading space (or tab) does not hide an option.
+    expect(
+      optionLikeProblems({ env: { NODE_OPTIONS: " --inspect=0.0.0.0:9229" }, args: ["\t--allow-write"] }),
+    ).toHaveLength(2);
+    expect(optionLikeProblems({ env: { GREETING: "hello -x" } })).toHaveLength(0);
   });
 });

@@ -213,14 +213,17 @@ export function optionLikeProblems(parts: {
 }): string[] {
   const problems: string[] = [];
   for (const arg of parts.args ?? []) {
-    if (arg.startsWith("-")) problems.push(`argument ${JSON.stringify(arg.slice(0, 80))} looks like an option`);
+    // trimStart: " --x" splits into an option wherever a shell or a template splices it in (issue 15.6).
+    if (arg.trimStart().startsWith("-"))
+      problems.push(`argument ${JSON.stringify(arg.slice(0, 80))} looks like an option`);
   }
   for (const [kind, record] of [
     ["environment value", parts.env],
     ["setting", parts.settings],
   ] as const) {
     for (const [name, value] of Object.entries(record ?? {})) {
-      if (value.startsWith("-")) problems.push(`${kind} ${name} starts with "-" and would read as an option`);
+      if (value.trimStart().startsWith("-"))
+        problems.push(`${kind} ${name} starts with "-" and would read as an option`);
     }
   }
   return problems;

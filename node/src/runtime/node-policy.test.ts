@@ -71,5 +71,10 @@ describe("the Node's MCP policy", () => {
   it("refuses environment values that would read as command-line options", () => {
     expect(() => checkSpecPolicy(spec({ env: { OPTS: "--privileged" } }), policy)).toThrow(/OPTS.*"-"/);
     expect(() => checkSpecPolicy(spec({ env: { HOME: "/tmp", N: "1" } }), policy)).not.toThrow();
+    // Issue 15.6: a leading space does not hide the option from `server $OPTS`.
+    for (const value of [" --inspect=0.0.0.0:9229", "\t-x", "\n --flag"]) {
+      expect(() => checkSpecPolicy(spec({ env: { NODE_OPTIONS: value } }), policy)).toThrow(/NODE_OPTIONS/);
+    }
+    expect(() => checkSpecPolicy(spec({ env: { GREETING: "hello -x" } }), policy)).not.toThrow();
   });
 });

@@ -3,6 +3,7 @@ import { isPathWithin, type ManagedMcpSpec } from "@fabricore/protocol";
 import { type ContainerBounds, checkContainerBounds, DEFAULT_BOUNDS } from "./container-bounds.ts";
 import type { BindMount } from "./docker-api.ts";
 import { RuntimeError } from "./errors.ts";
+import { parseImageRule } from "./image-allowlist.ts";
 
 /**
  * The Node's own limits on managed MCP servers, from its flags. The Core decides what to run; this
@@ -14,23 +15,23 @@ export interface McpPolicy {
   mountRoots: readonly string[];
   /** Writable bind mounts only below these. */
   mountRwRoots: readonly string[];
-  /** Image references allowed, as globs (`*` any run of characters); empty: any image. */
+  /** Image rules (`name[:tag]`, `*` a whole name component; image-allowlist.ts); empty: any image. */
   allowImages: readonly string[];
   /** Root, limits and network (container-bounds.ts); unset: DEFAULT_BOUNDS. */
   bounds?: ContainerBounds | undefined;
 }
 
-function globToRegExp(glob: string): RegExp {
-  const body = glob
-    .split("*")
-    .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, "\\$&"))
-    .join(".*");
-  return new RegExp(`^${body}$`);
-}
-
-/** Does `image` match one of the allowlist's globs? (An empty allowlist allows any.) */
+/** Does `image` match one of the --allow-image rules (image-allowlist.ts)? An empty list allows any;
+ * a rule that does not parse (env.ts refuses those at start) admits nothing. */
 export function imageAllowed(image: string, allowImages: readonly string[]): boolean {
-  return allowImages.length === 0 || allowImages.some((glob) => globToRegExp(glob).test(image));
+  if (allowImages.length === 0) return true;
+  return allowImages.some((source) => {
+    try {
+      return parseImageRule(source).matches(image);
+    } catch {
+      return false;
+    }
+  });
 }
 
 /**
@@ -48,12 +49,13 @@ export function checkSpecPolicy(spec: ManagedMcpSpec, policy: McpPolicy): void {
     );
   }
   const optionLike = Object.entries(spec.env)
-    .filter(([, value]) => value.startsWith("-"))
+    // trimStart: `" --inspect=0.0.0.0:9229"` is an option too once a shell splits `server $OPTS` (15.6).
+    .filter(([, value]) => value.trimStart().startsWith("-"))
     .map(([name]) => name);
   if (optionLike.length > 0) {
     throw new RuntimeError(
       "invalid_spec",
-      `environment ${optionLike.join(", ")} refused: values starting with "-" would be read as command-line options`,
+      `environment ${optionLike.join(", ")} refused: values starting with "-" (after any leading space) would be read as command-line options`,
     );
   }
 }

@@ -13,6 +13,8 @@ import type { ToolCallContext, ToolProvider } from "./tool-provider.ts";
 export interface BuiltinToolsOptions {
   /** Absolute directories `read_file` may read below; empty: `read_file` refuses. */
   readRoots: readonly string[];
+  /** Never readable whatever the roots say: the Node's data dir. */
+  readDenied?: readonly string[] | undefined;
   /** Without it `exec_command` is neither listed nor runs. */
   allowExec: boolean;
   /** exec_command through /bin/sh (--allow-shell); otherwise argv without a shell. */
@@ -51,7 +53,7 @@ export class BuiltinTools implements ToolProvider {
   async call(name: string, args: Record<string, unknown>, ctx: ToolCallContext): Promise<ToolResult> {
     switch (name) {
       case "read_file":
-        return readFileTool(args, this.options.readRoots);
+        return readFileTool(args, this.options.readRoots, { denied: this.options.readDenied });
       case "exec_command":
         // Refuses by itself when exec is off: the Core might call it from a stale tool list.
         return execCommandTool(args, {

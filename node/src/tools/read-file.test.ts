@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ToolResult } from "@fabricore/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { READ_FILE_HARD_MAX_BYTES, readFileTool } from "./read-file.ts";
+import { READ_FILE_HARD_MAX_BYTES, readFileTool, rootsContaining } from "./read-file.ts";
 
 const text = (result: ToolResult) => result.content.map((block) => ("text" in block ? block.text : "")).join("\n");
 
@@ -114,5 +114,63 @@ describe("read_file", () => {
     const result = await readFileTool({ path: join(root, "nope.txt") }, [root]);
     expect(result.isError).toBe(true);
     expect(text(result)).toContain("no such file");
+  });
+
+  describe("the Node's own data dir (issue 15.2)", () => {
+    let dataDir: string;
+    beforeAll(async () => {
+      dataDir = join(root, "node-data");
+      await mkdir(dataDir, { recursive: true });
+      await writeFile(join(dataDir, "node-key.pem"), "-----BEGIN PRIVATE KEY-----\nMC4CAQ\n");
+      await writeFile(join(dataDir, "identity.json"), '{"nodeId":"n1"}');
+      await symlink(join(dataDir, "node-key.pem"), join(root, "key-link"));
+      await symlink(dataDir, join(root, "data-link"));
+    });
+
+    it("never serves node-key.pem or identity.json, however the path is spelled", async () => {
+      const paths = [
+        join(dataDir, "node-key.pem"),
+        join(dataDir, "identity.json"),
+        `${root}/sub/../node-data/node-key.pem`,
+        join(root, "key-link"),
+        join(root, "data-link", "identity.json"),
+      ];
+      for (const path of paths) {
+        const result = await readFileTool({ path }, [root], { denied: [dataDir] });
+        expect(result.isError, path).toBe(true);
+        expect(text(result)).toContain("never serves");
+        expect(text(result)).not.toContain("PRIVATE KEY");
+        expect(result.structuredContent).toEqual({ code: "not_allowed" });
+      }
+      // The rest of the root is still readable.
+      const ok = await readFileTool({ path: join(root, "sub", "hello.txt") }, [root], { denied: [dataDir] });
+      expect(text(ok)).toBe("hello world\n");
+    });
+
+    it("refuses even when the data dir is the read root itself, or below a symlinked root", async () => {
+      const itself = await readFileTool({ path: join(dataDir, "identity.json") }, [dataDir], { denied: [dataDir] });
+      expect(text(itself)).toContain("never serves");
+      const viaLink = await readFileTool({ path: join(dataDir, "identity.json") }, [root], {
+        denied: [join(root, "data-link")],
+      });
+      expect(text(viaLink)).toContain("never serves");
+    });
+
+    it("never serves the Node's own /proc entry (its environment holds the token)", async () => {
+      for (const path of ["/proc/self/environ", `/proc/${process.pid}/environ`, "/proc/self/cmdline"]) {
+        const result = await readFileTool({ path }, ["/proc"]);
+        expect(result.isError, path).toBe(true);
+        expect(text(result)).toContain("never serves");
+      }
+      // Other processes' entries below an explicit /proc root stay readable as configured.
+      const other = await readFileTool({ path: "/proc/1/stat" }, ["/proc"]);
+      expect(other.isError).toBe(false);
+    });
+
+    it("names the roots that contain the data dir (the start-up warning)", async () => {
+      expect(await rootsContaining([root, join(root, "sub")], dataDir)).toEqual([root]);
+      expect(await rootsContaining([join(root, "data-link")], dataDir)).toEqual([join(root, "data-link")]);
+      expect(await rootsContaining([join(root, "sub")], dataDir)).toEqual([]);
+    });
   });
 });

@@ -27,13 +27,49 @@ async function realRoots(roots: readonly string[]): Promise<string[]> {
   return resolved.filter((root): root is string => root !== undefined);
 }
 
+export interface ReadFileOptions {
+  /** Directories never served, whatever the roots say: the Node's data dir (its private key,
+   * identity.json). Resolved at each call, like the roots. */
+  denied?: readonly string[] | undefined;
+}
+
+/** The given paths and their real paths: a denied dir is refused by either spelling. */
+async function deniedDirs(denied: readonly string[]): Promise<string[]> {
+  const real = await Promise.all(denied.map((dir) => realpath(dir).catch(() => dir)));
+  // The Node's own /proc entry: its environ holds the enrollment token, its fds the open key file.
+  return [...new Set([...denied, ...real, `/proc/${process.pid}`])];
+}
+
+function deniedReason(path: string, real: string, denied: readonly string[]): string | undefined {
+  if (!denied.some((dir) => isWithin(dir, real))) return undefined;
+  return (
+    `${path} is refused: it is in this Node's own data or process files (its private key, identity, ` +
+    "environment); read_file never serves them, whatever the read roots say"
+  );
+}
+
+/** The roots that contain a denied dir (the start-up warning of issue 15.2). */
+export async function rootsContaining(roots: readonly string[], dir: string): Promise<string[]> {
+  const realDir = await realpath(dir).catch(() => dir);
+  const out: string[] = [];
+  for (const root of roots) {
+    const realRoot = await realpath(root).catch(() => root);
+    if (isWithin(realRoot, realDir)) out.push(root);
+  }
+  return out;
+}
+
 /**
- * `read_file`: text of a regular file below one of the read roots. The path is resolved with
+ * `read_file`: text of a regular file below one of the read roots, never in a denied dir. The path is resolved with
  * realpath BEFORE the check, so `..`, symlinks and magic links like /proc/self/root cannot lead out;
  * the file is then opened without following a final symlink and, on Linux, the opened descriptor's
  * own path is checked again, which closes the race of a path swapped between check and open.
  */
-export async function readFileTool(rawArgs: unknown, roots: readonly string[]): Promise<ToolResult> {
+export async function readFileTool(
+  rawArgs: unknown,
+  roots: readonly string[],
+  options: ReadFileOptions = {},
+): Promise<ToolResult> {
   const parsed = parseArgs("read_file", ReadFileArgs, rawArgs);
   if (!parsed.ok) return parsed.result;
   if (roots.length === 0) {
@@ -63,6 +99,9 @@ export async function readFileTool(rawArgs: unknown, roots: readonly string[]): 
       code: "not_allowed",
     });
   }
+  const denied = await deniedDirs(options.denied ?? []);
+  const refusal = deniedReason(path, real, denied);
+  if (refusal) return errorResult(refusal, { code: "not_allowed" });
 
   let handle: FileHandle;
   try {
@@ -74,7 +113,10 @@ export async function readFileTool(rawArgs: unknown, roots: readonly string[]): 
   try {
     if (process.platform === "linux") {
       const opened = await readlink(`/proc/self/fd/${handle.fd}`).catch(() => undefined);
-      if (opened !== undefined && !allowed.some((root) => isWithin(root, opened))) {
+      if (
+        opened !== undefined &&
+        (!allowed.some((root) => isWithin(root, opened)) || deniedReason(path, opened, denied))
+      ) {
         return errorResult(`${path} changed while it was being opened; refused`, { code: "not_allowed" });
       }
     }
