@@ -5,6 +5,7 @@ import fastifyStatic from "@fastify/static";
 import fastifySwagger from "@fastify/swagger";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions } from "fastify";
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from "fastify-type-provider-zod";
+import proxyAddr from "proxy-addr";
 import { authHook, type RouteRole, requireRank } from "./api/auth.ts";
 import { installErrorHandler } from "./api/errors.ts";
 import { auditRoutes } from "./api/routes/audit.ts";
@@ -52,6 +53,15 @@ export function parseTrustProxy(value: string): boolean | string[] {
     .split(",")
     .map((s) => s.trim())
     .filter(Boolean);
+}
+
+/** The same setting as a predicate over the peer's address, for the Node socket's upgrade (which
+ * Fastify does not see): Fastify's own rule, `proxy-addr`, so both agree on who is a proxy. */
+export function trustProxyPredicate(value: boolean | string[]): (address: string) => boolean {
+  if (value === true) return () => true;
+  if (value === false || value.length === 0) return () => false;
+  const trust = proxyAddr.compile(value);
+  return (address) => trust(address, 0);
 }
 
 /** Every response: no sniffing, no framing, no referrer, and for API answers a CSP that allows

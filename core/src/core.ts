@@ -7,7 +7,7 @@ import type { FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { RateLimiter } from "./api/rate-limit.ts";
 import { nodeIdentityRoutes } from "./api/routes/node-identity.ts";
-import { buildApp, parseTrustProxy } from "./app.ts";
+import { buildApp, parseTrustProxy, trustProxyPredicate } from "./app.ts";
 import { Cluster } from "./cluster/cluster.ts";
 import type { CoreContext } from "./core-context.ts";
 import {
@@ -134,6 +134,7 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
     authenticate: (credentials) => identity.authenticate(credentials),
     desiredMcpServers: (nodeId) => mcp.desiredFor(nodeId),
     heartbeatIntervalMs: env.FABRICORE_HEARTBEAT_SECONDS * 1000,
+    trustProxy: trustProxyPredicate(parseTrustProxy(env.FABRICORE_TRUST_PROXY)),
     logger: {
       debug: (f, m) => hubLogger.debug(f, m),
       info: (f, m) => hubLogger.info(f, m),

@@ -73,6 +73,9 @@ export interface NodeHubOptions {
   mcpSyncTimeoutMs?: number;
   logger?: HubLogger;
   now?: () => number;
+  /** Whether the peer at `address` is a proxy we were told about (FABRICORE_TRUST_PROXY): only then
+   * are its X-Forwarded-Proto/-Host believed for the origin the Node signed. Default: nobody. */
+  trustProxy?: (address: string) => boolean;
 }
 
 /** A connected Node that has said hello. */
@@ -183,7 +186,7 @@ export class NodeHub {
       rejectUpgrade(socket, 503, "unavailable", "the Core is shutting down");
       return;
     }
-    const credentials = credentialsOf(request);
+    const credentials = credentialsOf(request, this.options.trustProxy ?? trustNobody);
     let identity: NodeIdentity | NodeAuthRefusal | null = null;
     if (credentials) {
       try {
@@ -470,16 +473,25 @@ function header(request: IncomingMessage, name: string): string | undefined {
   return typeof value === "string" && value !== "" ? value : undefined;
 }
 
+const trustNobody = () => false;
+
 /**
- * The origin the Node dialled, as this Core sees it: scheme and host of the request, honouring a
- * reverse proxy's X-Forwarded-Proto/-Host (the API trusts its proxy the same way). The Node signs the
- * origin it dialled, so the two agree exactly when the Node is talking to this Core.
+ * The origin the Node dialled, as this Core sees it: scheme and host of the request, or, when the
+ * peer is a trusted proxy (FABRICORE_TRUST_PROXY, the same rule as the API's client IP), that
+ * proxy's X-Forwarded-Proto/-Host. The Node signs the origin it dialled, so the two agree exactly
+ * when the Node is talking to this Core. A client that is not a trusted proxy cannot pick the
+ * origin (issue 15.4: an upgrade signed for http://evil.example was accepted through
+ * X-Forwarded-Host).
  */
-export function requestOrigin(request: IncomingMessage): string {
-  const proto =
-    header(request, "x-forwarded-proto")?.split(",")[0]?.trim() ??
-    ((request.socket as { encrypted?: boolean }).encrypted ? "https" : "http");
-  const host = header(request, "x-forwarded-host")?.split(",")[0]?.trim() ?? header(request, "host") ?? "";
+export function requestOrigin(request: IncomingMessage, trustProxy: (address: string) => boolean): string {
+  const peer = request.socket.remoteAddress;
+  const forwarded = peer !== undefined && trustProxy(peer);
+  const encrypted = (request.socket as { encrypted?: boolean }).encrypted ? "https" : "http";
+  const proto = (forwarded ? header(request, "x-forwarded-proto")?.split(",")[0]?.trim() : undefined) ?? encrypted;
+  const host =
+    (forwarded ? header(request, "x-forwarded-host")?.split(",")[0]?.trim() : undefined) ??
+    header(request, "host") ??
+    "";
   try {
     return new URL(`${proto}://${host}`).origin;
   } catch {
@@ -487,12 +499,15 @@ export function requestOrigin(request: IncomingMessage): string {
   }
 }
 
-function credentialsOf(request: IncomingMessage): NodeCredentials | undefined {
+function credentialsOf(
+  request: IncomingMessage,
+  trustProxy: (address: string) => boolean,
+): NodeCredentials | undefined {
   const nodeId = header(request, NODE_AUTH_HEADERS.nodeId);
   const nonce = header(request, NODE_AUTH_HEADERS.nonce);
   const signature = header(request, NODE_AUTH_HEADERS.signature);
   if (nodeId && nonce && signature) {
-    return { kind: "signed", nodeId, nonce, signature, origin: requestOrigin(request) };
+    return { kind: "signed", nodeId, nonce, signature, origin: requestOrigin(request, trustProxy) };
   }
   const token = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? "")?.[1];
   return token ? { kind: "bearer", token } : undefined;
