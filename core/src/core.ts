@@ -26,6 +26,7 @@ import { deriveChallengeKey } from "./nodes/node-auth.ts";
 import { NodeHub } from "./nodes/node-hub.ts";
 import { NodeIdentityService } from "./nodes/node-identity.ts";
 import { ApprovalGate } from "./runs/approval-gate.ts";
+import { startChainedRuns } from "./runs/chain-rules.ts";
 import { LocalRunEventBus, type RunEventBus } from "./runs/run-events.ts";
 import { RunExecutor } from "./runs/run-executor.ts";
 import { DbRunQueue, type RunQueue } from "./runs/run-queue.ts";
@@ -204,6 +205,17 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
     redactor,
     refreshRedactor,
     approvals,
+    afterFinish: async (runId) => {
+      await startChainedRuns(
+        {
+          runs: repos.runs,
+          jobs: repos.jobs,
+          start: (job, input, by, extra) => runs.start(job, "chain", input, by, extra),
+          logger,
+        },
+        runId,
+      );
+    },
   });
   const queue: RunQueue = cluster
     ? cluster.runQueue({

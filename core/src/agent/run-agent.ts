@@ -51,6 +51,7 @@ async function runLoop(runOptions: RunAgentOptions, budget: AbortSignal | undefi
   const budgetSpent = maxSteps(options.maxSteps);
   const tokensSpent = options.maxTokens !== undefined ? maxTokens(options.maxTokens) : () => false;
   let modelIndex = 0;
+  let corrections = 0;
   let lastText: string | null = null;
   const cancelled = (): RunAgentResult =>
     budget?.aborted && !runOptions.signal.aborted
@@ -128,7 +129,21 @@ async function runLoop(runOptions: RunAgentOptions, budget: AbortSignal | undefi
             turns: state.turns,
           };
         }
-        return { status: "succeeded", output: text, usage, turns: state.turns };
+        const checked = options.finalCheck?.check(text);
+        if (!checked) return { status: "succeeded", output: text, usage, turns: state.turns };
+        if (checked.ok) return { status: "succeeded", output: text, usage, turns: state.turns, result: checked.result };
+        if (corrections >= (options.finalCheck?.retries ?? 0)) {
+          return {
+            status: "failed",
+            output: text,
+            error: options.finalCheck!.failure(checked.problem),
+            usage,
+            turns: state.turns,
+          };
+        }
+        corrections++;
+        messages.push({ role: "user", content: options.finalCheck!.correction(checked.problem) });
+        continue;
       }
 
       const results = await runToolCalls(calls, step, byModelName, options);

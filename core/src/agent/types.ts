@@ -114,6 +114,18 @@ export interface RunAgentOptions {
   /** Wall-clock limit of the run in seconds; when it passes, the model request and tool calls in
    * flight are aborted and the run fails with the reason. Unset: no limit. */
   maxSeconds?: number;
+  /** Checks the final answer (structured output). A problem is sent back to the model as a user
+   * message, with the tools still offered, up to `retries` times; then the run fails with it. */
+  finalCheck?: FinalCheck;
+}
+
+export interface FinalCheck {
+  check(text: string): { ok: true; result: unknown } | { ok: false; problem: string };
+  /** What the model is told after an answer that failed the check. */
+  correction(problem: string): string;
+  retries: number;
+  /** The run's error when the last retry fails too. */
+  failure(problem: string): string;
 }
 
 export interface RunAgentResult {
@@ -123,4 +135,6 @@ export interface RunAgentResult {
   usage: TokenUsage;
   /** Model turns taken. */
   turns: number;
+  /** What `finalCheck` made of the final answer. */
+  result?: unknown;
 }

@@ -13,8 +13,10 @@ import { type Audit, sha256Hex } from "../services/audit.ts";
 import type { ApprovalGate } from "./approval-gate.ts";
 import { FanOutRunner } from "./fan-out.ts";
 import type { RunEventBus } from "./run-events.ts";
+import { effectiveApprovalPolicy, hasUntrustedInput, runUserMessage, UNTRUSTED_INPUT_RULE } from "./run-message.ts";
 import type { Logger } from "./run-queue.ts";
 import { noTargetsError, resolveRunTargets } from "./run-targets.ts";
+import { structuredOutputCheck } from "./structured-output.ts";
 
 export interface RunExecutorDeps {
   runs: RunsRepo;
@@ -40,6 +42,8 @@ export interface RunExecutorDeps {
   refreshRedactor?: () => Promise<void>;
   /** Holds tool calls the job's approval policy names until an operator decides. */
   approvals?: ApprovalGate;
+  /** Called once a run's end is stored (chaining: start the jobs its job names in `then`). */
+  afterFinish?: (runId: string) => Promise<void>;
   /** How long storing a run's end is retried while the disk is full or the database locked (60 s). */
   finishRetryMs?: number;
 }
@@ -81,6 +85,7 @@ export class RunExecutor {
       output: string | null;
       error?: string;
       usage?: { promptTokens: number; completionTokens: number };
+      result?: unknown;
     };
     try {
       result = await this.executeRun(run, signal);
@@ -99,6 +104,7 @@ export class RunExecutor {
         ...result,
         output: result.output === null ? null : redactor.redact(result.output),
         ...(result.error !== undefined ? { error: redactor.redact(result.error) } : {}),
+        ...(result.result !== undefined ? { result: redactor.redactDeep(result.result) } : {}),
       };
     }
     await this.recordFinish(run.id, {
@@ -106,6 +112,7 @@ export class RunExecutor {
       output: result.output,
       error: result.error ?? null,
       ...(result.usage ? { usage: result.usage } : {}),
+      ...(result.result !== undefined ? { result: result.result } : {}),
     });
     metrics.runs.inc({ status: result.status, trigger: run.trigger });
     metrics.runSeconds.observe((Date.now() - started) / 1000);
@@ -116,6 +123,10 @@ export class RunExecutor {
       error: result.error ?? null,
     });
     events.publish(run.id, { type: "done", status: result.status });
+    // After the run is recorded: a chained run's input is read from the stored run.
+    await this.deps.afterFinish?.(run.id).catch((error: unknown) => {
+      logger.error({ err: error, runId }, "starting the jobs chained after this run failed");
+    });
   }
 
   /**
@@ -154,11 +165,15 @@ export class RunExecutor {
       ? `${SYSTEM_PROMPT}\nThese target servers are offline and their tools are unavailable: ${offline.join(", ")}.`
       : SYSTEM_PROMPT;
     if (run.nodeName) system += `\nYou are working on the server ${run.nodeName} only.`;
+    if (hasUntrustedInput(run)) system = `${system}\n${UNTRUSTED_INPUT_RULE}`;
+    // The job's output schema binds its one answer: a fan-out's summary when it has one, else each run.
+    const checked = !(run.parentRunId !== null && job.fanOut?.summarize);
+    // Templates filled and input fenced here; the agent gets the finished user message.
     return this.agent(
       run,
       job,
       models,
-      { prompt: job.prompt, input: run.input, system, tools, maxSteps: job.maxSteps },
+      { prompt: runUserMessage(job, run), system, tools, maxSteps: job.maxSteps, checked },
       signal,
     );
   }
@@ -176,25 +191,30 @@ export class RunExecutor {
     if ("error" in models) return { status: "failed" as const, output: null, error: models.error };
     const system = `${SYSTEM_PROMPT}\nYou have no tools now: answer from the results you are given.`;
     // Two turns: a model that still asks for a tool is told it has none and answers on the second.
-    return this.agent(run, job, models, { prompt, input: undefined, system, tools: [], maxSteps: 2 }, signal);
+    // A third when the answer must match the output schema: room for the one corrective turn.
+    const maxSteps = job.output?.schema ? 3 : 2;
+    return this.agent(run, job, models, { prompt, system, tools: [], maxSteps, checked: true }, signal);
   }
 
   private async agent(
     run: Run,
     job: Job,
     models: { models: AgentModel[]; contextTokens: number | undefined },
-    task: { prompt: string; input: unknown; system: string; tools: AgentTool[]; maxSteps: number },
+    task: { prompt: string; system: string; tools: AgentTool[]; maxSteps: number; checked: boolean },
     signal: AbortSignal,
   ) {
     const seqByRun = { run: run.id };
     await this.deps.refreshRedactor?.();
     const redact = <T>(value: T): T => (this.deps.redactor ? this.deps.redactor.redactDeep(value) : value);
     const hubRouter = this.router(run, job);
-    const router = this.deps.approvals ? this.deps.approvals.wrap(hubRouter, run.id, job.approval) : hubRouter;
+    // A public webhook's runs: tools that may write wait for a person (SECURITY.md "Webhook input is data").
+    const policy = effectiveApprovalPolicy(job, run, tools);
+    const router = this.deps.approvals ? this.deps.approvals.wrap(hubRouter, run.id, policy) : hubRouter;
+    const schema = job.output?.schema;
     return runAgent({
       runId: run.id,
       prompt: task.prompt,
-      input: task.input ?? undefined,
+      ...(schema && task.checked ? { finalCheck: structuredOutputCheck(schema) } : {}),
       system: task.system,
       models: models.models,
       tools: task.tools,

@@ -1,5 +1,6 @@
 import type { ErrorObject, ValidateFunction } from "ajv";
 import { Ajv2020 } from "ajv/dist/2020.js";
+import type { FinalCheck } from "../agent/types.ts";
 
 /**
  * Structured output (a job's `output.schema`): the model's final answer must be JSON that matches
@@ -65,6 +66,17 @@ export function correctionMessage(problem: string, schema: Record<string, unknow
     "Reply again with ONLY the corrected JSON value, matching this schema:",
     JSON.stringify(schema),
   ].join("\n");
+}
+
+/** The agent loop's check of a final answer: one corrective turn, then the run fails naming the
+ * mismatch (the corrective turn counts against maxSteps and the token budget like any other). */
+export function structuredOutputCheck(schema: Record<string, unknown>): FinalCheck {
+  return {
+    check: (text) => checkStructuredAnswer(text, schema),
+    correction: (problem) => correctionMessage(problem, schema),
+    retries: 1,
+    failure: (problem) => `the answer does not match the job's output schema: ${problem}`,
+  };
 }
 
 function jsonText(text: string): string {
