@@ -23,6 +23,11 @@ function fleetModel() {
     requests.push(request);
     const tools = (request.tools ?? []).map((tool) => tool.name);
     if (tools.length === 0) {
+      const asked = request.messages.at(-1)?.content ?? "";
+      if (asked.includes("matching this JSON Schema")) {
+        const rows = [...asked.matchAll(/^### (\S+) \((\w+)\)/gm)].map((m) => ({ node: m[1], status: m[2] }));
+        return { text: JSON.stringify({ servers: rows }) };
+      }
       const servers = [...(request.messages.at(-1)?.content ?? "").matchAll(/^### (\S+) \((\w+)\)/gm)];
       return { text: `FLEET: ${servers.map((m) => `${m[1]}=${m[2]}`).join(", ")}` };
     }
@@ -166,6 +171,32 @@ describe("fan-out runs", () => {
     const again = await runToEnd(job.body.id);
     expect(again.children.map((c: { nodeName: string }) => c.nodeName)).toEqual(["db1", "db2", "web-1", "web-2"]);
     expect(again.output).toBe("FLEET: db1=succeeded, db2=succeeded, web-1=succeeded, web-2=skipped");
+  });
+
+  it("with an output schema, the summary is the structured answer (a row per Node); children are not told the schema", async () => {
+    const schema = {
+      type: "object",
+      required: ["servers"],
+      properties: { servers: { type: "array", items: { type: "object", required: ["node", "status"] } } },
+    };
+    const job = await createJob("fleet-table", {
+      selector: "role=db",
+      fanOut: { mode: "each", summarize: true },
+      output: { schema },
+    });
+    expect(job.status).toBe(201);
+    const run = await runToEnd(job.body.id);
+    expect(run.status).toBe("succeeded");
+    expect(run.result).toEqual({
+      servers: run.children.map((c: { nodeName: string }) => ({ node: c.nodeName, status: "succeeded" })),
+    });
+    const child = (await t.api(operator, "GET", `/api/runs/${run.children[0].id}`)).body;
+    expect(child.result ?? null).toBeNull();
+    const childAsked = requests.find((r) => JSON.stringify(r.messages).includes(child.id) === false && r.tools?.length);
+    expect(childAsked).toBeDefined();
+    expect(
+      requests.some((r) => r.tools?.length && JSON.stringify(r.messages).includes("matching this JSON Schema")),
+    ).toBe(false);
   });
 
   it("without summarize, the output is one section per Node", async () => {

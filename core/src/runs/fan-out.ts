@@ -10,6 +10,8 @@ export interface FanOutResult {
   output: string | null;
   error?: string;
   usage?: Usage;
+  /** The summary's structured answer, when the job has an output schema. */
+  result?: unknown;
 }
 
 export interface FanOutDeps {
@@ -197,6 +199,7 @@ export class FanOutRunner {
             .map((c) => `${c.nodeName ?? c.nodeId} ${c.status}${c.error ? ` (${c.error})` : ""}`)
             .join("; ")}`;
     let output = sections;
+    let result: unknown;
     if (fanOut.summarize) {
       const summary = await this.deps.summarize(run, job, summaryPrompt(job, children), signal);
       usage.promptTokens += summary.usage?.promptTokens ?? 0;
@@ -210,8 +213,12 @@ export class FanOutRunner {
         };
       }
       output = summary.output ?? sections;
+      if (summary.result !== undefined) result = summary.result;
     }
-    return failure ? { status: "failed", output, error: failure, usage } : { status: "succeeded", output, usage };
+    const structured = result !== undefined ? { result } : {};
+    return failure
+      ? { status: "failed", output, error: failure, usage, ...structured }
+      : { status: "succeeded", output, usage, ...structured };
   }
 }
 

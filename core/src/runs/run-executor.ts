@@ -16,7 +16,7 @@ import type { RunEventBus } from "./run-events.ts";
 import { effectiveApprovalPolicy, hasUntrustedInput, runUserMessage, UNTRUSTED_INPUT_RULE } from "./run-message.ts";
 import type { Logger } from "./run-queue.ts";
 import { noTargetsError, resolveRunTargets } from "./run-targets.ts";
-import { structuredOutputCheck } from "./structured-output.ts";
+import { outputInstruction, structuredOutputCheck } from "./structured-output.ts";
 
 export interface RunExecutorDeps {
   runs: RunsRepo;
@@ -173,7 +173,13 @@ export class RunExecutor {
       run,
       job,
       models,
-      { prompt: runUserMessage(job, run), system, tools, maxSteps: job.maxSteps, checked },
+      {
+        prompt: runUserMessage(checked ? job : { ...job, output: null }, run),
+        system,
+        tools,
+        maxSteps: job.maxSteps,
+        checked,
+      },
       signal,
     );
   }
@@ -192,8 +198,10 @@ export class RunExecutor {
     const system = `${SYSTEM_PROMPT}\nYou have no tools now: answer from the results you are given.`;
     // Two turns: a model that still asks for a tool is told it has none and answers on the second.
     // A third when the answer must match the output schema: room for the one corrective turn.
-    const maxSteps = job.output?.schema ? 3 : 2;
-    return this.agent(run, job, models, { prompt, system, tools: [], maxSteps, checked: true }, signal);
+    const schema = job.output?.schema;
+    const maxSteps = schema ? 3 : 2;
+    const task = schema ? `${prompt}\n\n${outputInstruction(schema)}` : prompt;
+    return this.agent(run, job, models, { prompt: task, system, tools: [], maxSteps, checked: true }, signal);
   }
 
   private async agent(
@@ -208,7 +216,7 @@ export class RunExecutor {
     const redact = <T>(value: T): T => (this.deps.redactor ? this.deps.redactor.redactDeep(value) : value);
     const hubRouter = this.router(run, job);
     // A public webhook's runs: tools that may write wait for a person (SECURITY.md "Webhook input is data").
-    const policy = effectiveApprovalPolicy(job, run, tools);
+    const policy = effectiveApprovalPolicy(job, run, task.tools);
     const router = this.deps.approvals ? this.deps.approvals.wrap(hubRouter, run.id, policy) : hubRouter;
     const schema = job.output?.schema;
     return runAgent({
