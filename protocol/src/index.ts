@@ -1,5 +1,7 @@
+export * from "./close-codes.ts";
 export * from "./egress.ts";
 export * from "./errors.ts";
+export * from "./frame.ts";
 export * from "./jsonrpc.ts";
 export * from "./mcp.ts";
 export * from "./messages.ts";

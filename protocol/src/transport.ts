@@ -6,6 +6,20 @@ export interface CloseInfo {
   reason: string;
 }
 
+/** How a socket-backed transport tells its owner that the peer is alive, for heartbeat sweeps. The
+ * in-memory pair has none: its owner counts delivered messages instead. */
+export interface TransportLiveness {
+  /** When the peer last showed any sign of life: a frame, a ping or pong, or bytes (noteBytes). */
+  readonly lastActivityAt: number;
+  /** Bytes that arrived since the previous check count as life at `since` (a large frame crawling
+   * over a slow link delivers no message for as long as it takes). */
+  noteBytes(since: number): void;
+  /** A protocol-level ping that the peer answers below the message layer. */
+  ping?(): void;
+  /** Drops the connection without a close handshake (a silent peer would not answer one). */
+  terminate?(code: number, reason: string): void;
+}
+
 /**
  * What the RPC peer needs from a connection. The WebSocket transports (Core: core/src/nodes,
  * Node: node/src/comms) decode and validate frames before `onmessage`; the in-memory pair below
@@ -18,6 +32,8 @@ export interface Transport {
   /** A frame that could not be decoded or validated; the peer answers it with an error. */
   oninvalid?: (error: string, id: string | number | null) => void;
   onclose?: (info: CloseInfo) => void;
+  /** Present on socket transports; see TransportLiveness. */
+  readonly liveness?: TransportLiveness;
 }
 
 /** Two linked in-memory transports. Messages are structured-cloned and delivered on a later

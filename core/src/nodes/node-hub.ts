@@ -238,9 +238,9 @@ export class NodeHub {
     };
     const peer: CorePeer = new RpcPeer(transport, this.peerOptions, conn);
     conn.peer = peer;
-    // Every frame is a sign of life. A WebSocket transport keeps its own clock (lastActivityAt, pongs
+    // Every frame is a sign of life. A socket transport keeps its own clock (liveness.lastActivityAt, pongs
     // included); any other transport gets its handler wrapped rather than frames parsed twice.
-    if (!(transport instanceof WsServerTransport)) {
+    if (!transport.liveness) {
       const deliver = transport.onmessage;
       transport.onmessage = (message) => {
         conn.lastSeenAt = this.now();
@@ -341,22 +341,23 @@ export class NodeHub {
     this.lastSweepAt = now;
     const silentBefore = now - SILENT_INTERVALS * this.heartbeatIntervalMs;
     for (const conn of this.connections.values()) {
-      if (conn.transport instanceof WsServerTransport) conn.transport.noteBytes(previousSweepAt);
+      conn.transport.liveness?.noteBytes(previousSweepAt);
       const lastSeenAt = lastSeen(conn);
       if (!conn.online && conn.connectedAt < silentBefore) {
         this.drop(conn, NodeCloseCode.helloTimeout, "no hello");
       } else if (lastSeenAt < silentBefore) {
         this.logger.warn({ nodeId: conn.nodeId, silentMs: now - lastSeenAt }, "node silent; closing");
         this.drop(conn, NodeCloseCode.heartbeatTimeout, "heartbeat timeout");
-      } else if (conn.transport instanceof WsServerTransport) {
-        conn.transport.ping();
+      } else {
+        conn.transport.liveness?.ping?.();
       }
     }
   }
 
   private drop(conn: Connection, code: number, reason: string): void {
     // A silent peer will not answer a close handshake either; drop the TCP connection.
-    if (conn.transport instanceof WsServerTransport) conn.transport.terminate(code, reason);
+    const terminate = conn.transport.liveness?.terminate;
+    if (terminate) terminate.call(conn.transport.liveness, code, reason);
     else void conn.peer.close(code, reason);
   }
 
@@ -463,9 +464,8 @@ export class NodeHub {
 function ignoreError(): void {}
 
 function lastSeen(conn: Connection): number {
-  return conn.transport instanceof WsServerTransport
-    ? Math.max(conn.lastSeenAt, conn.transport.lastActivityAt)
-    : conn.lastSeenAt;
+  const liveness = conn.transport.liveness;
+  return liveness ? Math.max(conn.lastSeenAt, liveness.lastActivityAt) : conn.lastSeenAt;
 }
 
 function header(request: IncomingMessage, name: string): string | undefined {

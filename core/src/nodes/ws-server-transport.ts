@@ -1,9 +1,11 @@
 import {
+  BINARY_FRAME_ERROR,
   type CloseInfo,
+  decodeFrame,
   type JsonRpcMessage,
-  parseJsonRpcMessage,
-  safeParseJson,
+  NodeCloseCode,
   type Transport,
+  type TransportLiveness,
 } from "@fabricore/protocol";
 import { WebSocket } from "ws";
 
@@ -20,25 +22,14 @@ export interface WsServerTransportOptions {
 
 const DEFAULTS: WsServerTransportOptions = {};
 
-/** WebSocket close codes the Core uses towards Nodes. 4000-4999 are private-use codes (RFC 6455 7.4.2). */
-export const NodeCloseCode = {
-  normal: 1000,
-  shuttingDown: 1001,
-  invalidFrames: 1007,
-  tooLarge: 1009,
-  heartbeatTimeout: 4000,
-  revoked: 4001,
-  replaced: 4002,
-  versionMismatch: 4003,
-  helloTimeout: 4004,
-} as const;
+export { NodeCloseCode };
 
 /**
  * A `Transport` over the server side of a `ws` WebSocket. Frames are decoded and validated here
- * (`safeParseJson` + `parseJsonRpcMessage`); a bad one goes to `oninvalid`, which the RpcPeer answers.
+ * (protocol's `decodeFrame`); a bad one goes to `oninvalid`, which the RpcPeer answers.
  * Oversized frames never get here: `ws` closes with 1009 itself (maxPayload is set on the server).
  */
-export class WsServerTransport implements Transport {
+export class WsServerTransport implements Transport, TransportLiveness {
   onmessage?: (message: JsonRpcMessage) => void;
   oninvalid?: (error: string, id: string | number | null) => void;
   onclose?: (info: CloseInfo) => void;
@@ -77,21 +68,12 @@ export class WsServerTransport implements Transport {
   receive(data: WebSocket.RawData, isBinary: boolean): void {
     this.lastActivityAt = this.now();
     if (isBinary) {
-      this.invalid("binary frames are not used; send JSON text", null);
+      this.invalid(BINARY_FRAME_ERROR, null);
       return;
     }
-    const json = safeParseJson(data.toString());
-    if (!json.ok) {
-      this.invalid(`not JSON: ${json.error}`, null);
-      return;
-    }
-    const parsed = parseJsonRpcMessage(json.value);
-    if (parsed.ok) {
-      this.onmessage?.(parsed.message);
-      return;
-    }
-    const id = (json.value as { id?: unknown } | null)?.id;
-    this.invalid(parsed.error, typeof id === "string" || typeof id === "number" ? id : null);
+    const decoded = decodeFrame(data.toString());
+    if (decoded.ok) this.onmessage?.(decoded.message);
+    else this.invalid(decoded.error, decoded.id);
   }
 
   /** @internal A pong, or any other sign of life below the message layer. */
@@ -110,6 +92,11 @@ export class WsServerTransport implements Transport {
     if (read === undefined || read === this.bytesSeen) return;
     this.bytesSeen = read;
     if (since > this.lastActivityAt) this.lastActivityAt = since;
+  }
+
+  /** The transport is its own liveness (a getter on the prototype: no extra object per connection). */
+  get liveness(): TransportLiveness {
+    return this;
   }
 
   private now(): number {

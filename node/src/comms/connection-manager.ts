@@ -5,6 +5,7 @@ import {
   type HelloResult,
   type McpServerSpec,
   type McpServerStatus,
+  NodeCloseCode,
   nodeToCore,
   PROTOCOL_VERSION,
   ProtocolError,
@@ -62,8 +63,8 @@ export type ConnectionState = "idle" | "connecting" | "connected" | "stopped";
 
 type NodePeer = RpcPeer<typeof coreToNode, typeof nodeToCore>;
 
-/** Close codes the Node uses, and the Core's `revoked` (same value as core/src/nodes NodeCloseCode). */
-export const NodeCloseCode = { normal: 1000, coreSilent: 4000, revoked: 4001 } as const;
+/** The close codes, one table for both sides (protocol/src/close-codes.ts). */
+export { NodeCloseCode };
 
 /** A connection silent for this many heartbeat intervals is considered dead (half-open TCP). */
 const SILENT_INTERVALS = 3;
@@ -264,10 +265,13 @@ export class ConnectionManager {
     // A half-open TCP connection (the Core's host vanished) never reports a close; the Core pings every
     // interval, so long silence means it is gone. Bytes still arriving (a large call on a slow link) are
     // not silence.
-    (transport as { noteBytes?: (since: number) => void }).noteBytes?.(previousBeatAt);
-    const lastReceivedAt = (transport as { lastReceivedAt?: number }).lastReceivedAt;
-    if (lastReceivedAt !== undefined && Date.now() - lastReceivedAt > SILENT_INTERVALS * intervalMs) {
-      this.options.logger.warn({ silentMs: Date.now() - lastReceivedAt }, "the Core went silent; reconnecting");
+    const liveness = transport.liveness;
+    liveness?.noteBytes(previousBeatAt);
+    if (liveness && Date.now() - liveness.lastActivityAt > SILENT_INTERVALS * intervalMs) {
+      this.options.logger.warn(
+        { silentMs: Date.now() - liveness.lastActivityAt },
+        "the Core went silent; reconnecting",
+      );
       await peer.close(NodeCloseCode.coreSilent, "core silent").catch(() => {});
       return;
     }

@@ -1,7 +1,15 @@
-import { type CloseInfo, type JsonRpcMessage, MAX_FRAME_BYTES, type Transport } from "@fabricore/protocol";
+import {
+  BINARY_FRAME_ERROR,
+  type CloseInfo,
+  decodeFrame,
+  type JsonRpcMessage,
+  MAX_FRAME_BYTES,
+  NodeCloseCode,
+  type Transport,
+  type TransportLiveness,
+} from "@fabricore/protocol";
 // npm's ws under another name, so that the compiled binary does not get Bun's stand-in (ws-npm.d.ts).
 import WebSocket from "ws-npm";
-import { decodeFrame } from "./frame.ts";
 
 /** The Core answered the upgrade with an HTTP status instead of switching protocols (401: bad token). */
 export class UpgradeRejectedError extends Error {
@@ -31,12 +39,12 @@ export interface WsConnectOptions {
 const CLOSE_TIMEOUT_MS = 500;
 
 /** A `Transport` over the client side of a `ws` WebSocket; frames are decoded and validated here. */
-export class WsClientTransport implements Transport {
+export class WsClientTransport implements Transport, TransportLiveness {
   onmessage?: (message: JsonRpcMessage) => void;
   oninvalid?: (error: string, id: string | number | null) => void;
   onclose?: (info: CloseInfo) => void;
   /** When the Core last showed signs of life (a frame or a ping); the connection manager's liveness check reads it. */
-  lastReceivedAt = Date.now();
+  lastActivityAt = Date.now();
   private readonly ws: WebSocket;
   private bytesSeen = 0;
   private closed = false;
@@ -49,9 +57,9 @@ export class WsClientTransport implements Transport {
       markClosed = resolve;
     });
     ws.on("message", (data, isBinary) => {
-      this.lastReceivedAt = Date.now();
+      this.lastActivityAt = Date.now();
       if (isBinary) {
-        this.oninvalid?.("binary frames are not used", null);
+        this.oninvalid?.(BINARY_FRAME_ERROR, null);
         return;
       }
       const decoded = decodeFrame(data.toString());
@@ -59,7 +67,7 @@ export class WsClientTransport implements Transport {
       else this.oninvalid?.(decoded.error, decoded.id);
     });
     ws.on("ping", () => {
-      this.lastReceivedAt = Date.now();
+      this.lastActivityAt = Date.now();
     });
     // 'close' always follows 'error'; the error itself has no one to go to.
     ws.on("error", () => {});
@@ -85,7 +93,11 @@ export class WsClientTransport implements Transport {
     const read = socketOf(this.ws)?.bytesRead;
     if (read === undefined || read === this.bytesSeen) return;
     this.bytesSeen = read;
-    if (since > this.lastReceivedAt) this.lastReceivedAt = since;
+    if (since > this.lastActivityAt) this.lastActivityAt = since;
+  }
+
+  get liveness(): TransportLiveness {
+    return this;
   }
 
   send(message: JsonRpcMessage): Promise<void> {
@@ -96,7 +108,7 @@ export class WsClientTransport implements Transport {
   }
 
   /** Sends a close frame and waits briefly for the Core's; drops the connection if it does not come. */
-  async close(code = 1000, reason = ""): Promise<void> {
+  async close(code: number = NodeCloseCode.normal, reason = ""): Promise<void> {
     if (this.ws.readyState === WebSocket.CLOSED) return;
     this.ws.close(code, reason);
     const timer = setTimeout(() => this.ws.terminate(), CLOSE_TIMEOUT_MS);

@@ -1,11 +1,15 @@
-import { type JsonRpcMessage, parseJsonRpcMessage, safeParseJson } from "@fabricore/protocol";
+import { type JsonRpcMessage, parseJsonRpcMessage, safeParseJson } from "./jsonrpc.ts";
 
 export type DecodedFrame =
   | { ok: true; message: JsonRpcMessage }
   | { ok: false; error: string; id: string | number | null };
 
-/** One WebSocket frame to one validated JSON-RPC message. Never throws: a bad frame becomes an error
- * carrying the request id when one can be read, so the peer's error reply can name the request. */
+/** What a transport reports for a binary frame: the protocol speaks JSON text only. */
+export const BINARY_FRAME_ERROR = "binary frames are not used; send JSON text";
+
+/** One WebSocket text frame to one validated JSON-RPC message, for both sides' transports. Never
+ * throws: a bad frame becomes an error carrying the request id when one can be read, so the peer's
+ * error reply can name the request. */
 export function decodeFrame(data: string): DecodedFrame {
   const json = safeParseJson(data);
   if (!json.ok) return { ok: false, error: `not JSON: ${json.error}`, id: null };
