@@ -1,6 +1,7 @@
 import type { RateLimiter } from "./api/rate-limit.ts";
 import type { Repositories } from "./database/index.ts";
 import type { LlmClient } from "./llm/index.ts";
+import type { McpApprovals } from "./mcp-server/mcp-approvals.ts";
 import type { Metrics } from "./metrics.ts";
 import type { NodeAccess } from "./nodes/node-access.ts";
 import type { ApprovalGate } from "./runs/approval-gate.ts";
@@ -39,6 +40,8 @@ export interface CoreContext {
   approvals: ApprovalGate;
   /** Failed logins per client address (429 once over), counted in the database. */
   loginGuard: LoginGuard;
+  /** MCP tool calls (through /mcp) waiting for an operator. */
+  mcpApprovals: McpApprovals;
   limits: {
     /** Deliveries per webhook (429 once over). */
     webhooks: RateLimiter;

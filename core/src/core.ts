@@ -20,6 +20,7 @@ import {
 import { DELIVERY_MEMORY_MS, type WebhookDeliveriesRepo } from "./database/repos/webhook-deliveries-repo.ts";
 import type { CoreEnv } from "./env.ts";
 import { createLlmClient, type LlmClient, type ProviderConfig } from "./llm/index.ts";
+import { McpApprovals, mountFleetMcp } from "./mcp-server/index.ts";
 import { createMetrics } from "./metrics.ts";
 import type { NodeAccess } from "./nodes/node-access.ts";
 import { deriveChallengeKey } from "./nodes/node-auth.ts";
@@ -303,6 +304,7 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
     refreshRedactor,
     approvals,
     loginGuard,
+    mcpApprovals: new McpApprovals({ repo: repos.mcpApprovals, audit, redactor, pollMs: options.approvalPollMs }),
     limits: {
       webhooks: new RateLimiter({ limit: env.FABRICORE_WEBHOOK_RATE_PER_MINUTE, windowMs: 60_000 }),
     },
@@ -336,6 +338,12 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
   await app.register(async (scope) =>
     nodeIdentityRoutes(scope, { identity, resolveNode: (idOrName) => fleet.get(idOrName) }),
   );
+  await mountFleetMcp(app, ctx, {
+    toolDeadlineMs: env.FABRICORE_TOOL_TIMEOUT_SECONDS * 1000,
+    callsPerMinute: env.FABRICORE_MCP_CALLS_PER_MINUTE,
+    maxListedTools: env.FABRICORE_MCP_MAX_TOOLS,
+    logger: logger.child({ room: "mcp-server" }),
+  });
   app.server.on("upgrade", (request, socket, head) => {
     if (!hub.handleUpgrade(request, socket, head)) socket.destroy();
   });

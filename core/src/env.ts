@@ -36,6 +36,11 @@ export const CoreEnv = z.object({
   FABRICORE_HEARTBEAT_SECONDS: positiveInt.default(10),
   /** Default deadline of one tool call, in seconds. */
   FABRICORE_TOOL_TIMEOUT_SECONDS: positiveInt.default(120),
+  /** Tool calls one API token may make through /mcp per minute. */
+  FABRICORE_MCP_CALLS_PER_MINUTE: positiveInt.default(120),
+  /** /mcp lists every Node tool up to this many; above it only the constant fleet tools
+   * (fabricore_list_nodes, fabricore_call_tool), which reach every one. */
+  FABRICORE_MCP_MAX_TOOLS: positiveInt.default(200),
   /** Where the built UI is; unset: core/ui/dist beside this package. */
   FABRICORE_UI_DIR: z.string().optional(),
   /** Which proxies' X-Forwarded-For is believed for the client IP (login limit, audit): `loopback`

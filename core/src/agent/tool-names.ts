@@ -20,11 +20,18 @@ export type ToolToName = Omit<AgentTool, "modelName">;
  * - a name that is too long, or that still collides, gets a short hash of the tool's identity
  *   (Node id, source, name) as suffix, so it is stable from run to run.
  */
-export function nameToolsForModel(tools: readonly ToolToName[]): {
+export function nameToolsForModel(
+  tools: readonly ToolToName[],
+  options: {
+    /** `always`: the Node in front even with one Node (the MCP endpoint, whose fleet changes while
+     * a client holds the list, so a name must not change when a second Node comes online). */
+    nodePrefix?: "auto" | "always";
+  } = {},
+): {
   tools: AgentTool[];
   byModelName: Map<string, AgentTool>;
 } {
-  const multiNode = new Set(tools.map((t) => t.nodeId)).size > 1;
+  const multiNode = options.nodePrefix === "always" || new Set(tools.map((t) => t.nodeId)).size > 1;
   // Tool names used by more than one source on the same Node.
   const sourcesByNodeAndName = new Map<string, Set<string>>();
   for (const t of tools) {

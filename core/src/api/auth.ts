@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { Role } from "../database/schema.ts";
+import type { ApprovalPolicy, TokenScopes } from "../database/types.ts";
 import { ApiError } from "./errors.ts";
 
 export const SESSION_COOKIE = "fabricore_session";
@@ -14,6 +15,12 @@ export interface Principal {
   tokenId: string;
   tokenKind?: "session" | "api";
   via: "bearer" | "cookie";
+  /** The API token's name (absent for sessions): audit entries of MCP calls name it. */
+  tokenName?: string;
+  /** A scoped token's limits (Nodes by selector, tools by name); absent: none. */
+  scopes?: TokenScopes;
+  /** Which of this token's MCP tool calls wait for an operator; absent: none. */
+  mcpApproval?: ApprovalPolicy;
   /** Set when this is the token's first use in a minute (its last-used time was updated); the
    * app audits such uses, so the log shows each token in use without a row per request. */
   firstUseThisMinute?: boolean;

@@ -118,7 +118,15 @@ describe("HTTP hardening (SECURITY.md: HTTP)", () => {
     listed = (await t.api(admin, "GET", "/api/tokens")).body.find((x: { id: string }) => x.id === created.body.id);
     expect(Date.parse(listed.lastUsedAt)).toBeGreaterThan(Date.now() - 60_000);
     expect(JSON.stringify(listed)).not.toContain(created.body.token);
-    expect(Object.keys(listed).sort()).toEqual(["createdAt", "id", "lastUsedAt", "name"]);
+    expect(Object.keys(listed).sort()).toEqual([
+      "createdAt",
+      "id",
+      "lastUsedAt",
+      "mcpApproval",
+      "name",
+      "role",
+      "scopes",
+    ]);
   });
 
   it("a session cookie is HttpOnly and SameSite=Strict, and writes with it need the CSRF header", async () => {

@@ -58,6 +58,16 @@ const EXPECTED: Record<string, RouteRole> = {
   "POST /api/nodes/:id/mcp": "admin",
   "DELETE /api/nodes/:id/mcp/:name": "admin",
   "GET /api/audit": "admin",
+  // MCP clients' calls: the approvals their tokens' policies hold, and the calls made.
+  "GET /api/mcp/approvals": "operator",
+  "POST /api/mcp/approvals/:id/approve": "operator",
+  "POST /api/mcp/approvals/:id/deny": "operator",
+  "GET /api/mcp/calls": "operator",
+  // The fleet as an MCP server: outside /api, its bearer token is checked by the endpoint itself
+  // on every request (mcp-server/mcp-endpoint.ts; mcp-endpoint.test.ts proves the 401s).
+  "GET /mcp": "public",
+  "POST /mcp": "public",
+  "DELETE /mcp": "public",
   "GET /api/users": "admin",
   "POST /api/users": "admin",
   "PATCH /api/users/:id": "admin",

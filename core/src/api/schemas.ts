@@ -9,7 +9,6 @@ export const IdParams = z.object({ id: z.string().min(1).max(200) });
 export const NameParams = z.object({ name: z.string().min(1).max(200) });
 
 export const LoginBody = z.object({ username: z.string().min(1).max(200), password: z.string().min(1).max(1024) });
-export const TokenBody = z.object({ name: z.string().min(1).max(200) });
 
 const labelKey = z.string().regex(/^[a-zA-Z0-9_./-]{1,63}$/, "label keys: letters, digits, _ . / -");
 export const NodeBody = z.object({
@@ -63,6 +62,33 @@ export const ApprovalPolicy = z
       .optional(),
   })
   .refine((v) => v.required === true || (v.tools?.length ?? 0) > 0, "set required: true or list tools");
+
+/** A scoped token: only the Nodes `selector` matches, only the `tools` listed (a tool's own name,
+ * `<source>/<name>` or `mcp:<server>`). */
+export const TokenScopesBody = z.strictObject({
+  selector: z
+    .string()
+    .min(1)
+    .max(1000)
+    .superRefine((value, check) => {
+      try {
+        parseSelector(value);
+      } catch (error) {
+        check.addIssue({ code: "custom", message: error instanceof Error ? error.message : String(error) });
+      }
+    })
+    .optional(),
+  tools: z.array(z.string().min(1).max(200)).min(1).max(200).optional(),
+});
+
+export const TokenBody = z.object({
+  name: z.string().min(1).max(200),
+  /** At most the owner's role (default: the owner's). */
+  role: z.enum(["admin", "operator", "viewer"]).optional(),
+  scopes: TokenScopesBody.optional(),
+  /** Which MCP tool calls made with this token wait for an operator. */
+  mcpApproval: ApprovalPolicy.optional(),
+});
 
 /** Per-run limits (LLM10); a field left out gets the default (create) or is kept (patch). */
 export const RunBudgetBody = z.strictObject({

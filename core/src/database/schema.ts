@@ -33,6 +33,31 @@ export interface ApiTokensTable {
   created_at: string;
   expires_at: string | null;
   last_used_at: string | null;
+  /** A role below the owner's, or null for the owner's role (0012). */
+  role: ColumnType<Role | null, Role | null | undefined, Role | null>;
+  /** JSON TokenScopes, or null: every Node and tool the role allows (0012). */
+  scopes: ColumnType<string | null, string | null | undefined, string | null>;
+  /** JSON ApprovalPolicy for this token's MCP tool calls, or null (0012). */
+  mcp_approval: ColumnType<string | null, string | null | undefined, string | null>;
+}
+
+/** A tool call made through /mcp, waiting for (or decided by) an operator (0012). */
+export interface McpApprovalsTable {
+  id: string;
+  token_id: string;
+  token_name: string | null;
+  username: string;
+  node_id: string;
+  node_name: string;
+  tool: string;
+  source: string;
+  arguments: string; // JSON, secrets redacted
+  status: "pending" | "approved" | "denied" | "expired";
+  requested_at: string;
+  deadline: string;
+  decided_by: string | null;
+  decided_at: string | null;
+  reason: string | null;
 }
 
 export interface NodesTable {
@@ -218,6 +243,7 @@ export interface LoginAttemptsTable {
 export interface Database {
   users: UsersTable;
   api_tokens: ApiTokensTable;
+  mcp_approvals: McpApprovalsTable;
   nodes: NodesTable;
   secrets: SecretsTable;
   providers: ProvidersTable;

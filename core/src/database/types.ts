@@ -58,6 +58,21 @@ export interface ApiToken {
   createdAt: string;
   expiresAt: string | null;
   lastUsedAt: string | null;
+  /** A role below the owner's; null: the owner's role. */
+  role: Role | null;
+  /** Limits beyond the role; null: none. */
+  scopes: TokenScopes | null;
+  /** Which of this token's MCP tool calls wait for an operator; null: none. */
+  mcpApproval: ApprovalPolicy | null;
+}
+
+/**
+ * What a scoped token may reach: the Nodes `selector` (label selector syntax) matches, and only
+ * the `tools` listed (a tool's own name, `<source>/<name>` or `mcp:<server>`). Absent: no limit.
+ */
+export interface TokenScopes {
+  selector?: string;
+  tools?: string[];
 }
 
 export interface NewApiToken {
@@ -67,6 +82,9 @@ export interface NewApiToken {
   tokenHash: string;
   kind: TokenKind;
   expiresAt?: string | null;
+  role?: Role | null;
+  scopes?: TokenScopes | null;
+  mcpApproval?: ApprovalPolicy | null;
 }
 
 export interface FleetNode {

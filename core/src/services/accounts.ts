@@ -2,6 +2,7 @@ import type { Principal } from "../api/auth.ts";
 import { ApiError } from "../api/errors.ts";
 import type { TokensRepo, UsersRepo } from "../database/index.ts";
 import type { Role } from "../database/schema.ts";
+import type { ApiToken, ApprovalPolicy, TokenScopes } from "../database/types.ts";
 import { generateToken, hashPassword, hashToken, verifyPassword } from "../secrets/index.ts";
 
 const MAX_FAILED_LOGINS = 5;
@@ -78,28 +79,51 @@ export class Accounts {
     const last = found.token.lastUsedAt ? Date.parse(found.token.lastUsedAt) : 0;
     const fresh = now.getTime() - last > TOUCH_EVERY_MS;
     if (fresh) await this.tokens.touch(found.token.id, now.toISOString());
+    const { token: t, user } = found;
     return {
-      userId: found.user.id,
-      username: found.user.username,
-      role: found.user.role,
-      tokenId: found.token.id,
-      tokenKind: found.token.kind,
+      userId: user.id,
+      username: user.username,
+      // A token never carries more than its owner has now (a demoted owner demotes the token).
+      role: t.role && ROLE_RANK[t.role] < ROLE_RANK[user.role] ? t.role : user.role,
+      tokenId: t.id,
+      tokenKind: t.kind,
       via,
+      ...(t.kind === "api" ? { tokenName: t.name } : {}),
+      ...(t.scopes ? { scopes: t.scopes } : {}),
+      ...(t.mcpApproval ? { mcpApproval: t.mcpApproval } : {}),
       ...(fresh ? { firstUseThisMinute: true } : {}),
     };
   }
 
-  async createApiToken(userId: string, name: string) {
+  /** A token with the owner's role, or less: asking for more than the owner has is refused. */
+  async createApiToken(
+    owner: { userId: string; role: Role },
+    name: string,
+    limits: {
+      role?: Role | undefined;
+      scopes?: TokenScopes | undefined;
+      mcpApproval?: ApprovalPolicy | undefined;
+    } = {},
+  ) {
+    if (limits.role && ROLE_RANK[limits.role] > ROLE_RANK[owner.role]) {
+      throw new ApiError("forbidden", `a token cannot have more than your own role (${owner.role})`);
+    }
     const token = generateToken("fct_");
-    const row = await this.tokens.create({ userId, name, tokenHash: hashToken(token), kind: "api" });
-    return { id: row.id, name: row.name, token };
+    const row = await this.tokens.create({
+      userId: owner.userId,
+      name,
+      tokenHash: hashToken(token),
+      kind: "api",
+      role: limits.role && limits.role !== owner.role ? limits.role : null,
+      scopes: limits.scopes ?? null,
+      mcpApproval: limits.mcpApproval ?? null,
+    });
+    return { ...tokenView(row, owner.role), token };
   }
 
-  async listApiTokens(userId: string) {
-    const rows = await this.tokens.listForUser(userId);
-    return rows
-      .filter((t) => t.kind === "api")
-      .map((t) => ({ id: t.id, name: t.name, createdAt: t.createdAt, lastUsedAt: t.lastUsedAt }));
+  async listApiTokens(owner: { userId: string; role: Role }) {
+    const rows = await this.tokens.listForUser(owner.userId);
+    return rows.filter((t) => t.kind === "api").map((t) => tokenView(t, owner.role));
   }
 
   async revokeApiToken(userId: string, tokenId: string): Promise<boolean> {
@@ -152,6 +176,21 @@ export class Accounts {
   async revokeToken(tokenId: string): Promise<void> {
     await this.tokens.delete(tokenId);
   }
+}
+
+const ROLE_RANK: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 };
+
+/** What the API shows of a token: never the token itself or its hash. */
+function tokenView(t: ApiToken, ownerRole: Role) {
+  return {
+    id: t.id,
+    name: t.name,
+    role: t.role ?? ownerRole,
+    scopes: t.scopes,
+    mcpApproval: t.mcpApproval,
+    createdAt: t.createdAt,
+    lastUsedAt: t.lastUsedAt,
+  };
 }
 
 // scrypt hash of a random string nobody knows; only used to spend the same time on unknown users.

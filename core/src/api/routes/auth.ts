@@ -70,19 +70,27 @@ export async function authRoutes(app: FastifyInstance, ctx: CoreContext): Promis
     return { id: p.userId, username: p.username, role: p.role };
   });
 
-  /** API tokens are self-service for every role: a token carries its owner's role, no more, so
-   * a viewer's token can only read. */
+  /** API tokens are self-service for every role: a token carries at most its owner's role (a
+   * lower `role` may be asked for), and `scopes` can narrow it to some Nodes and tools. A scoped
+   * token cannot make tokens: it would mint itself a wider one. */
   r.post("/api/tokens", { schema: { body: TokenBody }, config: { role: "viewer" } }, async (request, reply) => {
     const p = principalOf(request);
-    const created = await ctx.accounts.createApiToken(p.userId, request.body.name);
-    await ctx.audit.request(request, "token.create", created.id, { name: created.name });
+    if (p.scopes) throw new ApiError("forbidden", "a scoped token cannot create tokens");
+    const { name, role, scopes, mcpApproval } = request.body;
+    const created = await ctx.accounts.createApiToken({ userId: p.userId, role: p.role }, name, {
+      role,
+      scopes,
+      mcpApproval,
+    });
+    await ctx.audit.request(request, "token.create", created.id, { name: created.name, role: created.role, scopes });
     reply.code(201);
     return created;
   });
 
   /** The caller's API tokens with `lastUsedAt` (updated at most once a minute), never the token. */
   r.get("/api/tokens", { config: { role: "viewer" } }, async (request) => {
-    return ctx.accounts.listApiTokens(principalOf(request).userId);
+    const p = principalOf(request);
+    return ctx.accounts.listApiTokens({ userId: p.userId, role: p.role });
   });
 
   r.delete("/api/tokens/:id", { schema: { params: IdParams }, config: { role: "viewer" } }, async (request) => {

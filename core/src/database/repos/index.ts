@@ -6,6 +6,7 @@ import { AuditRepo } from "./audit-repo.ts";
 import { JobsRepo } from "./jobs-repo.ts";
 import { LoginAttemptsRepo } from "./login-attempts-repo.ts";
 import { MasterKeysRepo } from "./master-keys-repo.ts";
+import { McpApprovalsRepo } from "./mcp-approvals-repo.ts";
 import { McpServersRepo } from "./mcp-servers-repo.ts";
 import { NodesRepo } from "./nodes-repo.ts";
 import { ProvidersRepo } from "./providers-repo.ts";
@@ -23,6 +24,7 @@ export {
   JobsRepo,
   LoginAttemptsRepo,
   MasterKeysRepo,
+  McpApprovalsRepo,
   McpServersRepo,
   NodesRepo,
   ProvidersRepo,
@@ -50,6 +52,7 @@ export interface Repositories {
   webhookDeliveries: WebhookDeliveriesRepo;
   masterKeys: MasterKeysRepo;
   loginAttempts: LoginAttemptsRepo;
+  mcpApprovals: McpApprovalsRepo;
 }
 
 /** Every repository over one database, for main.ts and tests. */
@@ -73,5 +76,6 @@ export function createRepositories(
     webhookDeliveries: new WebhookDeliveriesRepo(db, options),
     masterKeys: new MasterKeysRepo(db, options),
     loginAttempts: new LoginAttemptsRepo(db, options),
+    mcpApprovals: new McpApprovalsRepo(db, options),
   };
 }

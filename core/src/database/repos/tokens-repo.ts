@@ -2,15 +2,27 @@ import type { Kysely, Selectable } from "kysely";
 import { type Clock, isoNow, systemClock } from "../clock.ts";
 import { translateConstraint } from "../errors.ts";
 import { newId } from "../ids.ts";
+import { parseJson } from "../json.ts";
 import type { ApiTokensTable, Database } from "../schema.ts";
-import type { ApiToken, NewApiToken, User } from "../types.ts";
+import type { ApiToken, ApprovalPolicy, NewApiToken, TokenScopes, User } from "../types.ts";
 import { toUser } from "./users-repo.ts";
 
 type TokenRow = Selectable<ApiTokensTable>;
 
-function toToken(
-  row: Pick<TokenRow, "id" | "user_id" | "name" | "kind" | "created_at" | "expires_at" | "last_used_at">,
-): ApiToken {
+const TOKEN_COLUMNS = [
+  "id",
+  "user_id",
+  "name",
+  "kind",
+  "created_at",
+  "expires_at",
+  "last_used_at",
+  "role",
+  "scopes",
+  "mcp_approval",
+] as const;
+
+function toToken(row: Pick<TokenRow, (typeof TOKEN_COLUMNS)[number]>): ApiToken {
   return {
     id: row.id,
     userId: row.user_id,
@@ -19,6 +31,9 @@ function toToken(
     createdAt: row.created_at,
     expiresAt: row.expires_at,
     lastUsedAt: row.last_used_at,
+    role: row.role ?? null,
+    scopes: row.scopes ? parseJson<TokenScopes>(row.scopes, "api_tokens.scopes") : null,
+    mcpApproval: row.mcp_approval ? parseJson<ApprovalPolicy>(row.mcp_approval, "api_tokens.mcp_approval") : null,
   };
 }
 
@@ -44,6 +59,9 @@ export class TokensRepo {
           created_at: isoNow(this.clock),
           expires_at: input.expiresAt ?? null,
           last_used_at: null,
+          role: input.role ?? null,
+          scopes: input.scopes ? JSON.stringify(input.scopes) : null,
+          mcp_approval: input.mcpApproval ? JSON.stringify(input.mcpApproval) : null,
         })
         .returningAll()
         .executeTakeFirstOrThrow(),
@@ -65,6 +83,9 @@ export class TokensRepo {
         "t.created_at",
         "t.expires_at",
         "t.last_used_at",
+        "t.role as token_role",
+        "t.scopes",
+        "t.mcp_approval",
         "u.username",
         "u.password_hash",
         "u.role",
@@ -77,7 +98,7 @@ export class TokensRepo {
       .executeTakeFirst();
     if (!row) return undefined;
     return {
-      token: toToken(row),
+      token: toToken({ ...row, role: row.token_role }),
       user: toUser({
         id: row.user_id,
         username: row.username,
@@ -107,7 +128,7 @@ export class TokensRepo {
   async listForUser(userId: string): Promise<ApiToken[]> {
     const rows = await this.db
       .selectFrom("api_tokens")
-      .select(["id", "user_id", "name", "kind", "created_at", "expires_at", "last_used_at"])
+      .select(TOKEN_COLUMNS)
       .where("user_id", "=", userId)
       .orderBy("created_at", "desc")
       .orderBy("id", "desc")
