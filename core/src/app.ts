@@ -8,6 +8,14 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from "fast
 import proxyAddr from "proxy-addr";
 import { authHook, type RouteRole, requireRank } from "./api/auth.ts";
 import { installErrorHandler } from "./api/errors.ts";
+import {
+  pathOf,
+  REQUEST_ID_HEADER,
+  RouteMethods,
+  registerCompression,
+  requestIdOf,
+  uiCacheControl,
+} from "./api/http-niceties.ts";
 import { auditRoutes } from "./api/routes/audit.ts";
 import { authRoutes } from "./api/routes/auth.ts";
 import { healthRoutes } from "./api/routes/health.ts";
@@ -97,9 +105,13 @@ export async function buildApp(ctx: CoreContext, options: AppOptions): Promise<F
     // Only a proxy we were told about may set the client IP (the login limit and the audit log
     // key on it); trusting every X-Forwarded-For would let anyone pick their own IP.
     trustProxy: options.trustProxy ?? false,
+    // Every answer carries the request's id (X-Request-Id, echoed when the caller sent a plain
+    // one) and every log line of the request names it (`reqId`), so an error report finds the log.
+    genReqId: requestIdOf,
   }) as unknown as FastifyInstance;
   const routes: RouteInfo[] = [];
   routeTables.set(app, routes);
+  const methods = new RouteMethods();
   // Every /api route names the least role it needs in `config.role`. One without is treated as
   // admin-only (fail closed), and the role walk test fails until it is classified.
   app.addHook("onRoute", (route) => {
@@ -110,15 +122,26 @@ export async function buildApp(ctx: CoreContext, options: AppOptions): Promise<F
     for (const method of [route.method].flat()) {
       if (method !== "HEAD") routes.push({ method, url: route.url, role: config.role });
     }
+    methods.add(route.url, [route.method].flat());
   });
-  app.setValidatorCompiler(validatorCompiler);
+  // Fastify hands a missing body to the validator as null; an optional body schema means "may be
+  // left out", so the body validator sees it as undefined (a required body is still refused).
+  app.setValidatorCompiler((route) => {
+    const validate = validatorCompiler(route as Parameters<typeof validatorCompiler>[0]);
+    return route.httpPart === "body" ? (data: unknown) => validate(data === null ? undefined : data) : validate;
+  });
   app.setSerializerCompiler(serializerCompiler);
   const index = options.uiDir ? readIndex(options.uiDir) : undefined;
   if (options.uiDir && index === undefined) {
     app.log.warn({ uiDir: options.uiDir }, "the UI is not built (run make build); serving the API only");
   }
-  installErrorHandler(app, index === undefined ? undefined : (_request, reply) => sendIndex(reply, index));
+  installErrorHandler(app, {
+    ...(index !== undefined && { spa: (_request, reply) => sendIndex(reply, index) }),
+    allowedMethods: (path) => methods.allowed(path),
+  });
   await app.register(fastifyCookie);
+  await registerCompression(app);
+  acceptEmptyBodies(app);
   await app.register(fastifySwagger, {
     openapi: {
       info: { title: "FabriCore API", version: ctx.version, description: "The Core's REST API (see CONTRACT.md)." },
@@ -143,9 +166,13 @@ export async function buildApp(ctx: CoreContext, options: AppOptions): Promise<F
     return principal;
   });
   app.addHook("onRequest", async (request, reply) => {
-    const path = request.url.split("?")[0] ?? "";
+    reply.header(REQUEST_ID_HEADER, request.id);
+    const path = pathOf(request);
     const role = (request.routeOptions.config as { role?: RouteRole } | undefined)?.role;
     if (!path.startsWith("/api/") || role === "public") return;
+    // No route answers OPTIONS itself: the not-found handler lists the path's methods, which the
+    // public OpenAPI document tells anyway (a preflight carries no credentials).
+    if (request.method === "OPTIONS" && request.routeOptions.url === undefined) return;
     await authenticate(request, reply);
     // Roles are checked here, before the body is parsed or validated: a viewer gets 403 for a
     // write whatever it sends, and no handler code runs.
@@ -185,10 +212,29 @@ export async function buildApp(ctx: CoreContext, options: AppOptions): Promise<F
   app.get("/api/openapi.json", { schema: { hide: true }, config: { role: "public" } }, async () => app.swagger());
 
   if (options.uiDir && index !== undefined) {
-    await app.register(fastifyStatic, { root: options.uiDir, prefix: "/", wildcard: false, index: false });
+    await app.register(fastifyStatic, {
+      root: options.uiDir,
+      prefix: "/",
+      wildcard: false,
+      index: false,
+      cacheControl: false,
+      setHeaders: (reply, path) => reply.header("cache-control", uiCacheControl(path)),
+    });
     app.get("/", { schema: { hide: true } }, (_request, reply) => sendIndex(reply, index));
   }
   return app;
+}
+
+/** A POST without a body (none, or an empty one labelled JSON, as curl -X POST and many clients
+ * send) is parsed as no body, so a route whose body is optional accepts it. */
+function acceptEmptyBodies(app: FastifyInstance): void {
+  const json = app.getDefaultJsonParser("error", "error");
+  app.removeContentTypeParser("application/json");
+  app.addContentTypeParser("application/json", { parseAs: "string" }, (request, body, done) => {
+    const text = typeof body === "string" ? body : body.toString("utf8");
+    if (text.trim() === "") return done(null, undefined);
+    return json(request, text, done);
+  });
 }
 
 function readIndex(uiDir: string): string | undefined {

@@ -10,6 +10,7 @@ export type ApiErrorCode =
   | "forbidden"
   | "csrf_required"
   | "not_found"
+  | "method_not_allowed"
   | "conflict"
   | "payload_too_large"
   | "rate_limited"
@@ -28,6 +29,7 @@ const statusFor: Record<ApiErrorCode, number> = {
   forbidden: 403,
   csrf_required: 403,
   not_found: 404,
+  method_not_allowed: 405,
   conflict: 409,
   payload_too_large: 413,
   rate_limited: 429,
@@ -60,18 +62,40 @@ export const notFound = (what: string) => new ApiError("not_found", `${what} not
 export function errorBody(code: string, message: string, details?: unknown) {
   return { error: details === undefined ? { code, message } : { code, message, details } };
 }
+const errorBodyOf = errorBody;
 
-/** `spa`: answers GET requests for client-side routes (anything but /api and files) with the UI. */
-export function installErrorHandler(
-  app: FastifyInstance,
-  spa?: (request: FastifyRequest, reply: FastifyReply) => unknown,
-): void {
+/** The request's id in the error body too, so a pasted error names its log line. */
+function withRequestId<T extends { error: object }>(body: T, request: FastifyRequest): T {
+  return { ...body, error: { ...body.error, requestId: request.id } };
+}
+
+export interface ErrorHandlerOptions {
+  /** Answers GET requests for client-side routes (anything but /api and files) with the UI. */
+  spa?: (request: FastifyRequest, reply: FastifyReply) => unknown;
+  /** The methods a concrete path answers (empty: unknown path), for 405 and OPTIONS. */
+  allowedMethods?: (path: string) => string[];
+}
+
+export function installErrorHandler(app: FastifyInstance, options: ErrorHandlerOptions = {}): void {
+  const { spa, allowedMethods } = options;
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split("?")[0] ?? "";
+    const allowed = allowedMethods?.(path) ?? [];
+    if (allowed.length > 0 && request.method === "OPTIONS") {
+      return reply.code(204).header("allow", allowed.join(", ")).send();
+    }
+    if (allowed.length > 0) {
+      return reply
+        .code(405)
+        .header("allow", allowed.join(", "))
+        .send(withRequestId(errorBody("method_not_allowed", `${request.method} is not allowed on ${path}`), request));
+    }
     if (spa && request.method === "GET" && !path.startsWith("/api/") && !path.includes(".")) return spa(request, reply);
-    return reply.code(404).send(errorBody("not_found", `no route ${request.method} ${path}`));
+    return reply.code(404).send(withRequestId(errorBody("not_found", `no route ${request.method} ${path}`), request));
   });
   app.setErrorHandler((error: FastifyError, request, reply) => {
+    const errorBody = (code: string, message: string, details?: unknown) =>
+      withRequestId(errorBodyOf(code, message, details), request);
     if (error instanceof ApiError) {
       return reply.code(error.status).send(errorBody(error.code, error.message, error.details));
     }

@@ -49,3 +49,17 @@ export function useRotateNodeToken() {
     mutationFn: (id: string) => api.post<EnrolledNode>(`/api/nodes/${enc(id)}/rotate`),
   });
 }
+
+/** The Nodes a label selector matches now (`GET /api/nodes?selector=`); a selector that does not
+ * parse comes back as the Core's 400, whose message names the position. Not retried: a typo stays
+ * a typo. Disabled for an empty selector. */
+export function useNodesMatching(selector: string) {
+  return useQuery({
+    queryKey: [...nodeKeys.all, "matching", selector] as const,
+    queryFn: ({ signal }) =>
+      api.get<unknown>(`/api/nodes?selector=${encodeURIComponent(selector)}`, signal).then((v) => asList<FleetNode>(v)),
+    enabled: selector.trim() !== "",
+    retry: false,
+    placeholderData: (previous) => previous,
+  });
+}

@@ -158,7 +158,8 @@ export interface JobWebhook {
   hasSecret?: boolean;
 }
 
-export type RunStatus = "queued" | "running" | "waiting_approval" | "succeeded" | "failed" | "cancelled";
+/** `skipped`: a fan-out child whose Node was offline when its turn came (or stopped by stopOnFailure). */
+export type RunStatus = "queued" | "running" | "waiting_approval" | "succeeded" | "failed" | "cancelled" | "skipped";
 export type RunTrigger = "manual" | "cron" | "webhook";
 
 export interface RunSummary {
@@ -184,6 +185,9 @@ export interface Job {
   approval?: ApprovalPolicy | null;
   /** Hard limits per run; the Core fills in its defaults (1,000,000 tokens, 3600 s). */
   budget?: JobBudget;
+  /** Kubernetes label selector; its Nodes join `nodes` when a run starts (CONTRACT "Fleet jobs"). */
+  selector?: string | null;
+  fanOut?: FanOut | null;
   nextFireAt?: string | null;
   lastRun?: RunSummary | null;
   createdAt?: string;
@@ -211,6 +215,38 @@ export interface JobInput {
   approval: ApprovalPolicy | null;
   /** Whole on create; on PATCH only the changed fields, and left out when nothing changed. */
   budget?: Partial<JobBudget>;
+  selector?: string | null;
+  fanOut?: FanOut | null;
+}
+
+/** One child run per target Node, at most `concurrency` at once. */
+export interface FanOut {
+  mode: "each";
+  concurrency: number;
+  stopOnFailure: boolean;
+  summarize: boolean;
+}
+
+/** A fan-out child as its parent run lists it. */
+export interface RunChild {
+  id: string;
+  nodeId: string | null;
+  nodeName: string | null;
+  status: RunStatus;
+  output: string | null;
+  error: string | null;
+  startedAt?: string | null;
+  finishedAt?: string | null;
+}
+
+export interface FanOutSummary {
+  total: number;
+  succeeded: number;
+  failed: number;
+  skipped: number;
+  cancelled?: number;
+  running?: number;
+  queued?: number;
 }
 
 export interface Usage {
@@ -264,6 +300,12 @@ export interface Run {
   usage?: Usage;
   steps?: RunStep[];
   pendingApproval?: PendingApproval | null;
+  /** A fan-out parent: its children and their counts. A child: its parent and its one Node. */
+  children?: RunChild[];
+  summary?: FanOutSummary;
+  parentRunId?: string | null;
+  nodeId?: string | null;
+  nodeName?: string | null;
 }
 
 export interface CronPreview {

@@ -8,6 +8,7 @@ const RUN_COLORS: Record<RunStatus, string> = {
   succeeded: "green",
   failed: "red",
   cancelled: "orange",
+  skipped: "gray",
 };
 
 export const RUN_STATUS_LABELS: Record<RunStatus, string> = {
@@ -17,6 +18,7 @@ export const RUN_STATUS_LABELS: Record<RunStatus, string> = {
   succeeded: "succeeded",
   failed: "failed",
   cancelled: "cancelled",
+  skipped: "skipped",
 };
 
 export function runStatusColor(status: RunStatus): string {

@@ -28,6 +28,7 @@ import { ACTIVE_RUN_STATUSES, type RunStep } from "../api/types.ts";
 import { ApprovalCard } from "../components/approval-card.tsx";
 import { PageHeader } from "../components/page-header.tsx";
 import { QueryState } from "../components/query-state.tsx";
+import { ParentRunLink, RunChildren } from "../components/run-children.tsx";
 import { LlmStepView, ToolStepView } from "../components/run-step-view.tsx";
 import { RunStatusBadge } from "../components/status-badge.tsx";
 import { TimeAgo } from "../components/time-ago.tsx";
@@ -121,7 +122,9 @@ export default function RunDetailPage() {
   const storedActive = firstLoad.data ? ACTIVE_RUN_STATUSES.includes(firstLoad.data.status) : false;
   const stream = useRunStream(id, storedActive);
   const polling = storedActive && stream.state !== "open";
-  const run = useRun(id, { refetchInterval: polling ? 2_000 : false });
+  // A fan-out parent's stream says only that a child moved; its table is re-read while it runs.
+  const fanOutActive = storedActive && firstLoad.data?.children !== undefined;
+  const run = useRun(id, { refetchInterval: fanOutActive ? 1_000 : polling ? 2_000 : false });
   const job = useJob(run.data?.jobId);
 
   const data = run.data;
@@ -185,6 +188,7 @@ export default function RunDetailPage() {
                 )
               }
             />
+            <ParentRunLink run={data} />
             {/* Why it failed comes first: it is what the reader opened the page for. */}
             {status === "failed" && error && <FailureAlert error={error} jobId={data.jobId} canEdit={canOperate} />}
 
@@ -238,13 +242,15 @@ export default function RunDetailPage() {
             {output && (
               <Card withBorder>
                 <Title order={4} mb="xs">
-                  Answer
+                  {data.children ? "Fleet answer" : "Answer"}
                 </Title>
                 <Text size="sm" className="fc-pre">
                   {output}
                 </Text>
               </Card>
             )}
+
+            {data.children && <RunChildren run={data} />}
 
             <section aria-labelledby="transcript-title">
               <Title order={3} id="transcript-title" mb="md">

@@ -2,6 +2,7 @@ import { BUILTIN_SOURCE, toolLabel, toolRef } from "@fabricore/protocol/tool-ref
 import type { Dispatch, SetStateAction } from "react";
 import type {
   ApprovalPolicy,
+  FanOut,
   FleetNode,
   Job,
   JobBudget,
@@ -49,6 +50,12 @@ export interface FormState {
   budgetTokens: number | string;
   budgetTime: number | string;
   budgetUnit: TimeUnit;
+  /** Fleet jobs: a label selector (empty: none) and, when `fanOut`, one child run per Node. */
+  selector: string;
+  fanOut: boolean;
+  concurrency: number | string;
+  stopOnFailure: boolean;
+  summarize: boolean;
 }
 
 export type ApprovalMode = "none" | "all" | "tools";
@@ -99,7 +106,31 @@ export function emptyForm(): FormState {
     approvalTools: [],
     approvalTimeoutSeconds: DEFAULT_APPROVAL_TIMEOUT_SECONDS,
     ...budgetFields(DEFAULT_BUDGET),
+    ...fleetFields(null, null),
   };
+}
+
+export const DEFAULT_FAN_OUT_CONCURRENCY = 10;
+/** The Core's limit on `fanOut.concurrency`. */
+export const MAX_FAN_OUT_CONCURRENCY = 1000;
+
+function fleetFields(selector: string | null | undefined, fanOut: FanOut | null | undefined) {
+  return {
+    selector: selector ?? "",
+    fanOut: Boolean(fanOut),
+    concurrency: fanOut?.concurrency ?? DEFAULT_FAN_OUT_CONCURRENCY,
+    stopOnFailure: fanOut?.stopOnFailure ?? false,
+    summarize: fanOut?.summarize ?? true,
+  };
+}
+
+/** Checked before sending, in the Core's words: 1..1000 whole runs at once. */
+export function concurrencyError(form: FormState): string | null {
+  if (!form.fanOut) return null;
+  const n = Number(form.concurrency);
+  if (form.concurrency === "" || !Number.isInteger(n) || n < 1 || n > MAX_FAN_OUT_CONCURRENCY)
+    return `A whole number from 1 to ${MAX_FAN_OUT_CONCURRENCY}`;
+  return null;
 }
 
 function budgetFields(budget: Partial<JobBudget> | undefined) {
@@ -159,6 +190,7 @@ export function formFromJob(job: Job, nodes: FleetNode[], providers: Provider[])
     approvalTools: job.approval?.tools ?? [],
     approvalTimeoutSeconds: job.approval?.timeoutSeconds ?? DEFAULT_APPROVAL_TIMEOUT_SECONDS,
     ...budgetFields(job.budget),
+    ...fleetFields(job.selector, job.fanOut),
   };
 }
 
@@ -186,6 +218,15 @@ export function toInput(form: FormState, saved?: Job): JobInput {
             timeoutSeconds: form.approvalTimeoutSeconds,
           },
     ...(budget ? { budget } : {}),
+    selector: form.selector.trim() || null,
+    fanOut: form.fanOut
+      ? {
+          mode: "each",
+          concurrency: Number(form.concurrency),
+          stopOnFailure: form.stopOnFailure,
+          summarize: form.summarize,
+        }
+      : null,
   };
 }
 

@@ -6,7 +6,8 @@ import type { FleetNode, Provider } from "../../api/types.ts";
 import { ErrorAlert } from "../../components/query-state.tsx";
 import { ApprovalSection } from "./approval-section.tsx";
 import { BudgetSection } from "./budget-section.tsx";
-import { budgetErrors, type FormState, type SectionProps } from "./form-model.ts";
+import { FleetSection } from "./fleet-section.tsx";
+import { budgetErrors, concurrencyError, type FormState, type SectionProps } from "./form-model.ts";
 import { ModelSection } from "./model-section.tsx";
 import { NodesSection } from "./nodes-section.tsx";
 import { TaskSection } from "./task-section.tsx";
@@ -39,6 +40,7 @@ export function JobForm(props: JobFormProps) {
     event.preventDefault();
     const budget = budgetErrors(form);
     if (budget.tokens || budget.time) return;
+    if (concurrencyError(form)) return;
     if (form.approvalMode === "tools" && form.approvalTools.length === 0) {
       setApprovalError("Pick at least one tool, or choose another policy");
       return;
@@ -54,6 +56,7 @@ export function JobForm(props: JobFormProps) {
         <Stack gap="lg">
           <TaskSection {...section} />
           <NodesSection {...section} nodes={props.nodes} />
+          <FleetSection {...section} />
           <ModelSection {...section} providers={props.providers} providersError={props.providersError} />
           <BudgetSection {...section} />
           <ApprovalSection

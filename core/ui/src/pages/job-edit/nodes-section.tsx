@@ -10,7 +10,8 @@ export function NodesSection({ form, set, nodes }: SectionProps & { nodes: Fleet
     <Section title="Nodes and tools" description="Where the agent may act, and with which tools.">
       <MultiSelect
         label="Target Nodes"
-        required
+        // A label selector (Fleet, below) may name the Nodes instead.
+        required={form.selector.trim() === ""}
         placeholder={nodes.length ? "Pick Nodes" : "Enroll a Node first"}
         data={nodes.map((n) => ({
           value: n.id,
