@@ -18,6 +18,7 @@ import {
 } from "./api/http-niceties.ts";
 import { auditRoutes } from "./api/routes/audit.ts";
 import { authRoutes } from "./api/routes/auth.ts";
+import { channelRoutes } from "./api/routes/channels.ts";
 import { healthRoutes } from "./api/routes/health.ts";
 import { jobRoutes } from "./api/routes/jobs.ts";
 import { mcpRoutes } from "./api/routes/mcp.ts";
@@ -206,6 +207,7 @@ export async function buildApp(ctx: CoreContext, options: AppOptions): Promise<F
     healthRoutes,
     auditRoutes,
     userRoutes,
+    channelRoutes,
   ]) {
     await app.register(async (scope) => routes(scope, ctx));
   }

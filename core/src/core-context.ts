@@ -1,4 +1,6 @@
 import type { RateLimiter } from "./api/rate-limit.ts";
+import type { Channels } from "./channels/channels.ts";
+import type { DeliveryWorker } from "./channels/delivery-worker.ts";
 import type { Repositories } from "./database/index.ts";
 import type { LlmClient } from "./llm/index.ts";
 import type { McpApprovals } from "./mcp-server/mcp-approvals.ts";
@@ -25,6 +27,10 @@ export interface CoreContext {
   jobs: Jobs;
   runs: Runs;
   mcp: McpServers;
+  /** Notification channels (CONTRACT "Results that reach people"). */
+  channels: Channels;
+  /** Sends queued notifications (retries with backoff, resumes after a restart). */
+  deliveryWorker: DeliveryWorker;
   /** The Nodes of this Core, or of the whole cluster in cluster mode. */
   hub: NodeAccess;
   events: RunEventBus;

@@ -8,6 +8,9 @@ import type { Logger } from "pino";
 import { RateLimiter } from "./api/rate-limit.ts";
 import { nodeIdentityRoutes } from "./api/routes/node-identity.ts";
 import { buildApp, parseTrustProxy, trustProxyPredicate } from "./app.ts";
+import { Channels } from "./channels/channels.ts";
+import { DeliveryWorker } from "./channels/delivery-worker.ts";
+import { RunNotifier } from "./channels/notifier.ts";
 import { Cluster } from "./cluster/cluster.ts";
 import type { CoreContext } from "./core-context.ts";
 import {
@@ -105,28 +108,72 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
   // Runs a previous process left running cannot be resumed (their model conversation lived in
   // memory): fail them with the reason rather than leaving them "running" forever. Not in cluster
   // mode: other replicas' runs are running; the replica registry fails only those of dead owners.
-  if (!cluster) {
-    const stale = await repos.runs.failStale({
-      reason: "the Core stopped while this run was executing (crash or restart); start it again",
-    });
-    if (stale.length) logger.warn({ runs: stale }, "marked runs left running by a previous Core as failed");
-  }
+  const staleRuns = cluster
+    ? []
+    : await repos.runs.failStale({
+        reason: "the Core stopped while this run was executing (crash or restart); start it again",
+      });
+  if (staleRuns.length) logger.warn({ runs: staleRuns }, "marked runs left running by a previous Core as failed");
 
   const metrics = createMetrics();
   const events: RunEventBus = cluster?.events ?? new LocalRunEventBus();
   const llmFactory = options.llmFactory ?? ((provider: ProviderConfig) => createLlmClient(provider));
   const audit = new Audit(repos.audit, logger);
   const redactor = options.redactor ?? new SecretRedactor();
+  const publicUrl =
+    env.FABRICORE_PUBLIC_URL ??
+    `${env.FABRICORE_TLS_CERT ? "https" : "http"}://${env.FABRICORE_HOST.includes(":") ? `[${env.FABRICORE_HOST}]` : env.FABRICORE_HOST}:${env.FABRICORE_PORT}`;
+  let channels: Channels | undefined;
   const refreshRedactor = async () => {
     const values = await repos.secrets.listValues();
+    if (channels) values.push(...(await channels.secretValues()));
     for (const provider of await repos.providers.list()) {
       const apiKey = provider.hasApiKey ? await repos.providers.getApiKey(provider.id) : undefined;
       if (apiKey) values.push({ name: `provider:${provider.name}`, value: apiKey });
     }
     redactor.set(values);
   };
+  channels = new Channels({
+    channels: repos.channels,
+    jobs: repos.jobs,
+    publicUrl,
+    timeoutMs: env.FABRICORE_DELIVERY_TIMEOUT_SECONDS * 1000,
+    secretsChanged: () => refreshRedactor(),
+  });
   await refreshRedactor();
-  const approvals = new ApprovalGate({ runs: repos.runs, events, pollMs: options.approvalPollMs });
+  // Notifications: a status change queues deliveries in the database; the worker sends them (in a
+  // cluster every replica runs one, and the lease on each row means one of them sends it).
+  if (!cluster) await repos.deliveries.releaseLeases();
+  const deliveryWorker = new DeliveryWorker({
+    deliveries: repos.deliveries,
+    channels: repos.channels,
+    owner,
+    metrics,
+    logger: logger.child({ room: "channels" }),
+    redactor,
+    options: {
+      maxAttempts: env.FABRICORE_DELIVERY_MAX_ATTEMPTS,
+      baseDelayMs: env.FABRICORE_DELIVERY_RETRY_BASE_MS,
+      timeoutMs: env.FABRICORE_DELIVERY_TIMEOUT_SECONDS * 1000,
+    },
+  });
+  const notifier = new RunNotifier({
+    runs: repos.runs,
+    jobs: repos.jobs,
+    nodes: repos.nodes,
+    channels: repos.channels,
+    deliveries: repos.deliveries,
+    publicUrl,
+    wake: () => deliveryWorker.wake(),
+    logger,
+  });
+  for (const runId of staleRuns) await notifier.hook(runId, "failed");
+  const approvals = new ApprovalGate({
+    runs: repos.runs,
+    events,
+    pollMs: options.approvalPollMs,
+    onStatus: notifier.hook,
+  });
 
   let fleet: Fleet;
   let mcp: McpServers;
@@ -217,6 +264,7 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
         runId,
       );
     },
+    onStatus: notifier.hook,
   });
   const queue: RunQueue = cluster
     ? cluster.runQueue({
@@ -240,6 +288,7 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
       for (const runId of failed) {
         events.publish(runId, { type: "status", status: "failed", output: null, error: reason });
         events.publish(runId, { type: "done", status: "failed" });
+        await notifier.hook(runId, "failed");
       }
       return failed;
     },
@@ -253,6 +302,7 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
     metrics,
     audit,
     approvals,
+    deliveries: repos.deliveries,
   });
   const onCron = {
     onTrigger: async (jobId: string, firedAt: Date = new Date(), info: { catchUp: boolean } = { catchUp: false }) => {
@@ -278,6 +328,7 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
     runs: repos.runs,
     scheduleState: repos.scheduleState,
     scheduler,
+    channels: repos.channels,
   });
   const accounts = new Accounts({ users: repos.users, tokens: repos.tokens });
   const admin = await accounts.ensureAdmin(env.FABRICORE_ADMIN_PASSWORD);
@@ -294,6 +345,8 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
     jobs,
     runs,
     mcp,
+    channels,
+    deliveryWorker,
     hub: nodes,
     events,
     queue,
@@ -360,6 +413,7 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
       const address = await app.listen({ host: env.FABRICORE_HOST, port: env.FABRICORE_PORT });
       queue.start();
       loginGuard.start();
+      deliveryWorker.start();
       await jobs.scheduleAll();
       forgetDeliveries.start();
       return address;
@@ -371,6 +425,7 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
       forgetDeliveries.stop();
       await scheduler.stop();
       await queue.stop("the Core is shutting down");
+      await deliveryWorker.stop();
       await hub.close();
       await cluster?.close();
       await app.close();

@@ -53,6 +53,18 @@ export const CoreEnv = z.object({
   FABRICORE_WEBHOOK_RATE_PER_MINUTE: positiveInt.default(60),
   /** Largest webhook body, in bytes (default 25 MiB, GitHub's own cap on a payload). */
   FABRICORE_WEBHOOK_MAX_BYTES: positiveInt.default(25 * 1024 * 1024),
+  /** Where people reach this Core (links in notifications, e.g. https://fabricore.example.com);
+   * unset: http(s)://HOST:PORT. */
+  FABRICORE_PUBLIC_URL: z
+    .string()
+    .regex(/^https?:\/\/[^/]+/, "must be http(s)://…")
+    .optional(),
+  /** Attempts per notification before it is given up as failed (connection errors, timeouts, 5xx). */
+  FABRICORE_DELIVERY_MAX_ATTEMPTS: positiveInt.max(50).default(8),
+  /** The first retry of a notification waits about this long; each next one twice as long. */
+  FABRICORE_DELIVERY_RETRY_BASE_MS: positiveInt.default(2000),
+  /** Deadline of one notification attempt (HTTP request or SMTP session). */
+  FABRICORE_DELIVERY_TIMEOUT_SECONDS: positiveInt.max(300).default(10),
   FABRICORE_TLS_CERT: z.string().optional(),
   FABRICORE_TLS_KEY: z.string().optional(),
 });

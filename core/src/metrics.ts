@@ -63,8 +63,29 @@ export function createMetrics() {
     labelNames: ["outcome"] as const,
     registers: [registry],
   });
+  const deliveries = new Counter({
+    name: "fabricore_deliveries_total",
+    help: "Notification delivery attempts, by channel kind and outcome (delivered, retry, failed)",
+    labelNames: ["kind", "outcome"] as const,
+    registers: [registry],
+  });
+  const deliverySeconds = new Histogram({
+    name: "fabricore_delivery_duration_seconds",
+    help: "One notification delivery attempt, by channel kind",
+    labelNames: ["kind"] as const,
+    buckets: [0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30],
+    registers: [registry],
+  });
+  const deliveriesPending = new Gauge({
+    name: "fabricore_deliveries_pending",
+    help: "Notifications queued or waiting for a retry (cluster-wide: read from the database)",
+    registers: [registry],
+  });
   return {
     registry,
+    deliveries,
+    deliverySeconds,
+    deliveriesPending,
     runs,
     runsStarted,
     steps,

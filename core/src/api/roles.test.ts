@@ -58,6 +58,13 @@ const EXPECTED: Record<string, RouteRole> = {
   "POST /api/nodes/:id/mcp": "admin",
   "DELETE /api/nodes/:id/mcp/:name": "admin",
   "GET /api/audit": "admin",
+  // Channels hold webhook URLs and SMTP credentials (sealed, never returned): admins write them;
+  // an operator may send a test message; everyone may read their names and kinds.
+  "POST /api/channels": "admin",
+  "GET /api/channels": "viewer",
+  "GET /api/channels/:id": "viewer",
+  "DELETE /api/channels/:id": "admin",
+  "POST /api/channels/:id/test": "operator",
   // MCP clients' calls: the approvals their tokens' policies hold, and the calls made.
   "GET /api/mcp/approvals": "operator",
   "POST /api/mcp/approvals/:id/approve": "operator",

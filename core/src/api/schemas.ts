@@ -126,6 +126,16 @@ export const FanOutBody = z.strictObject({
 
 export const NodesQuery = z.object({ selector: Selector.optional() });
 
+/** Where a job's runs are announced (CONTRACT "Results that reach people"). */
+export const NotifyRule = z.strictObject({
+  /** A channel's id or name (stored as its id). */
+  channel: z.string().min(1).max(200),
+  on: z
+    .array(z.enum(["succeeded", "failed", "waiting_approval"]))
+    .min(1)
+    .max(3),
+});
+
 const ModelRef = z.object({ provider: z.string().min(1).max(200), model: z.string().min(1).max(300) });
 export const JobBody = z.object({
   name: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9 _.-]{0,99}$/, "letters, digits, space, _ . - (max 100)"),
@@ -180,6 +190,7 @@ export const JobBody = z.object({
   /** Its Nodes join `nodes` when a run starts (so a Node enrolled later with the labels is in). */
   selector: Selector.nullable().optional(),
   fanOut: FanOutBody.nullable().optional(),
+  notify: z.array(NotifyRule).max(20).optional(),
 });
 export type JobBody = z.infer<typeof JobBody>;
 export const JobPatch = JobBody.partial().extend({

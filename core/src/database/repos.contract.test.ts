@@ -363,6 +363,7 @@ describeEachDialect("storage contract", (get) => {
       model: { provider: "lm", model: "qwen" },
       fallbacks: [],
       nodes: [],
+      notify: [],
       tools: [],
       schedule: null,
       webhook: null,

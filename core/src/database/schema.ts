@@ -136,6 +136,8 @@ export interface JobsTable {
   selector: ColumnType<string | null, string | null | undefined, string | null>;
   /** JSON FanOut or NULL: one run over every target Node (0013). */
   fan_out: ColumnType<string | null, string | null | undefined, string | null>;
+  /** JSON NotifyRule[] (channel ids), added by 0015. */
+  notify: ColumnType<string, string | undefined, string>;
 }
 
 export interface RunsTable {
@@ -217,6 +219,38 @@ export interface WebhookSignaturesTable {
   received_at: string;
 }
 
+export type ChannelKind = "webhook" | "slack" | "discord" | "ntfy" | "email";
+
+export interface ChannelsTable {
+  id: string;
+  name: string;
+  kind: ChannelKind;
+  config: string; // JSON: the config's parts that are not secret
+  secret_ciphertext: string | null; // sealed JSON of the secret parts
+  created_at: string;
+}
+
+export type DeliveryEvent = "run.succeeded" | "run.failed" | "run.waiting_approval";
+export type DeliveryStatus = "pending" | "delivered" | "failed";
+
+/** Outbound notifications of runs (0015); see migrations/0015-channels.ts. */
+export interface RunDeliveriesTable {
+  id: string;
+  run_id: string;
+  channel_id: string;
+  event: DeliveryEvent;
+  dedupe_key: string;
+  status: DeliveryStatus;
+  attempts: ColumnType<number, number | undefined, number>;
+  last_error: string | null;
+  payload: string; // JSON
+  next_attempt_at: string;
+  lease_owner: string | null;
+  lease_until: string | null;
+  created_at: string;
+  delivered_at: string | null;
+}
+
 export interface MasterKeysTable {
   version: number;
   fingerprint: string;
@@ -258,6 +292,8 @@ export interface Database {
   webhook_signatures: WebhookSignaturesTable;
   master_keys: MasterKeysTable;
   login_attempts: LoginAttemptsTable;
+  channels: ChannelsTable;
+  run_deliveries: RunDeliveriesTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

@@ -1,5 +1,13 @@
 import type { ToolDescriptor } from "@fabricore/protocol";
-import type { ProviderKind, Role, RunStatus, RunTrigger } from "./schema.ts";
+import type {
+  ChannelKind,
+  DeliveryEvent,
+  DeliveryStatus,
+  ProviderKind,
+  Role,
+  RunStatus,
+  RunTrigger,
+} from "./schema.ts";
 
 /**
  * Domain objects the repositories return: camelCase, JSON columns parsed, 0/1 as booleans, and
@@ -7,7 +15,15 @@ import type { ProviderKind, Role, RunStatus, RunTrigger } from "./schema.ts";
  * as stored, so they round-trip through JSON unchanged.
  */
 
-export type { ProviderKind, Role, RunStatus, RunTrigger } from "./schema.ts";
+export type {
+  ChannelKind,
+  DeliveryEvent,
+  DeliveryStatus,
+  ProviderKind,
+  Role,
+  RunStatus,
+  RunTrigger,
+} from "./schema.ts";
 
 /** Statuses after which a run never changes again. */
 export const FINAL_RUN_STATUSES = [
@@ -228,6 +244,16 @@ export interface FanOut {
   summarize: boolean;
 }
 
+/** The run statuses a job can be notified of (CONTRACT "Results that reach people"). */
+export const NOTIFY_STATUSES = ["succeeded", "failed", "waiting_approval"] as const;
+export type NotifyStatus = (typeof NOTIFY_STATUSES)[number];
+
+/** Send to `channel` (stored as the channel's id) when a run reaches one of `on`. */
+export interface NotifyRule {
+  channel: string;
+  on: NotifyStatus[];
+}
+
 export interface Job {
   id: string;
   name: string;
@@ -251,6 +277,7 @@ export interface Job {
   /** Kubernetes label selector; its Nodes join `nodes` when a run starts. */
   selector: string | null;
   fanOut: FanOut | null;
+  notify: NotifyRule[];
   createdAt: string;
   updatedAt: string;
 }
@@ -274,6 +301,7 @@ export interface NewJob {
   then?: ChainRule[];
   selector?: string | null;
   fanOut?: FanOut | null;
+  notify?: NotifyRule[];
 }
 
 /**
@@ -298,6 +326,7 @@ export interface JobPatch {
   then?: ChainRule[];
   selector?: string | null;
   fanOut?: FanOut | null;
+  notify?: NotifyRule[];
 }
 
 /** A job's structured output: a JSON Schema (draft 2020-12 or 07) the final answer must match. */
@@ -457,4 +486,48 @@ export interface AuditQuery {
   since?: string;
   /** Default 100, at most 1000. Newest first. */
   limit?: number;
+}
+
+/** A notification channel as listed: the config's secret parts are never in it. */
+export interface Channel {
+  id: string;
+  name: string;
+  kind: ChannelKind;
+  /** What is not secret (a webhook's URL, an email's from/to, a Slack URL's host). */
+  config: Record<string, unknown>;
+  /** Names of the secret config fields that are set (their values are never returned). */
+  secrets: string[];
+  createdAt: string;
+}
+
+export interface NewChannel {
+  name: string;
+  kind: ChannelKind;
+  config: Record<string, unknown>;
+  /** Plain text; sealed before it reaches the database. */
+  secret: Record<string, string>;
+}
+
+/** One notification of one run through one channel, and how its sending went. */
+export interface Delivery {
+  id: string;
+  runId: string;
+  channelId: string;
+  event: DeliveryEvent;
+  dedupeKey: string;
+  status: DeliveryStatus;
+  attempts: number;
+  lastError: string | null;
+  payload: Record<string, unknown>;
+  nextAttemptAt: string;
+  createdAt: string;
+  deliveredAt: string | null;
+}
+
+export interface NewDelivery {
+  runId: string;
+  channelId: string;
+  event: DeliveryEvent;
+  dedupeKey: string;
+  payload: Record<string, unknown>;
 }

@@ -3,7 +3,7 @@ import type { AgentTool, ToolRouter } from "../agent/types.ts";
 import { newId } from "../database/ids.ts";
 import type { RunsRepo } from "../database/index.ts";
 import type { ApprovalDecision, ApprovalPolicy, PendingApproval } from "../database/types.ts";
-import type { RunEventBus } from "./run-events.ts";
+import type { RunEventBus, RunStatusHook } from "./run-events.ts";
 
 export const DEFAULT_APPROVAL_TIMEOUT_SECONDS = 3600;
 
@@ -21,6 +21,8 @@ export interface ApprovalGateDeps {
   /** How often a waiting call re-reads the database for a decision made on another replica. */
   pollMs?: number;
   now?: () => Date;
+  /** Told when a run starts waiting (notifications carry the pending call and the run's link). */
+  onStatus?: RunStatusHook;
 }
 
 /**
@@ -85,6 +87,7 @@ export class ApprovalGate {
       throw new ProtocolError("cancelled", "the run is no longer active");
     }
     this.deps.events.publish(runId, { type: "status", status: "waiting_approval", pendingApproval: pending });
+    await this.deps.onStatus?.(runId, "waiting_approval", { approval: pending });
     let decision: ApprovalDecision | undefined;
     try {
       decision = await this.waitForDecision(runId, pending.id, timeoutSeconds * 1000, signal);

@@ -1,3 +1,5 @@
+import type { PendingApproval, RunStatus } from "../database/types.ts";
+
 /** A live run event, as sent to browsers over Server-Sent Events. `step` carries the stored step
  * (with its seq) so a client can resume; `delta` is streamed model text (not stored). */
 export type RunEvent =
@@ -54,3 +56,14 @@ export class LocalRunEventBus implements RunEventBus {
     };
   }
 }
+
+/**
+ * Told after a run's new status is stored: succeeded/failed by the executor, waiting_approval by
+ * the approval gate, failed by crash recovery. Notifications hook here. It must not throw, and a
+ * slow one delays only the code that awaits it, never the run (the status is already stored).
+ */
+export type RunStatusHook = (
+  runId: string,
+  status: RunStatus,
+  detail?: { approval?: PendingApproval | undefined },
+) => Promise<void>;

@@ -12,7 +12,7 @@ import type { SecretRedactor } from "../secrets/redactor.ts";
 import { type Audit, sha256Hex } from "../services/audit.ts";
 import type { ApprovalGate } from "./approval-gate.ts";
 import { FanOutRunner } from "./fan-out.ts";
-import type { RunEventBus } from "./run-events.ts";
+import type { RunEventBus, RunStatusHook } from "./run-events.ts";
 import { effectiveApprovalPolicy, hasUntrustedInput, runUserMessage, UNTRUSTED_INPUT_RULE } from "./run-message.ts";
 import type { Logger } from "./run-queue.ts";
 import { noTargetsError, resolveRunTargets } from "./run-targets.ts";
@@ -44,6 +44,8 @@ export interface RunExecutorDeps {
   approvals?: ApprovalGate;
   /** Called once a run's end is stored (chaining: start the jobs its job names in `then`). */
   afterFinish?: (runId: string) => Promise<void>;
+  /** Told once the final status is stored (notifications). */
+  onStatus?: RunStatusHook;
   /** How long storing a run's end is retried while the disk is full or the database locked (60 s). */
   finishRetryMs?: number;
 }
@@ -127,6 +129,7 @@ export class RunExecutor {
     await this.deps.afterFinish?.(run.id).catch((error: unknown) => {
       logger.error({ err: error, runId }, "starting the jobs chained after this run failed");
     });
+    await this.deps.onStatus?.(run.id, result.status);
   }
 
   /**

@@ -53,3 +53,21 @@ export function verifyStandardWebhook(
   }
   return match ? { ok: true } : { ok: false, reason: "bad_signature" };
 }
+
+/**
+ * The sending side of the same scheme: the three headers of one delivery of `body`. `id` stays the
+ * same across retries of one message (receivers de-duplicate on it); the timestamp and signature
+ * are made fresh for each attempt.
+ */
+export function signStandardWebhook(
+  secret: string,
+  id: string,
+  body: string,
+  nowSeconds: number,
+): { "webhook-id": string; "webhook-timestamp": string; "webhook-signature": string } {
+  const timestamp = String(Math.floor(nowSeconds));
+  const signature = createHmac("sha256", standardWebhookKey(secret))
+    .update(`${id}.${timestamp}.${body}`)
+    .digest("base64");
+  return { "webhook-id": id, "webhook-timestamp": timestamp, "webhook-signature": `v1,${signature}` };
+}

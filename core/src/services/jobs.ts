@@ -1,5 +1,12 @@
 import { ApiError } from "../api/errors.ts";
-import type { JobsRepo, NodesRepo, ProvidersRepo, RunsRepo, ScheduleStateRepo } from "../database/index.ts";
+import type {
+  ChannelsRepo,
+  JobsRepo,
+  NodesRepo,
+  ProvidersRepo,
+  RunsRepo,
+  ScheduleStateRepo,
+} from "../database/index.ts";
 import type { Job, JobPatch, NewJob } from "../database/types.ts";
 import { findChainLoop } from "../runs/chain-rules.ts";
 import { checkTemplate } from "../runs/prompt-template.ts";
@@ -30,6 +37,7 @@ export class Jobs {
     runs: RunsRepo;
     scheduleState: ScheduleStateRepo;
     scheduler: Scheduler;
+    channels: Pick<ChannelsRepo, "resolve">;
   };
 
   constructor(deps: Jobs["deps"]) {
@@ -63,6 +71,7 @@ export class Jobs {
       then: patch.then ?? current.then,
       selector: patch.selector === undefined ? current.selector : patch.selector,
       fanOut: patch.fanOut === undefined ? current.fanOut : patch.fanOut,
+      notify: patch.notify ?? current.notify,
     };
     const normalised = await this.validate(merged, current.id);
     if (patch.webhook) {
@@ -82,6 +91,7 @@ export class Jobs {
       fallbacks: normalised.fallbacks,
       // biome-ignore lint/suspicious/noThenProperty: CONTRACT names the field `then`; it is an array, never a function, so no await treats a job as a thenable
       ...(patch.then !== undefined ? { then: normalised.then } : {}),
+      ...(patch.notify !== undefined ? { notify: normalised.notify } : {}),
     });
     if (!updated) throw new ApiError("not_found", "job not found");
     await this.reschedule(updated);
@@ -208,6 +218,13 @@ export class Jobs {
     // (Nodes enrolled later join), it fails the run that finds none.
     if (input.fanOut && !input.selector && nodeIds.length === 0)
       problems.push("fanOut: a fan-out job needs nodes or a selector");
+    // Channels are stored by id, like Nodes: renaming a channel does not break the job.
+    const notify = [];
+    for (const [i, rule] of (input.notify ?? []).entries()) {
+      const channel = await this.deps.channels.resolve(rule.channel);
+      if (!channel) problems.push(`notify.${i}.channel: no channel ${rule.channel}`);
+      else notify.push({ channel: channel.id, on: [...new Set(rule.on)] });
+    }
     if (problems.length) throw new ApiError("validation_failed", problems.join("; "));
     return {
       ...input,
@@ -215,6 +232,7 @@ export class Jobs {
       model: resolved[0]!,
       fallbacks: resolved.slice(1),
       ...(input.then !== undefined ? { then } : {}),
+      notify,
     };
   }
 }

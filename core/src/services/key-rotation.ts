@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Repositories } from "../database/index.ts";
+import { channelSecretAad } from "../database/repos/channels-repo.ts";
 import { webhookSecretAad } from "../database/repos/jobs-repo.ts";
 import { providerApiKeyAad } from "../database/repos/providers-repo.ts";
 import { secretAad } from "../database/repos/secrets-repo.ts";
@@ -17,7 +18,7 @@ import { MASTER_KEY_FILE } from "../secrets/master-key.ts";
 import { SecretBox } from "../secrets/secret-box.ts";
 
 export interface RotateKeyOptions {
-  repos: Pick<Repositories, "secrets" | "providers" | "jobs" | "masterKeys">;
+  repos: Pick<Repositories, "secrets" | "providers" | "jobs" | "masterKeys"> & Partial<Pick<Repositories, "channels">>;
   dataDir: string;
   /** FABRICORE_MASTER_KEY when set; otherwise the key is read from `dataDir/master.key`. */
   envMasterKey?: string | undefined;
@@ -39,7 +40,7 @@ export interface RotateKeyResult {
 }
 
 /**
- * Re-encrypts every secret, provider API key and webhook secret under a new master key, as version
+ * Re-encrypts every secret, provider API key, webhook secret and channel secret under a new master key, as version
  * (current + 1). Resumable: the new key is written to `master.key.next` (0600) before anything is
  * re-encrypted, each value's envelope names its key version, so a second call skips what is done
  * and continues; while `master.key.next` exists the Core loads both keys, so nothing is unreadable
@@ -106,6 +107,11 @@ export async function rotateMasterKey(options: RotateKeyOptions): Promise<Rotate
       ciphertext: j.ciphertext,
       aad: webhookSecretAad(j.id),
       replace: (next: string) => repos.jobs.replaceSealedWebhookSecret(j.id, j.ciphertext, next),
+    })),
+    ...((await repos.channels?.listSealedSecrets()) ?? []).map((c) => ({
+      ciphertext: c.ciphertext,
+      aad: channelSecretAad(c.id),
+      replace: (next: string) => repos.channels!.replaceSealedSecret(c.id, c.ciphertext, next),
     })),
   ];
   for (const item of items) {

@@ -1,5 +1,5 @@
 import { ApiError } from "../api/errors.ts";
-import type { JobsRepo, RunsRepo, StepsRepo } from "../database/index.ts";
+import type { JobsRepo, RunDeliveriesRepo, RunsRepo, StepsRepo } from "../database/index.ts";
 import type { Job, NewRun, Run, RunListQuery, RunTrigger } from "../database/types.ts";
 import type { Metrics } from "../metrics.ts";
 import type { ApprovalGate } from "../runs/approval-gate.ts";
@@ -20,6 +20,7 @@ export class Runs {
     metrics: Metrics;
     audit?: Audit;
     approvals?: Pick<ApprovalGate, "notify">;
+    deliveries?: Pick<RunDeliveriesRepo, "listForRun">;
   };
 
   constructor(deps: Runs["deps"]) {
@@ -120,7 +121,25 @@ export class Runs {
   async view(runId: string) {
     const run = await this.get(runId);
     const steps = await this.deps.steps.list(run.id);
-    const view = { ...run, steps: steps.map((s) => ({ seq: s.seq, at: s.createdAt, ...s.data, type: s.type })) };
+    const deliveries = (await this.deps.deliveries?.listForRun(run.id)) ?? [];
+    const view = {
+      ...run,
+      steps: steps.map((s) => ({ seq: s.seq, at: s.createdAt, ...s.data, type: s.type })),
+      // CONTRACT: `deliveries: [{channel, event, status, attempts, lastError}]`, plus when.
+      deliveries: deliveries.map((d) => ({
+        id: d.id,
+        channel: d.channel,
+        channelId: d.channelId,
+        kind: d.kind,
+        event: d.event,
+        status: d.status,
+        attempts: d.attempts,
+        lastError: d.lastError,
+        nextAttemptAt: d.status === "pending" ? d.nextAttemptAt : null,
+        deliveredAt: d.deliveredAt,
+        createdAt: d.createdAt,
+      })),
+    };
     if (run.parentRunId !== null) return view;
     const children = await this.deps.runs.listChildren(run.id);
     if (children.length === 0 && !(await this.deps.jobs.get(run.jobId))?.fanOut) return view;

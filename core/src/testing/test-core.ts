@@ -77,6 +77,7 @@ export async function startTestCore(
     approvalPollMs: options.approvalPollMs ?? 50,
   });
   core.ctx.queue.start();
+  core.ctx.deliveryWorker.start();
   const nodes: TestNode[] = [];
   let users = 0;
 

@@ -9,6 +9,7 @@ import * as m0007 from "./0007-login-attempts.ts";
 import * as m0008 from "./0008-webhook-senders.ts";
 import * as m0013 from "./0013-fleet-jobs.ts";
 import * as m0014 from "./0014-mcp-server.ts";
+import * as m0015 from "./0015-channels.ts";
 import type { MigrationContext } from "./context.ts";
 
 interface MigrationModule {
@@ -30,6 +31,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, MigrationModule]> = [
   ["0008-webhook-senders", m0008],
   ["0013-fleet-jobs", m0013],
   ["0014-mcp-server", m0014],
+  ["0015-channels", m0015],
 ];
 
 export function migrationsFor(ctx: MigrationContext): Record<string, Migration> {

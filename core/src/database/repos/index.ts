@@ -3,6 +3,7 @@ import type { SecretBox } from "../../secrets/secret-box.ts";
 import type { Clock } from "../clock.ts";
 import type { Database } from "../schema.ts";
 import { AuditRepo } from "./audit-repo.ts";
+import { ChannelsRepo } from "./channels-repo.ts";
 import { JobsRepo } from "./jobs-repo.ts";
 import { LoginAttemptsRepo } from "./login-attempts-repo.ts";
 import { MasterKeysRepo } from "./master-keys-repo.ts";
@@ -10,6 +11,7 @@ import { McpApprovalsRepo } from "./mcp-approvals-repo.ts";
 import { McpServersRepo } from "./mcp-servers-repo.ts";
 import { NodesRepo } from "./nodes-repo.ts";
 import { ProvidersRepo } from "./providers-repo.ts";
+import { RunDeliveriesRepo } from "./run-deliveries-repo.ts";
 import { RunsRepo } from "./runs-repo.ts";
 import { ScheduleStateRepo } from "./schedule-state-repo.ts";
 import { SecretsRepo } from "./secrets-repo.ts";
@@ -21,6 +23,7 @@ import { WebhookDeliveriesRepo } from "./webhook-deliveries-repo.ts";
 export type { LoginAttemptCount } from "./login-attempts-repo.ts";
 export {
   AuditRepo,
+  ChannelsRepo,
   JobsRepo,
   LoginAttemptsRepo,
   MasterKeysRepo,
@@ -28,6 +31,7 @@ export {
   McpServersRepo,
   NodesRepo,
   ProvidersRepo,
+  RunDeliveriesRepo,
   RunsRepo,
   ScheduleStateRepo,
   SecretsRepo,
@@ -53,6 +57,8 @@ export interface Repositories {
   masterKeys: MasterKeysRepo;
   loginAttempts: LoginAttemptsRepo;
   mcpApprovals: McpApprovalsRepo;
+  channels: ChannelsRepo;
+  deliveries: RunDeliveriesRepo;
 }
 
 /** Every repository over one database, for main.ts and tests. */
@@ -77,5 +83,7 @@ export function createRepositories(
     masterKeys: new MasterKeysRepo(db, options),
     loginAttempts: new LoginAttemptsRepo(db, options),
     mcpApprovals: new McpApprovalsRepo(db, options),
+    channels: new ChannelsRepo(db, box, options),
+    deliveries: new RunDeliveriesRepo(db, options),
   };
 }

@@ -18,6 +18,7 @@ import {
   type JobSchedule,
   type ModelRef,
   type NewJob,
+  type NotifyRule,
 } from "../types.ts";
 
 export function webhookSecretAad(jobId: string): string {
@@ -53,6 +54,7 @@ function toJob(row: JobRow): Job {
     then: parseJsonOr<ChainRule[]>(row.then_jobs, "jobs.then_jobs", []),
     selector: row.selector,
     fanOut: parseJson<FanOut>(row.fan_out, "jobs.fan_out"),
+    notify: parseJsonOr<NotifyRule[]>(row.notify, "jobs.notify", []),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -99,6 +101,7 @@ export class JobsRepo {
           then_jobs: input.then?.length ? toJson(input.then) : null,
           selector: input.selector ?? null,
           fan_out: input.fanOut ? toJson(input.fanOut) : null,
+          notify: toJson(input.notify ?? []),
           created_at: now,
           updated_at: now,
         })
@@ -146,6 +149,7 @@ export class JobsRepo {
     if (patch.then !== undefined) set.then_jobs = patch.then.length ? toJson(patch.then) : null;
     if (patch.selector !== undefined) set.selector = patch.selector;
     if (patch.fanOut !== undefined) set.fan_out = patch.fanOut ? toJson(patch.fanOut) : null;
+    if (patch.notify !== undefined) set.notify = toJson(patch.notify);
     if (patch.webhook === null) {
       set.webhook_slug = null;
       set.webhook_secret_ciphertext = null;
@@ -207,6 +211,11 @@ export class JobsRepo {
       .where("webhook_secret_ciphertext", "=", expected)
       .executeTakeFirst();
     return r.numUpdatedRows > 0n;
+  }
+
+  /** Jobs whose notify rules name this channel (a channel in use is not deleted). */
+  async listNotifying(channelId: string): Promise<Job[]> {
+    return (await this.list()).filter((job) => job.notify.some((rule) => rule.channel === channelId));
   }
 
   /** Enabled jobs that have a schedule: what the cron scheduler loads. */

@@ -34,6 +34,7 @@ export type DialectUnderTest =
   | { name: DialectName; available: false; reason: string; mustFail: boolean };
 
 const ALL_TABLES = [
+  "run_deliveries",
   "run_steps",
   "runs",
   "mcp_servers",
@@ -44,6 +45,7 @@ const ALL_TABLES = [
   "providers",
   "secrets",
   "login_attempts",
+  "channels",
 ] as const;
 
 async function wrap(
