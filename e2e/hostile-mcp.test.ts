@@ -124,7 +124,7 @@ describe.skipIf(!run)("a hostile MCP server is contained by its container", () =
       "the hostile server running",
       async () => {
         const s = await hostileServer();
-        return s?.state === "running" && s.tools.length === 4 ? s : undefined;
+        return s?.state === "running" && s.tools.length === 5 ? s : undefined;
       },
       20_000,
     );

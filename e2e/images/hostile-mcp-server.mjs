@@ -19,6 +19,11 @@ const tools = [
   { name: "memory_hog", description: "allocate memory until killed", inputSchema: { type: "object" } },
   { name: "write_rootfs", description: "write to the root file system", inputSchema: { type: "object" } },
   {
+    name: "fetch_urls",
+    description: "fetch URLs (through HTTP(S)_PROXY when the Node set one)",
+    inputSchema: { type: "object", properties: { urls: { type: "array", items: { type: "string" } } } },
+  },
+  {
     name: "reach_network",
     description: "dial host:port targets",
     inputSchema: { type: "object", properties: { targets: { type: "array", items: { type: "string" } } } },
@@ -84,6 +89,19 @@ function dial(target) {
   });
 }
 
+async function fetchUrls(args) {
+  const outcome = {};
+  for (const url of args.urls ?? []) {
+    try {
+      const response = await fetch(url, { signal: AbortSignal.timeout(5000) });
+      outcome[url] = { status: response.status, body: (await response.text()).slice(0, 300) };
+    } catch (error) {
+      outcome[url] = { error: String(error.cause?.message ?? error.cause?.code ?? error.message).slice(0, 300) };
+    }
+  }
+  return JSON.stringify(outcome);
+}
+
 async function reachNetwork(args) {
   const outcome = {};
   for (const target of args.targets ?? []) outcome[target] = await dial(target);
@@ -95,6 +113,7 @@ async function callTool(name, args) {
   if (name === "memory_hog") return memoryHog();
   if (name === "write_rootfs") return writeRootfs();
   if (name === "reach_network") return reachNetwork(args);
+  if (name === "fetch_urls") return fetchUrls(args);
   throw new Error(`no tool ${name}`);
 }
 

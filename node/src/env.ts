@@ -61,6 +61,14 @@ export const NodeSettings = z.object({
   allowOpenNetwork: z.boolean(),
   /** Egress rules any server on this Node may be allowed; none given: any name, public IPs only. */
   allowEgress: z.array(EgressRule),
+  /** The DNS server (IP or IP:port) egress proxies resolve names with; unset: the host's resolver. */
+  egressDns: z
+    .string()
+    .regex(
+      /^(\d{1,3}(\.\d{1,3}){3}(:\d{1,5})?|\[[0-9a-fA-F:]+\](:\d{1,5})?)$/,
+      "must be an IP address, optionally :port",
+    )
+    .optional(),
 });
 export type NodeSettings = z.infer<typeof NodeSettings> & {
   /** The first Core URL (the only one outside cluster mode). */
@@ -123,6 +131,8 @@ Usage: fabricore-node --core URL --token T [options]
                         '*.example.com:443', '10.0.0.0/8:5432'
                         (repeatable); none given: any name, no
                         private/loopback/link-local IP rules
+  --egress-dns IP[:PORT]  DNS server the egress proxy resolves with     FABRICORE_EGRESS_DNS
+                        (default: this host's resolver)
   --version             print the version and exit
   --help                print this help and exit
 `;
@@ -148,6 +158,7 @@ const OPTIONS = {
   "max-container-pids": { type: "string" },
   "allow-open-network": { type: "boolean" },
   "allow-egress": { type: "string", multiple: true },
+  "egress-dns": { type: "string" },
   version: { type: "boolean" },
   help: { type: "boolean" },
 } as const;
@@ -360,6 +371,7 @@ export function loadNodeSettings(
     maxContainerPids,
     allowOpenNetwork: boolFlag("allow-open-network", "FABRICORE_ALLOW_OPEN_NETWORK"),
     allowEgress,
+    egressDns: flagOrEnv("egress-dns", "FABRICORE_EGRESS_DNS"),
   });
   if (parsed.success && !insecure) {
     for (const url of parsed.data.coreUrls) {

@@ -9,6 +9,7 @@ import { NodeIdentity, NodeIdentityError } from "./identity/node-identity.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { createMcpManager } from "./mcp/create-mcp-manager.ts";
 import { createDockerApi } from "./runtime/docker-api.ts";
+import { runForwarder } from "./runtime/egress/egress-forwarder.ts";
 import { BuiltinTools } from "./tools/builtin-tools.ts";
 import { ToolDispatcher } from "./tools/dispatcher.ts";
 import { rootsContaining } from "./tools/read-file.ts";
@@ -92,6 +93,7 @@ export async function startNode(
           allowEgress: settings.allowEgress,
         },
       },
+      egressDns: settings.egressDns,
     });
     dispatcher.addProvider(mcp);
   }
@@ -195,6 +197,12 @@ async function pingDocker(endpoint: string): Promise<boolean> {
 
 /** The executable's entry: flags → settings → run until SIGTERM/SIGINT. */
 export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<void> {
+  // The egress forwarder (runtime/egress/egress-forwarder.ts): this same executable, started by the
+  // Node itself with nsenter inside a container's network namespace. Not a user-facing mode.
+  if (argv[0] === "__egress-forward") {
+    runForwarder(Number(argv[1]), argv[2] ?? "");
+    return;
+  }
   let command: ReturnType<typeof loadNodeSettings>;
   try {
     command = loadNodeSettings(argv);

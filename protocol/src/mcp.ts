@@ -50,5 +50,15 @@ export const McpServerStatus = z.object({
   /** The last time the server stopped on its own (a crash, an OOM kill) and why; kept after the
    * restart, so a server that is running again still shows what happened to it. */
   lastCrash: z.object({ at: z.string().max(64), reason: z.string().max(4096) }).optional(),
+  /** Connections its egress proxy let through and refused (servers with `network: {allow}`). */
+  egress: z
+    .object({
+      allowed: z.number().int().nonnegative(),
+      refused: z.number().int().nonnegative(),
+      lastRefused: z
+        .object({ at: z.string().max(64), target: z.string().max(512), reason: z.string().max(1024) })
+        .optional(),
+    })
+    .optional(),
 });
 export type McpServerStatus = z.infer<typeof McpServerStatus>;

@@ -1,7 +1,9 @@
 import { createHash } from "node:crypto";
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { type Logger, silentLogger } from "../logger.ts";
 import { createDockerApi, type DockerApi } from "../runtime/docker-api.ts";
+import { createLookup, EgressGate } from "../runtime/egress/egress-gate.ts";
+import type { Lookup } from "../runtime/egress/egress-policy.ts";
 import type { McpPolicy } from "../runtime/node-policy.ts";
 import { McpManager } from "./mcp-manager.ts";
 import type { RestartPolicy } from "./restart-policy.ts";
@@ -18,6 +20,12 @@ export interface CreateMcpManagerOptions {
   forbiddenPaths?: readonly string[] | undefined;
   /** The Node's own limits on images and mounts; unset: only the built-in mount policy applies. */
   policy?: McpPolicy | undefined;
+  /** `--egress-dns HOST:PORT`: the DNS server egress proxies resolve with; unset: the host's resolver. */
+  egressDns?: string | undefined;
+  /** Overrides how egress proxies resolve names (tests: names that exist only in the test). */
+  egressLookup?: Lookup | undefined;
+  /** Overrides how egress forwarders are started (tests under Node.js). */
+  egressForwarder?: string[] | undefined;
   /** Allow pass-through URLs off this host; by default only loopback URLs are dialled. */
   allowRemoteMcp?: boolean | undefined;
   logger?: Logger | undefined;
@@ -58,6 +66,15 @@ export function createMcpManager(options: CreateMcpManagerOptions): McpManager {
     forbiddenPaths: [...(options.forbiddenPaths ?? []), ...(dataDir ? [dataDir] : []), ...(socket ? [socket] : [])],
     policy: options.policy,
     allowRemoteMcp: options.allowRemoteMcp === true,
+    // Sockets below the data dir, which no container may mount; without a data dir, no egress.
+    egress: dataDir
+      ? new EgressGate({
+          dir: join(dataDir, "egress"),
+          lookup: options.egressLookup ?? createLookup(options.egressDns),
+          logger: options.logger ?? silentLogger,
+          forwarderCommand: options.egressForwarder,
+        })
+      : undefined,
     logger: options.logger ?? silentLogger,
     restart: options.restart,
     connectTimeoutMs: options.connectTimeoutMs,

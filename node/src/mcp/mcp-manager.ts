@@ -11,6 +11,7 @@ import { z } from "zod";
 import type { Logger } from "../logger.ts";
 import { LABELS } from "../runtime/container-spec.ts";
 import type { DockerApi } from "../runtime/docker-api.ts";
+import type { EgressGate } from "../runtime/egress/egress-gate.ts";
 import type { McpPolicy } from "../runtime/node-policy.ts";
 import type { McpProvider, ToolCallContext } from "../tools/tool-provider.ts";
 import { DEFAULT_RESTART_POLICY, type RestartPolicy } from "./restart-policy.ts";
@@ -41,6 +42,8 @@ export interface McpManagerConfig {
   policy?: McpPolicy | undefined;
   /** Pass-through servers off this host (not loopback) are refused unless this is set. */
   allowRemoteMcp: boolean;
+  /** Egress proxies for servers with `network: {allow}`; unset: such servers are refused. */
+  egress?: EgressGate | undefined;
   logger: Logger;
   restart?: Partial<RestartPolicy> | undefined;
   /** Time for `initialize` (and `tools/list`) to answer. */
@@ -170,6 +173,7 @@ export class McpManager implements McpProvider {
       nodeId: this.config.nodeId,
       forbiddenPaths: this.config.forbiddenPaths,
       policy: this.config.policy,
+      egress: this.config.egress,
       connectTimeoutMs,
       logger: this.config.logger,
     });

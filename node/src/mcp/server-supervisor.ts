@@ -63,6 +63,7 @@ export class ServerSupervisor {
   }
 
   status(): McpServerStatus {
+    const egress = this.options.launcher.egressCounters?.();
     return {
       name: this.name,
       state: this.state,
@@ -71,6 +72,19 @@ export class ServerSupervisor {
       ...(this.session?.containerId !== undefined && { containerId: this.session.containerId }),
       restarts: this.restarts,
       ...(this.lastCrash !== undefined && { lastCrash: this.lastCrash }),
+      ...(egress && {
+        egress: {
+          allowed: egress.allowed,
+          refused: egress.refused,
+          ...(egress.lastRefused && {
+            lastRefused: {
+              at: egress.lastRefused.at,
+              target: egress.lastRefused.target.slice(0, 512),
+              reason: egress.lastRefused.reason.slice(0, 1024),
+            },
+          }),
+        },
+      }),
     };
   }
 

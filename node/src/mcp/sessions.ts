@@ -4,6 +4,9 @@ import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/
 import type { Logger } from "../logger.ts";
 import { buildContainerSpec, enforcePolicy, LABELS } from "../runtime/container-spec.ts";
 import type { DockerApi } from "../runtime/docker-api.ts";
+import type { EgressGate, EgressSession } from "../runtime/egress/egress-gate.ts";
+import { proxyEnv } from "../runtime/egress/egress-gate.ts";
+import type { EgressCounters } from "../runtime/egress/egress-proxy.ts";
 import { dockerMessage, RuntimeError } from "../runtime/errors.ts";
 import { ensureImage } from "../runtime/images.ts";
 import type { McpPolicy } from "../runtime/node-policy.ts";
@@ -28,6 +31,8 @@ export interface SessionLauncher {
   open(makeClient: () => Client, signal: AbortSignal): Promise<McpSession>;
   /** Removes whatever this server left on the host (its containers); a no-op for pass-through servers. */
   dispose(): Promise<void>;
+  /** What its egress proxy let through and refused, for a server with an allow list. */
+  egressCounters?(): EgressCounters | undefined;
 }
 
 export interface ManagedLauncherOptions {
@@ -36,6 +41,8 @@ export interface ManagedLauncherOptions {
   forbiddenPaths: readonly string[];
   /** The Node's own limits on images and mounts (node/src/runtime/node-policy.ts). */
   policy?: McpPolicy | undefined;
+  /** Egress proxies for `network: {allow}` (node/src/runtime/egress/). */
+  egress?: EgressGate | undefined;
   connectTimeoutMs: number;
   logger: Logger;
 }
@@ -45,6 +52,12 @@ export class ManagedLauncher implements SessionLauncher {
   readonly kind = "managed";
   private readonly spec: ManagedMcpSpec;
   private readonly options: ManagedLauncherOptions;
+  private egress: EgressSession | undefined;
+
+  /** The egress proxy's counts for this server, when it has an allow list. */
+  egressCounters() {
+    return this.egress?.counters;
+  }
 
   constructor(spec: ManagedMcpSpec, options: ManagedLauncherOptions) {
     this.spec = spec;
@@ -66,6 +79,17 @@ export class ManagedLauncher implements SessionLauncher {
       policy: this.options.policy,
       imageUser: image.user,
     });
+    // An allow list: the container has no network (NetworkMode none); its one way out is this
+    // server's egress proxy, bridged onto its loopback once it runs (connect()).
+    const { network } = this.spec;
+    if (typeof network === "object") {
+      if (!this.options.egress) {
+        throw new RuntimeError("invalid_spec", "this Node runs no egress proxy (it has no data directory)");
+      }
+      await this.egress?.close();
+      this.egress = await this.options.egress.open(this.spec.name, network.allow);
+      built.create.Env.push(...proxyEnv());
+    }
     const existing = await docker.listContainers(this.labels());
     // A running container with the same spec hash was started by this Node before it restarted: adopt it.
     const adoptable = existing.find((c) => c.state === "running" && c.labels[LABELS.specHash] === built.hash);
@@ -111,6 +135,11 @@ export class ManagedLauncher implements SessionLauncher {
     const transport = new ContainerStdioTransport(stdio);
     try {
       if (start) await this.options.docker.startContainer(id);
+      if (this.egress) {
+        const info = await this.options.docker.inspectContainer(id);
+        if (!info?.running || !info.pid) throw new RuntimeError("container_failed", "the container is not running");
+        await this.egress.attach(info.pid);
+      }
       const client = makeClient();
       await client.connect(transport, { timeout: this.options.connectTimeoutMs, signal });
       return {
@@ -163,6 +192,8 @@ export class ManagedLauncher implements SessionLauncher {
     for (const container of await this.options.docker.listContainers(this.labels())) {
       await this.options.docker.removeContainer(container.id);
     }
+    await this.egress?.close();
+    this.egress = undefined;
   }
 }
 

@@ -69,6 +69,8 @@ export interface ContainerInfo {
   exitCode: number;
   oomKilled: boolean;
   error: string;
+  /** The container's first process as the host sees it (0 when not running). */
+  pid: number;
   labels: Record<string, string>;
 }
 
@@ -140,7 +142,7 @@ interface EngineImage {
 interface EngineContainer {
   Id: string;
   Name: string;
-  State: { Running: boolean; Status: string; ExitCode: number; OOMKilled: boolean; Error?: string };
+  State: { Running: boolean; Status: string; ExitCode: number; OOMKilled: boolean; Error?: string; Pid?: number };
   Config: { Labels?: Record<string, string> | null };
 }
 
@@ -245,6 +247,7 @@ export function createDockerApi(endpoint = "/var/run/docker.sock"): DockerApi {
           status: info.State.Status,
           exitCode: info.State.ExitCode,
           oomKilled: info.State.OOMKilled,
+          pid: info.State.Pid ?? 0,
           error: info.State.Error ?? "",
           labels: info.Config.Labels ?? {},
         };

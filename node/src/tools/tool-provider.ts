@@ -62,4 +62,6 @@ export interface McpManagerOptions {
   logger: Logger;
   /** The Node's limits on MCP images and mounts, from its flags. */
   policy?: McpPolicy | undefined;
+  /** --egress-dns: the DNS server the egress proxies resolve with. */
+  egressDns?: string | undefined;
 }
