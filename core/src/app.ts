@@ -4,7 +4,7 @@ import fastifyCookie from "@fastify/cookie";
 import fastifyStatic from "@fastify/static";
 import fastifySwagger from "@fastify/swagger";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions } from "fastify";
-import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from "fastify-type-provider-zod";
+import { jsonSchemaTransform, jsonSchemaTransformObject, validatorCompiler } from "fastify-type-provider-zod";
 import proxyAddr from "proxy-addr";
 import { authHook, type RouteRole, requireRank } from "./api/auth.ts";
 import { installErrorHandler } from "./api/errors.ts";
@@ -16,6 +16,7 @@ import {
   requestIdOf,
   uiCacheControl,
 } from "./api/http-niceties.ts";
+import { decorateRoute, openApiDocument, plainSerializerCompiler, SECURITY_SCHEMES, TAGS } from "./api/openapi.ts";
 import { auditRoutes } from "./api/routes/audit.ts";
 import { authRoutes } from "./api/routes/auth.ts";
 import { channelRoutes } from "./api/routes/channels.ts";
@@ -124,6 +125,7 @@ export async function buildApp(ctx: CoreContext, options: AppOptions): Promise<F
       if (method !== "HEAD") routes.push({ method, url: route.url, role: config.role });
     }
     methods.add(route.url, [route.method].flat());
+    decorateRoute(route);
   });
   // Fastify hands a missing body to the validator as null; an optional body schema means "may be
   // left out", so the body validator sees it as undefined (a required body is still refused).
@@ -131,7 +133,7 @@ export async function buildApp(ctx: CoreContext, options: AppOptions): Promise<F
     const validate = validatorCompiler(route as Parameters<typeof validatorCompiler>[0]);
     return route.httpPart === "body" ? (data: unknown) => validate(data === null ? undefined : data) : validate;
   });
-  app.setSerializerCompiler(serializerCompiler);
+  app.setSerializerCompiler(plainSerializerCompiler);
   const index = options.uiDir ? readIndex(options.uiDir) : undefined;
   if (options.uiDir && index === undefined) {
     app.log.warn({ uiDir: options.uiDir }, "the UI is not built (run make build); serving the API only");
@@ -145,11 +147,19 @@ export async function buildApp(ctx: CoreContext, options: AppOptions): Promise<F
   acceptEmptyBodies(app);
   await app.register(fastifySwagger, {
     openapi: {
-      info: { title: "FabriCore API", version: ctx.version, description: "The Core's REST API (see CONTRACT.md)." },
-      components: { securitySchemes: { bearer: { type: "http", scheme: "bearer" } } },
-      security: [{ bearer: [] }],
+      info: {
+        title: "FabriCore API",
+        version: ctx.version,
+        description: "The Core's REST API (CONTRACT.md, docs/API.md). Errors are {error: {code, message}}.",
+        license: { name: "Apache-2.0", url: "https://www.apache.org/licenses/LICENSE-2.0" },
+      },
+      tags: [...TAGS],
+      components: { securitySchemes: SECURITY_SCHEMES },
+      // Either credential; a route that needs none says `security: []`.
+      security: [{ bearer: [] }, { session: [] }],
     },
     transform: jsonSchemaTransform,
+    transformObject: jsonSchemaTransformObject,
   });
 
   const authenticate = authHook(async (token, via, request) => {
@@ -211,7 +221,9 @@ export async function buildApp(ctx: CoreContext, options: AppOptions): Promise<F
   ]) {
     await app.register(async (scope) => routes(scope, ctx));
   }
-  app.get("/api/openapi.json", { schema: { hide: true }, config: { role: "public" } }, async () => app.swagger());
+  app.get("/api/openapi.json", { config: { role: "public" } }, async (request) =>
+    openApiDocument(app, `${request.protocol}://${request.host}`),
+  );
 
   if (options.uiDir && index !== undefined) {
     await app.register(fastifyStatic, {

@@ -11,6 +11,7 @@ import { loadCoreEnv } from "../env.ts";
 import type { LlmClient, ProviderConfig } from "../llm/index.ts";
 import type { NodeHub } from "../nodes/node-hub.ts";
 import { redactingDestination, SecretRedactor } from "../secrets/redactor.ts";
+import { OpenApiResponseChecker } from "./openapi-responses.ts";
 import { createTestDatabase, postgresUnderTest } from "./postgres-database.ts";
 import { createTestNode, type TestNode, waitFor } from "./test-node.ts";
 
@@ -81,6 +82,22 @@ export async function startTestCore(
   const nodes: TestNode[] = [];
   let users = 0;
 
+  // Every answer of `api` is checked against the served OpenAPI document (issue 23).
+  let checker: OpenApiResponseChecker | undefined;
+  const documented = async (
+    method: string,
+    url: string,
+    res: { statusCode: number; headers: Record<string, unknown> },
+    body: unknown,
+  ) => {
+    if (!checker) {
+      const doc = await core.app.inject({ method: "GET", url: "/api/openapi.json" });
+      checker = new OpenApiResponseChecker(JSON.parse(doc.body));
+    }
+    const problem = checker.check(method, url, res.statusCode, res.headers["content-type"] as string | undefined, body);
+    if (problem) throw new Error(`OpenAPI: ${problem}\nbody: ${JSON.stringify(body).slice(0, 2000)}`);
+  };
+
   const api: TestCore["api"] = async (token, method, url, body, headers = {}) => {
     const res = await core.app.inject({
       method,
@@ -96,6 +113,7 @@ export async function startTestCore(
     try {
       parsed = JSON.parse(res.body);
     } catch {}
+    await documented(String(method ?? "GET"), url, res, parsed);
     // biome-ignore lint/suspicious/noExplicitAny: see TestCore.api
     return { status: res.statusCode, body: parsed as any, headers: res.headers };
   };

@@ -2,7 +2,7 @@ import type { FastifyInstance } from "fastify";
 import type { CoreContext } from "../../core-context.ts";
 
 export async function healthRoutes(app: FastifyInstance, ctx: CoreContext): Promise<void> {
-  app.get("/healthz", { schema: { hide: true } }, async () => ({
+  app.get("/healthz", async () => ({
     status: "ok",
     version: ctx.version,
     uptimeSeconds: Math.round((Date.now() - ctx.startedAt.getTime()) / 1000),
@@ -10,7 +10,7 @@ export async function healthRoutes(app: FastifyInstance, ctx: CoreContext): Prom
     runsActive: ctx.queue.activeCount,
   }));
 
-  app.get("/metrics", { schema: { hide: true } }, async (_request, reply) => {
+  app.get("/metrics", async (_request, reply) => {
     ctx.metrics.nodesOnline.set(ctx.hub.onlineCount());
     reply.type(ctx.metrics.registry.contentType);
     return ctx.metrics.registry.metrics();

@@ -1,0 +1,169 @@
+import { ChallengeResponse, EnrollResponse, ToolDescriptor } from "@fabricore/protocol";
+import { z } from "zod";
+import { ProviderKind, RunStatus } from "./schemas.ts";
+
+/**
+ * What the API answers, as zod (issue 23): the OpenAPI document is generated from these and the
+ * request schemas in schemas.ts, and the test hook (testing/openapi-responses.ts) checks every
+ * live answer of the API tests against the document, so neither can drift from the code.
+ *
+ * Resources are loose objects: the fields named here are promised (CONTRACT and docs/API.md);
+ * the Core may add more (the contract lets it add, never drop), which clients must tolerate.
+ * Named schemas become `components.schemas` in the document.
+ */
+
+const named = <T extends z.ZodType>(schema: T, id: string): T => {
+  if (!z.globalRegistry.has(schema)) z.globalRegistry.add(schema, { id });
+  return schema;
+};
+
+const isoTime = z.string().describe("ISO-8601 timestamp");
+const Role = z.enum(["admin", "operator", "viewer"]);
+
+export const ErrorBody = named(
+  z.object({
+    error: z.object({
+      code: z.string().describe("machine-readable, e.g. validation_failed, not_found, unauthorized"),
+      message: z.string(),
+      details: z.unknown().optional(),
+      requestId: z.string().optional().describe("the answer's X-Request-Id"),
+    }),
+  }),
+  "Error",
+);
+
+export const Ok = named(z.object({ ok: z.literal(true) }), "Ok");
+
+export const LoginAnswer = z.object({
+  token: z.string(),
+  expiresAt: isoTime,
+  user: z.object({ id: z.string(), username: z.string(), role: Role }),
+});
+export const Me = z.object({ id: z.string(), username: z.string(), role: Role });
+export const CreatedToken = z.looseObject({ id: z.string(), name: z.string(), token: z.string() });
+export const TokenInfo = z.looseObject({
+  id: z.string(),
+  name: z.string(),
+  createdAt: isoTime,
+  lastUsedAt: isoTime.nullable(),
+});
+
+export const NodeView = named(
+  z.looseObject({
+    id: z.string(),
+    name: z.string(),
+    labels: z.record(z.string(), z.string()),
+    status: z.enum(["online", "offline"]),
+    lastSeenAt: isoTime.nullable(),
+    version: z.string().nullable(),
+    tools: z.array(ToolDescriptor),
+  }),
+  "Node",
+);
+export const EnrolledNode = z.looseObject({ id: z.string(), name: z.string(), token: z.string() });
+
+export const Provider = named(
+  z.looseObject({
+    id: z.string(),
+    name: z.string(),
+    kind: ProviderKind,
+    baseUrl: z.string().nullable(),
+    hasApiKey: z.boolean(),
+    options: z.record(z.string(), z.unknown()),
+    createdAt: isoTime,
+  }),
+  "Provider",
+);
+export const Model = z.looseObject({ id: z.string(), loaded: z.boolean().optional() });
+export const ProviderTest = z.union([
+  z.object({ ok: z.literal(true), models: z.number().int(), latencyMs: z.number() }),
+  z.object({ ok: z.literal(false), error: z.object({ code: z.string(), message: z.string() }) }),
+]);
+
+export const SecretInfo = z.object({ name: z.string(), createdAt: isoTime, updatedAt: isoTime });
+
+const ModelRef = z.object({ provider: z.string(), model: z.string() });
+export const Job = named(
+  z.looseObject({
+    id: z.string(),
+    name: z.string(),
+    prompt: z.string(),
+    model: ModelRef,
+    fallbacks: z.array(ModelRef),
+    nodes: z.array(z.string()),
+    tools: z.array(z.string()),
+    schedule: z.looseObject({ cron: z.string(), timezone: z.string() }).nullable(),
+    webhook: z.looseObject({ slug: z.string(), hasSecret: z.boolean() }).nullable(),
+    maxSteps: z.number().int(),
+    enabled: z.boolean(),
+    createdAt: isoTime,
+    updatedAt: isoTime,
+  }),
+  "Job",
+);
+export const RunStarted = z.object({ runId: z.string() });
+export const CronPreview = z.object({ description: z.string(), nextRuns: z.array(isoTime) });
+
+const RunTrigger = z.string().describe('"manual", "cron", "webhook", "chain" (more may come)');
+export const Run = named(
+  z.looseObject({
+    id: z.string(),
+    jobId: z.string(),
+    trigger: RunTrigger,
+    status: RunStatus,
+    output: z.string().nullable(),
+    error: z.string().nullable(),
+    createdAt: isoTime,
+    startedAt: isoTime.nullable(),
+    finishedAt: isoTime.nullable(),
+  }),
+  "Run",
+);
+export const RunStep = z.looseObject({ seq: z.number().int(), at: isoTime, type: z.enum(["llm", "tool"]) });
+export const RunView = named(Run.extend({ steps: z.array(RunStep) }), "RunWithSteps");
+
+export const McpPreset = z.looseObject({ id: z.string(), name: z.string(), description: z.string() });
+export const McpServer = named(z.looseObject({ name: z.string(), kind: z.enum(["remote", "managed"]) }), "McpServer");
+export const McpApproval = z.looseObject({ id: z.string() });
+export const McpCall = z.looseObject({
+  at: isoTime,
+  user: z.string(),
+  token: z.string().nullable(),
+  target: z.string().nullable(),
+  outcome: z.string(),
+});
+
+export const Health = z.object({
+  status: z.literal("ok"),
+  version: z.string(),
+  uptimeSeconds: z.number(),
+  nodesOnline: z.number().int(),
+  runsActive: z.number().int(),
+});
+export const Overview = z.looseObject({
+  nodes: z.object({ online: z.number().int(), total: z.number().int() }),
+  runsLast24h: z.record(z.string(), z.number()),
+  nextFires: z.array(z.object({ jobId: z.string(), name: z.string(), at: isoTime })),
+});
+export const AuditEntry = z.looseObject({
+  id: z.number().int(),
+  at: isoTime,
+  actor: z.string(),
+  action: z.string(),
+  target: z.string().nullable(),
+  ip: z.string().nullable(),
+  outcome: z.enum(["ok", "failed", "denied"]),
+  detail: z.record(z.string(), z.unknown()),
+});
+export const UserInfo = z.looseObject({ id: z.string(), username: z.string(), role: Role });
+export const WebhookAnswer = z.union([
+  z.object({ ok: z.literal(true), ping: z.literal(true) }),
+  z.object({ runId: z.string().nullable(), duplicate: z.literal(true) }),
+]);
+export const RotatedNode = z.object({ id: z.string(), name: z.string(), token: z.string() });
+export const OpenApiDocument = z.looseObject({
+  openapi: z.string(),
+  info: z.looseObject({}),
+  paths: z.looseObject({}),
+});
+export { ChallengeResponse, EnrollResponse };
