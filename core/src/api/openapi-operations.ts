@@ -7,7 +7,7 @@ export interface Operation {
   operationId: string;
   summary: string;
   description?: string;
-  tag: "auth" | "nodes" | "providers" | "secrets" | "jobs" | "runs" | "mcp" | "webhooks" | "admin" | "ops";
+  tag: "auth" | "nodes" | "providers" | "secrets" | "jobs" | "runs" | "channels" | "mcp" | "webhooks" | "admin" | "ops";
   /** Success answers: a JSON schema, null for no body, or another media type. */
   responses: Record<number, z.ZodType | null | { contentType: string; schema: z.ZodType; description?: string }>;
   /** Error statuses beyond those every route of its kind has (see errorStatuses). */
@@ -284,6 +284,39 @@ export const OPERATIONS: Record<string, Operation> = {
         description: "`id:` of a step event is its seq; send Last-Event-ID to resume",
       },
     },
+  },
+
+  "POST /api/channels": {
+    operationId: "createChannel",
+    summary: "Add a notification channel (its secrets are never returned)",
+    tag: "channels",
+    responses: { 201: R.Channel },
+    errors: [409],
+  },
+  "GET /api/channels": {
+    operationId: "listChannels",
+    summary: "Notification channels",
+    tag: "channels",
+    responses: { 200: z.array(R.Channel) },
+  },
+  "GET /api/channels/:id": {
+    operationId: "getChannel",
+    summary: "One channel",
+    tag: "channels",
+    responses: { 200: R.Channel },
+  },
+  "DELETE /api/channels/:id": {
+    operationId: "deleteChannel",
+    summary: "Delete a channel",
+    tag: "channels",
+    responses: { 200: R.Ok },
+    errors: [409],
+  },
+  "POST /api/channels/:id/test": {
+    operationId: "testChannel",
+    summary: "Send a test message now (the answer says what the receiver said)",
+    tag: "channels",
+    responses: { 200: R.ChannelTest },
   },
 
   "GET /api/mcp/presets": {

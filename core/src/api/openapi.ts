@@ -18,6 +18,7 @@ export const TAGS = [
   { name: "secrets", description: "Write-only named secrets" },
   { name: "jobs", description: "Jobs and their manual runs" },
   { name: "runs", description: "Runs, their live events and approvals" },
+  { name: "channels", description: "Where run results are sent: webhook, Slack, Discord, ntfy, email" },
   { name: "mcp", description: "MCP presets, and what MCP clients of /mcp did and wait for" },
   { name: "webhooks", description: "Incoming webhooks that start jobs" },
   { name: "admin", description: "Users, the audit log, the dashboard" },

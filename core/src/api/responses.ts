@@ -133,6 +133,26 @@ export const McpCall = z.looseObject({
   outcome: z.string(),
 });
 
+export const Channel = named(
+  z.looseObject({
+    id: z.string(),
+    name: z.string(),
+    kind: z.string().describe("webhook, slack, discord, ntfy, email"),
+    config: z.record(z.string(), z.unknown()).describe("what is not secret"),
+    secrets: z.array(z.string()).describe("names of the secret config fields that are set"),
+    createdAt: isoTime,
+  }),
+  "Channel",
+);
+export const ChannelTest = z.looseObject({
+  channel: z.string(),
+  ok: z.boolean(),
+  retry: z.boolean(),
+  status: z.number().int().optional(),
+  response: z.string(),
+  error: z.string().optional(),
+});
+
 export const Health = z.object({
   status: z.literal("ok"),
   version: z.string(),
