@@ -292,14 +292,14 @@ describe.skipIf(!haveChromium)("web UI in Chromium", { timeout: 60_000 }, () => 
   });
 
   it("shows the MCP marketplace", async () => {
-    await open("/mcp");
+    await open("/mcp-servers");
     await page.getByRole("heading", { name: "Marketplace" }).waitFor();
     await page.getByRole("button", { name: "Install on a Node" }).first().waitFor();
     if (!withDocker) await shot("mcp");
   });
 
   it.skipIf(!withDocker)("installs the filesystem MCP preset on the Node and shows its tools", async () => {
-    await open(`/mcp?node=${webId}`);
+    await open(`/mcp-servers?node=${webId}`);
     const card = page.locator(".mantine-Card-root", { hasText: "mcp/filesystem" });
     await card.getByRole("button", { name: "Install on a Node" }).click();
     const dialog = page.getByRole("dialog", { name: "Install Filesystem" });

@@ -76,6 +76,17 @@ describe("/mcp", () => {
     expect(cookie.status).toBe(401);
   });
 
+  it("sends a browser that opens /mcp to the MCP servers page; an MCP client's GET still gets 401", async () => {
+    const browser = await fetch(`${base}/mcp?node=abc`, {
+      redirect: "manual",
+      headers: { accept: "text/html,application/xhtml+xml,*/*;q=0.8" },
+    });
+    expect(browser.status).toBe(302);
+    expect(browser.headers.get("location")).toBe("/mcp-servers?node=abc");
+    const client = await fetch(`${base}/mcp`, { redirect: "manual", headers: { accept: "text/event-stream" } });
+    expect(client.status).toBe(401);
+  });
+
   it("lists every Node's tools as <node>__<tool> plus the fleet tools, and calls one on its Node", async () => {
     const client = await connect(await apiToken(admin, { name: "ide" }));
     const { tools } = await client.listTools();

@@ -122,6 +122,12 @@ export async function mcpEndpoint(app: FastifyInstance, deps: McpEndpointDeps): 
     config: { role: "public" },
     handler: async (request, reply) => {
       const token = bearerOf(request);
+      // A person who types the Core's /mcp into a browser (it was the MCP servers page until the
+      // endpoint took the path) is sent to that page; MCP clients never ask for HTML.
+      if (!token && request.method === "GET" && wantsHtml(request.headers.accept)) {
+        const query = request.url.includes("?") ? request.url.slice(request.url.indexOf("?")) : "";
+        return reply.redirect(`/mcp-servers${query}`, 302);
+      }
       if (!token) {
         return refuse(reply, 401, "unauthorized", "send Authorization: Bearer <API token>", challenge);
       }
@@ -192,4 +198,10 @@ export async function mcpEndpoint(app: FastifyInstance, deps: McpEndpointDeps): 
       return reply;
     },
   });
+}
+
+/** A browser navigation asks for text/html first; MCP's GET asks for text/event-stream. */
+function wantsHtml(accept: string | undefined): boolean {
+  if (!accept) return false;
+  return accept.includes("text/html") && !accept.includes("text/event-stream");
 }

@@ -48,7 +48,7 @@ export function App() {
           <Route index element={<DashboardPage />} />
           <Route path="nodes" element={<NodesPage />} />
           <Route path="nodes/:id" element={<NodeDetailPage />} />
-          <Route path="mcp" element={<McpPage />} />
+          <Route path="mcp-servers" element={<McpPage />} />
           <Route path="jobs" element={<JobsPage />} />
           <Route path="jobs/new" element={<JobEditPage />} />
           <Route path="jobs/:id" element={<JobEditPage />} />

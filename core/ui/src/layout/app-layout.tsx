@@ -39,7 +39,7 @@ import { useMe, usePermissions } from "../api/me.ts";
 const NAV = [
   { to: "/", label: "Dashboard", icon: IconLayoutDashboard, exact: true },
   { to: "/nodes", label: "Nodes", icon: IconServer2 },
-  { to: "/mcp", label: "MCP", icon: IconPlugConnected },
+  { to: "/mcp-servers", label: "MCP", icon: IconPlugConnected },
   { to: "/jobs", label: "Jobs", icon: IconBriefcase },
   { to: "/runs", label: "Runs", icon: IconPlayerPlay },
   { to: "/providers", label: "Providers", icon: IconCpu },

@@ -230,7 +230,7 @@ export default function NodeDetailPage() {
                 {isAdmin && (
                   <Button
                     component={Link}
-                    to={`/mcp?node=${encodeURIComponent(data.id)}`}
+                    to={`/mcp-servers?node=${encodeURIComponent(data.id)}`}
                     variant="light"
                     leftSection={<IconPlugConnected size={16} />}
                   >
