@@ -10,7 +10,8 @@ if (!postgres) console.warn("skipping the postgres project: FABRICORE_TEST_POSTG
 
 export default defineConfig({
   test: {
-    exclude: ["**/node_modules/**", "core/ui/**"],
+    // The UI's pure logic (no DOM) is tested here too; its pages are proven in Chromium (e2e/ui).
+    exclude: ["**/node_modules/**", "core/ui/dist/**"],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: "forks",
@@ -19,7 +20,13 @@ export default defineConfig({
         extends: true,
         test: {
           name: "fabricore",
-          include: ["protocol/src/**/*.test.ts", "core/src/**/*.test.ts", "node/src/**/*.test.ts", "e2e/**/*.test.ts"],
+          include: [
+            "protocol/src/**/*.test.ts",
+            "core/src/**/*.test.ts",
+            "core/ui/src/**/*.test.ts",
+            "node/src/**/*.test.ts",
+            "e2e/**/*.test.ts",
+          ],
         },
       },
       ...(postgres

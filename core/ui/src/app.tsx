@@ -16,6 +16,7 @@ const RunsPage = lazy(() => import("./pages/runs-page.tsx"));
 const RunDetailPage = lazy(() => import("./pages/run-detail-page.tsx"));
 const ProvidersPage = lazy(() => import("./pages/providers-page.tsx"));
 const SecretsPage = lazy(() => import("./pages/secrets-page.tsx"));
+const ChannelsPage = lazy(() => import("./pages/channels-page.tsx"));
 const UsersPage = lazy(() => import("./pages/users-page.tsx"));
 const TokensPage = lazy(() => import("./pages/tokens-page.tsx"));
 const AuditPage = lazy(() => import("./pages/audit-page.tsx"));
@@ -56,6 +57,7 @@ export function App() {
           <Route path="runs/:id" element={<RunDetailPage />} />
           <Route path="providers" element={<ProvidersPage />} />
           <Route path="secrets" element={<SecretsPage />} />
+          <Route path="channels" element={<ChannelsPage />} />
           <Route path="users" element={<UsersPage />} />
           <Route path="tokens" element={<TokensPage />} />
           <Route path="audit" element={<AuditPage />} />

@@ -156,6 +156,8 @@ export interface JobWebhook {
   /** Write-only; the Core may say whether one is set. */
   secret?: string;
   hasSecret?: boolean;
+  /** Saved without a secret on purpose: anyone with the URL may start the job. */
+  public?: boolean;
 }
 
 /** `skipped`: a fan-out child whose Node was offline when its turn came (or stopped by stopOnFailure). */
@@ -188,6 +190,9 @@ export interface Job {
   /** Kubernetes label selector; its Nodes join `nodes` when a run starts (CONTRACT "Fleet jobs"). */
   selector?: string | null;
   fanOut?: FanOut | null;
+  notify?: NotifyRule[];
+  output?: { schema: Record<string, unknown> } | null;
+  then?: ThenRule[];
   nextFireAt?: string | null;
   lastRun?: RunSummary | null;
   createdAt?: string;
@@ -209,7 +214,7 @@ export interface JobInput {
   nodes: string[];
   tools: string[];
   schedule: { cron: string; timezone: string; misfire: MisfirePolicy } | null;
-  webhook: { slug: string; secret?: string } | null;
+  webhook: { slug: string; secret?: string; public?: boolean } | null;
   maxSteps: number;
   enabled: boolean;
   approval: ApprovalPolicy | null;
@@ -217,6 +222,58 @@ export interface JobInput {
   budget?: Partial<JobBudget>;
   selector?: string | null;
   fanOut?: FanOut | null;
+  notify?: NotifyRule[];
+  output?: { schema: Record<string, unknown> } | null;
+  then?: ThenRule[];
+}
+
+export type NotifyEvent = "succeeded" | "failed" | "waiting_approval";
+export const NOTIFY_EVENTS: readonly NotifyEvent[] = ["succeeded", "failed", "waiting_approval"];
+/** Where a job's runs are announced: a channel (id or name) and the outcomes that are. */
+export interface NotifyRule {
+  channel: string;
+  on: NotifyEvent[];
+}
+/** A job started when a run of this one ends (trigger "chain"). */
+export interface ThenRule {
+  job: string;
+  on: ("succeeded" | "failed")[];
+}
+
+export type ChannelKind = "webhook" | "slack" | "discord" | "ntfy" | "email";
+export const CHANNEL_KINDS: readonly ChannelKind[] = ["webhook", "slack", "discord", "ntfy", "email"];
+/** Secret config fields are never returned: `secrets` names the ones that are set. */
+export interface Channel {
+  id: string;
+  name: string;
+  kind: ChannelKind;
+  config: Record<string, unknown>;
+  secrets: string[];
+  createdAt: string;
+}
+/** What the receiver answered a test message; `ok: false` is an answer, not an error. */
+export interface ChannelTestResult {
+  channel: string;
+  ok: boolean;
+  retry: boolean;
+  status?: number;
+  response: string;
+  error?: string;
+}
+/** One announcement of a run on a channel (CONTRACT: a run's `deliveries`). */
+export interface Delivery {
+  id?: string;
+  /** The channel's name. */
+  channel: string;
+  channelId?: string;
+  kind?: ChannelKind;
+  event: string;
+  status: "pending" | "delivered" | "failed";
+  attempts: number;
+  lastError?: string | null;
+  nextAttemptAt?: string | null;
+  deliveredAt?: string | null;
+  createdAt?: string;
 }
 
 /** One child run per target Node, at most `concurrency` at once. */
@@ -300,6 +357,9 @@ export interface Run {
   usage?: Usage;
   steps?: RunStep[];
   pendingApproval?: PendingApproval | null;
+  /** Structured output: the validated JSON of the final answer, when the job has a schema. */
+  result?: unknown;
+  deliveries?: Delivery[];
   /** A fan-out parent: its children and their counts. A child: its parent and its one Node. */
   children?: RunChild[];
   summary?: FanOutSummary;

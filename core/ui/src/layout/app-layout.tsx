@@ -28,6 +28,7 @@ import {
   IconPlayerPlay,
   IconPlugConnected,
   IconServer2,
+  IconSpeakerphone,
   IconSun,
   IconUsers,
 } from "@tabler/icons-react";
@@ -43,6 +44,7 @@ const NAV = [
   { to: "/jobs", label: "Jobs", icon: IconBriefcase },
   { to: "/runs", label: "Runs", icon: IconPlayerPlay },
   { to: "/providers", label: "Providers", icon: IconCpu },
+  { to: "/channels", label: "Channels", icon: IconSpeakerphone },
   { to: "/secrets", label: "Secrets", icon: IconKey },
 ] as const;
 

@@ -84,6 +84,7 @@ export default function JobEditPage() {
       providers={providerList}
       providersError={providers.error}
       isNew={isNew}
+      jobId={isNew ? undefined : job.data?.id}
       canOperate={canOperate}
       hasStoredSecret={Boolean(job.data?.webhook && (job.data.webhook.hasSecret ?? true))}
       saving={save.isPending}

@@ -29,6 +29,7 @@ import { ApprovalCard } from "../components/approval-card.tsx";
 import { PageHeader } from "../components/page-header.tsx";
 import { QueryState } from "../components/query-state.tsx";
 import { ParentRunLink, RunChildren } from "../components/run-children.tsx";
+import { RunDeliveries, RunResultCard } from "../components/run-results.tsx";
 import { LlmStepView, ToolStepView } from "../components/run-step-view.tsx";
 import { RunStatusBadge } from "../components/status-badge.tsx";
 import { TimeAgo } from "../components/time-ago.tsx";
@@ -249,6 +250,9 @@ export default function RunDetailPage() {
                 </Text>
               </Card>
             )}
+
+            {data.result !== undefined && data.result !== null ? <RunResultCard result={data.result} /> : null}
+            {data.deliveries ? <RunDeliveries deliveries={data.deliveries} /> : null}
 
             {data.children && <RunChildren run={data} />}
 

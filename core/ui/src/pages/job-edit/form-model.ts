@@ -23,6 +23,7 @@ import {
   UNIT_SECONDS,
 } from "../../lib/budget.ts";
 import { browserTimeZone } from "../../lib/cron.ts";
+import { type ResultsState, resultsFromJob, resultsInput } from "./results-model.ts";
 
 /* The job form's model: its state, how a saved job fills it and how it becomes the API's input.
  * Pure functions, so each section file only renders and the page only wires data to them. */
@@ -41,6 +42,8 @@ export interface FormState {
   webhookOn: boolean;
   slug: string;
   secret: string;
+  /** A webhook saved without a secret on purpose (the Core refuses one that is not marked). */
+  webhookPublic: boolean;
   maxSteps: number;
   enabled: boolean;
   approvalMode: ApprovalMode;
@@ -56,6 +59,7 @@ export interface FormState {
   concurrency: number | string;
   stopOnFailure: boolean;
   summarize: boolean;
+  results: ResultsState;
 }
 
 export type ApprovalMode = "none" | "all" | "tools";
@@ -100,6 +104,7 @@ export function emptyForm(): FormState {
     webhookOn: false,
     slug: "",
     secret: "",
+    webhookPublic: false,
     maxSteps: 20,
     enabled: true,
     approvalMode: "none",
@@ -107,6 +112,7 @@ export function emptyForm(): FormState {
     approvalTimeoutSeconds: DEFAULT_APPROVAL_TIMEOUT_SECONDS,
     ...budgetFields(DEFAULT_BUDGET),
     ...fleetFields(null, null),
+    results: resultsFromJob(null),
   };
 }
 
@@ -184,6 +190,7 @@ export function formFromJob(job: Job, nodes: FleetNode[], providers: Provider[])
     webhookOn: Boolean(job.webhook),
     slug: job.webhook?.slug ?? "",
     secret: "",
+    webhookPublic: job.webhook?.public === true,
     maxSteps: job.maxSteps ?? 20,
     enabled: job.enabled !== false,
     approvalMode: approvalModeOf(job.approval),
@@ -191,6 +198,7 @@ export function formFromJob(job: Job, nodes: FleetNode[], providers: Provider[])
     approvalTimeoutSeconds: job.approval?.timeoutSeconds ?? DEFAULT_APPROVAL_TIMEOUT_SECONDS,
     ...budgetFields(job.budget),
     ...fleetFields(job.selector, job.fanOut),
+    results: resultsFromJob(job),
   };
 }
 
@@ -198,7 +206,13 @@ export function formFromJob(job: Job, nodes: FleetNode[], providers: Provider[])
 export function toInput(form: FormState, saved?: Job): JobInput {
   const budget = saved ? changedBudget(saved.budget, budgetOf(form)) : budgetOf(form);
   // An existing secret is write-only: sending no secret keeps it, sending one replaces it.
-  const webhook = form.webhookOn ? { slug: form.slug.trim(), ...(form.secret ? { secret: form.secret } : {}) } : null;
+  const webhook = form.webhookOn
+    ? {
+        slug: form.slug.trim(),
+        ...(form.secret ? { secret: form.secret } : {}),
+        ...(form.webhookPublic && !form.secret ? { public: true } : {}),
+      }
+    : null;
   return {
     name: form.name.trim(),
     prompt: form.prompt,
@@ -227,6 +241,7 @@ export function toInput(form: FormState, saved?: Job): JobInput {
           summarize: form.summarize,
         }
       : null,
+    ...resultsInput(form.results),
   };
 }
 

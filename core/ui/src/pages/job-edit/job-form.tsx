@@ -10,6 +10,8 @@ import { FleetSection } from "./fleet-section.tsx";
 import { budgetErrors, concurrencyError, type FormState, type SectionProps } from "./form-model.ts";
 import { ModelSection } from "./model-section.tsx";
 import { NodesSection } from "./nodes-section.tsx";
+import { schemaError } from "./results-model.ts";
+import { ResultsSection } from "./results-section.tsx";
 import { TaskSection } from "./task-section.tsx";
 import { TriggersSection } from "./triggers-section.tsx";
 
@@ -20,6 +22,8 @@ export interface JobFormProps {
   providers: Provider[];
   providersError: unknown;
   isNew: boolean;
+  /** The saved job's id (an edit): a job does not chain to itself. */
+  jobId?: string | undefined;
   canOperate: boolean;
   hasStoredSecret: boolean;
   saving: boolean;
@@ -41,6 +45,7 @@ export function JobForm(props: JobFormProps) {
     const budget = budgetErrors(form);
     if (budget.tokens || budget.time) return;
     if (concurrencyError(form)) return;
+    if (schemaError(form.results)) return;
     if (form.approvalMode === "tools" && form.approvalTools.length === 0) {
       setApprovalError("Pick at least one tool, or choose another policy");
       return;
@@ -66,6 +71,7 @@ export function JobForm(props: JobFormProps) {
             clearError={() => setApprovalError(null)}
           />
           <TriggersSection {...section} hasStoredSecret={props.hasStoredSecret} />
+          <ResultsSection {...section} jobId={props.jobId} />
 
           {props.saveError ? <ErrorAlert error={props.saveError} title="Not saved" /> : null}
           {canOperate && (

@@ -48,6 +48,14 @@ export function TriggersSection({ form, set, setForm, hasStoredSecret }: Section
           onChange={({ slug, secret }) => setForm((f) => ({ ...f, slug, secret }))}
         />
       )}
+      {form.webhookOn && !form.secret && !hasStoredSecret && (
+        <Checkbox
+          label="Public: anyone who knows the URL may start this job"
+          description="The Core saves a webhook without a secret only when you say so here"
+          checked={form.webhookPublic}
+          onChange={(e) => set("webhookPublic", e.currentTarget.checked)}
+        />
+      )}
     </Section>
   );
 }
