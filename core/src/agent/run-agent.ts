@@ -83,7 +83,14 @@ async function runLoop(runOptions: RunAgentOptions, budget: AbortSignal | undefi
         // A model that failed over stays failed for the rest of the run: retrying a server that
         // just refused a connection on every turn only adds the delay.
         startIndex: modelIndex,
-        request: { messages: [...messages], ...(toolSpecs.length ? { tools: toolSpecs } : {}) },
+        request: {
+          messages: [...messages],
+          ...(toolSpecs.length ? { tools: toolSpecs } : {}),
+          // After an answer that missed the schema, the corrective turn is bound to it natively.
+          ...(options.finalCheck?.responseSchema
+            ? { responseSchema: { ...options.finalCheck.responseSchema, ...(corrections > 0 ? { final: true } : {}) } }
+            : {}),
+        },
         signal: options.signal,
         step,
         sink: options.steps,

@@ -1,6 +1,6 @@
 import type { ToolResult } from "@fabricore/protocol";
 import type { LlmErrorCode } from "../llm/errors.ts";
-import type { FinishReason, LlmClient, TokenUsage } from "../llm/types.ts";
+import type { FinishReason, LlmClient, ResponseSchema, TokenUsage } from "../llm/types.ts";
 
 /** A tool of one of the job's Nodes, with the name the model sees (see tool-names.ts). */
 export interface AgentTool {
@@ -115,7 +115,8 @@ export interface RunAgentOptions {
    * flight are aborted and the run fails with the reason. Unset: no limit. */
   maxSeconds?: number;
   /** Checks the final answer (structured output). A problem is sent back to the model as a user
-   * message, with the tools still offered, up to `retries` times; then the run fails with it. */
+   * message, up to `retries` times; then the run fails with it. The tools stay declared, but with
+   * `responseSchema` the corrective turn asks for no call: it is bound to the schema natively. */
   finalCheck?: FinalCheck;
 }
 
@@ -126,6 +127,8 @@ export interface FinalCheck {
   retries: number;
   /** The run's error when the last retry fails too. */
   failure(problem: string): string;
+  /** Sent with each model request for the provider's native structured output (where it has one). */
+  responseSchema?: ResponseSchema;
 }
 
 export interface RunAgentResult {

@@ -74,6 +74,32 @@ describe("Anthropic client against the scripted Messages API", () => {
     });
   });
 
+  it("native structured output: a forced tool whose input is the answer, on a tool-less turn and on the corrective turn", async () => {
+    const schema = { type: "object", properties: { ok: { type: "boolean" } }, required: ["ok"] };
+    const { server, client } = await setup([
+      turn.toolCalls([{ id: "toolu_09", name: "result", arguments: { ok: true } }], { argumentsChunkSize: 3 }),
+      turn.toolCalls([{ id: "toolu_10", name: "result", arguments: { ok: false } }]),
+      turn.text("still using tools"),
+    ]);
+    const tooless = { model: MODEL, messages: [{ role: "user" as const, content: "sum up" }] };
+    const first = await client.chat({ ...tooless, responseSchema: { name: "result", schema } }, { signal: signal() });
+    expect(first).toMatchObject({ text: '{"ok":true}', toolCalls: [], finishReason: "stop" });
+    const corrective = await client.chat(
+      { ...ask, responseSchema: { name: "result", schema, final: true } },
+      { signal: signal() },
+    );
+    expect(corrective).toMatchObject({ text: '{"ok":false}', toolCalls: [], finishReason: "stop" });
+    // A tool turn that need not be the answer is not forced: the model may still call read_file.
+    await client.chat({ ...ask, responseSchema: { name: "result", schema } }, { signal: signal() });
+    const bodies = server!.chatRequests().map((r) => r.body as Record<string, unknown>);
+    expect(bodies[0]!.tool_choice).toEqual({ type: "tool", name: "result" });
+    expect(bodies[0]!.tools).toEqual([expect.objectContaining({ name: "result", input_schema: schema })]);
+    expect(bodies[1]!.tool_choice).toEqual({ type: "tool", name: "result" });
+    expect((bodies[1]!.tools as Array<{ name: string }>).map((t) => t.name)).toEqual(["read_file", "result"]);
+    expect(bodies[2]!.tool_choice).toBeUndefined();
+    expect((bodies[2]!.tools as Array<{ name: string }>).map((t) => t.name)).toEqual(["read_file"]);
+  });
+
   it("assembles tool_use blocks from input_json_delta pieces, several per turn", async () => {
     const { client } = await setup([
       turn.toolCalls(

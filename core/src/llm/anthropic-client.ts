@@ -24,6 +24,7 @@ import type {
   FinishReason,
   LlmClient,
   ModelInfo,
+  ResponseSchema,
   TokenUsage,
   ToolCall,
 } from "./types.ts";
@@ -86,12 +87,22 @@ export class AnthropicClient implements LlmClient {
       .filter((m) => m.role === "system")
       .map((m) => m.content)
       .join("\n\n");
+    const forced = forcedSchemaTool(request);
     const params: MessageCreateParamsBase = {
       model: request.model,
       max_tokens: request.maxTokens ?? this.options.maxTokens,
       messages: toAnthropicMessages(request.messages),
       ...(system ? { system } : {}),
       ...(request.tools?.length ? { tools: request.tools.map(toAnthropicTool) } : {}),
+      ...(forced
+        ? {
+            tools: [
+              ...(request.tools ?? []).map(toAnthropicTool),
+              { name: forced.name, description: FORCED_DESCRIPTION, input_schema: forced.inputSchema },
+            ],
+            tool_choice: { type: "tool" as const, name: forced.name },
+          }
+        : {}),
       ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
     };
     try {
@@ -154,22 +165,47 @@ export class AnthropicClient implements LlmClient {
       if (stopped) throw stopped;
       if (!sawStop && stop === null) throw new LlmError("bad_response", "the stream ended before message_stop");
       let text = "";
+      let answered = false;
       const calls: ToolCall[] = [];
       for (const index of [...blocks.keys()].sort((a, b) => a - b)) {
         const block = blocks.get(index)!;
         if (block.kind === "text") text += block.text;
+        // The forced tool's input IS the answer: the run reads it as the final JSON, not a call.
+        else if (forced && block.name === forced.name) {
+          text = block.text || JSON.stringify(block.input ?? {});
+          answered = true;
+        }
         // With no input deltas (an empty input), the start block carries the whole input.
         else calls.push({ id: block.id, name: block.name, arguments: block.text || JSON.stringify(block.input ?? {}) });
       }
       this.modelsUsed.add(request.model);
       const toolCalls = normaliseToolCalls(calls, "toolu_");
-      return { text, toolCalls, finishReason: finishReasonOf(stop, toolCalls.length > 0), usage, model };
+      const finishReason = answered ? "stop" : finishReasonOf(stop, toolCalls.length > 0);
+      return { text, toolCalls, finishReason, usage, model };
     } catch (err) {
       throw toLlmError(err, deadline, this.baseUrl);
     } finally {
       deadline.dispose();
     }
   }
+}
+
+const FORCED_DESCRIPTION = "Give your final answer as this tool's input. It is the answer, not an action.";
+
+/**
+ * Anthropic has no response_format: its structured output is a tool the model is made to call
+ * (`tool_choice: {type: "tool"}`), whose input is the answer. Only on a turn that offers no other
+ * tools, or that must be the answer (a forced call keeps the model from using the others; they stay
+ * declared because the Messages API wants every tool of the conversation defined), and for an
+ * object schema (a tool's input is an object).
+ */
+function forcedSchemaTool(request: ChatRequest): { name: string; inputSchema: Tool.InputSchema } | null {
+  const schema: ResponseSchema | undefined = request.responseSchema;
+  if (schema?.schema.type !== "object") return null;
+  if ((request.tools?.length ?? 0) > 0 && !schema.final) return null;
+  // A job tool with the same name would be shadowed; the run's tool names never are "result".
+  if (request.tools?.some((t) => t.name === schema.name)) return null;
+  return { name: schema.name, inputSchema: schema.schema as Tool.InputSchema };
 }
 
 function finishReasonOf(stop: StopReason | null, hasCalls: boolean): FinishReason {

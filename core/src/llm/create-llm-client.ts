@@ -59,6 +59,7 @@ export function createLlmClient(
         streamRefusals: deps.streamRefusals ?? streamRefusals,
         firstRequestTimeoutMs: options.firstRequestTimeoutMs ?? timeoutMs,
         maxRetries: options.maxRetries ?? (provider.kind === "openai" ? 2 : 0),
+        schemaWithTools: provider.kind === "openai",
         ...(options.maxTokens !== undefined ? { maxTokens: options.maxTokens } : {}),
       });
     case "anthropic":

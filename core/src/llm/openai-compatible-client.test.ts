@@ -67,6 +67,44 @@ describe("OpenAI-compatible client against the scripted LM Studio", () => {
     expect((req.body as Record<string, unknown>).tools).toBeUndefined();
   });
 
+  it("native structured output: response_format json_schema on a turn without tools, and on the corrective turn with tool_choice none; LM Studio's tool turns go without it", async () => {
+    const { server, client } = await setup([turn.text('{"ok":true}'), turn.text("x"), turn.text('{"ok":true}')]);
+    const responseSchema = { name: "result", schema: { type: "object", properties: { ok: { type: "boolean" } } } };
+    await client.chat({ ...ask("summarise", false), responseSchema }, { signal: signal() });
+    await client.chat({ ...ask("check", true), responseSchema }, { signal: signal() });
+    await client.chat(
+      { ...ask("again", true), responseSchema: { ...responseSchema, final: true } },
+      { signal: signal() },
+    );
+    const bodies = server.chatRequests().map((r) => r.body as Record<string, unknown>);
+    const format = {
+      type: "json_schema",
+      json_schema: { name: "result", schema: responseSchema.schema, strict: false },
+    };
+    expect(bodies[0]!.response_format).toEqual(format);
+    // LM Studio's grammar would bind the whole reply to the schema, leaving no way to call a tool.
+    expect(bodies[1]!.response_format).toBeUndefined();
+    expect(bodies[1]!.tool_choice).toBeUndefined();
+    expect(bodies[2]!.response_format).toEqual(format);
+    expect(bodies[2]!.tool_choice).toBe("none");
+    expect(bodies[2]!.tools).toHaveLength(2);
+  });
+
+  it("OpenAI itself gets response_format on tool turns too (it honours both)", async () => {
+    server = await startScriptedOpenAiServer({ script: [turn.text('{"ok":true}')] });
+    const client = createLlmClient({
+      kind: "openai",
+      baseUrl: server.baseUrl,
+      apiKey: "sk-test",
+      options: { maxRetries: 0 },
+    });
+    const responseSchema = { name: "result", schema: { type: "object" } };
+    await client.chat({ ...ask("check", true), responseSchema }, { signal: signal() });
+    const body = server.chatRequests()[0]!.body as Record<string, unknown>;
+    expect(body.response_format).toMatchObject({ type: "json_schema", json_schema: { name: "result" } });
+    expect(body.tool_choice).toBeUndefined();
+  });
+
   it("sends LM Studio's bearer token when one is set; a wrong one is auth_failed and not fallbackable", async () => {
     const ok = await setup([turn.text("ok")], {}, { apiToken: "sk-lm-secret", apiKey: "sk-lm-secret" });
     expect((await ok.client.chat(ask("x", false), { signal: signal() })).text).toBe("ok");

@@ -17,6 +17,7 @@ import type {
   FetchLike,
   LlmClient,
   ModelInfo,
+  ResponseSchema,
   SpeedStats,
   TokenUsage,
 } from "./types.ts";
@@ -31,6 +32,9 @@ export interface OpenAiCompatibleClientOptions {
   maxRetries: number;
   maxTokens?: number;
   headers?: Record<string, string>;
+  /** The server honours `response_format` on a turn that also offers tools (OpenAI does; LM Studio
+   * constrains the whole reply to the schema, which leaves the model no way to call a tool). */
+  schemaWithTools?: boolean;
   /** Where servers that refuse to stream tool turns are remembered (unset: never retried unstreamed). */
   streamRefusals?: StreamRefusals;
   /** How to list models; LM Studio's native listing is richer than `/v1/models`. */
@@ -110,6 +114,10 @@ export class OpenAiCompatibleClient implements LlmClient {
       model: request.model,
       messages: toOpenAiMessages(request.messages, this.options.baseUrl),
       ...(hasTools ? { tools: request.tools!.map(toOpenAiTool) } : {}),
+      ...(request.responseSchema && (!hasTools || this.options.schemaWithTools || request.responseSchema.final)
+        ? { response_format: toResponseFormat(request.responseSchema) }
+        : {}),
+      ...(hasTools && request.responseSchema?.final ? { tool_choice: "none" as const } : {}),
       ...(request.temperature !== undefined ? { temperature: request.temperature } : {}),
       ...((request.maxTokens ?? this.options.maxTokens) !== undefined
         ? { max_tokens: request.maxTokens ?? this.options.maxTokens }
@@ -293,4 +301,14 @@ export function describeCause(err: unknown): string {
     if (typeof code === "string" && !message.includes(code)) message = `${code} ${message}`;
   }
   return message;
+}
+
+/** OpenAI's structured output, which LM Studio speaks too (its grammar enforces the schema).
+ * Not `strict`: strict mode demands every property be required and no additionalProperties, a
+ * stricter dialect than the JSON Schema a job may hold; the run validates with ajv regardless. */
+export function toResponseFormat(schema: ResponseSchema): {
+  type: "json_schema";
+  json_schema: { name: string; schema: Record<string, unknown>; strict: false };
+} {
+  return { type: "json_schema", json_schema: { name: schema.name, schema: schema.schema, strict: false } };
 }

@@ -50,6 +50,19 @@ export interface ChatRequest {
   tools?: ToolSpec[];
   maxTokens?: number;
   temperature?: number;
+  /** A job's output schema, for the provider's native structured output: OpenAI and LM Studio's
+   * `response_format: {type: "json_schema"}`, Anthropic's forced tool. Clients use it where the
+   * server honours it together with this request's tools (see each client); the run checks the
+   * answer against the schema either way. */
+  responseSchema?: ResponseSchema;
+}
+
+export interface ResponseSchema {
+  name: string;
+  schema: Record<string, unknown>;
+  /** This turn must be the answer (the run's corrective turn): tools stay declared, for the
+   * conversation that used them, but no call is wanted, so the schema binds even with tools. */
+  final?: boolean;
 }
 
 export interface TokenUsage {

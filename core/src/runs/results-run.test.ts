@@ -182,6 +182,8 @@ describe("structured output", () => {
     const run = await finished(await runJob(job.id));
     expect(run).toMatchObject({ status: "succeeded", result: { healthy: true, free: 41.5 } });
     expect(userText(seen[0]!)[0]).toContain(JSON.stringify(schema));
+    // And natively, where the provider has structured output (the client decides per turn).
+    expect(seen[0]!.responseSchema).toEqual({ name: "result", schema });
   });
 
   it("a mismatch gets one corrective turn naming it; a corrected answer succeeds", async () => {
@@ -197,6 +199,9 @@ describe("structured output", () => {
     const correction = userText(seen[1]!).at(-1)!;
     expect(correction).toMatch(/did not match/);
     expect(correction).toContain("/healthy must be boolean");
+    // The corrective turn must be the answer: bound to the schema even where tools are offered.
+    expect(seen[0]!.responseSchema?.final).toBeUndefined();
+    expect(seen[1]!.responseSchema).toEqual({ name: "result", schema, final: true });
   });
 
   it("still wrong after the corrective turn: the run fails naming the mismatch, result null", async () => {

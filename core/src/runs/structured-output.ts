@@ -76,6 +76,7 @@ export function structuredOutputCheck(schema: Record<string, unknown>): FinalChe
     correction: (problem) => correctionMessage(problem, schema),
     retries: 1,
     failure: (problem) => `the answer does not match the job's output schema: ${problem}`,
+    responseSchema: { name: "result", schema: withoutDeclaration(schema) },
   };
 }
 
@@ -95,4 +96,10 @@ function describeErrors(errors: ErrorObject[]): string {
     return `${where} ${e.message ?? e.keyword}`;
   });
   return parts.join("; ") + (errors.length > 5 ? ` (and ${errors.length - 5} more)` : "");
+}
+
+/** Providers take the schema's body; a `$schema` declaration is not theirs to resolve. */
+function withoutDeclaration(schema: Record<string, unknown>): Record<string, unknown> {
+  const { $schema: _declared, ...body } = schema;
+  return body;
 }
