@@ -19,7 +19,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: "fabricore",
-          include: ["protocol/src/**/*.test.ts", "core/src/**/*.test.ts", "node/src/**/*.test.ts", "e2e/**/*.test.ts"],
+          include: ["protocol/src/**/*.test.ts", "core/src/**/*.test.ts", "node/src/**/*.test.ts", "cli/src/**/*.test.ts", "e2e/**/*.test.ts"],
         },
       },
       ...(postgres
