@@ -39,6 +39,7 @@ function view(overrides: Record<string, unknown> = {}) {
     approval: null,
     budget: { maxTokens: 1_000_000, maxSeconds: 3600 },
     output: null,
+    // biome-ignore lint/suspicious/noThenProperty: the job field CONTRACT names `then`, an array
     then: [],
     selector: null,
     fanOut: null,
@@ -110,6 +111,7 @@ describe("job specs", () => {
       approval: { tools: ["exec_command"] },
       budget: { maxTokens: 5000, maxSeconds: 3600 },
       output: { schema: { type: "object" } },
+      // biome-ignore lint/suspicious/noThenProperty: the job field CONTRACT names `then`, an array
       then: [{ job: "job_2", on: ["succeeded"] }],
       selector: "env=prod",
       fanOut: { mode: "each", concurrency: 10, stopOnFailure: true, summarize: false },

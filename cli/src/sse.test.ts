@@ -22,7 +22,7 @@ describe("readSse", () => {
     const text = 'id: 3\nevent: step\ndata: {"seq":3}\n\n: keep-alive\n\nevent: done\ndata: {"status":"succeeded"}\n\n';
     const expected = [
       { event: "step", data: '{"seq":3}', id: "3" },
-      { event: "done", data: '{"status":"succeeded"}', id: "3" },
+      { event: "done", data: '{"status":"succeeded"}' },
     ];
     expect(await all([text])).toEqual(expected);
     // Every split point, including inside a multi-byte character.

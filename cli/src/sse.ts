@@ -5,7 +5,8 @@ export interface SseEvent {
   id?: string;
 }
 
-/** The events of a byte stream, as they arrive. Comment lines (`: keep-alive`) are skipped; a
+/** The events of a byte stream, as they arrive. `id` is set on the events that carry one (the
+ * Core ids its stored steps by seq); the caller keeps the last for Last-Event-ID. Comment lines (`: keep-alive`) are skipped; a
  * field split across chunks is joined; CRLF, CR and LF all end a line. */
 export async function* readSse(body: ReadableStream<Uint8Array>): AsyncGenerator<SseEvent> {
   const decoder = new TextDecoder();
@@ -28,6 +29,7 @@ export async function* readSse(body: ReadableStream<Uint8Array>): AsyncGenerator
             yield { event: event || "message", data: data.join("\n"), ...(id !== undefined ? { id } : {}) };
           event = "";
           data = [];
+          id = undefined;
         } else if (!line.startsWith(":")) {
           const colon = line.indexOf(":");
           const field = colon === -1 ? line : line.slice(0, colon);

@@ -50,8 +50,10 @@ export class Transcript {
   private readonly runId: string;
   private atLineStart = true;
   private readonly announced = new Set<string>();
-  /** Model text shown since the last tool call, to know whether the answer was already shown. */
-  private textSinceTool = "";
+  /** The model's text of the turn in progress and of the last finished turn, to know at the
+   * end whether the run's output was already shown. */
+  private turnText = "";
+  private lastTurnText = "";
   private deltasSinceStep = false;
   private lastError: string | null = null;
   private lastOutput: string | null = null;
@@ -128,13 +130,17 @@ export class Transcript {
       if (!t.callId || !this.announced.has(t.callId)) this.call(t.node, t.tool, t.arguments);
       const mark = t.isError ? s.red("✗") : s.green("✓");
       this.line(`  ${mark} ${s.dim(`${t.tool} ${t.durationMs} ms`)} ${clip(resultText(t.result))}`);
-      this.textSinceTool = "";
+      this.lastTurnText = "";
     } else if (step.type === "llm") {
       const l = LlmStep.parse(step);
       if (l.error) {
         const next = l.fallback ? `; next: ${l.fallback.provider} / ${l.fallback.model}` : "";
         this.line(s.red(`! ${l.provider} / ${l.model}: ${l.error}${next}`));
       } else if (l.text && !this.deltasSinceStep) this.text(l.text);
+      // Each model turn ends its line: the next turn's text or tool call starts on a new one.
+      this.newline();
+      this.lastTurnText = this.turnText;
+      this.turnText = "";
     }
     this.deltasSinceStep = false;
   }
@@ -143,7 +149,7 @@ export class Transcript {
     const s = this.style;
     this.finalStatus = status;
     const output = this.lastOutput?.trim();
-    if (output && output !== this.textSinceTool.trim()) {
+    if (output && output !== this.lastTurnText.trim() && output !== this.turnText.trim()) {
       this.newline();
       this.text(output);
     }
@@ -162,7 +168,7 @@ export class Transcript {
   private text(text: string): void {
     if (!text) return;
     this.write(text);
-    this.textSinceTool += text;
+    this.turnText += text;
     this.atLineStart = text.endsWith("\n");
   }
 
@@ -188,7 +194,24 @@ export function resultText(result: unknown): string {
   const text = parsed.data.content
     .map((block) => ("text" in block && typeof block.text === "string" ? block.text : `[${block.type}]`))
     .join(" ");
-  return text || (parsed.data.structuredContent ? JSON.stringify(parsed.data.structuredContent) : "");
+  return (
+    commandOutput(text) ??
+    (text || (parsed.data.structuredContent ? JSON.stringify(parsed.data.structuredContent) : ""))
+  );
+}
+
+/** exec_command answers `{exitCode, stdout, stderr, …}` as JSON text: shown as what a terminal
+ * would have printed, `exit 0: <stdout>`. */
+function commandOutput(text: string): string | undefined {
+  if (!text.trimStart().startsWith("{")) return undefined;
+  try {
+    const value = JSON.parse(text) as Record<string, unknown>;
+    if (typeof value.exitCode !== "number" || typeof value.stdout !== "string") return undefined;
+    const stderr = typeof value.stderr === "string" && value.stderr.trim() ? ` stderr: ${value.stderr}` : "";
+    return `exit ${value.exitCode}: ${value.stdout}${stderr}`;
+  } catch {
+    return undefined;
+  }
 }
 
 function clip(text: string): string {
