@@ -178,6 +178,9 @@ describe("fabricore, the compiled command line", () => {
     expect(applied.stdout).toBe(
       "unchanged cli-echo\nunchanged cli-fail\nunchanged cli-gated\n0 created, 0 updated, 3 unchanged, 0 deleted\n",
     );
+    // Piped, as in `fabricore jobs export | fabricore jobs apply -f -`.
+    const piped = await startCli(["jobs", "apply", "-f", "-"], env, exported.stdout).done;
+    expect(piped.stdout).toContain("0 created, 0 updated, 3 unchanged, 0 deleted\n");
     const one = await runCli(["jobs", "export", "cli-echo"], env);
     expect(one.stdout).toBe(
       "name: cli-echo\nprompt: SCENARIO:echo run the command\nmodel:\n  provider: LM Studio\n  model: qwen2.5-7b-instruct\nnodes:\n  - web-1\nmaxSteps: 4\n",

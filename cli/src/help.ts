@@ -7,8 +7,8 @@ commands:
   nodes [--selector S]          the Nodes, online or not
   jobs                          the jobs
   jobs apply -f PATH [--prune]  create or update jobs by name from YAML files (several documents per file,
-           [--dry-run]          or a directory); reports created / updated / unchanged per job; --prune
-                                deletes jobs no file names
+           [--dry-run]          or a directory; -f - reads stdin); reports created / updated / unchanged
+                                per job; --prune deletes jobs no file names
   jobs export [NAME]            the jobs (or one) as the YAML that jobs apply reads
   run JOB [--input JSON]        start a run; --follow prints its transcript live and exits 0 when it
           [--follow]            succeeded, 1 when it failed or was cancelled

@@ -44,6 +44,13 @@ describe("job files", () => {
     expect(loadJobFiles([dir]).map((j) => j.job.name)).toEqual(["a", "b", "c"]);
   });
 
+  it("reads standard input for -f -", () => {
+    expect(loadJobFiles(["-"], () => `${job("x")}---\n${job("y")}`).map((j) => j.where)).toEqual([
+      "(stdin)#1",
+      "(stdin)#2",
+    ]);
+  });
+
   it("refuses the same job name twice, a missing path and a directory without YAML", () => {
     const dir = mkdtempSync(join(tmpdir(), "fabricore-cli-"));
     writeFileSync(join(dir, "one.yaml"), job("same"));

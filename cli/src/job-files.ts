@@ -39,13 +39,15 @@ export function expandPaths(paths: string[]): string[] {
 
 /** Every job document of the files; YAML or schema problems of all of them in one error, and
  * nothing is applied when there is any. */
-export function loadJobFiles(paths: string[]): LoadedJob[] {
-  const files = expandPaths(paths);
+export function loadJobFiles(paths: string[], readStdin: () => string = () => readFileSync(0, "utf8")): LoadedJob[] {
+  // `-f -` reads standard input (`fabricore jobs export | fabricore jobs apply -f -`).
+  const files = paths.flatMap((path) => (path === "-" ? ["-"] : expandPaths([path])));
   if (files.length === 0) throw new CliError("file", `no .yaml or .yml files in ${paths.join(", ")}`);
   const jobs: LoadedJob[] = [];
   const problems: string[] = [];
   for (const file of files) {
-    const result = parseJobDocuments(readFileSync(file, "utf8"), file);
+    const text = file === "-" ? readStdin() : readFileSync(file, "utf8");
+    const result = parseJobDocuments(text, file === "-" ? "(stdin)" : file);
     jobs.push(...result.jobs);
     problems.push(...result.problems);
   }
