@@ -14,6 +14,7 @@ COPY core/ui/package.json core/ui/
 COPY node/package.json node/
 COPY e2e/package.json e2e/
 COPY bench/package.json bench/
+COPY cli/package.json cli/
 RUN npm ci --no-audit --no-fund
 COPY . .
 RUN npm run -w core/ui build

@@ -25,6 +25,7 @@ export default defineConfig({
             "core/src/**/*.test.ts",
             "core/ui/src/**/*.test.ts",
             "node/src/**/*.test.ts",
+            "cli/src/**/*.test.ts",
             "e2e/**/*.test.ts",
           ],
         },
