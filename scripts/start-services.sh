@@ -46,6 +46,11 @@ fi
 
 if command -v chromium >/dev/null; then echo "export FABRICORE_TEST_CHROMIUM=$(command -v chromium)" >>"$env_file"; else missing+=(chromium); fi
 
+# Tools, not services, but their suites fail under CI=true the same way when they are missing.
+command -v promtool >/dev/null || missing+=("promtool (prometheus)")
+command -v debootstrap >/dev/null || missing+=(debootstrap)
+command -v docker-compose >/dev/null || missing+=(docker-compose)
+
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "${CI:-}" = "true" ]; then
     echo "!! services missing under CI: ${missing[*]} (.ci/run installs them)"; exit 1

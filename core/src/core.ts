@@ -25,6 +25,7 @@ import type { CoreEnv } from "./env.ts";
 import { createLlmClient, type LlmClient, type ProviderConfig } from "./llm/index.ts";
 import { McpApprovals, mountFleetMcp } from "./mcp-server/index.ts";
 import { createMetrics } from "./metrics.ts";
+import { instrumentToolCalls } from "./nodes/instrumented-node-access.ts";
 import type { NodeAccess } from "./nodes/node-access.ts";
 import { deriveChallengeKey } from "./nodes/node-auth.ts";
 import { NodeHub } from "./nodes/node-hub.ts";
@@ -68,6 +69,9 @@ export interface Core {
   app: FastifyInstance;
   ctx: CoreContext;
   repos: Repositories;
+  /** This process's hub: the Nodes connected here (ctx.hub is what the services use: in cluster
+   * mode every replica's Nodes, and with tool calls counted — nodes/instrumented-node-access.ts). */
+  hub: NodeHub;
   /** Admin password when this start created the admin user with a random one (print it once). */
   adminPassword: string | undefined;
   listen(): Promise<string>;
@@ -115,7 +119,7 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
       });
   if (staleRuns.length) logger.warn({ runs: staleRuns }, "marked runs left running by a previous Core as failed");
 
-  const metrics = createMetrics();
+  const metrics = createMetrics({ maxNodeLabels: env.FABRICORE_METRICS_NODE_LABELS });
   const events: RunEventBus = cluster?.events ?? new LocalRunEventBus();
   const llmFactory = options.llmFactory ?? ((provider: ProviderConfig) => createLlmClient(provider));
   const audit = new Audit(repos.audit, logger);
@@ -191,7 +195,7 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
       error: (f, m) => hubLogger.error(f, m),
     },
     onOnline: (nodeId, hello) => {
-      metrics.nodesOnline.set(hub.onlineCount());
+      metrics.nodeConnected(nodeId, hub.get(nodeId)?.name ?? nodeId);
       void repos.nodes
         .recordHello(nodeId, {
           version: hello.nodeVersion,
@@ -205,7 +209,6 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
       clusterHub?.nodeChanged(nodeId);
     },
     onOffline: (nodeId) => {
-      metrics.nodesOnline.set(hub.onlineCount());
       clusterHub?.nodeChanged(nodeId);
       void repos.nodes.recordSeen(nodeId, new Date().toISOString()).catch(() => {});
     },
@@ -219,7 +222,8 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
   });
   // What the executor and the services use: this hub, or in cluster mode every replica's Nodes.
   const clusterHub = cluster?.hubFor(hub);
-  const nodes: NodeAccess = clusterHub ?? hub;
+  // Every tool call, a run's or /mcp's, goes through this one wrapper, which counts and times it.
+  const nodes: NodeAccess = instrumentToolCalls(clusterHub ?? hub, metrics);
   fleet = new Fleet({ nodes: repos.nodes, hub: nodes });
   // Nodes prove themselves with their own keys; challenge nonces are MACed with a key derived from
   // the master key so that every replica of a cluster accepts the nonces of the others.
@@ -281,6 +285,14 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
         concurrency: env.FABRICORE_RUN_CONCURRENCY,
         logger,
       });
+  metrics.bindSources({
+    liveRuns: () => repos.runs.countLive(),
+    deliveriesPending: () => repos.deliveries.countPending(),
+    executing: () => queue.activeCount,
+    // This process's connections (in cluster mode each replica reports its own; sum() them).
+    nodesOnline: () => hub.onlineCount(),
+    onError: (what, error) => logger.warn({ err: error }, `reading ${what} for /metrics failed`),
+  });
   cluster?.replicas({
     activeRunOwners: () => repos.runs.activeOwners(),
     failRunsOf: async (runOwner, reason) => {
@@ -407,6 +419,7 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
     app,
     ctx,
     repos,
+    hub,
     adminPassword: admin.password,
     async listen() {
       await cluster?.start();

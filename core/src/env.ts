@@ -34,6 +34,9 @@ export const CoreEnv = z.object({
   FABRICORE_RUN_CONCURRENCY: positiveInt.default(8),
   /** Seconds between a Node's heartbeats; a Node silent for three of them is offline. */
   FABRICORE_HEARTBEAT_SECONDS: positiveInt.default(10),
+  /** /metrics: how many Node names get a series of their own; later ones are counted as `_other`
+   * (docs/METRICS.md "Label cardinality"). */
+  FABRICORE_METRICS_NODE_LABELS: positiveInt.max(100_000).default(100),
   /** Default deadline of one tool call, in seconds. */
   FABRICORE_TOOL_TIMEOUT_SECONDS: positiveInt.default(120),
   /** Tool calls one API token may make through /mcp per minute. */

@@ -118,7 +118,7 @@ export class DeliveryWorker {
         });
         this.inFlight.add(attempt);
       }
-      this.deps.metrics.deliveriesPending.set(await this.deps.deliveries.countPending());
+      this.deps.metrics.setNotificationsPending(await this.deps.deliveries.countPending());
     } catch (error) {
       this.deps.logger.error({ err: error }, "reading the delivery queue failed; trying again at the next poll");
     } finally {
@@ -178,8 +178,11 @@ export class DeliveryWorker {
             ).toISOString(),
           } as const)
         : ({ status: "failed", error } as const);
-    metrics.deliveries.inc({ kind, outcome: outcome.status === "pending" ? "retry" : outcome.status });
-    metrics.deliverySeconds.observe({ kind }, result.durationMs / 1000);
+    metrics.notificationAttempt(
+      kind,
+      outcome.status === "pending" ? "retry" : outcome.status,
+      result.durationMs / 1000,
+    );
     try {
       const recorded = await this.deps.deliveries.recordAttempt(delivery.id, this.deps.owner, outcome);
       if (!recorded) this.deps.logger.warn({ deliveryId: delivery.id }, "a delivery's lease expired while sending it");

@@ -36,6 +36,9 @@ export type FinalRunStatus = (typeof FINAL_RUN_STATUSES)[number];
 /** Statuses in which a run is owned by an executing Core process. */
 export const ACTIVE_RUN_STATUSES = ["running", "waiting_approval"] as const satisfies readonly RunStatus[];
 export type ActiveRunStatus = (typeof ACTIVE_RUN_STATUSES)[number];
+/** Statuses a run is in before it ends: what `fabricore_runs` reports (/metrics). */
+export const LIVE_RUN_STATUSES = ["queued", ...ACTIVE_RUN_STATUSES] as const satisfies readonly RunStatus[];
+export type LiveRunStatus = (typeof LIVE_RUN_STATUSES)[number];
 export const RUN_STATUSES: readonly RunStatus[] = [
   "queued",
   "running",

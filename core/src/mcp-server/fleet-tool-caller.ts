@@ -3,7 +3,6 @@ import { ProtocolError, type ToolResult } from "@fabricore/protocol";
 import { type AgentTool, toolResultText } from "../agent/index.ts";
 import type { Principal } from "../api/auth.ts";
 import type { RateLimiter } from "../api/rate-limit.ts";
-import type { Metrics } from "../metrics.ts";
 import type { NodeAccess } from "../nodes/node-access.ts";
 import type { SecretRedactor } from "../secrets/redactor.ts";
 import { type Audit, sha256Hex } from "../services/audit.ts";
@@ -32,7 +31,6 @@ export interface McpApprovalWaiter {
 export interface FleetToolCallerDeps {
   hub: Pick<NodeAccess, "callTool">;
   audit: Audit;
-  metrics: Pick<Metrics, "toolCalls" | "toolCallSeconds">;
   redactor?: SecretRedactor;
   toolDeadlineMs: number;
   /** Calls per token and minute. */
@@ -59,7 +57,8 @@ export class FleetToolCaller {
     args: Record<string, unknown>,
     opts: { signal: AbortSignal; onPending?: (approvalId: string) => void },
   ): Promise<ToolResult> {
-    const { hub, audit, metrics, redactor } = this.deps;
+    // Tool calls are counted and timed by the hub itself (nodes/instrumented-node-access.ts).
+    const { hub, audit, redactor } = this.deps;
     const started = performance.now();
     const at = new Date().toISOString();
     const target = `${tool.nodeName}/${tool.source === "builtin" ? "" : `${tool.source}/`}${tool.name}`;
@@ -119,16 +118,12 @@ export class FleetToolCaller {
         },
         { signal: opts.signal },
       );
-      metrics.toolCalls.inc({ outcome: raw.isError ? "tool_error" : "ok" });
       const result = redactor ? redactor.redactDeep(raw) : raw;
       await record("ok", { isError: result.isError }, toolResultText(result));
       return result;
     } catch (error) {
-      metrics.toolCalls.inc({ outcome: "failed" });
       await record("failed", { error: error instanceof Error ? error.message : String(error) });
       throw error instanceof ProtocolError ? error : new ProtocolError("internal", String(error));
-    } finally {
-      metrics.toolCallSeconds.observe((performance.now() - started) / 1000);
     }
   }
 }

@@ -27,7 +27,6 @@ export async function mountFleetMcp(app: FastifyInstance, ctx: CoreContext, opti
   const caller = new FleetToolCaller({
     hub: ctx.hub,
     audit: ctx.audit,
-    metrics: ctx.metrics,
     redactor: ctx.redactor,
     toolDeadlineMs: options.toolDeadlineMs,
     limiter: new RateLimiter({ limit: options.callsPerMinute, windowMs: 60_000 }),

@@ -116,8 +116,7 @@ export class RunExecutor {
       ...(result.usage ? { usage: result.usage } : {}),
       ...(result.result !== undefined ? { result: result.result } : {}),
     });
-    metrics.runs.inc({ status: result.status, trigger: run.trigger });
-    metrics.runSeconds.observe((Date.now() - started) / 1000);
+    metrics.runFinished({ status: result.status, trigger: run.trigger }, (Date.now() - started) / 1000);
     events.publish(run.id, {
       type: "status",
       status: result.status,
@@ -246,8 +245,8 @@ export class RunExecutor {
               throw storageProblem(error) ?? error;
             });
           this.deps.metrics.steps.inc({ type: step.type });
-          if (step.type === "llm")
-            this.deps.metrics.llmSeconds.observe({ provider: step.provider }, step.durationMs / 1000);
+          // Every model attempt (answered, failed, fallen back) is one `llm` step: counted here, once.
+          if (step.type === "llm") this.deps.metrics.llmAttempt(step);
           this.deps.events.publish(run.id, { type: "step", seq: stored.seq, step: { ...step } });
         },
         event: (event) => {
@@ -329,7 +328,8 @@ export class RunExecutor {
   }
 
   private router(run: Run, job: Job): ToolRouter {
-    const { hub, metrics, audit, redactor } = this.deps;
+    // Tool calls are counted and timed by the hub itself (nodes/instrumented-node-access.ts).
+    const { hub, audit, redactor } = this.deps;
     return {
       call: async (tool, args, opts) => {
         const started = performance.now();
@@ -367,18 +367,14 @@ export class RunExecutor {
             },
             { signal: opts.signal },
           );
-          metrics.toolCalls.inc({ outcome: raw.isError ? "tool_error" : "ok" });
           // Redacted here, before the loop sees it: the model, the stored step and the audit hash
           // all get the same text, with no secret value in it.
           const result = redactor ? redactor.redactDeep(raw) : raw;
           await record("ok", { isError: result.isError }, toolResultText(result));
           return result;
         } catch (error) {
-          metrics.toolCalls.inc({ outcome: "failed" });
           await record("failed", { error: error instanceof Error ? error.message : String(error) });
           throw error instanceof ProtocolError ? error : new ProtocolError("internal", String(error));
-        } finally {
-          metrics.toolCallSeconds.observe((performance.now() - started) / 1000);
         }
       },
     };

@@ -9,7 +9,6 @@ import { type Core, createCore } from "../core.ts";
 import type { Role } from "../database/schema.ts";
 import { loadCoreEnv } from "../env.ts";
 import type { LlmClient, ProviderConfig } from "../llm/index.ts";
-import type { NodeHub } from "../nodes/node-hub.ts";
 import { redactingDestination, SecretRedactor } from "../secrets/redactor.ts";
 import { OpenApiResponseChecker } from "./openapi-responses.ts";
 import { createTestDatabase, postgresUnderTest } from "./postgres-database.ts";
@@ -137,7 +136,7 @@ export async function startTestCore(
     },
     async connectNode(name, labels = {}) {
       const enrolled = await core.ctx.fleet.enroll(name, labels);
-      const hub = core.ctx.hub as unknown as NodeHub;
+      const hub = core.hub;
       const node = createTestNode(async () => {
         const [coreSide, nodeSide] = InMemoryTransport.createLinkedPair();
         hub.accept(coreSide, { nodeId: enrolled.id, name });

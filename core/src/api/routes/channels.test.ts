@@ -267,7 +267,7 @@ describe("notifications of runs", () => {
         ),
       ).toThrow();
       const metrics = await t.api(admin, "GET", "/metrics");
-      expect(metrics.body).toMatch(/fabricore_deliveries_total\{kind="webhook",outcome="delivered"\} 1/);
+      expect(metrics.body).toMatch(/fabricore_notification_deliveries_total\{kind="webhook",outcome="delivered"\} 1/);
     } finally {
       await receiver.close();
     }

@@ -11,7 +11,6 @@ export async function healthRoutes(app: FastifyInstance, ctx: CoreContext): Prom
   }));
 
   app.get("/metrics", async (_request, reply) => {
-    ctx.metrics.nodesOnline.set(ctx.hub.onlineCount());
     reply.type(ctx.metrics.registry.contentType);
     return ctx.metrics.registry.metrics();
   });

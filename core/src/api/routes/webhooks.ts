@@ -38,12 +38,12 @@ export async function webhookRoutes(app: FastifyInstance, ctx: CoreContext): Pro
     const slug = params.data.slug;
     const job = await ctx.repos.jobs.findByWebhookSlug(slug);
     if (!job?.webhook) {
-      ctx.metrics.webhooks.inc({ outcome: "unknown" });
+      ctx.metrics.webhookDeliveries.inc({ outcome: "unknown" });
       throw new ApiError("not_found", "no such webhook");
     }
     const actor = `webhook:${slug}`;
     const reject = async (outcome: string, error: ApiError) => {
-      ctx.metrics.webhooks.inc({ outcome });
+      ctx.metrics.webhookDeliveries.inc({ outcome });
       await ctx.audit.record({
         actor,
         ip: request.ip,
@@ -57,7 +57,7 @@ export async function webhookRoutes(app: FastifyInstance, ctx: CoreContext): Pro
     // Counted before the signature check, so guessing signatures is limited too.
     if (!ctx.limits.webhooks.hit(job.id)) {
       reply.header("retry-after", String(ctx.limits.webhooks.retryAfterSeconds(job.id)));
-      ctx.metrics.webhooks.inc({ outcome: "rate_limited" });
+      ctx.metrics.webhookDeliveries.inc({ outcome: "rate_limited" });
       throw new ApiError("rate_limited", "too many deliveries to this webhook; slow down");
     }
     const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
@@ -99,12 +99,12 @@ export async function webhookRoutes(app: FastifyInstance, ctx: CoreContext): Pro
       );
     }
     if (!job.enabled) {
-      ctx.metrics.webhooks.inc({ outcome: "disabled" });
+      ctx.metrics.webhookDeliveries.inc({ outcome: "disabled" });
       throw new ApiError("conflict", "the job is paused");
     }
     if (h.githubEvent === "ping") {
       // GitHub sends it once when a webhook is created: answering it must not start the job.
-      ctx.metrics.webhooks.inc({ outcome: "ping" });
+      ctx.metrics.webhookDeliveries.inc({ outcome: "ping" });
       return { ok: true, ping: true };
     }
     const deliveryId = h.githubDelivery ?? h.standardId;
@@ -121,7 +121,7 @@ export async function webhookRoutes(app: FastifyInstance, ctx: CoreContext): Pro
     // run's id chosen first, so a redelivery racing the first copy is answered with that id.
     const runId = newId();
     const duplicate = (firstRunId: string | null) => {
-      ctx.metrics.webhooks.inc({ outcome: "duplicate" });
+      ctx.metrics.webhookDeliveries.inc({ outcome: "duplicate" });
       return { runId: firstRunId, duplicate: true };
     };
     const deliveries = ctx.repos.webhookDeliveries;
@@ -151,7 +151,7 @@ export async function webhookRoutes(app: FastifyInstance, ctx: CoreContext): Pro
       await deliveries.release(job.id, { deliveryId, signatureHash });
       throw error;
     }
-    ctx.metrics.webhooks.inc({ outcome: "accepted" });
+    ctx.metrics.webhookDeliveries.inc({ outcome: "accepted" });
     reply.code(202);
     return { runId };
   });

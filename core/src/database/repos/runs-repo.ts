@@ -10,6 +10,8 @@ import {
   type ActiveRunStatus,
   type ApprovalDecision,
   FINAL_RUN_STATUSES,
+  LIVE_RUN_STATUSES,
+  type LiveRunStatus,
   type NewChildRun,
   type NewRun,
   type PendingApproval,
@@ -382,6 +384,19 @@ export class RunsRepo {
     const out = Object.fromEntries(RUN_STATUSES.map((s) => [s, 0])) as Record<RunStatus, number>;
     // PostgreSQL's count(*) is bigint, delivered by pg as a string.
     for (const r of rows) out[r.status] = Number(r.n);
+    return out;
+  }
+
+  /** Runs now queued, running or waiting for approval, per status (the /metrics gauges). */
+  async countLive(): Promise<Record<LiveRunStatus, number>> {
+    const rows = await this.db
+      .selectFrom("runs")
+      .select((eb) => ["status", eb.fn.countAll<number | string | bigint>().as("n")])
+      .where("status", "in", [...LIVE_RUN_STATUSES])
+      .groupBy("status")
+      .execute();
+    const out = Object.fromEntries(LIVE_RUN_STATUSES.map((s) => [s, 0])) as Record<LiveRunStatus, number>;
+    for (const r of rows) if (r.status in out) out[r.status as LiveRunStatus] = Number(r.n);
     return out;
   }
 
