@@ -23,6 +23,7 @@ import {
   tempDir,
   waitFor,
 } from "./support/harness.ts";
+import { httpTarget, runInspector } from "./support/inspector.ts";
 
 let core: CoreHandle;
 let admin: ApiClient;
@@ -254,4 +255,49 @@ describe("/mcp with the MCP SDK client, a real Core and compiled Nodes", () => {
     // A tool the policy does not name goes straight through.
     expect((await client.callTool({ name: "web-1__system_stats", arguments: {} })).isError).toBe(false);
   });
+});
+
+describe("/mcp with the MCP Inspector CLI", () => {
+  let ide = "";
+  beforeAll(async () => {
+    ide = await token(admin, { name: "inspector" });
+  });
+
+  it("--method tools/list lists the fleet's tools", async () => {
+    const run = await runInspector([...httpTarget(`${core.url}/mcp`, ide), "--method", "tools/list"]);
+    console.info(
+      `inspector tools/list: exit ${run.code}\n--- stderr ---\n${run.stderr}--- stdout (head) ---\n${run.stdout.slice(0, 600)}`,
+    );
+    expect(run.code, run.stderr).toBe(0);
+    // Its text output is the result, pretty-printed JSON.
+    const listed = JSON.parse(run.stdout) as { tools: Array<{ name: string; annotations?: object }> };
+    expect(listed.tools.map((t) => t.name)).toEqual(
+      expect.arrayContaining(["fabricore_list_nodes", "fabricore_run_job", "web-1__read_file", "stage-1__read_file"]),
+    );
+    expect(listed.tools.find((t) => t.name === "web-1__read_file")?.annotations).toMatchObject({ readOnlyHint: true });
+  }, 120_000);
+
+  it("--method tools/call reads the file on its Node; without the header it fails", async () => {
+    const path = join(roots["stage-1"]!, "motd.txt");
+    const call = await runInspector([
+      ...httpTarget(`${core.url}/mcp`, ide),
+      "--method",
+      "tools/call",
+      "--tool-name",
+      "stage-1__read_file",
+      "--tool-arg",
+      `path=${path}`,
+    ]);
+    console.info(
+      `inspector tools/call: exit ${call.code}\n--- stderr ---\n${call.stderr}--- stdout ---\n${call.stdout}`,
+    );
+    expect(call.code, call.stderr).toBe(0);
+    expect(call.stdout).toContain(markers["stage-1"]);
+    const audit = await admin.ok("GET", "/api/audit?action=mcp.tool.call");
+    expect(audit[0]).toMatchObject({ outcome: "ok", detail: { token: "inspector", node: "stage-1" } });
+
+    const refused = await runInspector([`${core.url}/mcp`, "--transport", "http", "--method", "tools/list"]);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stdout).not.toContain("web-1__read_file");
+  }, 120_000);
 });
