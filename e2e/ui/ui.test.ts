@@ -596,7 +596,7 @@ describe.skipIf(!haveChromium)("web UI in Chromium", { timeout: 60_000 }, () => 
     expect(consoleErrors).toEqual([]);
   });
 
-  it("connects an MCP client: a scoped token in LM Studio, Claude Desktop and VS Code configs that work", async () => {
+  it("connects an MCP client: a scoped token in LM Studio, Claude Desktop and VS Code configs that work; a held call is approved on the MCP clients page", async () => {
     const ctx = await browser.newContext({ viewport: { width: 1280, height: 1000 }, colorScheme: "light" });
     const tab = await ctx.newPage();
     tab.setDefaultTimeout(10_000);
@@ -665,6 +665,43 @@ describe.skipIf(!haveChromium)("web UI in Chromium", { timeout: 60_000 }, () => 
     await dialog.getByRole("button", { name: "Done" }).click();
     const row = tab.getByRole("row", { name: /lm-studio-ui/ });
     await row.getByText("Nodes env=prod · tools read_file").waitFor();
+
+    // A token whose read_file calls wait: the held call shows on the MCP clients page, Approve
+    // sends it to the Node, and the client gets the file; the call is listed with its token.
+    const gated = await api.ok("POST", "/api/tokens", { name: "gated-ide", mcpApproval: { tools: ["read_file"] } });
+    const held = new Client({ name: "ui-gated", version: "1.0.0" });
+    await held.connect(
+      new StreamableHTTPClientTransport(new URL(endpoint), {
+        requestInit: { headers: { authorization: `Bearer ${gated.token}` } },
+      }),
+    );
+    try {
+      const answer = held.callTool({ name: "web-1__read_file", arguments: { path: markerFile } }, undefined, {
+        timeout: 30_000,
+      });
+      await tab.getByRole("link", { name: "MCP clients" }).click();
+      const card = tab.getByRole("region", { name: "MCP call read_file on web-1" });
+      await card.getByText("gated-ide", { exact: false }).waitFor();
+      await expect(
+        card.getByLabel("arguments of read_file on web-1", { exact: true }).textContent(),
+      ).resolves.toContain(markerFile);
+      await shot("mcp-clients", tab);
+      await card.getByRole("button", { name: "Approve read_file on web-1" }).click();
+      const result = await answer;
+      expect(JSON.stringify(result.content)).toContain(marker);
+      await tab.getByText("No call is waiting.", { exact: false }).waitFor();
+      const calls = tab.getByRole("table", { name: "MCP calls" });
+      await calls
+        .getByRole("row", { name: /gated-ide.*web-1\/read_file.*ok/ })
+        .first()
+        .waitFor();
+      await calls
+        .getByRole("row", { name: /ui-snippet|lm-studio-ui/ })
+        .first()
+        .waitFor();
+    } finally {
+      await held.close();
+    }
     expect(errors).toEqual([]);
     await ctx.close();
   });
