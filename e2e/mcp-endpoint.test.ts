@@ -4,12 +4,18 @@
  * Nodes (dist/fabricore-node) on loopback. Tools are listed as `<node>__<tool>` plus the fleet
  * tools, `<node>__read_file` returns a real file's bytes from that Node's host, a viewer's token
  * lists but cannot call, a scoped token sees only its Nodes and tools, an approval-gated call waits
- * until an operator approves it through the REST API, the audit log names the token's user and
- * name, and a request without a bearer gets 401.
+ * until an operator approves it through the REST API, `fabricore_run_job` holds on the job's own
+ * approval policy, the audit log names the token's user and name, and a request without a bearer
+ * gets 401. The real MCP Inspector CLI lists and calls the same tools.
  */
 import { randomBytes } from "node:crypto";
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { type RecordedRequest, turn } from "@fabricore/core/llm/testing/script.ts";
+import {
+  type ScriptedOpenAiServer,
+  startScriptedOpenAiServer,
+} from "@fabricore/core/llm/testing/scripted-openai-server.ts";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -27,17 +33,20 @@ import { httpTarget, runInspector } from "./support/inspector.ts";
 
 let core: CoreHandle;
 let admin: ApiClient;
+let llm: ScriptedOpenAiServer;
 const procs: NodeProc[] = [];
 const clients: Client[] = [];
 /** Each Node reads below its own directory only, each holding a marker no other file has. */
 const roots: Record<string, string> = {};
 const markers: Record<string, string> = {};
+const nodeIds: Record<string, string> = {};
 
 async function enroll(name: string, labels: Record<string, string>): Promise<void> {
   roots[name] = tempDir(`mcp-read-${name}`);
   markers[name] = `MCP-E2E-${name}-${randomBytes(8).toString("hex")}`;
   writeFileSync(join(roots[name], "motd.txt"), `${markers[name]}\n`);
   const created = await admin.ok("POST", "/api/nodes", { name, labels });
+  nodeIds[name] = created.id;
   const proc = startNode(core.url, created.token, ["--read-root", roots[name], "--log-level", "warn"]);
   procs.push(proc);
   await admin.waitNodeOnline(created.id).catch((error: unknown) => {
@@ -65,12 +74,28 @@ function text(result: object): string {
   return content.map((c) => c.text ?? "").join("");
 }
 
+/** The scripted LM Studio of the job run through fabricore_run_job: it reads the file the prompt
+ * names with the one tool offered, then answers with what it got. */
+function script(request: RecordedRequest) {
+  const body = request.body as {
+    messages: Array<{ role: string; content?: string | null }>;
+    tools?: Array<{ function: { name: string } }>;
+  };
+  const results = body.messages.filter((m) => m.role === "tool").map((m) => m.content ?? "");
+  if (results.length > 0) return turn.text(`Notes: ${results.join(" | ")}`);
+  const path = /READ:(\S+)/.exec(body.messages.find((m) => m.role === "user")?.content ?? "")?.[1] ?? "";
+  const tool = (body.tools ?? [])[0]?.function.name ?? "none";
+  return turn.toolCalls([{ name: tool, arguments: { path } }]);
+}
+
 const nodeToolNames = (names: string[]) => names.filter((n) => !n.startsWith("fabricore_")).sort();
 
 beforeAll(async () => {
   ensureNodeBinary();
+  llm = await startScriptedOpenAiServer({ script });
   core = await startCore();
   admin = await new ApiClient(core.url).login();
+  await admin.ok("POST", "/api/providers", { name: "LM Studio", kind: "lmstudio", baseUrl: llm.baseUrl });
   await enroll("web-1", { env: "prod" });
   await enroll("stage-1", { env: "staging" });
 }, 120_000);
@@ -85,6 +110,7 @@ afterAll(async () => {
   for (const c of clients) await c.close().catch(() => {});
   await Promise.all(procs.map((p) => p.stop()));
   await core?.proc.stop();
+  await llm?.close();
   for (const dir of Object.values(roots)) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -254,6 +280,43 @@ describe("/mcp with the MCP SDK client, a real Core and compiled Nodes", () => {
     expect(text(refused)).not.toContain(markers["web-1"]);
     // A tool the policy does not name goes straight through.
     expect((await client.callTool({ name: "web-1__system_stats", arguments: {} })).isError).toBe(false);
+  });
+
+  it("fabricore_run_job holds on the job's approval policy, reports it as progress, and answers once approved", async () => {
+    const path = join(roots["web-1"]!, "motd.txt");
+    const job = await admin.ok("POST", "/api/jobs", {
+      name: "read-motd",
+      prompt: `Read the message of the day. READ:${path}`,
+      model: { provider: "LM Studio", model: "qwen2.5-7b-instruct" },
+      nodes: [nodeIds["web-1"]],
+      tools: ["read_file"],
+      approval: { tools: ["read_file"] },
+      maxSteps: 4,
+    });
+    const client = await connect(await token(admin, { name: "job-runner" }));
+    const progress: string[] = [];
+    const answer = client.callTool({ name: "fabricore_run_job", arguments: { job: "read-motd" } }, undefined, {
+      onprogress: (p) => progress.push(p.message ?? ""),
+      timeout: 60_000,
+    });
+    const run = await waitFor("the run waiting for approval", async () => {
+      const runs = await admin.ok("GET", `/api/runs?jobId=${job.id}`);
+      const found = runs.find((r: { jobId: string }) => r.jobId === job.id);
+      if (found && found.status !== "queued" && found.status !== "running" && found.status !== "waiting_approval")
+        throw new Error(`the run ended ${found.status}: ${JSON.stringify(found)}`);
+      return found?.status === "waiting_approval" ? found : undefined;
+    });
+    await waitFor("the approval progress", () => progress.some((m) => m.includes("approval")));
+    const held = await admin.ok("GET", `/api/runs/${run.id}`);
+    expect(held.pendingApproval).toMatchObject({ tool: "read_file", node: "web-1" });
+    await admin.ok("POST", `/api/runs/${run.id}/approve`, {});
+    const result = await answer;
+    expect(result.isError, text(result)).toBe(false);
+    expect(text(result)).toContain(markers["web-1"]);
+    expect(result.structuredContent).toMatchObject({ runId: run.id, status: "succeeded" });
+    expect(progress.some((m) => m.includes("web-1/read_file"))).toBe(true);
+    const started = await admin.ok("GET", "/api/audit?action=run.start");
+    expect(started[0]).toMatchObject({ actor: "admin (token job-runner)", target: run.id });
   });
 });
 
