@@ -19,6 +19,8 @@ import {
 } from "@fabricore/core/llm/testing/scripted-openai-server.ts";
 import { dockerOptions } from "@fabricore/node/runtime/docker-api.ts";
 import { probeDocker, testDockerEndpoint } from "@fabricore/node/runtime/testing/docker-suite.ts";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import Docker from "dockerode";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -592,5 +594,115 @@ describe.skipIf(!haveChromium)("web UI in Chromium", { timeout: 60_000 }, () => 
   it("raised no uncaught errors in the browser", () => {
     expect(pageErrors).toEqual([]);
     expect(consoleErrors).toEqual([]);
+  });
+
+  it("connects an MCP client: a scoped token in LM Studio, Claude Desktop and VS Code configs that work; a held call is approved on the MCP clients page", async () => {
+    const ctx = await browser.newContext({ viewport: { width: 1280, height: 1000 }, colorScheme: "light" });
+    const tab = await ctx.newPage();
+    tab.setDefaultTimeout(10_000);
+    const errors: string[] = [];
+    tab.on("pageerror", (error) => errors.push(error.message));
+    await tab.goto(`${core.url}/login?next=${encodeURIComponent("/tokens")}`);
+    await tab.getByRole("textbox", { name: "Username" }).fill("admin");
+    await tab.getByRole("textbox", { name: "Password" }).fill(ADMIN_PASSWORD);
+    await tab.getByRole("button", { name: "Sign in" }).click();
+    await tab.waitForURL(/\/tokens$/);
+    const endpoint = `${core.url}/mcp`;
+    await expect(tab.getByLabel("MCP endpoint", { exact: true }).textContent()).resolves.toBe(endpoint);
+
+    await tab.getByRole("button", { name: "Connect an MCP client" }).click();
+    const dialog = tab.getByRole("dialog");
+    await dialog.getByRole("textbox", { name: "Client" }).fill("lm-studio-ui");
+    await dialog.getByRole("textbox", { name: "Nodes" }).fill("env=prod");
+    await dialog.getByPlaceholder("read_file", { exact: true }).fill("read_file");
+    await tab.keyboard.press("Enter");
+    await dialog.getByRole("button", { name: "Create token and show config" }).click();
+    await dialog.getByText("Copy it now").waitFor();
+
+    // LM Studio's mcp.json, and the same entry inside the "Add to LM Studio" link.
+    const mcpJson = JSON.parse((await dialog.getByLabel("mcp.json", { exact: true }).textContent()) ?? "");
+    const entry = mcpJson.mcpServers.fabricore;
+    expect(entry).toEqual({ url: endpoint, headers: { Authorization: expect.stringMatching(/^Bearer fct_\S+$/) } });
+    const token = String(entry.headers.Authorization).slice("Bearer ".length);
+    const link = new URL((await dialog.getByRole("link", { name: "Add to LM Studio" }).getAttribute("href")) ?? "");
+    expect(`${link.protocol}//${link.host}${link.pathname}`).toBe("lmstudio://add_mcp");
+    expect(link.searchParams.get("name")).toBe("fabricore");
+    expect(JSON.parse(Buffer.from(link.searchParams.get("config") ?? "", "base64").toString("utf8"))).toEqual(entry);
+    await shot("mcp-connect", tab);
+
+    await dialog.getByRole("tab", { name: "Claude Desktop" }).click();
+    const claude = JSON.parse(
+      (await dialog.getByLabel("claude_desktop_config.json", { exact: true }).textContent()) ?? "",
+    );
+    expect(claude.mcpServers.fabricore).toEqual({
+      command: "npx",
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: mcp-remote expands it from env
+      args: ["-y", "mcp-remote", endpoint, "--header", "Authorization:${AUTH_HEADER}"],
+      env: { AUTH_HEADER: `Bearer ${token}` },
+    });
+    await dialog.getByRole("tab", { name: "VS Code" }).click();
+    const vscode = JSON.parse((await dialog.getByLabel("VS Code mcp.json", { exact: true }).textContent()) ?? "");
+    expect(vscode.servers.fabricore).toEqual({ type: "http", ...entry });
+
+    // What the snippet holds works: the MCP SDK's client with its URL and header sees only the
+    // scope's tools, and reads the file on the Node.
+    const client = new Client({ name: "ui-snippet", version: "1.0.0" });
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL(entry.url), { requestInit: { headers: entry.headers } }),
+    );
+    try {
+      const names = (await client.listTools()).tools.map((t) => t.name).filter((n) => !n.startsWith("fabricore_"));
+      // Every read_file of the prod Node (its built-in, and the filesystem server's when Docker ran
+      // that step), nothing else.
+      expect(names).toContain("web-1__read_file");
+      expect(names.every((n) => n.startsWith("web-1__") && n.endsWith("__read_file"))).toBe(true);
+      const read = await client.callTool({ name: "web-1__read_file", arguments: { path: markerFile } });
+      expect(JSON.stringify(read.content)).toContain(marker);
+    } finally {
+      await client.close();
+    }
+
+    await dialog.getByRole("button", { name: "Done" }).click();
+    const row = tab.getByRole("row", { name: /lm-studio-ui/ });
+    await row.getByText("Nodes env=prod · tools read_file").waitFor();
+
+    // A token whose read_file calls wait: the held call shows on the MCP clients page, Approve
+    // sends it to the Node, and the client gets the file; the call is listed with its token.
+    const gated = await api.ok("POST", "/api/tokens", { name: "gated-ide", mcpApproval: { tools: ["read_file"] } });
+    const held = new Client({ name: "ui-gated", version: "1.0.0" });
+    await held.connect(
+      new StreamableHTTPClientTransport(new URL(endpoint), {
+        requestInit: { headers: { authorization: `Bearer ${gated.token}` } },
+      }),
+    );
+    try {
+      const answer = held.callTool({ name: "web-1__read_file", arguments: { path: markerFile } }, undefined, {
+        timeout: 30_000,
+      });
+      await tab.getByRole("link", { name: "MCP clients" }).click();
+      const card = tab.getByRole("region", { name: "MCP call read_file on web-1" });
+      await card.getByText("gated-ide", { exact: false }).waitFor();
+      await expect(
+        card.getByLabel("arguments of read_file on web-1", { exact: true }).textContent(),
+      ).resolves.toContain(markerFile);
+      await shot("mcp-clients", tab);
+      await card.getByRole("button", { name: "Approve read_file on web-1" }).click();
+      const result = await answer;
+      expect(JSON.stringify(result.content)).toContain(marker);
+      await tab.getByText("No call is waiting.", { exact: false }).waitFor();
+      const calls = tab.getByRole("table", { name: "MCP calls" });
+      await calls
+        .getByRole("row", { name: /gated-ide.*web-1\/read_file.*ok/ })
+        .first()
+        .waitFor();
+      await calls
+        .getByRole("row", { name: /ui-snippet|lm-studio-ui/ })
+        .first()
+        .waitFor();
+    } finally {
+      await held.close();
+    }
+    expect(errors).toEqual([]);
+    await ctx.close();
   });
 });

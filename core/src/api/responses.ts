@@ -126,6 +126,7 @@ export const McpPreset = z.looseObject({ id: z.string(), name: z.string(), descr
 export const McpServer = named(z.looseObject({ name: z.string(), kind: z.enum(["remote", "managed"]) }), "McpServer");
 export const McpApproval = z.looseObject({ id: z.string() });
 export const McpCall = z.looseObject({
+  id: z.number().int().describe("the audit entry's id"),
   at: isoTime,
   user: z.string(),
   token: z.string().nullable(),

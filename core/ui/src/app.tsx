@@ -10,6 +10,7 @@ const DashboardPage = lazy(() => import("./pages/dashboard-page.tsx"));
 const NodesPage = lazy(() => import("./pages/nodes-page.tsx"));
 const NodeDetailPage = lazy(() => import("./pages/node-detail-page.tsx"));
 const McpPage = lazy(() => import("./pages/mcp-page.tsx"));
+const McpClientsPage = lazy(() => import("./pages/mcp-clients-page.tsx"));
 const JobsPage = lazy(() => import("./pages/jobs-page.tsx"));
 const JobEditPage = lazy(() => import("./pages/job-edit-page.tsx"));
 const RunsPage = lazy(() => import("./pages/runs-page.tsx"));
@@ -50,6 +51,7 @@ export function App() {
           <Route path="nodes" element={<NodesPage />} />
           <Route path="nodes/:id" element={<NodeDetailPage />} />
           <Route path="mcp-servers" element={<McpPage />} />
+          <Route path="mcp-clients" element={<McpClientsPage />} />
           <Route path="jobs" element={<JobsPage />} />
           <Route path="jobs/new" element={<JobEditPage />} />
           <Route path="jobs/:id" element={<JobEditPage />} />

@@ -38,6 +38,7 @@ export async function mcpClientRoutes(app: FastifyInstance, ctx: CoreContext): P
   r.get("/api/mcp/calls", { schema: { querystring: CallsQuery }, config: { role: "operator" } }, async (request) => {
     const entries = await ctx.repos.audit.list({ action: "mcp.tool.call", limit: request.query.limit });
     return entries.map((e) => ({
+      id: e.id,
       at: e.at,
       user: e.actor,
       token: (e.detail as { token?: string | null }).token ?? null,

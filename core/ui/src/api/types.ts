@@ -394,9 +394,18 @@ export interface User {
   lockedUntil?: string | null;
 }
 
+/** What a token is limited to: the Nodes a label selector matches, and the tools named. */
+export interface TokenScopes {
+  selector?: string;
+  tools?: string[];
+}
+
 export interface ApiToken {
   id: string;
   name: string;
+  role?: Role;
+  scopes?: TokenScopes | null;
+  mcpApproval?: { required?: boolean; tools?: string[] } | null;
   createdAt?: string;
   lastUsedAt?: string | null;
 }

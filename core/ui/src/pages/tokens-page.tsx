@@ -1,13 +1,14 @@
-import { Alert, Button, Group, Modal, Stack, Table, Text, TextInput } from "@mantine/core";
+import { Alert, Badge, Button, Group, Modal, Paper, Stack, Table, Text, TextInput, Title } from "@mantine/core";
 import { useDisclosure } from "@mantine/hooks";
-import { IconAlertTriangle, IconPlus } from "@tabler/icons-react";
+import { IconAlertTriangle, IconPlug, IconPlus } from "@tabler/icons-react";
 import { type FormEvent, useState } from "react";
 import { useApiTokens, useCreateApiToken, useRevokeApiToken } from "../api/admin.ts";
 import { useMe } from "../api/me.ts";
-import type { ApiToken } from "../api/types.ts";
+import type { ApiToken, Role } from "../api/types.ts";
 import { CodeBlock } from "../components/code-block.tsx";
 import { ConfirmDangerModal, DangerIconButton } from "../components/danger-action.tsx";
 import { Empty } from "../components/empty-state.tsx";
+import { McpConnectModal, mcpEndpointUrl } from "../components/mcp-connect-modal.tsx";
 import { PageHeader } from "../components/page-header.tsx";
 import { ErrorAlert, QueryState } from "../components/query-state.tsx";
 import { TimeAgo } from "../components/time-ago.tsx";
@@ -82,6 +83,31 @@ function CreateTokenModal({ opened, onClose }: { opened: boolean; onClose: () =>
   );
 }
 
+function isRole(value: string | undefined): value is Role {
+  return value === "admin" || value === "operator" || value === "viewer";
+}
+
+/** A token's role and scopes, when they narrow what its owner could do. */
+function TokenLimits({ token }: { token: ApiToken }) {
+  const parts: string[] = [];
+  if (token.scopes?.selector) parts.push(`Nodes ${token.scopes.selector}`);
+  if (token.scopes?.tools?.length) parts.push(`tools ${token.scopes.tools.join(", ")}`);
+  if (token.mcpApproval?.required) parts.push("every MCP call approved");
+  else if (token.mcpApproval?.tools?.length) parts.push(`approval: ${token.mcpApproval.tools.join(", ")}`);
+  return (
+    <Group gap={6} wrap="nowrap">
+      {token.role ? (
+        <Badge variant="light" size="sm" color="gray">
+          {token.role}
+        </Badge>
+      ) : null}
+      <Text size="xs" c="dimmed">
+        {parts.length > 0 ? parts.join(" · ") : "none"}
+      </Text>
+    </Group>
+  );
+}
+
 /** The signed-in user's API tokens. Every role has them: a token carries its owner's role, so a
  * viewer's token can only read. */
 export default function TokensPage() {
@@ -89,6 +115,7 @@ export default function TokensPage() {
   const me = useMe();
   const revoke = useRevokeApiToken();
   const [createOpened, createModal] = useDisclosure(false);
+  const [connectOpened, connectModal] = useDisclosure(false);
   const [revoking, setRevoking] = useState<ApiToken | null>(null);
   const list = [...(tokens.data ?? [])].sort((a, b) => (b.createdAt ?? "").localeCompare(a.createdAt ?? ""));
 
@@ -114,6 +141,7 @@ export default function TokensPage() {
               <Table.Thead>
                 <Table.Tr>
                   <Table.Th>Name</Table.Th>
+                  <Table.Th>Limits</Table.Th>
                   <Table.Th>Created</Table.Th>
                   <Table.Th>Last used</Table.Th>
                   <Table.Th>
@@ -128,6 +156,9 @@ export default function TokensPage() {
                       <Text fw={600} size="sm">
                         {token.name}
                       </Text>
+                    </Table.Td>
+                    <Table.Td>
+                      <TokenLimits token={token} />
                     </Table.Td>
                     <Table.Td>
                       <TimeAgo iso={token.createdAt} />
@@ -155,7 +186,39 @@ export default function TokensPage() {
       <Text size="xs" c="dimmed" mt="md">
         Last used is updated at most once a minute.
       </Text>
+      <Paper withBorder p="md" mt="xl" component="section" aria-labelledby="mcp-connect-title">
+        <Group justify="space-between" align="flex-start" gap="sm">
+          <div>
+            <Title order={4} id="mcp-connect-title">
+              Connect an MCP client
+            </Title>
+            <Text size="sm" c="dimmed" mt={4} maw={640}>
+              LM Studio, Claude Desktop, Cursor and VS Code can use your Nodes' tools (named{" "}
+              <Text span ff="monospace">
+                node__tool
+              </Text>
+              ) through this Core, under your role, the token's limits, approvals and the audit log.
+            </Text>
+          </div>
+          <Button leftSection={<IconPlug size={16} />} onClick={connectModal.open}>
+            Connect an MCP client
+          </Button>
+        </Group>
+        <Text size="sm" mt="sm" mb={4}>
+          Endpoint (MCP Streamable HTTP,{" "}
+          <Text span ff="monospace">
+            Authorization: Bearer
+          </Text>{" "}
+          an API token):
+        </Text>
+        <CodeBlock code={mcpEndpointUrl()} label="MCP endpoint" />
+      </Paper>
       <CreateTokenModal opened={createOpened} onClose={createModal.close} />
+      <McpConnectModal
+        opened={connectOpened}
+        onClose={connectModal.close}
+        ownRole={isRole(me.data?.role) ? me.data.role : null}
+      />
       <ConfirmDangerModal
         target={revoking}
         onClose={() => setRevoking(null)}
