@@ -1,4 +1,5 @@
 import type { PendingApproval, RunStatus } from "../database/types.ts";
+import type { ModelStatus } from "../llm/types.ts";
 
 /** A live run event, as sent to browsers over Server-Sent Events. `step` carries the stored step
  * (with its seq) so a client can resume; `delta` is streamed model text (not stored). */
@@ -7,6 +8,9 @@ export type RunEvent =
   | { type: "delta"; text: string }
   /** A model request began (attempt > 1: a fallback). LM Studio may be loading the model. */
   | { type: "model"; provider: string; model: string; attempt: number }
+  /** Why that request has not started: `queued` for the provider's slots (`ahead` before it), or
+   * the model `loading` (then `loaded`) on LM Studio. The UI shows it as "waiting for model". */
+  | { type: "model_status"; provider: string; model: string; status: ModelStatus }
   /** A tool call was sent to its Node; its step follows when it returns. */
   | { type: "tool"; tool: string; node: string; callId: string; arguments: unknown }
   | {

@@ -90,6 +90,9 @@ export async function runRoutes(app: FastifyInstance, ctx: CoreContext): Promise
           case "model":
             send("model", { provider: event.provider, model: event.model, attempt: event.attempt });
             return;
+          case "model_status":
+            send("model_status", { provider: event.provider, model: event.model, ...event.status });
+            return;
           case "tool":
             send("tool", { tool: event.tool, node: event.node, callId: event.callId, arguments: event.arguments });
             return;
