@@ -140,7 +140,11 @@ describe("runAgent and LM Studio's model state", () => {
       loadDelayMs: 200,
     });
     const r = recorder();
-    const result = await run({ kind: "lmstudio", baseUrl: server.baseUrl, options: { contextTokens: 8192 } }, small.id, r);
+    const result = await run(
+      { kind: "lmstudio", baseUrl: server.baseUrl, options: { contextTokens: 8192 } },
+      small.id,
+      r,
+    );
     expect(result.status).toBe("succeeded");
     expect(r.events.filter((e) => e.type === "model_status").map((e) => e.status)).toEqual([
       { state: "loading", how: "load_endpoint", contextLength: 8192 },
@@ -148,7 +152,11 @@ describe("runAgent and LM Studio's model state", () => {
     ]);
     expect(r.llmSteps()[0]!.contextTokens).toBe(8192);
     // The load came first, then the chat.
-    expect(server.requests.map((r) => r.path)).toEqual(["/api/v1/models", "/api/v1/models/load", "/v1/chat/completions"]);
+    expect(server.requests.map((r) => r.path)).toEqual([
+      "/api/v1/models",
+      "/api/v1/models/load",
+      "/v1/chat/completions",
+    ]);
   });
 
   it("a model not trained for tool use: its [TOOL_REQUEST] text runs as calls, and the first step warns", async () => {

@@ -182,6 +182,23 @@ describe("LM Studio's concurrency", () => {
     expect(slots.state(`lmstudio\u0000${server.baseUrl}`)).toEqual({ active: 0, queued: 0 });
   });
 
+  it("LM Studio answering one at a time: queued in LM Studio the third request times out, queued here none does", async () => {
+    const oneAtATime = async (maxConcurrent: number) => {
+      const { server, client } = await setup(
+        () => turn.text("done", { chunkDelayMs: 100 }),
+        { parallel: 1 },
+        { options: { maxConcurrent, timeoutMs: 500 } },
+      );
+      // Known loaded: the short deadline applies from the first request.
+      await client.prepare!(LOADED, { signal: signal() });
+      const outcomes = await Promise.allSettled([1, 2, 3].map(() => client.chat(ask(), { signal: signal() })));
+      await server.close();
+      return outcomes.map((o) => (o.status === "fulfilled" ? o.value.text : (o.reason as LlmError).code));
+    };
+    expect(await oneAtATime(8)).toContain("timeout");
+    expect(await oneAtATime(1)).toEqual(["done", "done", "done"]);
+  });
+
   it("defaults to what the server is: 4 at once on LM Studio 0.4, 1 on 0.3.x", async () => {
     const v1 = await setup(slow);
     await v1.client.listModels();

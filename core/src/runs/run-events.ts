@@ -32,12 +32,21 @@ export type RunEventListener = (event: RunEvent) => void;
 export interface RunEventBus {
   publish(runId: string, event: RunEvent): void;
   subscribe(runId: string, listener: RunEventListener): () => void;
+  /** What the run is waiting for right now (its latest `model` and `model_status` events since
+   * its last step), so a browser that opens the run while it waits for a model sees why. */
+  waiting?(runId: string): RunEvent[];
 }
 
 export class LocalRunEventBus implements RunEventBus {
   private readonly listeners = new Map<string, Set<RunEventListener>>();
+  private readonly waits = new Map<string, RunEvent[]>();
+
+  waiting(runId: string): RunEvent[] {
+    return [...(this.waits.get(runId) ?? [])];
+  }
 
   publish(runId: string, event: RunEvent): void {
+    this.remember(runId, event);
     for (const listener of this.listeners.get(runId) ?? []) {
       try {
         listener(event);
@@ -45,6 +54,14 @@ export class LocalRunEventBus implements RunEventBus {
         // One broken subscriber (a closed response) must not stop the others.
       }
     }
+  }
+
+  /** Keeps the model request's wait: a new request starts it over; anything the run does next ends it. */
+  private remember(runId: string, event: RunEvent): void {
+    if (event.type === "model") this.waits.set(runId, [event]);
+    else if (event.type === "model_status")
+      this.waits.set(runId, [...(this.waits.get(runId) ?? []).slice(0, 1), event]);
+    else if (event.type !== "status" && event.type !== "children") this.waits.delete(runId);
   }
 
   subscribe(runId: string, listener: RunEventListener): () => void {

@@ -121,6 +121,8 @@ export async function runRoutes(app: FastifyInstance, ctx: CoreContext): Promise
         deliver({ type: "step", seq: step.seq, step: { ...step.data, type: step.type, at: step.createdAt } });
       }
       live = true;
+      // Opened while the run waits for its model (queued, loading): say so before what comes next.
+      if (buffered.length === 0) for (const event of ctx.events.waiting?.(run.id) ?? []) deliver(event);
       for (const event of buffered.splice(0)) deliver(event);
       const current = await ctx.runs.get(run.id);
       send("status", {

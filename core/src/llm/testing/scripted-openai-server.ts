@@ -45,6 +45,9 @@ export interface ScriptedOpenAiServerOptions {
   /** Answer a prompt longer than the loaded context length with LM Studio's 400, as it does (the
    * prompt's tokens estimated as characters / 4). */
   enforceContextLength?: boolean;
+  /** Predictions answered at once; more requests wait silently in the server's queue, as in LM
+   * Studio (0.3.x: 1; 0.4: "Max Concurrent Predictions"). Default: no limit. */
+  parallel?: number;
 }
 
 export interface ScriptedOpenAiServer extends ScriptedServer {
@@ -89,6 +92,18 @@ export async function startScriptedOpenAiServer(options: ScriptedOpenAiServerOpt
   const native = options.nativeApi ?? "v1";
   let inFlight = 0;
   let maxInFlight = 0;
+  const serverQueue: Array<() => void> = [];
+  const takeTurnSlot = async (closed: AbortSignal) => {
+    if (options.parallel === undefined || inFlight < options.parallel) return;
+    await new Promise<void>((resolve) => {
+      serverQueue.push(resolve);
+      closed.addEventListener("abort", () => {
+        const i = serverQueue.indexOf(resolve);
+        if (i >= 0) serverQueue.splice(i, 1);
+        resolve();
+      });
+    });
+  };
   const loading = new Map<string, Promise<void>>();
   /** One load per model at a time, like LM Studio's model loader. */
   const load = (m: ScriptedModel, contextLength: number) => {
@@ -181,6 +196,8 @@ export async function startScriptedOpenAiServer(options: ScriptedOpenAiServerOpt
             error: { code: 500, message: "Cannot use tools with stream", type: "server_error" },
           });
         }
+        await takeTurnSlot(closed);
+        if (closed.aborted) return;
         inFlight++;
         maxInFlight = Math.max(maxInFlight, inFlight);
         try {
@@ -191,6 +208,7 @@ export async function startScriptedOpenAiServer(options: ScriptedOpenAiServerOpt
           return wholeTurn(res, t, model, closed);
         } finally {
           inFlight--;
+          serverQueue.shift()?.();
         }
       }
       // LM Studio's answer to an unknown route.
