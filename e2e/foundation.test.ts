@@ -198,7 +198,7 @@ describe("foundation end to end", () => {
     expect(run.trigger).toBe("webhook");
     expect(run.input).toEqual({ ref: "refs/heads/main", marker: "payload-7" });
     expect(run.output).toContain(marker);
-    const sawInput = llm.requests.some((r) => JSON.stringify(r.body).includes("payload-7"));
+    const sawInput = llm.chatRequests().some((r) => JSON.stringify(r.body).includes("payload-7"));
     expect(sawInput).toBe(true);
   });
 
@@ -262,7 +262,7 @@ describe("foundation end to end", () => {
     const job = await createJob("slow", "SCENARIO:slow run something slow");
     const { runId } = await api.ok("POST", `/api/jobs/${job.id}/run`, {});
     await waitFor("the tool call to be in flight", async () => {
-      const chats = llm.requests.filter((r) => JSON.stringify(r.body).includes("SCENARIO:slow"));
+      const chats = llm.chatRequests().filter((r) => JSON.stringify(r.body).includes("SCENARIO:slow"));
       return chats.length >= 1 && chats[0]!.finished ? true : undefined;
     });
     await new Promise((r) => setTimeout(r, 500));

@@ -1,5 +1,5 @@
 import { isFallbackable, LlmError } from "../llm/errors.ts";
-import type { ChatRequest, ChatResponse, TokenUsage } from "../llm/types.ts";
+import type { ChatRequest, ChatResponse, ModelInfo, ModelStatus, TokenUsage } from "../llm/types.ts";
 import type { AgentModel, LlmStep, StepSink } from "./types.ts";
 
 export type TurnOutcome =
@@ -16,7 +16,10 @@ export type TurnOutcome =
 export async function callWithFallback(args: {
   models: readonly AgentModel[];
   startIndex: number;
-  request: Omit<ChatRequest, "model">;
+  /** The request, or how to build it for a model once it is known (its context length). */
+  request: Omit<ChatRequest, "model"> | ((model: ModelInfo | undefined) => TurnRequest);
+  /** What `prepare` said of each model (by index), kept for the run: a loaded model stays loaded. */
+  prepared?: Map<number, ModelInfo | undefined>;
   signal: AbortSignal;
   step: number;
   sink: StepSink;
@@ -36,10 +39,23 @@ export async function callWithFallback(args: {
       model: m.model,
     });
     const started = now();
+    const onStatus = (status: ModelStatus) =>
+      sink.event?.({ type: "model_status", step: args.step, provider: m.providerName, model: m.model, status });
+    let built: TurnRequest | undefined;
     try {
+      const prepared = args.prepared ?? new Map<number, ModelInfo | undefined>();
+      if (!prepared.has(i) || prepared.get(i)?.loaded === false) {
+        const info = m.client.prepare ? await m.client.prepare(m.model, { signal: args.signal, onStatus }) : undefined;
+        prepared.set(i, info);
+      }
+      built = typeof args.request === "function" ? args.request(prepared.get(i)) : { request: args.request };
       const response = await m.client.chat(
-        { ...args.request, model: m.model },
-        { signal: args.signal, onTextDelta: (text) => sink.event?.({ type: "text_delta", step: args.step, text }) },
+        { ...built.request, model: m.model },
+        {
+          signal: args.signal,
+          onTextDelta: (text) => sink.event?.({ type: "text_delta", step: args.step, text }),
+          onStatus,
+        },
       );
       args.usage.promptTokens += response.usage.promptTokens;
       args.usage.completionTokens += response.usage.completionTokens;
@@ -54,6 +70,8 @@ export async function callWithFallback(args: {
         ...(response.toolCalls.length
           ? { toolCalls: response.toolCalls.map((c) => ({ id: c.id, name: c.name, arguments: c.arguments })) }
           : {}),
+        ...(response.speed ? { speed: response.speed } : {}),
+        ...context(built),
       };
       await sink.step(step);
       return { kind: "answered", response, modelIndex: i };
@@ -70,6 +88,7 @@ export async function callWithFallback(args: {
         error: message,
         ...(err instanceof LlmError ? { errorCode: err.code } : {}),
         ...(next ? { fallback: { provider: next.providerName, model: next.model } } : {}),
+        ...context(built),
       });
       if (cancelled) return { kind: "cancelled" };
       lastError = `${m.providerName}/${m.model}: ${message}`;
@@ -79,6 +98,23 @@ export async function callWithFallback(args: {
   return {
     kind: "failed",
     error: models.length - args.startIndex > 1 ? `every model failed; the last one said ${lastError}` : lastError,
+  };
+}
+
+/** A turn's request and how it was fitted to the model. */
+export interface TurnRequest {
+  request: Omit<ChatRequest, "model">;
+  contextTokens?: number | undefined;
+  removedToolOutputs?: number | undefined;
+  warning?: string | undefined;
+}
+
+function context(built: TurnRequest | undefined): Partial<LlmStep> {
+  if (!built) return {};
+  return {
+    ...(built.contextTokens ? { contextTokens: built.contextTokens } : {}),
+    ...(built.removedToolOutputs ? { removedToolOutputs: built.removedToolOutputs } : {}),
+    ...(built.warning ? { warning: built.warning } : {}),
   };
 }
 

@@ -1,6 +1,6 @@
 import { mcpServerOf, ProtocolError, type ToolResult } from "@fabricore/protocol";
 import { normaliseToolCalls } from "../llm/tool-calls.ts";
-import type { ChatMessage, TokenUsage, ToolCall, ToolSpec } from "../llm/types.ts";
+import type { ChatMessage, ModelInfo, TokenUsage, ToolCall, ToolSpec } from "../llm/types.ts";
 import { mapBounded } from "./concurrency.ts";
 import { fitToContext } from "./context-budget.ts";
 import { callWithFallback } from "./model-fallback.ts";
@@ -48,6 +48,8 @@ async function runLoop(runOptions: RunAgentOptions, budget: AbortSignal | undefi
   messages.push({ role: "user", content: userMessage(options.prompt, options.input) });
 
   const state: LoopState = { turns: 0, lastResponse: undefined, usage };
+  const prepared = new Map<number, ModelInfo | undefined>();
+  const warned = new Set<string>();
   const budgetSpent = maxSteps(options.maxSteps);
   const tokensSpent = options.maxTokens !== undefined ? maxTokens(options.maxTokens) : () => false;
   let modelIndex = 0;
@@ -77,19 +79,35 @@ async function runLoop(runOptions: RunAgentOptions, budget: AbortSignal | undefi
         };
       }
       const step = state.turns + 1;
-      if (options.contextTokens) fitToContext(messages, toolSpecs, contextBudget(options.contextTokens));
       const outcome = await callWithFallback({
         models: options.models,
         // A model that failed over stays failed for the rest of the run: retrying a server that
         // just refused a connection on every turn only adds the delay.
         startIndex: modelIndex,
-        request: {
-          messages: [...messages],
-          ...(toolSpecs.length ? { tools: toolSpecs } : {}),
-          // After an answer that missed the schema, the corrective turn is bound to it natively.
-          ...(options.finalCheck?.responseSchema
-            ? { responseSchema: { ...options.finalCheck.responseSchema, ...(corrections > 0 ? { final: true } : {}) } }
-            : {}),
+        prepared,
+        request: (model) => {
+          // The smaller of what the provider declares and what the server says the model is loaded with.
+          const contextTokens = smallest(options.contextTokens, model?.loadedContextLength);
+          const removed = contextTokens ? fitToContext(messages, toolSpecs, contextBudget(contextTokens)).removed : 0;
+          return {
+            request: {
+              messages: [...messages],
+              ...(toolSpecs.length ? { tools: toolSpecs } : {}),
+              // After an answer that missed the schema, the corrective turn is bound to it natively.
+              ...(options.finalCheck?.responseSchema
+                ? {
+                    responseSchema: { ...options.finalCheck.responseSchema, ...(corrections > 0 ? { final: true } : {}) },
+                  }
+                : {}),
+            },
+            contextTokens,
+            removedToolOutputs: removed,
+            // Said once per model, on its first turn with tools.
+            warning:
+              toolSpecs.length && model?.toolUse === false && !warned.has(model.id) && warned.add(model.id)
+                ? NOT_TRAINED_FOR_TOOLS
+                : undefined,
+          };
         },
         signal: options.signal,
         step,
@@ -302,6 +320,12 @@ function userMessage(prompt: string, input: unknown): string {
   const text = typeof input === "string" ? input : JSON.stringify(input, null, 2);
   return `${prompt}\n\nInput:\n${text}`;
 }
+
+const NOT_TRAINED_FOR_TOOLS =
+  "this model is not trained for tool use (LM Studio's capabilities): LM Studio prompts it with its generic tool format and its calls are read from its text, which such models often get wrong; pick a model marked for tool use if calls fail";
+
+const smallest = (a: number | undefined, b: number | undefined) =>
+  a === undefined ? b : b === undefined ? a : Math.min(a, b);
 
 /** Room for the prompt: the context minus a reserve for the answer. */
 function contextBudget(contextTokens: number): number {

@@ -1,6 +1,6 @@
 import type { ToolResult } from "@fabricore/protocol";
 import type { LlmErrorCode } from "../llm/errors.ts";
-import type { FinishReason, LlmClient, ResponseSchema, TokenUsage } from "../llm/types.ts";
+import type { FinishReason, LlmClient, ModelStatus, ResponseSchema, SpeedStats, TokenUsage } from "../llm/types.ts";
 
 /** A tool of one of the job's Nodes, with the name the model sees (see tool-names.ts). */
 export interface AgentTool {
@@ -41,6 +41,17 @@ export interface LlmStep {
   errorCode?: LlmErrorCode;
   /** Set on a failed attempt when the run moved on to another model: which one. */
   fallback?: { provider: string; model: string };
+  /** How fast the model answered (time to first token, tokens per second), measured by the adapter
+   * on streamed turns or as the server reported it. */
+  speed?: SpeedStats;
+  /** The context length the prompt was fitted to (the provider's declared one or the one LM Studio
+   * reports the model loaded with), when one is known. */
+  contextTokens?: number;
+  /** Tool outputs replaced by a note before this turn to fit `contextTokens`. */
+  removedToolOutputs?: number;
+  /** Something the operator should know about this model, e.g. that it was not trained for tool
+   * use (its calls are then read from its text). */
+  warning?: string;
 }
 
 export interface ToolStep {
@@ -70,6 +81,8 @@ export type RunStep = LlmStep | ToolStep;
 export type AgentEvent =
   | { type: "model_attempt_started"; step: number; attempt: number; provider: string; model: string }
   | { type: "text_delta"; step: number; text: string }
+  /** What holds a model request up: queued for the provider's slots, or the model loading. */
+  | { type: "model_status"; step: number; provider: string; model: string; status: ModelStatus }
   | { type: "tool_call_started"; step: number; callId: string; tool: string; node: string; arguments: unknown };
 
 export interface StepSink {

@@ -66,6 +66,8 @@ beforeAll(async () => {
     models: [
       { id: "qwen2.5-coder-7b", loaded: true, contextLength: 8192, toolUse: true },
       { id: "llama-3-8b", loaded: false, contextLength: 8192, toolUse: false },
+      // No run uses it, so it stays unloaded (a run's turn loads the model it needs).
+      { id: "gemma-2-2b-it", loaded: false, contextLength: 8192, toolUse: false },
     ],
   });
   anthropic = await startScriptedAnthropicServer({
@@ -194,7 +196,7 @@ describe("provider routes", () => {
     expect(models.body).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ id: "qwen2.5-coder-7b", loaded: true, toolUse: true }),
-        expect.objectContaining({ id: "llama-3-8b", loaded: false, toolUse: false }),
+        expect.objectContaining({ id: "gemma-2-2b-it", loaded: false, toolUse: false }),
       ]),
     );
     expect(providers.every((p: Record<string, unknown>) => !("apiKey" in p))).toBe(true);

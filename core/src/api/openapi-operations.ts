@@ -275,7 +275,7 @@ export const OPERATIONS: Record<string, Operation> = {
   },
   "GET /api/runs/:id/events": {
     operationId: "streamRunEvents",
-    summary: "Server-Sent Events of the run (step, delta, model, tool, status, done)",
+    summary: "Server-Sent Events of the run (step, delta, model, model_status, tool, status, done)",
     tag: "runs",
     responses: {
       200: {

@@ -35,6 +35,8 @@ export const ProviderBody = z.object({
       headers: z.record(z.string(), z.string().max(4096)).optional(),
       /** The model's context length when the server does not report it. */
       contextTokens: z.number().int().positive().optional(),
+      /** Most model requests in flight at once to this provider; further ones wait in their run. */
+      maxConcurrent: z.number().int().min(1).max(256).optional(),
     })
     .optional(),
 });

@@ -50,4 +50,8 @@ export class RedisRunEventBus implements RunEventBus {
   subscribe(runId: string, listener: RunEventListener): () => void {
     return this.local.subscribe(runId, listener);
   }
+
+  waiting(runId: string): RunEvent[] {
+    return this.local.waiting(runId);
+  }
 }

@@ -1,6 +1,8 @@
 import { AnthropicClient } from "./anthropic-client.ts";
-import { listLmStudioModels } from "./lmstudio-models.ts";
+import { ConcurrencyLimitedClient } from "./concurrency-limited-client.ts";
+import { LmStudioClient } from "./lmstudio-client.ts";
 import { OpenAiCompatibleClient } from "./openai-compatible-client.ts";
+import { type ProviderSlots, providerSlots } from "./provider-slots.ts";
 import { type StreamRefusals, streamRefusals } from "./stream-refusals.ts";
 import type { FetchLike, LlmClient, ProviderConfig } from "./types.ts";
 
@@ -14,7 +16,30 @@ const LMSTUDIO_FIRST_REQUEST_TIMEOUT_MS = 600_000;
 /** One LlmClient for a stored provider. `fetch` is injectable for tests and proxies. */
 export function createLlmClient(
   provider: ProviderConfig,
-  deps: { fetch?: FetchLike; streamRefusals?: StreamRefusals } = {},
+  deps: { fetch?: FetchLike; streamRefusals?: StreamRefusals; slots?: ProviderSlots } = {},
+): LlmClient {
+  const client = createUnlimited(provider, deps);
+  const options = provider.options ?? {};
+  const slots = deps.slots ?? providerSlots;
+  // Keyed by the server, not the provider: two providers pointing at one LM Studio share its slots.
+  const key = `${provider.kind}\u0000${(provider.baseUrl || (provider.kind === "lmstudio" ? LMSTUDIO_DEFAULT_BASE_URL : "")).replace(/\/+$/, "")}`;
+  if (client instanceof LmStudioClient) {
+    return new ConcurrencyLimitedClient(client, {
+      slots,
+      key,
+      limit: () => options.maxConcurrent ?? client.defaultConcurrency(),
+    });
+  }
+  if (options.maxConcurrent !== undefined) {
+    const limit = options.maxConcurrent;
+    return new ConcurrencyLimitedClient(client, { slots, key, limit: () => limit });
+  }
+  return client;
+}
+
+function createUnlimited(
+  provider: ProviderConfig,
+  deps: { fetch?: FetchLike; streamRefusals?: StreamRefusals },
 ): LlmClient {
   const options = provider.options ?? {};
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
@@ -26,24 +51,25 @@ export function createLlmClient(
   switch (provider.kind) {
     case "lmstudio": {
       const baseUrl = provider.baseUrl || LMSTUDIO_DEFAULT_BASE_URL;
-      return new OpenAiCompatibleClient({
+      const firstRequestTimeoutMs =
+        options.firstRequestTimeoutMs ?? Math.max(LMSTUDIO_FIRST_REQUEST_TIMEOUT_MS, timeoutMs);
+      const chat = new OpenAiCompatibleClient({
         ...common,
         baseUrl,
         apiKey: provider.apiKey,
         streamToolTurns: options.streamToolTurns ?? true,
         streamRefusals: deps.streamRefusals ?? streamRefusals,
-        firstRequestTimeoutMs: options.firstRequestTimeoutMs ?? Math.max(LMSTUDIO_FIRST_REQUEST_TIMEOUT_MS, timeoutMs),
+        firstRequestTimeoutMs,
         // A local server that refuses a connection will not accept it a second later; fall back now.
         maxRetries: options.maxRetries ?? 0,
         ...(options.maxTokens !== undefined ? { maxTokens: options.maxTokens } : {}),
-        listModels: (signal) =>
-          listLmStudioModels({
-            baseUrl,
-            apiKey: provider.apiKey,
-            timeoutMs,
-            ...(signal ? { signal } : {}),
-            ...(deps.fetch ? { fetch: deps.fetch } : {}),
-          }),
+      });
+      return new LmStudioClient({
+        chat,
+        api: { baseUrl, apiKey: provider.apiKey, fetch: deps.fetch, headers: options.headers },
+        timeoutMs,
+        loadTimeoutMs: firstRequestTimeoutMs,
+        loadContextLength: options.contextTokens,
       });
     }
     case "openai":

@@ -5,6 +5,8 @@ export type LlmErrorCode =
   | "model_not_found"
   | "invalid_request"
   | "auth_failed"
+  /** The server wants credentials and none were set (LM Studio's "Require Authentication"). */
+  | "auth_required"
   | "cancelled"
   | "bad_response";
 
@@ -38,6 +40,7 @@ export function isFallbackable(err: unknown): boolean {
       return true;
     case "invalid_request":
     case "auth_failed":
+    case "auth_required":
     case "cancelled":
       return false;
   }

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { LlmError } from "./errors.ts";
-import { codeForStatus, RequestDeadline } from "./request-deadline.ts";
+import { type LmStudioApiOptions, lmStudioOrigin, lmStudioRequest } from "./lmstudio-api.ts";
 import type { FetchLike, ModelInfo } from "./types.ts";
 
 /** `GET /api/v1/models` (LM Studio 0.4+). Only the fields FabriCore reads; the rest pass. */
@@ -42,6 +42,8 @@ export const LmStudioV0Models = z.object({
         state: z.string().optional(),
         max_context_length: z.number().optional(),
         loaded_context_length: z.number().optional(),
+        /** 0.3.x: `["tool_use"]` for models trained for tool calls; absent when LM Studio does not know. */
+        capabilities: z.array(z.string()).optional(),
       })
       .loose(),
   ),
@@ -56,93 +58,75 @@ const isEmbedding = (type: string | undefined) => type === "embedding" || type =
 
 /**
  * LM Studio's models, richest source first: the native v1 API (0.4+: loaded instances with their
- * context length, and whether the model was trained for tool use), else v0 (0.3.x: loaded state and
- * context), else the OpenAI-compatible list (ids only). `baseUrl` is the OpenAI base (`…/v1`).
+ * context length, and whether the model was trained for tool use), else v0 (0.3.x: loaded state,
+ * loaded context length, `capabilities: ["tool_use"]`), else the OpenAI-compatible list (ids only).
+ * `baseUrl` is the OpenAI base (`…/v1`). `api` says which listing answered.
  */
-export async function listLmStudioModels(options: {
+export async function listLmStudioModelsWithApi(options: {
   baseUrl: string;
   apiKey?: string | null;
   fetch?: FetchLike;
+  headers?: Record<string, string>;
   signal?: AbortSignal;
   timeoutMs: number;
-}): Promise<ModelInfo[]> {
-  const origin = options.baseUrl.replace(/\/+$/, "").replace(/\/v1$/, "");
-  const get = async (path: string): Promise<unknown | undefined> => {
-    const deadline = new RequestDeadline(options.signal ?? new AbortController().signal, options.timeoutMs);
-    try {
-      const res = await (options.fetch ?? fetch)(`${origin}${path}`, {
-        headers: options.apiKey ? { Authorization: `Bearer ${options.apiKey}` } : {},
-        signal: deadline.signal,
-      });
-      // An older LM Studio answers an unknown route with 404 (or 200 and an error body): try the next.
-      if (res.status === 404) return undefined;
-      const text = await res.text();
-      if (!res.ok) {
-        const code = codeForStatus(res.status, text);
-        throw new LlmError(
-          code === "model_not_found" ? "server_error" : code,
-          `${path}: HTTP ${res.status} ${text.slice(0, 300)}`,
-          {
-            status: res.status,
-          },
-        );
-      }
-      try {
-        return JSON.parse(text);
-      } catch {
-        return undefined;
-      }
-    } catch (err) {
-      if (err instanceof LlmError) throw err;
-      throw (
-        deadline.abortError() ??
-        new LlmError("connection_failed", `cannot reach ${origin}: ${causeOf(err)}`, { cause: err })
-      );
-    } finally {
-      deadline.dispose();
-    }
+}): Promise<{ api: "v1" | "v0" | "openai"; models: ModelInfo[] }> {
+  const api: LmStudioApiOptions = {
+    baseUrl: options.baseUrl,
+    apiKey: options.apiKey,
+    fetch: options.fetch,
+    headers: options.headers,
   };
+  const get = (path: string) => lmStudioRequest(api, path, { signal: options.signal, timeoutMs: options.timeoutMs });
 
   const v1 = LmStudioV1Models.safeParse(await get("/api/v1/models"));
   if (v1.success) {
-    return v1.data.models
+    const models = v1.data.models
       .filter((m) => !isEmbedding(m.type))
       .map((m) => {
-        const instance = m.loaded_instances?.[0];
-        const contextLength = instance?.config?.context_length ?? m.max_context_length;
+        const loaded = m.loaded_instances?.[0]?.config?.context_length;
+        const contextLength = loaded ?? m.max_context_length;
         const toolUse = m.capabilities?.trained_for_tool_use;
         return {
           id: m.key,
           loaded: (m.loaded_instances?.length ?? 0) > 0,
           ...(contextLength !== undefined ? { contextLength } : {}),
+          ...(loaded !== undefined ? { loadedContextLength: loaded } : {}),
+          ...(m.max_context_length !== undefined ? { maxContextLength: m.max_context_length } : {}),
           ...(toolUse !== undefined ? { toolUse } : {}),
         };
       });
+    return { api: "v1", models };
   }
   const v0 = LmStudioV0Models.safeParse(await get("/api/v0/models"));
   if (v0.success) {
-    return v0.data.data
+    const models = v0.data.data
       .filter((m) => !isEmbedding(m.type))
       .map((m) => {
-        const contextLength = m.loaded_context_length ?? m.max_context_length;
+        const loaded = m.state === "loaded" ? m.loaded_context_length : undefined;
+        const contextLength = loaded ?? m.max_context_length;
         return {
           id: m.id,
           ...(m.state !== undefined ? { loaded: m.state === "loaded" } : {}),
           ...(contextLength !== undefined ? { contextLength } : {}),
+          ...(loaded !== undefined ? { loadedContextLength: loaded } : {}),
+          ...(m.max_context_length !== undefined ? { maxContextLength: m.max_context_length } : {}),
+          // Absent capabilities say nothing (older 0.3.x); present without "tool_use" says no.
+          ...(m.capabilities !== undefined ? { toolUse: m.capabilities.includes("tool_use") } : {}),
         };
       });
+    return { api: "v0", models };
   }
   const plain = OpenAiModelList.safeParse(await get("/v1/models"));
-  if (plain.success) return plain.data.data.map((m) => ({ id: m.id }));
+  if (plain.success) return { api: "openai", models: plain.data.data.map((m) => ({ id: m.id })) };
   throw new LlmError(
     "bad_response",
-    `${origin} answered none of /api/v1/models, /api/v0/models, /v1/models with a model list`,
+    `${lmStudioOrigin(options.baseUrl)} answered none of /api/v1/models, /api/v0/models, /v1/models with a model list`,
   );
 }
 
-function causeOf(err: unknown): string {
-  const cause = err instanceof Error ? err.cause : undefined;
-  const code = (cause as { code?: unknown } | undefined)?.code;
-  const message = err instanceof Error ? err.message : String(err);
-  return typeof code === "string" ? `${code} (${message})` : message;
+/** The models alone (the provider's model list and connection test). */
+export async function listLmStudioModels(
+  options: Parameters<typeof listLmStudioModelsWithApi>[0],
+): Promise<ModelInfo[]> {
+  return (await listLmStudioModelsWithApi(options)).models;
 }

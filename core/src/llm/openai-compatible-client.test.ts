@@ -105,15 +105,22 @@ describe("OpenAI-compatible client against the scripted LM Studio", () => {
     expect(body.tool_choice).toBeUndefined();
   });
 
-  it("sends LM Studio's bearer token when one is set; a wrong one is auth_failed and not fallbackable", async () => {
+  it("sends LM Studio's bearer token when one is set; none is auth_required, a wrong one auth_failed, neither fallbackable", async () => {
     const ok = await setup([turn.text("ok")], {}, { apiToken: "sk-lm-secret", apiKey: "sk-lm-secret" });
     expect((await ok.client.chat(ask("x", false), { signal: signal() })).text).toBe("ok");
     expect(ok.server.chatRequests()[0]!.headers.authorization).toBe("Bearer sk-lm-secret");
     await ok.server.close();
-    const bad = await setup([turn.text("never")], {}, { apiToken: "sk-lm-secret" });
-    const err = await failure(bad.client.chat(ask("x", false), { signal: signal() }));
-    expect(err.code).toBe("auth_failed");
-    expect(isFallbackable(err)).toBe(false);
+    const none = await setup([turn.text("never")], {}, { apiToken: "sk-lm-secret" });
+    const missing = await failure(none.client.chat(ask("x", false), { signal: signal() }));
+    expect(missing.code).toBe("auth_required");
+    expect(missing.message).toMatch(/^LM Studio requires an API token: create one in LM Studio/);
+    expect(isFallbackable(missing)).toBe(false);
+    await none.server.close();
+    const bad = await setup([turn.text("never")], {}, { apiToken: "sk-lm-secret", apiKey: "sk-lm-old" });
+    const wrong = await failure(bad.client.chat(ask("x", false), { signal: signal() }));
+    expect(wrong.code).toBe("auth_failed");
+    expect(wrong.message).toMatch(/^LM Studio refused this provider's API token/);
+    expect(isFallbackable(wrong)).toBe(false);
   });
 
   it("assembles tool calls whose arguments arrive split, several per turn, interleaved", async () => {
@@ -335,8 +342,15 @@ describe("LM Studio model list", () => {
     server = await startScriptedOpenAiServer({ script: [], models, apiToken: "tok" });
     const client = createLlmClient({ kind: "lmstudio", baseUrl: server.baseUrl, apiKey: "tok" });
     expect(await client.listModels()).toEqual([
-      { id: "qwen2.5-7b-instruct", loaded: true, contextLength: 8192, toolUse: true },
-      { id: "gemma-2-2b-it", loaded: false, contextLength: 8192, toolUse: false },
+      {
+        id: "qwen2.5-7b-instruct",
+        loaded: true,
+        contextLength: 8192,
+        loadedContextLength: 8192,
+        maxContextLength: 32768,
+        toolUse: true,
+      },
+      { id: "gemma-2-2b-it", loaded: false, contextLength: 8192, maxContextLength: 8192, toolUse: false },
     ]);
     expect(server.requests.map((r) => r.path)).toEqual(["/api/v1/models"]);
     expect(server.requests[0]!.headers.authorization).toBe("Bearer tok");
@@ -345,9 +359,17 @@ describe("LM Studio model list", () => {
   it("falls back to v0 on LM Studio 0.3, then to /v1/models on a plain server", async () => {
     server = await startScriptedOpenAiServer({ script: [], models, nativeApi: "v0" });
     let client = createLlmClient({ kind: "lmstudio", baseUrl: server.baseUrl });
+    // 0.3.x's `capabilities: ["tool_use"]` (an empty list says no).
     expect(await client.listModels()).toEqual([
-      { id: "qwen2.5-7b-instruct", loaded: true, contextLength: 8192 },
-      { id: "gemma-2-2b-it", loaded: false, contextLength: 8192 },
+      {
+        id: "qwen2.5-7b-instruct",
+        loaded: true,
+        contextLength: 8192,
+        loadedContextLength: 8192,
+        maxContextLength: 32768,
+        toolUse: true,
+      },
+      { id: "gemma-2-2b-it", loaded: false, contextLength: 8192, maxContextLength: 8192, toolUse: false },
     ]);
     await server.close();
     server = await startScriptedOpenAiServer({ script: [], models, nativeApi: "none" });

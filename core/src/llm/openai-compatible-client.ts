@@ -67,6 +67,11 @@ export class OpenAiCompatibleClient implements LlmClient {
     });
   }
 
+  /** The model is known to be in memory: its first request needs no load allowance. */
+  markLoaded(model: string): void {
+    this.modelsUsed.add(model);
+  }
+
   async listModels(opts?: { signal?: AbortSignal }): Promise<ModelInfo[]> {
     if (this.options.listModels) return this.options.listModels(opts?.signal);
     const deadline = new RequestDeadline(opts?.signal ?? new AbortController().signal, this.options.timeoutMs);

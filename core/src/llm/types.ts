@@ -104,7 +104,19 @@ export interface ChatOptions {
   onTextDelta?: (text: string) => void;
   /** Streamed reasoning as it arrives (never mixed into `onTextDelta`). */
   onReasoningDelta?: (text: string) => void;
+  /** What holds the request up before the model starts (queued for the server, model loading). */
+  onStatus?: (status: ModelStatus) => void;
 }
+
+/** Why a model request has not started yet, for the run's live view ("waiting for model"). */
+export type ModelStatus =
+  /** Waiting for one of the provider's `maxConcurrent` slots; `ahead` requests go first. */
+  | { state: "queued"; ahead: number; limit: number }
+  /** The server is loading the model: through LM Studio's load endpoint, or just in time on the
+   * first request (0.3.x, or when the load endpoint is missing). */
+  | { state: "loading"; how: "load_endpoint" | "jit"; contextLength?: number }
+  /** The load finished (load endpoint only: a JIT load ends when the answer starts). */
+  | { state: "loaded"; loadMs: number; contextLength?: number };
 
 export interface ModelInfo {
   id: string;
@@ -112,6 +124,11 @@ export interface ModelInfo {
   loaded?: boolean;
   /** The loaded instance's context length, else the model's maximum. */
   contextLength?: number;
+  /** LM Studio only: the context length the model is loaded with (absent when not loaded): what
+   * bounds a run's prompt. */
+  loadedContextLength?: number;
+  /** LM Studio only: the longest context the model supports. */
+  maxContextLength?: number;
   /** LM Studio 0.4+ only: `capabilities.trained_for_tool_use`, so the UI can warn before a job gives
    * tools to a model that will only follow LM Studio's generic `[TOOL_REQUEST]` prompt. */
   toolUse?: boolean;
@@ -120,6 +137,15 @@ export interface ModelInfo {
 export interface LlmClient {
   chat(request: ChatRequest, opts: ChatOptions): Promise<ChatResponse>;
   listModels(opts?: { signal?: AbortSignal }): Promise<ModelInfo[]>;
+  /**
+   * Gets `model` ready before a run's turn and says what it is (LM Studio: loads it when it is not
+   * loaded, reports its loaded context length and tool-use capability). Undefined: nothing known.
+   * Adapters without such an API leave it out.
+   */
+  prepare?(
+    model: string,
+    opts: { signal: AbortSignal; onStatus?: (status: ModelStatus) => void },
+  ): Promise<ModelInfo | undefined>;
 }
 
 export type ProviderKind = "lmstudio" | "openai" | "anthropic" | "openai-compatible";
@@ -140,6 +166,13 @@ export interface ProviderOptions {
   maxTokens?: number;
   /** Extra headers on every request (e.g. a gateway's routing header). */
   headers?: Record<string, string>;
+  /** The model's context length when the server does not report it; LM Studio also loads a model
+   * that is not loaded with this context length. */
+  contextTokens?: number;
+  /** Most model requests in flight at once to this server (the rest wait in the run, shown as
+   * "waiting for model"). LM Studio default: 4 on 0.4+ (its default parallel predictions), 1 on
+   * older servers; other kinds: unlimited. */
+  maxConcurrent?: number;
 }
 
 export interface ProviderConfig {

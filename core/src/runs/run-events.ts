@@ -1,4 +1,5 @@
 import type { PendingApproval, RunStatus } from "../database/types.ts";
+import type { ModelStatus } from "../llm/types.ts";
 
 /** A live run event, as sent to browsers over Server-Sent Events. `step` carries the stored step
  * (with its seq) so a client can resume; `delta` is streamed model text (not stored). */
@@ -7,6 +8,9 @@ export type RunEvent =
   | { type: "delta"; text: string }
   /** A model request began (attempt > 1: a fallback). LM Studio may be loading the model. */
   | { type: "model"; provider: string; model: string; attempt: number }
+  /** Why that request has not started: `queued` for the provider's slots (`ahead` before it), or
+   * the model `loading` (then `loaded`) on LM Studio. The UI shows it as "waiting for model". */
+  | { type: "model_status"; provider: string; model: string; status: ModelStatus }
   /** A tool call was sent to its Node; its step follows when it returns. */
   | { type: "tool"; tool: string; node: string; callId: string; arguments: unknown }
   | {
@@ -28,12 +32,21 @@ export type RunEventListener = (event: RunEvent) => void;
 export interface RunEventBus {
   publish(runId: string, event: RunEvent): void;
   subscribe(runId: string, listener: RunEventListener): () => void;
+  /** What the run is waiting for right now (its latest `model` and `model_status` events since
+   * its last step), so a browser that opens the run while it waits for a model sees why. */
+  waiting?(runId: string): RunEvent[];
 }
 
 export class LocalRunEventBus implements RunEventBus {
   private readonly listeners = new Map<string, Set<RunEventListener>>();
+  private readonly waits = new Map<string, RunEvent[]>();
+
+  waiting(runId: string): RunEvent[] {
+    return [...(this.waits.get(runId) ?? [])];
+  }
 
   publish(runId: string, event: RunEvent): void {
+    this.remember(runId, event);
     for (const listener of this.listeners.get(runId) ?? []) {
       try {
         listener(event);
@@ -41,6 +54,14 @@ export class LocalRunEventBus implements RunEventBus {
         // One broken subscriber (a closed response) must not stop the others.
       }
     }
+  }
+
+  /** Keeps the model request's wait: a new request starts it over; anything the run does next ends it. */
+  private remember(runId: string, event: RunEvent): void {
+    if (event.type === "model") this.waits.set(runId, [event]);
+    else if (event.type === "model_status")
+      this.waits.set(runId, [...(this.waits.get(runId) ?? []).slice(0, 1), event]);
+    else if (event.type !== "status" && event.type !== "children") this.waits.delete(runId);
   }
 
   subscribe(runId: string, listener: RunEventListener): () => void {

@@ -261,6 +261,13 @@ export class RunExecutor {
               model: event.model,
               attempt: event.attempt,
             });
+          } else if (event.type === "model_status") {
+            this.deps.events.publish(run.id, {
+              type: "model_status",
+              provider: event.provider,
+              model: event.model,
+              status: event.status,
+            });
           } else if (event.type === "tool_call_started") {
             this.deps.events.publish(run.id, {
               type: "tool",

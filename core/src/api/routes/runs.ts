@@ -90,6 +90,9 @@ export async function runRoutes(app: FastifyInstance, ctx: CoreContext): Promise
           case "model":
             send("model", { provider: event.provider, model: event.model, attempt: event.attempt });
             return;
+          case "model_status":
+            send("model_status", { provider: event.provider, model: event.model, ...event.status });
+            return;
           case "tool":
             send("tool", { tool: event.tool, node: event.node, callId: event.callId, arguments: event.arguments });
             return;
@@ -118,6 +121,8 @@ export async function runRoutes(app: FastifyInstance, ctx: CoreContext): Promise
         deliver({ type: "step", seq: step.seq, step: { ...step.data, type: step.type, at: step.createdAt } });
       }
       live = true;
+      // Opened while the run waits for its model (queued, loading): say so before what comes next.
+      if (buffered.length === 0) for (const event of ctx.events.waiting?.(run.id) ?? []) deliver(event);
       for (const event of buffered.splice(0)) deliver(event);
       const current = await ctx.runs.get(run.id);
       send("status", {

@@ -39,12 +39,45 @@ export interface ScriptedOpenAiServerOptions {
    * mode, 400 when an earlier tool-calling turn lacks its `reasoning_content`. `rejected`: a server
    * that validates message fields (OpenAI, Mistral), 400 on `reasoning_content` / `reasoning`. */
   reasoningReplay?: "required" | "rejected";
+  /** How long loading a model takes (`POST /api/v1/models/load`, or just in time on the first chat
+   * request for a model that is not loaded). Default 0. */
+  loadDelayMs?: number;
+  /** Answer a prompt longer than the loaded context length with LM Studio's 400, as it does (the
+   * prompt's tokens estimated as characters / 4). */
+  enforceContextLength?: boolean;
+  /** Predictions answered at once; more requests wait silently in the server's queue, as in LM
+   * Studio (0.3.x: 1; 0.4: "Max Concurrent Predictions"). Default: no limit. */
+  parallel?: number;
 }
 
 export interface ScriptedOpenAiServer extends ScriptedServer {
   /** The OpenAI base URL (`<origin>/v1`), what a provider's baseUrl is set to. */
   baseUrl: string;
+  /** The models as they are now (a load changes them). */
+  models: ScriptedModel[];
+  /** Most chat requests that were being answered at the same time. */
+  maxConcurrentChats(): number;
 }
+
+/** LM Studio 0.4's answer to a request without the token "Require Authentication" asks for. */
+export const LMSTUDIO_TOKEN_REQUIRED = {
+  error: {
+    type: "invalid_request",
+    code: "invalid_api_key",
+    message:
+      "An LM Studio API token is required to make requests to this server, but none was provided using the Authorization header using the 'Bearer' scheme (i.e., 'Authorization: Bearer $LM_API_TOKEN'). Learn more at: https://lmstudio.ai/docs/developer/core/authentication.",
+  },
+};
+
+/** Its answer to a token it does not know. */
+export const LMSTUDIO_TOKEN_INVALID = {
+  error: {
+    type: "invalid_request",
+    code: "invalid_api_key",
+    message:
+      "The provided API token is invalid. Learn more at: https://lmstudio.ai/docs/developer/core/authentication.",
+  },
+};
 
 const DEFAULT_MODELS: ScriptedModel[] = [
   { id: "qwen2.5-7b-instruct", loaded: true, contextLength: 8192, maxContextLength: 32768, toolUse: true },
@@ -55,16 +88,42 @@ const DEFAULT_MODELS: ScriptedModel[] = [
  * "model" this project tests against, since no weights can be downloaded here. See `script.ts`.
  */
 export async function startScriptedOpenAiServer(options: ScriptedOpenAiServerOptions): Promise<ScriptedOpenAiServer> {
-  const models = options.models ?? DEFAULT_MODELS;
+  const models = (options.models ?? DEFAULT_MODELS).map((m) => ({ ...m }));
   const native = options.nativeApi ?? "v1";
+  let inFlight = 0;
+  let maxInFlight = 0;
+  const serverQueue: Array<() => void> = [];
+  const takeTurnSlot = async (closed: AbortSignal) => {
+    if (options.parallel === undefined || inFlight < options.parallel) return;
+    await new Promise<void>((resolve) => {
+      serverQueue.push(resolve);
+      closed.addEventListener("abort", () => {
+        const i = serverQueue.indexOf(resolve);
+        if (i >= 0) serverQueue.splice(i, 1);
+        resolve();
+      });
+    });
+  };
+  const loading = new Map<string, Promise<void>>();
+  /** One load per model at a time, like LM Studio's model loader. */
+  const load = (m: ScriptedModel, contextLength: number) => {
+    let pending = loading.get(m.id);
+    if (!pending) {
+      pending = sleep(options.loadDelayMs ?? 0).then(() => {
+        m.loaded = true;
+        m.contextLength = contextLength;
+        loading.delete(m.id);
+      });
+      loading.set(m.id, pending);
+    }
+    return pending;
+  };
   const harness = await startHarness({
     script: options.script,
     isChat: (path) => path === "/v1/chat/completions",
     handle: async (req, res, record, nextTurn, closed) => {
       if (options.apiToken && req.headers.authorization !== `Bearer ${options.apiToken}`) {
-        return sendJson(res, 401, {
-          error: { message: "Invalid or missing API token.", type: "invalid_request_error", code: "invalid_api_key" },
-        });
+        return sendJson(res, 401, req.headers.authorization ? LMSTUDIO_TOKEN_INVALID : LMSTUDIO_TOKEN_REQUIRED);
       }
       const route = `${record.method} ${record.path}`;
       if (route === "GET /v1/models") {
@@ -76,6 +135,28 @@ export async function startScriptedOpenAiServer(options: ScriptedOpenAiServerOpt
       if (route === "GET /api/v1/models" && native === "v1") return sendJson(res, 200, v1Models(models));
       if (route === "GET /api/v0/models" && (native === "v0" || native === "v1"))
         return sendJson(res, 200, v0Models(models));
+      if (route === "POST /api/v1/models/load" && native === "v1") {
+        const body = (record.body ?? {}) as { model?: string; config?: { context_length?: number } };
+        const m = models.find((x) => x.id === body.model);
+        if (!m)
+          return sendJson(res, 404, { error: { type: "not_found", message: `Model "${body.model}" not found.` } });
+        const wanted = body.config?.context_length ?? 4096;
+        if (wanted > (m.maxContextLength ?? 32768)) {
+          return sendJson(res, 400, {
+            error: { type: "invalid_request", message: `context_length ${wanted} exceeds the model's maximum` },
+          });
+        }
+        const started = Date.now();
+        await load(m, wanted);
+        return sendJson(res, 200, {
+          type: "llm",
+          instance_id: m.id,
+          model_instance_id: m.id,
+          config: { context_length: m.contextLength, eval_batch_size: 512, flash_attention: false },
+          load_time_seconds: (Date.now() - started) / 1000,
+          status: "loaded",
+        });
+      }
       if (route === "POST /v1/chat/completions") {
         const body = (record.body ?? {}) as {
           model?: string;
@@ -85,7 +166,8 @@ export async function startScriptedOpenAiServer(options: ScriptedOpenAiServerOpt
           messages?: Array<Record<string, unknown>>;
         };
         const model = body.model ?? "";
-        if (!models.some((m) => m.id === model)) {
+        const listed = models.find((m) => m.id === model);
+        if (!listed) {
           // LM Studio's answer to a model it does not have (as seen from 0.3.5 on).
           return sendJson(res, 404, {
             error: {
@@ -96,25 +178,44 @@ export async function startScriptedOpenAiServer(options: ScriptedOpenAiServerOpt
             },
           });
         }
+        // Just-in-time loading: the first request for a model that is not loaded waits for the load.
+        if (!listed.loaded) await load(listed, listed.contextLength ?? 4096);
         const replayProblem = checkReasoningReplay(body, options.reasoningReplay);
         if (replayProblem) return sendJson(res, 400, replayProblem);
+        const promptTokens = roughTokens(JSON.stringify(body.messages ?? []));
+        const loadedContext = listed.contextLength ?? 4096;
+        if (options.enforceContextLength && promptTokens > loadedContext) {
+          // LM Studio's words (0.3.x and 0.4) for a prompt that does not fit the loaded context.
+          return sendJson(res, 400, {
+            error: `Trying to keep the first ${promptTokens} tokens when context the overflows. However, the model is loaded with context length of only ${loadedContext} tokens, which is not enough. Try to load the model with a larger context length, or provide a shorter input`,
+          });
+        }
         if (options.refuseStreamWithTools && body.stream && body.tools?.length) {
           // llama.cpp's utils.hpp threw this from oaicompat_completion_params_parse.
           return sendJson(res, 500, {
             error: { code: 500, message: "Cannot use tools with stream", type: "server_error" },
           });
         }
-        const t = await nextTurn();
-        if (t.delayMs) await sleep(t.delayMs);
+        await takeTurnSlot(closed);
         if (closed.aborted) return;
-        if (body.stream) return streamTurn(res, t, model, !!body.stream_options?.include_usage, record, closed);
-        return wholeTurn(res, t, model, closed);
+        inFlight++;
+        maxInFlight = Math.max(maxInFlight, inFlight);
+        try {
+          const t = await nextTurn();
+          if (t.delayMs) await sleep(t.delayMs);
+          if (closed.aborted) return;
+          if (body.stream) return await streamTurn(res, t, model, !!body.stream_options?.include_usage, record, closed);
+          return wholeTurn(res, t, model, closed);
+        } finally {
+          inFlight--;
+          serverQueue.shift()?.();
+        }
       }
       // LM Studio's answer to an unknown route.
       return sendJson(res, 200, { error: `Unexpected endpoint or method. (${route})` });
     },
   });
-  return { ...harness, baseUrl: `${harness.origin}/v1` };
+  return { ...harness, baseUrl: `${harness.origin}/v1`, models, maxConcurrentChats: () => maxInFlight };
 }
 
 function v1Models(models: ScriptedModel[]): LmStudioV1Models {
@@ -157,6 +258,8 @@ function v0Models(models: ScriptedModel[]): LmStudioV0Models {
       state: m.loaded ? "loaded" : "not-loaded",
       max_context_length: m.maxContextLength ?? 32768,
       ...(m.loaded ? { loaded_context_length: m.contextLength ?? 4096 } : {}),
+      // 0.3.x lists "tool_use" for models trained for it, and nothing for the others.
+      capabilities: m.toolUse ? ["tool_use"] : [],
     })),
   };
 }

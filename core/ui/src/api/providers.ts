@@ -40,6 +40,7 @@ export interface ProviderInput {
   kind: ProviderKind;
   baseUrl?: string;
   apiKey?: string;
+  options?: { contextTokens?: number; maxConcurrent?: number };
 }
 
 export function useCreateProvider() {

@@ -19,6 +19,27 @@ export interface PendingModel {
   provider: string;
   model: string;
   attempt: number;
+  /** What holds the request up, from `model_status` events. */
+  status?: ModelWait;
+}
+
+/** Queued for the provider's parallel-request limit, or LM Studio loading the model. */
+export type ModelWait =
+  | { state: "queued"; ahead: number; limit: number }
+  | { state: "loading"; how: "load_endpoint" | "jit"; contextLength?: number }
+  | { state: "loaded"; loadMs: number; contextLength?: number };
+
+/** The live view's line for a model request that has not started answering. */
+export function waitingText(pending: PendingModel): string {
+  const who = `${pending.provider} / ${pending.model}`;
+  const fallback = pending.attempt > 1 ? ` (fallback, attempt ${pending.attempt})` : "";
+  const s = pending.status;
+  if (s?.state === "queued")
+    return `Waiting for model ${who}${fallback}: ${s.ahead} request${s.ahead === 1 ? "" : "s"} ahead (the provider takes ${s.limit} at a time)…`;
+  if (s?.state === "loading")
+    return `Waiting for model ${who}${fallback}: LM Studio is loading it${s.contextLength ? ` with a ${s.contextLength}-token context` : ""}${s.how === "jit" ? " (just in time, on this first request)" : ""}…`;
+  if (s?.state === "loaded") return `Model ${who} loaded in ${(s.loadMs / 1000).toFixed(1)} s; waiting for its answer…`;
+  return `Waiting for ${who}${fallback}… a local model may take a while to load.`;
 }
 export interface PendingTool {
   callId: string;
@@ -140,6 +161,21 @@ export function useRunStream(runId: string, enabled: boolean): RunStream {
         attempt: typeof payload.attempt === "number" ? payload.attempt : 1,
       };
       setStream((s) => ({ ...s, pendingModel, delta: "" }));
+    });
+    source.addEventListener("model_status", (event) => {
+      const payload = parse((event as MessageEvent<string>).data);
+      const state = payload?.state;
+      if (state !== "queued" && state !== "loading" && state !== "loaded") return;
+      const status = payload as unknown as ModelWait;
+      setStream((s) => ({
+        ...s,
+        pendingModel: {
+          provider: typeof payload?.provider === "string" ? payload.provider : (s.pendingModel?.provider ?? ""),
+          model: typeof payload?.model === "string" ? payload.model : (s.pendingModel?.model ?? ""),
+          attempt: s.pendingModel?.attempt ?? 1,
+          status,
+        },
+      }));
     });
     source.addEventListener("tool", (event) => {
       const payload = parse((event as MessageEvent<string>).data);

@@ -99,6 +99,8 @@ export interface Provider {
 export interface ProviderModel {
   id: string;
   loaded?: boolean;
+  /** LM Studio: the context length the model is loaded with. */
+  loadedContextLength?: number;
   /** false when the Core knows the model cannot call tools. */
   toolUse?: boolean;
 }
@@ -327,6 +329,15 @@ export interface LlmStep {
   text?: string;
   toolCalls?: ToolCall[];
   error?: string;
+  errorCode?: string;
+  /** Time to first token and generation speed, when the adapter measured or the server reported them. */
+  speed?: { timeToFirstTokenMs?: number; tokensPerSecond?: number };
+  /** The context length the prompt was fitted to. */
+  contextTokens?: number;
+  /** Tool outputs replaced by a note before this turn to fit `contextTokens`. */
+  removedToolOutputs?: number;
+  /** E.g. that the model was not trained for tool use. */
+  warning?: string;
 }
 
 export interface ToolStep {

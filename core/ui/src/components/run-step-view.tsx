@@ -51,6 +51,15 @@ function Folded({ text, label }: { text: string; label: string }) {
   );
 }
 
+/** " · 42.5 tok/s · 180 ms to first token", from what was measured. */
+export function speedText(speed: LlmStep["speed"]): string {
+  if (!speed) return "";
+  const parts: string[] = [];
+  if (speed.tokensPerSecond !== undefined) parts.push(`${speed.tokensPerSecond.toFixed(1)} tok/s`);
+  if (speed.timeToFirstTokenMs !== undefined) parts.push(`${formatDuration(speed.timeToFirstTokenMs)} to first token`);
+  return parts.map((p) => ` · ${p}`).join("");
+}
+
 export function LlmStepView({ step }: { step: LlmStep }) {
   const usage = step.usage;
   return (
@@ -66,8 +75,20 @@ export function LlmStepView({ step }: { step: LlmStep }) {
           {formatDuration(step.durationMs)}
           {usage &&
             ` · ${formatNumber(usage.promptTokens)} prompt + ${formatNumber(usage.completionTokens)} completion tokens`}
+          {speedText(step.speed)}
         </Text>
       </Group>
+      {step.removedToolOutputs ? (
+        <Text size="xs" c="dimmed">
+          {step.removedToolOutputs} older tool output{step.removedToolOutputs === 1 ? "" : "s"} replaced by a note to
+          fit the model's context of {formatNumber(step.contextTokens ?? 0)} tokens
+        </Text>
+      ) : null}
+      {step.warning && (
+        <Alert color="yellow" variant="light" icon={<IconAlertTriangle size={16} />} p="xs">
+          <Text size="sm">{step.warning}</Text>
+        </Alert>
+      )}
       {step.text && (
         <Paper withBorder p="sm" radius="sm">
           <Text size="sm" className="fc-pre">

@@ -1,4 +1,16 @@
-import { Badge, Button, Group, Modal, PasswordInput, Select, Stack, Table, Text, TextInput } from "@mantine/core";
+import {
+  Badge,
+  Button,
+  Group,
+  Modal,
+  NumberInput,
+  PasswordInput,
+  Select,
+  Stack,
+  Table,
+  Text,
+  TextInput,
+} from "@mantine/core";
 import { useDisclosure } from "@mantine/hooks";
 import { IconCheck, IconPlugConnected, IconPlus, IconX } from "@tabler/icons-react";
 import { type FormEvent, useState } from "react";
@@ -27,10 +39,14 @@ function AddProviderModal({ opened, onClose }: { opened: boolean; onClose: () =>
   const [name, setName] = useState("lmstudio");
   const [baseUrl, setBaseUrl] = useState(KINDS[0]?.baseUrl ?? "");
   const [apiKey, setApiKey] = useState("");
+  const [contextTokens, setContextTokens] = useState<number | string>("");
+  const [maxConcurrent, setMaxConcurrent] = useState<number | string>("");
   const spec = KINDS.find((k) => k.value === kind);
 
   const close = () => {
     create.reset();
+    setContextTokens("");
+    setMaxConcurrent("");
     setKind("lmstudio");
     setName("lmstudio");
     setBaseUrl(KINDS[0]?.baseUrl ?? "");
@@ -55,6 +71,14 @@ function AddProviderModal({ opened, onClose }: { opened: boolean; onClose: () =>
         kind,
         ...(baseUrl.trim() ? { baseUrl: baseUrl.trim() } : {}),
         ...(apiKey ? { apiKey } : {}),
+        ...(typeof contextTokens === "number" || typeof maxConcurrent === "number"
+          ? {
+              options: {
+                ...(typeof contextTokens === "number" ? { contextTokens } : {}),
+                ...(typeof maxConcurrent === "number" ? { maxConcurrent } : {}),
+              },
+            }
+          : {}),
       },
       { onSuccess: close },
     );
@@ -81,13 +105,41 @@ function AddProviderModal({ opened, onClose }: { opened: boolean; onClose: () =>
             onChange={(e) => setBaseUrl(e.currentTarget.value)}
           />
           <PasswordInput
-            label="API key"
-            description="Stored encrypted; it is never shown again"
+            label={kind === "lmstudio" ? "API token" : "API key"}
+            description={
+              kind === "lmstudio"
+                ? "Needed when LM Studio's “Require Authentication” is on (Developer → Server Settings → Manage Tokens). Stored encrypted; never shown again"
+                : "Stored encrypted; it is never shown again"
+            }
             required={spec?.needsKey}
             autoComplete="off"
             value={apiKey}
             onChange={(e) => setApiKey(e.currentTarget.value)}
           />
+          {kind === "lmstudio" && (
+            <>
+              <NumberInput
+                label="Context length"
+                description="Tokens to load a model with when it is not loaded; a loaded model's own context length is read from LM Studio"
+                placeholder="LM Studio's default"
+                min={512}
+                step={1024}
+                allowDecimal={false}
+                value={contextTokens}
+                onChange={setContextTokens}
+              />
+              <NumberInput
+                label="Parallel requests"
+                description="At most this many model requests at once; more wait in their runs (“waiting for model”). Match LM Studio's Max Concurrent Predictions"
+                placeholder="4 on LM Studio 0.4+, 1 on 0.3"
+                min={1}
+                max={256}
+                allowDecimal={false}
+                value={maxConcurrent}
+                onChange={setMaxConcurrent}
+              />
+            </>
+          )}
           {create.error ? <ErrorAlert error={create.error} title="Not added" /> : null}
           <Group justify="flex-end">
             <Button variant="default" onClick={close}>

@@ -22,7 +22,7 @@ import { errorMessage } from "../api/client.ts";
 import { useJob } from "../api/jobs.ts";
 import { usePermissions } from "../api/me.ts";
 import { useNodes } from "../api/nodes.ts";
-import { mergeSteps, type StreamState, useRunStream } from "../api/run-events.ts";
+import { mergeSteps, type StreamState, useRunStream, waitingText } from "../api/run-events.ts";
 import { useCancelRun, useRun } from "../api/runs.ts";
 import { ACTIVE_RUN_STATUSES, type RunStep } from "../api/types.ts";
 import { ApprovalCard } from "../components/approval-card.tsx";
@@ -312,11 +312,9 @@ export default function RunDetailPage() {
                       title={
                         stream.delta.length > 0
                           ? "The model is writing…"
-                          : `Waiting for ${stream.pendingModel?.provider} / ${stream.pendingModel?.model}${
-                              (stream.pendingModel?.attempt ?? 1) > 1
-                                ? ` (fallback, attempt ${stream.pendingModel?.attempt})`
-                                : ""
-                            }… a local model may take a while to load.`
+                          : stream.pendingModel
+                            ? waitingText(stream.pendingModel)
+                            : "Waiting for the model…"
                       }
                     >
                       {stream.delta.length > 0 ? (
