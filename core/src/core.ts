@@ -13,6 +13,7 @@ import { DeliveryWorker } from "./channels/delivery-worker.ts";
 import { RunNotifier } from "./channels/notifier.ts";
 import { Cluster } from "./cluster/cluster.ts";
 import type { CoreContext } from "./core-context.ts";
+import { dataDirWarnings } from "./data-dir.ts";
 import {
   createRepositories,
   MasterKeysRepo,
@@ -77,6 +78,13 @@ export interface Core {
 /** Builds a Core from its settings: storage, secrets, the node hub, scheduler, queue, API. */
 export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Core> {
   const { logger } = options;
+  // Before anything is created in it: what a previous version (or a copy) left readable (21.4).
+  const wideModes = dataDirWarnings(env.dataDir);
+  if (wideModes.length)
+    logger.warn(
+      { paths: wideModes },
+      "the data dir is readable by other users: it holds run transcripts, tool outputs and the master key",
+    );
   const masterKey = loadMasterKey({ env: env.FABRICORE_MASTER_KEY, dataDir: env.dataDir });
   if (masterKey.created)
     logger.warn({ path: masterKey.path }, "generated a new master key; back it up with the database");
