@@ -36,9 +36,16 @@ import { LocalRunEventBus, type RunEventBus } from "./runs/run-events.ts";
 import { RunExecutor } from "./runs/run-executor.ts";
 import { DbRunQueue, type RunQueue } from "./runs/run-queue.ts";
 import { CronScheduler, type Misfire, type Scheduler } from "./scheduler/cron-scheduler.ts";
+import { SecretsError } from "./secrets/errors.ts";
 import { loadMasterKey } from "./secrets/index.ts";
 import { openKeyRing, readNextMasterKey } from "./secrets/key-ring.ts";
 import { SecretRedactor } from "./secrets/redactor.ts";
+import {
+  type SealedKind,
+  UnreadableSecrets,
+  unreadableError,
+  unreadableMessage,
+} from "./secrets/unreadable-secrets.ts";
 import { Accounts } from "./services/accounts.ts";
 import { Audit } from "./services/audit.ts";
 import { Fleet } from "./services/fleet.ts";
@@ -132,13 +139,42 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
     env.FABRICORE_PUBLIC_URL ??
     `${env.FABRICORE_TLS_CERT ? "https" : "http"}://${env.FABRICORE_HOST.includes(":") ? `[${env.FABRICORE_HOST}]` : env.FABRICORE_HOST}:${env.FABRICORE_PORT}`;
   let channels: Channels | undefined;
+  // A sealed value that does not open is reported (log, audit, /metrics, GET /api/secrets/unreadable)
+  // and skipped, so only what uses it fails (issue 21.3).
+  const unreadableSecrets = new UnreadableSecrets({
+    onNew: (row) => {
+      logger.error(
+        { kind: row.kind, name: row.name, id: row.id, code: row.code },
+        unreadableMessage(row.kind, row.name, row.code),
+      );
+      void audit.record({
+        actor: "core",
+        action: "secret.unreadable",
+        target: `${row.kind}:${row.name}`,
+        outcome: "failed",
+        detail: { id: row.id, code: row.code },
+      });
+    },
+  });
+  metrics.secretsUnreadable.collect(() => unreadableSecrets.countByKind());
   const refreshRedactor = async () => {
-    const values = await repos.secrets.listValues();
-    if (channels) values.push(...(await channels.secretValues()));
+    const found: Array<{ kind: SealedKind; id: string; name: string; code: SecretsError["code"] }> = [];
+    const note = (kind: SealedKind) => (row: { id: string; name: string }, error: unknown) => {
+      if (!(error instanceof SecretsError)) throw error;
+      found.push({ kind, id: row.id, name: row.name, code: error.code });
+    };
+    const values = await repos.secrets.listValues(note("secret"));
+    if (channels) values.push(...(await channels.secretValues(note("channel_secret"))));
     for (const provider of await repos.providers.list()) {
-      const apiKey = provider.hasApiKey ? await repos.providers.getApiKey(provider.id) : undefined;
+      let apiKey: string | undefined;
+      try {
+        apiKey = provider.hasApiKey ? await repos.providers.getApiKey(provider.id) : undefined;
+      } catch (error) {
+        note("provider_api_key")({ id: provider.id, name: provider.name }, error);
+      }
       if (apiKey) values.push({ name: `provider:${provider.name}`, value: apiKey });
     }
+    unreadableSecrets.replaceScan(["secret", "channel_secret", "provider_api_key"], found);
     redactor.set(values);
   };
   channels = new Channels({
@@ -260,6 +296,7 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
     audit,
     redactor,
     refreshRedactor,
+    unreadableSecrets,
     approvals,
     afterFinish: async (runId) => {
       await startChainedRuns(
@@ -363,6 +400,7 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
     audit,
     redactor,
     refreshRedactor,
+    unreadableSecrets,
     approvals,
     loginGuard,
     mcpApprovals: new McpApprovals({ repo: repos.mcpApprovals, audit, redactor, pollMs: options.approvalPollMs }),
@@ -373,7 +411,13 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
     llmFor: async (providerId) => {
       const provider = await repos.providers.get(providerId);
       if (!provider) throw new Error(`provider ${providerId} not found`);
-      const apiKey = provider.hasApiKey ? await repos.providers.getApiKey(provider.id) : undefined;
+      let apiKey: string | undefined;
+      try {
+        apiKey = provider.hasApiKey ? await repos.providers.getApiKey(provider.id) : undefined;
+      } catch (error) {
+        unreadableSecrets.report("provider_api_key", provider.id, provider.name, error);
+        throw unreadableError("provider_api_key", provider.name, error);
+      }
       return llmFactory({
         kind: provider.kind,
         baseUrl: provider.baseUrl,

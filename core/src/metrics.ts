@@ -81,8 +81,25 @@ export function createMetrics() {
     help: "Notifications queued or waiting for a retry (cluster-wide: read from the database)",
     registers: [registry],
   });
+  // Read at every scrape from whoever holds the counts (UnreadableSecrets, wired in core.ts).
+  let unreadableCounts: () => Record<string, number> = () => ({});
+  new Gauge({
+    name: "fabricore_secrets_unreadable",
+    help: "Stored sealed values this Core cannot decrypt (tampered with, or another master key), by kind",
+    labelNames: ["kind"] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [kind, count] of Object.entries(unreadableCounts())) this.set({ kind }, count);
+    },
+  });
   return {
     registry,
+    secretsUnreadable: {
+      collect(read: () => Record<string, number>) {
+        unreadableCounts = read;
+      },
+    },
     deliveries,
     deliverySeconds,
     deliveriesPending,
