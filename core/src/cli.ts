@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { CORE_UMASK } from "./data-dir.ts";
 import { createRepositories, MasterKeysRepo, migrateToLatest, openDatabase } from "./database/index.ts";
 import { loadCoreEnv, SettingsError } from "./env.ts";
 import { SecretsError } from "./secrets/errors.ts";
@@ -58,6 +59,8 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+// rotate-key writes master.key.next and re-encrypts the database: for the Core's user only (21.4).
+process.umask(CORE_UMASK);
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error) => {

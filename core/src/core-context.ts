@@ -11,6 +11,7 @@ import type { RunEventBus } from "./runs/run-events.ts";
 import type { RunQueue } from "./runs/run-queue.ts";
 import type { Scheduler } from "./scheduler/cron-scheduler.ts";
 import type { SecretRedactor } from "./secrets/redactor.ts";
+import type { UnreadableSecrets } from "./secrets/unreadable-secrets.ts";
 import type { Accounts } from "./services/accounts.ts";
 import type { Audit } from "./services/audit.ts";
 import type { Fleet } from "./services/fleet.ts";
@@ -43,6 +44,8 @@ export interface CoreContext {
   redactor: SecretRedactor;
   /** Refreshes the redactor from the stored secrets and provider keys. */
   refreshRedactor(): Promise<void>;
+  /** Sealed values that did not open (issue 21.3), reported rather than failing every reader. */
+  unreadableSecrets: UnreadableSecrets;
   approvals: ApprovalGate;
   /** Failed logins per client address (429 once over), counted in the database. */
   loginGuard: LoginGuard;

@@ -13,6 +13,7 @@ import { DeliveryWorker } from "./channels/delivery-worker.ts";
 import { RunNotifier } from "./channels/notifier.ts";
 import { Cluster } from "./cluster/cluster.ts";
 import type { CoreContext } from "./core-context.ts";
+import { dataDirWarnings } from "./data-dir.ts";
 import {
   createRepositories,
   MasterKeysRepo,
@@ -36,9 +37,16 @@ import { LocalRunEventBus, type RunEventBus } from "./runs/run-events.ts";
 import { RunExecutor } from "./runs/run-executor.ts";
 import { DbRunQueue, type RunQueue } from "./runs/run-queue.ts";
 import { CronScheduler, type Misfire, type Scheduler } from "./scheduler/cron-scheduler.ts";
+import { SecretsError } from "./secrets/errors.ts";
 import { loadMasterKey } from "./secrets/index.ts";
 import { openKeyRing, readNextMasterKey } from "./secrets/key-ring.ts";
 import { SecretRedactor } from "./secrets/redactor.ts";
+import {
+  type SealedKind,
+  UnreadableSecrets,
+  unreadableError,
+  unreadableMessage,
+} from "./secrets/unreadable-secrets.ts";
 import { Accounts } from "./services/accounts.ts";
 import { Audit } from "./services/audit.ts";
 import { Fleet } from "./services/fleet.ts";
@@ -81,6 +89,13 @@ export interface Core {
 /** Builds a Core from its settings: storage, secrets, the node hub, scheduler, queue, API. */
 export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Core> {
   const { logger } = options;
+  // Before anything is created in it: what a previous version (or a copy) left readable (21.4).
+  const wideModes = dataDirWarnings(env.dataDir);
+  if (wideModes.length)
+    logger.warn(
+      { paths: wideModes },
+      "the data dir is readable by other users: it holds run transcripts, tool outputs and the master key",
+    );
   const masterKey = loadMasterKey({ env: env.FABRICORE_MASTER_KEY, dataDir: env.dataDir });
   if (masterKey.created)
     logger.warn({ path: masterKey.path }, "generated a new master key; back it up with the database");
@@ -128,13 +143,42 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
     env.FABRICORE_PUBLIC_URL ??
     `${env.FABRICORE_TLS_CERT ? "https" : "http"}://${env.FABRICORE_HOST.includes(":") ? `[${env.FABRICORE_HOST}]` : env.FABRICORE_HOST}:${env.FABRICORE_PORT}`;
   let channels: Channels | undefined;
+  // A sealed value that does not open is reported (log, audit, /metrics, GET /api/secrets/unreadable)
+  // and skipped, so only what uses it fails (issue 21.3).
+  const unreadableSecrets = new UnreadableSecrets({
+    onNew: (row) => {
+      logger.error(
+        { kind: row.kind, name: row.name, id: row.id, code: row.code },
+        unreadableMessage(row.kind, row.name, row.code),
+      );
+      void audit.record({
+        actor: "core",
+        action: "secret.unreadable",
+        target: `${row.kind}:${row.name}`,
+        outcome: "failed",
+        detail: { id: row.id, code: row.code },
+      });
+    },
+  });
+  metrics.secretsUnreadable.collect(() => unreadableSecrets.countByKind());
   const refreshRedactor = async () => {
-    const values = await repos.secrets.listValues();
-    if (channels) values.push(...(await channels.secretValues()));
+    const found: Array<{ kind: SealedKind; id: string; name: string; code: SecretsError["code"] }> = [];
+    const note = (kind: SealedKind) => (row: { id: string; name: string }, error: unknown) => {
+      if (!(error instanceof SecretsError)) throw error;
+      found.push({ kind, id: row.id, name: row.name, code: error.code });
+    };
+    const values = await repos.secrets.listValues(note("secret"));
+    if (channels) values.push(...(await channels.secretValues(note("channel_secret"))));
     for (const provider of await repos.providers.list()) {
-      const apiKey = provider.hasApiKey ? await repos.providers.getApiKey(provider.id) : undefined;
+      let apiKey: string | undefined;
+      try {
+        apiKey = provider.hasApiKey ? await repos.providers.getApiKey(provider.id) : undefined;
+      } catch (error) {
+        note("provider_api_key")({ id: provider.id, name: provider.name }, error);
+      }
       if (apiKey) values.push({ name: `provider:${provider.name}`, value: apiKey });
     }
+    unreadableSecrets.replaceScan(["secret", "channel_secret", "provider_api_key"], found);
     redactor.set(values);
   };
   channels = new Channels({
@@ -256,6 +300,7 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
     audit,
     redactor,
     refreshRedactor,
+    unreadableSecrets,
     approvals,
     afterFinish: async (runId) => {
       await startChainedRuns(
@@ -367,6 +412,7 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
     audit,
     redactor,
     refreshRedactor,
+    unreadableSecrets,
     approvals,
     loginGuard,
     mcpApprovals: new McpApprovals({ repo: repos.mcpApprovals, audit, redactor, pollMs: options.approvalPollMs }),
@@ -377,7 +423,13 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
     llmFor: async (providerId) => {
       const provider = await repos.providers.get(providerId);
       if (!provider) throw new Error(`provider ${providerId} not found`);
-      const apiKey = provider.hasApiKey ? await repos.providers.getApiKey(provider.id) : undefined;
+      let apiKey: string | undefined;
+      try {
+        apiKey = provider.hasApiKey ? await repos.providers.getApiKey(provider.id) : undefined;
+      } catch (error) {
+        unreadableSecrets.report("provider_api_key", provider.id, provider.name, error);
+        throw unreadableError("provider_api_key", provider.name, error);
+      }
       return llmFactory({
         kind: provider.kind,
         baseUrl: provider.baseUrl,

@@ -1,10 +1,13 @@
 import pino from "pino";
 import { createCore } from "./core.ts";
+import { CORE_UMASK } from "./data-dir.ts";
 import { loadCoreEnv, SettingsError } from "./env.ts";
 import { redactingDestination, SecretRedactor } from "./secrets/redactor.ts";
 
 /** `node core/src/main.ts` (make run-core): the Core, configured from the environment. */
 async function main(): Promise<void> {
+  // Whatever the Core creates (database, WAL, keys) is for its own user only (issue 21.4).
+  process.umask(CORE_UMASK);
   let env: ReturnType<typeof loadCoreEnv>;
   try {
     env = loadCoreEnv();

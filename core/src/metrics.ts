@@ -202,10 +202,27 @@ export function createMetrics(options: MetricsOptions = {}) {
       if (n !== undefined) this.set(n);
     },
   });
+  // Read at every scrape from whoever holds the counts (UnreadableSecrets, wired in core.ts).
+  let unreadableCounts: () => Record<string, number> = () => ({});
+  new Gauge({
+    name: "fabricore_secrets_unreadable",
+    help: "Stored sealed values this Core cannot decrypt (tampered with, or another master key), by kind",
+    labelNames: ["kind"] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const [kind, count] of Object.entries(unreadableCounts())) this.set({ kind }, count);
+    },
+  });
 
   const seenNodes = new Set<string>();
   return {
     registry,
+    secretsUnreadable: {
+      collect(read: () => Record<string, number>) {
+        unreadableCounts = read;
+      },
+    },
     /** Connects the scrape-time gauges to what they read (the Core does it once it has them). */
     bindSources(bound: MetricsSources) {
       sources = bound;

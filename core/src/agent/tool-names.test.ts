@@ -61,9 +61,9 @@ describe("nameToolsForModel", () => {
       tool("n1", "web", "get_item", "mcp:y"),
     ];
     const first = nameToolsForModel(input).tools.map((t) => t.modelName);
-    expect(first[0]).toBe("get_item");
+    // None of the three keeps the plain name (issue 21.9): which one it meant would be a guess.
     expect(new Set(first).size).toBe(3);
-    expect(first[1]).toMatch(/^get_item_[0-9a-f]{6}$/);
+    for (const name of first) expect(name).toMatch(/^get_item_[0-9a-f]{6}$/);
     expect(nameToolsForModel(input).tools.map((t) => t.modelName)).toEqual(first);
   });
 

@@ -18,7 +18,8 @@ export type ToolToName = Omit<AgentTool, "modelName">;
  *   (`web1__filesystem__read_file`), so the model can tell where each call will run;
  * - every part is reduced to `[a-zA-Z0-9_-]` (accents dropped, other characters become `_`);
  * - a name that is too long, or that still collides, gets a short hash of the tool's identity
- *   (Node id, source, name) as suffix, so it is stable from run to run.
+ *   (Node id, source, name) as suffix, so it is stable from run to run; when several tools
+ *   collide on one name, every one of them does (none keeps the plain name).
  */
 export function nameToolsForModel(
   tools: readonly ToolToName[],
@@ -41,17 +42,26 @@ export function nameToolsForModel(
     sourcesByNodeAndName.set(key, set);
   }
 
-  const named: AgentTool[] = [];
-  const byModelName = new Map<string, AgentTool>();
-  for (const t of tools) {
+  const planned = tools.map((t) => {
     const server = mcpServerOf(t.source);
     const ambiguous = (sourcesByNodeAndName.get(`${t.nodeId}\u0000${t.name}`)?.size ?? 0) > 1;
     const prefixes: string[] = [];
     if (multiNode) prefixes.push(sanitizePart(t.nodeName) || `node${identityHash(t.nodeId)}`);
     if (server !== undefined && (multiNode || ambiguous)) prefixes.push(sanitizePart(server) || "mcp");
     const tool = sanitizePart(t.name) || "tool";
-    let name = join(prefixes, tool, MAX_TOOL_NAME_LENGTH);
-    if (name === undefined || byModelName.has(name)) {
+    return { t, prefixes, tool, name: join(prefixes, tool, MAX_TOOL_NAME_LENGTH) };
+  });
+  // A plain name that two tools want belongs to neither (issue 21.9: Nodes `dup.x` and `dup_x`
+  // both became `dup_x__…`, and the first one listed took the name): every one of them gets its
+  // hash, so a model that guesses the plain name is told it does not exist rather than routed.
+  const wanted = new Map<string, number>();
+  for (const p of planned) if (p.name !== undefined) wanted.set(p.name, (wanted.get(p.name) ?? 0) + 1);
+
+  const named: AgentTool[] = [];
+  const byModelName = new Map<string, AgentTool>();
+  for (const { t, prefixes, tool, name: plain } of planned) {
+    let name = plain;
+    if (name === undefined || (wanted.get(name) ?? 0) > 1 || byModelName.has(name)) {
       const hash = identityHash(`${t.nodeId}\u0000${t.source}\u0000${t.name}`);
       name = `${join(prefixes, tool, MAX_TOOL_NAME_LENGTH - HASH_LENGTH - 1) ?? tool.slice(0, MAX_TOOL_NAME_LENGTH - HASH_LENGTH - 1)}_${hash}`;
       // Two identities with the same 6-character hash and the same shortened name: vanishingly

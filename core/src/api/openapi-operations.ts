@@ -176,13 +176,14 @@ export const OPERATIONS: Record<string, Operation> = {
     summary: "The provider's live model list",
     tag: "providers",
     responses: { 200: list(R.Model) },
-    errors: [502],
+    errors: [502, 503],
   },
   "POST /api/providers/:id/test": {
     operationId: "testProvider",
     summary: "Connection test (the answer says whether it worked)",
     tag: "providers",
     responses: { 200: R.ProviderTest },
+    errors: [503],
   },
 
   "POST /api/secrets": {
@@ -196,6 +197,12 @@ export const OPERATIONS: Record<string, Operation> = {
     summary: "Secret names and dates, never values",
     tag: "secrets",
     responses: { 200: list(R.SecretInfo) },
+  },
+  "GET /api/secrets/unreadable": {
+    operationId: "listUnreadableSecrets",
+    summary: "Stored secrets, provider keys, webhook and channel secrets that do not decrypt (names only)",
+    tag: "secrets",
+    responses: { 200: list(R.UnreadableSecret) },
   },
   "DELETE /api/secrets/:name": {
     operationId: "deleteSecret",
@@ -317,6 +324,7 @@ export const OPERATIONS: Record<string, Operation> = {
     summary: "Send a test message now (the answer says what the receiver said)",
     tag: "channels",
     responses: { 200: R.ChannelTest },
+    errors: [503],
   },
 
   "GET /api/mcp/presets": {
@@ -359,7 +367,7 @@ export const OPERATIONS: Record<string, Operation> = {
       "Any body (JSON, or form-encoded with a `payload` field). With a webhook secret the raw body must be signed the GitHub way (X-Hub-Signature-256) or the Standard Webhooks way (webhook-id, webhook-timestamp, webhook-signature), else 401 and no run.",
     tag: "webhooks",
     responses: { 200: R.WebhookAnswer, 202: R.RunStarted },
-    errors: [401, 409, 413, 429],
+    errors: [401, 409, 413, 429, 503],
     headers: WebhookHeaders,
   },
 

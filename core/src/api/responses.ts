@@ -80,7 +80,21 @@ export const ProviderTest = z.union([
   z.object({ ok: z.literal(false), error: z.object({ code: z.string(), message: z.string() }) }),
 ]);
 
-export const SecretInfo = z.object({ name: z.string(), createdAt: isoTime, updatedAt: isoTime });
+export const SecretInfo = z.object({
+  name: z.string(),
+  createdAt: isoTime,
+  updatedAt: isoTime,
+  /** Present (true) when the stored value does not decrypt (issue 21.3): set it again. */
+  unreadable: z.literal(true).optional(),
+});
+export const UnreadableSecret = z.object({
+  kind: z.enum(["secret", "provider_api_key", "provider_header", "webhook_secret", "channel_secret"]),
+  id: z.string(),
+  name: z.string(),
+  code: z.string(),
+  detectedAt: isoTime,
+  message: z.string(),
+});
 
 const ModelRef = z.object({ provider: z.string(), model: z.string() });
 export const Job = named(

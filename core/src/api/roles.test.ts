@@ -38,6 +38,7 @@ const EXPECTED: Record<string, RouteRole> = {
   "DELETE /api/providers/:id": "admin",
   "POST /api/providers/:id/test": "operator",
   "GET /api/secrets": "viewer",
+  "GET /api/secrets/unreadable": "viewer",
   "POST /api/secrets": "admin",
   "DELETE /api/secrets/:name": "admin",
   "GET /api/jobs": "viewer",

@@ -1,6 +1,7 @@
 import { ApiError } from "../api/errors.ts";
 import type { ChannelsRepo, JobsRepo } from "../database/index.ts";
 import type { Channel } from "../database/types.ts";
+import { unreadableError } from "../secrets/unreadable-secrets.ts";
 import { type ChannelBody, joinConfig, splitConfig } from "./channel-config.ts";
 import { testPayload } from "./run-message.ts";
 import type { SendResult } from "./send-result.ts";
@@ -58,7 +59,10 @@ export class Channels {
   /** Sends a `channel.test` message now (no retry) and says what the receiver answered. */
   async test(idOrName: string): Promise<SendResult & { channel: string }> {
     const channel = await this.get(idOrName);
-    const config = joinConfig(channel.kind, channel.config, await this.deps.channels.getSecret(channel.id));
+    const secret = await this.deps.channels.getSecret(channel.id).catch((error: unknown) => {
+      throw unreadableError("channel_secret", channel.name, error);
+    });
+    const config = joinConfig(channel.kind, channel.config, secret);
     const result = await sendToChannel(config, testPayload(this.deps.publicUrl, channel.name), {
       messageId: `msg_test_${Date.now().toString(36)}`,
       timeoutMs: this.deps.timeoutMs,
@@ -68,11 +72,22 @@ export class Channels {
   }
 
   /** Every channel secret value, for the redactor (`channel:<name>`). */
-  async secretValues(): Promise<Array<{ name: string; value: string }>> {
+  async secretValues(
+    onUnreadable?: (row: { id: string; name: string }, error: unknown) => void,
+  ): Promise<Array<{ name: string; value: string }>> {
     const out: Array<{ name: string; value: string }> = [];
     for (const channel of await this.deps.channels.list()) {
       if (!channel.secrets.length) continue;
-      for (const [field, value] of Object.entries(await this.deps.channels.getSecret(channel.id))) {
+      let secret: Record<string, string>;
+      try {
+        secret = await this.deps.channels.getSecret(channel.id);
+      } catch (error) {
+        // One damaged channel row is reported, not a failure of every reader (issue 21.3).
+        if (!onUnreadable) throw error;
+        onUnreadable({ id: channel.id, name: channel.name }, error);
+        continue;
+      }
+      for (const [field, value] of Object.entries(secret)) {
         out.push({ name: `channel:${channel.name}.${field}`, value });
         // An SMTP URL's password alone (it may show in a server's error text).
         if (field === "smtpUrl") {

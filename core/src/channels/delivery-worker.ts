@@ -1,7 +1,9 @@
 import type { ChannelsRepo, RunDeliveriesRepo } from "../database/index.ts";
 import type { Delivery } from "../database/types.ts";
 import type { Metrics } from "../metrics.ts";
+import { SecretsError } from "../secrets/errors.ts";
 import type { SecretRedactor } from "../secrets/redactor.ts";
+import { unreadableMessage } from "../secrets/unreadable-secrets.ts";
 import { joinConfig } from "./channel-config.ts";
 import type { RunEventPayload } from "./run-message.ts";
 import type { SendResult } from "./send-result.ts";
@@ -147,13 +149,23 @@ export class DeliveryWorker {
           ...(this.deps.fetch ? { fetch: this.deps.fetch } : {}),
         });
       } catch (error) {
-        result = {
-          ok: false,
-          retry: true,
-          response: "",
-          error: `internal: ${error instanceof Error ? error.message : String(error)}`,
-          durationMs: 0,
-        };
+        // A channel secret that does not open will not open on a retry either (issue 21.3).
+        result =
+          error instanceof SecretsError
+            ? {
+                ok: false,
+                retry: false,
+                response: "",
+                error: unreadableMessage("channel_secret", channel.name, error.code),
+                durationMs: 0,
+              }
+            : {
+                ok: false,
+                retry: true,
+                response: "",
+                error: `internal: ${error instanceof Error ? error.message : String(error)}`,
+                durationMs: 0,
+              };
       }
     }
     const attempts = delivery.attempts + 1;

@@ -14,6 +14,7 @@ import {
   type TransactionSettings,
 } from "kysely";
 import pg from "pg";
+import { createPrivateFile, DATA_DIR_MODE } from "../data-dir.ts";
 import { isDatabaseBusy } from "./errors.ts";
 import type { Database } from "./schema.ts";
 
@@ -66,8 +67,11 @@ export function openDatabase(options: OpenDatabaseOptions): OpenedDatabase {
     return { db, dialect: "postgres", close: () => db.destroy() };
   }
 
-  mkdirSync(options.dataDir, { recursive: true });
+  mkdirSync(options.dataDir, { recursive: true, mode: DATA_DIR_MODE });
   const path = join(options.dataDir, SQLITE_FILE);
+  // Created 0600 before SQLite opens it, whatever the umask (issue 21.4): the -wal and -shm files
+  // SQLite makes beside it take the database file's mode.
+  createPrivateFile(path);
   const sqlite = new SqliteDatabase(path);
   // WAL: readers do not block the writer (API reads while runs append steps). A short busy_timeout
   // only: better-sqlite3 is synchronous, so SQLite's own wait for a lock held by another process (a

@@ -9,6 +9,7 @@ import type { LlmClient, ProviderConfig } from "../llm/index.ts";
 import type { Metrics } from "../metrics.ts";
 import type { NodeHub } from "../nodes/node-hub.ts";
 import type { SecretRedactor } from "../secrets/redactor.ts";
+import { type UnreadableSecrets, unreadableError } from "../secrets/unreadable-secrets.ts";
 import { type Audit, sha256Hex } from "../services/audit.ts";
 import type { ApprovalGate } from "./approval-gate.ts";
 import { FanOutRunner } from "./fan-out.ts";
@@ -40,6 +41,8 @@ export interface RunExecutorDeps {
   redactor?: SecretRedactor;
   /** Reloads the redactor's values (before each run, so a secret added on another replica counts). */
   refreshRedactor?: () => Promise<void>;
+  /** Told of a provider key that does not open: the run fails naming it (issue 21.3). */
+  unreadableSecrets?: Pick<UnreadableSecrets, "report">;
   /** Holds tool calls the job's approval policy names until an operator decides. */
   approvals?: ApprovalGate;
   /** Called once a run's end is stored (chaining: start the jobs its job names in `then`). */
@@ -292,7 +295,14 @@ export class RunExecutor {
     for (const ref of [job.model, ...job.fallbacks]) {
       const provider = await this.deps.providers.resolve(ref.provider);
       if (!provider) return { error: `provider ${ref.provider} no longer exists` };
-      const apiKey = provider.hasApiKey ? await this.deps.providers.getApiKey(provider.id) : undefined;
+      let apiKey: string | undefined;
+      try {
+        apiKey = provider.hasApiKey ? await this.deps.providers.getApiKey(provider.id) : undefined;
+      } catch (error) {
+        // This run fails, naming the row; runs that do not use this provider are untouched.
+        this.deps.unreadableSecrets?.report("provider_api_key", provider.id, provider.name, error);
+        return { error: unreadableError("provider_api_key", provider.name, error).message };
+      }
       const client = this.deps.llm({
         kind: provider.kind,
         baseUrl: provider.baseUrl,

@@ -50,7 +50,8 @@ export function loadMasterKey(options: LoadMasterKeyOptions): MasterKey {
     return { key: decodeKey(options.env, "FABRICORE_MASTER_KEY"), source: "env", created: false };
   }
   const path = join(options.dataDir, MASTER_KEY_FILE);
-  mkdirSync(options.dataDir, { recursive: true });
+  // 0700 as in data-dir.ts (issue 21.4); a literal here keeps secrets/ free of the Core's files.
+  mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
   if (!existsSync(path)) {
     const key = randomBytes(MASTER_KEY_BYTES);
     // Written to a private temp file, then hard-linked into place: link() fails if master.key exists,

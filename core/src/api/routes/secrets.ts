@@ -1,6 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import type { CoreContext } from "../../core-context.ts";
+import { unreadableMessage } from "../../secrets/unreadable-secrets.ts";
 import { ApiError } from "../errors.ts";
 import { NameParams, SecretBody } from "../schemas.ts";
 
@@ -18,7 +19,25 @@ export async function secretRoutes(app: FastifyInstance, ctx: CoreContext): Prom
     return { name: info.name, createdAt: info.createdAt, updatedAt: info.updatedAt };
   });
 
-  r.get("/api/secrets", { config: { role: "viewer" } }, async () => ctx.repos.secrets.list());
+  // A secret whose stored value does not decrypt is marked (issue 21.3); its value is never read here.
+  r.get("/api/secrets", { config: { role: "viewer" } }, async () => {
+    const unreadable = new Set(
+      ctx.unreadableSecrets
+        .list()
+        .filter((u) => u.kind === "secret")
+        .map((u) => u.name),
+    );
+    return (await ctx.repos.secrets.list()).map((s) => (unreadable.has(s.name) ? { ...s, unreadable: true } : s));
+  });
+
+  // Every sealed value this Core found it cannot decrypt: secrets, provider keys, webhook and
+  // channel secrets (names and row ids only; what to set again).
+  r.get("/api/secrets/unreadable", { config: { role: "viewer" } }, async () =>
+    ctx.unreadableSecrets.list().map((u) => ({
+      ...u,
+      message: unreadableMessage(u.kind, u.name, u.code),
+    })),
+  );
 
   r.delete("/api/secrets/:name", { schema: { params: NameParams }, config: { role: "admin" } }, async (request) => {
     if (!(await ctx.repos.secrets.delete(request.params.name))) throw new ApiError("not_found", "secret not found");

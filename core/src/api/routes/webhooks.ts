@@ -64,7 +64,22 @@ export async function webhookRoutes(app: FastifyInstance, ctx: CoreContext): Pro
     const h = headersOf(request);
     let signatureHash: string | undefined;
     if (job.webhook.hasSecret) {
-      const secret = await ctx.repos.jobs.getWebhookSecret(job.id);
+      let secret: string | undefined;
+      try {
+        secret = await ctx.repos.jobs.getWebhookSecret(job.id);
+      } catch (error) {
+        // A damaged secret fails this webhook only, with a code the sender's log shows (21.3): 503,
+        // so senders that retry (GitHub does not) try again once an admin has set it anew.
+        const row = ctx.unreadableSecrets.report("webhook_secret", job.id, job.name, error);
+        throw await reject(
+          "secret_unreadable",
+          new ApiError(
+            "secret_unreadable",
+            `this webhook's secret cannot be decrypted (${row.code}); an admin must set it again`,
+          ),
+        );
+      }
+      if (secret !== undefined) ctx.unreadableSecrets.clear("webhook_secret", job.id);
       if (!secret) throw await reject("bad_signature", new ApiError("unauthorized", "webhook secret unavailable"));
       if (h.standardSignature !== undefined) {
         const check = verifyStandardWebhook(

@@ -88,10 +88,23 @@ export class SecretsRepo {
     return row && this.box.open(row.ciphertext, secretAad(row.id));
   }
 
-  /** Every secret with its value (for redaction from transcripts and logs). */
-  async listValues(): Promise<Array<{ name: string; value: string }>> {
+  /** Every secret with its value (for redaction from transcripts and logs). A value that does not
+   * open is left out and passed to `onUnreadable` (without one, the SecretsError is thrown): one
+   * damaged row must not stop everything else that reads secrets (issue 21.3). */
+  async listValues(
+    onUnreadable?: (row: { id: string; name: string }, error: unknown) => void,
+  ): Promise<Array<{ name: string; value: string }>> {
     const rows = await this.db.selectFrom("secrets").select(["id", "name", "ciphertext"]).orderBy("name").execute();
-    return rows.map((r) => ({ name: r.name, value: this.box.open(r.ciphertext, secretAad(r.id)) }));
+    const out: Array<{ name: string; value: string }> = [];
+    for (const r of rows) {
+      try {
+        out.push({ name: r.name, value: this.box.open(r.ciphertext, secretAad(r.id)) });
+      } catch (error) {
+        if (!onUnreadable) throw error;
+        onUnreadable({ id: r.id, name: r.name }, error);
+      }
+    }
+    return out;
   }
 
   /** Every sealed value, raw, with its key version (for key rotation). */

@@ -1,6 +1,6 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, asList, enc } from "./client.ts";
-import type { Secret } from "./types.ts";
+import type { Secret, UnreadableSecret } from "./types.ts";
 
 const secretKeys = { all: ["secrets"] as const };
 
@@ -8,6 +8,15 @@ export function useSecrets() {
   return useQuery({
     queryKey: secretKeys.all,
     queryFn: ({ signal }) => api.get<unknown>("/api/secrets", signal).then((v) => asList<Secret>(v)),
+  });
+}
+
+/** Stored values of every kind that do not decrypt: shown on the secrets page (issue 21.3). */
+export function useUnreadableSecrets() {
+  return useQuery({
+    queryKey: [...secretKeys.all, "unreadable"],
+    queryFn: ({ signal }) =>
+      api.get<unknown>("/api/secrets/unreadable", signal).then((v) => asList<UnreadableSecret>(v)),
   });
 }
 

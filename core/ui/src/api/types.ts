@@ -109,6 +109,18 @@ export interface Secret {
   name: string;
   createdAt?: string;
   updatedAt?: string;
+  /** The stored value does not decrypt (tampered with, or another master key). */
+  unreadable?: true;
+}
+
+/** A sealed value of any kind the Core cannot decrypt (GET /api/secrets/unreadable). */
+export interface UnreadableSecret {
+  kind: string;
+  id: string;
+  name: string;
+  code: string;
+  detectedAt: string;
+  message: string;
 }
 
 export interface ModelRef {

@@ -1,9 +1,9 @@
-import { Button, Group, Modal, PasswordInput, Stack, Table, Text, TextInput } from "@mantine/core";
+import { Alert, Badge, Button, Group, List, Modal, PasswordInput, Stack, Table, Text, TextInput } from "@mantine/core";
 import { useDisclosure } from "@mantine/hooks";
-import { IconPlus } from "@tabler/icons-react";
+import { IconAlertTriangle, IconPlus } from "@tabler/icons-react";
 import { type FormEvent, useState } from "react";
 import { usePermissions } from "../api/me.ts";
-import { useCreateSecret, useDeleteSecret, useSecrets } from "../api/secrets.ts";
+import { useCreateSecret, useDeleteSecret, useSecrets, useUnreadableSecrets } from "../api/secrets.ts";
 import { ConfirmDangerModal, DangerIconButton } from "../components/danger-action.tsx";
 import { Empty } from "../components/empty-state.tsx";
 import { PageHeader } from "../components/page-header.tsx";
@@ -62,6 +62,7 @@ function AddSecretModal({ opened, onClose }: { opened: boolean; onClose: () => v
 
 export default function SecretsPage() {
   const secrets = useSecrets();
+  const unreadable = useUnreadableSecrets();
   const remove = useDeleteSecret();
   const [addOpened, addModal] = useDisclosure(false);
   const [deleting, setDeleting] = useState<string | null>(null);
@@ -80,6 +81,24 @@ export default function SecretsPage() {
           )
         }
       />
+      {(unreadable.data ?? []).length > 0 ? (
+        <Alert
+          color="red"
+          icon={<IconAlertTriangle size={18} />}
+          title="Stored values that cannot be decrypted"
+          mb="md"
+          data-testid="unreadable-secrets"
+        >
+          <Text size="sm" mb="xs">
+            Only what uses them fails. Set each one again (or restore the right master key).
+          </Text>
+          <List size="sm">
+            {(unreadable.data ?? []).map((u) => (
+              <List.Item key={`${u.kind}:${u.id}`}>{u.message}</List.Item>
+            ))}
+          </List>
+        </Alert>
+      ) : null}
       <QueryState isPending={secrets.isPending} error={secrets.error} onRetry={() => secrets.refetch()}>
         {(secrets.data ?? []).length === 0 ? (
           <Empty title="No secrets yet" />
@@ -100,9 +119,16 @@ export default function SecretsPage() {
                 {(secrets.data ?? []).map((secret) => (
                   <Table.Tr key={secret.name}>
                     <Table.Td>
-                      <Text ff="monospace" size="sm">
-                        {secret.name}
-                      </Text>
+                      <Group gap="xs">
+                        <Text ff="monospace" size="sm">
+                          {secret.name}
+                        </Text>
+                        {secret.unreadable ? (
+                          <Badge color="red" variant="light">
+                            cannot be decrypted
+                          </Badge>
+                        ) : null}
+                      </Group>
                     </Table.Td>
                     <Table.Td>
                       <TimeAgo iso={secret.createdAt} />
