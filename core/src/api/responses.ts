@@ -113,6 +113,13 @@ export const Run = named(
     status: RunStatus,
     output: z.string().nullable(),
     error: z.string().nullable(),
+    errorCode: z
+      .string()
+      .nullable()
+      .optional()
+      .describe(
+        'a failed run\'s stable reason: "nodes_offline" (every target Node offline), "no_targets"; null otherwise',
+      ),
     createdAt: isoTime,
     startedAt: isoTime.nullable(),
     finishedAt: isoTime.nullable(),

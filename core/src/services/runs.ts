@@ -6,6 +6,7 @@ import type { ApprovalGate } from "../runs/approval-gate.ts";
 import { childView, fanOutSummary } from "../runs/fan-out.ts";
 import type { RunEventBus } from "../runs/run-events.ts";
 import type { RunQueue } from "../runs/run-queue.ts";
+import { type RunErrorCode, runErrorCode } from "../runs/run-targets.ts";
 import type { Audit, AuditActor } from "./audit.ts";
 
 /** Starting, cancelling and reading runs. A run row is written (queued) before anything else
@@ -123,7 +124,7 @@ export class Runs {
     const steps = await this.deps.steps.list(run.id);
     const deliveries = (await this.deps.deliveries?.listForRun(run.id)) ?? [];
     const view = {
-      ...run,
+      ...withErrorCode(run),
       steps: steps.map((s) => ({ seq: s.seq, at: s.createdAt, ...s.data, type: s.type })),
       // CONTRACT: `deliveries: [{channel, event, status, attempts, lastError}]`, plus when.
       deliveries: deliveries.map((d) => ({
@@ -147,6 +148,11 @@ export class Runs {
   }
 
   async list(query: RunListQuery) {
-    return this.deps.runs.list(query);
+    return (await this.deps.runs.list(query)).map(withErrorCode);
   }
+}
+
+/** `errorCode`: the stable code of a failure a client acts on (`nodes_offline`, `no_targets`), else null. */
+function withErrorCode(run: Run): Run & { errorCode: RunErrorCode | null } {
+  return { ...run, errorCode: run.status === "failed" ? runErrorCode(run.error) : null };
 }

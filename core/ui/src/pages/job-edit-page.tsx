@@ -15,6 +15,7 @@ import { QueryState } from "../components/query-state.tsx";
 import { emptyForm, type FormState, formFromJob, toInput } from "./job-edit/form-model.ts";
 import { JobForm } from "./job-edit/job-form.tsx";
 import { BudgetStatus, RecentRuns, ScheduleStatus } from "./job-edit/status-panels.tsx";
+import { TargetNodes, useJobTargets } from "./job-edit/target-nodes.tsx";
 
 /* The job page: loads the job and what it refers to, and wires them to the form (job-edit/job-form.tsx,
  * one file per section) and the status panels. */
@@ -30,6 +31,8 @@ export default function JobEditPage() {
   const remove = useDeleteJob();
   const { canOperate, known: roleKnown } = usePermissions();
   const [deleteOpened, deleteModal] = useDisclosure(false);
+  const [offlineOpened, offlineModal] = useDisclosure(false);
+  const targets = useJobTargets(isNew ? undefined : job.data);
   const [form, setForm] = useState<FormState>(emptyForm);
   const [loadedFor, setLoadedFor] = useState<string | null>(null);
 
@@ -67,6 +70,7 @@ export default function JobEditPage() {
 
   const runNow = () => {
     if (!id) return;
+    offlineModal.close();
     run.mutate(
       { id },
       {
@@ -109,7 +113,12 @@ export default function JobEditPage() {
         actions={
           !isNew &&
           canOperate && (
-            <Button leftSection={<IconPlayerPlay size={16} />} onClick={runNow} loading={run.isPending}>
+            <Button
+              leftSection={<IconPlayerPlay size={16} />}
+              // Offline targets: say so first (issue 22.1), the operator may still run it.
+              onClick={targets.offline.length > 0 ? offlineModal.open : runNow}
+              loading={run.isPending}
+            >
               Run now
             </Button>
           )
@@ -133,6 +142,7 @@ export default function JobEditPage() {
           onRetry={() => job.refetch()}
         >
           <Stack gap="lg">
+            {job.data ? <TargetNodes targets={targets} /> : null}
             {job.data ? <ScheduleStatus job={job.data} /> : null}
             {job.data ? <BudgetStatus job={job.data} /> : null}
             {body}
@@ -140,6 +150,20 @@ export default function JobEditPage() {
           </Stack>
         </QueryState>
       )}
+      <ConfirmModal
+        opened={offlineOpened}
+        onClose={offlineModal.close}
+        title={targets.allOffline ? "Every target Node is offline" : "Some target Nodes are offline"}
+        confirmLabel="Run anyway"
+        loading={run.isPending}
+        onConfirm={runNow}
+      >
+        <b>{targets.offline.map((n) => n.name).join(", ")}</b> {targets.offline.length === 1 ? "is" : "are"} not
+        connected.{" "}
+        {targets.allOffline
+          ? "The run will fail at once (nodes offline): no tool could be offered to the model."
+          : "The run works with the other Nodes only; the model is told which are missing."}
+      </ConfirmModal>
       <ConfirmModal
         opened={deleteOpened}
         onClose={deleteModal.close}
