@@ -50,4 +50,9 @@ export class RedisRunEventBus implements RunEventBus {
   subscribe(runId: string, listener: RunEventListener): () => void {
     return this.local.subscribe(runId, listener);
   }
+
+  /** Known on every replica: each one receives every event through the one channel. */
+  inFlight(runId: string): RunEvent[] {
+    return this.local.inFlight(runId);
+  }
 }

@@ -1,4 +1,5 @@
 import type { PendingApproval, RunStatus } from "../database/types.ts";
+import { InFlightCalls } from "./in-flight.ts";
 
 /** A live run event, as sent to browsers over Server-Sent Events. `step` carries the stored step
  * (with its seq) so a client can resume; `delta` is streamed model text (not stored). */
@@ -6,9 +7,9 @@ export type RunEvent =
   | { type: "step"; seq: number; step: Record<string, unknown> }
   | { type: "delta"; text: string }
   /** A model request began (attempt > 1: a fallback). LM Studio may be loading the model. */
-  | { type: "model"; provider: string; model: string; attempt: number }
-  /** A tool call was sent to its Node; its step follows when it returns. */
-  | { type: "tool"; tool: string; node: string; callId: string; arguments: unknown }
+  | { type: "model"; provider: string; model: string; attempt: number; startedAt?: string }
+  /** A tool call was sent to its Node; its step (same callId) follows when it returns. */
+  | { type: "tool"; tool: string; node: string; callId: string; arguments: unknown; startedAt?: string }
   | {
       type: "status";
       status: string;
@@ -28,12 +29,20 @@ export type RunEventListener = (event: RunEvent) => void;
 export interface RunEventBus {
   publish(runId: string, event: RunEvent): void;
   subscribe(runId: string, listener: RunEventListener): () => void;
+  /** The run's model request and tool calls in flight now, as the events that announced them. */
+  inFlight(runId: string): RunEvent[];
 }
 
 export class LocalRunEventBus implements RunEventBus {
   private readonly listeners = new Map<string, Set<RunEventListener>>();
+  private readonly calls = new InFlightCalls();
+
+  inFlight(runId: string): RunEvent[] {
+    return this.calls.snapshot(runId);
+  }
 
   publish(runId: string, event: RunEvent): void {
+    this.calls.record(runId, event);
     for (const listener of this.listeners.get(runId) ?? []) {
       try {
         listener(event);

@@ -263,6 +263,7 @@ export class RunExecutor {
               provider: event.provider,
               model: event.model,
               attempt: event.attempt,
+              startedAt: new Date().toISOString(),
             });
           } else if (event.type === "tool_call_started") {
             this.deps.events.publish(run.id, {
@@ -271,6 +272,7 @@ export class RunExecutor {
               node: event.node,
               callId: event.callId,
               arguments: redact(event.arguments),
+              startedAt: new Date().toISOString(),
             });
           }
         },

@@ -45,7 +45,8 @@ export async function runRoutes(app: FastifyInstance, ctx: CoreContext): Promise
 
   /**
    * Server-Sent Events of a run: the stored steps first (after Last-Event-ID when reconnecting),
-   * then live events. Subscribing happens before reading the store so no step falls in between;
+   * then the model request and tool calls in flight now (issue 22.2: a page opened mid-call sees
+   * the call), then live events. Subscribing happens before reading the store so no step falls in between;
    * steps are de-duplicated by seq.
    */
   r.get(
@@ -58,6 +59,8 @@ export async function runRoutes(app: FastifyInstance, ctx: CoreContext): Promise
       let live = false;
       let ended = false;
       const buffered: RunEvent[] = [];
+      // A call announced live and again by the in-flight replay is sent once.
+      const sentCalls = new Set<string>();
 
       reply.hijack();
       const res = reply.raw;
@@ -88,10 +91,23 @@ export async function runRoutes(app: FastifyInstance, ctx: CoreContext): Promise
             send("delta", { text: event.text });
             return;
           case "model":
-            send("model", { provider: event.provider, model: event.model, attempt: event.attempt });
+            send("model", {
+              provider: event.provider,
+              model: event.model,
+              attempt: event.attempt,
+              ...(event.startedAt ? { startedAt: event.startedAt } : {}),
+            });
             return;
           case "tool":
-            send("tool", { tool: event.tool, node: event.node, callId: event.callId, arguments: event.arguments });
+            if (sentCalls.has(event.callId)) return;
+            sentCalls.add(event.callId);
+            send("tool", {
+              tool: event.tool,
+              node: event.node,
+              callId: event.callId,
+              arguments: event.arguments,
+              ...(event.startedAt ? { startedAt: event.startedAt } : {}),
+            });
             return;
           case "status":
             send("status", {
@@ -119,6 +135,8 @@ export async function runRoutes(app: FastifyInstance, ctx: CoreContext): Promise
       }
       live = true;
       for (const event of buffered.splice(0)) deliver(event);
+      // What the run is doing now (a call sent before this page opened): announced once, live.
+      for (const event of ctx.events.inFlight(run.id)) deliver(event);
       const current = await ctx.runs.get(run.id);
       send("status", {
         status: current.status,

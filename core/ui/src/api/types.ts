@@ -281,6 +281,11 @@ export interface ToolStep {
   result: unknown;
   isError: boolean;
   durationMs: number;
+  /** Matches the live `tool` event of the same call. */
+  callId?: string;
+  nodeId?: string;
+  source?: string;
+  truncated?: boolean;
 }
 
 export type RunStep = LlmStep | ToolStep;
@@ -306,6 +311,8 @@ export interface Run {
   parentRunId?: string | null;
   nodeId?: string | null;
   nodeName?: string | null;
+  /** A failed run's stable reason: `nodes_offline`, `no_targets`. */
+  errorCode?: string | null;
 }
 
 export interface CronPreview {
