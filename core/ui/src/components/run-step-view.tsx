@@ -3,6 +3,7 @@ import { useDisclosure } from "@mantine/hooks";
 import { IconAlertTriangle, IconChevronDown, IconChevronRight } from "@tabler/icons-react";
 import type { LlmStep, ToolStep } from "../api/types.ts";
 import { formatDuration, formatNumber, toDisplayText } from "../lib/format.ts";
+import { ExitBadge, execResult, ToolResultView } from "./tool-result-view.tsx";
 
 /** Tool results are MCP-shaped (`{content: [{type: "text", text}]}`) or plain values; show text
  * where there is text, pretty JSON otherwise. */
@@ -51,7 +52,8 @@ function Folded({ text, label }: { text: string; label: string }) {
   );
 }
 
-export function LlmStepView({ step }: { step: LlmStep }) {
+/** `isFinalAnswer`: this turn's text is the run's answer, shown once above the transcript (issue 22.3). */
+export function LlmStepView({ step, isFinalAnswer = false }: { step: LlmStep; isFinalAnswer?: boolean }) {
   const usage = step.usage;
   return (
     <Stack gap={6}>
@@ -68,7 +70,12 @@ export function LlmStepView({ step }: { step: LlmStep }) {
             ` · ${formatNumber(usage.promptTokens)} prompt + ${formatNumber(usage.completionTokens)} completion tokens`}
         </Text>
       </Group>
-      {step.text && (
+      {step.text && isFinalAnswer ? (
+        <Text size="xs" c="dimmed" data-testid="final-answer-note">
+          Wrote the answer shown above.
+        </Text>
+      ) : null}
+      {step.text && !isFinalAnswer && (
         <Paper withBorder p="sm" radius="sm">
           <Text size="sm" className="fc-pre">
             {step.text}
@@ -104,8 +111,11 @@ export function LlmStepView({ step }: { step: LlmStep }) {
 export function ToolStepView({ step, nodeName }: { step: ToolStep; nodeName: string }) {
   const [opened, { toggle }] = useDisclosure(step.isError);
   const text = resultText(step.result);
-  // Collapsed, a step shows the start of its result on one line (JSON squeezed, not just "{").
-  const firstLine = text.replace(/\s+/g, " ").trim().slice(0, 240);
+  const exec = execResult(step);
+  // Collapsed, a step shows the start of its result on one line (JSON squeezed, not just "{");
+  // a command shows the start of its output instead of its JSON.
+  const summary = exec ? exec.stdout || exec.stderr : text;
+  const firstLine = summary.replace(/\s+/g, " ").trim().slice(0, 240);
   return (
     <Stack gap={6}>
       <Group gap="xs" wrap="wrap">
@@ -123,7 +133,9 @@ export function ToolStepView({ step, nodeName }: { step: ToolStep; nodeName: str
         <Text size="sm" c="dimmed">
           on {nodeName}
         </Text>
-        {step.isError ? (
+        {exec ? (
+          <ExitBadge result={exec} />
+        ) : step.isError ? (
           <Badge color="red" variant="light">
             error
           </Badge>
@@ -144,7 +156,12 @@ export function ToolStepView({ step, nodeName }: { step: ToolStep; nodeName: str
       <Collapse expanded={opened}>
         <Stack gap="xs" pl="md">
           <Folded label="Arguments" text={toDisplayText(step.arguments ?? {})} />
-          <Folded label={step.isError ? "Error" : "Result"} text={text || "(empty)"} />
+          {opened ? (
+            <ToolResultView
+              step={step}
+              fallback={<Folded label={step.isError ? "Error" : "Result"} text={text || "(empty)"} />}
+            />
+          ) : null}
         </Stack>
       </Collapse>
     </Stack>
