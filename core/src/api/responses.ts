@@ -123,6 +123,11 @@ export const Run = named(
     createdAt: isoTime,
     startedAt: isoTime.nullable(),
     finishedAt: isoTime.nullable(),
+    models: z
+      .array(z.string())
+      .optional()
+      .describe('in lists: the models the run\'s model turns used, "provider / model", each once'),
+    nodes: z.array(z.string()).optional().describe("in lists: the Nodes the run's tool calls ran on, each once"),
   }),
   "Run",
 );

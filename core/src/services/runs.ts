@@ -147,8 +147,19 @@ export class Runs {
     return { ...view, children: children.map(childView), summary: fanOutSummary(children) };
   }
 
+  /** Each run with the models and Nodes its steps used (the runs list's columns, issue 22.4). */
   async list(query: RunListQuery) {
-    return (await this.deps.runs.list(query)).map(withErrorCode);
+    const runs = await this.deps.runs.list(query);
+    const used = await this.deps.steps.summaries(runs.map((r) => r.id));
+    return runs.map((run) => {
+      const summary = used.get(run.id);
+      const nodes = summary?.nodes ?? [];
+      return {
+        ...withErrorCode(run),
+        models: summary?.models ?? [],
+        nodes: run.nodeName && !nodes.includes(run.nodeName) ? [run.nodeName, ...nodes] : nodes,
+      };
+    });
   }
 }
 

@@ -156,7 +156,8 @@ export default function RunDetailPage() {
     : -1;
   const models = [...new Set(steps.flatMap((s) => (s.type === "llm" ? [`${s.provider} / ${s.model}`] : [])))];
   const stepNodes = steps.flatMap((s) => (s.type === "tool" && s.node ? [nodeName(s.node)] : []));
-  const runNodes = [...new Set([...(data?.nodeName ? [data.nodeName] : []), ...stepNodes])];
+  const callNodes = inFlight.flatMap((c) => (c.node ? [nodeName(c.node)] : []));
+  const runNodes = [...new Set([...(data?.nodeName ? [data.nodeName] : []), ...stepNodes, ...callNodes])];
 
   return (
     <>
