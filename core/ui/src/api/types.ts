@@ -160,7 +160,7 @@ export interface JobWebhook {
 
 /** `skipped`: a fan-out child whose Node was offline when its turn came (or stopped by stopOnFailure). */
 export type RunStatus = "queued" | "running" | "waiting_approval" | "succeeded" | "failed" | "cancelled" | "skipped";
-export type RunTrigger = "manual" | "cron" | "webhook";
+export type RunTrigger = "manual" | "cron" | "webhook" | "chain";
 
 export interface RunSummary {
   id: string;
@@ -313,6 +313,9 @@ export interface Run {
   nodeName?: string | null;
   /** A failed run's stable reason: `nodes_offline`, `no_targets`. */
   errorCode?: string | null;
+  /** In lists: the models ("provider / model") and Nodes the run's steps used. */
+  models?: string[];
+  nodes?: string[];
 }
 
 export interface CronPreview {

@@ -155,7 +155,8 @@ export function ToolStepView({ step, nodeName }: { step: ToolStep; nodeName: str
       )}
       <Collapse expanded={opened}>
         <Stack gap="xs" pl="md">
-          <Folded label="Arguments" text={toDisplayText(step.arguments ?? {})} />
+          {/* A command's one argument is shown as its prompt line in the terminal view. */}
+          {exec ? null : <Folded label="Arguments" text={toDisplayText(step.arguments ?? {})} />}
           {opened ? (
             <ToolResultView
               step={step}

@@ -28,6 +28,7 @@ import { ACTIVE_RUN_STATUSES, type RunStep } from "../api/types.ts";
 import { ApprovalCard } from "../components/approval-card.tsx";
 import { PageHeader } from "../components/page-header.tsx";
 import { QueryState } from "../components/query-state.tsx";
+import { RerunActions } from "../components/rerun-actions.tsx";
 import { ParentRunLink, RunChildren } from "../components/run-children.tsx";
 import { LlmStepView, ToolStepView } from "../components/run-step-view.tsx";
 import { RunStatusBadge } from "../components/status-badge.tsx";
@@ -183,22 +184,26 @@ export default function RunDetailPage() {
                 </Text>
               }
               actions={
-                active &&
-                canOperate && (
-                  <Button
-                    color="red"
-                    variant="light"
-                    leftSection={<IconPlayerStop size={16} />}
-                    loading={cancel.isPending}
-                    onClick={() =>
-                      cancel.mutate(id, {
-                        onError: (e) =>
-                          notifications.show({ color: "red", title: "Not cancelled", message: errorMessage(e) }),
-                      })
-                    }
-                  >
-                    Cancel run
-                  </Button>
+                canOperate && !active && !data.parentRunId ? (
+                  <RerunActions run={data} />
+                ) : (
+                  active &&
+                  canOperate && (
+                    <Button
+                      color="red"
+                      variant="light"
+                      leftSection={<IconPlayerStop size={16} />}
+                      loading={cancel.isPending}
+                      onClick={() =>
+                        cancel.mutate(id, {
+                          onError: (e) =>
+                            notifications.show({ color: "red", title: "Not cancelled", message: errorMessage(e) }),
+                        })
+                      }
+                    >
+                      Cancel run
+                    </Button>
+                  )
                 )
               }
             />
