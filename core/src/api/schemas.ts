@@ -241,6 +241,11 @@ export const UserBody = z.object({
   password: z.string().min(12, "at least 12 characters").max(1024),
   role: z.enum(["admin", "operator", "viewer"]),
 });
+/** A user's own password change: the current one, and a new one with the same rule as UserBody's. */
+export const PasswordChangeBody = z.object({
+  currentPassword: z.string().min(1, "your current password").max(1024),
+  newPassword: z.string().min(12, "at least 12 characters").max(1024),
+});
 export const UserPatch = z.object({
   role: z.enum(["admin", "operator", "viewer"]).optional(),
   password: z.string().min(12, "at least 12 characters").max(1024).optional(),

@@ -19,6 +19,7 @@ const SecretsPage = lazy(() => import("./pages/secrets-page.tsx"));
 const UsersPage = lazy(() => import("./pages/users-page.tsx"));
 const TokensPage = lazy(() => import("./pages/tokens-page.tsx"));
 const AuditPage = lazy(() => import("./pages/audit-page.tsx"));
+const AccountPage = lazy(() => import("./pages/account-page.tsx"));
 const NotFoundPage = lazy(() => import("./pages/not-found-page.tsx"));
 
 function UnauthorizedRedirect() {
@@ -59,6 +60,7 @@ export function App() {
           <Route path="users" element={<UsersPage />} />
           <Route path="tokens" element={<TokensPage />} />
           <Route path="audit" element={<AuditPage />} />
+          <Route path="account" element={<AccountPage />} />
           <Route path="dashboard" element={<Navigate to="/" replace />} />
           <Route path="*" element={<NotFoundPage />} />
         </Route>
