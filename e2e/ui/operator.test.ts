@@ -314,6 +314,64 @@ describe.skipIf(!haveChromium)("the operator's UI (issue 22)", { timeout: 90_000
     await shot("operator-runs-phone", phonePage);
   });
 
+  it("the job page as tabs: Overview (runs first) · Runs · Settings · Webhook, the tab in the URL", async () => {
+    const hooked = await createJob("deploy-check", "Check the deploy.", [ids["web-1"]!], {
+      webhook: { slug: "deploy-check", secret: "a-webhook-secret-of-some-length" },
+    });
+    await page.goto(`${core.url}/jobs/${ids["slow-disk"]}`);
+    const overview = page.getByRole("tabpanel", { name: "Overview" });
+    await overview.getByRole("heading", { name: "Recent runs" }).waitFor();
+    await overview.getByTestId("target-nodes").getByText("web-1").waitFor();
+    await shot("operator-job-tabs-overview");
+    await page.getByRole("tab", { name: "Runs" }).click();
+    expect(page.url()).toContain("tab=runs");
+    await page.getByRole("tabpanel", { name: "Runs" }).getByRole("columnheader", { name: "Tokens" }).waitFor();
+    await page.getByRole("tab", { name: "Settings" }).click();
+    await page.getByRole("textbox", { name: "Prompt" }).waitFor();
+    await page.getByRole("tab", { name: "Webhook" }).click();
+    await page.getByText("No webhook").waitFor();
+    await page.goto(`${core.url}/jobs/${hooked}?tab=webhook`);
+    await page.getByLabel("Webhook URL").getByText(`${core.url}/api/webhook/deploy-check`).waitFor();
+    await shot("operator-job-tabs-webhook");
+    await phonePage.goto(`${core.url}/jobs/${ids["slow-disk"]}?tab=runs`);
+    await phonePage.getByTestId("run-cards").getByRole("link").first().waitFor();
+    await shot("operator-job-tabs-phone", phonePage);
+  });
+
+  it("a viewer changes their own password on Your account; a wrong current one is said at its field", async () => {
+    await api.ok("POST", "/api/users", { username: "vera", password: "vera-old-password-1", role: "viewer" });
+    const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+    const viewer = await context.newPage();
+    viewer.on("pageerror", (error) => pageErrors.push(error.message));
+    await viewer.goto(`${core.url}/login`);
+    await viewer.getByRole("textbox", { name: "Username" }).fill("vera");
+    await viewer.getByRole("textbox", { name: "Password" }).fill("vera-old-password-1");
+    await viewer.getByRole("button", { name: "Sign in" }).click();
+    await viewer.waitForURL((url) => !url.pathname.startsWith("/login"));
+    await viewer.getByRole("link", { name: "Your account" }).click();
+    const form = viewer.getByRole("form", { name: "Change your password" });
+    await form.getByLabel("Current password").fill("not-my-password");
+    await form.getByLabel(/^New password/).fill("vera-new-password-2");
+    await form.getByLabel("Repeat the new password").fill("vera-new-password-2");
+    await form.getByRole("button", { name: "Change password" }).click();
+    await form.getByText("not your current password").waitFor();
+    await shot("operator-account-wrong-password", viewer);
+    await form.getByLabel("Current password").fill("vera-old-password-1");
+    expect(await form.getByText("not your current password").count()).toBe(0);
+    await form.getByRole("button", { name: "Change password" }).click();
+    await form.getByText(/Password changed/).waitFor();
+    // Still signed in here (a new session), and the new password is the one that works.
+    await viewer.goto(`${core.url}/runs`);
+    await viewer.getByRole("heading", { name: "Runs" }).waitFor();
+    expect(viewer.url()).not.toContain("/login");
+    const fresh = new ApiClient(core.url);
+    expect(
+      (await fresh.request("POST", "/api/auth/login", { username: "vera", password: "vera-old-password-1" })).status,
+    ).toBe(401);
+    await fresh.login("vera", "vera-new-password-2");
+    await context.close();
+  });
+
   it("no uncaught page errors", () => {
     expect(pageErrors).toEqual([]);
   });

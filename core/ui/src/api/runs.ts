@@ -21,7 +21,10 @@ export interface RunFilters {
   limit?: number;
 }
 
-export function useRuns(filters: RunFilters = {}, options: { refetchInterval?: number | false } = {}) {
+export function useRuns(
+  filters: RunFilters = {},
+  options: { refetchInterval?: number | false; enabled?: boolean } = {},
+) {
   return useQuery({
     queryKey: runKeys.list(filters),
     queryFn: async ({ signal }) => {
@@ -43,6 +46,7 @@ export function useRuns(filters: RunFilters = {}, options: { refetchInterval?: n
         .sort((a, b) => runTime(b) - runTime(a));
     },
     refetchInterval: options.refetchInterval ?? false,
+    enabled: options.enabled ?? true,
   });
 }
 
