@@ -38,6 +38,7 @@ import { RunExecutor } from "./runs/run-executor.ts";
 import { DbRunQueue, type RunQueue } from "./runs/run-queue.ts";
 import { CronScheduler, type Misfire, type Scheduler } from "./scheduler/cron-scheduler.ts";
 import { SecretsError } from "./secrets/errors.ts";
+import { RunRetention } from "./scheduler/run-retention.ts";
 import { loadMasterKey } from "./secrets/index.ts";
 import { openKeyRing, readNextMasterKey } from "./secrets/key-ring.ts";
 import { SecretRedactor } from "./secrets/redactor.ts";
@@ -466,6 +467,7 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
   });
 
   const forgetDeliveries = deliveryHousekeeping(repos.webhookDeliveries, logger);
+  const retention = new RunRetention({ runs: repos.runs, days: env.FABRICORE_RUN_RETENTION_DAYS, logger });
   let closed = false;
   return {
     app,
@@ -481,6 +483,7 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
       deliveryWorker.start();
       await jobs.scheduleAll();
       forgetDeliveries.start();
+      retention.start();
       return address;
     },
     async close() {
@@ -488,6 +491,7 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
       closed = true;
       loginGuard.stop();
       forgetDeliveries.stop();
+      retention.stop();
       await scheduler.stop();
       await queue.stop("the Core is shutting down");
       await deliveryWorker.stop();

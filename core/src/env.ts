@@ -32,6 +32,8 @@ export const CoreEnv = z.object({
   FABRICORE_LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   /** Runs executed at once by this Core. */
   FABRICORE_RUN_CONCURRENCY: positiveInt.default(8),
+  /** Finished runs older than this many days are deleted (with their steps) hourly; 0: kept forever. */
+  FABRICORE_RUN_RETENTION_DAYS: z.coerce.number().int().min(0).max(36_500).default(0),
   /** Seconds between a Node's heartbeats; a Node silent for three of them is offline. */
   FABRICORE_HEARTBEAT_SECONDS: positiveInt.default(10),
   /** /metrics: how many Node names get a series of their own; later ones are counted as `_other`

@@ -353,12 +353,15 @@ describe.skipIf(!haveChromium)("web UI in Chromium", { timeout: 60_000 }, () => 
     expect(created.schedule.misfire).toBe("skip");
     expect(created.approval).toBeNull();
     expect(created.budget).toEqual({ maxTokens: 250_000, maxSeconds: 90 * 60 });
-    // An edit sends only the budget field that changed (90 minutes → 600 seconds).
+    // An edit sends only the budget field that changed (90 minutes → 600 seconds). The form is
+    // the job page's Settings tab (issue 22.7).
+    await page.getByRole("tab", { name: "Settings" }).click();
     await page.getByRole("radiogroup", { name: "Run time unit" }).getByText("seconds").click();
     await page.getByRole("textbox", { name: "Max run time" }).fill("600");
     const patch = page.waitForRequest((r) => r.method() === "PATCH" && r.url().endsWith(`/api/jobs/${created.id}`));
     await page.getByRole("button", { name: "Save changes" }).click();
     expect((await patch).postDataJSON().budget).toEqual({ maxSeconds: 600 });
+    await page.getByRole("tab", { name: "Overview" }).click();
     await page.getByText("10 min", { exact: true }).waitFor();
   });
 
@@ -378,12 +381,14 @@ describe.skipIf(!haveChromium)("web UI in Chromium", { timeout: 60_000 }, () => 
     const fires = page.getByRole("list", { name: "Next fire times" }).getByRole("listitem");
     await expect(fires.count()).resolves.toBe(5);
     await expect(fires.first().textContent()).resolves.toMatch(/03:00/);
+    await page.getByRole("tab", { name: "Settings" }).click();
     await expect(page.getByRole("radio", { name: "Skip (only record the miss)" }).isChecked()).resolves.toBe(true);
+    await page.getByRole("tab", { name: "Overview" }).click();
     await shot("job-detail");
   });
 
   it("holds a tool call for approval, flags the run, and finishes once it is approved", async () => {
-    await open(`/jobs/${jobIds.approval}`);
+    await open(`/jobs/${jobIds.approval}?tab=settings`);
     await expect(page.getByRole("radio", { name: "Only these tools" }).isChecked()).resolves.toBe(true);
     await page.getByRole("button", { name: "Run now" }).click();
     await page.waitForURL(/\/runs\/[^/]+$/);
@@ -529,7 +534,7 @@ describe.skipIf(!haveChromium)("web UI in Chromium", { timeout: 60_000 }, () => 
     await viewer.getByRole("link", { name: "nightly-check" }).waitFor();
     await expect(viewer.getByRole("button", { name: "New job" }).count()).resolves.toBe(0);
     await expect(viewer.getByRole("button", { name: /^Run .* now$/ }).count()).resolves.toBe(0);
-    await viewer.goto(`${core.url}/jobs/${jobIds.nightly}`);
+    await viewer.goto(`${core.url}/jobs/${jobIds.nightly}?tab=settings`);
     await viewer.getByText("Read-only").waitFor();
     await expect(viewer.getByRole("button", { name: "Run now" }).count()).resolves.toBe(0);
     await expect(viewer.getByRole("button", { name: "Save changes" }).count()).resolves.toBe(0);
@@ -578,8 +583,8 @@ describe.skipIf(!haveChromium)("web UI in Chromium", { timeout: 60_000 }, () => 
     await mobile.getByRole("button", { name: "Open navigation" }).click();
     await mobile.getByRole("link", { name: "Runs", exact: true }).click();
     await mobile.waitForURL(/\/runs$/);
-    // The list, not its loading spinner.
-    await mobile.getByRole("columnheader", { name: "Run", exact: true }).waitFor();
+    // The list, not its loading spinner: on a phone one card per run (issue 22.7).
+    await mobile.getByTestId("run-cards").getByRole("link").first().waitFor();
     await shot("mobile-runs", mobile);
     await phone.close();
   });

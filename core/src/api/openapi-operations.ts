@@ -50,6 +50,13 @@ export const OPERATIONS: Record<string, Operation> = {
     tag: "auth",
     responses: { 200: R.Ok },
   },
+  "POST /api/auth/password": {
+    operationId: "changeOwnPassword",
+    summary: "Change my own password (any role): every session and token of mine ends, this one is replaced",
+    tag: "auth",
+    responses: { 200: R.LoginAnswer },
+    errors: [423],
+  },
   "GET /api/auth/me": {
     operationId: "getMe",
     summary: "Who the credential belongs to",

@@ -127,9 +127,21 @@ export const Run = named(
     status: RunStatus,
     output: z.string().nullable(),
     error: z.string().nullable(),
+    errorCode: z
+      .string()
+      .nullable()
+      .optional()
+      .describe(
+        'a failed run\'s stable reason: "nodes_offline" (every target Node offline), "no_targets"; null otherwise',
+      ),
     createdAt: isoTime,
     startedAt: isoTime.nullable(),
     finishedAt: isoTime.nullable(),
+    models: z
+      .array(z.string())
+      .optional()
+      .describe('in lists: the models the run\'s model turns used, "provider / model", each once'),
+    nodes: z.array(z.string()).optional().describe("in lists: the Nodes the run's tool calls ran on, each once"),
   }),
   "Run",
 );

@@ -214,6 +214,13 @@ export const RunStatus = z.enum([
   "cancelled",
   "skipped",
 ]);
+/** An instant given as an ISO date or date-time; normalised to the stored form (toISOString). */
+const isoInstant = z
+  .string()
+  .max(64)
+  .refine((v) => /^\d{4}-\d{2}-\d{2}/.test(v) && !Number.isNaN(Date.parse(v)), "an ISO date or date-time")
+  .transform((v) => new Date(v).toISOString());
+
 export const RunsQuery = z.object({
   jobId: z.string().max(200).optional(),
   /** The children of this fan-out run; without it, only runs that are not children are listed. */
@@ -221,12 +228,25 @@ export const RunsQuery = z.object({
   status: RunStatus.optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),
   before: z.string().max(64).optional(),
+  trigger: z.enum(["manual", "cron", "webhook", "chain"]).optional(),
+  /** A date range on when the run was created: ISO timestamps (a date alone is its midnight UTC). */
+  since: isoInstant.optional(),
+  until: isoInstant.optional(),
+  /** Runs that worked on this Node (id). */
+  nodeId: z.string().max(200).optional(),
+  /** Text in the output or error, case-insensitive. */
+  q: z.string().max(200).optional(),
 });
 
 export const UserBody = z.object({
   username: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.@-]{0,63}$/, "letters, digits, _ . @ - (max 64)"),
   password: z.string().min(12, "at least 12 characters").max(1024),
   role: z.enum(["admin", "operator", "viewer"]),
+});
+/** A user's own password change: the current one, and a new one with the same rule as UserBody's. */
+export const PasswordChangeBody = z.object({
+  currentPassword: z.string().min(1, "your current password").max(1024),
+  newPassword: z.string().min(12, "at least 12 characters").max(1024),
 });
 export const UserPatch = z.object({
   role: z.enum(["admin", "operator", "viewer"]).optional(),

@@ -54,4 +54,9 @@ export class RedisRunEventBus implements RunEventBus {
   waiting(runId: string): RunEvent[] {
     return this.local.waiting(runId);
   }
+
+  /** Known on every replica: each one receives every event through the one channel. */
+  inFlight(runId: string): RunEvent[] {
+    return this.local.inFlight(runId);
+  }
 }

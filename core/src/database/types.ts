@@ -418,6 +418,14 @@ export interface RunListQuery {
   limit?: number;
   /** Cursor: only runs created strictly before this ISO timestamp. Newest first. */
   before?: string;
+  trigger?: RunTrigger;
+  /** Created at or after / strictly before these ISO timestamps (a date range). */
+  since?: string;
+  until?: string;
+  /** Runs that worked on this Node: a child of it, or a tool step on it (by Node id). */
+  nodeId?: string;
+  /** Text in the output or the error (case-insensitive). */
+  q?: string;
 }
 
 export interface RunFinish {

@@ -1,5 +1,6 @@
 import type { PendingApproval, RunStatus } from "../database/types.ts";
 import type { ModelStatus } from "../llm/types.ts";
+import { InFlightCalls } from "./in-flight.ts";
 
 /** A live run event, as sent to browsers over Server-Sent Events. `step` carries the stored step
  * (with its seq) so a client can resume; `delta` is streamed model text (not stored). */
@@ -7,12 +8,12 @@ export type RunEvent =
   | { type: "step"; seq: number; step: Record<string, unknown> }
   | { type: "delta"; text: string }
   /** A model request began (attempt > 1: a fallback). LM Studio may be loading the model. */
-  | { type: "model"; provider: string; model: string; attempt: number }
+  | { type: "model"; provider: string; model: string; attempt: number; startedAt?: string }
   /** Why that request has not started: `queued` for the provider's slots (`ahead` before it), or
    * the model `loading` (then `loaded`) on LM Studio. The UI shows it as "waiting for model". */
   | { type: "model_status"; provider: string; model: string; status: ModelStatus }
-  /** A tool call was sent to its Node; its step follows when it returns. */
-  | { type: "tool"; tool: string; node: string; callId: string; arguments: unknown }
+  /** A tool call was sent to its Node; its step (same callId) follows when it returns. */
+  | { type: "tool"; tool: string; node: string; callId: string; arguments: unknown; startedAt?: string }
   | {
       type: "status";
       status: string;
@@ -35,18 +36,26 @@ export interface RunEventBus {
   /** What the run is waiting for right now (its latest `model` and `model_status` events since
    * its last step), so a browser that opens the run while it waits for a model sees why. */
   waiting?(runId: string): RunEvent[];
+  /** The run's model request and tool calls in flight now, as the events that announced them. */
+  inFlight(runId: string): RunEvent[];
 }
 
 export class LocalRunEventBus implements RunEventBus {
   private readonly listeners = new Map<string, Set<RunEventListener>>();
   private readonly waits = new Map<string, RunEvent[]>();
+  private readonly calls = new InFlightCalls();
 
   waiting(runId: string): RunEvent[] {
     return [...(this.waits.get(runId) ?? [])];
   }
 
+  inFlight(runId: string): RunEvent[] {
+    return this.calls.snapshot(runId);
+  }
+
   publish(runId: string, event: RunEvent): void {
     this.remember(runId, event);
+    this.calls.record(runId, event);
     for (const listener of this.listeners.get(runId) ?? []) {
       try {
         listener(event);

@@ -16,7 +16,7 @@ import { FanOutRunner } from "./fan-out.ts";
 import type { RunEventBus, RunStatusHook } from "./run-events.ts";
 import { effectiveApprovalPolicy, hasUntrustedInput, runUserMessage, UNTRUSTED_INPUT_RULE } from "./run-message.ts";
 import type { Logger } from "./run-queue.ts";
-import { noTargetsError, resolveRunTargets } from "./run-targets.ts";
+import { allOfflineError, noTargetsError, resolveRunTargets } from "./run-targets.ts";
 import { outputInstruction, structuredOutputCheck } from "./structured-output.ts";
 
 export interface RunExecutorDeps {
@@ -166,6 +166,8 @@ export class RunExecutor {
     if (nodeIds.length === 0 && job.selector !== null)
       return { status: "failed" as const, output: null, error: noTargetsError(job) };
     const { tools, offline } = await this.resolveTools(job, nodeIds);
+    if (nodeIds.length > 0 && offline.length === nodeIds.length)
+      return { status: "failed" as const, output: null, error: allOfflineError(offline) };
     let system = offline.length
       ? `${SYSTEM_PROMPT}\nThese target servers are offline and their tools are unavailable: ${offline.join(", ")}.`
       : SYSTEM_PROMPT;
@@ -263,6 +265,7 @@ export class RunExecutor {
               provider: event.provider,
               model: event.model,
               attempt: event.attempt,
+              startedAt: new Date().toISOString(),
             });
           } else if (event.type === "model_status") {
             this.deps.events.publish(run.id, {
@@ -278,6 +281,7 @@ export class RunExecutor {
               node: event.node,
               callId: event.callId,
               arguments: redact(event.arguments),
+              startedAt: new Date().toISOString(),
             });
           }
         },

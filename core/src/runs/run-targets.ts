@@ -39,5 +39,25 @@ export function noTargetsError(job: Job): string {
   const parts = [];
   if (job.selector !== null) parts.push(`no Node matches the selector "${job.selector}"`);
   if (job.nodes.length) parts.push("none of the job's named Nodes exists any more");
-  return `${parts.join(" and ") || "the job names no Nodes"}: nothing to run on`;
+  return `${parts.join(" and ") || "the job names no Nodes"}${NO_TARGETS_SUFFIX}`;
+}
+
+/** Stable codes for the run failures a client may act on (`errorCode` on GET /api/runs…). The run
+ * row stores only the message; each code's message starts with a fixed text, so the code is
+ * recovered from it without a column (a run stored before a code existed simply has none). */
+const OFFLINE_PREFIX = "every target Node is offline";
+const NO_TARGETS_SUFFIX = ": nothing to run on";
+export type RunErrorCode = "nodes_offline" | "no_targets";
+
+/** Issue 22.1: a run whose Nodes are all offline would offer the model zero tools, and a model
+ * with no tools invents its report. The run fails instead, naming the Nodes. */
+export function allOfflineError(names: string[]): string {
+  return `${OFFLINE_PREFIX} (${names.join(", ")}): the agent was not started, because without a Node it would have no tools`;
+}
+
+export function runErrorCode(error: string | null): RunErrorCode | null {
+  if (error === null) return null;
+  if (error.startsWith(OFFLINE_PREFIX)) return "nodes_offline";
+  if (error.endsWith(NO_TARGETS_SUFFIX)) return "no_targets";
+  return null;
 }

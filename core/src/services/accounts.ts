@@ -160,6 +160,34 @@ export class Accounts {
     return { id: after.id, username: after.username, role: after.role, createdAt: after.createdAt };
   }
 
+  /**
+   * Any role changes its own password (issue 22.7), knowing the current one. Wrong guesses spend
+   * the same budget as failed logins (a stolen session cannot brute-force the password through
+   * here). The new password ends every session and token of the user, like an admin's change.
+   */
+  async changeOwnPassword(userId: string, current: string, next: string): Promise<void> {
+    const user = await this.users.findById(userId);
+    if (!user) throw new ApiError("not_found", "user not found");
+    const attempt = await this.users.claimLoginAttempt(user.id, {
+      max: MAX_FAILED_LOGINS,
+      lockUntil: new Date(this.now().getTime() + LOCKOUT_MS).toISOString(),
+    });
+    if (attempt === undefined) throw new ApiError("locked", "too many wrong passwords; try again later");
+    if (!(await verifyPassword(current, user.passwordHash))) {
+      throw new ApiError("validation_failed", "the current password is not right", {
+        fields: { currentPassword: "not your current password" },
+      });
+    }
+    await this.users.resetFailedLogins(user.id);
+    if (current === next) {
+      throw new ApiError("validation_failed", "the new password is the current one", {
+        fields: { newPassword: "choose a password you do not use now" },
+      });
+    }
+    await this.users.setPasswordHash(user.id, await hashPassword(next));
+    await this.tokens.deleteForUser(user.id);
+  }
+
   async deleteUser(id: string): Promise<void> {
     const user = await this.users.findById(id);
     if (!user) throw new ApiError("not_found", "user not found");

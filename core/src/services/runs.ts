@@ -6,6 +6,7 @@ import type { ApprovalGate } from "../runs/approval-gate.ts";
 import { childView, fanOutSummary } from "../runs/fan-out.ts";
 import type { RunEventBus } from "../runs/run-events.ts";
 import type { RunQueue } from "../runs/run-queue.ts";
+import { type RunErrorCode, runErrorCode } from "../runs/run-targets.ts";
 import type { Audit, AuditActor } from "./audit.ts";
 
 /** Starting, cancelling and reading runs. A run row is written (queued) before anything else
@@ -123,7 +124,7 @@ export class Runs {
     const steps = await this.deps.steps.list(run.id);
     const deliveries = (await this.deps.deliveries?.listForRun(run.id)) ?? [];
     const view = {
-      ...run,
+      ...withErrorCode(run),
       steps: steps.map((s) => ({ seq: s.seq, at: s.createdAt, ...s.data, type: s.type })),
       // CONTRACT: `deliveries: [{channel, event, status, attempts, lastError}]`, plus when.
       deliveries: deliveries.map((d) => ({
@@ -146,7 +147,23 @@ export class Runs {
     return { ...view, children: children.map(childView), summary: fanOutSummary(children) };
   }
 
+  /** Each run with the models and Nodes its steps used (the runs list's columns, issue 22.4). */
   async list(query: RunListQuery) {
-    return this.deps.runs.list(query);
+    const runs = await this.deps.runs.list(query);
+    const used = await this.deps.steps.summaries(runs.map((r) => r.id));
+    return runs.map((run) => {
+      const summary = used.get(run.id);
+      const nodes = summary?.nodes ?? [];
+      return {
+        ...withErrorCode(run),
+        models: summary?.models ?? [],
+        nodes: run.nodeName && !nodes.includes(run.nodeName) ? [run.nodeName, ...nodes] : nodes,
+      };
+    });
   }
+}
+
+/** `errorCode`: the stable code of a failure a client acts on (`nodes_offline`, `no_targets`), else null. */
+function withErrorCode(run: Run): Run & { errorCode: RunErrorCode | null } {
+  return { ...run, errorCode: run.status === "failed" ? runErrorCode(run.error) : null };
 }

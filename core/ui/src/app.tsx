@@ -21,6 +21,7 @@ const ChannelsPage = lazy(() => import("./pages/channels-page.tsx"));
 const UsersPage = lazy(() => import("./pages/users-page.tsx"));
 const TokensPage = lazy(() => import("./pages/tokens-page.tsx"));
 const AuditPage = lazy(() => import("./pages/audit-page.tsx"));
+const AccountPage = lazy(() => import("./pages/account-page.tsx"));
 const NotFoundPage = lazy(() => import("./pages/not-found-page.tsx"));
 
 function UnauthorizedRedirect() {
@@ -63,6 +64,7 @@ export function App() {
           <Route path="users" element={<UsersPage />} />
           <Route path="tokens" element={<TokensPage />} />
           <Route path="audit" element={<AuditPage />} />
+          <Route path="account" element={<AccountPage />} />
           <Route path="dashboard" element={<Navigate to="/" replace />} />
           <Route path="*" element={<NotFoundPage />} />
         </Route>

@@ -4,7 +4,7 @@ import type { CoreContext } from "../../core-context.ts";
 import { loginActor } from "../../services/login-guard.ts";
 import { principalOf, SESSION_COOKIE } from "../auth.ts";
 import { ApiError } from "../errors.ts";
-import { IdParams, LoginBody, TokenBody } from "../schemas.ts";
+import { IdParams, LoginBody, PasswordChangeBody, TokenBody } from "../schemas.ts";
 
 const SESSION_DAYS = 7;
 
@@ -64,6 +64,32 @@ export async function authRoutes(app: FastifyInstance, ctx: CoreContext): Promis
     reply.clearCookie(SESSION_COOKIE, { path: "/" });
     return { ok: true };
   });
+
+  /**
+   * Changes the caller's own password (every role). Every session and token of the user ends; this
+   * session is replaced by a new one (cookie and token), so the person stays signed in here. Only
+   * from a session: an API token is no proof of knowing the password, and it is ended too.
+   */
+  r.post(
+    "/api/auth/password",
+    { schema: { body: PasswordChangeBody }, config: { role: "viewer" } },
+    async (request, reply) => {
+      const p = principalOf(request);
+      if (p.tokenKind === "api")
+        throw new ApiError("forbidden", "sign in to change your password; an API token cannot");
+      await ctx.accounts.changeOwnPassword(p.userId, request.body.currentPassword, request.body.newPassword);
+      await ctx.audit.request(request, "user.password", p.userId, { username: p.username, self: true });
+      const token = await ctx.accounts.login(p.username, request.body.newPassword, SESSION_DAYS);
+      reply.setCookie(SESSION_COOKIE, token.token, {
+        httpOnly: true,
+        sameSite: "strict",
+        path: "/",
+        secure: ctx.tls,
+        maxAge: SESSION_DAYS * 86400,
+      });
+      return { token: token.token, expiresAt: token.expiresAt, user: token.user };
+    },
+  );
 
   r.get("/api/auth/me", { config: { role: "viewer" } }, async (request) => {
     const p = principalOf(request);

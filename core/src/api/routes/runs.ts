@@ -45,7 +45,8 @@ export async function runRoutes(app: FastifyInstance, ctx: CoreContext): Promise
 
   /**
    * Server-Sent Events of a run: the stored steps first (after Last-Event-ID when reconnecting),
-   * then live events. Subscribing happens before reading the store so no step falls in between;
+   * then the model request and tool calls in flight now (issue 22.2: a page opened mid-call sees
+   * the call), then live events. Subscribing happens before reading the store so no step falls in between;
    * steps are de-duplicated by seq.
    */
   r.get(
@@ -58,6 +59,8 @@ export async function runRoutes(app: FastifyInstance, ctx: CoreContext): Promise
       let live = false;
       let ended = false;
       const buffered: RunEvent[] = [];
+      // A call announced live and again by the in-flight replay is sent once.
+      const sentCalls = new Set<string>();
 
       reply.hijack();
       const res = reply.raw;
@@ -88,13 +91,26 @@ export async function runRoutes(app: FastifyInstance, ctx: CoreContext): Promise
             send("delta", { text: event.text });
             return;
           case "model":
-            send("model", { provider: event.provider, model: event.model, attempt: event.attempt });
+            send("model", {
+              provider: event.provider,
+              model: event.model,
+              attempt: event.attempt,
+              ...(event.startedAt ? { startedAt: event.startedAt } : {}),
+            });
             return;
           case "model_status":
             send("model_status", { provider: event.provider, model: event.model, ...event.status });
             return;
           case "tool":
-            send("tool", { tool: event.tool, node: event.node, callId: event.callId, arguments: event.arguments });
+            if (sentCalls.has(event.callId)) return;
+            sentCalls.add(event.callId);
+            send("tool", {
+              tool: event.tool,
+              node: event.node,
+              callId: event.callId,
+              arguments: event.arguments,
+              ...(event.startedAt ? { startedAt: event.startedAt } : {}),
+            });
             return;
           case "status":
             send("status", {
@@ -121,9 +137,14 @@ export async function runRoutes(app: FastifyInstance, ctx: CoreContext): Promise
         deliver({ type: "step", seq: step.seq, step: { ...step.data, type: step.type, at: step.createdAt } });
       }
       live = true;
-      // Opened while the run waits for its model (queued, loading): say so before what comes next.
-      if (buffered.length === 0) for (const event of ctx.events.waiting?.(run.id) ?? []) deliver(event);
+      // Opened while the run waits for its model (queued, loading): why, after the request itself.
+      const waits = buffered.length === 0 ? (ctx.events.waiting?.(run.id) ?? []) : [];
       for (const event of buffered.splice(0)) deliver(event);
+      // What the run is doing now (its model request, calls sent before this page opened): once, live.
+      for (const event of ctx.events.inFlight(run.id)) {
+        deliver(event);
+        if (event.type === "model") for (const wait of waits) if (wait.type === "model_status") deliver(wait);
+      }
       const current = await ctx.runs.get(run.id);
       send("status", {
         status: current.status,

@@ -1,5 +1,6 @@
 import { type Kysely, sql } from "kysely";
 import { type Clock, isoNow, systemClock } from "../clock.ts";
+import { dialectOf } from "../connection.ts";
 import { isUniqueViolation, translateConstraint } from "../errors.ts";
 import { parseJsonOr, toJson } from "../json.ts";
 import type { Database, RunStepRow } from "../schema.ts";
@@ -25,6 +26,44 @@ export class StepsRepo {
   constructor(db: Kysely<Database>, options: { clock?: Clock } = {}) {
     this.db = db;
     this.clock = options.clock ?? systemClock;
+  }
+
+  /**
+   * For a runs list (issue 22.4): per run, the models its model turns used ("provider / model")
+   * and the Nodes its tool steps ran on, each once, in first-use order. Reads three fields of
+   * each step's JSON in the database, not the steps themselves (their results may be large).
+   */
+  async summaries(runIds: string[]): Promise<Map<string, { models: string[]; nodes: string[] }>> {
+    const out = new Map<string, { models: string[]; nodes: string[] }>();
+    if (runIds.length === 0) return out;
+    const pg = dialectOf(this.db) === "postgres";
+    const field = (name: string) =>
+      pg ? sql<string | null>`cast(data as jsonb)->>${name}` : sql<string | null>`json_extract(data, ${`$.${name}`})`;
+    const rows = await this.db
+      .selectFrom("run_steps")
+      .select([
+        "run_id",
+        "type",
+        field("provider").as("provider"),
+        field("model").as("model"),
+        field("node").as("node"),
+      ])
+      .where("run_id", "in", runIds)
+      .orderBy("run_id")
+      .orderBy("seq")
+      .execute();
+    for (const row of rows) {
+      let entry = out.get(row.run_id);
+      if (!entry) {
+        entry = { models: [], nodes: [] };
+        out.set(row.run_id, entry);
+      }
+      const value =
+        row.type === "llm" ? (row.provider && row.model ? `${row.provider} / ${row.model}` : null) : row.node || null;
+      const list = row.type === "llm" ? entry.models : entry.nodes;
+      if (value !== null && !list.includes(value)) list.push(value);
+    }
+    return out;
   }
 
   /**

@@ -16,3 +16,12 @@ export function useLogout() {
     onSettled: () => queryClient.clear(),
   });
 }
+
+/** The caller's own password (any role). The Core ends every other session and token and sets a
+ * new session cookie, so this tab stays signed in. */
+export function useChangeOwnPassword() {
+  return useMutation({
+    mutationFn: (body: { currentPassword: string; newPassword: string }) =>
+      apiRequest<{ token: string }>("POST", "/api/auth/password", { body }),
+  });
+}

@@ -19,6 +19,7 @@ export interface PendingModel {
   provider: string;
   model: string;
   attempt: number;
+  startedAt?: string;
   /** What holds the request up, from `model_status` events. */
   status?: ModelWait;
 }
@@ -46,6 +47,8 @@ export interface PendingTool {
   tool: string;
   node: string;
   arguments: unknown;
+  /** When the Core sent it (the Core replays calls in flight to a page opened mid-call). */
+  startedAt?: string;
 }
 
 export interface RunStream {
@@ -139,8 +142,10 @@ export function useRunStream(runId: string, enabled: boolean): RunStream {
       if (!step) return;
       setStream((s) => {
         if (step.type === "llm") return { ...s, steps: [...s.steps, step], delta: "", pendingModel: null };
-        // A finished tool call replaces the first in-flight call of the same tool on the same Node.
-        const index = s.pendingTools.findIndex((p) => p.tool === step.tool && p.node === step.node);
+        // A finished tool call replaces its in-flight row: same callId, else (an older Core) the
+        // first in-flight call of the same tool on the same Node.
+        const byId = step.callId ? s.pendingTools.findIndex((p) => p.callId === step.callId) : -1;
+        const index = byId >= 0 ? byId : s.pendingTools.findIndex((p) => p.tool === step.tool && p.node === step.node);
         const pendingTools = index < 0 ? s.pendingTools : s.pendingTools.filter((_, i) => i !== index);
         return { ...s, steps: [...s.steps, step], pendingTools };
       });
@@ -159,6 +164,7 @@ export function useRunStream(runId: string, enabled: boolean): RunStream {
         provider: payload.provider,
         model: payload.model,
         attempt: typeof payload.attempt === "number" ? payload.attempt : 1,
+        ...(typeof payload.startedAt === "string" ? { startedAt: payload.startedAt } : {}),
       };
       setStream((s) => ({ ...s, pendingModel, delta: "" }));
     });
@@ -185,8 +191,13 @@ export function useRunStream(runId: string, enabled: boolean): RunStream {
         tool: payload.tool,
         node: typeof payload.node === "string" ? payload.node : "",
         arguments: payload.arguments,
+        ...(typeof payload.startedAt === "string" ? { startedAt: payload.startedAt } : {}),
       };
-      setStream((s) => ({ ...s, pendingModel: null, pendingTools: [...s.pendingTools, call] }));
+      setStream((s) =>
+        s.pendingTools.some((p) => p.callId === call.callId)
+          ? s
+          : { ...s, pendingModel: null, pendingTools: [...s.pendingTools, call] },
+      );
     });
     source.addEventListener("status", (event) => {
       const payload = parse((event as MessageEvent<string>).data);

@@ -10,17 +10,31 @@ export const runKeys = {
 export interface RunFilters {
   jobId?: string | null;
   status?: RunStatus | null;
+  trigger?: string | null;
+  nodeId?: string | null;
+  /** Created on or after / before these ISO instants. */
+  since?: string | null;
+  until?: string | null;
+  /** Text in the output or the error. */
+  q?: string | null;
   /** Newest N runs; the Core caps it at 500. */
   limit?: number;
 }
 
-export function useRuns(filters: RunFilters = {}, options: { refetchInterval?: number | false } = {}) {
+export function useRuns(
+  filters: RunFilters = {},
+  options: { refetchInterval?: number | false; enabled?: boolean } = {},
+) {
   return useQuery({
     queryKey: runKeys.list(filters),
     queryFn: async ({ signal }) => {
       const params = new URLSearchParams();
       if (filters.jobId) params.set("jobId", filters.jobId);
       if (filters.status) params.set("status", filters.status);
+      for (const key of ["trigger", "nodeId", "since", "until", "q"] as const) {
+        const value = filters[key];
+        if (value) params.set(key, value);
+      }
       params.set("limit", String(filters.limit ?? 200));
       const query = params.toString();
       const runs = asList<Run>(await api.get<unknown>(`/api/runs${query ? `?${query}` : ""}`, signal));
@@ -32,6 +46,7 @@ export function useRuns(filters: RunFilters = {}, options: { refetchInterval?: n
         .sort((a, b) => runTime(b) - runTime(a));
     },
     refetchInterval: options.refetchInterval ?? false,
+    enabled: options.enabled ?? true,
   });
 }
 

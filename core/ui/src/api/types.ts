@@ -176,7 +176,7 @@ export interface JobWebhook {
 
 /** `skipped`: a fan-out child whose Node was offline when its turn came (or stopped by stopOnFailure). */
 export type RunStatus = "queued" | "running" | "waiting_approval" | "succeeded" | "failed" | "cancelled" | "skipped";
-export type RunTrigger = "manual" | "cron" | "webhook";
+export type RunTrigger = "manual" | "cron" | "webhook" | "chain";
 
 export interface RunSummary {
   id: string;
@@ -361,6 +361,11 @@ export interface ToolStep {
   result: unknown;
   isError: boolean;
   durationMs: number;
+  /** Matches the live `tool` event of the same call. */
+  callId?: string;
+  nodeId?: string;
+  source?: string;
+  truncated?: boolean;
 }
 
 export type RunStep = LlmStep | ToolStep;
@@ -389,6 +394,11 @@ export interface Run {
   parentRunId?: string | null;
   nodeId?: string | null;
   nodeName?: string | null;
+  /** A failed run's stable reason: `nodes_offline`, `no_targets`. */
+  errorCode?: string | null;
+  /** In lists: the models ("provider / model") and Nodes the run's steps used. */
+  models?: string[];
+  nodes?: string[];
 }
 
 export interface CronPreview {

@@ -3,6 +3,7 @@ import { useDisclosure } from "@mantine/hooks";
 import { IconAlertTriangle, IconChevronDown, IconChevronRight } from "@tabler/icons-react";
 import type { LlmStep, ToolStep } from "../api/types.ts";
 import { formatDuration, formatNumber, toDisplayText } from "../lib/format.ts";
+import { ExitBadge, execResult, ToolResultView } from "./tool-result-view.tsx";
 
 /** Tool results are MCP-shaped (`{content: [{type: "text", text}]}`) or plain values; show text
  * where there is text, pretty JSON otherwise. */
@@ -60,7 +61,8 @@ export function speedText(speed: LlmStep["speed"]): string {
   return parts.map((p) => ` · ${p}`).join("");
 }
 
-export function LlmStepView({ step }: { step: LlmStep }) {
+/** `isFinalAnswer`: this turn's text is the run's answer, shown once above the transcript (issue 22.3). */
+export function LlmStepView({ step, isFinalAnswer = false }: { step: LlmStep; isFinalAnswer?: boolean }) {
   const usage = step.usage;
   return (
     <Stack gap={6}>
@@ -89,7 +91,12 @@ export function LlmStepView({ step }: { step: LlmStep }) {
           <Text size="sm">{step.warning}</Text>
         </Alert>
       )}
-      {step.text && (
+      {step.text && isFinalAnswer ? (
+        <Text size="xs" c="dimmed" data-testid="final-answer-note">
+          Wrote the answer shown above.
+        </Text>
+      ) : null}
+      {step.text && !isFinalAnswer && (
         <Paper withBorder p="sm" radius="sm">
           <Text size="sm" className="fc-pre">
             {step.text}
@@ -125,8 +132,11 @@ export function LlmStepView({ step }: { step: LlmStep }) {
 export function ToolStepView({ step, nodeName }: { step: ToolStep; nodeName: string }) {
   const [opened, { toggle }] = useDisclosure(step.isError);
   const text = resultText(step.result);
-  // Collapsed, a step shows the start of its result on one line (JSON squeezed, not just "{").
-  const firstLine = text.replace(/\s+/g, " ").trim().slice(0, 240);
+  const exec = execResult(step);
+  // Collapsed, a step shows the start of its result on one line (JSON squeezed, not just "{");
+  // a command shows the start of its output instead of its JSON.
+  const summary = exec ? exec.stdout || exec.stderr : text;
+  const firstLine = summary.replace(/\s+/g, " ").trim().slice(0, 240);
   return (
     <Stack gap={6}>
       <Group gap="xs" wrap="wrap">
@@ -144,7 +154,9 @@ export function ToolStepView({ step, nodeName }: { step: ToolStep; nodeName: str
         <Text size="sm" c="dimmed">
           on {nodeName}
         </Text>
-        {step.isError ? (
+        {exec ? (
+          <ExitBadge result={exec} />
+        ) : step.isError ? (
           <Badge color="red" variant="light">
             error
           </Badge>
@@ -164,8 +176,14 @@ export function ToolStepView({ step, nodeName }: { step: ToolStep; nodeName: str
       )}
       <Collapse expanded={opened}>
         <Stack gap="xs" pl="md">
-          <Folded label="Arguments" text={toDisplayText(step.arguments ?? {})} />
-          <Folded label={step.isError ? "Error" : "Result"} text={text || "(empty)"} />
+          {/* A command's one argument is shown as its prompt line in the terminal view. */}
+          {exec ? null : <Folded label="Arguments" text={toDisplayText(step.arguments ?? {})} />}
+          {opened ? (
+            <ToolResultView
+              step={step}
+              fallback={<Folded label={step.isError ? "Error" : "Result"} text={text || "(empty)"} />}
+            />
+          ) : null}
         </Stack>
       </Collapse>
     </Stack>

@@ -33,10 +33,16 @@ export function RunStatusBadge({ status, ...props }: { status: RunStatus } & Bad
   );
 }
 
-export function NodeStatusBadge({ status, ...props }: { status: NodeStatus } & BadgeProps) {
+/** `lastSeenAt` given and null: the Node never connected, which says more than "offline" (issue 22.5). */
+export function NodeStatusBadge({
+  status,
+  lastSeenAt,
+  ...props
+}: { status: NodeStatus; lastSeenAt?: string | null } & BadgeProps) {
+  const never = status !== "online" && lastSeenAt === null;
   return (
-    <Badge color={status === "online" ? "green" : "gray"} variant="dot" {...props}>
-      {status}
+    <Badge color={status === "online" ? "green" : never ? "yellow" : "gray"} variant="dot" {...props}>
+      {never ? "never connected" : status}
     </Badge>
   );
 }

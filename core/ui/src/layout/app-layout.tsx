@@ -31,6 +31,7 @@ import {
   IconServer2,
   IconSpeakerphone,
   IconSun,
+  IconUserCircle,
   IconUsers,
 } from "@tabler/icons-react";
 import { Suspense, useEffect } from "react";
@@ -52,6 +53,7 @@ const NAV = [
 
 /** Account and administration: API tokens are every user's own; the rest is for admins. */
 const SETTINGS_NAV = [
+  { to: "/account", label: "Your account", icon: IconUserCircle, adminOnly: false },
   { to: "/tokens", label: "API tokens", icon: IconCertificate, adminOnly: false },
   { to: "/users", label: "Users", icon: IconUsers, adminOnly: true },
   { to: "/audit", label: "Audit log", icon: IconListSearch, adminOnly: true },
@@ -121,9 +123,9 @@ export function AppLayout() {
           <Group gap="xs" wrap="nowrap">
             {me.data && (
               <Group gap={6} visibleFrom="xs" wrap="nowrap">
-                <Text size="sm" c="dimmed">
+                <Anchor component={Link} to="/account" size="sm" c="dimmed" title="Your account and password">
                   {me.data.username}
-                </Text>
+                </Anchor>
                 <Badge size="sm" variant="light" color={me.data.role === "admin" ? "red" : "gray"}>
                   {me.data.role}
                 </Badge>

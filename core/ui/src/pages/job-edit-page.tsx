@@ -1,9 +1,9 @@
-import { Alert, Anchor, Button, Group, Stack } from "@mantine/core";
+import { Alert, Anchor, Button, Group, Stack, Tabs } from "@mantine/core";
 import { useDisclosure } from "@mantine/hooks";
 import { notifications } from "@mantine/notifications";
 import { IconAlertTriangle, IconArrowLeft, IconPlayerPlay } from "@tabler/icons-react";
 import { useEffect, useState } from "react";
-import { Link, useNavigate, useParams } from "react-router";
+import { Link, useNavigate, useParams, useSearchParams } from "react-router";
 import { errorMessage } from "../api/client.ts";
 import { useDeleteJob, useJob, useRunJob, useSaveJob } from "../api/jobs.ts";
 import { usePermissions } from "../api/me.ts";
@@ -14,7 +14,9 @@ import { PageHeader } from "../components/page-header.tsx";
 import { QueryState } from "../components/query-state.tsx";
 import { emptyForm, type FormState, formFromJob, toInput } from "./job-edit/form-model.ts";
 import { JobForm } from "./job-edit/job-form.tsx";
+import { JobRunsPanel, JobWebhookPanel, jobTab } from "./job-edit/job-tabs.tsx";
 import { BudgetStatus, RecentRuns, ScheduleStatus } from "./job-edit/status-panels.tsx";
+import { TargetNodes, useJobTargets } from "./job-edit/target-nodes.tsx";
 
 /* The job page: loads the job and what it refers to, and wires them to the form (job-edit/job-form.tsx,
  * one file per section) and the status panels. */
@@ -30,6 +32,17 @@ export default function JobEditPage() {
   const remove = useDeleteJob();
   const { canOperate, known: roleKnown } = usePermissions();
   const [deleteOpened, deleteModal] = useDisclosure(false);
+  const [offlineOpened, offlineModal] = useDisclosure(false);
+  const targets = useJobTargets(isNew ? undefined : job.data);
+  // The tab is in the URL (?tab=settings), so a link can open the job's settings directly.
+  const [params, setParams] = useSearchParams();
+  const tab = jobTab(params.get("tab"));
+  const setTab = (value: string | null) => {
+    const next = new URLSearchParams(params);
+    if (value && value !== "overview") next.set("tab", value);
+    else next.delete("tab");
+    setParams(next, { replace: true });
+  };
   const [form, setForm] = useState<FormState>(emptyForm);
   const [loadedFor, setLoadedFor] = useState<string | null>(null);
 
@@ -67,6 +80,7 @@ export default function JobEditPage() {
 
   const runNow = () => {
     if (!id) return;
+    offlineModal.close();
     run.mutate(
       { id },
       {
@@ -110,7 +124,13 @@ export default function JobEditPage() {
         actions={
           !isNew &&
           canOperate && (
-            <Button leftSection={<IconPlayerPlay size={16} />} onClick={runNow} loading={run.isPending}>
+            <Button
+              leftSection={<IconPlayerPlay size={16} />}
+              // Every target offline: say so first (issue 22.1), the operator may still run it. Some
+              // offline is said on the page only: a fleet of hundreds has one down most days.
+              onClick={targets.allOffline ? offlineModal.open : runNow}
+              loading={run.isPending}
+            >
               Run now
             </Button>
           )
@@ -133,14 +153,45 @@ export default function JobEditPage() {
           error={job.error}
           onRetry={() => job.refetch()}
         >
-          <Stack gap="lg">
-            {job.data ? <ScheduleStatus job={job.data} /> : null}
-            {job.data ? <BudgetStatus job={job.data} /> : null}
-            {body}
-            {id && <RecentRuns jobId={id} />}
-          </Stack>
+          {/* Tabs (issue 22.7): what the job is doing first, its settings one click away. Inactive
+              panels stay mounted, so switching tabs never loses an unsaved edit. */}
+          <Tabs value={tab} onChange={(value) => setTab(value)} keepMounted>
+            <Tabs.List mb="md">
+              <Tabs.Tab value="overview">Overview</Tabs.Tab>
+              <Tabs.Tab value="runs">Runs</Tabs.Tab>
+              <Tabs.Tab value="settings">Settings</Tabs.Tab>
+              <Tabs.Tab value="webhook">Webhook</Tabs.Tab>
+            </Tabs.List>
+            <Tabs.Panel value="overview">
+              <Stack gap="lg">
+                {id && <RecentRuns jobId={id} />}
+                {job.data ? <TargetNodes targets={targets} /> : null}
+                {job.data ? <ScheduleStatus job={job.data} /> : null}
+                {job.data ? <BudgetStatus job={job.data} /> : null}
+              </Stack>
+            </Tabs.Panel>
+            <Tabs.Panel value="runs">{job.data ? <JobRunsPanel job={job.data} /> : null}</Tabs.Panel>
+            <Tabs.Panel value="settings">{body}</Tabs.Panel>
+            <Tabs.Panel value="webhook">
+              {job.data ? <JobWebhookPanel job={job.data} canEdit={canOperate} /> : null}
+            </Tabs.Panel>
+          </Tabs>
         </QueryState>
       )}
+      <ConfirmModal
+        opened={offlineOpened}
+        onClose={offlineModal.close}
+        title={targets.allOffline ? "Every target Node is offline" : "Some target Nodes are offline"}
+        confirmLabel="Run anyway"
+        loading={run.isPending}
+        onConfirm={runNow}
+      >
+        <b>{targets.offline.map((n) => n.name).join(", ")}</b> {targets.offline.length === 1 ? "is" : "are"} not
+        connected.{" "}
+        {targets.allOffline
+          ? "The run will fail at once (nodes offline): no tool could be offered to the model."
+          : "The run works with the other Nodes only; the model is told which are missing."}
+      </ConfirmModal>
       <ConfirmModal
         opened={deleteOpened}
         onClose={deleteModal.close}

@@ -109,7 +109,7 @@ export default function NodeDetailPage() {
               title={
                 <Group gap="sm">
                   {data.name}
-                  <NodeStatusBadge status={data.status} size="lg" />
+                  <NodeStatusBadge status={data.status} lastSeenAt={data.lastSeenAt} size="lg" />
                 </Group>
               }
               actions={

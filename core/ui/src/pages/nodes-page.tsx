@@ -63,7 +63,7 @@ export default function NodesPage() {
                       )}
                     </Table.Td>
                     <Table.Td>
-                      <NodeStatusBadge status={node.status} />
+                      <NodeStatusBadge status={node.status} lastSeenAt={node.lastSeenAt} />
                     </Table.Td>
                     <Table.Td>
                       <Text size="sm" ff="monospace">

@@ -28,6 +28,7 @@ import { ACTIVE_RUN_STATUSES, type RunStep } from "../api/types.ts";
 import { ApprovalCard } from "../components/approval-card.tsx";
 import { PageHeader } from "../components/page-header.tsx";
 import { QueryState } from "../components/query-state.tsx";
+import { RerunActions } from "../components/rerun-actions.tsx";
 import { ParentRunLink, RunChildren } from "../components/run-children.tsx";
 import { RunDeliveries, RunResultCard } from "../components/run-results.tsx";
 import { LlmStepView, ToolStepView } from "../components/run-step-view.tsx";
@@ -35,6 +36,7 @@ import { RunStatusBadge } from "../components/status-badge.tsx";
 import { TimeAgo } from "../components/time-ago.tsx";
 import { budgetStop } from "../lib/budget.ts";
 import { formatDuration, formatNumber, runDuration, toDisplayText } from "../lib/format.ts";
+import { useNow } from "../lib/use-now.ts";
 
 function Field({ label, children }: { label: string; children: ReactNode }) {
   return (
@@ -145,6 +147,19 @@ export default function RunDetailPage() {
   const pendingApproval =
     status === "waiting_approval" ? (stream.status?.pendingApproval ?? data?.pendingApproval ?? null) : null;
   const nodeName = (ref: string) => nodes.data?.find((n) => n.id === ref || n.name === ref)?.name ?? ref;
+  // Durations tick while the run is active (issue 22.2): the page re-renders every second.
+  const now = useNow(1_000, active);
+  // A call the stored steps already answer is not in flight any more (a replay may race its step).
+  const answered = new Set(steps.flatMap((s) => (s.type === "tool" && s.callId ? [s.callId] : [])));
+  const inFlight = stream.pendingTools.filter((call) => !answered.has(call.callId));
+  // The answer is shown once, on top; the model turn that wrote it says so (issue 22.3).
+  const finalIndex = output
+    ? steps.findLastIndex((s) => s.type === "llm" && (s.text ?? "").trim() === output.trim())
+    : -1;
+  const models = [...new Set(steps.flatMap((s) => (s.type === "llm" ? [`${s.provider} / ${s.model}`] : [])))];
+  const stepNodes = steps.flatMap((s) => (s.type === "tool" && s.node ? [nodeName(s.node)] : []));
+  const callNodes = inFlight.flatMap((c) => (c.node ? [nodeName(c.node)] : []));
+  const runNodes = [...new Set([...(data?.nodeName ? [data.nodeName] : []), ...stepNodes, ...callNodes])];
 
   return (
     <>
@@ -170,22 +185,26 @@ export default function RunDetailPage() {
                 </Text>
               }
               actions={
-                active &&
-                canOperate && (
-                  <Button
-                    color="red"
-                    variant="light"
-                    leftSection={<IconPlayerStop size={16} />}
-                    loading={cancel.isPending}
-                    onClick={() =>
-                      cancel.mutate(id, {
-                        onError: (e) =>
-                          notifications.show({ color: "red", title: "Not cancelled", message: errorMessage(e) }),
-                      })
-                    }
-                  >
-                    Cancel run
-                  </Button>
+                canOperate && !active && !data.parentRunId ? (
+                  <RerunActions run={data} />
+                ) : (
+                  active &&
+                  canOperate && (
+                    <Button
+                      color="red"
+                      variant="light"
+                      leftSection={<IconPlayerStop size={16} />}
+                      loading={cancel.isPending}
+                      onClick={() =>
+                        cancel.mutate(id, {
+                          onError: (e) =>
+                            notifications.show({ color: "red", title: "Not cancelled", message: errorMessage(e) }),
+                        })
+                      }
+                    >
+                      Cancel run
+                    </Button>
+                  )
                 )
               }
             />
@@ -194,7 +213,7 @@ export default function RunDetailPage() {
             {status === "failed" && error && <FailureAlert error={error} jobId={data.jobId} canEdit={canOperate} />}
 
             <Card withBorder>
-              <SimpleGrid cols={{ base: 2, md: 5 }}>
+              <SimpleGrid cols={{ base: 2, md: 4 }}>
                 <Field label="Job">
                   <Anchor component={Link} to={`/jobs/${data.jobId}`}>
                     {data.jobName ?? job.data?.name ?? data.jobId}
@@ -204,10 +223,29 @@ export default function RunDetailPage() {
                 <Field label="Started">
                   <TimeAgo iso={data.startedAt ?? data.createdAt} />
                 </Field>
-                <Field label="Duration">{formatDuration(runDuration(data.startedAt, data.finishedAt))}</Field>
+                <Field label="Duration">
+                  <span data-testid="run-duration" data-now={now}>
+                    {formatDuration(runDuration(data.startedAt, data.finishedAt))}
+                  </span>
+                </Field>
                 <Field label="Tokens">
                   {formatNumber(usage.prompt)} in · {formatNumber(usage.completion)} out
                 </Field>
+                <Field label={models.length > 1 ? "Models" : "Model"}>
+                  <span data-testid="run-models">
+                    {models.length ? models.join(", ") : (job.data && `${job.data.model.model} (not asked yet)`) || "—"}
+                  </span>
+                </Field>
+                <Field label={runNodes.length > 1 ? "Nodes" : "Node"}>
+                  <span data-testid="run-nodes">{runNodes.length ? runNodes.join(", ") : "—"}</span>
+                </Field>
+                {data.errorCode ? (
+                  <Field label="Reason">
+                    <Badge color="red" variant="light" tt="none" data-testid="run-error-code">
+                      {data.errorCode.replace(/_/g, " ")}
+                    </Badge>
+                  </Field>
+                ) : null}
               </SimpleGrid>
             </Card>
 
@@ -260,7 +298,7 @@ export default function RunDetailPage() {
               <Title order={3} id="transcript-title" mb="md">
                 Transcript
               </Title>
-              {steps.length === 0 && !stream.delta && !stream.pendingModel && stream.pendingTools.length === 0 ? (
+              {steps.length === 0 && !stream.delta && !stream.pendingModel && inFlight.length === 0 ? (
                 <Group gap="xs">
                   {active && <Loader size="xs" />}
                   <Text size="sm" c="dimmed">
@@ -286,7 +324,7 @@ export default function RunDetailPage() {
                       }
                     >
                       {step.type === "llm" ? (
-                        <LlmStepView step={step} />
+                        <LlmStepView step={step} isFinalAnswer={index === finalIndex} />
                       ) : (
                         <ToolStepView step={step} nodeName={nodeName(step.node)} />
                       )}
@@ -294,11 +332,14 @@ export default function RunDetailPage() {
                   ))}
                   {/* Timeline clones every child, so no "" or false may reach it: hence the ternaries. */}
                   {active
-                    ? stream.pendingTools.map((call) => (
+                    ? inFlight.map((call) => (
                         <Timeline.Item
                           key={call.callId}
                           bullet={<Loader size={12} />}
-                          title={`Running ${call.tool} on ${nodeName(call.node)}…`}
+                          data-testid="tool-in-flight"
+                          title={`Running ${call.tool} on ${nodeName(call.node)}…${
+                            call.startedAt ? ` ${formatDuration(Math.max(0, now - Date.parse(call.startedAt)))}` : ""
+                          }`}
                         >
                           <Text size="xs" ff="monospace" c="dimmed" lineClamp={2}>
                             {toDisplayText(call.arguments ?? {}).replace(/\s+/g, " ")}

@@ -1,0 +1,126 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { RecordingLlmClient } from "../agent/testing/recording-llm-client.ts";
+import { startTestCore, type TestCore } from "../testing/test-core.ts";
+import { InFlightCalls } from "./in-flight.ts";
+
+/** Issue 22.2: a browser that opens a run while a tool call is in flight is told about that call
+ * (the `tool` event is live-only), with when it started so the page can tick its duration. */
+
+describe("InFlightCalls", () => {
+  it("keeps the model request and unanswered calls; a step or done removes them", () => {
+    const calls = new InFlightCalls();
+    calls.record("r", { type: "model", provider: "p", model: "m", attempt: 1 });
+    expect(calls.snapshot("r")).toEqual([{ type: "model", provider: "p", model: "m", attempt: 1 }]);
+    calls.record("r", { type: "tool", tool: "a", node: "n", callId: "c1", arguments: {} });
+    calls.record("r", { type: "tool", tool: "b", node: "n", callId: "c2", arguments: {} });
+    expect(calls.snapshot("r").map((e) => e.type === "tool" && e.callId)).toEqual(["c1", "c2"]);
+    calls.record("r", { type: "step", seq: 3, step: { type: "tool", callId: "c1" } });
+    expect(calls.snapshot("r").map((e) => e.type === "tool" && e.callId)).toEqual(["c2"]);
+    calls.record("r", { type: "done", status: "succeeded" });
+    expect(calls.snapshot("r")).toEqual([]);
+    // A step of a run never announced here (another replica's, before this one started) is ignored.
+    calls.record("x", { type: "step", seq: 1, step: { type: "llm" } });
+    expect(calls.snapshot("x")).toEqual([]);
+  });
+
+  it("forgets a run idle for hours (its replica died before `done`)", () => {
+    let now = 0;
+    const calls = new InFlightCalls(() => now);
+    calls.record("old", { type: "tool", tool: "a", node: "n", callId: "c", arguments: {} });
+    now = 7 * 60 * 60 * 1000;
+    calls.record("new", { type: "tool", tool: "a", node: "n", callId: "c", arguments: {} });
+    expect(calls.snapshot("old")).toEqual([]);
+    expect(calls.snapshot("new")).toHaveLength(1);
+  });
+});
+
+let t: TestCore;
+let base: string;
+let admin: string;
+
+beforeAll(async () => {
+  // The model calls `hang` (waits until the run is cancelled) once, then would answer.
+  const model = new RecordingLlmClient((request) =>
+    request.messages.some((m) => m.role === "tool")
+      ? { text: "done" }
+      : { text: "", toolCalls: [{ name: "hang", arguments: "{}" }] },
+  );
+  t = await startTestCore({ llm: () => model });
+  base = (await t.core.listen()).replace("0.0.0.0", "127.0.0.1");
+  admin = await t.login();
+  await t.api(admin, "POST", "/api/providers", {
+    name: "fake",
+    kind: "openai-compatible",
+    baseUrl: "http://127.0.0.1:9",
+  });
+  await t.connectNode("box-1");
+});
+
+afterAll(async () => {
+  await t?.close();
+});
+
+/** Reads Server-Sent Events until `until` holds for one of them, then stops reading. */
+async function readEvents(url: string, until: (event: string, data: unknown) => boolean, timeoutMs = 5_000) {
+  const res = await fetch(url, {
+    headers: { authorization: `Bearer ${admin}` },
+    signal: AbortSignal.timeout(timeoutMs),
+  });
+  const reader = res.body!.getReader();
+  const decoder = new TextDecoder();
+  const events: Array<{ event: string; data: unknown }> = [];
+  let text = "";
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return events;
+      text += decoder.decode(value, { stream: true });
+      let end = text.indexOf("\n\n");
+      while (end >= 0) {
+        const block = text.slice(0, end);
+        text = text.slice(end + 2);
+        end = text.indexOf("\n\n");
+        const event = /^event: (.*)$/m.exec(block)?.[1];
+        const data = /^data: (.*)$/m.exec(block)?.[1];
+        if (!event || data === undefined) continue;
+        events.push({ event, data: JSON.parse(data) });
+        if (until(event, JSON.parse(data))) return events;
+      }
+    }
+  } finally {
+    await reader.cancel().catch(() => {});
+  }
+}
+
+describe("GET /api/runs/:id/events opened mid-call", () => {
+  it("replays the call in flight (tool, Node, arguments, startedAt) after the stored steps, once", async () => {
+    const job = await t.api(admin, "POST", "/api/jobs", {
+      name: "long-call",
+      prompt: "Wait for the slow tool.",
+      model: { provider: "fake", model: "m" },
+      nodes: ["box-1"],
+    });
+    expect(job.status, JSON.stringify(job.body)).toBe(201);
+    const runId = (await t.api(admin, "POST", `/api/jobs/${job.body.id}/run`, {})).body.runId as string;
+    // Wait until the model step is stored and the call has gone to the Node.
+    const end = Date.now() + 5_000;
+    while (t.core.ctx.events.inFlight(runId).every((e) => e.type !== "tool")) {
+      if (Date.now() > end) throw new Error("the tool call never started");
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const before = Date.now();
+    const events = await readEvents(`${base}/api/runs/${runId}/events`, (event) => event === "status");
+    const names = events.map((e) => e.event);
+    expect(names).toEqual(["step", "tool", "status"]);
+    const tool = events[1]!.data as Record<string, unknown>;
+    expect(tool).toMatchObject({ tool: "hang", node: "box-1", arguments: {} });
+    expect(typeof tool.callId).toBe("string");
+    expect(Date.parse(String(tool.startedAt))).toBeLessThanOrEqual(before);
+    expect(events[2]!.data).toMatchObject({ status: "running" });
+
+    // Once the call is answered (here: cancelled), a new subscriber is told of no call in flight.
+    await t.api(admin, "POST", `/api/runs/${runId}/cancel`);
+    const after = await readEvents(`${base}/api/runs/${runId}/events`, (event) => event === "done");
+    expect(after.map((e) => e.event)).not.toContain("tool");
+  });
+});

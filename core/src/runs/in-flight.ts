@@ -1,0 +1,69 @@
+import type { RunEvent } from "./run-events.ts";
+
+type ToolEvent = Extract<RunEvent, { type: "tool" }>;
+type ModelEvent = Extract<RunEvent, { type: "model" }>;
+
+interface RunInFlight {
+  model: ModelEvent | null;
+  tools: Map<string, ToolEvent>;
+  touchedAt: number;
+}
+
+/** Runs whose `done` never came here (their replica died): forgotten after this long idle. */
+const IDLE_FORGET_MS = 6 * 60 * 60 * 1000;
+/** A bound on memory whatever happens: the oldest run is forgotten first. */
+const MAX_RUNS = 10_000;
+
+/**
+ * What each run is doing right now — the model request and the tool calls sent and not yet
+ * answered — kept from the events as they pass, so a browser that opens a run mid-call is told
+ * (issue 22.2): those events are live-only, a late subscriber would otherwise never see them.
+ * In cluster mode every replica receives every run event (RedisRunEventBus), so every replica
+ * knows. Updated before listeners are told, so a snapshot never lags what was delivered.
+ */
+export class InFlightCalls {
+  private readonly runs = new Map<string, RunInFlight>();
+  private readonly now: () => number;
+
+  constructor(now: () => number = Date.now) {
+    this.now = now;
+  }
+
+  record(runId: string, event: RunEvent): void {
+    if (event.type === "done") {
+      this.runs.delete(runId);
+      return;
+    }
+    if (event.type !== "tool" && event.type !== "model" && event.type !== "step") return;
+    let entry = this.runs.get(runId);
+    if (!entry) {
+      if (event.type === "step") return;
+      entry = { model: null, tools: new Map(), touchedAt: this.now() };
+      this.runs.set(runId, entry);
+      this.sweep();
+    }
+    entry.touchedAt = this.now();
+    if (event.type === "model") entry.model = event;
+    else if (event.type === "tool") {
+      // The model's turn ended in this call: it is no longer what the run waits on.
+      entry.model = null;
+      entry.tools.set(event.callId, event);
+    } else if (event.step.type === "llm") entry.model = null;
+    else if (typeof event.step.callId === "string") entry.tools.delete(event.step.callId);
+  }
+
+  /** The in-flight model request first, then the tool calls in the order they were sent. */
+  snapshot(runId: string): RunEvent[] {
+    const entry = this.runs.get(runId);
+    if (!entry) return [];
+    return [...(entry.model ? [entry.model] : []), ...entry.tools.values()];
+  }
+
+  private sweep(): void {
+    const cutoff = this.now() - IDLE_FORGET_MS;
+    for (const [runId, entry] of this.runs) {
+      if (entry.touchedAt < cutoff || this.runs.size > MAX_RUNS) this.runs.delete(runId);
+      else break; // Insertion order is roughly age order: stop at the first live one.
+    }
+  }
+}
