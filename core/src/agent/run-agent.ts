@@ -96,7 +96,10 @@ async function runLoop(runOptions: RunAgentOptions, budget: AbortSignal | undefi
               // After an answer that missed the schema, the corrective turn is bound to it natively.
               ...(options.finalCheck?.responseSchema
                 ? {
-                    responseSchema: { ...options.finalCheck.responseSchema, ...(corrections > 0 ? { final: true } : {}) },
+                    responseSchema: {
+                      ...options.finalCheck.responseSchema,
+                      ...(corrections > 0 ? { final: true } : {}),
+                    },
                   }
                 : {}),
             },
