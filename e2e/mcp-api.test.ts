@@ -25,7 +25,7 @@ import {
 } from "@fabricore/node/runtime/testing/docker-suite.ts";
 import Docker from "dockerode";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { EVERYTHING_IMAGE, ensureTestImages } from "./images/test-images.ts";
+import { EVERYTHING_IMAGE, ensureTestImages, HOSTILE_IMAGE } from "./images/test-images.ts";
 import {
   ApiClient,
   type CoreHandle,
@@ -72,7 +72,11 @@ function script(request: RecordedRequest) {
   const want = /CALL:(\S+)/.exec(user)?.[1];
   const offered = (body.tools ?? []).map((t) => t.function.name);
   if (!want || !offered.includes(want)) return turn.text(`NOT OFFERED ${want}; offered: ${offered.join(",")}`);
-  const args = want.endsWith("echo") ? { message: echoText } : { path: "/data/marker.txt" };
+  const args = want.endsWith("echo")
+    ? { message: echoText }
+    : want.endsWith("fetch_urls")
+      ? { urls: ["https://denied.test:8443/", "http://169.254.169.254/latest/meta-data/"] }
+      : { path: "/data/marker.txt" };
   return turn.toolCalls([{ name: want, arguments: args }]);
 }
 
@@ -100,6 +104,9 @@ function startDockerNode(): Proc {
         testDockerEndpoint(),
         "--mount-root",
         mountRoot,
+        // What a server here may be allowed to reach (issue 17); nothing in these tests is reachable.
+        "--allow-egress",
+        "*.test:8443",
         "--log-level",
         "warn",
       ],
@@ -443,6 +450,26 @@ describe.skipIf(!run)("MCP on the Node through the Core's API", () => {
     const job = await runJob("echo", "CALL:echo Echo something.");
     expect(job.status, JSON.stringify(job)).toBe("succeeded");
     expect(job.output).toContain(echoText);
+  });
+
+  it("a server with an egress allow list: what its proxy refuses is counted in the Node's status and the API (issue 17)", async () => {
+    const res = await api.request("POST", `/api/nodes/${nodeId}/mcp`, {
+      name: "egress",
+      image: HOSTILE_IMAGE,
+      network: { allow: ["allowed.test:8443"] },
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    await waitFor("the egress server running", async () => (await mcpServer("egress"))?.state === "running", 60_000);
+    expect(await mcpServer("egress")).toMatchObject({ network: { allow: ["allowed.test:8443"] } });
+    const job = await runJob("egress-probe", "CALL:fetch_urls Fetch these.");
+    expect(job.status, JSON.stringify(job)).toBe("succeeded");
+    // Neither is on the list: refused by the proxy (a name before any lookup, the metadata address by rule).
+    expect(job.output).not.toMatch(/"status":\s*200/);
+    await waitFor("the refusals reported", async () => (await mcpServer("egress"))?.egress?.refused >= 2, 20_000);
+    const server = await mcpServer("egress");
+    expect(server.egress).toMatchObject({ allowed: 0, refused: 2 });
+    expect(server.egress.lastRefused.target).toMatch(/denied\.test:8443|169\.254\.169\.254:80/);
+    expect((await api.request("DELETE", `/api/nodes/${nodeId}/mcp/egress`)).status).toBe(200);
   });
 
   it("reports a mount the Node's own policy refuses as failed, with the reason", async () => {

@@ -288,6 +288,8 @@ describe.skipIf(!haveChromium)("web UI in Chromium", { timeout: 60_000 }, () => 
     await page.getByRole("textbox", { name: "Name" }).fill("BRAVE_API_KEY");
     await page.getByRole("textbox", { name: "Value" }).fill("s3cret-value-never-shown");
     await page.getByRole("button", { name: "Save secret" }).click();
+    // The list refreshes before the dialog closes: wait for both before reading the page.
+    await page.getByRole("dialog", { name: "Add a secret" }).waitFor({ state: "hidden" });
     await page.getByText("BRAVE_API_KEY").waitFor();
     expect(await page.content()).not.toContain("s3cret-value-never-shown");
     await shot("secrets");

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
+import { renderTemplate } from "@fabricore/protocol/prompt-template.ts";
 import type { AgentTool } from "../agent/types.ts";
 import type { ApprovalPolicy, Job, Run } from "../database/types.ts";
-import { renderTemplate } from "./prompt-template.ts";
 import { outputInstruction } from "./structured-output.ts";
 
 /**

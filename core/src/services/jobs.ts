@@ -1,3 +1,4 @@
+import { checkTemplate } from "@fabricore/protocol/prompt-template.ts";
 import { ApiError } from "../api/errors.ts";
 import type {
   ChannelsRepo,
@@ -9,7 +10,6 @@ import type {
 } from "../database/index.ts";
 import type { Job, JobPatch, NewJob } from "../database/types.ts";
 import { findChainLoop } from "../runs/chain-rules.ts";
-import { checkTemplate } from "../runs/prompt-template.ts";
 import { compileOutputSchema, OutputSchemaError } from "../runs/structured-output.ts";
 import { CronError, describeCron, nextFireTimes } from "../scheduler/cron.ts";
 import type { Scheduler } from "../scheduler/cron-scheduler.ts";

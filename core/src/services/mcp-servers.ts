@@ -159,6 +159,8 @@ export class McpServers {
       error: status?.error ?? null,
       restarts: status?.restarts ?? 0,
       lastCrash: status?.lastCrash ?? null,
+      // What its egress proxy let through and refused (issue 17: refusals visible in the UI).
+      egress: status?.egress ?? null,
       tools,
     };
   }

@@ -83,6 +83,9 @@ function specKey(spec: McpServerSpec): string {
  * their tools as one ToolProvider (`source: "mcp:<server>"`). The only part of the Node that
  * touches Docker, through the narrow DockerApi.
  */
+/** How often, at most, egress counters alone make the Node report its servers' status. */
+const STATUS_COALESCE_MS = 500;
+
 export class McpManager implements McpProvider {
   private readonly config: McpManagerConfig;
   private readonly restart: RestartPolicy;
@@ -97,6 +100,22 @@ export class McpManager implements McpProvider {
   constructor(config: McpManagerConfig) {
     this.config = config;
     this.restart = { ...DEFAULT_RESTART_POLICY, ...config.restart };
+    // Egress counters change with every connection a container makes: the Core hears of them in
+    // the next status report, at most one per STATUS_COALESCE_MS, not one per connection.
+    config.egress?.onDecision(() => this.statusSoon());
+  }
+
+  private statusTimer: ReturnType<typeof setTimeout> | undefined;
+
+  private statusSoon(): void {
+    if (this.statusTimer || this.closed) return;
+    this.statusTimer = setTimeout(() => {
+      this.statusTimer = undefined;
+      if (this.closed) return;
+      const statuses = this.statuses();
+      for (const listener of this.statusListeners) this.safely(() => listener(statuses));
+    }, STATUS_COALESCE_MS);
+    this.statusTimer.unref?.();
   }
 
   /**
@@ -269,6 +288,7 @@ export class McpManager implements McpProvider {
   async close(options: { removeContainers?: boolean } = {}): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.statusTimer) clearTimeout(this.statusTimer);
     const stopAll = async () => {
       const servers = [...this.servers.values()];
       this.servers.clear();

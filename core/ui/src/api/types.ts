@@ -53,6 +53,10 @@ export interface McpServer {
   restarts?: number;
   /** The last time the server stopped on its own (crash, OOM kill) and why; kept after a restart. */
   lastCrash?: { at: string; reason: string };
+  /** `"none"`, `"open"` or the hosts its egress proxy lets through. */
+  network?: "none" | "open" | { allow: string[] } | null;
+  /** Connections its egress proxy let through and refused, with the last refusal. */
+  egress?: { allowed: number; refused: number; lastRefused?: { at: string; target: string; reason: string } } | null;
   createdAt?: string;
 }
 

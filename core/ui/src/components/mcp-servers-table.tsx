@@ -52,6 +52,15 @@ export function McpServersTable({ rows, showNode }: { rows: McpServerRow[]; show
                     <Text fw={600} size="sm">
                       {server.name}
                     </Text>
+                    {server.network && typeof server.network === "object" ? (
+                      <Text size="xs" c="dimmed">
+                        network: only {server.network.allow.join(", ")}
+                      </Text>
+                    ) : server.network === "open" ? (
+                      <Text size="xs" c="orange">
+                        network: open
+                      </Text>
+                    ) : null}
                     {server.mounts && server.mounts.length > 0 && (
                       <Text size="xs" c="dimmed">
                         {server.mounts
@@ -80,6 +89,14 @@ export function McpServersTable({ rows, showNode }: { rows: McpServerRow[]; show
                     {server.restarts ? (
                       <Text size="xs" c="dimmed">
                         {server.restarts} restarts
+                      </Text>
+                    ) : null}
+                    {server.egress ? (
+                      <Text size="xs" c={server.egress.refused > 0 ? "orange" : "dimmed"} data-testid="mcp-egress">
+                        egress: {server.egress.allowed} allowed, {server.egress.refused} refused
+                        {server.egress.lastRefused
+                          ? ` (last: ${server.egress.lastRefused.target}, ${server.egress.lastRefused.reason})`
+                          : ""}
                       </Text>
                     ) : null}
                     {server.lastCrash ? (

@@ -1,6 +1,7 @@
 import { Badge, Card, Table, Text, Title } from "@mantine/core";
 import type { Delivery } from "../api/types.ts";
 import { CodeBlock } from "./code-block.tsx";
+import { JsonView } from "./json-view.tsx";
 import { TimeAgo } from "./time-ago.tsx";
 
 /** Structured output: the validated JSON the job's schema asked for (CONTRACT: the run's `result`). */
@@ -13,7 +14,17 @@ export function RunResultCard({ result }: { result: unknown }) {
       <Text size="xs" c="dimmed" mb="xs">
         The answer as JSON, checked against the job's output schema
       </Text>
-      <CodeBlock code={JSON.stringify(result, null, 2)} label="run result JSON" />
+      <div data-testid="run-result">
+        <JsonView value={result} />
+      </div>
+      <details style={{ marginTop: 8 }}>
+        <summary>
+          <Text span size="sm">
+            JSON
+          </Text>
+        </summary>
+        <CodeBlock code={JSON.stringify(result, null, 2)} label="run result JSON" />
+      </details>
     </Card>
   );
 }

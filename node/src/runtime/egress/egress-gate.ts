@@ -131,9 +131,16 @@ export class EgressSession {
 /** Opens egress sessions for servers with an allow list. */
 export class EgressGate {
   private readonly options: EgressGateOptions;
+  private readonly listeners = new Set<(server: string) => void>();
 
   constructor(options: EgressGateOptions) {
     this.options = options;
+  }
+
+  /** Told after each connection a server's proxy decided (its counters changed). */
+  onDecision(listener: (server: string) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   async open(server: string, rules: readonly string[]): Promise<EgressSession> {
@@ -149,10 +156,12 @@ export class EgressGate {
       // Unix socket paths are limited to ~107 bytes: a short random name, not the server's.
       socketPath: join(this.options.dir, `${randomBytes(6).toString("hex")}.sock`),
       policy: new EgressPolicy(rules, this.options.lookup),
-      onEvent: (event) =>
-        event.allowed
-          ? logger.info({ server, target: event.target, method: event.method }, "egress allowed")
-          : logger.warn({ server, target: event.target, method: event.method, reason: event.reason }, "egress refused"),
+      onEvent: (event) => {
+        if (event.allowed) logger.info({ server, target: event.target, method: event.method }, "egress allowed");
+        else
+          logger.warn({ server, target: event.target, method: event.method, reason: event.reason }, "egress refused");
+        for (const listener of this.listeners) listener(server);
+      },
     });
     await proxy.listen();
     return new EgressSession(proxy, this.options);

@@ -1,5 +1,6 @@
 import { Switch, Textarea, TextInput } from "@mantine/core";
 import type { SectionProps } from "./form-model.ts";
+import { PromptPreview } from "./prompt-preview.tsx";
 import { Section } from "./section.tsx";
 
 export function TaskSection({ form, set }: SectionProps) {
@@ -23,6 +24,8 @@ export function TaskSection({ form, set }: SectionProps) {
         value={form.prompt}
         onChange={(e) => set("prompt", e.currentTarget.value)}
       />
+      {/* Only once the prompt has a placeholder: most prompts are plain text. */}
+      {form.prompt.includes("{{") && <PromptPreview prompt={form.prompt} name={form.name} />}
       <Switch
         label="Enabled"
         description="Paused jobs keep their settings but do not fire on schedule or webhook"

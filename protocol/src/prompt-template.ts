@@ -1,6 +1,7 @@
 /**
  * Prompt templates: `{{input.a.b}}`, `{{webhook.event}}`, `{{job.name}}`, `{{run.id}}` in a job's
- * prompt are filled when a run starts. The rules (README "Prompt templates"):
+ * prompt are filled when a run starts (and previewed by the job form: this file is shared with
+ * the UI, hence in protocol/). The rules (README "Prompt templates"):
  * - a placeholder is `{{ root.path }}`; spaces inside the braces are allowed; `root` is one of
  *   ROOTS and, for every root but `input`, the field one of its FIELDS — anything else is refused
  *   when the job is saved (400), so a typo cannot reach a run;
