@@ -205,10 +205,9 @@ describe("LM Studio with Require Authentication, a 4k model, a cold model, one s
     // The provider declares 8k; LM Studio says the model is loaded with 4k: the smaller bounds the prompt.
     expect(steps.map((s) => s.contextTokens)).toEqual([4096, 4096, 4096]);
     expect(steps[2].removedToolOutputs).toBe(1);
-    for (const step of steps) {
-      expect(step.speed.timeToFirstTokenMs).toBeGreaterThanOrEqual(0);
-      expect(step.speed.tokensPerSecond).toBeGreaterThan(0);
-    }
+    for (const step of steps) expect(step.speed.timeToFirstTokenMs).toBeGreaterThanOrEqual(0);
+    // The calls arrive in one burst (no rate to tell); the answer is written at a measurable pace.
+    expect(steps[2].speed.tokensPerSecond).toBeGreaterThan(0);
     // The scripted LM Studio answered every turn: none overflowed its 4k.
     const chats = llm.chatRequests().filter((r) => JSON.stringify(r.body).includes("TASK:logs"));
     expect(chats).toHaveLength(3);
