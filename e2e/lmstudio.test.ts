@@ -227,7 +227,7 @@ describe("LM Studio with Require Authentication, a 4k model, a cold model, one s
     expect(order.indexOf("model_status")).toBeLessThan(order.indexOf("step"));
     const finished = await api.waitRun(runId);
     expect(finished.status).toBe("succeeded");
-    expect(llmSteps(finished)[0].contextTokens).toBe(8192);
+    expect(llmSteps(finished)[0]).toMatchObject({ contextTokens: 8192, loadMs: statuses[1].loadMs });
     expect(llm.requests.filter((r) => r.path === "/api/v1/models/load").map((r) => r.body)).toEqual([
       { model: COLD, config: { context_length: 8192 } },
     ]);

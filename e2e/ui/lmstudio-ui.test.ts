@@ -115,6 +115,7 @@ describe.skipIf(!haveChromium)("an LM Studio run in the browser", { timeout: 60_
     // Both steps have a time to first token; the answer, written at a measurable pace, its rate
     // (the call arrives in one burst, which usually gives none).
     expect(await page.getByText(/to first token/).count()).toBe(2);
+    await page.getByText(/model loaded in \d/).waitFor();
     expect(await page.getByText(/\d tok\/s/).count()).toBeGreaterThanOrEqual(1);
     await page.evaluate("window.scrollTo(0, 0)");
     await page.screenshot({ path: join(SHOTS, "run-lmstudio.png"), fullPage: true, animations: "disabled" });
