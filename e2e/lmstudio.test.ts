@@ -73,7 +73,7 @@ function script(request: RecordedRequest) {
   // "fleet": one child per Node, each answer ~1.3 s to write.
   if (task === "fleet") return turn.text("Fine here, nothing to report.", { chunkSize: 3, chunkDelayMs: 120 });
   // "hello": a short answer that takes a while to write (so parallel runs overlap).
-  return turn.text("Hello from the local model, written slowly.", { chunkSize: 4, chunkDelayMs: 40 });
+  return turn.text("Hello from the local model, written slowly.", { chunkSize: 4, chunkDelayMs: 80 });
 }
 
 let llm: ScriptedOpenAiServer;
