@@ -73,7 +73,7 @@ function script(request: RecordedRequest) {
   // "fleet": one child per Node, each answer ~1.3 s to write.
   if (task === "fleet") return turn.text("Fine here, nothing to report.", { chunkSize: 3, chunkDelayMs: 120 });
   // "hello": a short answer that takes a while to write (so parallel runs overlap).
-  return turn.text("Hello from the local model, written slowly.", { chunkSize: 4, chunkDelayMs: 40 });
+  return turn.text("Hello from the local model, written slowly.", { chunkSize: 4, chunkDelayMs: 80 });
 }
 
 let llm: ScriptedOpenAiServer;
@@ -205,10 +205,9 @@ describe("LM Studio with Require Authentication, a 4k model, a cold model, one s
     // The provider declares 8k; LM Studio says the model is loaded with 4k: the smaller bounds the prompt.
     expect(steps.map((s) => s.contextTokens)).toEqual([4096, 4096, 4096]);
     expect(steps[2].removedToolOutputs).toBe(1);
-    for (const step of steps) {
-      expect(step.speed.timeToFirstTokenMs).toBeGreaterThanOrEqual(0);
-      expect(step.speed.tokensPerSecond).toBeGreaterThan(0);
-    }
+    for (const step of steps) expect(step.speed.timeToFirstTokenMs).toBeGreaterThanOrEqual(0);
+    // The calls arrive in one burst (no rate to tell); the answer is written at a measurable pace.
+    expect(steps[2].speed.tokensPerSecond).toBeGreaterThan(0);
     // The scripted LM Studio answered every turn: none overflowed its 4k.
     const chats = llm.chatRequests().filter((r) => JSON.stringify(r.body).includes("TASK:logs"));
     expect(chats).toHaveLength(3);
@@ -228,7 +227,7 @@ describe("LM Studio with Require Authentication, a 4k model, a cold model, one s
     expect(order.indexOf("model_status")).toBeLessThan(order.indexOf("step"));
     const finished = await api.waitRun(runId);
     expect(finished.status).toBe("succeeded");
-    expect(llmSteps(finished)[0].contextTokens).toBe(8192);
+    expect(llmSteps(finished)[0]).toMatchObject({ contextTokens: 8192, loadMs: statuses[1].loadMs });
     expect(llm.requests.filter((r) => r.path === "/api/v1/models/load").map((r) => r.body)).toEqual([
       { model: COLD, config: { context_length: 8192 } },
     ]);

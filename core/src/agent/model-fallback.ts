@@ -39,8 +39,11 @@ export async function callWithFallback(args: {
       model: m.model,
     });
     const started = now();
-    const onStatus = (status: ModelStatus) =>
+    let loadMs: number | undefined;
+    const onStatus = (status: ModelStatus) => {
+      if (status.state === "loaded") loadMs = status.loadMs;
       sink.event?.({ type: "model_status", step: args.step, provider: m.providerName, model: m.model, status });
+    };
     let built: TurnRequest | undefined;
     try {
       const prepared = args.prepared ?? new Map<number, ModelInfo | undefined>();
@@ -71,6 +74,7 @@ export async function callWithFallback(args: {
           ? { toolCalls: response.toolCalls.map((c) => ({ id: c.id, name: c.name, arguments: c.arguments })) }
           : {}),
         ...(response.speed ? { speed: response.speed } : {}),
+        ...(loadMs !== undefined ? { loadMs } : {}),
         ...context(built),
       };
       await sink.step(step);

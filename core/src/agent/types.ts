@@ -44,6 +44,8 @@ export interface LlmStep {
   /** How fast the model answered (time to first token, tokens per second), measured by the adapter
    * on streamed turns or as the server reported it. */
   speed?: SpeedStats;
+  /** Part of `durationMs` spent loading the model before the turn (LM Studio's load endpoint). */
+  loadMs?: number;
   /** The context length the prompt was fitted to (the provider's declared one or the one LM Studio
    * reports the model loaded with), when one is known. */
   contextTokens?: number;

@@ -128,6 +128,17 @@ describe("LM Studio models before a run's turn", () => {
     });
   });
 
+  it("a load LM Studio refuses is the server's problem: server_error, so the job's fallback may run it", async () => {
+    const { client } = await setup([]);
+    server!.models.find((m) => m.id === COLD)!.loadError =
+      "Failed to load the model: insufficient system resources (it needs 18.2 GB, 11.9 GB are free)";
+    const info = { signal: signal() };
+    const err = await failure(client.prepare!(COLD, info));
+    expect(err.code).toBe("server_error");
+    expect(err.message).toMatch(/^LM Studio could not load qwen3-coder-30b: .*insufficient system resources/);
+    expect(isFallbackable(err)).toBe(true);
+  });
+
   it("runs that need the same cold model at once load it once", async () => {
     const { server } = await setup([], { loadDelayMs: 100 });
     const clients = [1, 2, 3].map(() => createLlmClient({ kind: "lmstudio", baseUrl: server.baseUrl }));

@@ -139,11 +139,30 @@ export class LmStudioClient implements LlmClient {
         // Not the run's signal: another run may be waiting for the same load.
         signal: new AbortController().signal,
         timeoutMs: this.options.loadTimeoutMs,
-      }).finally(() => loads.delete(key));
+      })
+        .catch((err: unknown) => {
+          throw couldNotLoad(model, err);
+        })
+        .finally(() => loads.delete(key));
       loads.set(key, pending);
     }
     return untilAborted(pending, signal);
   }
+}
+
+/**
+ * A refused load (not enough memory, a context the model cannot take) is this server's problem,
+ * not the job's: another provider in the job's chain may well run it, so it falls back. A refused
+ * token stays what it is.
+ */
+function couldNotLoad(model: string, err: unknown): LlmError {
+  if (!(err instanceof LlmError))
+    return new LlmError("server_error", `LM Studio could not load ${model}: ${String(err)}`);
+  if (err.code === "auth_required" || err.code === "auth_failed" || err.code === "timeout") return err;
+  return new LlmError("server_error", `LM Studio could not load ${model}: ${err.message}`, {
+    ...(err.status !== undefined ? { status: err.status } : {}),
+    cause: err,
+  });
 }
 
 function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {

@@ -135,13 +135,18 @@ export class OpenAiAnswer {
     const speed: SpeedStats = {
       timeToFirstTokenMs: Math.max(0, Math.round(this.firstTokenAt - this.options.startedAt)),
     };
+    // The first token opens the window, so it is not counted in it; a window of a few milliseconds
+    // (a call arriving in one burst) says nothing about speed.
     const generating = (this.lastTokenAt ?? this.firstTokenAt) - this.firstTokenAt;
-    if (generating > 0 && usage.completionTokens > 0) {
-      speed.tokensPerSecond = Math.round((usage.completionTokens / (generating / 1000)) * 10) / 10;
+    if (generating >= MIN_SPEED_WINDOW_MS && usage.completionTokens > 1) {
+      speed.tokensPerSecond = Math.round(((usage.completionTokens - 1) / (generating / 1000)) * 10) / 10;
     }
     return speed;
   }
 }
+
+/** Shorter generation windows give no tokens-per-second figure. */
+const MIN_SPEED_WINDOW_MS = 50;
 
 export interface AnswerOptions {
   tools: readonly ToolSpec[];

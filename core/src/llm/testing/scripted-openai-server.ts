@@ -21,6 +21,8 @@ export interface ScriptedModel {
   contextLength?: number;
   maxContextLength?: number;
   toolUse?: boolean;
+  /** The load endpoint refuses this model with this message (as when memory runs short). */
+  loadError?: string;
 }
 
 export interface ScriptedOpenAiServerOptions {
@@ -140,6 +142,7 @@ export async function startScriptedOpenAiServer(options: ScriptedOpenAiServerOpt
         const m = models.find((x) => x.id === body.model);
         if (!m)
           return sendJson(res, 404, { error: { type: "not_found", message: `Model "${body.model}" not found.` } });
+        if (m.loadError) return sendJson(res, 400, { error: { type: "invalid_request", message: m.loadError } });
         const wanted = body.config?.context_length ?? 4096;
         if (wanted > (m.maxContextLength ?? 32768)) {
           return sendJson(res, 400, {

@@ -348,6 +348,8 @@ export interface LlmStep {
   errorCode?: string;
   /** Time to first token and generation speed, when the adapter measured or the server reported them. */
   speed?: { timeToFirstTokenMs?: number; tokensPerSecond?: number };
+  /** Part of `durationMs` spent loading the model first. */
+  loadMs?: number;
   /** The context length the prompt was fitted to. */
   contextTokens?: number;
   /** Tool outputs replaced by a note before this turn to fit `contextTokens`. */

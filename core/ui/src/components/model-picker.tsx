@@ -72,14 +72,21 @@ export function ModelPicker({
       {selected?.toolUse === false && (
         <Alert color="yellow" variant="light" mt="xs" icon={<IconAlertTriangle size={16} />} p="xs">
           <Text size="sm">
-            {selected.id} does not support tool use: it cannot call tools on your Nodes and will only answer from the
-            prompt.
+            {selected.id} is not trained for tool use: LM Studio prompts it with its generic tool format and its calls
+            are read from its text, which such models often get wrong. Pick a model marked for tool use for reliable
+            calls.
           </Text>
         </Alert>
       )}
       {selected?.loaded === false && (
         <Text size="xs" c="dimmed" mt={4}>
-          Not loaded right now; the provider loads it on first use, which can take a while.
+          Not loaded right now; a run loads it first (shown as “waiting for model”), which can take a while.
+        </Text>
+      )}
+      {selected?.loadedContextLength !== undefined && (
+        <Text size="xs" c="dimmed" mt={4}>
+          Loaded with a {selected.loadedContextLength.toLocaleString("en")}-token context
+          {selected.loadedContextLength < 8192 ? ": long tool outputs will be cut to fit" : ""}.
         </Text>
       )}
     </div>

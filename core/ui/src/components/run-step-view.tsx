@@ -77,6 +77,7 @@ export function LlmStepView({ step, isFinalAnswer = false }: { step: LlmStep; is
           {formatDuration(step.durationMs)}
           {usage &&
             ` · ${formatNumber(usage.promptTokens)} prompt + ${formatNumber(usage.completionTokens)} completion tokens`}
+          {step.loadMs !== undefined && ` · model loaded in ${formatDuration(step.loadMs)}`}
           {speedText(step.speed)}
         </Text>
       </Group>
