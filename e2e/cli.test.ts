@@ -5,7 +5,7 @@
  * the tool calls and exits with the run's status; approve and deny; the API's errors printed.
  */
 import { spawn } from "node:child_process";
-import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type RecordedRequest, turn } from "@fabricore/core/llm/testing/script.ts";
 import {
@@ -321,6 +321,25 @@ describe("fabricore, the compiled command line", () => {
       env,
     );
     expect(completions).toBe("1:apply\n2:--follow\n3:run runs\n");
+  });
+
+  // zsh is not in every image (.ci/run does not install it): skipped, and counted as skipped, there.
+  it.skipIf(!existsSync("/usr/bin/zsh") && !existsSync("/bin/zsh"))("completes commands in zsh", async () => {
+    // compadd is a builtin of completion widgets only; a function of that name prints what the
+    // script offers (zsh itself then filters by the typed prefix).
+    const offered = await output(
+      "zsh",
+      [
+        "-f",
+        "-c",
+        `compdef() { :; }; source <(${ensureCliBinary()} completion zsh); compadd() { print -r -- "$*"; }; _files() { print FILES; }
+         words=(fabricore jobs ap); CURRENT=3; _fabricore
+         words=(fabricore jobs apply -f x); CURRENT=5; _fabricore
+         words=(fabricore deny r1 --re); CURRENT=4; _fabricore`,
+      ],
+      env,
+    );
+    expect(offered).toBe("apply export\nFILES\n-- --reason --url --token --json --color --no-color --help\n");
   });
 });
 
