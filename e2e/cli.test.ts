@@ -181,6 +181,8 @@ describe("fabricore, the compiled command line", () => {
     // Piped, as in `fabricore jobs export | fabricore jobs apply -f -`.
     const piped = await startCli(["jobs", "apply", "-f", "-"], env, exported.stdout).done;
     expect(piped.stdout).toContain("0 created, 0 updated, 3 unchanged, 0 deleted\n");
+    const asJson = JSON.parse((await runCli(["jobs", "export", "--json"], env)).stdout);
+    expect(asJson).toEqual(docs.map((d) => d.toJS()));
     const one = await runCli(["jobs", "export", "cli-echo"], env);
     expect(one.stdout).toBe(
       "name: cli-echo\nprompt: SCENARIO:echo run the command\nmodel:\n  provider: LM Studio\n  model: qwen2.5-7b-instruct\nnodes:\n  - web-1\nmaxSteps: 4\n",
@@ -260,6 +262,15 @@ describe("fabricore, the compiled command line", () => {
     expect(deny.code).toBe(0);
     const end = await denied.done;
     expect(end.stdout).toMatch(/✗ exec_command .*not during the freeze/);
+    // Cancelled while it waits: the follower ends with exit status 1.
+    const cancelled = startCli(["run", "cli-gated", "--follow"], env);
+    await waitFor("the third approval prompt", () => cancelled.stdout.includes("⏸ waiting for approval:"), 20_000);
+    const cancelledId = /^run (\S+) of/.exec(cancelled.stdout)![1]!;
+    const cancel = await runCli(["cancel", cancelledId], env);
+    expect(cancel.code).toBe(0);
+    const stopped = await cancelled.done;
+    expect(stopped.code).toBe(1);
+    expect(stopped.stdout).toContain(`✗ run ${cancelledId} cancelled`);
     // Approving what no longer waits is the API's error, printed.
     const late = await runCli(["approve", deniedId], env);
     expect(late.code).toBe(1);

@@ -20,6 +20,7 @@ export type Command =
   | { name: "run"; job: string; input?: unknown; follow: boolean }
   | { name: "runs"; job?: string; status?: string; limit?: number }
   | { name: "approve"; run: string }
+  | { name: "cancel"; run: string }
   | { name: "deny"; run: string; reason?: string }
   | { name: "completion"; shell: "bash" | "zsh" };
 
@@ -59,11 +60,23 @@ const COMMANDS: Record<string, { options: Record<string, OptionSpec>; positional
     positionals: [0, 0],
   },
   approve: { options: {}, positionals: [1, 1] },
+  cancel: { options: {}, positionals: [1, 1] },
   deny: { options: { reason: { type: "string" } }, positionals: [1, 1] },
   completion: { options: {}, positionals: [1, 1] },
 };
 
-export const COMMAND_NAMES = ["login", "nodes", "jobs", "run", "runs", "approve", "deny", "completion", "help"];
+export const COMMAND_NAMES = [
+  "login",
+  "nodes",
+  "jobs",
+  "run",
+  "runs",
+  "approve",
+  "deny",
+  "cancel",
+  "completion",
+  "help",
+];
 export const JOBS_SUBCOMMANDS = ["apply", "export"];
 
 /** argv without the program name → the command and the global flags; a mistake is a `usage` error. */
@@ -175,6 +188,8 @@ function toCommand(
     }
     case "approve":
       return { name: "approve", run: positionals[0]! };
+    case "cancel":
+      return { name: "cancel", run: positionals[0]! };
     case "deny":
       return { name: "deny", run: positionals[0]!, reason: str("reason") };
     case "completion": {

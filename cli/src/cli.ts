@@ -96,8 +96,10 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
         return counts.failed > 0 ? 1 : 0;
       }
       case "jobs-export": {
-        const { yaml } = await exportJobs(api(), command.job);
-        io.stdout(yaml);
+        const exported = await exportJobs(api(), command.job);
+        // --json: the same documents as a JSON array (jq-friendly); apply reads YAML, and JSON is YAML.
+        if (flags.json) json(exported.jobs);
+        else io.stdout(exported.yaml);
         return 0;
       }
       case "run": {
@@ -117,6 +119,12 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
           flags.json ? (event) => io.stdout(`${JSON.stringify(event)}\n`) : undefined,
         );
         return exitCodeOfRun(status);
+      }
+      case "cancel": {
+        const run = await api().send("POST", `/api/runs/${seg(command.run)}/cancel`, undefined, RunView);
+        if (flags.json) json(run);
+        else io.stdout(`run ${run.id} is ${run.status}\n`);
+        return 0;
       }
       case "approve":
       case "deny": {

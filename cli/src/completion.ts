@@ -1,6 +1,6 @@
 /** `fabricore completion bash|zsh`: scripts to source (`source <(fabricore completion bash)`).
  * Static words only — completing job names would call the Core on every Tab. */
-const COMMANDS = "login nodes jobs run runs approve deny completion help version";
+const COMMANDS = "login nodes jobs run runs approve deny cancel completion help version";
 const GLOBAL = "--url --token --json --color --no-color --help";
 const FLAGS: Record<string, string> = {
   login: "--token",
