@@ -224,6 +224,21 @@ describe("fabricore, the compiled command line", () => {
     expect(run.stdout).not.toContain("\u001b[");
     expect((await api.ok("GET", `/api/runs/${runId}`)).status).toBe("succeeded");
 
+    // A fan-out job: its child runs (one per Node) are listed, then its output (a section per Node).
+    await api.ok("POST", "/api/jobs", {
+      name: "cli-fleet",
+      prompt: "SCENARIO:echo on every Node",
+      model: { provider: "LM Studio", model: "qwen2.5-7b-instruct" },
+      nodes: ["web-1"],
+      fanOut: { mode: "each" },
+    });
+    const fleet = await runCli(["run", "cli-fleet", "--follow"], env);
+    expect(fleet.code).toBe(0);
+    expect(fleet.stdout).toMatch(
+      /\n {2}✓ web-1 succeeded \(run \S+\)\n## web-1\nThe command said:[\s\S]*\n✓ run \S+ succeeded\n$/,
+    );
+    await api.ok("DELETE", "/api/jobs/cli-fleet");
+
     const runs = await runCli(["runs", "--job", "cli-echo"], env);
     expect(runs.stdout).toMatch(new RegExp(`${runId}\\s+cli-echo\\s+succeeded\\s+manual\\s+\\d{4}-`));
     const runsJson = JSON.parse((await runCli(["runs", "--job", "cli-echo", "--json"], env)).stdout);
