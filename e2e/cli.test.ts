@@ -5,6 +5,7 @@
  * the tool calls and exits with the run's status; approve and deny; the API's errors printed.
  */
 import { spawn } from "node:child_process";
+import { createHmac } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type RecordedRequest, turn } from "@fabricore/core/llm/testing/script.ts";
@@ -290,6 +291,39 @@ describe("fabricore, the compiled command line", () => {
     const late = await runCli(["approve", deniedId], env);
     expect(late.code).toBe(1);
     expect(late.stderr).toMatch(/^error: .+/);
+  });
+
+  it("takes a webhook secret from the environment (secretEnv), so it need not be in the file", async () => {
+    const file = join(tempDir("cli-hook"), "hook.yaml");
+    writeFileSync(
+      file,
+      "name: cli-hook\nprompt: SCENARIO:none\nmodel: {provider: LM Studio, model: qwen2.5-7b-instruct}\n" +
+        "nodes: [web-1]\nwebhook: {slug: cli-hook, secretEnv: HOOK_SECRET}\n",
+    );
+    const secret = "secret-from-the-environment";
+    const unset = await runCli(["jobs", "apply", "-f", file], env);
+    expect(unset.code).toBe(1);
+    expect(unset.stderr).toBe(`error: ${file}: webhook.secretEnv: HOOK_SECRET is not set\n`);
+    const created = await runCli(["jobs", "apply", "-f", file], { ...env, HOOK_SECRET: secret });
+    expect(created.stdout).toContain("created   cli-hook\n");
+    const again = await runCli(["jobs", "apply", "-f", file], { ...env, HOOK_SECRET: secret });
+    expect(again.stdout).toContain("unchanged cli-hook\n");
+    // The Core has that secret: a delivery signed with it starts a run, an unsigned one is refused.
+    const body = JSON.stringify({ ref: "main" });
+    const signature = `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`;
+    const deliver = (headers: Record<string, string>) =>
+      fetch(`${core.url}/api/webhook/cli-hook`, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...headers },
+        body,
+      });
+    expect((await deliver({ "x-hub-signature-256": signature })).status).toBe(202);
+    expect((await deliver({})).status).toBe(401);
+    const exported = await runCli(["jobs", "export", "cli-hook"], env);
+    expect(exported.stdout).toMatch(
+      /^# webhook secret: set on the Core, not exported\n[\s\S]*webhook:\n {2}slug: cli-hook\n$/,
+    );
+    await api.ok("DELETE", "/api/jobs/cli-hook");
   });
 
   it("prints the API's error message, and exits 2 for wrong usage", async () => {

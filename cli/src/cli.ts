@@ -70,7 +70,7 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
         return 0;
       }
       case "jobs-apply": {
-        const loaded = loadJobFiles(command.files);
+        const loaded = loadJobFiles(command.files, undefined, io.env);
         const results = await applyJobs(api(), loaded, command);
         const counts = summarise(results);
         if (flags.json) json({ dryRun: command.dryRun, results, summary: counts });
