@@ -399,7 +399,7 @@ describe("fabricore, the compiled command line", () => {
       ],
       env,
     );
-    expect(offered).toBe("apply export\nFILES\n-- --reason --url --token --json --color --no-color --help\n");
+    expect(offered).toBe("apply export\nFILES\n-- --reason --url --token --json --color --no-color -h --help\n");
   });
 });
 

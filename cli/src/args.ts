@@ -29,9 +29,9 @@ export interface Parsed {
   flags: GlobalFlags;
 }
 
-type OptionSpec = { type: "string" | "boolean"; short?: string; multiple?: boolean };
+export type OptionSpec = { type: "string" | "boolean"; short?: string; multiple?: boolean };
 
-const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
+export const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
   url: { type: "string" },
   token: { type: "string" },
   json: { type: "boolean" },
@@ -41,7 +41,7 @@ const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
 };
 
 /** Each command's own flags and how many positionals it takes (min, max). */
-const COMMANDS: Record<string, { options: Record<string, OptionSpec>; positionals: [number, number] }> = {
+export const COMMANDS: Record<string, { options: Record<string, OptionSpec>; positionals: [number, number] }> = {
   login: { options: {}, positionals: [1, 1] },
   nodes: { options: { selector: { type: "string", short: "l" } }, positionals: [0, 0] },
   jobs: { options: {}, positionals: [0, 0] },
@@ -65,18 +65,6 @@ const COMMANDS: Record<string, { options: Record<string, OptionSpec>; positional
   completion: { options: {}, positionals: [1, 1] },
 };
 
-export const COMMAND_NAMES = [
-  "login",
-  "nodes",
-  "jobs",
-  "run",
-  "runs",
-  "approve",
-  "deny",
-  "cancel",
-  "completion",
-  "help",
-];
 export const JOBS_SUBCOMMANDS = ["apply", "export"];
 
 /** argv without the program name → the command and the global flags; a mistake is a `usage` error. */
