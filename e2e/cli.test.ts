@@ -278,6 +278,23 @@ describe("fabricore, the compiled command line", () => {
     expect(deny.code).toBe(0);
     const end = await denied.done;
     expect(end.stdout).toMatch(/✗ exec_command .*not during the freeze/);
+    // Ctrl-C stops following, not the run, and says how to stop the run.
+    const interrupted = startCli(["run", "cli-gated", "--follow"], env);
+    await waitFor(
+      "the approval prompt to interrupt",
+      () => interrupted.stdout.includes("⏸ waiting for approval:"),
+      20_000,
+    );
+    const interruptedId = /^run (\S+) of/.exec(interrupted.stdout)![1]!;
+    interrupted.kill("SIGINT");
+    const left = await interrupted.done;
+    expect(left.code).toBe(130);
+    expect(left.stderr).toBe(
+      `\nstopped following; run ${interruptedId} goes on (fabricore cancel ${interruptedId} stops it)\n`,
+    );
+    expect((await api.ok("GET", `/api/runs/${interruptedId}`)).status).toBe("waiting_approval");
+    await api.ok("POST", `/api/runs/${interruptedId}/cancel`);
+
     // Cancelled while it waits: the follower ends with exit status 1.
     const cancelled = startCli(["run", "cli-gated", "--follow"], env);
     await waitFor("the third approval prompt", () => cancelled.stdout.includes("⏸ waiting for approval:"), 20_000);

@@ -22,6 +22,8 @@ export interface Io {
   env: Record<string, string | undefined>;
   stdoutIsTTY: boolean;
   stderrIsTTY: boolean;
+  /** Ctrl-C: `handler` runs, then the program exits with 130. Returns the undo. */
+  onInterrupt?: (handler: () => void) => () => void;
 }
 
 const DEFAULT_DENY_REASON = "denied from the fabricore command line";
@@ -111,13 +113,17 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
           return 0;
         }
         if (!flags.json) io.stdout(style.dim(`run ${runId} of ${command.job}\n`));
+        // Ctrl-C stops following, not the run: say so, and how to stop the run itself.
+        const undo = io.onInterrupt?.(() =>
+          io.stderr(`\nstopped following; run ${runId} goes on (fabricore cancel ${runId} stops it)\n`),
+        );
         const status = await followRun(
           client,
           runId,
           style,
           io.stdout,
           flags.json ? (event) => io.stdout(`${JSON.stringify(event)}\n`) : undefined,
-        );
+        ).finally(() => undo?.());
         return exitCodeOfRun(status);
       }
       case "cancel": {
