@@ -420,6 +420,27 @@ describe("fabricore, the compiled command line", () => {
   });
 });
 
+describe("fabricore across a Core restart", () => {
+  // Last: it restarts the Core every test above shares.
+  it("run --follow reconnects to the restarted Core and exits with the run's final status", async () => {
+    const follow = startCli(["run", "cli-gated", "--follow"], env);
+    await waitFor("the approval prompt", () => follow.stdout.includes("⏸ waiting for approval:"), 20_000);
+    const runId = /^run (\S+) of/.exec(follow.stdout)![1]!;
+    // Killed, not stopped: a stopping Core cancels its runs and ends the stream itself; a crash
+    // leaves the follower with a broken stream and nobody to answer until the new Core is up.
+    await core.proc.stop("SIGKILL");
+    core = await startCore({ dataDir: core.dataDir, port: core.port });
+    const done = await follow.done;
+    // Crash recovery fails a run that was waiting on the stopped Core; the follower learns it
+    // from the new Core's stream and exits as the run ended.
+    const run = await api.ok("GET", `/api/runs/${runId}`);
+    expect(run.status).toBe("failed");
+    expect(done.code).toBe(1);
+    expect(done.stderr).toBe("");
+    expect(done.stdout).toContain(`✗ run ${runId} failed: ${run.error}\n`);
+  }, 90_000);
+});
+
 /** Everything a program prints (stdout and stderr), run with only these variables. */
 function output(command: string, args: string[], env: Record<string, string>): Promise<string> {
   return new Promise((resolve, reject) => {
