@@ -66,7 +66,8 @@ $(CLI_BIN): node_modules/.install-stamp $(shell find cli/src protocol/src -name 
 
 build-cli: $(CLI_BIN)
 
-build: core/ui/dist/index.html $(CLI_BIN)
+# A cross build (TARGET=) of the Node does not also cross-build the command line; build-cli does.
+build: core/ui/dist/index.html $(if $(TARGET),,$(CLI_BIN))
 
 install: node_modules/.install-stamp build
 

@@ -5,7 +5,8 @@
  * the tool calls and exits with the run's status; approve and deny; the API's errors printed.
  */
 import { spawn } from "node:child_process";
-import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { createHmac } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type RecordedRequest, turn } from "@fabricore/core/llm/testing/script.ts";
 import {
@@ -181,6 +182,8 @@ describe("fabricore, the compiled command line", () => {
     // Piped, as in `fabricore jobs export | fabricore jobs apply -f -`.
     const piped = await startCli(["jobs", "apply", "-f", "-"], env, exported.stdout).done;
     expect(piped.stdout).toContain("0 created, 0 updated, 3 unchanged, 0 deleted\n");
+    const asJson = JSON.parse((await runCli(["jobs", "export", "--json"], env)).stdout);
+    expect(asJson).toEqual(docs.map((d) => d.toJS()));
     const one = await runCli(["jobs", "export", "cli-echo"], env);
     expect(one.stdout).toBe(
       "name: cli-echo\nprompt: SCENARIO:echo run the command\nmodel:\n  provider: LM Studio\n  model: qwen2.5-7b-instruct\nnodes:\n  - web-1\nmaxSteps: 4\n",
@@ -222,6 +225,21 @@ describe("fabricore, the compiled command line", () => {
     expect(run.stdout).not.toContain("\u001b[");
     expect((await api.ok("GET", `/api/runs/${runId}`)).status).toBe("succeeded");
 
+    // A fan-out job: its child runs (one per Node) are listed, then its output (a section per Node).
+    await api.ok("POST", "/api/jobs", {
+      name: "cli-fleet",
+      prompt: "SCENARIO:echo on every Node",
+      model: { provider: "LM Studio", model: "qwen2.5-7b-instruct" },
+      nodes: ["web-1"],
+      fanOut: { mode: "each" },
+    });
+    const fleet = await runCli(["run", "cli-fleet", "--follow"], env);
+    expect(fleet.code).toBe(0);
+    expect(fleet.stdout).toMatch(
+      /\n {2}✓ web-1 succeeded \(run \S+\)\n## web-1\nThe command said:[\s\S]*\n✓ run \S+ succeeded\n$/,
+    );
+    await api.ok("DELETE", "/api/jobs/cli-fleet");
+
     const runs = await runCli(["runs", "--job", "cli-echo"], env);
     expect(runs.stdout).toMatch(new RegExp(`${runId}\\s+cli-echo\\s+succeeded\\s+manual\\s+\\d{4}-`));
     const runsJson = JSON.parse((await runCli(["runs", "--job", "cli-echo", "--json"], env)).stdout);
@@ -260,10 +278,69 @@ describe("fabricore, the compiled command line", () => {
     expect(deny.code).toBe(0);
     const end = await denied.done;
     expect(end.stdout).toMatch(/✗ exec_command .*not during the freeze/);
+    // Ctrl-C stops following, not the run, and says how to stop the run.
+    const interrupted = startCli(["run", "cli-gated", "--follow"], env);
+    await waitFor(
+      "the approval prompt to interrupt",
+      () => interrupted.stdout.includes("⏸ waiting for approval:"),
+      20_000,
+    );
+    const interruptedId = /^run (\S+) of/.exec(interrupted.stdout)![1]!;
+    interrupted.kill("SIGINT");
+    const left = await interrupted.done;
+    expect(left.code).toBe(130);
+    expect(left.stderr).toBe(
+      `\nstopped following; run ${interruptedId} goes on (fabricore cancel ${interruptedId} stops it)\n`,
+    );
+    expect((await api.ok("GET", `/api/runs/${interruptedId}`)).status).toBe("waiting_approval");
+    await api.ok("POST", `/api/runs/${interruptedId}/cancel`);
+
+    // Cancelled while it waits: the follower ends with exit status 1.
+    const cancelled = startCli(["run", "cli-gated", "--follow"], env);
+    await waitFor("the third approval prompt", () => cancelled.stdout.includes("⏸ waiting for approval:"), 20_000);
+    const cancelledId = /^run (\S+) of/.exec(cancelled.stdout)![1]!;
+    const cancel = await runCli(["cancel", cancelledId], env);
+    expect(cancel.code).toBe(0);
+    const stopped = await cancelled.done;
+    expect(stopped.code).toBe(1);
+    expect(stopped.stdout).toContain(`✗ run ${cancelledId} cancelled`);
     // Approving what no longer waits is the API's error, printed.
     const late = await runCli(["approve", deniedId], env);
     expect(late.code).toBe(1);
     expect(late.stderr).toMatch(/^error: .+/);
+  });
+
+  it("takes a webhook secret from the environment (secretEnv), so it need not be in the file", async () => {
+    const file = join(tempDir("cli-hook"), "hook.yaml");
+    writeFileSync(
+      file,
+      "name: cli-hook\nprompt: SCENARIO:none\nmodel: {provider: LM Studio, model: qwen2.5-7b-instruct}\n" +
+        "nodes: [web-1]\nwebhook: {slug: cli-hook, secretEnv: HOOK_SECRET}\n",
+    );
+    const secret = "secret-from-the-environment";
+    const unset = await runCli(["jobs", "apply", "-f", file], env);
+    expect(unset.code).toBe(1);
+    expect(unset.stderr).toBe(`error: ${file}: webhook.secretEnv: HOOK_SECRET is not set\n`);
+    const created = await runCli(["jobs", "apply", "-f", file], { ...env, HOOK_SECRET: secret });
+    expect(created.stdout).toContain("created   cli-hook\n");
+    const again = await runCli(["jobs", "apply", "-f", file], { ...env, HOOK_SECRET: secret });
+    expect(again.stdout).toContain("unchanged cli-hook\n");
+    // The Core has that secret: a delivery signed with it starts a run, an unsigned one is refused.
+    const body = JSON.stringify({ ref: "main" });
+    const signature = `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`;
+    const deliver = (headers: Record<string, string>) =>
+      fetch(`${core.url}/api/webhook/cli-hook`, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...headers },
+        body,
+      });
+    expect((await deliver({ "x-hub-signature-256": signature })).status).toBe(202);
+    expect((await deliver({})).status).toBe(401);
+    const exported = await runCli(["jobs", "export", "cli-hook"], env);
+    expect(exported.stdout).toMatch(
+      /^# webhook secret: set on the Core, not exported\n[\s\S]*webhook:\n {2}slug: cli-hook\n$/,
+    );
+    await api.ok("DELETE", "/api/jobs/cli-hook");
   });
 
   it("prints the API's error message, and exits 2 for wrong usage", async () => {
@@ -322,6 +399,46 @@ describe("fabricore, the compiled command line", () => {
     );
     expect(completions).toBe("1:apply\n2:--follow\n3:run runs\n");
   });
+
+  // zsh is not in every image (.ci/run does not install it): skipped, and counted as skipped, there.
+  it.skipIf(!existsSync("/usr/bin/zsh") && !existsSync("/bin/zsh"))("completes commands in zsh", async () => {
+    // compadd is a builtin of completion widgets only; a function of that name prints what the
+    // script offers (zsh itself then filters by the typed prefix).
+    const offered = await output(
+      "zsh",
+      [
+        "-f",
+        "-c",
+        `compdef() { :; }; source <(${ensureCliBinary()} completion zsh); compadd() { print -r -- "$*"; }; _files() { print FILES; }
+         words=(fabricore jobs ap); CURRENT=3; _fabricore
+         words=(fabricore jobs apply -f x); CURRENT=5; _fabricore
+         words=(fabricore deny r1 --re); CURRENT=4; _fabricore`,
+      ],
+      env,
+    );
+    expect(offered).toBe("apply export\nFILES\n-- --reason --url --token --json --color --no-color -h --help\n");
+  });
+});
+
+describe("fabricore across a Core restart", () => {
+  // Last: it restarts the Core every test above shares.
+  it("run --follow reconnects to the restarted Core and exits with the run's final status", async () => {
+    const follow = startCli(["run", "cli-gated", "--follow"], env);
+    await waitFor("the approval prompt", () => follow.stdout.includes("⏸ waiting for approval:"), 20_000);
+    const runId = /^run (\S+) of/.exec(follow.stdout)![1]!;
+    // Killed, not stopped: a stopping Core cancels its runs and ends the stream itself; a crash
+    // leaves the follower with a broken stream and nobody to answer until the new Core is up.
+    await core.proc.stop("SIGKILL");
+    core = await startCore({ dataDir: core.dataDir, port: core.port });
+    const done = await follow.done;
+    // Crash recovery fails a run that was waiting on the stopped Core; the follower learns it
+    // from the new Core's stream and exits as the run ended.
+    const run = await api.ok("GET", `/api/runs/${runId}`);
+    expect(run.status).toBe("failed");
+    expect(done.code).toBe(1);
+    expect(done.stderr).toBe("");
+    expect(done.stdout).toContain(`✗ run ${runId} failed: ${run.error}\n`);
+  }, 90_000);
 });
 
 /** Everything a program prints (stdout and stderr), run with only these variables. */

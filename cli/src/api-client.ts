@@ -67,7 +67,10 @@ export class ApiClient {
       });
     } catch (error) {
       const cause = error instanceof Error && error.cause instanceof Error ? `: ${error.cause.message}` : "";
-      throw new CliError("network", `cannot reach the Core at ${this.url} (${String(error)}${cause})`);
+      const text = `${String(error)}${cause}`;
+      // A Core with its own CA (FABRICORE_TLS_CERT): the runtime reads extra roots from this variable.
+      const hint = /certificate/i.test(text) ? "; for a Core's own CA set NODE_EXTRA_CA_CERTS=<ca.pem>" : "";
+      throw new CliError("network", `cannot reach the Core at ${this.url} (${text})${hint}`);
     }
   }
 }

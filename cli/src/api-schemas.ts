@@ -87,6 +87,17 @@ export const RunView = z.looseObject({
   startedAt: z.string().nullable().optional(),
   finishedAt: z.string().nullable().optional(),
   pendingApproval: PendingApproval.nullable().optional(),
+  /** A fan-out run's child runs, one per target Node (CONTRACT "Fleet jobs"). */
+  children: z
+    .array(
+      z.looseObject({
+        id: z.string(),
+        nodeName: z.string().nullable().optional(),
+        status: z.string(),
+        error: z.string().nullable().optional(),
+      }),
+    )
+    .optional(),
 });
 export type RunView = z.infer<typeof RunView>;
 

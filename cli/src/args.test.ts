@@ -21,6 +21,7 @@ describe("parseCommandLine", () => {
       dryRun: false,
     });
     expect(parseCommandLine(["jobs"]).command).toEqual({ name: "jobs" });
+    expect(parseCommandLine(["cancel", "r1"]).command).toEqual({ name: "cancel", run: "r1" });
     expect(parseCommandLine(["jobs", "export", "disk report"]).command).toEqual({
       name: "jobs-export",
       job: "disk report",

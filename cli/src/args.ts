@@ -20,6 +20,7 @@ export type Command =
   | { name: "run"; job: string; input?: unknown; follow: boolean }
   | { name: "runs"; job?: string; status?: string; limit?: number }
   | { name: "approve"; run: string }
+  | { name: "cancel"; run: string }
   | { name: "deny"; run: string; reason?: string }
   | { name: "completion"; shell: "bash" | "zsh" };
 
@@ -28,9 +29,9 @@ export interface Parsed {
   flags: GlobalFlags;
 }
 
-type OptionSpec = { type: "string" | "boolean"; short?: string; multiple?: boolean };
+export type OptionSpec = { type: "string" | "boolean"; short?: string; multiple?: boolean };
 
-const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
+export const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
   url: { type: "string" },
   token: { type: "string" },
   json: { type: "boolean" },
@@ -40,7 +41,7 @@ const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
 };
 
 /** Each command's own flags and how many positionals it takes (min, max). */
-const COMMANDS: Record<string, { options: Record<string, OptionSpec>; positionals: [number, number] }> = {
+export const COMMANDS: Record<string, { options: Record<string, OptionSpec>; positionals: [number, number] }> = {
   login: { options: {}, positionals: [1, 1] },
   nodes: { options: { selector: { type: "string", short: "l" } }, positionals: [0, 0] },
   jobs: { options: {}, positionals: [0, 0] },
@@ -59,11 +60,11 @@ const COMMANDS: Record<string, { options: Record<string, OptionSpec>; positional
     positionals: [0, 0],
   },
   approve: { options: {}, positionals: [1, 1] },
+  cancel: { options: {}, positionals: [1, 1] },
   deny: { options: { reason: { type: "string" } }, positionals: [1, 1] },
   completion: { options: {}, positionals: [1, 1] },
 };
 
-export const COMMAND_NAMES = ["login", "nodes", "jobs", "run", "runs", "approve", "deny", "completion", "help"];
 export const JOBS_SUBCOMMANDS = ["apply", "export"];
 
 /** argv without the program name → the command and the global flags; a mistake is a `usage` error. */
@@ -175,6 +176,8 @@ function toCommand(
     }
     case "approve":
       return { name: "approve", run: positionals[0]! };
+    case "cancel":
+      return { name: "cancel", run: positionals[0]! };
     case "deny":
       return { name: "deny", run: positionals[0]!, reason: str("reason") };
     case "completion": {

@@ -22,6 +22,8 @@ export interface Io {
   env: Record<string, string | undefined>;
   stdoutIsTTY: boolean;
   stderrIsTTY: boolean;
+  /** Ctrl-C: `handler` runs, then the program exits with 130. Returns the undo. */
+  onInterrupt?: (handler: () => void) => () => void;
 }
 
 const DEFAULT_DENY_REASON = "denied from the fabricore command line";
@@ -70,7 +72,7 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
         return 0;
       }
       case "jobs-apply": {
-        const loaded = loadJobFiles(command.files);
+        const loaded = loadJobFiles(command.files, undefined, io.env);
         const results = await applyJobs(api(), loaded, command);
         const counts = summarise(results);
         if (flags.json) json({ dryRun: command.dryRun, results, summary: counts });
@@ -96,8 +98,10 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
         return counts.failed > 0 ? 1 : 0;
       }
       case "jobs-export": {
-        const { yaml } = await exportJobs(api(), command.job);
-        io.stdout(yaml);
+        const exported = await exportJobs(api(), command.job);
+        // --json: the same documents as a JSON array (jq-friendly); apply reads YAML, and JSON is YAML.
+        if (flags.json) json(exported.jobs);
+        else io.stdout(exported.yaml);
         return 0;
       }
       case "run": {
@@ -109,14 +113,24 @@ export async function runCli(argv: string[], io: Io): Promise<number> {
           return 0;
         }
         if (!flags.json) io.stdout(style.dim(`run ${runId} of ${command.job}\n`));
+        // Ctrl-C stops following, not the run: say so, and how to stop the run itself.
+        const undo = io.onInterrupt?.(() =>
+          io.stderr(`\nstopped following; run ${runId} goes on (fabricore cancel ${runId} stops it)\n`),
+        );
         const status = await followRun(
           client,
           runId,
           style,
           io.stdout,
           flags.json ? (event) => io.stdout(`${JSON.stringify(event)}\n`) : undefined,
-        );
+        ).finally(() => undo?.());
         return exitCodeOfRun(status);
+      }
+      case "cancel": {
+        const run = await api().send("POST", `/api/runs/${seg(command.run)}/cancel`, undefined, RunView);
+        if (flags.json) json(run);
+        else io.stdout(`run ${run.id} is ${run.status}\n`);
+        return 0;
       }
       case "approve":
       case "deny": {

@@ -1,16 +1,17 @@
+import { COMMANDS, GLOBAL_OPTIONS, type OptionSpec } from "./args.ts";
+
 /** `fabricore completion bash|zsh`: scripts to source (`source <(fabricore completion bash)`).
  * Static words only — completing job names would call the Core on every Tab. */
-const COMMANDS = "login nodes jobs run runs approve deny completion help version";
-const GLOBAL = "--url --token --json --color --no-color --help";
-const FLAGS: Record<string, string> = {
-  login: "--token",
-  nodes: "--selector",
-  "jobs apply": "-f --file --prune --dry-run",
-  "jobs export": "",
-  run: "--input --follow",
-  runs: "--job --status --limit",
-  deny: "--reason",
-};
+/** The words and flags come from the parser's own tables, so completion cannot drift from it. */
+const flagsOf = (options: Record<string, OptionSpec>) =>
+  Object.entries(options)
+    .flatMap(([name, spec]) => [...(spec.short ? [`-${spec.short}`] : []), `--${name}`])
+    .join(" ");
+const COMMAND_WORDS = [...new Set(Object.keys(COMMANDS).map((key) => key.split(" ")[0]!)), "help", "version"].join(" ");
+const GLOBAL = flagsOf(GLOBAL_OPTIONS);
+const FLAGS: Record<string, string> = Object.fromEntries(
+  Object.entries(COMMANDS).map(([key, spec]) => [key, flagsOf(spec.options)]),
+);
 
 export function completionScript(shell: "bash" | "zsh"): string {
   return shell === "bash" ? bash() : zsh();
@@ -35,7 +36,7 @@ _fabricore() {
     completion) COMPREPLY=($(compgen -W "bash zsh" -- "$cur")); return ;;
     --status) COMPREPLY=($(compgen -W "queued running waiting_approval succeeded failed cancelled skipped" -- "$cur")); return ;;
   esac
-  if [ -z "$cmd" ]; then COMPREPLY=($(compgen -W "${COMMANDS} ${GLOBAL}" -- "$cur")); return; fi
+  if [ -z "$cmd" ]; then COMPREPLY=($(compgen -W "${COMMAND_WORDS} ${GLOBAL}" -- "$cur")); return; fi
   if [ "$cmd" = jobs ] && [[ "$cur" != -* ]]; then COMPREPLY=($(compgen -W "apply export" -- "$cur")); return; fi
   local flags="${GLOBAL}"
   case "$cmd" in
@@ -65,7 +66,7 @@ _fabricore() {
     completion) compadd bash zsh; return ;;
     --status) compadd queued running waiting_approval succeeded failed cancelled skipped; return ;;
   esac
-  if [[ -z $cmd ]]; then compadd ${COMMANDS} ${GLOBAL}; return; fi
+  if [[ -z $cmd ]]; then compadd ${COMMAND_WORDS} ${GLOBAL}; return; fi
   if [[ $cmd == jobs && \${words[CURRENT]} != -* ]]; then compadd apply export; return; fi
   flags=(${GLOBAL})
   case $cmd in

@@ -15,6 +15,7 @@ commands:
   runs [--job NAME]             recent runs (--status S, --limit N)
   approve RUN                   let the tool call a run waits on go ahead
   deny RUN [--reason TEXT]      refuse it (the model is told the reason)
+  cancel RUN                    stop a run (and a fan-out run's children)
   completion bash|zsh           shell completion: source <(fabricore completion bash)
 
 flags for every command:

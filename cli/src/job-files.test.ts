@@ -51,6 +51,15 @@ describe("job files", () => {
     ]);
   });
 
+  it("takes a webhook secret from the environment variable secretEnv names, and refuses one unset", () => {
+    const file = `${job("hook")}webhook: {slug: deploy, secretEnv: DEPLOY_SECRET}\n`;
+    const [loaded] = loadJobFiles(["-"], () => file, { DEPLOY_SECRET: "from-the-env-1" });
+    expect(loaded!.job.webhook).toEqual({ slug: "deploy", secret: "from-the-env-1" });
+    expect(() => loadJobFiles(["-"], () => file, {})).toThrow("(stdin): webhook.secretEnv: DEPLOY_SECRET is not set");
+    const both = `${job("hook")}webhook: {slug: deploy, secret: s3cret-value, secretEnv: X}\n`;
+    expect(() => loadJobFiles(["-"], () => both, { X: "y" })).toThrow("give secret or secretEnv, not both");
+  });
+
   it("refuses the same job name twice, a missing path and a directory without YAML", () => {
     const dir = mkdtempSync(join(tmpdir(), "fabricore-cli-"));
     writeFileSync(join(dir, "one.yaml"), job("same"));

@@ -39,7 +39,11 @@ export function expandPaths(paths: string[]): string[] {
 
 /** Every job document of the files; YAML or schema problems of all of them in one error, and
  * nothing is applied when there is any. */
-export function loadJobFiles(paths: string[], readStdin: () => string = () => readFileSync(0, "utf8")): LoadedJob[] {
+export function loadJobFiles(
+  paths: string[],
+  readStdin: () => string = () => readFileSync(0, "utf8"),
+  env: Record<string, string | undefined> = process.env,
+): LoadedJob[] {
   // `-f -` reads standard input (`fabricore jobs export | fabricore jobs apply -f -`).
   const files = paths.flatMap((path) => (path === "-" ? ["-"] : expandPaths([path])));
   if (files.length === 0) throw new CliError("file", `no .yaml or .yml files in ${paths.join(", ")}`);
@@ -50,6 +54,13 @@ export function loadJobFiles(paths: string[], readStdin: () => string = () => re
     const result = parseJobDocuments(text, file === "-" ? "(stdin)" : file);
     jobs.push(...result.jobs);
     problems.push(...result.problems);
+  }
+  for (const { job, where } of jobs) {
+    const name = job.webhook?.secretEnv;
+    if (!job.webhook || !name) continue;
+    const value = env[name];
+    if (value) job.webhook = { ...job.webhook, secret: value, secretEnv: undefined };
+    else problems.push(`${where}: webhook.secretEnv: ${name} is not set`);
   }
   const seen = new Map<string, string>();
   for (const { job, where } of jobs) {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { JobView } from "./api-schemas.ts";
+import { yamlOfFile } from "./commands/jobs-export.ts";
 import {
   bodyOfSpec,
   canonical,
@@ -129,6 +130,27 @@ describe("job specs", () => {
 
     const bare = fileOfSpec(specOfView(view(), names).spec);
     expect(Object.keys(bare)).toEqual(["name", "prompt", "model", "nodes"]);
+  });
+
+  it("prompts of every awkward kind survive export → YAML → file unchanged", () => {
+    const prompts = [
+      "line one\nline two\n",
+      "no newline\nat the end",
+      "  leading spaces\n",
+      "a: b # not a comment",
+      "*not an alias",
+      "yes",
+      "123",
+      "trailing blank lines\n\n",
+      "{{input.a}} for {{job.name}}",
+      "tab\tinside, ünïcode → ✓",
+      "---",
+    ];
+    for (const prompt of prompts) {
+      const current = specOfView(view({ prompt }), names);
+      const reread = specOfFile(JobFile.parse(parse(yamlOfFile(fileOfSpec(current.spec)))), names);
+      expect(diffSpecs(reread, current), JSON.stringify(prompt)).toEqual([]);
+    }
   });
 
   it("refuses a misspelt field instead of dropping it", () => {

@@ -27,7 +27,18 @@ export const JobFile = z.strictObject({
     .nullable()
     .optional(),
   webhook: z
-    .strictObject({ slug: z.string().min(1), secret: z.string().min(1).optional(), public: z.boolean().optional() })
+    .strictObject({
+      slug: z.string().min(1),
+      secret: z.string().min(1).optional(),
+      /** The secret from this environment variable when the file is applied, so that it need
+       * not be committed to the repository with the file (read by job-files.ts). */
+      secretEnv: z
+        .string()
+        .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "an environment variable name")
+        .optional(),
+      public: z.boolean().optional(),
+    })
+    .refine((w) => !(w.secret && w.secretEnv), "give secret or secretEnv, not both")
     .nullable()
     .optional(),
   maxSteps: z.number().int().positive().optional(),

@@ -7,6 +7,14 @@ const code = await runCli(process.argv.slice(2), {
   env: process.env,
   stdoutIsTTY: process.stdout.isTTY === true,
   stderrIsTTY: process.stderr.isTTY === true,
+  onInterrupt: (handler) => {
+    const onSignal = () => {
+      handler();
+      process.exit(130);
+    };
+    process.once("SIGINT", onSignal);
+    return () => process.off("SIGINT", onSignal);
+  },
 }).catch((error: unknown) => {
   process.stderr.write(
     `fabricore: unexpected failure: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,

@@ -114,6 +114,26 @@ describe("Transcript", () => {
     expect(out).toBe("Three nodes answered.\n✓ run r1 succeeded\n");
   });
 
+  it("lists a fan-out run's children before the end", () => {
+    let out = "";
+    const t = new Transcript("r1", makeStyle(false), (text) => (out += text));
+    t.children([
+      { id: "c1", nodeName: "web-1", status: "succeeded", error: null },
+      { id: "c2", nodeName: "web-2", status: "skipped", error: "Node web-2 is offline" },
+      { id: "c3", nodeName: null, status: "failed", error: "boom" },
+    ]);
+    t.handle(ev("done", { status: "failed" }));
+    expect(out).toBe(
+      [
+        "  ✓ web-1 succeeded (run c1)",
+        "  – web-2 skipped: Node web-2 is offline (run c2)",
+        "  ✗ c3 failed: boom (run c3)",
+        "✗ run r1 failed",
+        "",
+      ].join("\n"),
+    );
+  });
+
   it("colours with ANSI codes only when asked", () => {
     expect(render([ev("done", { status: "succeeded" })], true).out).toBe("\u001b[32m✓ run r1 succeeded\u001b[39m\n");
     expect(shouldColour(undefined, true, {})).toBe(true);

@@ -145,6 +145,17 @@ export class Transcript {
     this.deltasSinceStep = false;
   }
 
+  /** A fan-out run's children, one line each (shown before the end). */
+  children(children: { id: string; nodeName?: string | null; status: string; error?: string | null }[]): void {
+    const s = this.style;
+    for (const child of children) {
+      const mark =
+        child.status === "succeeded" ? s.green("✓") : child.status === "skipped" ? s.yellow("–") : s.red("✗");
+      const error = child.error && child.status !== "succeeded" ? `: ${child.error}` : "";
+      this.line(`  ${mark} ${child.nodeName ?? child.id} ${child.status}${error} ${s.dim(`(run ${child.id})`)}`);
+    }
+  }
+
   private end(status: string): void {
     const s = this.style;
     this.finalStatus = status;

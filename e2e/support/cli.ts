@@ -43,7 +43,7 @@ export interface CliProcess {
   readonly stdout: string;
   readonly stderr: string;
   done: Promise<CliResult>;
-  kill(): void;
+  kill(signal?: NodeJS.Signals): void;
 }
 
 /** Only the variables given reach the command (plus PATH/HOME), so a developer's own
@@ -70,7 +70,7 @@ export function startCli(args: string[], env: Record<string, string>, stdin?: st
       return stderr;
     },
     done,
-    kill: () => child.kill("SIGKILL"),
+    kill: (signal: NodeJS.Signals = "SIGKILL") => child.kill(signal),
   };
 }
 

@@ -5,10 +5,15 @@ import { ApiClient } from "../api-client.ts";
 import { makeStyle } from "../style.ts";
 import { exitCodeOfRun, followRun } from "./run.ts";
 
-/** A loopback HTTP server standing in for the Core's event stream, to cut the stream mid-run. */
+/** A loopback HTTP server standing in for the Core's event stream, to cut the stream mid-run;
+ * GET /api/runs/:id (read at the end for a fan-out's children) answers a plain run. */
 async function serve(handler: (req: IncomingMessage, res: ServerResponse, n: number) => void) {
   let n = 0;
-  const server = createServer((req, res) => handler(req, res, n++));
+  const server = createServer((req, res) => {
+    if (req.url?.endsWith("/events")) return handler(req, res, n++);
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end(JSON.stringify({ id: "r1", jobId: "j1", trigger: "manual", status: "failed" }));
+  });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   servers.push(server);

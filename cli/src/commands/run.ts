@@ -61,6 +61,8 @@ export async function followRun(
           if (event.event === "done" && data && typeof data === "object" && "status" in data)
             return String((data as { status: unknown }).status);
         } else {
+          // A fan-out run's children are runs of their own; their outcome is shown before the end.
+          if (event.event === "done") transcript.children(await childrenOf(api, runId));
           transcript.handle(event);
           if (transcript.finalStatus) return transcript.finalStatus;
         }
@@ -76,6 +78,11 @@ export async function followRun(
   if (!FINAL.has(run.status))
     throw new CliError("network", `lost the event stream of run ${runId} ${RECONNECTS} times; it is ${run.status}`);
   return run.status;
+}
+
+async function childrenOf(api: ApiClient, runId: string) {
+  const run = await api.get(`/api/runs/${seg(runId)}`, RunView);
+  return run.children ?? [];
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
