@@ -21,9 +21,12 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { createCore } from "@fabricore/core/core.ts";
+import type { FleetNode, TokenScopes } from "@fabricore/core/database/types.ts";
 import { loadCoreEnv } from "@fabricore/core/env.ts";
 import { type RecordedRequest, turn } from "@fabricore/core/llm/testing/script.ts";
 import { startScriptedOpenAiServer } from "@fabricore/core/llm/testing/scripted-openai-server.ts";
+import { FleetCatalog } from "@fabricore/core/mcp-server/fleet-catalog.ts";
+import { selectorMatches } from "@fabricore/core/services/token-scopes.ts";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import pino from "pino";
@@ -163,6 +166,7 @@ export async function mcpEndpointBench(options: McpEndpointBenchOptions = {}): P
     const ls = summarize(listSamples);
     rows.push({ metric: "tools/list through /mcp, p50 (1 Node, 50 lists)", value: `${fmt(ls.p50)} ms` });
     rows.push({ metric: "MCP session set-up (initialize + initialized)", value: `${fmt(connectMs)} ms` });
+    rows.push(...(await catalogAtScale(10_000)));
 
     // 3. The same call as a REST job's tool step, then one-call runs end to end.
     await api("POST", "/api/providers", { name: "LM Studio", kind: "lmstudio", baseUrl: llm.baseUrl });
@@ -238,6 +242,10 @@ export async function mcpEndpointBench(options: McpEndpointBenchOptions = {}): P
         "written at most once a minute), the token's tool catalog built from " +
         "storage and the hub on every call (so a revoked token or a Node gone counts at once), the rate limiter, " +
         "and one audit record written to the database before the answer.",
+      "The catalog rows time FleetCatalog.build, which every tools/list, tools/call and list-changed check runs, " +
+        "over 10,000 stand-in Nodes with one shared tool list; before it reused the naming of an unchanged fleet " +
+        "and grouped tools per Node in one pass it took seconds per build at this size (core/src/mcp-server/" +
+        "fleet-catalog.test.ts keeps it under a second).",
       "A job's tool step also includes the agent loop and the step written to the database (its durationMs is " +
         "whole milliseconds, so its p50 is coarse); a whole run adds the queue, two model turns (scripted, on " +
         "loopback) and the client's polling.",
@@ -248,6 +256,54 @@ export async function mcpEndpointBench(options: McpEndpointBenchOptions = {}): P
     durationSeconds: (Date.now() - started) / 1000,
     machine: machine(),
   };
+}
+
+/**
+ * What every /mcp list and call builds first, at fleet size: the real FleetCatalog over `count`
+ * Nodes with three tools each (the hub's shared tool list), in this process. Only the storage and
+ * the hub are stand-ins: the fleet bench's thousands of simulated Nodes would measure the same
+ * code with the machine's other work on top.
+ */
+async function catalogAtScale(count: number): Promise<Row[]> {
+  const schema = { type: "object", properties: { path: { type: "string" } } };
+  const tools = ["read_file", "system_stats", "exec_command"].map((name) => ({
+    name,
+    source: "builtin",
+    description: `${name} on this server`,
+    inputSchema: schema,
+  }));
+  const nodes = Array.from(
+    { length: count },
+    (_, i) =>
+      ({ id: `node-${i}`, name: `web-${i}`, labels: { env: i % 2 ? "prod" : "staging" } }) as unknown as FleetNode,
+  );
+  const catalog = new FleetCatalog({
+    listNodes: async () => nodes,
+    hub: { get: () => ({ tools }) as never },
+    selectorMatches,
+  });
+  const rows: Row[] = [];
+  const cases: Array<[TokenScopes | undefined, string]> = [
+    [undefined, "every Node"],
+    [{ selector: "env=prod", tools: ["read_file"] }, "a scoped token (half the Nodes, one tool)"],
+  ];
+  for (const [scopes, what] of cases) {
+    const t0 = performance.now();
+    await catalog.build(scopes);
+    const first = performance.now() - t0;
+    const samples: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const t1 = performance.now();
+      await catalog.build(scopes);
+      samples.push(performance.now() - t1);
+    }
+    rows.push({
+      metric: `the tool catalog of ${count.toLocaleString("en-US")} Nodes × 3 tools for ${what}, p50 of 20 builds`,
+      value: `${fmt(summarize(samples).p50)} ms`,
+      baseline: `first build (names the fleet) ${fmt(first)} ms`,
+    });
+  }
+  return rows;
 }
 
 function ms3(s: Summary): string {

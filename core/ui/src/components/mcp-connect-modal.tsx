@@ -14,49 +14,25 @@ import {
 } from "@mantine/core";
 import { IconAlertTriangle, IconExternalLink } from "@tabler/icons-react";
 import { type FormEvent, useState } from "react";
-import { type CreateApiTokenBody, useCreateApiToken } from "../api/admin.ts";
+import { useCreateApiToken } from "../api/admin.ts";
 import type { Role } from "../api/types.ts";
 import {
+  type Approval,
   claudeDesktopConfig,
   lmStudioDeepLink,
   type McpClientTarget,
   mcpJson,
+  mcpTokenBody,
   vsCodeConfig,
 } from "../lib/mcp-client-config.ts";
 import { CodeBlock } from "./code-block.tsx";
 import { ErrorAlert } from "./query-state.tsx";
 
 const ROLES: Role[] = ["viewer", "operator", "admin"];
-type Approval = "none" | "tools" | "all";
 
 /** The Core's MCP endpoint as a client on another machine reaches it: the address this page came from. */
 export function mcpEndpointUrl(origin: string = window.location.origin): string {
   return `${origin}/mcp`;
-}
-
-/** The token's limits from the form: nothing the user left empty is sent (the Core's defaults hold). */
-function tokenBody(form: {
-  name: string;
-  role: Role | null;
-  ownRole: Role | null;
-  selector: string;
-  tools: string[];
-  approval: Approval;
-  approvalTools: string[];
-}): CreateApiTokenBody {
-  const scopes = {
-    ...(form.selector.trim() ? { selector: form.selector.trim() } : {}),
-    ...(form.tools.length > 0 ? { tools: form.tools } : {}),
-  };
-  return {
-    name: form.name.trim(),
-    ...(form.role && form.role !== form.ownRole ? { role: form.role } : {}),
-    ...(Object.keys(scopes).length > 0 ? { scopes } : {}),
-    ...(form.approval === "all" ? { mcpApproval: { required: true } } : {}),
-    ...(form.approval === "tools" && form.approvalTools.length > 0
-      ? { mcpApproval: { tools: form.approvalTools } }
-      : {}),
-  };
 }
 
 /** The config of every client we document, for one freshly made token (shown once). */
@@ -158,7 +134,7 @@ export function McpConnectModal({
   };
   const submit = (event: FormEvent) => {
     event.preventDefault();
-    create.mutate(tokenBody({ name, role: role ?? ownRole, ownRole, selector, tools, approval, approvalTools }));
+    create.mutate(mcpTokenBody({ name, role: role ?? ownRole, ownRole, selector, tools, approval, approvalTools }));
   };
   const url = mcpEndpointUrl();
   return (
@@ -254,7 +230,12 @@ export function McpConnectModal({
               <Button variant="default" onClick={close}>
                 Cancel
               </Button>
-              <Button type="submit" loading={create.isPending} disabled={!name.trim()}>
+              <Button
+                type="submit"
+                loading={create.isPending}
+                // "Some tools" with none named would quietly hold nothing.
+                disabled={!name.trim() || (approval === "tools" && approvalTools.length === 0)}
+              >
                 Create token and show config
               </Button>
             </Group>

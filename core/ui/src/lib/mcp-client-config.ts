@@ -4,6 +4,12 @@
  * and is shown once, so the user pastes one block and is done.
  */
 
+import type { CreateApiTokenBody } from "../api/admin.ts";
+import type { Role } from "../api/types.ts";
+
+/** Which of the token's MCP calls wait for an operator. */
+export type Approval = "none" | "tools" | "all";
+
 export interface McpClientTarget {
   /** The entry's name in the client (also the key in its config file). */
   name: string;
@@ -73,4 +79,29 @@ function needsAllowHttp(url: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** The token's limits from the form: nothing the user left empty is sent (the Core's defaults hold). */
+export function mcpTokenBody(form: {
+  name: string;
+  role: Role | null;
+  ownRole: Role | null;
+  selector: string;
+  tools: string[];
+  approval: Approval;
+  approvalTools: string[];
+}): CreateApiTokenBody {
+  const scopes = {
+    ...(form.selector.trim() ? { selector: form.selector.trim() } : {}),
+    ...(form.tools.length > 0 ? { tools: form.tools } : {}),
+  };
+  return {
+    name: form.name.trim(),
+    ...(form.role && form.role !== form.ownRole ? { role: form.role } : {}),
+    ...(Object.keys(scopes).length > 0 ? { scopes } : {}),
+    ...(form.approval === "all" ? { mcpApproval: { required: true } } : {}),
+    ...(form.approval === "tools" && form.approvalTools.length > 0
+      ? { mcpApproval: { tools: form.approvalTools } }
+      : {}),
+  };
 }
