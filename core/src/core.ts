@@ -8,6 +8,7 @@ import { sql } from "kysely";
 import type { Logger } from "pino";
 import { RateLimiter } from "./api/rate-limit.ts";
 import { nodeIdentityRoutes } from "./api/routes/node-identity.ts";
+import { StreamLimiter } from "./api/security-headers.ts";
 import { buildApp, parseTrustProxy, trustProxyPredicate } from "./app.ts";
 import { Channels } from "./channels/channels.ts";
 import { DeliveryWorker } from "./channels/delivery-worker.ts";
@@ -432,6 +433,8 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
     mcpApprovals: new McpApprovals({ repo: repos.mcpApprovals, audit, redactor, pollMs: options.approvalPollMs }),
     limits: {
       webhooks: new RateLimiter({ limit: env.FABRICORE_WEBHOOK_RATE_PER_MINUTE, windowMs: 60_000 }),
+      webhookProbes: new RateLimiter({ limit: env.FABRICORE_WEBHOOK_UNKNOWN_PER_MINUTE, windowMs: 60_000 }),
+      eventStreams: new StreamLimiter(env.FABRICORE_SSE_STREAMS_PER_USER),
     },
     webhookMaxBytes: env.FABRICORE_WEBHOOK_MAX_BYTES,
     llmFor: async (providerId) => {
