@@ -84,7 +84,7 @@ describe("event streams (issue 21.10)", () => {
     for (const h of held) expect(h.res.status).toBe(200);
     const refused = await open(viewer);
     expect(refused.res.status).toBe(429);
-    expect((await refused.res.json()).error.code).toBe("rate_limited");
+    expect(((await refused.res.json()) as { error: { code: string } }).error.code).toBe("rate_limited");
     const others = await open(other);
     expect(others.res.status).toBe(200);
     others.close();
