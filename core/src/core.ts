@@ -246,6 +246,7 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
     authenticate: (credentials) => identity.authenticate(credentials),
     desiredMcpServers: (nodeId) => mcp.desiredFor(nodeId),
     heartbeatIntervalMs: env.FABRICORE_HEARTBEAT_SECONDS * 1000,
+    maxToolListBytes: env.FABRICORE_NODE_TOOLS_MAX_BYTES,
     trustProxy: trustProxyPredicate(parseTrustProxy(env.FABRICORE_TRUST_PROXY)),
     logger: {
       debug: (f, m) => hubLogger.debug(f, m),
