@@ -30,6 +30,7 @@ import { runRoutes } from "./api/routes/runs.ts";
 import { secretRoutes } from "./api/routes/secrets.ts";
 import { userRoutes } from "./api/routes/users.ts";
 import { webhookRoutes } from "./api/routes/webhooks.ts";
+import { API_CSP, securityHeaders } from "./api/security-headers.ts";
 import { installTokenScopes } from "./api/token-scopes.ts";
 import type { CoreContext } from "./core-context.ts";
 
@@ -76,9 +77,6 @@ export function trustProxyPredicate(value: boolean | string[]): (address: string
   return (address) => trust(address, 0);
 }
 
-/** Every response: no sniffing, no framing, no referrer, and for API answers a CSP that allows
- * nothing (a JSON body opened as a page runs no script). The UI's HTML gets its own CSP below. */
-const API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'";
 const UI_CSP = [
   "default-src 'self'",
   "script-src 'self'",
@@ -190,14 +188,8 @@ export async function buildApp(ctx: CoreContext, options: AppOptions): Promise<F
     if (role !== undefined) requireRank(request, role);
   });
   app.addHook("onSend", async (request, reply, payload) => {
-    reply.header("x-content-type-options", "nosniff");
-    reply.header("referrer-policy", "no-referrer");
-    reply.header("x-frame-options", "DENY");
-    reply.header("cross-origin-opener-policy", "same-origin");
-    reply.header("cross-origin-resource-policy", "same-origin");
-    reply.header("permissions-policy", "camera=(), microphone=(), geolocation=(), payment=(), usb=()");
+    reply.headers(securityHeaders(ctx.tls));
     if (!reply.hasHeader("content-security-policy")) reply.header("content-security-policy", API_CSP);
-    if (ctx.tls) reply.header("strict-transport-security", "max-age=31536000; includeSubDomains");
     // Answers carrying credentials or run data must not be kept by a shared cache.
     if (request.url.startsWith("/api/") && !reply.hasHeader("cache-control")) reply.header("cache-control", "no-store");
     return payload;

@@ -1,4 +1,5 @@
 import type { RateLimiter } from "./api/rate-limit.ts";
+import type { StreamLimiter } from "./api/security-headers.ts";
 import type { Channels } from "./channels/channels.ts";
 import type { DeliveryWorker } from "./channels/delivery-worker.ts";
 import type { Repositories } from "./database/index.ts";
@@ -54,6 +55,10 @@ export interface CoreContext {
   limits: {
     /** Deliveries per webhook (429 once over). */
     webhooks: RateLimiter;
+    /** Unknown-slug webhook requests per client address (429 for that address once over). */
+    webhookProbes: RateLimiter;
+    /** Open event streams per user. */
+    eventStreams: StreamLimiter;
   };
   /** Largest webhook body accepted (FABRICORE_WEBHOOK_MAX_BYTES); larger gets 413. */
   webhookMaxBytes: number;

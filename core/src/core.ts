@@ -4,9 +4,11 @@ import { hostname } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { FastifyInstance } from "fastify";
+import { sql } from "kysely";
 import type { Logger } from "pino";
 import { RateLimiter } from "./api/rate-limit.ts";
 import { nodeIdentityRoutes } from "./api/routes/node-identity.ts";
+import { StreamLimiter } from "./api/security-headers.ts";
 import { buildApp, parseTrustProxy, trustProxyPredicate } from "./app.ts";
 import { Channels } from "./channels/channels.ts";
 import { DeliveryWorker } from "./channels/delivery-worker.ts";
@@ -42,12 +44,7 @@ import { SecretsError } from "./secrets/errors.ts";
 import { loadMasterKey } from "./secrets/index.ts";
 import { openKeyRing, readNextMasterKey } from "./secrets/key-ring.ts";
 import { SecretRedactor } from "./secrets/redactor.ts";
-import {
-  type SealedKind,
-  UnreadableSecrets,
-  unreadableError,
-  unreadableMessage,
-} from "./secrets/unreadable-secrets.ts";
+import { type SealedKind, UnreadableSecrets, unreadableMessage } from "./secrets/unreadable-secrets.ts";
 import { Accounts } from "./services/accounts.ts";
 import { Audit } from "./services/audit.ts";
 import { Fleet } from "./services/fleet.ts";
@@ -55,6 +52,7 @@ import { Jobs } from "./services/jobs.ts";
 import { LoginGuard } from "./services/login-guard.ts";
 import { mcpPresetCatalog } from "./services/mcp-presets.ts";
 import { McpServers } from "./services/mcp-servers.ts";
+import { headerRedactions, providerConfig } from "./services/provider-credentials.ts";
 import { Runs } from "./services/runs.ts";
 
 export const CORE_VERSION: string = (
@@ -111,6 +109,16 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
     },
   );
   const repos = createRepositories(database.db, box);
+  // Headers an older Core kept in plain `options` are sealed now (issue 21.1); on SQLite the file is
+  // then rewritten (VACUUM, WAL truncated) so the old plain text does not linger in free pages.
+  const sealedHeaders = await repos.providers.sealLegacyHeaders();
+  if (sealedHeaders > 0) {
+    if (database.dialect === "sqlite") {
+      await sql`VACUUM`.execute(database.db);
+      await sql`PRAGMA wal_checkpoint(TRUNCATE)`.execute(database.db);
+    }
+    logger.warn({ providers: sealedHeaders }, "sealed provider headers that an older version stored in plain text");
+  }
   const owner = `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;
 
   // Cluster mode (FABRICORE_REDIS_URL): the queue, scheduler, event bus and Node routing live in
@@ -178,8 +186,14 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
         note("provider_api_key")({ id: provider.id, name: provider.name }, error);
       }
       if (apiKey) values.push({ name: `provider:${provider.name}`, value: apiKey });
+      if (!provider.headers.length) continue;
+      try {
+        values.push(...headerRedactions(provider.name, await repos.providers.getHeaders(provider.id)));
+      } catch (error) {
+        note("provider_header")({ id: provider.id, name: provider.name }, error);
+      }
     }
-    unreadableSecrets.replaceScan(["secret", "channel_secret", "provider_api_key"], found);
+    unreadableSecrets.replaceScan(["secret", "channel_secret", "provider_api_key", "provider_header"], found);
     redactor.set(values);
   };
   channels = new Channels({
@@ -232,6 +246,7 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
     authenticate: (credentials) => identity.authenticate(credentials),
     desiredMcpServers: (nodeId) => mcp.desiredFor(nodeId),
     heartbeatIntervalMs: env.FABRICORE_HEARTBEAT_SECONDS * 1000,
+    maxToolListBytes: env.FABRICORE_NODE_TOOLS_MAX_BYTES,
     trustProxy: trustProxyPredicate(parseTrustProxy(env.FABRICORE_TRUST_PROXY)),
     logger: {
       debug: (f, m) => hubLogger.debug(f, m),
@@ -419,25 +434,14 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
     mcpApprovals: new McpApprovals({ repo: repos.mcpApprovals, audit, redactor, pollMs: options.approvalPollMs }),
     limits: {
       webhooks: new RateLimiter({ limit: env.FABRICORE_WEBHOOK_RATE_PER_MINUTE, windowMs: 60_000 }),
+      webhookProbes: new RateLimiter({ limit: env.FABRICORE_WEBHOOK_UNKNOWN_PER_MINUTE, windowMs: 60_000 }),
+      eventStreams: new StreamLimiter(env.FABRICORE_SSE_STREAMS_PER_USER),
     },
     webhookMaxBytes: env.FABRICORE_WEBHOOK_MAX_BYTES,
     llmFor: async (providerId) => {
       const provider = await repos.providers.get(providerId);
       if (!provider) throw new Error(`provider ${providerId} not found`);
-      let apiKey: string | undefined;
-      try {
-        apiKey = provider.hasApiKey ? await repos.providers.getApiKey(provider.id) : undefined;
-      } catch (error) {
-        unreadableSecrets.report("provider_api_key", provider.id, provider.name, error);
-        throw unreadableError("provider_api_key", provider.name, error);
-      }
-      return llmFactory({
-        kind: provider.kind,
-        baseUrl: provider.baseUrl,
-        apiKey: apiKey ?? null,
-        options: provider.options,
-        name: provider.name,
-      });
+      return llmFactory(await providerConfig(repos.providers, provider, unreadableSecrets));
     },
     tls: Boolean(env.FABRICORE_TLS_CERT),
     version: CORE_VERSION,

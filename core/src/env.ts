@@ -56,6 +56,13 @@ export const CoreEnv = z.object({
   FABRICORE_LOGIN_FAILURES_PER_MINUTE: positiveInt.default(10),
   /** Deliveries per webhook per minute before 429. */
   FABRICORE_WEBHOOK_RATE_PER_MINUTE: positiveInt.default(60),
+  /** Webhook requests for unknown slugs per client address per minute; past it, every webhook
+   * request from that address gets 429 until the minute ends (slug probing, issue 21.10). */
+  FABRICORE_WEBHOOK_UNKNOWN_PER_MINUTE: positiveInt.default(30),
+  /** Largest tool list one Node may announce, in bytes of JSON (issue 21.7). */
+  FABRICORE_NODE_TOOLS_MAX_BYTES: positiveInt.default(4 * 1024 * 1024),
+  /** Event streams (GET /api/runs/:id/events) one user may hold open at once on one Core. */
+  FABRICORE_SSE_STREAMS_PER_USER: positiveInt.default(20),
   /** Largest webhook body, in bytes (default 25 MiB, GitHub's own cap on a payload). */
   FABRICORE_WEBHOOK_MAX_BYTES: positiveInt.default(25 * 1024 * 1024),
   /** Where people reach this Core (links in notifications, e.g. https://fabricore.example.com);

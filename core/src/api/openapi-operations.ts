@@ -298,6 +298,8 @@ export const OPERATIONS: Record<string, Operation> = {
         description: "`id:` of a step event is its seq; send Last-Event-ID to resume",
       },
     },
+    // FABRICORE_SSE_STREAMS_PER_USER open streams per user (issue 21.10).
+    errors: [429],
   },
 
   "POST /api/channels": {

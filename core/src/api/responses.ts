@@ -70,6 +70,8 @@ export const Provider = named(
     baseUrl: z.string().nullable(),
     hasApiKey: z.boolean(),
     options: z.record(z.string(), z.unknown()),
+    /** Custom headers by name; values are sealed and never returned (issue 21.1). */
+    headers: z.array(z.object({ name: z.string(), hasValue: z.boolean() })),
     createdAt: isoTime,
   }),
   "Provider",

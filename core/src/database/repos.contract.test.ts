@@ -327,6 +327,7 @@ describeEachDialect("storage contract", (get) => {
       baseUrl: "http://127.0.0.1:1234/v1",
       hasApiKey: false,
       options: {},
+      headers: [],
       createdAt: expect.any(String),
     });
     expect(await r.providers.getApiKey(p.id)).toBeUndefined();
@@ -350,6 +351,39 @@ describeEachDialect("storage contract", (get) => {
     expect((await r.providers.list()).map((x) => x.name)).toEqual(["lmstudio", "other"]);
     expect(await r.providers.delete(p.id)).toBe(true);
     expect(await r.providers.get(p.id)).toBeUndefined();
+  });
+
+  it("providers: headers sealed apart from options, listed by name, kept or replaced; legacy plain ones sealed (21.1)", async () => {
+    const t = get();
+    const r = repos();
+    const p = await r.providers.create({
+      name: "gw",
+      kind: "openai-compatible",
+      options: { timeoutMs: 1, headers: { "X-Ignored": "options never carry headers" } },
+      headers: { "X-Api-Key": "header-value-1" },
+    });
+    expect(p.options).toEqual({ timeoutMs: 1 });
+    expect(p.headers).toEqual([{ name: "X-Api-Key", hasValue: true }]);
+    const row = await t.db.selectFrom("providers").selectAll().where("id", "=", p.id).executeTakeFirstOrThrow();
+    expect(JSON.stringify(row)).not.toContain("header-value-1");
+    expect(await r.providers.getHeaders(p.id)).toEqual({ "X-Api-Key": "header-value-1" });
+    expect((await r.providers.update(p.id, { options: { timeoutMs: 2 } }))?.headers).toHaveLength(1);
+    expect((await r.providers.update(p.id, { headers: {} }))?.headers).toEqual([]);
+    expect(await r.providers.getHeaders(p.id)).toEqual({});
+
+    // As an older Core stored them: in plain options.
+    await t.db
+      .updateTable("providers")
+      .set({ options: JSON.stringify({ timeoutMs: 3, headers: { Authorization: "Bearer legacy-token" } }) })
+      .where("id", "=", p.id)
+      .execute();
+    expect((await r.providers.get(p.id))?.options).toEqual({ timeoutMs: 3 });
+    expect(await r.providers.sealLegacyHeaders()).toBe(1);
+    expect(await r.providers.sealLegacyHeaders()).toBe(0);
+    const sealed = await t.db.selectFrom("providers").selectAll().where("id", "=", p.id).executeTakeFirstOrThrow();
+    expect(JSON.stringify(sealed)).not.toContain("legacy-token");
+    expect(await r.providers.getHeaders(p.id)).toEqual({ Authorization: "Bearer legacy-token" });
+    expect((await r.providers.get(p.id))?.headers).toEqual([{ name: "Authorization", hasValue: true }]);
   });
 
   it("jobs: create with defaults and full shape, resolve, webhook slug, patch semantics, scheduled list", async () => {

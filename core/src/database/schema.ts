@@ -103,6 +103,10 @@ export interface ProvidersTable {
   api_key_ciphertext: string | null;
   options: string; // JSON
   created_at: string;
+  /** Sealed JSON {name: value} of the custom headers (issue 21.1); null: none. */
+  headers_ciphertext: string | null;
+  /** JSON array of the header names (not secret; listed by the API). */
+  header_names: Generated<string>;
 }
 
 export interface JobsTable {

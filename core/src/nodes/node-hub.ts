@@ -24,6 +24,7 @@ import {
   type Transport,
 } from "@fabricore/protocol";
 import { WebSocketServer } from "ws";
+import { SharedToolLists } from "./shared-tool-lists.ts";
 import { NodeCloseCode, WsServerTransport } from "./ws-server-transport.ts";
 
 export interface NodeIdentity {
@@ -73,6 +74,13 @@ export interface NodeHubOptions {
   mcpSyncTimeoutMs?: number;
   logger?: HubLogger;
   now?: () => number;
+  /** Largest tool list a Node may announce, as JSON bytes (issue 21.7). A hello over it is refused;
+   * a tools/list_changed over it is ignored (the previous list stays). Default 4 MiB. */
+  maxToolListBytes?: number;
+  /** tools/list_changed from one Node is applied at most once per this many ms; the latest list in
+   * between is applied at the end of the interval (issue 21.7: unthrottled, each one was a
+   * database write). Default 1000. */
+  toolsChangedIntervalMs?: number;
   /** Whether the peer at `address` is a proxy we were told about (FABRICORE_TRUST_PROXY): only then
    * are its X-Forwarded-Proto/-Host believed for the origin the Node signed. Default: nobody. */
   trustProxy?: (address: string) => boolean;
@@ -109,7 +117,16 @@ interface Connection extends NodeIdentity {
   stats: Partial<SystemStats> | undefined;
   online: boolean;
   closed: boolean;
+  /** The shared tool list this connection holds a reference to. */
+  toolsKey: string | undefined;
+  /** tools/list_changed throttle: when one was last applied, and the latest one waiting. */
+  toolsAppliedAt: number;
+  pendingTools: ToolDescriptor[] | undefined;
+  pendingTimer: ReturnType<typeof setTimeout> | undefined;
 }
+
+const DEFAULT_MAX_TOOL_LIST_BYTES = 4 * 1024 * 1024;
+const DEFAULT_TOOLS_CHANGED_INTERVAL_MS = 1000;
 
 /** Heartbeat intervals of silence after which a Node is considered gone. */
 const SILENT_INTERVALS = 3;
@@ -127,9 +144,8 @@ export class NodeHub {
   private readonly options: NodeHubOptions;
   private readonly connections = new Map<string, Connection>();
   private readonly online = new Set<string>();
-  /** Identical tool lists, kept once: most of a fleet runs the same Node build with the same tools, and
-   * each parsed list with its JSON schemas is kilobytes per Node (bench/fleet.ts measures the memory). */
-  private readonly sharedTools = new Map<string, ToolDescriptor[]>();
+  /** Identical tool lists kept once, and only while a connection uses them (shared-tool-lists.ts). */
+  readonly toolLists = new SharedToolLists();
   private readonly wss: WebSocketServer;
   /** One options object and one handler table for every connection's RPC peer (see RpcHandlers). */
   private readonly peerOptions: RpcPeerOptions<typeof nodeToCore, typeof coreToNode, Connection>;
@@ -235,6 +251,10 @@ export class NodeHub {
       stats: undefined,
       online: false,
       closed: false,
+      toolsKey: undefined,
+      toolsAppliedAt: Number.NEGATIVE_INFINITY,
+      pendingTools: undefined,
+      pendingTimer: undefined,
     };
     const peer: CorePeer = new RpcPeer(transport, this.peerOptions, conn);
     conn.peer = peer;
@@ -268,9 +288,7 @@ export class NodeHub {
       })
       .onNotification("notifications/tools/list_changed", ({ tools }, conn) => {
         if (!conn.online) return;
-        conn.tools = this.shareTools(tools);
-        if (conn.hello) conn.hello.tools = conn.tools;
-        this.safely("onToolsChanged", () => this.options.onToolsChanged?.(conn.nodeId, tools));
+        this.toolsChanged(conn, tools);
       })
       .onNotification("fabricore/mcp/status", ({ servers }, conn) => {
         if (!conn.online) return;
@@ -298,9 +316,19 @@ export class NodeHub {
     const desired = await this.options.desiredMcpServers(nodeId);
     if (conn.closed) throw new ProtocolError("node_offline", "the connection closed during hello");
     const announced = hello.tools;
+    const json = JSON.stringify(announced);
+    const limit = this.options.maxToolListBytes ?? DEFAULT_MAX_TOOL_LIST_BYTES;
+    if (Buffer.byteLength(json) > limit) {
+      throw new ProtocolError(
+        "invalid_params",
+        `the Node's tool list is ${Buffer.byteLength(json)} bytes of JSON; this Core accepts at most ${limit} (FABRICORE_NODE_TOOLS_MAX_BYTES)`,
+      );
+    }
     // The parsed hello is this connection's own object: keep it, with the fleet's shared tool list in
     // place of its own copy, rather than a second object.
-    hello.tools = this.shareTools(announced);
+    const shared = this.toolLists.acquire(announced, json);
+    conn.toolsKey = shared.key;
+    hello.tools = shared.tools;
     conn.hello = hello;
     conn.tools = hello.tools;
     conn.mcpServers = hello.mcpServers;
@@ -322,6 +350,10 @@ export class NodeHub {
 
   private closed(conn: Connection, info: CloseInfo): void {
     conn.closed = true;
+    clearTimeout(conn.pendingTimer);
+    conn.pendingTools = undefined;
+    this.toolLists.release(conn.toolsKey);
+    conn.toolsKey = undefined;
     const current = this.connections.get(conn.nodeId) === conn;
     if (current) this.connections.delete(conn.nodeId);
     if (!conn.online) return;
@@ -440,15 +472,46 @@ export class NodeHub {
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
   }
 
-  /** The one shared copy of a tool list equal to `tools` (treated as read-only everywhere). */
-  private shareTools(tools: ToolDescriptor[]): ToolDescriptor[] {
-    const key = JSON.stringify(tools);
-    const shared = this.sharedTools.get(key);
-    if (shared) return shared;
-    // Bounded: a fleet with ever-changing tool sets (MCP servers coming and going) must not grow this.
-    if (this.sharedTools.size >= 1000) this.sharedTools.clear();
-    this.sharedTools.set(key, tools);
-    return tools;
+  /** Applies a tools/list_changed now, or (within the interval of the last one) the latest at the
+   * end of the interval: a Node that sends a thousand costs one update a second. */
+  private toolsChanged(conn: Connection, tools: ToolDescriptor[]): void {
+    const interval = this.options.toolsChangedIntervalMs ?? DEFAULT_TOOLS_CHANGED_INTERVAL_MS;
+    const wait = conn.toolsAppliedAt + interval - this.now();
+    if (wait <= 0 && !conn.pendingTimer) {
+      this.applyTools(conn, tools);
+      return;
+    }
+    conn.pendingTools = tools;
+    if (conn.pendingTimer) return;
+    conn.pendingTimer = setTimeout(
+      () => {
+        conn.pendingTimer = undefined;
+        const latest = conn.pendingTools;
+        conn.pendingTools = undefined;
+        if (latest && conn.online && !conn.closed) this.applyTools(conn, latest);
+      },
+      Math.max(0, wait),
+    );
+    conn.pendingTimer.unref?.();
+  }
+
+  private applyTools(conn: Connection, tools: ToolDescriptor[]): void {
+    conn.toolsAppliedAt = this.now();
+    const json = JSON.stringify(tools);
+    const limit = this.options.maxToolListBytes ?? DEFAULT_MAX_TOOL_LIST_BYTES;
+    if (Buffer.byteLength(json) > limit) {
+      this.logger.warn(
+        { nodeId: conn.nodeId, bytes: Buffer.byteLength(json), limit },
+        "ignored a tool list over FABRICORE_NODE_TOOLS_MAX_BYTES; the Node keeps its previous tools",
+      );
+      return;
+    }
+    const shared = this.toolLists.acquire(tools, json);
+    this.toolLists.release(conn.toolsKey);
+    conn.toolsKey = shared.key;
+    conn.tools = shared.tools;
+    if (conn.hello) conn.hello.tools = conn.tools;
+    this.safely("onToolsChanged", () => this.options.onToolsChanged?.(conn.nodeId, shared.tools));
   }
 
   private safely(what: string, fn: () => void): void {

@@ -8,9 +8,11 @@ import type { FleetNode, Job, Run } from "../database/types.ts";
 import type { LlmClient, ProviderConfig } from "../llm/index.ts";
 import type { Metrics } from "../metrics.ts";
 import type { NodeHub } from "../nodes/node-hub.ts";
+import { SecretsError } from "../secrets/errors.ts";
 import type { SecretRedactor } from "../secrets/redactor.ts";
-import { type UnreadableSecrets, unreadableError } from "../secrets/unreadable-secrets.ts";
+import type { UnreadableSecrets } from "../secrets/unreadable-secrets.ts";
 import { type Audit, sha256Hex } from "../services/audit.ts";
+import { providerConfig } from "../services/provider-credentials.ts";
 import type { ApprovalGate } from "./approval-gate.ts";
 import { FanOutRunner } from "./fan-out.ts";
 import type { RunEventBus, RunStatusHook } from "./run-events.ts";
@@ -299,21 +301,15 @@ export class RunExecutor {
     for (const ref of [job.model, ...job.fallbacks]) {
       const provider = await this.deps.providers.resolve(ref.provider);
       if (!provider) return { error: `provider ${ref.provider} no longer exists` };
-      let apiKey: string | undefined;
+      let config: ProviderConfig;
       try {
-        apiKey = provider.hasApiKey ? await this.deps.providers.getApiKey(provider.id) : undefined;
+        config = await providerConfig(this.deps.providers, provider, this.deps.unreadableSecrets);
       } catch (error) {
-        // This run fails, naming the row; runs that do not use this provider are untouched.
-        this.deps.unreadableSecrets?.report("provider_api_key", provider.id, provider.name, error);
-        return { error: unreadableError("provider_api_key", provider.name, error).message };
+        // This run fails, naming the row; runs that do not use this provider are untouched (21.3).
+        if (error instanceof SecretsError) return { error: error.message };
+        throw error;
       }
-      const client = this.deps.llm({
-        kind: provider.kind,
-        baseUrl: provider.baseUrl,
-        apiKey: apiKey ?? null,
-        options: provider.options,
-        name: provider.name,
-      });
+      const client = this.deps.llm(config);
       models.push({ providerName: provider.name, client, model: ref.model });
       const declared = provider.options.contextTokens;
       if (typeof declared === "number" && declared > 0) contextTokens = Math.min(contextTokens ?? declared, declared);

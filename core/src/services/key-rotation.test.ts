@@ -47,7 +47,13 @@ async function seed(t: TestCore) {
     ["p1", "provider-key-1"],
     ["p2", "provider-key-2"],
   ])
-    await t.api(admin, "POST", "/api/providers", { name, kind: "openai", apiKey });
+    await t.api(admin, "POST", "/api/providers", {
+      name,
+      kind: "openai",
+      apiKey,
+      // Sealed too (issue 21.1), so rotated too.
+      options: { headers: { "X-Api-Key": `header-of-${name}` } },
+    });
   for (const [name, secret] of [
     ["j1", "webhook-secret-1"],
     ["j2", "webhook-secret-2"],
@@ -68,6 +74,9 @@ async function expectAllReadable(t: TestCore) {
   expect(await r.secrets.getValue("C")).toBe("secret-c-value");
   expect(await r.providers.getApiKey((await r.providers.getByName("p1"))!.id)).toBe("provider-key-1");
   expect(await r.providers.getApiKey((await r.providers.getByName("p2"))!.id)).toBe("provider-key-2");
+  expect(await r.providers.getHeaders((await r.providers.getByName("p2"))!.id)).toEqual({
+    "X-Api-Key": "header-of-p2",
+  });
   expect(await r.jobs.getWebhookSecret((await r.jobs.getByName("j1"))!.id)).toBe("webhook-secret-1");
   expect(await r.jobs.getWebhookSecret((await r.jobs.getByName("j2"))!.id)).toBe("webhook-secret-2");
 }
@@ -78,6 +87,7 @@ function envelopeVersions(dataDir: string): number[] {
     const rows = [
       ...db.prepare("SELECT ciphertext AS c, key_version AS v FROM secrets").all(),
       ...db.prepare("SELECT api_key_ciphertext AS c FROM providers WHERE api_key_ciphertext IS NOT NULL").all(),
+      ...db.prepare("SELECT headers_ciphertext AS c FROM providers WHERE headers_ciphertext IS NOT NULL").all(),
       ...db
         .prepare("SELECT webhook_secret_ciphertext AS c FROM jobs WHERE webhook_secret_ciphertext IS NOT NULL")
         .all(),
@@ -102,7 +112,7 @@ describe("rotate-key (SECURITY.md: Secrets at rest)", () => {
     const oldKey = readFileSync(join(dataDir, "master.key"), "utf8").trim();
     const newKey = randomBytes(32).toString("base64");
 
-    // Interrupted after three of seven values (as a crash would).
+    // Interrupted after three of nine values (as a crash would).
     const t2 = await open(dataDir);
     await expect(
       rotateMasterKey({
@@ -116,7 +126,7 @@ describe("rotate-key (SECURITY.md: Secrets at rest)", () => {
     ).rejects.toThrow("simulated crash");
     await close(t2);
     expect(existsSync(join(dataDir, NEXT_MASTER_KEY_FILE))).toBe(true);
-    expect(envelopeVersions(dataDir).sort()).toEqual([1, 1, 1, 1, 2, 2, 2]);
+    expect(envelopeVersions(dataDir).sort()).toEqual([1, 1, 1, 1, 1, 1, 2, 2, 2]);
 
     // In between, a Core loads both keys and reads every value.
     const t3 = await open(dataDir);
@@ -127,8 +137,8 @@ describe("rotate-key (SECURITY.md: Secrets at rest)", () => {
     const { stdout } = await run(process.execPath, [CLI, "rotate-key"], {
       env: { ...process.env, FABRICORE_DATA_DIR: dataDir, FABRICORE_LOG_LEVEL: "silent" },
     });
-    expect(stdout).toMatch(/version 1 → 2; 4 values re-encrypted now, 3 were already done/);
-    expect(envelopeVersions(dataDir)).toEqual([2, 2, 2, 2, 2, 2, 2]);
+    expect(stdout).toMatch(/version 1 → 2; 6 values re-encrypted now, 3 were already done/);
+    expect(envelopeVersions(dataDir)).toEqual([2, 2, 2, 2, 2, 2, 2, 2, 2]);
     expect(readFileSync(join(dataDir, "master.key"), "utf8").trim()).toBe(newKey);
     expect(existsSync(join(dataDir, NEXT_MASTER_KEY_FILE))).toBe(false);
 
@@ -157,7 +167,7 @@ describe("rotate-key (SECURITY.md: Secrets at rest)", () => {
     const { stdout } = await run(process.execPath, [CLI, "rotate-key"], {
       env: { ...process.env, FABRICORE_DATA_DIR: dataDir, FABRICORE_MASTER_KEY: key1, FABRICORE_NEW_MASTER_KEY: key2 },
     });
-    expect(stdout).toMatch(/7 values re-encrypted/);
+    expect(stdout).toMatch(/9 values re-encrypted/);
     expect(stdout).toMatch(/FABRICORE_MASTER_KEY must now be set to the new key/);
     expect(existsSync(join(dataDir, "master.key"))).toBe(false);
     const t2 = await open(dataDir, { FABRICORE_MASTER_KEY: key2 });

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import type { Repositories } from "../database/index.ts";
 import { channelSecretAad } from "../database/repos/channels-repo.ts";
 import { webhookSecretAad } from "../database/repos/jobs-repo.ts";
-import { providerApiKeyAad } from "../database/repos/providers-repo.ts";
+import { providerApiKeyAad, providerHeadersAad } from "../database/repos/providers-repo.ts";
 import { secretAad } from "../database/repos/secrets-repo.ts";
 import { SecretsError } from "../secrets/errors.ts";
 import {
@@ -102,6 +102,11 @@ export async function rotateMasterKey(options: RotateKeyOptions): Promise<Rotate
       ciphertext: p.ciphertext,
       aad: providerApiKeyAad(p.id),
       replace: (next: string) => repos.providers.replaceSealedApiKey(p.id, p.ciphertext, next),
+    })),
+    ...(await repos.providers.listSealedHeaders()).map((p) => ({
+      ciphertext: p.ciphertext,
+      aad: providerHeadersAad(p.id),
+      replace: (next: string) => repos.providers.replaceSealedHeaders(p.id, p.ciphertext, next),
     })),
     ...(await repos.jobs.listSealedWebhookSecrets()).map((j) => ({
       ciphertext: j.ciphertext,

@@ -212,6 +212,40 @@ describe("pass-through MCP servers (server-everything on loopback)", () => {
   });
 });
 
+describe("a pass-through server's error answers (issue 21.10)", () => {
+  let server: Server;
+  let port = 0;
+  const BODY = "Traceback … DATABASE_URL=postgres://admin:s3cr3t-in-error-page@db/prod";
+  beforeAll(async () => {
+    server = createServer((_req, res) => {
+      res.writeHead(500, { "content-type": "text/plain" });
+      res.end(BODY);
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    port = (server.address() as AddressInfo).port;
+  });
+  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  it("the status the Core shows names the HTTP status, never the body", async () => {
+    const m = createMcpManager({
+      docker: noDocker,
+      nodeId: "remote-test",
+      logger: silentLogger,
+      restart: { initialDelayMs: 20, maxDelayMs: 40, maxFailures: 1 },
+      connectTimeoutMs: 2000,
+    });
+    try {
+      const [first] = await m.sync([{ kind: "remote", name: "leaky", url: `http://127.0.0.1:${port}/mcp` }]);
+      const error = first?.error ?? "";
+      expect(error).toContain("HTTP 500");
+      expect(error).not.toContain("s3cr3t");
+      expect(error).not.toContain("Traceback");
+    } finally {
+      await m.close();
+    }
+  });
+});
+
 describe("tools/list_changed", () => {
   let http: Server;
   let port = 0;

@@ -1,7 +1,7 @@
 import { isIP } from "node:net";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
+import { SSEClientTransport, SseError } from "@modelcontextprotocol/sdk/client/sse.js";
+import { StreamableHTTPClientTransport, StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { RuntimeError } from "../runtime/errors.ts";
 
@@ -46,6 +46,23 @@ export function checkRemoteUrl(raw: string, allowRemote: boolean): URL {
 }
 
 /**
+ * What a transport error may tell the Core (and so a viewer of the server's status or a run's
+ * transcript): the HTTP status, never the body. The SDK puts the server's answer text into its
+ * message ("Error POSTing to endpoint: <body>"), and a loopback service's error page can hold
+ * anything: stack traces, configuration, tokens (issue 21.10).
+ */
+export function transportErrorText(error: unknown): string {
+  if (error instanceof StreamableHTTPError || error instanceof SseError) {
+    const status = error.code;
+    if (typeof status === "number" && status >= 100 && status <= 599) return `the server answered HTTP ${status}`;
+    if (error instanceof StreamableHTTPError && error.message.includes("Unexpected content type"))
+      return "the server answered with an unexpected content type";
+    return error instanceof SseError ? "the SSE stream failed" : "the HTTP transport failed";
+  }
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
  * Connects `makeClient()` to a pass-through server: Streamable HTTP first, then the legacy
  * HTTP+SSE transport, as the SDK's backwards-compatibility guide does. A fresh Client is used for
  * the fallback because a Client that failed to connect has already closed its transport.
@@ -71,7 +88,7 @@ export async function connectRemote(
       await second.close().catch(() => {});
       throw new RuntimeError(
         "connect_failed",
-        `MCP server at ${url.href} did not answer: Streamable HTTP: ${(streamableError as Error).message}; SSE: ${(sseError as Error).message}`,
+        `MCP server at ${url.href} did not answer: Streamable HTTP: ${transportErrorText(streamableError)}; SSE: ${transportErrorText(sseError)}`,
         { cause: sseError },
       );
     }

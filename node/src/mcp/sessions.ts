@@ -9,6 +9,7 @@ import { proxyEnv } from "../runtime/egress/egress-gate.ts";
 import type { EgressCounters } from "../runtime/egress/egress-proxy.ts";
 import { dockerMessage, RuntimeError } from "../runtime/errors.ts";
 import { ensureImage } from "../runtime/images.ts";
+import { type MountIdentity, verifyMounted } from "../runtime/mount-identity.ts";
 import type { McpPolicy } from "../runtime/node-policy.ts";
 import { ContainerStdioTransport } from "./container-transport.ts";
 import { checkRemoteUrl, connectRemote } from "./remote.ts";
@@ -53,6 +54,8 @@ export class ManagedLauncher implements SessionLauncher {
   private readonly spec: ManagedMcpSpec;
   private readonly options: ManagedLauncherOptions;
   private egress: EgressSession | undefined;
+  /** The checked mount sources of the container being started (verified after start). */
+  private mountIdentities: MountIdentity[] = [];
 
   /** The egress proxy's counts for this server, when it has an allow list. */
   egressCounters() {
@@ -79,6 +82,7 @@ export class ManagedLauncher implements SessionLauncher {
       policy: this.options.policy,
       imageUser: image.user,
     });
+    this.mountIdentities = built.mountIdentities;
     // An allow list: the container has no network (NetworkMode none); its one way out is this
     // server's egress proxy, bridged onto its loopback once it runs (connect()).
     const { network } = this.spec;
@@ -135,6 +139,13 @@ export class ManagedLauncher implements SessionLauncher {
     const transport = new ContainerStdioTransport(stdio);
     try {
       if (start) await this.options.docker.startContainer(id);
+      // The directories the container got must be the ones checked (issue 21.6): a swap between
+      // the check and dockerd's own path resolution is caught here, before the server is spoken to.
+      if (start && this.mountIdentities.length) {
+        const info = await this.options.docker.inspectContainer(id);
+        if (!info?.running || !info.pid) throw new RuntimeError("container_failed", "the container is not running");
+        await verifyMounted(info.pid, this.mountIdentities);
+      }
       if (this.egress) {
         const info = await this.options.docker.inspectContainer(id);
         if (!info?.running || !info.pid) throw new RuntimeError("container_failed", "the container is not running");
@@ -150,6 +161,10 @@ export class ManagedLauncher implements SessionLauncher {
         close: () => client.close(),
       };
     } catch (error) {
+      if (error instanceof RuntimeError && error.code === "mount_refused") {
+        stdio.close();
+        throw error;
+      }
       const reason = start ? await this.explain(id, transport, error) : dockerMessage(error);
       stdio.close();
       throw new RuntimeError("container_failed", reason, { cause: error });

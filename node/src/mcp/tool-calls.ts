@@ -2,6 +2,7 @@ import { mcpSource, ProtocolError, ToolDescriptor, type ToolResult } from "@fabr
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { McpError, ErrorCode as McpErrorCode } from "@modelcontextprotocol/sdk/types.js";
 import type { Logger } from "../logger.ts";
+import { transportErrorText } from "./remote.ts";
 
 /** A server offering more tools than this is misbehaving; paging stops there. */
 const MAX_TOOLS_PER_SERVER = 1000;
@@ -112,9 +113,6 @@ export async function callServerTool(
         durationMs: Math.round(performance.now() - started),
       };
     }
-    throw new ProtocolError(
-      "tool_failed",
-      `MCP server ${server} failed on ${tool}: ${(error as Error).message ?? String(error)}`,
-    );
+    throw new ProtocolError("tool_failed", `MCP server ${server} failed on ${tool}: ${transportErrorText(error)}`);
   }
 }

@@ -1,9 +1,11 @@
 import { createHash, randomBytes } from "node:crypto";
+import type { Stats } from "node:fs";
 import { realpath, stat } from "node:fs/promises";
 import { checkMount, checkMounts, type ManagedMcpSpec } from "@fabricore/protocol";
 import { DEFAULT_BOUNDS } from "./container-bounds.ts";
 import type { BindMount, ContainerCreateSpec } from "./docker-api.ts";
 import { RuntimeError } from "./errors.ts";
+import { identityOf, type MountIdentity, swappableComponent } from "./mount-identity.ts";
 import { checkMountRoots, checkSpecPolicy, type McpPolicy } from "./node-policy.ts";
 
 /** Labels on every container the Node starts: how a restarted Node finds, adopts or removes them. */
@@ -47,6 +49,8 @@ export interface BuiltContainerSpec {
   create: ContainerCreateSpec;
   /** Stable digest of everything that shapes the container: the same hash means the same container. */
   hash: string;
+  /** What the started container must have at each mount target (verifyMounted, issue 21.6). */
+  mountIdentities: MountIdentity[];
 }
 
 function isRootUser(user: string): boolean {
@@ -76,16 +80,26 @@ export async function resolveMounts(
   mounts: ManagedMcpSpec["mounts"],
   forbiddenPaths: readonly string[] = [],
 ): Promise<BindMount[]> {
+  return (await resolveMountsWithIdentity(mounts, forbiddenPaths)).binds;
+}
+
+/** resolveMounts, plus the device and inode of each checked source (verified after start, 21.6). */
+export async function resolveMountsWithIdentity(
+  mounts: ManagedMcpSpec["mounts"],
+  forbiddenPaths: readonly string[] = [],
+): Promise<{ binds: BindMount[]; identities: MountIdentity[] }> {
   const lexical = checkMounts(mounts, { forbidden: forbiddenPaths });
   if (lexical.length > 0) throw new RuntimeError("mount_refused", `mount refused: ${lexical.join("; ")}`);
   const forbidden = await resolveForbidden(forbiddenPaths);
   const reasons: string[] = [];
   const binds: BindMount[] = [];
+  const identities: MountIdentity[] = [];
   for (const mount of mounts) {
     let real: string;
+    let stats: Stats;
     try {
       real = await realpath(mount.source);
-      await stat(real);
+      stats = await stat(real);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       reasons.push(
@@ -103,11 +117,14 @@ export async function resolveMounts(
     } else {
       reasons.push(...resolved);
     }
+    const swappable = await swappableComponent(real);
+    if (swappable) reasons.push(`mount source ${JSON.stringify(mount.source)} could be swapped: ${swappable}`);
     // Read-only unless the request says otherwise in so many words.
     binds.push({ Type: "bind", Source: real, Target: mount.target, ReadOnly: mount.readOnly !== false });
+    identities.push(identityOf(real, mount.target, stats));
   }
   if (reasons.length > 0) throw new RuntimeError("mount_refused", `mount refused: ${reasons.join("; ")}`);
-  return binds;
+  return { binds, identities };
 }
 
 /**
@@ -147,7 +164,7 @@ export async function buildContainerSpec(
   options: ContainerSpecOptions,
 ): Promise<BuiltContainerSpec> {
   if (options.policy) checkSpecPolicy(spec, options.policy);
-  const mounts = await resolveMounts(spec.mounts, options.forbiddenPaths);
+  const { binds: mounts, identities } = await resolveMountsWithIdentity(spec.mounts, options.forbiddenPaths);
   if (options.policy) await checkMountRoots(mounts, options.policy);
   const imageUser = options.imageUser ?? "";
   // An explicit user wins; otherwise keep an image's own non-root user (it may own files the server
@@ -213,5 +230,5 @@ export async function buildContainerSpec(
       Privileged: false,
     },
   };
-  return { create, hash };
+  return { create, hash, mountIdentities: identities };
 }

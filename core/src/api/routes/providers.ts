@@ -17,19 +17,23 @@ export async function providerRoutes(app: FastifyInstance, ctx: CoreContext): Pr
     if (await ctx.repos.providers.getByName(request.body.name)) {
       throw new ApiError("conflict", `a provider named ${request.body.name} exists`);
     }
+    // Header values are credentials (issue 21.1): sealed like the key, listed by name only.
+    const { headers, ...options } = request.body.options ?? {};
     const provider = await ctx.repos.providers.create({
       name: request.body.name,
       kind: request.body.kind,
       baseUrl: request.body.baseUrl ?? null,
       apiKey: request.body.apiKey ?? null,
-      options: request.body.options ?? {},
+      options,
+      headers: headers ?? {},
     });
     await ctx.audit.request(request, "provider.create", provider.id, {
       name: provider.name,
       kind: provider.kind,
       apiKey: request.body.apiKey ? "set" : "none",
+      headers: Object.keys(headers ?? {}),
     });
-    if (request.body.apiKey) await ctx.refreshRedactor();
+    if (request.body.apiKey || headers) await ctx.refreshRedactor();
     reply.code(201);
     return provider;
   });
@@ -45,18 +49,24 @@ export async function providerRoutes(app: FastifyInstance, ctx: CoreContext): Pr
     { schema: { params: IdParams, body: ProviderPatchBody }, config: { role: "admin" } },
     async (request) => {
       const provider = await find(request.params.id);
-      const { apiKey, ...rest } = request.body;
+      const { apiKey, options: patchOptions, ...rest } = request.body;
+      // `options.headers` given: the new set (their values are never returned, so a client that
+      // changes other options leaves them out and they are kept).
+      const { headers, ...options } = patchOptions ?? {};
       const updated = await ctx.repos.providers.update(provider.id, {
         ...rest,
+        ...(patchOptions !== undefined ? { options } : {}),
+        ...(headers !== undefined ? { headers } : {}),
         ...(apiKey !== undefined ? { apiKey } : {}),
       });
       if (!updated) throw new ApiError("not_found", "provider not found");
       await ctx.audit.request(request, "provider.update", provider.id, {
         name: updated.name,
-        fields: Object.keys(rest),
+        fields: Object.keys(request.body).filter((k) => k !== "apiKey"),
         apiKey: apiKey === undefined ? "kept" : apiKey === null ? "removed" : "set",
+        headers: headers === undefined ? "kept" : Object.keys(headers),
       });
-      if (apiKey !== undefined) await ctx.refreshRedactor();
+      if (apiKey !== undefined || headers !== undefined) await ctx.refreshRedactor();
       return updated;
     },
   );

@@ -4,7 +4,9 @@ import type { CoreContext } from "../../core-context.ts";
 import { FINAL_RUN_STATUSES } from "../../database/types.ts";
 import type { RunEvent } from "../../runs/run-events.ts";
 import { actorOf } from "../../services/audit.ts";
+import { ApiError } from "../errors.ts";
 import { ApproveBody, DenyBody, IdParams, RunsQuery } from "../schemas.ts";
+import { API_CSP, securityHeaders } from "../security-headers.ts";
 
 const KEEPALIVE_MS = 15_000;
 
@@ -54,6 +56,16 @@ export async function runRoutes(app: FastifyInstance, ctx: CoreContext): Promise
     { schema: { params: IdParams }, config: { role: "viewer" } },
     async (request, reply) => {
       const run = await ctx.runs.get(request.params.id);
+      // At most FABRICORE_SSE_STREAMS_PER_USER open streams per user on this Core (issue 21.10).
+      const user = request.principal?.userId ?? "anonymous";
+      const release = ctx.limits.eventStreams.acquire(user);
+      if (!release) {
+        reply.header("retry-after", "5");
+        throw new ApiError(
+          "rate_limited",
+          `too many open event streams for this user (${ctx.limits.eventStreams.limit}); close one first`,
+        );
+      }
       const lastEventId = Number.parseInt(String(request.headers["last-event-id"] ?? "0"), 10);
       let lastSeq = Number.isFinite(lastEventId) ? lastEventId : 0;
       let live = false;
@@ -64,7 +76,11 @@ export async function runRoutes(app: FastifyInstance, ctx: CoreContext): Promise
 
       reply.hijack();
       const res = reply.raw;
+      // Hijacked: Fastify's onSend hook does not run, so the security headers are written here.
       res.writeHead(200, {
+        ...securityHeaders(ctx.tls),
+        "content-security-policy": API_CSP,
+        "x-request-id": String(request.id),
         "content-type": "text/event-stream; charset=utf-8",
         "cache-control": "no-cache, no-transform",
         connection: "keep-alive",
@@ -130,6 +146,7 @@ export async function runRoutes(app: FastifyInstance, ctx: CoreContext): Promise
       const cleanup = () => {
         clearInterval(keepalive);
         unsubscribe();
+        release();
       };
       request.raw.on("close", end);
 

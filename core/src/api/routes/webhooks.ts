@@ -33,14 +33,25 @@ export async function webhookRoutes(app: FastifyInstance, ctx: CoreContext): Pro
   });
 
   app.post("/api/webhook/:slug", { config: { role: "public" }, bodyLimit }, async (request, reply) => {
+    // An address that probed too many unknown slugs this minute gets 429 for every slug, so its
+    // answers no longer tell a real slug (401, 202) from a guessed one (issue 21.10).
+    const probes = ctx.limits.webhookProbes;
+    const probing = () => {
+      reply.header("retry-after", String(probes.retryAfterSeconds(request.ip)));
+      ctx.metrics.webhookDeliveries.inc({ outcome: "probe_limited" });
+      return new ApiError("rate_limited", "too many requests for unknown webhooks from this address; slow down");
+    };
+    if (probes.blocked(request.ip)) throw probing();
+    const unknown = () => {
+      ctx.metrics.webhookDeliveries.inc({ outcome: "unknown" });
+      if (!probes.hit(request.ip)) return probing();
+      return new ApiError("not_found", "no such webhook");
+    };
     const params = SlugParams.safeParse(request.params);
-    if (!params.success) throw new ApiError("not_found", "no such webhook");
+    if (!params.success) throw unknown();
     const slug = params.data.slug;
     const job = await ctx.repos.jobs.findByWebhookSlug(slug);
-    if (!job?.webhook) {
-      ctx.metrics.webhookDeliveries.inc({ outcome: "unknown" });
-      throw new ApiError("not_found", "no such webhook");
-    }
+    if (!job?.webhook) throw unknown();
     const actor = `webhook:${slug}`;
     const reject = async (outcome: string, error: ApiError) => {
       ctx.metrics.webhookDeliveries.inc({ outcome });

@@ -10,6 +10,7 @@ import * as m0008 from "./0008-webhook-senders.ts";
 import * as m0013 from "./0013-fleet-jobs.ts";
 import * as m0014 from "./0014-mcp-server.ts";
 import * as m0015 from "./0015-channels.ts";
+import * as m0021 from "./0021-provider-headers.ts";
 import type { MigrationContext } from "./context.ts";
 
 interface MigrationModule {
@@ -32,6 +33,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, MigrationModule]> = [
   ["0013-fleet-jobs", m0013],
   ["0014-mcp-server", m0014],
   ["0015-channels", m0015],
+  ["0021-provider-headers", m0021],
 ];
 
 export function migrationsFor(ctx: MigrationContext): Record<string, Migration> {
