@@ -11,6 +11,7 @@ import { Empty } from "../components/empty-state.tsx";
 import { NodeTokenView } from "../components/enroll-node-modal.tsx";
 import { Labels } from "../components/labels.tsx";
 import { McpServersTable } from "../components/mcp-servers-table.tsx";
+import { NodeActivity } from "../components/node-activity.tsx";
 import { NodeStats } from "../components/node-stats.tsx";
 import { PageHeader } from "../components/page-header.tsx";
 import { ErrorAlert, QueryState } from "../components/query-state.tsx";
@@ -175,6 +176,8 @@ export default function NodeDetailPage() {
                 </Text>
               )}
             </section>
+
+            <NodeActivity nodeId={data.id} />
 
             <section aria-labelledby="tools-title">
               <Title order={3} id="tools-title" mb="sm">
