@@ -333,7 +333,7 @@ export class RunExecutor {
   }
 
   private router(run: Run, job: Job): ToolRouter {
-    const { hub, metrics, audit, redactor } = this.deps;
+    const { hub, metrics, audit, redactor, events } = this.deps;
     return {
       call: async (tool, args, opts) => {
         const started = performance.now();
@@ -369,7 +369,19 @@ export class RunExecutor {
               deadlineMs: opts.deadlineMs,
               callId: boundedCallId(opts.callId),
             },
-            { signal: opts.signal },
+            {
+              signal: opts.signal,
+              // Shown live on the run's page (issue 22.2), through the same redaction as the result.
+              // A piece is redacted alone: a secret split across two pieces is caught only in the
+              // stored result (what a reload shows), as with streamed model text.
+              onOutput: (stream, text) =>
+                events.publish(run.id, {
+                  type: "output",
+                  callId: opts.callId,
+                  stream,
+                  text: redactor ? redactor.redact(text) : text,
+                }),
+            },
           );
           metrics.toolCalls.inc({ outcome: raw.isError ? "tool_error" : "ok" });
           // Redacted here, before the loop sees it: the model, the stored step and the audit hash

@@ -33,6 +33,7 @@ import { ParentRunLink, RunChildren } from "../components/run-children.tsx";
 import { LlmStepView, ToolStepView } from "../components/run-step-view.tsx";
 import { RunStatusBadge } from "../components/status-badge.tsx";
 import { TimeAgo } from "../components/time-ago.tsx";
+import { LiveOutput } from "../components/tool-result-view.tsx";
 import { budgetStop } from "../lib/budget.ts";
 import { formatDuration, formatNumber, runDuration, toDisplayText } from "../lib/format.ts";
 import { useNow } from "../lib/use-now.ts";
@@ -340,6 +341,7 @@ export default function RunDetailPage() {
                           <Text size="xs" ff="monospace" c="dimmed" lineClamp={2}>
                             {toDisplayText(call.arguments ?? {}).replace(/\s+/g, " ")}
                           </Text>
+                          {call.stdout || call.stderr ? <LiveOutput stdout={call.stdout} stderr={call.stderr} /> : null}
                         </Timeline.Item>
                       ))
                     : null}
