@@ -353,6 +353,30 @@ describe.skipIf(!haveChromium)("the operator's UI (issue 22)", { timeout: 90_000
     await page.getByTestId("node-activity").getByText("No run has used this Node yet.").waitFor();
   });
 
+  it("an admin renames a Node and edits its labels after enrollment; a taken name is said at the field", async () => {
+    await page.goto(`${core.url}/nodes/${ids["never-1"]}`);
+    await page.getByRole("button", { name: "Edit" }).click();
+    const dialog = page.getByRole("dialog", { name: "Edit never-1" });
+    const name = dialog.getByRole("textbox", { name: "Name" });
+    await name.fill("web-1");
+    await dialog.getByRole("button", { name: "Save" }).click();
+    await dialog.getByText("a node named web-1 exists").waitFor();
+    await name.fill("spare-1");
+    expect(await dialog.getByText("a node named web-1 exists").count()).toBe(0);
+    const labels = dialog.getByLabel("Labels");
+    await labels.fill("env=spare");
+    await labels.press("Enter");
+    await shot("operator-node-edit");
+    await dialog.getByRole("button", { name: "Save" }).click();
+    await page.getByRole("dialog").waitFor({ state: "detached" });
+    await page.getByRole("heading", { name: /^spare-1/ }).waitFor();
+    const saved = await api.ok("GET", `/api/nodes/${ids["never-1"]}`);
+    expect(saved).toMatchObject({ name: "spare-1", labels: { env: "spare" } });
+    expect((await api.ok("GET", "/api/nodes?selector=env=spare")).map((n: { id: string }) => n.id)).toEqual([
+      ids["never-1"],
+    ]);
+  });
+
   it("a viewer changes their own password on Your account; a wrong current one is said at its field", async () => {
     await api.ok("POST", "/api/users", { username: "vera", password: "vera-old-password-1", role: "viewer" });
     const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });

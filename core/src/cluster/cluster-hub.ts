@@ -161,6 +161,12 @@ export class ClusterHub implements NodeAccess {
     return [...ids];
   }
 
+  /** The new name shows here at once if the Node is connected to this replica, elsewhere when it
+   * next reconnects (runs read Node names from the store anyway). */
+  rename(nodeId: string, name: string): void {
+    this.local.rename(nodeId, name);
+  }
+
   /** Live output (`onOutput`) only when the Node is connected here; a call forwarded to another
    * replica returns its whole output in the result, as before. */
   async callTool(nodeId: string, call: CallToolParams, options: CallToolOptions = {}): Promise<ToolResult> {

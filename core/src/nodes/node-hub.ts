@@ -377,6 +377,12 @@ export class NodeHub {
     return this.online.has(nodeId);
   }
 
+  /** A Node renamed in the store while connected here: its live entry takes the new name. */
+  rename(nodeId: string, name: string): void {
+    const conn = this.connections.get(nodeId);
+    if (conn) conn.name = name;
+  }
+
   get(nodeId: string): ConnectedNode | undefined {
     const conn = this.connections.get(nodeId);
     if (!conn?.online || !conn.hello) return undefined;

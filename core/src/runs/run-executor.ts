@@ -312,7 +312,8 @@ export class RunExecutor {
     const offline: string[] = [];
     for (const nodeId of nodeIds) {
       const connected = this.deps.hub.get(nodeId);
-      const nodeName = connected?.name ?? (await this.deps.nodeName(nodeId)) ?? nodeId;
+      // The stored name first: a Node renamed while connected (to another replica) is named anew.
+      const nodeName = (await this.deps.nodeName(nodeId)) ?? connected?.name ?? nodeId;
       if (!connected) {
         offline.push(nodeName);
         continue;

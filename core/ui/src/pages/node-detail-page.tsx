@@ -1,12 +1,13 @@
 import { Anchor, Badge, Button, Card, Group, Modal, SimpleGrid, Stack, Table, Text, Title } from "@mantine/core";
 import { useDisclosure } from "@mantine/hooks";
-import { IconArrowLeft, IconKey, IconPlugConnected, IconTrash } from "@tabler/icons-react";
+import { IconArrowLeft, IconKey, IconPencil, IconPlugConnected, IconTrash } from "@tabler/icons-react";
 import type { ReactNode } from "react";
 import { Link, useNavigate, useParams } from "react-router";
 import { useNodeMcpServers } from "../api/mcp.ts";
 import { usePermissions } from "../api/me.ts";
 import { useNode, useRevokeNode, useRotateNodeToken } from "../api/nodes.ts";
 import { ConfirmModal } from "../components/confirm-modal.tsx";
+import { EditNodeModal } from "../components/edit-node-modal.tsx";
 import { Empty } from "../components/empty-state.tsx";
 import { NodeTokenView } from "../components/enroll-node-modal.tsx";
 import { Labels } from "../components/labels.tsx";
@@ -93,6 +94,7 @@ export default function NodeDetailPage() {
   const revoke = useRevokeNode();
   const [revokeOpened, revokeModal] = useDisclosure(false);
   const [rotateOpened, rotateModal] = useDisclosure(false);
+  const [editOpened, editModal] = useDisclosure(false);
   const { isAdmin } = usePermissions();
   const data = node.data;
 
@@ -116,6 +118,9 @@ export default function NodeDetailPage() {
               actions={
                 isAdmin && (
                   <>
+                    <Button variant="default" leftSection={<IconPencil size={16} />} onClick={editModal.open}>
+                      Edit
+                    </Button>
                     <Button variant="default" leftSection={<IconKey size={16} />} onClick={rotateModal.open}>
                       Rotate token
                     </Button>
@@ -256,6 +261,7 @@ export default function NodeDetailPage() {
           </Stack>
         )}
       </QueryState>
+      {data && <EditNodeModal node={data} opened={editOpened} onClose={editModal.close} />}
       {data && (
         <RotateTokenModal nodeId={data.id} nodeName={data.name} opened={rotateOpened} onClose={rotateModal.close} />
       )}
