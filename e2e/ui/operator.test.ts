@@ -40,7 +40,7 @@ if (!haveChromium) console.warn(`operator UI e2e skipped: no Chromium at ${CHROM
 const readRoot = tempDir("operator-readroot");
 const notesFile = join(readRoot, "maintenance.txt");
 /** Long enough for the browser to open the run mid-call and see the duration tick. */
-const SLOW_COMMAND = "sleep 5; echo 'Filesystem Use% /'; echo '/dev/sda1 41% /'; echo 'inode warning' >&2";
+const SLOW_COMMAND = "echo 'Filesystem Use% /'; sleep 5; echo '/dev/sda1 41% /'; echo 'inode warning' >&2";
 const ANSWER = "All disks are fine: / is at 41 %. One inode warning on stderr.";
 
 /** By prompt: SLOW runs a five-second command, then answers; STATS checks the server and reads a
@@ -208,6 +208,9 @@ describe.skipIf(!haveChromium)("the operator's UI (issue 22)", { timeout: 90_000
     const duration = page.getByTestId("run-duration");
     const before = await duration.textContent();
     await expect.poll(() => duration.textContent(), { timeout: 4_000 }).not.toBe(before);
+    // The command's output so far, streamed from the Node while it still sleeps (issue 22.2).
+    await live.getByTestId("live-output").getByText("Filesystem Use% /").waitFor();
+    expect(await live.getByTestId("live-output").getByText("/dev/sda1 41% /").count()).toBe(0);
     await shot("operator-run-live-tool-call");
 
     await page.getByText("succeeded", { exact: true }).first().waitFor({ timeout: 20_000 });
@@ -336,6 +339,42 @@ describe.skipIf(!haveChromium)("the operator's UI (issue 22)", { timeout: 90_000
     await phonePage.goto(`${core.url}/jobs/${ids["slow-disk"]}?tab=runs`);
     await phonePage.getByTestId("run-cards").getByRole("link").first().waitFor();
     await shot("operator-job-tabs-phone", phonePage);
+  });
+
+  it("the Node page's Activity lists the runs that used it, linked to their transcripts", async () => {
+    await page.goto(`${core.url}/nodes/${ids["web-1"]}`);
+    const activity = page.getByTestId("node-activity");
+    await activity.getByRole("link", { name: "slow-disk" }).first().waitFor();
+    await activity.getByRole("link", { name: "stats-and-notes" }).first().waitFor();
+    expect(await activity.getByText("disk-on-gone").count()).toBe(0);
+    await activity.getByRole("heading", { name: "Activity" }).scrollIntoViewIfNeeded();
+    await shot("operator-node-activity");
+    await page.goto(`${core.url}/nodes/${ids["gone-1"]}`);
+    await page.getByTestId("node-activity").getByText("No run has used this Node yet.").waitFor();
+  });
+
+  it("an admin renames a Node and edits its labels after enrollment; a taken name is said at the field", async () => {
+    await page.goto(`${core.url}/nodes/${ids["never-1"]}`);
+    await page.getByRole("button", { name: "Edit" }).click();
+    const dialog = page.getByRole("dialog", { name: "Edit never-1" });
+    const name = dialog.getByRole("textbox", { name: "Name" });
+    await name.fill("web-1");
+    await dialog.getByRole("button", { name: "Save" }).click();
+    await dialog.getByText("a node named web-1 exists").waitFor();
+    await name.fill("spare-1");
+    expect(await dialog.getByText("a node named web-1 exists").count()).toBe(0);
+    const labels = dialog.getByLabel("Labels");
+    await labels.fill("env=spare");
+    await labels.press("Enter");
+    await shot("operator-node-edit");
+    await dialog.getByRole("button", { name: "Save" }).click();
+    await page.getByRole("dialog").waitFor({ state: "detached" });
+    await page.getByRole("heading", { name: /^spare-1/ }).waitFor();
+    const saved = await api.ok("GET", `/api/nodes/${ids["never-1"]}`);
+    expect(saved).toMatchObject({ name: "spare-1", labels: { env: "spare" } });
+    expect((await api.ok("GET", "/api/nodes?selector=env=spare")).map((n: { id: string }) => n.id)).toEqual([
+      ids["never-1"],
+    ]);
   });
 
   it("a viewer changes their own password on Your account; a wrong current one is said at its field", async () => {

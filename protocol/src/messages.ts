@@ -65,8 +65,22 @@ export const ToolCallParams = z.object({
   /** Stable across retries of the same call, so a Node never executes one call twice. */
   callId: z.string().min(1).max(128),
   runId: z.string().max(128).optional(),
+  /** The Core shows this call's output while it runs: a tool that produces output as it goes
+   * (exec_command) sends it as `fabricore/tool/output`. Unset: nothing is sent (an older Core). */
+  streamOutput: z.boolean().optional(),
 });
 export type ToolCallParams = z.infer<typeof ToolCallParams>;
+
+/** TOOL_OUTPUT_CHUNK_MAX: the largest text of one output notification (the Node batches and cuts). */
+export const TOOL_OUTPUT_CHUNK_MAX = 16_384;
+
+/** Output of a call in flight (its result still carries the whole, capped output). */
+export const ToolOutputParams = z.object({
+  callId: z.string().min(1).max(128),
+  stream: z.enum(["stdout", "stderr"]),
+  text: z.string().max(TOOL_OUTPUT_CHUNK_MAX),
+});
+export type ToolOutputParams = z.infer<typeof ToolOutputParams>;
 
 export const CancelledParams = z.object({ requestId: RequestId, reason: z.string().max(1024).optional() });
 export type CancelledParams = z.infer<typeof CancelledParams>;
@@ -86,6 +100,7 @@ export const nodeToCore = {
   "notifications/tools/list_changed": { params: ToolsChangedParams },
   "fabricore/mcp/status": { params: McpStatusParams },
   "notifications/cancelled": { params: CancelledParams },
+  "fabricore/tool/output": { params: ToolOutputParams },
 } as const satisfies Record<string, Entry>;
 
 /** Requests and notifications the Core sends; the Node handles them. */

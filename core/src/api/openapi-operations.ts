@@ -101,6 +101,13 @@ export const OPERATIONS: Record<string, Operation> = {
     tag: "nodes",
     responses: { 200: R.NodeView },
   },
+  "PATCH /api/nodes/:id": {
+    operationId: "updateNode",
+    summary: "Rename a Node or replace its labels (the next run sees them; no restart of the Node)",
+    tag: "nodes",
+    responses: { 200: R.NodeView },
+    errors: [409],
+  },
   "DELETE /api/nodes/:id": {
     operationId: "deleteNode",
     summary: "Revoke a Node and close its connection",

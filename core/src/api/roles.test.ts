@@ -19,6 +19,8 @@ const EXPECTED: Record<string, RouteRole> = {
   "POST /api/nodes/enroll": "public",
   "POST /api/nodes/challenge": "public",
   "POST /api/auth/logout": "viewer",
+  // Issue 22.7: every user changes their own password (knowing the current one).
+  "POST /api/auth/password": "viewer",
   "GET /api/auth/me": "viewer",
   "POST /api/tokens": "viewer",
   "GET /api/tokens": "viewer",
@@ -28,6 +30,7 @@ const EXPECTED: Record<string, RouteRole> = {
   "GET /api/nodes/:id": "viewer",
   "POST /api/nodes": "admin",
   "DELETE /api/nodes/:id": "admin",
+  "PATCH /api/nodes/:id": "admin",
   "POST /api/nodes/:id/rotate": "admin",
   "GET /api/providers": "viewer",
   "GET /api/providers/:id": "viewer",
@@ -236,6 +239,7 @@ describe("roles on every route (SECURITY.md: Roles)", () => {
         const writes = apiRoutes().filter((r) => r.method !== "GET" && r.role !== "public");
         const selfService = [
           "POST /api/auth/logout",
+          "POST /api/auth/password",
           "POST /api/tokens",
           "DELETE /api/tokens/:id",
           "POST /api/cron/preview",

@@ -16,6 +16,11 @@ export const NodeBody = z.object({
   labels: z.record(labelKey, z.string().max(256)).optional(),
 });
 
+/** Rename and/or relabel a Node (labels are replaced whole). */
+export const NodePatch = z
+  .object({ name: NodeBody.shape.name.optional(), labels: NodeBody.shape.labels })
+  .refine((v) => v.name !== undefined || v.labels !== undefined, "give a name, labels or both");
+
 export const ProviderKind = z.enum(["lmstudio", "openai", "anthropic", "openai-compatible"]);
 export const ProviderBody = z.object({
   name: z.string().min(1).max(100),

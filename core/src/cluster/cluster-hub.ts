@@ -3,7 +3,7 @@ import { type McpServerSpec, type McpServerStatus, ProtocolError, type ToolResul
 import type { Redis } from "ioredis";
 import { z } from "zod";
 import type { NodeAccess } from "../nodes/node-access.ts";
-import type { CallToolParams, ConnectedNode, NodeHub } from "../nodes/node-hub.ts";
+import type { CallToolOptions, CallToolParams, ConnectedNode, NodeHub } from "../nodes/node-hub.ts";
 import { NodeCloseCode } from "../nodes/ws-server-transport.ts";
 import type { Logger } from "../runs/run-queue.ts";
 import { type ClusterKeys, scanKeys } from "./redis.ts";
@@ -161,7 +161,15 @@ export class ClusterHub implements NodeAccess {
     return [...ids];
   }
 
-  async callTool(nodeId: string, call: CallToolParams, options: { signal?: AbortSignal } = {}): Promise<ToolResult> {
+  /** The new name shows here at once if the Node is connected to this replica, elsewhere when it
+   * next reconnects (runs read Node names from the store anyway). */
+  rename(nodeId: string, name: string): void {
+    this.local.rename(nodeId, name);
+  }
+
+  /** Live output (`onOutput`) only when the Node is connected here; a call forwarded to another
+   * replica returns its whole output in the result, as before. */
+  async callTool(nodeId: string, call: CallToolParams, options: CallToolOptions = {}): Promise<ToolResult> {
     if (this.local.isOnline(nodeId)) return this.local.callTool(nodeId, call, options);
     const holder = this.remote(nodeId);
     if (!holder) throw new ProtocolError("node_offline", `node ${nodeId} is not connected`);

@@ -9,4 +9,5 @@ import type { NodeHub } from "./node-hub.ts";
 export type NodeAccess = Pick<
   NodeHub,
   "get" | "isOnline" | "callTool" | "syncMcp" | "disconnect" | "onlineCount" | "onlineNodeIds"
->;
+> &
+  Partial<Pick<NodeHub, "rename">>;

@@ -98,6 +98,11 @@ export interface ConnectedNode {
   stats: Partial<SystemStats> | undefined;
 }
 
+export interface CallToolOptions {
+  signal?: AbortSignal;
+  onOutput?: (stream: "stdout" | "stderr", text: string) => void;
+}
+
 /** `tools/call` params as the caller gives them (source and arguments have defaults). */
 export type CallToolParams = Pick<ToolCallParams, "name" | "deadlineMs" | "callId"> &
   Partial<Pick<ToolCallParams, "source" | "arguments" | "runId">>;
@@ -143,6 +148,8 @@ const noopLogger: HubLogger = { debug() {}, info() {}, warn() {}, error() {} };
 export class NodeHub {
   private readonly options: NodeHubOptions;
   private readonly connections = new Map<string, Connection>();
+  /** Calls whose output is shown live, by Node and callId (see callTool). */
+  private readonly outputListeners = new Map<string, NonNullable<CallToolOptions["onOutput"]>>();
   private readonly online = new Set<string>();
   /** Identical tool lists kept once, and only while a connection uses them (shared-tool-lists.ts). */
   readonly toolLists = new SharedToolLists();
@@ -290,6 +297,11 @@ export class NodeHub {
         if (!conn.online) return;
         this.toolsChanged(conn, tools);
       })
+      .onNotification("fabricore/tool/output", ({ callId, stream, text }, conn) => {
+        // Only a call this hub asked to stream, on the Node that runs it: anything else is dropped.
+        const listener = this.outputListeners.get(`${conn.nodeId}\u0000${callId}`);
+        if (listener) this.safely("onOutput", () => listener(stream, text));
+      })
       .onNotification("fabricore/mcp/status", ({ servers }, conn) => {
         if (!conn.online) return;
         conn.mcpServers = servers;
@@ -397,6 +409,12 @@ export class NodeHub {
     return this.online.has(nodeId);
   }
 
+  /** A Node renamed in the store while connected here: its live entry takes the new name. */
+  rename(nodeId: string, name: string): void {
+    const conn = this.connections.get(nodeId);
+    if (conn) conn.name = name;
+  }
+
   get(nodeId: string): ConnectedNode | undefined {
     const conn = this.connections.get(nodeId);
     if (!conn?.online || !conn.hello) return undefined;
@@ -426,13 +444,20 @@ export class NodeHub {
    * deadlineMs plus a grace, `cancelled` when `signal` aborts (the Node is told to stop); and with the
    * Node's own error codes (`tool_not_found`, `invalid_params`, `tool_failed`).
    */
-  async callTool(nodeId: string, call: CallToolParams, options: { signal?: AbortSignal } = {}): Promise<ToolResult> {
+  /** `onOutput`: the call's output while it runs (exec_command's stdout/stderr), if the Node sends it. */
+  async callTool(nodeId: string, call: CallToolParams, options: CallToolOptions = {}): Promise<ToolResult> {
     const conn = this.connections.get(nodeId);
     if (!conn?.online) throw new ProtocolError("node_offline", `node ${nodeId} is not connected`);
-    return conn.peer.request("tools/call", call, {
-      timeoutMs: call.deadlineMs + (this.options.deadlineGraceMs ?? 2_000),
-      ...(options.signal && { signal: options.signal }),
-    });
+    const key = `${nodeId}\u0000${call.callId}`;
+    if (options.onOutput) this.outputListeners.set(key, options.onOutput);
+    try {
+      return await conn.peer.request("tools/call", options.onOutput ? { ...call, streamOutput: true } : call, {
+        timeoutMs: call.deadlineMs + (this.options.deadlineGraceMs ?? 2_000),
+        ...(options.signal && { signal: options.signal }),
+      });
+    } finally {
+      if (options.onOutput && this.outputListeners.get(key) === options.onOutput) this.outputListeners.delete(key);
+    }
   }
 
   /** Sends the Node its desired MCP servers. Resolves with their state, or undefined when it is offline

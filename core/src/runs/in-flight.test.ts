@@ -40,11 +40,20 @@ let admin: string;
 
 beforeAll(async () => {
   // The model calls `hang` (waits until the run is cancelled) once, then would answer.
-  const model = new RecordingLlmClient((request) =>
-    request.messages.some((m) => m.role === "tool")
-      ? { text: "done" }
-      : { text: "", toolCalls: [{ name: "hang", arguments: "{}" }] },
-  );
+  // By prompt: EXEC runs a command that prints, sleeps, prints; anything else calls `hang` (waits
+  // until the run is cancelled). Then the model answers.
+  const model = new RecordingLlmClient((request) => {
+    if (request.messages.some((m) => m.role === "tool")) return { text: "done" };
+    if (JSON.stringify(request.messages).includes("LEAK")) {
+      const leak = "sh -c 'echo token=s3cr3t-value-for-the-test; sleep 1'";
+      return { text: "", toolCalls: [{ name: "exec_command", arguments: JSON.stringify({ command: leak }) }] };
+    }
+    const exec = JSON.stringify(request.messages).includes("EXEC");
+    const command = "sh -c 'echo first-line; echo to-stderr >&2; sleep 2; echo second-line'";
+    return exec
+      ? { text: "", toolCalls: [{ name: "exec_command", arguments: JSON.stringify({ command }) }] }
+      : { text: "", toolCalls: [{ name: "hang", arguments: "{}" }] };
+  });
   t = await startTestCore({ llm: () => model });
   base = (await t.core.listen()).replace("0.0.0.0", "127.0.0.1");
   admin = await t.login();
@@ -122,5 +131,77 @@ describe("GET /api/runs/:id/events opened mid-call", () => {
     await t.api(admin, "POST", `/api/runs/${runId}/cancel`);
     const after = await readEvents(`${base}/api/runs/${runId}/events`, (event) => event === "done");
     expect(after.map((e) => e.event)).not.toContain("tool");
+  });
+});
+
+describe("exec_command's output while it runs", () => {
+  it("reaches subscribers live, and a late subscriber gets the output so far with the call", async () => {
+    const job = await t.api(admin, "POST", "/api/jobs", {
+      name: "printing-call",
+      prompt: "EXEC: run the command.",
+      model: { provider: "fake", model: "m" },
+      nodes: ["box-1"],
+    });
+    expect(job.status, JSON.stringify(job.body)).toBe(201);
+    const runId = (await t.api(admin, "POST", `/api/jobs/${job.body.id}/run`, {})).body.runId as string;
+    const end = Date.now() + 5_000;
+    while (!t.core.ctx.events.inFlight(runId).some((e) => e.type === "output" && e.text.includes("first-line"))) {
+      if (Date.now() > end) throw new Error("no live output arrived");
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    // Opened mid-call: the call, its output so far, then the rest live, then its step.
+    const events = await readEvents(
+      `${base}/api/runs/${runId}/events`,
+      (event, data) => event === "step" && (data as { type?: string }).type === "tool",
+      10_000,
+    );
+    const names = events.map((e) => e.event);
+    expect(names.slice(0, 2)).toEqual(["step", "tool"]);
+    const outputs = events.filter((e) => e.event === "output").map((e) => e.data as Record<string, string>);
+    const callId = (events[1]!.data as { callId: string }).callId;
+    expect(outputs.every((o) => o.callId === callId)).toBe(true);
+    expect(outputs[0]).toMatchObject({ stream: "stdout", text: "first-line\n" });
+    expect(
+      outputs
+        .filter((o) => o.stream === "stderr")
+        .map((o) => o.text)
+        .join(""),
+    ).toBe("to-stderr\n");
+    expect(
+      outputs
+        .filter((o) => o.stream === "stdout")
+        .map((o) => o.text)
+        .join(""),
+    ).toBe("first-line\nsecond-line\n");
+    // The live output came before the step that carries the whole result.
+    expect(names.lastIndexOf("output")).toBeLessThan(names.lastIndexOf("step"));
+    const step = events.at(-1)!.data as { result: { structuredContent: { stdout: string } } };
+    expect(step.result.structuredContent.stdout).toBe("first-line\nsecond-line\n");
+  });
+});
+
+describe("live output and secrets", () => {
+  it("a secret's value in the live output is redacted before it is published", async () => {
+    expect(
+      (await t.api(admin, "POST", "/api/secrets", { name: "TEST_TOKEN", value: "s3cr3t-value-for-the-test" })).status,
+    ).toBe(201);
+    const job = await t.api(admin, "POST", "/api/jobs", {
+      name: "leaky-call",
+      prompt: "LEAK: run it.",
+      model: { provider: "fake", model: "m" },
+      nodes: ["box-1"],
+    });
+    const runId = (await t.api(admin, "POST", `/api/jobs/${job.body.id}/run`, {})).body.runId as string;
+    const published: string[] = [];
+    const unsubscribe = t.core.ctx.events.subscribe(runId, (e) => {
+      if (e.type === "output") published.push(e.text);
+    });
+    const end = Date.now() + 8_000;
+    while ((await t.api(admin, "GET", `/api/runs/${runId}`)).body.status !== "succeeded") {
+      if (Date.now() > end) throw new Error("the run did not finish");
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    unsubscribe();
+    expect(published.join("")).toBe("token=[secret:TEST_TOKEN]\n");
   });
 });

@@ -5,9 +5,12 @@ type ModelEvent = Extract<RunEvent, { type: "model" }>;
 
 interface RunInFlight {
   model: ModelEvent | null;
-  tools: Map<string, ToolEvent>;
+  tools: Map<string, ToolEvent & { output: { stdout: string; stderr: string } }>;
   touchedAt: number;
 }
+
+/** The end of each stream of a call kept for a late subscriber (the Node sends at most 64 KiB). */
+export const OUTPUT_TAIL_CHARS = 16 * 1024;
 
 /** Runs whose `done` never came here (their replica died): forgotten after this long idle. */
 const IDLE_FORGET_MS = 6 * 60 * 60 * 1000;
@@ -34,6 +37,11 @@ export class InFlightCalls {
       this.runs.delete(runId);
       return;
     }
+    if (event.type === "output") {
+      const call = this.runs.get(runId)?.tools.get(event.callId);
+      if (call) call.output[event.stream] = (call.output[event.stream] + event.text).slice(-OUTPUT_TAIL_CHARS);
+      return;
+    }
     if (event.type !== "tool" && event.type !== "model" && event.type !== "step") return;
     let entry = this.runs.get(runId);
     if (!entry) {
@@ -47,16 +55,23 @@ export class InFlightCalls {
     else if (event.type === "tool") {
       // The model's turn ended in this call: it is no longer what the run waits on.
       entry.model = null;
-      entry.tools.set(event.callId, event);
+      entry.tools.set(event.callId, { ...event, output: { stdout: "", stderr: "" } });
     } else if (event.step.type === "llm") entry.model = null;
     else if (typeof event.step.callId === "string") entry.tools.delete(event.step.callId);
   }
 
-  /** The in-flight model request first, then the tool calls in the order they were sent. */
+  /** The in-flight model request first, then the tool calls in the order they were sent, each
+   * followed by the end of its output so far. */
   snapshot(runId: string): RunEvent[] {
     const entry = this.runs.get(runId);
     if (!entry) return [];
-    return [...(entry.model ? [entry.model] : []), ...entry.tools.values()];
+    const events: RunEvent[] = entry.model ? [entry.model] : [];
+    for (const { output, ...call } of entry.tools.values()) {
+      events.push(call);
+      for (const stream of ["stdout", "stderr"] as const)
+        if (output[stream]) events.push({ type: "output", callId: call.callId, stream, text: output[stream] });
+    }
+    return events;
   }
 
   private sweep(): void {

@@ -14,6 +14,8 @@ export type RunEvent =
   | { type: "model_status"; provider: string; model: string; status: ModelStatus }
   /** A tool call was sent to its Node; its step (same callId) follows when it returns. */
   | { type: "tool"; tool: string; node: string; callId: string; arguments: unknown; startedAt?: string }
+  /** Output of a call in flight (exec_command's stdout/stderr as it comes), redacted. */
+  | { type: "output"; callId: string; stream: "stdout" | "stderr"; text: string }
   | {
       type: "status";
       status: string;

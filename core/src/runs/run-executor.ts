@@ -324,7 +324,8 @@ export class RunExecutor {
     const offline: string[] = [];
     for (const nodeId of nodeIds) {
       const connected = this.deps.hub.get(nodeId);
-      const nodeName = connected?.name ?? (await this.deps.nodeName(nodeId)) ?? nodeId;
+      // The stored name first: a Node renamed while connected (to another replica) is named anew.
+      const nodeName = (await this.deps.nodeName(nodeId)) ?? connected?.name ?? nodeId;
       if (!connected) {
         offline.push(nodeName);
         continue;
@@ -346,7 +347,7 @@ export class RunExecutor {
 
   private router(run: Run, job: Job): ToolRouter {
     // Tool calls are counted and timed by the hub itself (nodes/instrumented-node-access.ts).
-    const { hub, audit, redactor } = this.deps;
+    const { hub, audit, redactor, events } = this.deps;
     return {
       call: async (tool, args, opts) => {
         const started = performance.now();
@@ -382,7 +383,19 @@ export class RunExecutor {
               deadlineMs: opts.deadlineMs,
               callId: boundedCallId(opts.callId),
             },
-            { signal: opts.signal },
+            {
+              signal: opts.signal,
+              // Shown live on the run's page (issue 22.2), through the same redaction as the result.
+              // A piece is redacted alone: a secret split across two pieces is caught only in the
+              // stored result (what a reload shows), as with streamed model text.
+              onOutput: (stream, text) =>
+                events.publish(run.id, {
+                  type: "output",
+                  callId: opts.callId,
+                  stream,
+                  text: redactor ? redactor.redact(text) : text,
+                }),
+            },
           );
           // Redacted here, before the loop sees it: the model, the stored step and the audit hash
           // all get the same text, with no secret value in it.

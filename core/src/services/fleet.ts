@@ -57,6 +57,24 @@ export class Fleet {
     return all.filter((n) => matchesSelector(parsed, n.labels)).map((n) => this.view(n));
   }
 
+  /**
+   * Rename or relabel after enrollment (issue 22.5). Runs resolve selectors and Node names from the
+   * store when they start, so the next run sees the change; the live connection keeps its identity
+   * (the Node needs no restart), and the name in hub-side views follows when it reconnects.
+   */
+  async update(idOrName: string, patch: { name?: string | undefined; labels?: Record<string, string> | undefined }) {
+    const node = await this.get(idOrName);
+    if (patch.name !== undefined && patch.name !== node.name && (await this.nodes.getByName(patch.name)))
+      throw new ApiError("conflict", `a node named ${patch.name} exists`);
+    const updated = await this.nodes.update(node.id, {
+      ...(patch.name !== undefined ? { name: patch.name } : {}),
+      ...(patch.labels !== undefined ? { labels: patch.labels } : {}),
+    });
+    if (!updated) throw new ApiError("not_found", `node ${idOrName} not found`);
+    this.hub.rename?.(node.id, updated.name);
+    return { before: node, after: this.view(updated, true) };
+  }
+
   /** Revocation: the token stops working and the live socket is closed at once. */
   async revoke(idOrName: string): Promise<void> {
     const node = await this.get(idOrName);

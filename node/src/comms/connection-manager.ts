@@ -25,7 +25,12 @@ export interface ToolRouter {
   list(): ToolDescriptor[];
   onChange(listener: () => void): () => void;
   /** `signal` cancels the call; `detach` only stops waiting for it (see ToolDispatcher.call). */
-  call(params: ToolCallParams, signal?: AbortSignal, detach?: AbortSignal): Promise<ToolResult>;
+  call(
+    params: ToolCallParams,
+    signal?: AbortSignal,
+    detach?: AbortSignal,
+    onOutput?: (stream: "stdout" | "stderr", text: string) => void,
+  ): Promise<ToolResult>;
   /** Aborts every running call. */
   cancelAll?(reason: string): void;
 }
@@ -194,7 +199,12 @@ export class ConnectionManager {
       ctx.signal.addEventListener("abort", () => (peer.isClosed ? detach : cancel).abort(ctx.signal.reason), {
         once: true,
       });
-      return tools.call(params, cancel.signal, detach.signal);
+      // Live output goes over whichever connection is current, so it survives a reconnect.
+      const onOutput = params.streamOutput
+        ? (stream: "stdout" | "stderr", text: string) =>
+            void this.peer?.notify("fabricore/tool/output", { callId: params.callId, stream, text }).catch(() => {})
+        : undefined;
+      return tools.call(params, cancel.signal, detach.signal, onOutput);
     });
     peer.setRequestHandler("fabricore/mcp/sync", async ({ servers }) => ({
       servers: await this.applyDesired(servers),

@@ -61,6 +61,7 @@ export class BuiltinTools implements ToolProvider {
           shell: this.options.allowShell,
           allow: this.options.execAllow,
           signal: ctx.signal,
+          onOutput: ctx.onOutput,
         });
       case "system_stats":
         return systemStatsTool(args, this.cpu);

@@ -7,7 +7,7 @@ import {
 } from "@fabricore/protocol";
 import { z } from "zod";
 import { errorResult } from "./result.ts";
-import type { ToolProvider } from "./tool-provider.ts";
+import type { ToolCallContext, ToolProvider } from "./tool-provider.ts";
 
 export interface ToolDispatcherOptions {
   providers?: ToolProvider[];
@@ -91,7 +91,12 @@ export class ToolDispatcher {
    * is aborted. `detach` only stops waiting: the tool keeps running to its deadline, so that a retry
    * with the same callId (after the Core's connection blipped) joins it instead of losing its work.
    */
-  async call(params: ToolCallParams, signal?: AbortSignal, detach?: AbortSignal): Promise<ToolResult> {
+  async call(
+    params: ToolCallParams,
+    signal?: AbortSignal,
+    detach?: AbortSignal,
+    onOutput?: ToolCallContext["onOutput"],
+  ): Promise<ToolResult> {
     this.prune();
     const existing = this.executions.get(params.callId);
     if (existing) {
@@ -109,7 +114,7 @@ export class ToolDispatcher {
       // Not remembered: nothing ran, and the tool may appear later (an MCP server still starting).
       throw new ProtocolError("tool_not_found", `this Node offers no tool ${params.name} from ${params.source}`);
     }
-    const execution = this.start(provider, params);
+    const execution = this.start(provider, params, params.streamOutput ? onOutput : undefined);
     this.executions.set(params.callId, execution);
     return this.wait(execution, signal, detach);
   }
@@ -121,7 +126,7 @@ export class ToolDispatcher {
     }
   }
 
-  private start(provider: ToolProvider, params: ToolCallParams): Execution {
+  private start(provider: ToolProvider, params: ToolCallParams, onOutput: ToolCallContext["onOutput"]): Execution {
     const controller = new AbortController();
     const started = this.now();
     const execution: Execution = {
@@ -152,6 +157,7 @@ export class ToolDispatcher {
             source: params.source,
             callId: params.callId,
             runId: params.runId,
+            ...(onOutput ? { onOutput } : {}),
           }),
           aborted,
         ]);

@@ -3,6 +3,7 @@ import { stat } from "node:fs/promises";
 import { ExecCommandArgs, type ExecCommandResult, type ToolResult } from "@fabricore/protocol";
 import { CommandLineError, parseCommandLine } from "./command-line.ts";
 import { execAllowRefusal } from "./exec-allowlist.ts";
+import { type OutputSink, OutputStreamer } from "./output-stream.ts";
 import { errorResult, jsonResult, parseArgs } from "./result.ts";
 
 export const EXEC_DEFAULT_TIMEOUT_MS = 60_000;
@@ -24,6 +25,8 @@ export interface ExecOptions {
   allow?: readonly RegExp[] | undefined;
   signal?: AbortSignal;
   outputCapBytes?: number;
+  /** The Core shows the output live: each piece goes here too (batched and bounded, output-stream.ts). */
+  onOutput?: OutputSink | undefined;
 }
 
 /** Collects at most `cap` bytes of a stream and drops the rest, so a runaway command cannot exhaust memory. */
@@ -154,8 +157,15 @@ export async function execCommandTool(rawArgs: unknown, options: ExecOptions): P
     };
     options.signal?.addEventListener("abort", onAbort, { once: true });
 
-    child.stdout.on("data", (chunk: Buffer) => stdout.push(chunk));
-    child.stderr.on("data", (chunk: Buffer) => stderr.push(chunk));
+    const live = options.onOutput ? new OutputStreamer(options.onOutput) : undefined;
+    child.stdout.on("data", (chunk: Buffer) => {
+      stdout.push(chunk);
+      live?.push("stdout", chunk);
+    });
+    child.stderr.on("data", (chunk: Buffer) => {
+      stderr.push(chunk);
+      live?.push("stderr", chunk);
+    });
 
     const finish = (exitCode: number | null, signal: NodeJS.Signals | null) => {
       if (settled) return;
@@ -166,6 +176,8 @@ export async function execCommandTool(rawArgs: unknown, options: ExecOptions): P
       if (!timedOut && !cancelled && killTimer) clearTimeout(killTimer);
       child.stdout.destroy();
       child.stderr.destroy();
+      // The last live piece goes before the result, so a viewer never sees output after the end.
+      live?.close();
       const result: ExecCommandResult = {
         exitCode,
         signal,

@@ -17,6 +17,9 @@ export interface ToolCallContext {
   /** Stable across the Core's retries; the dispatcher already guarantees a call runs at most once. */
   callId: string;
   runId?: string | undefined;
+  /** Set when the Core shows this call's output live: a provider that produces output as it goes
+   * calls it with each piece (exec_command does; batching and bounds are the caller's). */
+  onOutput?: ((stream: "stdout" | "stderr", text: string) => void) | undefined;
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import type { CoreContext } from "../../core-context.ts";
-import { IdParams, NodeBody, NodesQuery } from "../schemas.ts";
+import { IdParams, NodeBody, NodePatch, NodesQuery } from "../schemas.ts";
 
 export async function nodeRoutes(app: FastifyInstance, ctx: CoreContext): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -20,6 +20,20 @@ export async function nodeRoutes(app: FastifyInstance, ctx: CoreContext): Promis
   r.get("/api/nodes/:id", { schema: { params: IdParams }, config: { role: "viewer" } }, async (request) => {
     return ctx.fleet.view(await ctx.fleet.get(request.params.id), true);
   });
+
+  r.patch(
+    "/api/nodes/:id",
+    { schema: { params: IdParams, body: NodePatch }, config: { role: "admin" } },
+    async (request) => {
+      const { before, after } = await ctx.fleet.update(request.params.id, request.body);
+      await ctx.audit.request(request, "node.update", after.id, {
+        name: after.name,
+        ...(before.name !== after.name ? { renamedFrom: before.name } : {}),
+        ...(request.body.labels !== undefined ? { labels: after.labels } : {}),
+      });
+      return after;
+    },
+  );
 
   r.delete("/api/nodes/:id", { schema: { params: IdParams }, config: { role: "admin" } }, async (request) => {
     const node = await ctx.fleet.get(request.params.id);

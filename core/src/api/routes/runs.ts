@@ -128,6 +128,9 @@ export async function runRoutes(app: FastifyInstance, ctx: CoreContext): Promise
               ...(event.startedAt ? { startedAt: event.startedAt } : {}),
             });
             return;
+          case "output":
+            send("output", { callId: event.callId, stream: event.stream, text: event.text });
+            return;
           case "status":
             send("status", {
               status: event.status,

@@ -58,6 +58,20 @@ export class NodesRepo {
     return toNode(row);
   }
 
+  /** Renames and/or relabels (labels replaced whole). Throws DatabaseError `conflict` when the new
+   * name is taken; undefined when there is no such Node. */
+  async update(id: string, patch: { name?: string; labels?: Record<string, string> }): Promise<FleetNode | undefined> {
+    const set = {
+      ...(patch.name !== undefined ? { name: patch.name } : {}),
+      ...(patch.labels !== undefined ? { labels: toJson(patch.labels) } : {}),
+    };
+    if (Object.keys(set).length === 0) return this.get(id);
+    const row = await translateConstraint(`node ${patch.name ?? id}`, () =>
+      this.db.updateTable("nodes").set(set).where("id", "=", id).returningAll().executeTakeFirst(),
+    );
+    return row && toNode(row);
+  }
+
   async list(): Promise<FleetNode[]> {
     const rows = await this.db.selectFrom("nodes").selectAll().orderBy("name").execute();
     return rows.map(toNode);

@@ -49,7 +49,13 @@ export interface PendingTool {
   arguments: unknown;
   /** When the Core sent it (the Core replays calls in flight to a page opened mid-call). */
   startedAt?: string;
+  /** Its output so far (exec_command), the end of each stream kept. */
+  stdout?: string;
+  stderr?: string;
 }
+
+/** The end of a call's live output kept in the page (the Node sends at most 64 KiB). */
+const LIVE_OUTPUT_KEEP = 64 * 1024;
 
 export interface RunStream {
   state: StreamState;
@@ -198,6 +204,19 @@ export function useRunStream(runId: string, enabled: boolean): RunStream {
           ? s
           : { ...s, pendingModel: null, pendingTools: [...s.pendingTools, call] },
       );
+    });
+    source.addEventListener("output", (event) => {
+      const payload = parse((event as MessageEvent<string>).data);
+      const stream = payload?.stream;
+      if (typeof payload?.callId !== "string" || typeof payload.text !== "string") return;
+      if (stream !== "stdout" && stream !== "stderr") return;
+      const { callId, text } = payload;
+      setStream((s) => ({
+        ...s,
+        pendingTools: s.pendingTools.map((p) =>
+          p.callId === callId ? { ...p, [stream]: ((p[stream] ?? "") + text).slice(-LIVE_OUTPUT_KEEP) } : p,
+        ),
+      }));
     });
     source.addEventListener("status", (event) => {
       const payload = parse((event as MessageEvent<string>).data);

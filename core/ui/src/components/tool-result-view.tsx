@@ -208,3 +208,13 @@ export function ToolResultView({ step, fallback }: { step: ToolStep; fallback: R
   if (list && list.length > 0) return <ContentBlocks list={list} isError={step.isError} />;
   return fallback;
 }
+
+/** A command's output while it runs (issue 22.2), as the finished terminal view will show it. */
+export function LiveOutput({ stdout, stderr }: { stdout?: string | undefined; stderr?: string | undefined }) {
+  return (
+    <Stack gap="xs" mt="xs" data-testid="live-output" aria-live="polite">
+      {stdout ? <Terminal label="stdout" text={stdout} /> : null}
+      {stderr ? <Terminal label="stderr" text={stderr} tone="error" /> : null}
+    </Stack>
+  );
+}

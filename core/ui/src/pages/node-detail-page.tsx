@@ -1,16 +1,18 @@
 import { Anchor, Badge, Button, Card, Group, Modal, SimpleGrid, Stack, Table, Text, Title } from "@mantine/core";
 import { useDisclosure } from "@mantine/hooks";
-import { IconArrowLeft, IconKey, IconPlugConnected, IconTrash } from "@tabler/icons-react";
+import { IconArrowLeft, IconKey, IconPencil, IconPlugConnected, IconTrash } from "@tabler/icons-react";
 import type { ReactNode } from "react";
 import { Link, useNavigate, useParams } from "react-router";
 import { useNodeMcpServers } from "../api/mcp.ts";
 import { usePermissions } from "../api/me.ts";
 import { useNode, useRevokeNode, useRotateNodeToken } from "../api/nodes.ts";
 import { ConfirmModal } from "../components/confirm-modal.tsx";
+import { EditNodeModal } from "../components/edit-node-modal.tsx";
 import { Empty } from "../components/empty-state.tsx";
 import { NodeTokenView } from "../components/enroll-node-modal.tsx";
 import { Labels } from "../components/labels.tsx";
 import { McpServersTable } from "../components/mcp-servers-table.tsx";
+import { NodeActivity } from "../components/node-activity.tsx";
 import { NodeStats } from "../components/node-stats.tsx";
 import { PageHeader } from "../components/page-header.tsx";
 import { ErrorAlert, QueryState } from "../components/query-state.tsx";
@@ -92,6 +94,7 @@ export default function NodeDetailPage() {
   const revoke = useRevokeNode();
   const [revokeOpened, revokeModal] = useDisclosure(false);
   const [rotateOpened, rotateModal] = useDisclosure(false);
+  const [editOpened, editModal] = useDisclosure(false);
   const { isAdmin } = usePermissions();
   const data = node.data;
 
@@ -115,6 +118,9 @@ export default function NodeDetailPage() {
               actions={
                 isAdmin && (
                   <>
+                    <Button variant="default" leftSection={<IconPencil size={16} />} onClick={editModal.open}>
+                      Edit
+                    </Button>
                     <Button variant="default" leftSection={<IconKey size={16} />} onClick={rotateModal.open}>
                       Rotate token
                     </Button>
@@ -175,6 +181,8 @@ export default function NodeDetailPage() {
                 </Text>
               )}
             </section>
+
+            <NodeActivity nodeId={data.id} />
 
             <section aria-labelledby="tools-title">
               <Title order={3} id="tools-title" mb="sm">
@@ -253,6 +261,7 @@ export default function NodeDetailPage() {
           </Stack>
         )}
       </QueryState>
+      {data && <EditNodeModal node={data} opened={editOpened} onClose={editModal.close} />}
       {data && (
         <RotateTokenModal nodeId={data.id} nodeName={data.name} opened={rotateOpened} onClose={rotateModal.close} />
       )}

@@ -34,6 +34,7 @@ import { RunDeliveries, RunResultCard } from "../components/run-results.tsx";
 import { LlmStepView, ToolStepView } from "../components/run-step-view.tsx";
 import { RunStatusBadge } from "../components/status-badge.tsx";
 import { TimeAgo } from "../components/time-ago.tsx";
+import { LiveOutput } from "../components/tool-result-view.tsx";
 import { budgetStop } from "../lib/budget.ts";
 import { formatDuration, formatNumber, runDuration, toDisplayText } from "../lib/format.ts";
 import { useNow } from "../lib/use-now.ts";
@@ -344,6 +345,7 @@ export default function RunDetailPage() {
                           <Text size="xs" ff="monospace" c="dimmed" lineClamp={2}>
                             {toDisplayText(call.arguments ?? {}).replace(/\s+/g, " ")}
                           </Text>
+                          {call.stdout || call.stderr ? <LiveOutput stdout={call.stdout} stderr={call.stderr} /> : null}
                         </Timeline.Item>
                       ))
                     : null}
