@@ -1,12 +1,13 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { FastifyInstance } from "fastify";
 import { sql } from "kysely";
 import type { Logger } from "pino";
 import { RateLimiter } from "./api/rate-limit.ts";
+import { nodeBinaryRoutes } from "./api/routes/node-binary.ts";
 import { nodeIdentityRoutes } from "./api/routes/node-identity.ts";
 import { StreamLimiter } from "./api/security-headers.ts";
 import { buildApp, parseTrustProxy, trustProxyPredicate } from "./app.ts";
@@ -31,6 +32,7 @@ import { createMetrics } from "./metrics.ts";
 import { instrumentToolCalls } from "./nodes/instrumented-node-access.ts";
 import type { NodeAccess } from "./nodes/node-access.ts";
 import { deriveChallengeKey } from "./nodes/node-auth.ts";
+import { NodeBinaries, servedNodeVersion } from "./nodes/node-binaries.ts";
 import { NodeHub } from "./nodes/node-hub.ts";
 import { NodeIdentityService } from "./nodes/node-identity.ts";
 import { ApprovalGate } from "./runs/approval-gate.ts";
@@ -460,6 +462,12 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
   await app.register(async (scope) =>
     nodeIdentityRoutes(scope, { identity, resolveNode: (idOrName) => fleet.get(idOrName) }),
   );
+  const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+  const nodeBinaries = new NodeBinaries(resolve(env.FABRICORE_NODE_BINARY_DIR ?? join(repoRoot, "dist")), {
+    gzipDir: join(env.dataDir, "cache", "node-binaries"),
+  });
+  const nodeVersion = servedNodeVersion(repoRoot, CORE_VERSION);
+  await app.register(async (scope) => nodeBinaryRoutes(scope, { binaries: nodeBinaries, nodeVersion }));
   await mountFleetMcp(app, ctx, {
     toolDeadlineMs: env.FABRICORE_TOOL_TIMEOUT_SECONDS * 1000,
     callsPerMinute: env.FABRICORE_MCP_CALLS_PER_MINUTE,

@@ -120,6 +120,19 @@ export const OPERATIONS: Record<string, Operation> = {
     tag: "nodes",
     responses: { 200: R.ChallengeResponse },
   },
+  "GET /api/nodes/binary/:platform": {
+    operationId: "getNodeBinary",
+    summary: "The Node executable for a platform (linux-x64, linux-arm64)",
+    description:
+      "Public. X-FabriCore-SHA256 is the SHA-256 of the executable's bytes; ETag is that digest. " +
+      "Range requests (206, 416), If-None-Match (304 Not Modified), and gzip (Content-Encoding) when accepted and ready.",
+    tag: "nodes",
+    responses: {
+      200: { contentType: "application/octet-stream", schema: z.string(), description: "The executable" },
+      206: { contentType: "application/octet-stream", schema: z.string(), description: "The requested byte range" },
+    },
+    errors: [416],
+  },
   "POST /api/nodes/:id/rotate": {
     operationId: "rotateNodeToken",
     summary: "A new enrollment token for a Node",
