@@ -7,6 +7,7 @@ import type { FastifyInstance } from "fastify";
 import { sql } from "kysely";
 import type { Logger } from "pino";
 import { RateLimiter } from "./api/rate-limit.ts";
+import { installScriptRoutes } from "./api/routes/install-script.ts";
 import { nodeBinaryRoutes } from "./api/routes/node-binary.ts";
 import { nodeIdentityRoutes } from "./api/routes/node-identity.ts";
 import { StreamLimiter } from "./api/security-headers.ts";
@@ -468,6 +469,9 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
   });
   const nodeVersion = servedNodeVersion(repoRoot, CORE_VERSION);
   await app.register(async (scope) => nodeBinaryRoutes(scope, { binaries: nodeBinaries, nodeVersion }));
+  await app.register(async (scope) =>
+    installScriptRoutes(scope, { binaries: nodeBinaries, nodeVersion, publicUrl: env.FABRICORE_PUBLIC_URL }),
+  );
   await mountFleetMcp(app, ctx, {
     toolDeadlineMs: env.FABRICORE_TOOL_TIMEOUT_SECONDS * 1000,
     callsPerMinute: env.FABRICORE_MCP_CALLS_PER_MINUTE,

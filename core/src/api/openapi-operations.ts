@@ -433,6 +433,15 @@ export const OPERATIONS: Record<string, Operation> = {
     responses: { 200: R.Overview },
   },
 
+  "GET /install.sh": {
+    operationId: "getInstallScript",
+    summary: "The Node installer: curl -fsSL <core>/install.sh | sudo sh -s -- --token fcn_…",
+    description:
+      "Public. A POSIX sh script carrying this Core's URL and each platform's Node SHA-256; it downloads " +
+      "the Node, refuses a digest mismatch, installs /usr/local/bin/fabricore-node and a sandboxed systemd unit.",
+    tag: "nodes",
+    responses: { 200: text("POSIX sh") },
+  },
   "GET /healthz": {
     operationId: "health",
     summary: "Liveness and a few numbers",
