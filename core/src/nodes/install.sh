@@ -180,11 +180,11 @@ else
   die "needs curl or wget to download the Node"
 fi
 if command -v sha256sum >/dev/null 2>&1; then
-  digest() { set -- $(sha256sum "$1") && printf '%s' "$1"; }
+  digest() { out=$(sha256sum "$1") && printf '%s' "${out%% *}"; }
 elif command -v shasum >/dev/null 2>&1; then
-  digest() { set -- $(shasum -a 256 "$1") && printf '%s' "$1"; }
+  digest() { out=$(shasum -a 256 "$1") && printf '%s' "${out%% *}"; }
 elif command -v openssl >/dev/null 2>&1; then
-  digest() { set -- $(openssl dgst -sha256 -r "$1") && printf '%s' "$1"; }
+  digest() { out=$(openssl dgst -sha256 -r "$1") && printf '%s' "${out%% *}"; }
 else
   die "needs sha256sum, shasum or openssl to check the download"
 fi
@@ -317,7 +317,7 @@ if [ "$NO_START" = 1 ]; then
   say "enabled; not started (--no-start): systemctl start fabricore-node"
 elif systemctl is-active --quiet fabricore-node.service; then
   systemctl restart fabricore-node.service
-  [ "$UPDATED" = 1 ] && say "restarted with version $NODE_VERSION" || say "restarted"
+  if [ "$UPDATED" = 1 ]; then say "restarted with version $NODE_VERSION"; else say "restarted"; fi
 else
   systemctl start fabricore-node.service
   say "started: journalctl -u fabricore-node -f"
