@@ -147,6 +147,10 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
   if (staleRuns.length) logger.warn({ runs: staleRuns }, "marked runs left running by a previous Core as failed");
 
   const metrics = createMetrics({ maxNodeLabels: env.FABRICORE_METRICS_NODE_LABELS });
+  // The Node version this Core serves (GET /api/nodes/binary/:platform): a Node reporting another
+  // one shows `updateAvailable` in GET /api/nodes.
+  const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+  const nodeVersion = servedNodeVersion(repoRoot, CORE_VERSION);
   const events: RunEventBus = cluster?.events ?? new LocalRunEventBus();
   const llmFactory = options.llmFactory ?? ((provider: ProviderConfig) => createLlmClient(provider));
   const audit = new Audit(repos.audit, logger);
@@ -287,7 +291,7 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
   const clusterHub = cluster?.hubFor(hub);
   // Every tool call, a run's or /mcp's, goes through this one wrapper, which counts and times it.
   const nodes: NodeAccess = instrumentToolCalls(clusterHub ?? hub, metrics);
-  fleet = new Fleet({ nodes: repos.nodes, hub: nodes });
+  fleet = new Fleet({ nodes: repos.nodes, hub: nodes, servedNodeVersion: nodeVersion });
   // Nodes prove themselves with their own keys; challenge nonces are MACed with a key derived from
   // the master key so that every replica of a cluster accepts the nonces of the others.
   identity = new NodeIdentityService({
@@ -463,11 +467,9 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
   await app.register(async (scope) =>
     nodeIdentityRoutes(scope, { identity, resolveNode: (idOrName) => fleet.get(idOrName) }),
   );
-  const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
   const nodeBinaries = new NodeBinaries(resolve(env.FABRICORE_NODE_BINARY_DIR ?? join(repoRoot, "dist")), {
     gzipDir: join(env.dataDir, "cache", "node-binaries"),
   });
-  const nodeVersion = servedNodeVersion(repoRoot, CORE_VERSION);
   await app.register(async (scope) => nodeBinaryRoutes(scope, { binaries: nodeBinaries, nodeVersion }));
   await app.register(async (scope) =>
     installScriptRoutes(scope, { binaries: nodeBinaries, nodeVersion, publicUrl: env.FABRICORE_PUBLIC_URL }),

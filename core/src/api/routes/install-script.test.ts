@@ -47,6 +47,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await t?.close();
   rmSync(binDir, { recursive: true, force: true });
+  for (const dir of busyboxDirs) rmSync(dir, { recursive: true, force: true });
 });
 
 async function script(headers: Record<string, string> = {}): Promise<string> {
@@ -75,8 +76,10 @@ function install(
 }
 
 /** A directory holding only busybox's applets: sh, wget and the coreutils the script uses. */
+const busyboxDirs: string[] = [];
 function busyboxPath(): string {
   const dir = mkdtempSync(join(tmpdir(), "fabricore-busybox-"));
+  busyboxDirs.push(dir);
   for (const applet of [
     "sh",
     "wget",

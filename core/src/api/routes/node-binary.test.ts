@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hostPlatform } from "../../nodes/node-binaries.ts";
+import { Fleet } from "../../services/fleet.ts";
 import { startTestCore, type TestCore } from "../../testing/test-core.ts";
 import { acceptsGzip, parseRange } from "./node-binary.ts";
 
@@ -164,5 +165,25 @@ describe("parseRange and acceptsGzip", () => {
     expect(acceptsGzip("gzip;q=0")).toBe(false);
     expect(acceptsGzip("identity")).toBe(false);
     expect(acceptsGzip(undefined)).toBe(false);
+  });
+});
+
+describe("GET /api/nodes: version and updateAvailable", () => {
+  it("a Node on another version than the served one has an update; on the same, none; never seen, none", async () => {
+    const admin = await t.login();
+    // The in-process test Node reports 0.0.0-test; this Core serves node/package.json's version.
+    const { id } = await t.connectNode("older-1");
+    const served = (await get("linux-x64")).headers["x-fabricore-node-version"];
+    expect(served).not.toBe("0.0.0-test");
+    const listed = await t.api(admin, "GET", "/api/nodes");
+    const older = listed.body.find((n: { id: string }) => n.id === id);
+    expect(older).toMatchObject({ status: "online", version: "0.0.0-test", updateAvailable: true });
+    await t.api(admin, "POST", "/api/nodes", { name: "never-connected" });
+    const never = (await t.api(admin, "GET", "/api/nodes/never-connected")).body;
+    expect(never).toMatchObject({ version: null, updateAvailable: false });
+
+    // The same fleet as a Core serving the Node's own version shows it up to date.
+    const same = new Fleet({ nodes: t.core.repos.nodes, hub: t.core.ctx.hub, servedNodeVersion: "0.0.0-test" });
+    expect(same.view(await same.get(id))).toMatchObject({ version: "0.0.0-test", updateAvailable: false });
   });
 });
