@@ -106,6 +106,8 @@ export class InstallRoot {
         "--propagation",
         "private",
         "--fork",
+        // The command dies with unshare (a test stopping the Node stops it, not just its parent).
+        "--kill-child",
         "sh",
         "-c",
         inner,
