@@ -18,6 +18,11 @@ else
 endif
 
 TARGET ?=
+# The platforms the Core serves (GET /api/nodes/binary/:platform, GET /install.sh): `make build-node`
+# builds this host's one as dist/fabricore-node (hard-linked as dist/fabricore-node-<platform>) and
+# cross-compiles the others as dist/fabricore-node-<platform>.
+NODE_PLATFORMS := linux-x64 linux-arm64
+HOST_PLATFORM := linux-$(shell uname -m | sed 's/x86_64/x64/;s/aarch64/arm64/')
 BUN_TARGET := $(if $(TARGET),--target=bun-$(TARGET),)
 NODE_BIN := dist/fabricore-node$(if $(TARGET),-$(TARGET),)
 # cpu-features is ssh2's optional native addon (dockerode -> docker-modem -> ssh2); its install
@@ -75,6 +80,10 @@ build-node: install
 	@mkdir -p dist
 	@npx bun build --compile $(BUN_TARGET) --minify --sourcemap $(BUN_BYTECODE) $(BUN_JIT) $(BUN_NO_AUTOLOAD) $(BUN_EXTERNALS) node/src/main.ts --outfile $(NODE_BIN)
 	@ls -la $(NODE_BIN)
+ifeq ($(TARGET),)
+	@ln -f dist/fabricore-node dist/fabricore-node-$(HOST_PLATFORM)
+	@for platform in $(filter-out $(HOST_PLATFORM),$(NODE_PLATFORMS)); do $(MAKE) --no-print-directory build-node TARGET=$$platform || exit 1; done
+endif
 
 run: install build-node
 	@node scripts/dev-run.ts

@@ -1,12 +1,14 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { FastifyInstance } from "fastify";
 import { sql } from "kysely";
 import type { Logger } from "pino";
 import { RateLimiter } from "./api/rate-limit.ts";
+import { installScriptRoutes } from "./api/routes/install-script.ts";
+import { nodeBinaryRoutes } from "./api/routes/node-binary.ts";
 import { nodeIdentityRoutes } from "./api/routes/node-identity.ts";
 import { StreamLimiter } from "./api/security-headers.ts";
 import { buildApp, parseTrustProxy, trustProxyPredicate } from "./app.ts";
@@ -31,6 +33,7 @@ import { createMetrics } from "./metrics.ts";
 import { instrumentToolCalls } from "./nodes/instrumented-node-access.ts";
 import type { NodeAccess } from "./nodes/node-access.ts";
 import { deriveChallengeKey } from "./nodes/node-auth.ts";
+import { NodeBinaries, servedNodeVersion } from "./nodes/node-binaries.ts";
 import { NodeHub } from "./nodes/node-hub.ts";
 import { NodeIdentityService } from "./nodes/node-identity.ts";
 import { ApprovalGate } from "./runs/approval-gate.ts";
@@ -144,6 +147,10 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
   if (staleRuns.length) logger.warn({ runs: staleRuns }, "marked runs left running by a previous Core as failed");
 
   const metrics = createMetrics({ maxNodeLabels: env.FABRICORE_METRICS_NODE_LABELS });
+  // The Node version this Core serves (GET /api/nodes/binary/:platform): a Node reporting another
+  // one shows `updateAvailable` in GET /api/nodes.
+  const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+  const nodeVersion = servedNodeVersion(repoRoot, CORE_VERSION);
   const events: RunEventBus = cluster?.events ?? new LocalRunEventBus();
   const llmFactory = options.llmFactory ?? ((provider: ProviderConfig) => createLlmClient(provider));
   const audit = new Audit(repos.audit, logger);
@@ -284,7 +291,7 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
   const clusterHub = cluster?.hubFor(hub);
   // Every tool call, a run's or /mcp's, goes through this one wrapper, which counts and times it.
   const nodes: NodeAccess = instrumentToolCalls(clusterHub ?? hub, metrics);
-  fleet = new Fleet({ nodes: repos.nodes, hub: nodes });
+  fleet = new Fleet({ nodes: repos.nodes, hub: nodes, servedNodeVersion: nodeVersion });
   // Nodes prove themselves with their own keys; challenge nonces are MACed with a key derived from
   // the master key so that every replica of a cluster accepts the nonces of the others.
   identity = new NodeIdentityService({
@@ -459,6 +466,13 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
   });
   await app.register(async (scope) =>
     nodeIdentityRoutes(scope, { identity, resolveNode: (idOrName) => fleet.get(idOrName) }),
+  );
+  const nodeBinaries = new NodeBinaries(resolve(env.FABRICORE_NODE_BINARY_DIR ?? join(repoRoot, "dist")), {
+    gzipDir: join(env.dataDir, "cache", "node-binaries"),
+  });
+  await app.register(async (scope) => nodeBinaryRoutes(scope, { binaries: nodeBinaries, nodeVersion }));
+  await app.register(async (scope) =>
+    installScriptRoutes(scope, { binaries: nodeBinaries, nodeVersion, publicUrl: env.FABRICORE_PUBLIC_URL }),
   );
   await mountFleetMcp(app, ctx, {
     toolDeadlineMs: env.FABRICORE_TOOL_TIMEOUT_SECONDS * 1000,

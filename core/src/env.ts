@@ -46,6 +46,10 @@ export const CoreEnv = z.object({
   /** /mcp lists every Node tool up to this many; above it only the constant fleet tools
    * (fabricore_list_nodes, fabricore_call_tool), which reach every one. */
   FABRICORE_MCP_MAX_TOOLS: positiveInt.default(200),
+  /** Where the built Node executables are (`fabricore-node-linux-x64`, `fabricore-node-linux-arm64`,
+   * as `make build-node` writes them), served at GET /api/nodes/binary/:platform and by /install.sh;
+   * unset: the repository's dist/. */
+  FABRICORE_NODE_BINARY_DIR: z.string().min(1).optional(),
   /** Where the built UI is; unset: core/ui/dist beside this package. */
   FABRICORE_UI_DIR: z.string().optional(),
   /** Which proxies' X-Forwarded-For is believed for the client IP (login limit, audit): `loopback`

@@ -257,6 +257,9 @@ describe.skipIf(!haveChromium)("web UI in Chromium", { timeout: 60_000 }, () => 
     const command = await page.getByText("./fabricore-node --core").textContent();
     expect(command).toContain(`--core ${core.url}`);
     expect(command).toMatch(/--token fcn_\S+ --read-root \/var\/log/);
+    // The one-line install (issue 18), with this Core's address and the token filled in.
+    const install = await page.getByText("/install.sh | sudo sh -s -- --token").textContent();
+    expect(install).toMatch(new RegExp(`^curl -fsSL ${core.url}/install.sh \\| sudo sh -s -- --token fcn_\\S+$`));
     await shot("enroll-node", page);
     await page.getByRole("button", { name: "I have copied it" }).click();
     await page.getByRole("link", { name: "db-1" }).waitFor();

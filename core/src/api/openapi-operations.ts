@@ -127,6 +127,19 @@ export const OPERATIONS: Record<string, Operation> = {
     tag: "nodes",
     responses: { 200: R.ChallengeResponse },
   },
+  "GET /api/nodes/binary/:platform": {
+    operationId: "getNodeBinary",
+    summary: "The Node executable for a platform (linux-x64, linux-arm64)",
+    description:
+      "Public. X-FabriCore-SHA256 is the SHA-256 of the executable's bytes; ETag is that digest. " +
+      "Range requests (206, 416), If-None-Match (304 Not Modified), and gzip (Content-Encoding) when accepted and ready.",
+    tag: "nodes",
+    responses: {
+      200: { contentType: "application/octet-stream", schema: z.string(), description: "The executable" },
+      206: { contentType: "application/octet-stream", schema: z.string(), description: "The requested byte range" },
+    },
+    errors: [416],
+  },
   "POST /api/nodes/:id/rotate": {
     operationId: "rotateNodeToken",
     summary: "A new enrollment token for a Node",
@@ -427,6 +440,15 @@ export const OPERATIONS: Record<string, Operation> = {
     responses: { 200: R.Overview },
   },
 
+  "GET /install.sh": {
+    operationId: "getInstallScript",
+    summary: "The Node installer: curl -fsSL <core>/install.sh | sudo sh -s -- --token fcn_…",
+    description:
+      "Public. A POSIX sh script carrying this Core's URL and each platform's Node SHA-256; it downloads " +
+      "the Node, refuses a digest mismatch, installs /usr/local/bin/fabricore-node and a sandboxed systemd unit.",
+    tag: "nodes",
+    responses: { 200: text("POSIX sh") },
+  },
   "GET /healthz": {
     operationId: "health",
     summary: "Liveness and a few numbers",

@@ -56,6 +56,9 @@ export const NodeView = named(
     status: z.enum(["online", "offline"]),
     lastSeenAt: isoTime.nullable(),
     version: z.string().nullable(),
+    updateAvailable: z
+      .boolean()
+      .describe("the Node runs another version than the one this Core serves at /api/nodes/binary/:platform"),
     tools: z.array(ToolDescriptor),
   }),
   "Node",

@@ -18,6 +18,8 @@ const EXPECTED: Record<string, RouteRole> = {
   // The Node's own enrollment handshake (proof is in the request, not a user session).
   "POST /api/nodes/enroll": "public",
   "POST /api/nodes/challenge": "public",
+  // The Node executable (what install.sh downloads): the same bytes make build-node writes.
+  "GET /api/nodes/binary/:platform": "public",
   "POST /api/auth/logout": "viewer",
   // Issue 22.7: every user changes their own password (knowing the current one).
   "POST /api/auth/password": "viewer",

@@ -13,6 +13,8 @@ export interface NodeView {
   status: "online" | "offline";
   lastSeenAt: string | null;
   version: string | null;
+  /** The Node runs another version than the one this Core serves (GET /api/nodes/binary/:platform). */
+  updateAvailable: boolean;
   hostname: string | null;
   os: string | null;
   arch: string | null;
@@ -28,10 +30,13 @@ export interface NodeView {
 export class Fleet {
   private readonly nodes: NodesRepo;
   private readonly hub: NodeAccess;
+  private readonly servedNodeVersion: string | undefined;
 
-  constructor(deps: { nodes: NodesRepo; hub: NodeAccess }) {
+  /** `servedNodeVersion`: the Node version this Core serves; unset: no Node is ever out of date. */
+  constructor(deps: { nodes: NodesRepo; hub: NodeAccess; servedNodeVersion?: string }) {
     this.nodes = deps.nodes;
     this.hub = deps.hub;
+    this.servedNodeVersion = deps.servedNodeVersion;
   }
 
   /** The token (fcn_ + 256 random bits) is returned once; only its SHA-256 is stored. It is spent
@@ -91,12 +96,16 @@ export class Fleet {
       status: live ? "online" : "offline",
       lastSeenAt: live ? new Date(live.lastSeenAt).toISOString() : node.lastSeenAt,
       version: live?.hello.nodeVersion ?? node.version,
+      updateAvailable: false,
       hostname: live?.hello.hostname ?? node.hostname,
       os: live?.hello.os ?? node.os,
       arch: live?.hello.arch ?? node.arch,
       createdAt: node.createdAt,
       tools: live?.tools ?? node.tools,
     };
+    // Only a version the Node has reported can be out of date (a never-connected Node has none).
+    base.updateAvailable =
+      this.servedNodeVersion !== undefined && base.version !== null && base.version !== this.servedNodeVersion;
     if (live) base.capabilities = live.hello.capabilities;
     if (detail && live) {
       if (live.stats) base.stats = live.stats as Record<string, unknown>;

@@ -65,6 +65,13 @@ sudo systemctl daemon-reload
 sudo systemctl enable --now fabricore-node`;
 }
 
+/** The one line that installs the Node from this Core (GET /install.sh): it downloads the Node for
+ * the server's platform, checks its SHA-256, installs it with a sandboxed systemd unit and starts it.
+ * Run again with a new token after a rotation: it rewrites the token file and restarts the Node. */
+export function installCommand(origin: string, token: string): string {
+  return `curl -fsSL ${shellQuote(`${origin}/install.sh`)} | sudo sh -s -- --token ${shellQuote(token)}`;
+}
+
 /** After a rotation: the new token replaces the old one in the environment file and a restart
  * registers the Node's key with it. */
 export function systemdRotate(token: string): string {
@@ -102,6 +109,25 @@ export function NodeTokenView({
         {rotated
           ? "Until the Node starts with the new token, its current key keeps working; after that only the new key does."
           : "To move or re-key the Node later, use Rotate token on its page."}
+      </Text>
+      <div>
+        <Text size="sm" fw={600} mb={4}>
+          {rotated ? "Re-run the installer with the new token" : "Install on the server (Linux x64 or arm64, systemd)"}
+        </Text>
+        <CodeBlock code={installCommand(origin, node.token)} label="install command" />
+        <Text size="xs" c="dimmed" mt={6}>
+          Downloads the Node from this Core, checks its SHA-256, installs <code>/usr/local/bin/fabricore-node</code>{" "}
+          with a sandboxed systemd unit and starts it; running it again upgrades in place. Add{" "}
+          <code>--read-root DIR</code> (repeatable), <code>--allow-exec</code>, <code>--docker</code> (MCP containers)
+          or <code>--no-start</code>; <code>--uninstall</code> removes it. Read it first:{" "}
+          <a href={`${origin}/install.sh`} target="_blank" rel="noreferrer">
+            install.sh
+          </a>
+          .
+        </Text>
+      </div>
+      <Text size="sm" fw={600}>
+        Or by hand
       </Text>
       <Tabs defaultValue="command" keepMounted={false}>
         <Tabs.List>
