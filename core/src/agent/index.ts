@@ -1,5 +1,6 @@
 export { mapBounded } from "./concurrency.ts";
 export { droppedNote, estimateTokens, fitToContext } from "./context-budget.ts";
+export { FLEET_TOOL_NAMES, FLEET_TOOLS_AT, FleetTools, type FleetToolsOptions } from "./fleet-tools.ts";
 export { callWithFallback, type TurnOutcome } from "./model-fallback.ts";
 export { runAgent } from "./run-agent.ts";
 export {

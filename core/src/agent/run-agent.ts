@@ -3,6 +3,7 @@ import { normaliseToolCalls } from "../llm/tool-calls.ts";
 import type { ChatMessage, ModelInfo, TokenUsage, ToolCall, ToolSpec } from "../llm/types.ts";
 import { mapBounded } from "./concurrency.ts";
 import { fitToContext } from "./context-budget.ts";
+import { FleetTools } from "./fleet-tools.ts";
 import { callWithFallback } from "./model-fallback.ts";
 import { finalAnswer, type LoopState, maxSteps, maxTokens, totalTokens } from "./stop-conditions.ts";
 import { timeLimit } from "./time-limit.ts";
@@ -38,11 +39,15 @@ async function runLoop(runOptions: RunAgentOptions, budget: AbortSignal | undefi
   const usage: TokenUsage = { promptTokens: 0, completionTokens: 0 };
   const byModelName = new Map(options.tools.map((t) => [t.modelName, t]));
   const multiNode = new Set(options.tools.map((t) => t.nodeId)).size > 1;
-  const toolSpecs: ToolSpec[] = options.tools.map((t) => ({
-    name: t.modelName,
-    description: multiNode ? describeWhere(t) : t.description,
-    inputSchema: t.inputSchema as Record<string, unknown>,
-  }));
+  // A run over many Nodes is offered three constant fleet tools instead of the flat list.
+  const fleet = FleetTools.when(options.tools, options.fleet);
+  const toolSpecs: ToolSpec[] = fleet
+    ? fleet.specs
+    : options.tools.map((t) => ({
+        name: t.modelName,
+        description: multiNode ? describeWhere(t) : t.description,
+        inputSchema: t.inputSchema as Record<string, unknown>,
+      }));
   const messages: ChatMessage[] = [];
   if (options.system) messages.push({ role: "system", content: options.system });
   messages.push({ role: "user", content: userMessage(options.prompt, options.input) });
@@ -174,7 +179,7 @@ async function runLoop(runOptions: RunAgentOptions, budget: AbortSignal | undefi
         continue;
       }
 
-      const results = await runToolCalls(calls, step, byModelName, options);
+      const results = await runToolCalls(calls, step, byModelName, options, fleet);
       messages.push(...results);
       if (options.signal.aborted) return cancelled();
     }
@@ -196,11 +201,12 @@ async function runToolCalls(
   step: number,
   byModelName: Map<string, AgentTool>,
   options: RunAgentOptions,
+  fleet: FleetTools | null,
 ): Promise<ChatMessage[]> {
   const now = options.now ?? (() => performance.now());
   const maxChars = options.maxToolOutputChars ?? DEFAULT_MAX_TOOL_OUTPUT_CHARS;
   const pending = mapBounded(calls, options.toolConcurrency ?? DEFAULT_TOOL_CONCURRENCY, (call) =>
-    executeCall(call, step, byModelName, options, now),
+    executeCall(call, step, byModelName, options, now, fleet),
   );
   const messages: ChatMessage[] = [];
   for (const [i, promise] of pending.entries()) {
@@ -229,10 +235,67 @@ async function executeCall(
   byModelName: Map<string, AgentTool>,
   options: RunAgentOptions,
   now: () => number,
+  fleet: FleetTools | null,
 ): Promise<{ step: ToolStep; text: string }> {
   const callId = `${options.runId}:${step}:${call.id}`;
-  const tool = byModelName.get(call.name);
   const started = now();
+  if (fleet) {
+    const routed = fleetCall(call, fleet, callId);
+    if ("step" in routed) return routed;
+    // call_tool: from here on it is a call of the real tool, checked against its own schema.
+    return executeTool(routed.call, step, callId, routed.tool, options, now, started);
+  }
+  return executeTool(call, step, callId, byModelName.get(call.name), options, now, started, byModelName);
+}
+
+/** A fleet tool: list_nodes and describe_tool are answered here; call_tool names the real tool. */
+function fleetCall(
+  call: ToolCall,
+  fleet: FleetTools,
+  callId: string,
+): { step: ToolStep; text: string } | { call: ToolCall; tool: AgentTool } {
+  const answer = (text: string, isError: boolean, args: unknown) => ({
+    step: {
+      type: "tool" as const,
+      tool: call.name,
+      modelName: call.name,
+      node: "",
+      nodeId: "",
+      source: "fleet",
+      callId,
+      arguments: args,
+      result: { content: [{ type: "text" as const, text }], isError, durationMs: 0 },
+      isError,
+      durationMs: 0,
+    },
+    text,
+  });
+  if (call.parseError)
+    return answer(`Your tool request could not be understood: ${call.parseError}.`, true, call.arguments);
+  if (!fleet.has(call.name))
+    return answer(
+      `There is no tool named "${call.name}". Available tools: list_nodes, describe_tool, call_tool.`,
+      true,
+      call.arguments,
+    );
+  const parsed = parseToolArguments(call.arguments, fleet.schemaOf(call.name));
+  if (!parsed.ok) return answer(parsed.error, true, parsed.raw);
+  const outcome = fleet.handle(call.name, parsed.args);
+  if (outcome.kind === "answer") return answer(outcome.text, false, parsed.args);
+  if (outcome.kind === "refused") return answer(outcome.message, true, parsed.args);
+  return { call: { ...call, name: outcome.tool.modelName, arguments: outcome.arguments }, tool: outcome.tool };
+}
+
+async function executeTool(
+  call: ToolCall,
+  step: number,
+  callId: string,
+  tool: AgentTool | undefined,
+  options: RunAgentOptions,
+  now: () => number,
+  started: number,
+  byModelName?: Map<string, AgentTool>,
+): Promise<{ step: ToolStep; text: string }> {
   const base = {
     type: "tool" as const,
     tool: tool?.name ?? call.name,
@@ -249,7 +312,7 @@ async function executeCall(
 
   if (call.parseError) return refuse(`Your tool request could not be understood: ${call.parseError}.`, call.arguments);
   if (!tool) {
-    const known = [...byModelName.keys()].join(", ");
+    const known = [...(byModelName?.keys() ?? [])].join(", ");
     return refuse(`There is no tool named "${call.name}". Available tools: ${known || "none"}.`, call.arguments);
   }
   const parsed = parseToolArguments(call.arguments, tool.inputSchema);

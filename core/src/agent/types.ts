@@ -1,6 +1,7 @@
 import type { ToolResult } from "@fabricore/protocol";
 import type { LlmErrorCode } from "../llm/errors.ts";
 import type { FinishReason, LlmClient, ModelStatus, ResponseSchema, SpeedStats, TokenUsage } from "../llm/types.ts";
+import type { FleetToolsOptions } from "./fleet-tools.ts";
 
 /** A tool of one of the job's Nodes, with the name the model sees (see tool-names.ts). */
 export interface AgentTool {
@@ -101,6 +102,8 @@ export interface AgentModel {
 
 export interface RunAgentOptions {
   runId: string;
+  /** Labels and status of the run's Nodes, for the fleet tools a many-Node run gets (fleet-tools.ts). */
+  fleet?: FleetToolsOptions;
   prompt: string;
   /** The run's input (manual input or webhook body), shown to the model after the prompt. */
   input?: unknown;

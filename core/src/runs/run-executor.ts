@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { ProtocolError, refMatches, toolRef } from "@fabricore/protocol";
 import type { AgentModel, AgentTool, RunStep, ToolRouter, ToolToName } from "../agent/index.ts";
-import { nameToolsForModel, runAgent, toolResultText } from "../agent/index.ts";
+import { FleetTools, type FleetToolsOptions, nameToolsForModel, runAgent, toolResultText } from "../agent/index.ts";
 import { isDatabaseBusy, isStorageFull } from "../database/errors.ts";
 import type { JobsRepo, ProvidersRepo, RunsRepo, StepsRepo } from "../database/index.ts";
 import type { FleetNode, Job, Run } from "../database/types.ts";
@@ -18,7 +18,7 @@ import { FanOutRunner } from "./fan-out.ts";
 import type { RunEventBus, RunStatusHook } from "./run-events.ts";
 import { effectiveApprovalPolicy, hasUntrustedInput, runUserMessage, UNTRUSTED_INPUT_RULE } from "./run-message.ts";
 import type { Logger } from "./run-queue.ts";
-import { allOfflineError, noTargetsError, resolveRunTargets } from "./run-targets.ts";
+import { allOfflineError, fleetToolsOptions, noTargetsError, resolveRunTargets } from "./run-targets.ts";
 import { outputInstruction, structuredOutputCheck } from "./structured-output.ts";
 
 export interface RunExecutorDeps {
@@ -177,6 +177,7 @@ export class RunExecutor {
     if (hasUntrustedInput(run)) system = `${system}\n${UNTRUSTED_INPUT_RULE}`;
     // The job's output schema binds its one answer: a fan-out's summary when it has one, else each run.
     const checked = !(run.parentRunId !== null && job.fanOut?.summarize);
+    const fleet = FleetTools.when(tools) ? await fleetToolsOptions(this.deps.nodes, nodeIds, offline) : undefined;
     // Templates filled and input fenced here; the agent gets the finished user message.
     return this.agent(
       run,
@@ -188,6 +189,7 @@ export class RunExecutor {
         tools,
         maxSteps: job.maxSteps,
         checked,
+        ...(fleet ? { fleet } : {}),
       },
       signal,
     );
@@ -217,7 +219,14 @@ export class RunExecutor {
     run: Run,
     job: Job,
     models: { models: AgentModel[]; contextTokens: number | undefined },
-    task: { prompt: string; system: string; tools: AgentTool[]; maxSteps: number; checked: boolean },
+    task: {
+      prompt: string;
+      system: string;
+      tools: AgentTool[];
+      maxSteps: number;
+      checked: boolean;
+      fleet?: FleetToolsOptions;
+    },
     signal: AbortSignal,
   ) {
     const seqByRun = { run: run.id };
@@ -235,6 +244,7 @@ export class RunExecutor {
       system: task.system,
       models: models.models,
       tools: task.tools,
+      ...(task.fleet ? { fleet: task.fleet } : {}),
       router,
       maxSteps: task.maxSteps,
       // The model is not trusted to stop (LLM10): tokens and wall-clock time are capped per run.

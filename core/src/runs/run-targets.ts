@@ -1,3 +1,4 @@
+import type { FleetToolsOptions } from "../agent/fleet-tools.ts";
 import type { FleetNode, Job } from "../database/types.ts";
 import { matchesSelector, parseSelector } from "../nodes/label-selector.ts";
 
@@ -60,4 +61,23 @@ export function runErrorCode(error: string | null): RunErrorCode | null {
   if (error.startsWith(OFFLINE_PREFIX)) return "nodes_offline";
   if (error.endsWith(NO_TARGETS_SUFFIX)) return "no_targets";
   return null;
+}
+
+/**
+ * What the fleet tools of a many-Node run (agent/fleet-tools.ts) say of its Nodes: their labels,
+ * and whether they are online; `list_nodes {selector}` filters them with the job selectors' rules.
+ * Read only when the run is big enough to get those tools.
+ */
+export async function fleetToolsOptions(
+  nodes: { list(): Promise<FleetNode[]> },
+  nodeIds: readonly string[],
+  offline: readonly string[],
+): Promise<FleetToolsOptions> {
+  const wanted = new Set(nodeIds);
+  return {
+    nodes: (await nodes.list())
+      .filter((n) => wanted.has(n.id))
+      .map((n) => ({ name: n.name, labels: n.labels, online: !offline.includes(n.name) })),
+    matchSelector: (selector, labels) => matchesSelector(parseSelector(selector), labels),
+  };
 }
