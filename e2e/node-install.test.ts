@@ -11,7 +11,7 @@
  */
 import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { createReadStream, existsSync, readFileSync, statSync } from "node:fs";
+import { createReadStream, existsSync, readFileSync, rmSync, statSync } from "node:fs";
 import { request as httpRequest, createServer as httpServer, type IncomingMessage, type Server } from "node:http";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -109,6 +109,7 @@ describe.skipIf(!available && !required)("install.sh in a bare root (issue 18)",
   const roots: InstallRoot[] = [];
   const procs: Proc[] = [];
   let forwarder: Proc | undefined;
+  let sockets: string | undefined;
 
   beforeAll(async () => {
     if (!available) throw new Error(`CI=true and ${reason}`);
@@ -117,7 +118,7 @@ describe.skipIf(!available && !required)("install.sh in a bare root (issue 18)",
     api = await new ApiClient(core.url).login();
     execFileSync("ip", ["netns", "add", NS]);
     execFileSync("ip", ["-n", NS, "link", "set", "lo", "up"]);
-    const sockets = tempDir("install-sock");
+    sockets = tempDir("install-sock");
     const coreSock = join(sockets, "core.sock");
     const tamperSock = join(sockets, "tamper.sock");
     servers.push(await forward({ listen: { path: coreSock }, to: { host: "127.0.0.1", port: core.port } }));
@@ -148,6 +149,7 @@ describe.skipIf(!available && !required)("install.sh in a bare root (issue 18)",
     await core?.proc.stop();
     spawnSync("ip", ["netns", "del", NS]);
     for (const root of roots) root.destroy();
+    if (sockets) rmSync(sockets, { recursive: true, force: true });
   });
 
   it("busybox sh + wget: installs the Core's Node with its digest; started by hand from the unit it comes online", async () => {
