@@ -689,7 +689,11 @@ describe.skipIf(!haveChromium)("web UI in Chromium", { timeout: 60_000 }, () => 
       const answer = held.callTool({ name: "web-1__read_file", arguments: { path: markerFile } }, undefined, {
         timeout: 30_000,
       });
-      await tab.getByRole("link", { name: "MCP clients" }).click();
+      // The dashboard tells an operator, and links to where it is decided.
+      await tab.getByRole("link", { name: "Dashboard" }).click();
+      await tab.getByText("1 MCP call is waiting for approval").waitFor();
+      await tab.getByRole("link", { name: "Decide on the MCP clients page" }).click();
+      await tab.waitForURL(/\/mcp-clients$/);
       const card = tab.getByRole("region", { name: "MCP call read_file on web-1" });
       await card.getByText("gated-ide", { exact: false }).waitFor();
       await expect(

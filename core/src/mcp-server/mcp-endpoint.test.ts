@@ -254,12 +254,16 @@ describe("/mcp", () => {
   it("tells the client when the tool list changes (a Node comes online), and a revoked token is cut off", async () => {
     const token = await apiToken(admin, { name: "watcher" });
     const client = await connect(token);
-    const changed = new Promise<void>((resolve) =>
-      client.setNotificationHandler(ToolListChangedNotificationSchema, () => resolve()),
+    // A second session of the same token (the digest is computed once per token and check).
+    const other = await connect(token);
+    const changed = [client, other].map(
+      (c) =>
+        new Promise<void>((resolve) => c.setNotificationHandler(ToolListChangedNotificationSchema, () => resolve())),
     );
     await client.listTools();
+    await other.listTools();
     await t.connectNode("db-1", { env: "prod" });
-    await changed;
+    await Promise.all(changed);
     expect((await client.listTools()).tools.map((tool) => tool.name)).toContain("db-1__system_stats");
 
     const id = (await t.api(admin, "GET", "/api/tokens")).body.find((tk: { name: string }) => tk.name === "watcher").id;

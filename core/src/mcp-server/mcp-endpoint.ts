@@ -90,10 +90,17 @@ export async function mcpEndpoint(app: FastifyInstance, deps: McpEndpointDeps): 
     if (watching) return;
     watching = true;
     try {
+      // One digest per token and check: a token's sessions (an IDE opens several) see the same list.
+      const byToken = new Map<string, Promise<string | undefined>>();
       for (const session of sessions.values()) {
         // Only a client that has listed holds a list that can go stale.
         if (session.digest === undefined) continue;
-        const digest = await deps.toolsDigest(session.principal).catch(() => session.digest);
+        let pending = byToken.get(session.principal.tokenId);
+        if (!pending) {
+          pending = deps.toolsDigest(session.principal).catch(() => undefined);
+          byToken.set(session.principal.tokenId, pending);
+        }
+        const digest = (await pending) ?? session.digest;
         if (digest !== session.digest) {
           session.digest = digest;
           // Not awaited: a slow client's stream must not hold up the others' notifications.
