@@ -341,8 +341,10 @@ describe.skipIf(!haveChromium)("the operator's UI (issue 22)", { timeout: 90_000
     await shot("operator-job-tabs-phone", phonePage);
   });
 
-  it("the Node page's Activity lists the runs that used it, linked to their transcripts", async () => {
+  it("the Node page: disks from the heartbeats, and Activity listing the runs that used it", async () => {
     await page.goto(`${core.url}/nodes/${ids["web-1"]}`);
+    // The heartbeats carry the disks now, so the System section has its disk table.
+    await page.getByRole("region", { name: "System" }).getByRole("columnheader", { name: "Mount" }).waitFor();
     const activity = page.getByTestId("node-activity");
     await activity.getByRole("link", { name: "slow-disk" }).first().waitFor();
     await activity.getByRole("link", { name: "stats-and-notes" }).first().waitFor();
