@@ -360,6 +360,11 @@ describe.skipIf(!haveChromium)("the operator's UI (issue 22)", { timeout: 90_000
     await page.getByRole("button", { name: "Edit" }).click();
     const dialog = page.getByRole("dialog", { name: "Edit never-1" });
     const name = dialog.getByRole("textbox", { name: "Name" });
+    // The Core's schema refusal at the field, in its own words, not as "body.name: …" (issue 22.6).
+    await name.fill("no spaces");
+    await dialog.getByRole("button", { name: "Save" }).click();
+    await dialog.getByText("letters, digits, _ . - (start with a letter or digit)").waitFor();
+    expect(await dialog.getByText(/body\.name/).count()).toBe(0);
     await name.fill("web-1");
     await dialog.getByRole("button", { name: "Save" }).click();
     await dialog.getByText("a node named web-1 exists").waitFor();
