@@ -384,6 +384,23 @@ describe.skipIf(!haveChromium)("the operator's UI (issue 22)", { timeout: 90_000
     ]);
   });
 
+  it("saving a secret under a name that exists asks before it replaces the value", async () => {
+    await api.ok("POST", "/api/secrets", { name: "DEPLOY_TOKEN", value: "first-value-123" });
+    await page.goto(`${core.url}/secrets`);
+    await page.getByRole("button", { name: "Add secret" }).click();
+    const dialog = page.getByRole("dialog", { name: "Add a secret" });
+    await dialog.getByRole("textbox", { name: "Name" }).fill("DEPLOY_TOKEN");
+    await dialog.getByRole("textbox", { name: "Value" }).fill("second-value-456");
+    await dialog.getByRole("button", { name: "Save secret" }).click();
+    await dialog.getByText("Replace DEPLOY_TOKEN?").waitFor();
+    await shot("operator-secret-replace-asks");
+    await dialog.getByRole("button", { name: "Replace the value" }).click();
+    await dialog.waitFor({ state: "hidden" });
+    // The Core recorded a replacement (secret.update), made only after the confirmation.
+    const audit = await api.ok("GET", "/api/audit?action=secret.update");
+    expect(JSON.stringify(audit)).toContain("DEPLOY_TOKEN");
+  });
+
   it("a viewer changes their own password on Your account; a wrong current one is said at its field", async () => {
     await api.ok("POST", "/api/users", { username: "vera", password: "vera-old-password-1", role: "viewer" });
     const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
