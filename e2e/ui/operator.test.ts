@@ -111,20 +111,6 @@ beforeAll(async () => {
   llm = await startScriptedOpenAiServer({ script });
   core = await startCore();
   api = await new ApiClient(core.url).login();
-  await api.ok("POST", "/api/providers", { name: "LM Studio", kind: "lmstudio", baseUrl: llm.baseUrl });
-  for (const [name, args] of [
-    ["web-1", ["--allow-shell", "--read-root", readRoot]],
-    ["gone-1", []],
-  ] as const) {
-    const created = await api.ok("POST", "/api/nodes", { name, labels: { env: "prod" } });
-    ids[name] = created.id;
-    const proc = startNode(core.url, created.token, [...args]);
-    procs.push(proc);
-    await api.waitNodeOnline(created.id);
-    if (name === "gone-1") await proc.stop();
-  }
-  // Enrolled, never started: "never connected", not "offline".
-  ids["never-1"] = (await api.ok("POST", "/api/nodes", { name: "never-1" })).id;
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-sync"],
@@ -145,6 +131,26 @@ beforeAll(async () => {
   }
   await signIn(page);
   await signIn(phonePage);
+  // A new install: the dashboard's checklist says what to do first (issue 22.7).
+  await page.goto(`${core.url}/`);
+  await page.getByTestId("first-run-checklist").getByText("0 of 4 done").waitFor();
+  await shot("operator-first-run-checklist");
+  await api.ok("POST", "/api/providers", { name: "LM Studio", kind: "lmstudio", baseUrl: llm.baseUrl });
+  for (const [name, args] of [
+    ["web-1", ["--allow-shell", "--read-root", readRoot]],
+    ["gone-1", []],
+  ] as const) {
+    const created = await api.ok("POST", "/api/nodes", { name, labels: { env: "prod" } });
+    ids[name] = created.id;
+    const proc = startNode(core.url, created.token, [...args]);
+    procs.push(proc);
+    await api.waitNodeOnline(created.id);
+    if (name === "gone-1") await proc.stop();
+  }
+  // Enrolled, never started: "never connected", not "offline".
+  ids["never-1"] = (await api.ok("POST", "/api/nodes", { name: "never-1" })).id;
+  await page.goto(`${core.url}/`);
+  await page.getByTestId("first-run-checklist").getByText("2 of 4 done").waitFor();
 }, 180_000);
 
 afterAll(async () => {
