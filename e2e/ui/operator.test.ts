@@ -111,20 +111,6 @@ beforeAll(async () => {
   llm = await startScriptedOpenAiServer({ script });
   core = await startCore();
   api = await new ApiClient(core.url).login();
-  await api.ok("POST", "/api/providers", { name: "LM Studio", kind: "lmstudio", baseUrl: llm.baseUrl });
-  for (const [name, args] of [
-    ["web-1", ["--allow-shell", "--read-root", readRoot]],
-    ["gone-1", []],
-  ] as const) {
-    const created = await api.ok("POST", "/api/nodes", { name, labels: { env: "prod" } });
-    ids[name] = created.id;
-    const proc = startNode(core.url, created.token, [...args]);
-    procs.push(proc);
-    await api.waitNodeOnline(created.id);
-    if (name === "gone-1") await proc.stop();
-  }
-  // Enrolled, never started: "never connected", not "offline".
-  ids["never-1"] = (await api.ok("POST", "/api/nodes", { name: "never-1" })).id;
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-sync"],
@@ -145,6 +131,26 @@ beforeAll(async () => {
   }
   await signIn(page);
   await signIn(phonePage);
+  // A new install: the dashboard's checklist says what to do first (issue 22.7).
+  await page.goto(`${core.url}/`);
+  await page.getByTestId("first-run-checklist").getByText("0 of 4 done").waitFor();
+  await shot("operator-first-run-checklist");
+  await api.ok("POST", "/api/providers", { name: "LM Studio", kind: "lmstudio", baseUrl: llm.baseUrl });
+  for (const [name, args] of [
+    ["web-1", ["--allow-shell", "--read-root", readRoot]],
+    ["gone-1", []],
+  ] as const) {
+    const created = await api.ok("POST", "/api/nodes", { name, labels: { env: "prod" } });
+    ids[name] = created.id;
+    const proc = startNode(core.url, created.token, [...args]);
+    procs.push(proc);
+    await api.waitNodeOnline(created.id);
+    if (name === "gone-1") await proc.stop();
+  }
+  // Enrolled, never started: "never connected", not "offline".
+  ids["never-1"] = (await api.ok("POST", "/api/nodes", { name: "never-1" })).id;
+  await page.goto(`${core.url}/`);
+  await page.getByTestId("first-run-checklist").getByText("2 of 4 done").waitFor();
 }, 180_000);
 
 afterAll(async () => {
@@ -341,8 +347,10 @@ describe.skipIf(!haveChromium)("the operator's UI (issue 22)", { timeout: 90_000
     await shot("operator-job-tabs-phone", phonePage);
   });
 
-  it("the Node page's Activity lists the runs that used it, linked to their transcripts", async () => {
+  it("the Node page: disks from the heartbeats, and Activity listing the runs that used it", async () => {
     await page.goto(`${core.url}/nodes/${ids["web-1"]}`);
+    // The heartbeats carry the disks now, so the System section has its disk table.
+    await page.getByRole("region", { name: "System" }).getByRole("columnheader", { name: "Mount" }).waitFor();
     const activity = page.getByTestId("node-activity");
     await activity.getByRole("link", { name: "slow-disk" }).first().waitFor();
     await activity.getByRole("link", { name: "stats-and-notes" }).first().waitFor();
@@ -358,6 +366,11 @@ describe.skipIf(!haveChromium)("the operator's UI (issue 22)", { timeout: 90_000
     await page.getByRole("button", { name: "Edit" }).click();
     const dialog = page.getByRole("dialog", { name: "Edit never-1" });
     const name = dialog.getByRole("textbox", { name: "Name" });
+    // The Core's schema refusal at the field, in its own words, not as "body.name: …" (issue 22.6).
+    await name.fill("no spaces");
+    await dialog.getByRole("button", { name: "Save" }).click();
+    await dialog.getByText("letters, digits, _ . - (start with a letter or digit)").waitFor();
+    expect(await dialog.getByText(/body\.name/).count()).toBe(0);
     await name.fill("web-1");
     await dialog.getByRole("button", { name: "Save" }).click();
     await dialog.getByText("a node named web-1 exists").waitFor();
@@ -375,6 +388,23 @@ describe.skipIf(!haveChromium)("the operator's UI (issue 22)", { timeout: 90_000
     expect((await api.ok("GET", "/api/nodes?selector=env=spare")).map((n: { id: string }) => n.id)).toEqual([
       ids["never-1"],
     ]);
+  });
+
+  it("saving a secret under a name that exists asks before it replaces the value", async () => {
+    await api.ok("POST", "/api/secrets", { name: "DEPLOY_TOKEN", value: "first-value-123" });
+    await page.goto(`${core.url}/secrets`);
+    await page.getByRole("button", { name: "Add secret" }).click();
+    const dialog = page.getByRole("dialog", { name: "Add a secret" });
+    await dialog.getByRole("textbox", { name: "Name" }).fill("DEPLOY_TOKEN");
+    await dialog.getByRole("textbox", { name: "Value" }).fill("second-value-456");
+    await dialog.getByRole("button", { name: "Save secret" }).click();
+    await dialog.getByText("Replace DEPLOY_TOKEN?").waitFor();
+    await shot("operator-secret-replace-asks");
+    await dialog.getByRole("button", { name: "Replace the value" }).click();
+    await dialog.waitFor({ state: "hidden" });
+    // The Core recorded a replacement (secret.update), made only after the confirmation.
+    const audit = await api.ok("GET", "/api/audit?action=secret.update");
+    expect(JSON.stringify(audit)).toContain("DEPLOY_TOKEN");
   });
 
   it("a viewer changes their own password on Your account; a wrong current one is said at its field", async () => {

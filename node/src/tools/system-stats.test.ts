@@ -1,6 +1,15 @@
 import { SystemStats } from "@fabricore/protocol";
 import { describe, expect, it } from "vitest";
-import { collectSystemStats, parseMeminfo, parseProcMounts, selectRealDisks, systemStatsTool } from "./system-stats.ts";
+import {
+  CpuSampler,
+  collectHeartbeatStats,
+  collectSystemStats,
+  HEARTBEAT_DISKS_EVERY_MS,
+  parseMeminfo,
+  parseProcMounts,
+  selectRealDisks,
+  systemStatsTool,
+} from "./system-stats.ts";
 
 const MOUNTS = `proc /proc proc rw,relatime 0 0
 sysfs /sys sysfs rw,relatime 0 0
@@ -43,5 +52,22 @@ describe("system_stats", () => {
     expect(result.structuredContent).toHaveProperty("disks");
     const bad = await systemStatsTool({ verbose: true });
     expect(bad.isError).toBe(true);
+  });
+});
+
+describe("heartbeat stats (issue 22.5: the Node page's disks)", () => {
+  it("carry this host's disks, measured at most once a minute", async () => {
+    let now = 1_000_000_000;
+    const sampler = new CpuSampler();
+    const first = await collectHeartbeatStats(sampler, () => now);
+    expect(SystemStats.partial().safeParse(first).success).toBe(true);
+    expect(first.disks?.length).toBeGreaterThan(0);
+    expect(first.disks?.every((d) => d.sizeBytes > 0 && d.usedPercent >= 0)).toBe(true);
+    now += 10_000;
+    expect((await collectHeartbeatStats(sampler, () => now)).disks).toBe(first.disks); // reused
+    now += HEARTBEAT_DISKS_EVERY_MS;
+    const later = await collectHeartbeatStats(sampler, () => now);
+    expect(later.disks).not.toBe(first.disks);
+    expect(later.disks?.map((d) => d.mount)).toEqual(first.disks?.map((d) => d.mount));
   });
 });

@@ -168,15 +168,24 @@ async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | unde
   }
 }
 
+/** Mounts whose statfs has not answered yet (a hung NFS server): not asked again until it does, so
+ * a hung mount holds one libuv thread, not one more per heartbeat. */
+const pendingStatfs = new Set<string>();
+
+function statfsOnce(mount: string) {
+  if (pendingStatfs.has(mount)) return Promise.resolve(undefined);
+  pendingStatfs.add(mount);
+  return statfs(mount)
+    .catch(() => undefined)
+    .finally(() => pendingStatfs.delete(mount));
+}
+
 async function disks(): Promise<SystemStats["disks"]> {
   const mountsText = process.platform === "linux" ? await readFile("/proc/mounts", "utf8").catch(() => "") : "";
   const entries = mountsText ? selectRealDisks(parseProcMounts(mountsText)) : [{ device: "", mount: "/", fsType: "" }];
   const measured = await Promise.all(
     entries.map(async (entry) => {
-      const fs = await withTimeout(
-        statfs(entry.mount).catch(() => undefined),
-        STATFS_TIMEOUT_MS,
-      );
+      const fs = await withTimeout(statfsOnce(entry.mount), STATFS_TIMEOUT_MS);
       if (!fs || fs.blocks === 0) return undefined;
       const sizeBytes = fs.blocks * fs.bsize;
       const usedBytes = (fs.blocks - fs.bfree) * fs.bsize;
@@ -222,8 +231,18 @@ export async function collectSystemStats(sampler = new CpuSampler(), cpuSampleMs
   };
 }
 
-/** The cheap part, sent with every heartbeat: no disk walk, CPU usage since the previous beat. */
-export async function collectHeartbeatStats(sampler: CpuSampler): Promise<Partial<SystemStats>> {
+/** Disks go with a heartbeat at most this often (one statfs per real mount; issue 22.5). */
+export const HEARTBEAT_DISKS_EVERY_MS = 60_000;
+let heartbeatDisks: { at: number; disks: SystemStats["disks"] } | undefined;
+
+/** The cheap part, sent with every heartbeat: CPU usage since the previous beat, memory, and the
+ * disks as measured at most once a minute (statfs only, no walk; a hung mount is skipped). */
+export async function collectHeartbeatStats(
+  sampler: CpuSampler,
+  now: () => number = Date.now,
+): Promise<Partial<SystemStats>> {
+  if (!heartbeatDisks || now() - heartbeatDisks.at >= HEARTBEAT_DISKS_EVERY_MS)
+    heartbeatDisks = { at: now(), disks: await disks() };
   const [load1 = 0, load5 = 0, load15 = 0] = os.loadavg();
   const usagePercent = sampler.sample();
   const cpus = os.cpus();
@@ -236,6 +255,7 @@ export async function collectHeartbeatStats(sampler: CpuSampler): Promise<Partia
       ...(usagePercent !== undefined && { usagePercent }),
     },
     memory: await memory(),
+    disks: heartbeatDisks.disks,
   };
 }
 

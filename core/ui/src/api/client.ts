@@ -96,7 +96,45 @@ export function asList<T>(value: unknown): T[] {
   return [];
 }
 
+/** "body.maxSteps" → "Max steps", "body.fallbacks.0.model" → "Fallbacks 1 model": a field named
+ * as a person reads it (issue 22.6), not as the schema path. */
+export function fieldLabel(path: string): string {
+  const words = path
+    .replace(/^(body|querystring|params)\.?/, "")
+    .split(".")
+    .map((part) => (/^\d+$/.test(part) ? String(Number(part) + 1) : part.replace(/([a-z])([A-Z])/g, "$1 $2")))
+    .join(" ")
+    .toLowerCase()
+    .trim();
+  return words ? words[0]!.toUpperCase() + words.slice(1) : "The request";
+}
+
+/** The Core's validation answer, field by field (`{name: "letters, digits…"}`), keyed by the field's
+ * path without `body.`; {} for any other error. */
+export function fieldErrors(error: unknown): Record<string, string> {
+  if (!(error instanceof ApiError) || error.code !== "validation_failed") return {};
+  const out: Record<string, string> = {};
+  const details = error.details;
+  if (Array.isArray(details)) {
+    for (const d of details as Array<{ path?: unknown; message?: unknown }>) {
+      if (typeof d.path === "string" && typeof d.message === "string")
+        out[d.path.replace(/^(body|querystring|params)\.?/, "")] ??= d.message;
+    }
+  } else if (typeof details === "object" && details !== null) {
+    const fields = (details as { fields?: unknown }).fields;
+    if (typeof fields === "object" && fields !== null) Object.assign(out, fields);
+  }
+  return out;
+}
+
 export function errorMessage(error: unknown): string {
+  // A validation failure in plain words: "Name: letters, digits…", not "body.name: letters, digits…".
+  if (error instanceof ApiError && error.code === "validation_failed" && Array.isArray(error.details)) {
+    const parts = (error.details as Array<{ path?: unknown; message?: unknown }>).flatMap((d) =>
+      typeof d.path === "string" && typeof d.message === "string" ? [`${fieldLabel(d.path)}: ${d.message}`] : [],
+    );
+    if (parts.length) return parts.join("; ");
+  }
   if (error instanceof ApiError) return error.message;
   if (error instanceof Error) return error.message;
   return String(error);

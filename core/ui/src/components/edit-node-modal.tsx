@@ -1,7 +1,7 @@
 import { Button, Group, Modal, Stack, TagsInput, TextInput } from "@mantine/core";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useEffect, useState } from "react";
-import { ApiError, api, enc } from "../api/client.ts";
+import { ApiError, api, enc, errorMessage, fieldErrors } from "../api/client.ts";
 import { nodeKeys } from "../api/nodes.ts";
 import type { FleetNode } from "../api/types.ts";
 import { parseLabels } from "./labels.tsx";
@@ -36,8 +36,9 @@ export function EditNodeModal({ node, opened, onClose }: { node: FleetNode; open
 
   const error = update.error;
   // The Core's word on the name (taken, bad characters) belongs at the field, and goes once edited.
-  const aboutName = error instanceof ApiError && (error.status === 409 || /\bname\b/.test(error.message));
-  const nameError = aboutName && !edited ? error.message : null;
+  const fromSchema = fieldErrors(error).name;
+  const aboutName = fromSchema !== undefined || (error instanceof ApiError && error.status === 409);
+  const nameError = aboutName && !edited ? (fromSchema ?? errorMessage(error)) : null;
   const submit = (event: FormEvent) => {
     event.preventDefault();
     setEdited(false);

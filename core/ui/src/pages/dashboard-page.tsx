@@ -7,6 +7,7 @@ import { runTime, useRuns } from "../api/runs.ts";
 import { RUN_STATUSES } from "../api/types.ts";
 import { ApprovalsBanner } from "../components/approvals-banner.tsx";
 import { McpApprovalsBanner } from "../components/mcp-approvals-banner.tsx";
+import { FirstRunChecklist } from "../components/first-run-checklist.tsx";
 import { PageHeader } from "../components/page-header.tsx";
 import { ErrorAlert } from "../components/query-state.tsx";
 import { RUN_STATUS_LABELS, RunStatusBadge, runStatusColor } from "../components/status-badge.tsx";
@@ -57,6 +58,7 @@ export default function DashboardPage() {
         {jobs.error ? <ErrorAlert error={jobs.error} title="Jobs could not be loaded" /> : null}
         <ApprovalsBanner />
         <McpApprovalsBanner />
+        <FirstRunChecklist nodes={nodes.data} jobs={jobs.data} runs={runs.data} />
 
         <SimpleGrid cols={{ base: 1, sm: 2, lg: 4 }}>
           <Card withBorder padding="lg">

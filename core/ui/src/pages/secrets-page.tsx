@@ -10,19 +10,37 @@ import { PageHeader } from "../components/page-header.tsx";
 import { ErrorAlert, QueryState } from "../components/query-state.tsx";
 import { TimeAgo } from "../components/time-ago.tsx";
 
-function AddSecretModal({ opened, onClose }: { opened: boolean; onClose: () => void }) {
+function AddSecretModal({
+  opened,
+  onClose,
+  existing,
+}: {
+  opened: boolean;
+  onClose: () => void;
+  /** Names already stored: saving one of them replaces its value, so that is asked first (issue 22.6). */
+  existing: string[];
+}) {
   const create = useCreateSecret();
   const [name, setName] = useState("");
   const [value, setValue] = useState("");
+  const [confirmFor, setConfirmFor] = useState<string | null>(null);
   const close = () => {
     create.reset();
     setName("");
     setValue("");
+    setConfirmFor(null);
     onClose();
   };
+  const trimmed = name.trim();
+  const replaces = existing.includes(trimmed);
   const submit = (event: FormEvent) => {
     event.preventDefault();
-    create.mutate({ name: name.trim(), value }, { onSuccess: close });
+    // The first press on an existing name only asks; the second (confirmed) one saves.
+    if (replaces && confirmFor !== trimmed) {
+      setConfirmFor(trimmed);
+      return;
+    }
+    create.mutate({ name: trimmed, value }, { onSuccess: close });
   };
   return (
     <Modal opened={opened} onClose={close} title="Add a secret">
@@ -45,13 +63,24 @@ function AddSecretModal({ opened, onClose }: { opened: boolean; onClose: () => v
             value={value}
             onChange={(e) => setValue(e.currentTarget.value)}
           />
+          {replaces && confirmFor === trimmed ? (
+            <Alert color="yellow" variant="light" icon={<IconAlertTriangle size={18} />} title={`Replace ${trimmed}?`}>
+              A secret with this name exists. Saving replaces its value for every job and MCP server that uses it; the
+              old value cannot be brought back.
+            </Alert>
+          ) : null}
           {create.error ? <ErrorAlert error={create.error} title="Not saved" /> : null}
           <Group justify="flex-end">
             <Button variant="default" onClick={close}>
               Cancel
             </Button>
-            <Button type="submit" loading={create.isPending} disabled={!name.trim() || !value}>
-              Save secret
+            <Button
+              type="submit"
+              color={replaces && confirmFor === trimmed ? "red" : undefined}
+              loading={create.isPending}
+              disabled={!trimmed || !value}
+            >
+              {replaces && confirmFor === trimmed ? "Replace the value" : "Save secret"}
             </Button>
           </Group>
         </Stack>
@@ -155,7 +184,7 @@ export default function SecretsPage() {
           </Table.ScrollContainer>
         )}
       </QueryState>
-      <AddSecretModal opened={addOpened} onClose={addModal.close} />
+      <AddSecretModal opened={addOpened} onClose={addModal.close} existing={(secrets.data ?? []).map((s) => s.name)} />
       <ConfirmDangerModal
         target={deleting}
         onClose={() => setDeleting(null)}
