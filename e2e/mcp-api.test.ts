@@ -461,15 +461,39 @@ describe.skipIf(!run)("MCP on the Node through the Core's API", () => {
     expect(res.status, JSON.stringify(res.body)).toBe(201);
     await waitFor("the egress server running", async () => (await mcpServer("egress"))?.state === "running", 60_000);
     expect(await mcpServer("egress")).toMatchObject({ network: { allow: ["allowed.test:8443"] } });
-    const job = await runJob("egress-probe", "CALL:fetch_urls Fetch these.");
-    expect(job.status, JSON.stringify(job)).toBe("succeeded");
-    // Neither is on the list: refused by the proxy (a name before any lookup, the metadata address by rule).
-    expect(job.output).not.toMatch(/"status":\s*200/);
-    await waitFor("the refusals reported", async () => (await mcpServer("egress"))?.egress?.refused >= 2, 20_000);
-    const server = await mcpServer("egress");
-    expect(server.egress).toMatchObject({ allowed: 0, refused: 2 });
-    expect(server.egress.lastRefused.target).toMatch(/denied\.test:8443|169\.254\.169\.254:80/);
-    expect((await api.request("DELETE", `/api/nodes/${nodeId}/mcp/egress`)).status).toBe(200);
+    try {
+      // Under a loaded machine the container's first fetch has been seen to give up (its 5 s
+      // timeout) before the proxy decided: up to three runs, and the outputs in the failure.
+      const outputs: string[] = [];
+      for (let attempt = 1; ; attempt++) {
+        const job = await runJob(`egress-probe-${attempt}`, "CALL:fetch_urls Fetch these.");
+        expect(job.status, JSON.stringify(job)).toBe("succeeded");
+        // Neither is on the list: refused by the proxy (a name before any lookup, the metadata address by rule).
+        expect(job.output).not.toMatch(/"status":\s*200/);
+        outputs.push(job.output);
+        const counted = await waitFor(
+          "the refusals reported",
+          async () => (await mcpServer("egress"))?.egress?.refused >= 2,
+          10_000,
+        ).then(
+          () => true,
+          () => false,
+        );
+        if (counted) break;
+        if (attempt === 3)
+          throw new Error(
+            `no refusal counted after 3 runs; outputs: ${outputs.join(" || ")}; server: ${JSON.stringify(await mcpServer("egress"))}`,
+          );
+      }
+      const server = await mcpServer("egress");
+      expect(server.egress.allowed).toBe(0);
+      expect(server.egress.refused).toBeGreaterThanOrEqual(2);
+      expect(server.egress.lastRefused.target).toMatch(/denied\.test:8443|169\.254\.169\.254:80/);
+    } finally {
+      // Gone whatever happened, so the next tests see only their own servers.
+      await api.request("DELETE", `/api/nodes/${nodeId}/mcp/egress`);
+      await waitFor("the egress server removed", async () => (await mcpServer("egress")) === undefined, 30_000);
+    }
   });
 
   it("reports a mount the Node's own policy refuses as failed, with the reason", async () => {

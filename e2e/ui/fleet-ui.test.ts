@@ -1,16 +1,7 @@
-/**
- * Fleet jobs in a real browser (issue 13), against the real Core, three compiled Nodes and the
- * scripted LM Studio: the job form's label selector shows the Core's parse error at the field and
- * then the matching Nodes live as it is typed; a fan-out job is saved through the form, run, and
- * its run page shows the fleet answer on top and one row per Node (the offline one skipped) with a
- * link to each child's transcript. Screenshots go to docs/screenshots/ (the README's pictures).
- */
-import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync } from "node:fs";
-import { join } from "node:path";
 import { startScriptedOpenAiServer } from "@fabricore/core/llm/testing/scripted-openai-server.ts";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { chromiumAvailable, ensureUiBuilt, launchChromium, screenshot } from "../support/browser.ts";
 import { fleetScript } from "../support/fleet.ts";
 import {
   ADMIN_PASSWORD,
@@ -18,17 +9,11 @@ import {
   type CoreHandle,
   ensureNodeBinary,
   type NodeProc,
-  ROOT,
   startCore,
   startNode,
 } from "../support/harness.ts";
 
-const CHROMIUM = process.env.FABRICORE_TEST_CHROMIUM ?? "/usr/bin/chromium";
-const SHOTS = join(ROOT, "docs/screenshots");
-const UI_INDEX = join(ROOT, "core/ui/dist/index.html");
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium && process.env.CI === "true") throw new Error(`CI=true but there is no Chromium at ${CHROMIUM}`);
-if (!haveChromium) console.warn(`fleet UI e2e skipped: no Chromium at ${CHROMIUM} (set FABRICORE_TEST_CHROMIUM)`);
+const haveChromium = chromiumAvailable("fleet UI e2e");
 
 let llm: Awaited<ReturnType<typeof startScriptedOpenAiServer>>;
 let core: CoreHandle;
@@ -39,16 +24,13 @@ let page: Page;
 const pageErrors: string[] = [];
 
 async function shot(name: string): Promise<void> {
-  await page.waitForLoadState("networkidle").catch(() => {});
-  await page.evaluate("window.scrollTo(0, 0)");
-  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true, animations: "disabled" });
+  await screenshot(page, name);
 }
 
 beforeAll(async () => {
   if (!haveChromium) return;
-  if (!existsSync(UI_INDEX)) execFileSync("npm", ["run", "-w", "core/ui", "build"], { cwd: ROOT, stdio: "inherit" });
+  ensureUiBuilt();
   ensureNodeBinary();
-  mkdirSync(SHOTS, { recursive: true });
   llm = await startScriptedOpenAiServer({ script: fleetScript });
   core = await startCore();
   api = await new ApiClient(core.url).login();
@@ -66,10 +48,7 @@ beforeAll(async () => {
   }
   // Enrolled and then gone: the fan-out must show it skipped, not drop it.
   await procs["cache-1"]!.stop();
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-sync"],
-  });
+  browser = await launchChromium();
   const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, colorScheme: "light" });
   page = await context.newPage();
   page.setDefaultTimeout(10_000);

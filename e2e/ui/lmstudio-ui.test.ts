@@ -1,35 +1,22 @@
-/**
- * What an LM Studio user sees in the browser (issue 19): a run on a cold model says it waits for
- * LM Studio to load it, and once done each model step's header shows its speed (tokens per
- * second, time to first token). The real Core and compiled Node, the scripted LM Studio with a
- * slow load, Chromium. Screenshot: docs/screenshots/run-lmstudio.png.
- */
-import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync } from "node:fs";
-import { join } from "node:path";
 import { turn } from "@fabricore/core/llm/testing/script.ts";
 import {
   type ScriptedOpenAiServer,
   startScriptedOpenAiServer,
 } from "@fabricore/core/llm/testing/scripted-openai-server.ts";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { chromiumAvailable, ensureUiBuilt, launchChromium, screenshot } from "../support/browser.ts";
 import {
   ADMIN_PASSWORD,
   ApiClient,
   type CoreHandle,
   ensureNodeBinary,
   type Proc,
-  ROOT,
   startCore,
   startNode,
 } from "../support/harness.ts";
 
-const CHROMIUM = process.env.FABRICORE_TEST_CHROMIUM ?? "/usr/bin/chromium";
-const SHOTS = join(ROOT, "docs/screenshots");
-const UI_INDEX = join(ROOT, "core/ui/dist/index.html");
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium && process.env.CI === "true") throw new Error(`CI=true but there is no Chromium at ${CHROMIUM}`);
+const haveChromium = chromiumAvailable("LM Studio UI e2e");
 
 const COLD = "qwen3-coder-30b";
 let llm: ScriptedOpenAiServer;
@@ -42,9 +29,8 @@ let jobId: string;
 
 beforeAll(async () => {
   if (!haveChromium) return;
-  if (!existsSync(UI_INDEX)) execFileSync("npm", ["run", "-w", "core/ui", "build"], { cwd: ROOT, stdio: "inherit" });
+  ensureUiBuilt();
   ensureNodeBinary();
-  mkdirSync(SHOTS, { recursive: true });
   llm = await startScriptedOpenAiServer({
     script: (req) =>
       (req.body as { messages: Array<{ role: string }> }).messages.some((m) => m.role === "tool")
@@ -80,10 +66,7 @@ beforeAll(async () => {
       maxSteps: 4,
     })
   ).id;
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ["--no-sandbox", "--disable-gpu", "--no-first-run"],
-  });
+  browser = await launchChromium();
   const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, colorScheme: "light" });
   page = await context.newPage();
   page.setDefaultTimeout(15_000);
@@ -117,7 +100,6 @@ describe.skipIf(!haveChromium)("an LM Studio run in the browser", { timeout: 60_
     expect(await page.getByText(/to first token/).count()).toBe(2);
     await page.getByText(/model loaded in \d/).waitFor();
     expect(await page.getByText(/\d tok\/s/).count()).toBeGreaterThanOrEqual(1);
-    await page.evaluate("window.scrollTo(0, 0)");
-    await page.screenshot({ path: join(SHOTS, "run-lmstudio.png"), fullPage: true, animations: "disabled" });
+    await screenshot(page, "run-lmstudio");
   });
 });

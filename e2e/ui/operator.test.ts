@@ -1,14 +1,4 @@
-/**
- * The UI an operator lives in (issue 22), in Chromium against the real Core, compiled Nodes and the
- * scripted LM Studio: a job whose only Node is offline shows it on the job page, Run now asks first
- * and the run fails with "nodes offline"; a run page opened while a command runs on the Node shows
- * the call live with a ticking duration; results by kind (a command as a terminal with its exit
- * code, a file as a file, system stats as a table), the answer once, models and Nodes in the header;
- * the Runs list with its columns, filters and Re-run. Screenshots, desktop and phone, go to
- * docs/screenshots/operator-*.png.
- */
-import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { RecordedRequest } from "@fabricore/core/llm/testing/script.ts";
 import { turn } from "@fabricore/core/llm/testing/script.ts";
@@ -16,26 +6,21 @@ import {
   type ScriptedOpenAiServer,
   startScriptedOpenAiServer,
 } from "@fabricore/core/llm/testing/scripted-openai-server.ts";
-import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { chromiumAvailable, ensureUiBuilt, launchChromium, screenshot } from "../support/browser.ts";
 import {
   ADMIN_PASSWORD,
   ApiClient,
   type CoreHandle,
   ensureNodeBinary,
   type NodeProc,
-  ROOT,
   startCore,
   startNode,
   tempDir,
 } from "../support/harness.ts";
 
-const CHROMIUM = process.env.FABRICORE_TEST_CHROMIUM ?? "/usr/bin/chromium";
-const SHOTS = join(ROOT, "docs/screenshots");
-const UI_INDEX = join(ROOT, "core/ui/dist/index.html");
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium && process.env.CI === "true") throw new Error(`CI=true but there is no Chromium at ${CHROMIUM}`);
-if (!haveChromium) console.warn(`operator UI e2e skipped: no Chromium at ${CHROMIUM} (set FABRICORE_TEST_CHROMIUM)`);
+const haveChromium = chromiumAvailable("operator UI e2e");
 
 const readRoot = tempDir("operator-readroot");
 const notesFile = join(readRoot, "maintenance.txt");
@@ -78,9 +63,7 @@ let phonePage: Page;
 const pageErrors: string[] = [];
 
 async function shot(name: string, target: Page = page): Promise<void> {
-  await target.waitForLoadState("networkidle").catch(() => {});
-  await target.evaluate("window.scrollTo(0, 0)");
-  await target.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true, animations: "disabled" });
+  await screenshot(target, name);
 }
 
 async function signIn(target: Page): Promise<void> {
@@ -104,17 +87,13 @@ async function createJob(name: string, prompt: string, nodes: string[], extra: R
 
 beforeAll(async () => {
   if (!haveChromium) return;
-  if (!existsSync(UI_INDEX)) execFileSync("npm", ["run", "-w", "core/ui", "build"], { cwd: ROOT, stdio: "inherit" });
+  ensureUiBuilt();
   ensureNodeBinary();
-  mkdirSync(SHOTS, { recursive: true });
   writeFileSync(notesFile, "2026-12-01 rotated logs\n2026-12-05 replaced fan\n", { mode: 0o644 });
   llm = await startScriptedOpenAiServer({ script });
   core = await startCore();
   api = await new ApiClient(core.url).login();
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-sync"],
-  });
+  browser = await launchChromium();
   desktop = await browser.newContext({ viewport: { width: 1280, height: 860 }, colorScheme: "light" });
   phone = await browser.newContext({
     viewport: { width: 390, height: 844 },

@@ -1,39 +1,23 @@
-/**
- * Results that reach people (issue 14) in a real browser, against the real Core process, a
- * compiled Node and the scripted LM Studio: channels are added on the Channels page (a signed
- * webhook, a Slack endpoint that answers 500) and tested from there, showing what the receiver
- * said; a job is built in the form with a notification, a JSON Schema for its answer, a job to
- * chain to, and a public webhook; run, its page shows the validated result and the delivery, the
- * receiver got the Standard-Webhooks-signed `run.succeeded` (checked with the reference library)
- * and the chained job ran. Screenshots go to docs/screenshots/.
- */
-import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { startHttpReceiver } from "@fabricore/core/channels/testing/receivers.ts";
 import type { RecordedRequest } from "@fabricore/core/llm/testing/script.ts";
 import { turn } from "@fabricore/core/llm/testing/script.ts";
 import { startScriptedOpenAiServer } from "@fabricore/core/llm/testing/scripted-openai-server.ts";
-import { type Browser, chromium, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { chromiumAvailable, ensureUiBuilt, launchChromium, SHOTS, screenshot } from "../support/browser.ts";
 import {
   ADMIN_PASSWORD,
   ApiClient,
   type CoreHandle,
   ensureNodeBinary,
   type NodeProc,
-  ROOT,
   startCore,
   startNode,
 } from "../support/harness.ts";
 
-const CHROMIUM = process.env.FABRICORE_TEST_CHROMIUM ?? "/usr/bin/chromium";
-const SHOTS = join(ROOT, "docs/screenshots");
-const UI_INDEX = join(ROOT, "core/ui/dist/index.html");
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium && process.env.CI === "true") throw new Error(`CI=true but there is no Chromium at ${CHROMIUM}`);
-if (!haveChromium) console.warn(`results UI e2e skipped: no Chromium at ${CHROMIUM} (set FABRICORE_TEST_CHROMIUM)`);
+const haveChromium = chromiumAvailable("results UI e2e");
 
 const SECRET = `whsec_${Buffer.from("results-ui-test-signing-key!").toString("base64")}`;
 
@@ -56,16 +40,13 @@ let page: Page;
 const pageErrors: string[] = [];
 
 async function shot(name: string): Promise<void> {
-  await page.waitForLoadState("networkidle").catch(() => {});
-  await page.evaluate("window.scrollTo(0, 0)");
-  await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true, animations: "disabled" });
+  await screenshot(page, name);
 }
 
 beforeAll(async () => {
   if (!haveChromium) return;
-  if (!existsSync(UI_INDEX)) execFileSync("npm", ["run", "-w", "core/ui", "build"], { cwd: ROOT, stdio: "inherit" });
+  ensureUiBuilt();
   ensureNodeBinary();
-  mkdirSync(SHOTS, { recursive: true });
   llm = await startScriptedOpenAiServer({ script });
   hook = await startHttpReceiver([200]);
   slack = await startHttpReceiver([500]);
@@ -81,10 +62,7 @@ beforeAll(async () => {
     model: { provider: "LM Studio", model: "qwen2.5-7b-instruct" },
     nodes: ["web-1"],
   });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-sync"],
-  });
+  browser = await launchChromium();
   const context = await browser.newContext({ viewport: { width: 1280, height: 860 }, colorScheme: "light" });
   page = await context.newPage();
   page.setDefaultTimeout(10_000);

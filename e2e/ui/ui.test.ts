@@ -1,15 +1,5 @@
-/**
- * The web UI in a real browser against the real Core process, a real Node and the scripted
- * LM Studio: sign in, walk every page, enroll a Node and rotate a token, install the filesystem MCP
- * preset on the Node (Docker) and see its tools, test a provider, add a secret, create a job with a
- * budget through the form and edit it, run it and watch its transcript stream in, approve a held
- * tool call, cancel a run, see a cron job's next fires, manage users and API tokens, read the audit
- * log, and check that a viewer gets no mutating buttons. Screenshots of each page go to docs/screenshots/ (they double as the
- * README's pictures).
- */
-import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { chmodSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { RecordedRequest } from "@fabricore/core/llm/testing/script.ts";
 import { turn } from "@fabricore/core/llm/testing/script.ts";
@@ -22,27 +12,22 @@ import { probeDocker, testDockerEndpoint } from "@fabricore/node/runtime/testing
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import Docker from "dockerode";
-import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureTestImages } from "../images/test-images.ts";
+import { chromiumAvailable, ensureUiBuilt, launchChromium, screenshot } from "../support/browser.ts";
 import {
   ADMIN_PASSWORD,
   ApiClient,
   type CoreHandle,
   ensureNodeBinary,
   type Proc,
-  ROOT,
   startCore,
   startNode,
   tempDir,
 } from "../support/harness.ts";
 
-const CHROMIUM = process.env.FABRICORE_TEST_CHROMIUM ?? "/usr/bin/chromium";
-const SHOTS = join(ROOT, "docs/screenshots");
-const UI_INDEX = join(ROOT, "core/ui/dist/index.html");
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium && process.env.CI === "true") throw new Error(`CI=true but there is no Chromium at ${CHROMIUM}`);
-if (!haveChromium) console.warn(`UI e2e skipped: no Chromium at ${CHROMIUM} (set FABRICORE_TEST_CHROMIUM)`);
+const haveChromium = chromiumAvailable("UI e2e");
 
 /** Docker for the MCP step: the filesystem preset's image is built locally (nothing is pulled).
  * Without Docker that one step is skipped locally and fails under CI=true. */
@@ -98,10 +83,7 @@ const pageErrors: string[] = [];
 const consoleErrors: string[] = [];
 
 async function shot(name: string, target: Page = page): Promise<void> {
-  await target.waitForLoadState("networkidle").catch(() => {});
-  // A full-page shot of a scrolled page paints the fixed header and navbar mid-page.
-  await target.evaluate("window.scrollTo(0, 0)");
-  await target.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true, animations: "disabled" });
+  await screenshot(target, name);
 }
 
 async function open(path: string): Promise<void> {
@@ -112,9 +94,8 @@ async function open(path: string): Promise<void> {
 beforeAll(async () => {
   if (!haveChromium) return;
   // The Core serves core/ui/dist; `make test` builds it first, this is for running the file alone.
-  if (!existsSync(UI_INDEX)) execFileSync("npm", ["run", "-w", "core/ui", "build"], { cwd: ROOT, stdio: "inherit" });
+  ensureUiBuilt();
   ensureNodeBinary();
-  mkdirSync(SHOTS, { recursive: true });
   writeFileSync(markerFile, `last cleanup ${marker}\n`, { mode: 0o644 });
   // The filesystem MCP container runs as nobody and mounts this directory read-only.
   chmodSync(readRoot, 0o755);
@@ -167,18 +148,7 @@ beforeAll(async () => {
   ).id;
   await api.ok("POST", "/api/users", { ...VIEWER, role: "viewer" });
 
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-    ],
-  });
+  browser = await launchChromium();
   // UTC, so the fire times on screen read as the cron says.
   context = await browser.newContext({
     viewport: { width: 1280, height: 860 },
