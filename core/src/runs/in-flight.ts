@@ -2,9 +2,14 @@ import type { RunEvent } from "./run-events.ts";
 
 type ToolEvent = Extract<RunEvent, { type: "tool" }>;
 type ModelEvent = Extract<RunEvent, { type: "model" }>;
+type ModelStatusEvent = Extract<RunEvent, { type: "model_status" }>;
 
 interface RunInFlight {
   model: ModelEvent | null;
+  /** Why that request has not started answering (queued, LM Studio loading), its latest word. */
+  wait: ModelStatusEvent | null;
+  /** The request's answer has begun streaming: it waits on nothing any more. */
+  answering: boolean;
   tools: Map<string, ToolEvent & { output: { stdout: string; stderr: string } }>;
   touchedAt: number;
 }
@@ -18,8 +23,8 @@ const IDLE_FORGET_MS = 6 * 60 * 60 * 1000;
 const MAX_RUNS = 10_000;
 
 /**
- * What each run is doing right now — the model request and the tool calls sent and not yet
- * answered — kept from the events as they pass, so a browser that opens a run mid-call is told
+ * What each run is doing right now — the model request (and what it waits for: a slot, a model
+ * loading), the tool calls sent and not yet answered — kept from the events as they pass, so a browser that opens a run mid-call is told
  * (issue 22.2): those events are live-only, a late subscriber would otherwise never see them.
  * In cluster mode every replica receives every run event (RedisRunEventBus), so every replica
  * knows. Updated before listeners are told, so a snapshot never lags what was delivered.
@@ -42,17 +47,28 @@ export class InFlightCalls {
       if (call) call.output[event.stream] = (call.output[event.stream] + event.text).slice(-OUTPUT_TAIL_CHARS);
       return;
     }
+    if (event.type === "model_status" || event.type === "delta") {
+      const entry = this.runs.get(runId);
+      if (!entry?.model) return;
+      if (event.type === "delta") entry.answering = true;
+      else entry.wait = event;
+      return;
+    }
     if (event.type !== "tool" && event.type !== "model" && event.type !== "step") return;
     let entry = this.runs.get(runId);
     if (!entry) {
       if (event.type === "step") return;
-      entry = { model: null, tools: new Map(), touchedAt: this.now() };
+      entry = { model: null, wait: null, answering: false, tools: new Map(), touchedAt: this.now() };
       this.runs.set(runId, entry);
       this.sweep();
     }
     entry.touchedAt = this.now();
-    if (event.type === "model") entry.model = event;
-    else if (event.type === "tool") {
+    if (event.type === "model") {
+      // A new request (a fallback, or the next turn) starts its wait over.
+      entry.model = event;
+      entry.wait = null;
+      entry.answering = false;
+    } else if (event.type === "tool") {
       // The model's turn ended in this call: it is no longer what the run waits on.
       entry.model = null;
       entry.tools.set(event.callId, { ...event, output: { stdout: "", stderr: "" } });
@@ -60,12 +76,20 @@ export class InFlightCalls {
     else if (typeof event.step.callId === "string") entry.tools.delete(event.step.callId);
   }
 
-  /** The in-flight model request first, then the tool calls in the order they were sent, each
-   * followed by the end of its output so far. */
+  /** The model request and what it waits for, while it has not begun to answer. */
+  waiting(runId: string): RunEvent[] {
+    const entry = this.runs.get(runId);
+    if (!entry?.model || entry.answering) return [];
+    return entry.wait ? [entry.model, entry.wait] : [entry.model];
+  }
+
+  /** The in-flight model request first (with its wait), then the tool calls in the order they
+   * were sent, each followed by the end of its output so far. */
   snapshot(runId: string): RunEvent[] {
     const entry = this.runs.get(runId);
     if (!entry) return [];
-    const events: RunEvent[] = entry.model ? [entry.model] : [];
+    const waiting = this.waiting(runId);
+    const events: RunEvent[] = waiting.length ? waiting : entry.model ? [entry.model] : [];
     for (const { output, ...call } of entry.tools.values()) {
       events.push(call);
       for (const stream of ["stdout", "stderr"] as const)

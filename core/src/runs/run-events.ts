@@ -44,11 +44,11 @@ export interface RunEventBus {
 
 export class LocalRunEventBus implements RunEventBus {
   private readonly listeners = new Map<string, Set<RunEventListener>>();
-  private readonly waits = new Map<string, RunEvent[]>();
   private readonly calls = new InFlightCalls();
 
+  /** The model request and what it waits for, while it has not begun to answer. */
   waiting(runId: string): RunEvent[] {
-    return [...(this.waits.get(runId) ?? [])];
+    return this.calls.waiting(runId);
   }
 
   inFlight(runId: string): RunEvent[] {
@@ -56,7 +56,6 @@ export class LocalRunEventBus implements RunEventBus {
   }
 
   publish(runId: string, event: RunEvent): void {
-    this.remember(runId, event);
     this.calls.record(runId, event);
     for (const listener of this.listeners.get(runId) ?? []) {
       try {
@@ -65,14 +64,6 @@ export class LocalRunEventBus implements RunEventBus {
         // One broken subscriber (a closed response) must not stop the others.
       }
     }
-  }
-
-  /** Keeps the model request's wait: a new request starts it over; anything the run does next ends it. */
-  private remember(runId: string, event: RunEvent): void {
-    if (event.type === "model") this.waits.set(runId, [event]);
-    else if (event.type === "model_status")
-      this.waits.set(runId, [...(this.waits.get(runId) ?? []).slice(0, 1), event]);
-    else if (event.type !== "status" && event.type !== "children") this.waits.delete(runId);
   }
 
   subscribe(runId: string, listener: RunEventListener): () => void {

@@ -157,14 +157,10 @@ export async function runRoutes(app: FastifyInstance, ctx: CoreContext): Promise
         deliver({ type: "step", seq: step.seq, step: { ...step.data, type: step.type, at: step.createdAt } });
       }
       live = true;
-      // Opened while the run waits for its model (queued, loading): why, after the request itself.
-      const waits = buffered.length === 0 ? (ctx.events.waiting?.(run.id) ?? []) : [];
       for (const event of buffered.splice(0)) deliver(event);
-      // What the run is doing now (its model request, calls sent before this page opened): once, live.
-      for (const event of ctx.events.inFlight(run.id)) {
-        deliver(event);
-        if (event.type === "model") for (const wait of waits) if (wait.type === "model_status") deliver(wait);
-      }
+      // What the run is doing now — its model request and what that waits for (queued, loading),
+      // calls sent before this page opened: once, live.
+      for (const event of ctx.events.inFlight(run.id)) deliver(event);
       const current = await ctx.runs.get(run.id);
       send("status", {
         status: current.status,
