@@ -1,13 +1,14 @@
 // biome-ignore-all lint/suspicious/noArrayIndexKey: rules have no identity of their own and hold no local state; the form holds every value
 // biome-ignore-all lint/suspicious/noThenProperty: a job's `then` (CONTRACT "Chaining") is an array, never a function
-import { ActionIcon, Anchor, Button, Checkbox, Group, JsonInput, Select, Stack, Switch, Text } from "@mantine/core";
-import { IconPlus, IconX } from "@tabler/icons-react";
+import { Anchor, Button, Group, JsonInput, Stack, Switch, Text } from "@mantine/core";
+import { IconPlus } from "@tabler/icons-react";
 import { Link } from "react-router";
 import { useChannels } from "../../api/channels.ts";
 import { useJobs } from "../../api/jobs.ts";
-import { NOTIFY_EVENTS, type NotifyEvent } from "../../api/types.ts";
+import { NOTIFY_EVENTS } from "../../api/types.ts";
 import type { SectionProps } from "./form-model.ts";
 import { EVENT_LABELS, type ResultsState, schemaError } from "./results-model.ts";
+import { RuleRow } from "./rule-row.tsx";
 import { Section } from "./section.tsx";
 
 const CHAIN_EVENTS = ["succeeded", "failed"] as const;
@@ -51,43 +52,23 @@ export function ResultsSection({ form, setForm, jobId }: SectionProps & { jobId:
           </Text>
         )}
         {results.notify.map((rule, i) => (
-          <Group key={`notify-${i}`} align="flex-end" gap="sm" wrap="wrap">
-            <Select
-              label={i === 0 ? "Channel" : undefined}
-              aria-label={`Notification ${i + 1} channel`}
-              placeholder="Pick a channel"
-              data={channelOptions}
-              value={rule.channel ? channelValue(rule.channel) : null}
-              onChange={(v) =>
-                update((r) => ({ ...r, notify: r.notify.map((x, j) => (j === i ? { ...x, channel: v ?? "" } : x)) }))
-              }
-              w={260}
-            />
-            <Checkbox.Group
-              value={rule.on}
-              onChange={(v) =>
-                update((r) => ({
-                  ...r,
-                  notify: r.notify.map((x, j) => (j === i ? { ...x, on: v as NotifyEvent[] } : x)),
-                }))
-              }
-            >
-              <Group gap="md" pb={6} role="group" aria-label={`Notification ${i + 1} events`}>
-                {NOTIFY_EVENTS.map((e) => (
-                  <Checkbox key={e} value={e} label={EVENT_LABELS[e]} />
-                ))}
-              </Group>
-            </Checkbox.Group>
-            <ActionIcon
-              variant="subtle"
-              color="gray"
-              aria-label={`Remove notification ${i + 1}`}
-              onClick={() => update((r) => ({ ...r, notify: r.notify.filter((_, j) => j !== i) }))}
-              mb={6}
-            >
-              <IconX size={16} />
-            </ActionIcon>
-          </Group>
+          <RuleRow
+            key={`notify-${i}`}
+            label={i === 0 ? "Channel" : undefined}
+            name={`notification ${i + 1}`}
+            targetName={`Notification ${i + 1} channel`}
+            eventsName={`Notification ${i + 1} events`}
+            placeholder="Pick a channel"
+            options={channelOptions}
+            target={rule.channel ? channelValue(rule.channel) : null}
+            onTarget={(v) =>
+              update((r) => ({ ...r, notify: r.notify.map((x, j) => (j === i ? { ...x, channel: v } : x)) }))
+            }
+            events={NOTIFY_EVENTS.map((e) => ({ value: e, label: EVENT_LABELS[e] }))}
+            on={rule.on}
+            onEvents={(on) => update((r) => ({ ...r, notify: r.notify.map((x, j) => (j === i ? { ...x, on } : x)) }))}
+            onRemove={() => update((r) => ({ ...r, notify: r.notify.filter((_, j) => j !== i) }))}
+          />
         ))}
         <Group>
           <Button
@@ -136,42 +117,20 @@ export function ResultsSection({ form, setForm, jobId }: SectionProps & { jobId:
           prompt).
         </Text>
         {results.then.map((rule, i) => (
-          <Group key={`then-${i}`} align="flex-end" gap="sm" wrap="wrap">
-            <Select
-              aria-label={`Next job ${i + 1}`}
-              placeholder="Pick a job"
-              data={jobOptions}
-              value={rule.job ? jobValue(rule.job) : null}
-              onChange={(v) =>
-                update((r) => ({ ...r, then: r.then.map((x, j) => (j === i ? { ...x, job: v ?? "" } : x)) }))
-              }
-              w={260}
-            />
-            <Checkbox.Group
-              value={rule.on}
-              onChange={(v) =>
-                update((r) => ({
-                  ...r,
-                  then: r.then.map((x, j) => (j === i ? { ...x, on: v as ("succeeded" | "failed")[] } : x)),
-                }))
-              }
-            >
-              <Group gap="md" pb={6} role="group" aria-label={`Next job ${i + 1} when`}>
-                {CHAIN_EVENTS.map((e) => (
-                  <Checkbox key={e} value={e} label={`when ${e}`} />
-                ))}
-              </Group>
-            </Checkbox.Group>
-            <ActionIcon
-              variant="subtle"
-              color="gray"
-              aria-label={`Remove next job ${i + 1}`}
-              onClick={() => update((r) => ({ ...r, then: r.then.filter((_, j) => j !== i) }))}
-              mb={6}
-            >
-              <IconX size={16} />
-            </ActionIcon>
-          </Group>
+          <RuleRow
+            key={`then-${i}`}
+            name={`next job ${i + 1}`}
+            targetName={`Next job ${i + 1}`}
+            eventsName={`Next job ${i + 1} when`}
+            placeholder="Pick a job"
+            options={jobOptions}
+            target={rule.job ? jobValue(rule.job) : null}
+            onTarget={(v) => update((r) => ({ ...r, then: r.then.map((x, j) => (j === i ? { ...x, job: v } : x)) }))}
+            events={CHAIN_EVENTS.map((e) => ({ value: e, label: `when ${e}` }))}
+            on={rule.on}
+            onEvents={(on) => update((r) => ({ ...r, then: r.then.map((x, j) => (j === i ? { ...x, on } : x)) }))}
+            onRemove={() => update((r) => ({ ...r, then: r.then.filter((_, j) => j !== i) }))}
+          />
         ))}
         <Group>
           <Button
