@@ -381,6 +381,7 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
     events,
     metrics,
     audit,
+    auditLog: repos.audit,
     approvals,
     deliveries: repos.deliveries,
   });

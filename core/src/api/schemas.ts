@@ -261,6 +261,7 @@ export const UserPatch = z.object({
 export const AuditQuery = z.object({
   action: z.string().min(1).max(100).optional(),
   actor: z.string().min(1).max(200).optional(),
+  target: z.string().min(1).max(200).optional(),
   since: z.iso.datetime({ offset: true }).optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });

@@ -402,6 +402,8 @@ export interface Run {
   nodeName?: string | null;
   /** A failed run's stable reason: `nodes_offline`, `no_targets`. */
   errorCode?: string | null;
+  /** A cancelled run: the user who cancelled it (null when the Core did). */
+  cancelledBy?: string | null;
   /** In lists: the models ("provider / model") and Nodes the run's steps used. */
   models?: string[];
   nodes?: string[];
