@@ -131,6 +131,52 @@ describe.skipIf(!haveChromium)("the operator's forms (issue 22.6, 22.7)", { time
     expect(entries).toEqual([expect.objectContaining({ actor: "admin", detail: expect.objectContaining({ jobId }) })]);
   });
 
+  it("a provider's address is checked at its field, tested before save, and the provider edited", async () => {
+    await page.goto(`${core.url}/providers`);
+    await page.getByRole("button", { name: "Add provider" }).click();
+    const dialog = page.getByRole("dialog", { name: "Add a model provider" });
+    await dialog.getByRole("textbox", { name: "Name" }).fill("gateway");
+    const url = dialog.getByRole("textbox", { name: "Base URL" });
+    await url.fill("localhost:1234");
+    await dialog.getByRole("button", { name: "Test" }).click();
+    const said = "an http:// or https:// address, like http://localhost:1234/v1";
+    await dialog.getByText(said).waitFor();
+    expect(await url.getAttribute("aria-invalid")).toBe("true");
+    // Saving says the same, at the same field, in plain words (no `body.baseUrl`).
+    await dialog.getByRole("button", { name: "Add provider" }).click();
+    await dialog.getByText(said).waitFor();
+    expect(await dialog.textContent()).not.toContain("body.");
+    await screenshot(page, "operator-provider-url-at-field");
+    // Fixed: the word goes at once; Test finds the model before anything is saved.
+    await url.fill(llm.baseUrl);
+    expect(await dialog.getByText(said).count()).toBe(0);
+    await dialog.getByRole("button", { name: "Test" }).click();
+    await dialog.getByTestId("provider-test-result").getByText("Connected — 1 model").waitFor();
+    await dialog.getByText("qwen2.5-7b-instruct").waitFor();
+    expect((await api.ok("GET", "/api/providers")).map((p: { name: string }) => p.name)).toEqual(["LM Studio"]);
+    await screenshot(page, "operator-provider-tested-before-save");
+    await dialog.getByRole("button", { name: "Add provider" }).click();
+    await dialog.waitFor({ state: "hidden" });
+    await page.getByRole("cell", { name: "gateway", exact: true }).waitFor();
+
+    // Edit: the stored values are in the form; a change is saved, the rest kept.
+    await page.getByRole("button", { name: "Edit gateway" }).click();
+    const edit = page.getByRole("dialog", { name: "Edit gateway" });
+    expect(await edit.getByRole("textbox", { name: "Base URL" }).inputValue()).toBe(llm.baseUrl);
+    await edit.getByRole("textbox", { name: "Parallel requests" }).fill("2");
+    await edit.getByRole("textbox", { name: "Name" }).fill("gateway-lan");
+    await screenshot(page, "operator-provider-edit");
+    await edit.getByRole("button", { name: "Save" }).click();
+    await edit.waitFor({ state: "hidden" });
+    await page.getByRole("cell", { name: "gateway-lan", exact: true }).waitFor();
+    const stored = (await api.ok("GET", "/api/providers")).find((p: { name: string }) => p.name === "gateway-lan");
+    expect(stored).toMatchObject({ baseUrl: llm.baseUrl, options: { maxConcurrent: 2 } });
+    await page.getByRole("button", { name: "Edit gateway-lan" }).click();
+    await page.getByRole("dialog", { name: "Edit gateway-lan" }).getByRole("button", { name: "Test" }).click();
+    await page.getByRole("dialog", { name: "Edit gateway-lan" }).getByText("Connected — 1 model").waitFor();
+    await page.getByRole("dialog", { name: "Edit gateway-lan" }).getByRole("button", { name: "Cancel" }).click();
+  });
+
   it("no uncaught page errors", () => {
     expect(pageErrors).toEqual([]);
   });

@@ -97,8 +97,21 @@ export interface Provider {
   kind: ProviderKind;
   baseUrl: string | null;
   hasApiKey: boolean;
+  options?: ProviderOptions;
   createdAt?: string;
 }
+
+/** What a provider form edits of its options; the rest are kept as stored. */
+export interface ProviderOptions {
+  contextTokens?: number;
+  maxConcurrent?: number;
+  [other: string]: unknown;
+}
+
+/** POST /api/providers/test and /:id/test: a failed connection is an answer too. */
+export type ProviderTestAnswer =
+  | { ok: true; models: number; modelIds?: string[]; latencyMs: number }
+  | { ok: false; error: { code: string; message: string } };
 
 export interface ProviderModel {
   id: string;
