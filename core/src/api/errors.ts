@@ -26,10 +26,6 @@ const statusFor: Record<ErrorCode, number> = {
   internal: 500,
 };
 
-export function httpStatusOf(code: ErrorCode): number {
-  return statusFor[code];
-}
-
 export function errorBody(code: string, message: string, details?: unknown) {
   return { error: details === undefined ? { code, message } : { code, message, details } };
 }
