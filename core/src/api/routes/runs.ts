@@ -142,6 +142,11 @@ export async function runRoutes(app: FastifyInstance, ctx: CoreContext): Promise
           case "done":
             send("done", { status: event.status });
             end();
+            return;
+          case "children":
+            // A fan-out parent's child started or ended: the page and the CLI re-read the run's
+            // `children` instead of polling for them.
+            send("children", {});
         }
       };
       const unsubscribe = ctx.events.subscribe(run.id, (event) => (live ? deliver(event) : buffered.push(event)));

@@ -126,9 +126,10 @@ export default function RunDetailPage() {
   const storedActive = firstLoad.data ? ACTIVE_RUN_STATUSES.includes(firstLoad.data.status) : false;
   const stream = useRunStream(id, storedActive);
   const polling = storedActive && stream.state !== "open";
-  // A fan-out parent's stream says only that a child moved; its table is re-read while it runs.
+  // A fan-out parent's stream says only that a child moved (`children`, which re-reads the run);
+  // a slow poll stays as a safety net for the children's own progress (their steps).
   const fanOutActive = storedActive && firstLoad.data?.children !== undefined;
-  const run = useRun(id, { refetchInterval: fanOutActive ? 1_000 : polling ? 2_000 : false });
+  const run = useRun(id, { refetchInterval: polling ? 2_000 : fanOutActive ? 5_000 : false });
   const job = useJob(run.data?.jobId);
 
   const data = run.data;
