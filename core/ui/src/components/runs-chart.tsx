@@ -48,15 +48,14 @@ export function RunsChart() {
       </Group>
       {stats.error ? <ErrorAlert error={stats.error} title="Run statistics could not be loaded" /> : null}
       <Stack gap="xs">
-        <div
-          role="list"
+        <ol
           aria-label="Runs per day"
-          style={{ display: "flex", alignItems: "flex-end", gap: 3, height: HEIGHT }}
+          style={{ display: "flex", alignItems: "flex-end", gap: 3, height: HEIGHT, margin: 0, padding: 0 }}
         >
           {data.map((d) => (
             <DayBar key={d.day} day={d} max={max} />
           ))}
-        </div>
+        </ol>
         <Group justify="space-between">
           <Text size="xs" c="dimmed">
             {data[0]?.day ?? ""}
@@ -87,20 +86,24 @@ export function RunsChart() {
 function DayBar({ day, max }: { day: RunDay; max: number }) {
   const label = describeRunDay(day);
   return (
-    <Tooltip label={label} withArrow>
-      <Link
-        role="listitem"
-        aria-label={label}
-        to={`/runs?from=${day.day}&to=${day.day}`}
-        style={{ flex: 1, height: "100%", display: "flex", flexDirection: "column-reverse", minWidth: 4 }}
-      >
-        {SEGMENTS.map((s) =>
-          day[s.key] > 0 ? (
-            <div key={s.key} style={{ height: `${(day[s.key] / max) * 100}%`, background: s.color, borderRadius: 2 }} />
-          ) : null,
-        )}
-        {day.total === 0 ? <div style={{ height: 2, background: "var(--mantine-color-gray-3)" }} /> : null}
-      </Link>
-    </Tooltip>
+    <li aria-label={label} style={{ flex: 1, height: "100%", listStyle: "none", minWidth: 4 }}>
+      <Tooltip label={label} withArrow>
+        <Link
+          aria-label={`Runs of ${day.day}`}
+          to={`/runs?from=${day.day}&to=${day.day}`}
+          style={{ height: "100%", display: "flex", flexDirection: "column-reverse" }}
+        >
+          {SEGMENTS.map((s) =>
+            day[s.key] > 0 ? (
+              <div
+                key={s.key}
+                style={{ height: `${(day[s.key] / max) * 100}%`, background: s.color, borderRadius: 2 }}
+              />
+            ) : null,
+          )}
+          {day.total === 0 ? <div style={{ height: 2, background: "var(--mantine-color-gray-3)" }} /> : null}
+        </Link>
+      </Tooltip>
+    </li>
   );
 }
