@@ -2,9 +2,9 @@ import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import type { CoreContext } from "../../core-context.ts";
 import { FINAL_RUN_STATUSES } from "../../database/types.ts";
+import { CoreError } from "../../errors.ts";
 import type { RunEvent } from "../../runs/run-events.ts";
-import { actorOf } from "../../services/audit.ts";
-import { ApiError } from "../errors.ts";
+import { actorOf } from "../auth.ts";
 import { ApproveBody, DenyBody, IdParams, RunStatsQuery, RunsQuery } from "../schemas.ts";
 import { API_CSP, securityHeaders } from "../security-headers.ts";
 
@@ -66,7 +66,7 @@ export async function runRoutes(app: FastifyInstance, ctx: CoreContext): Promise
       const release = ctx.limits.eventStreams.acquire(user);
       if (!release) {
         reply.header("retry-after", "5");
-        throw new ApiError(
+        throw new CoreError(
           "rate_limited",
           `too many open event streams for this user (${ctx.limits.eventStreams.limit}); close one first`,
         );
