@@ -1,6 +1,6 @@
-import { ApiError } from "../api/errors.ts";
 import type { AuditRepo, JobsRepo, RunDeliveriesRepo, RunsRepo, StepsRepo } from "../database/index.ts";
 import type { Job, NewRun, Run, RunListQuery, RunTrigger } from "../database/types.ts";
+import { CoreError } from "../errors.ts";
 import type { Metrics } from "../metrics.ts";
 import type { ApprovalGate } from "../runs/approval-gate.ts";
 import { childView, fanOutSummary } from "../runs/fan-out.ts";
@@ -64,10 +64,10 @@ export class Runs {
     const run = await this.get(runId);
     const pending = run.pendingApproval;
     if (run.status !== "waiting_approval" || !pending) {
-      throw new ApiError("conflict", `run is ${run.status}, not waiting for approval`);
+      throw new CoreError("conflict", `run is ${run.status}, not waiting for approval`);
     }
     if (decision.approvalId !== undefined && decision.approvalId !== pending.id) {
-      throw new ApiError("conflict", "that approval is no longer pending (the run moved on)");
+      throw new CoreError("conflict", "that approval is no longer pending (the run moved on)");
     }
     const ok = await this.deps.runs.decideApproval(run.id, {
       approvalId: pending.id,
@@ -76,7 +76,7 @@ export class Runs {
       by: by.actor,
       at: new Date().toISOString(),
     });
-    if (!ok) throw new ApiError("conflict", "the approval was already decided or the run moved on");
+    if (!ok) throw new CoreError("conflict", "the approval was already decided or the run moved on");
     await this.deps.audit?.record({
       actor: by.actor,
       ip: by.ip ?? null,
@@ -91,7 +91,7 @@ export class Runs {
   async cancel(runId: string, by?: AuditActor): Promise<Run> {
     const run = await this.get(runId);
     if (run.status !== "queued" && run.status !== "running" && run.status !== "waiting_approval") {
-      throw new ApiError("conflict", `run is already ${run.status}`);
+      throw new CoreError("conflict", `run is already ${run.status}`);
     }
     // Recorded before acting: the entry is where `cancelledBy` comes from, and the executor may
     // finish the run as cancelled before this call returns.
@@ -119,7 +119,7 @@ export class Runs {
 
   async get(runId: string): Promise<Run> {
     const run = await this.deps.runs.get(runId);
-    if (!run) throw new ApiError("not_found", `run ${runId} not found`);
+    if (!run) throw new CoreError("not_found", `run ${runId} not found`);
     return run;
   }
 

@@ -1,22 +1,23 @@
 import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import type { CoreContext } from "../../core-context.ts";
+import { CoreError } from "../../errors.ts";
 import { type LlmClient, LlmError } from "../../llm/index.ts";
 import { providerConfig } from "../../services/provider-credentials.ts";
-import { ApiError } from "../errors.ts";
+import { actorOf } from "../auth.ts";
 import { IdParams, ProviderBody, ProviderPatchBody, ProviderTestBody } from "../schemas.ts";
 
 export async function providerRoutes(app: FastifyInstance, ctx: CoreContext): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const find = async (idOrName: string) => {
     const provider = await ctx.repos.providers.resolve(idOrName);
-    if (!provider) throw new ApiError("not_found", `provider ${idOrName} not found`);
+    if (!provider) throw new CoreError("not_found", `provider ${idOrName} not found`);
     return provider;
   };
 
   r.post("/api/providers", { schema: { body: ProviderBody }, config: { role: "admin" } }, async (request, reply) => {
     if (await ctx.repos.providers.getByName(request.body.name)) {
-      throw new ApiError("conflict", `a provider named ${request.body.name} exists`);
+      throw new CoreError("conflict", `a provider named ${request.body.name} exists`);
     }
     // Header values are credentials (issue 21.1): sealed like the key, listed by name only.
     const { headers, ...options } = request.body.options ?? {};
@@ -28,7 +29,7 @@ export async function providerRoutes(app: FastifyInstance, ctx: CoreContext): Pr
       options,
       headers: headers ?? {},
     });
-    await ctx.audit.request(request, "provider.create", provider.id, {
+    await ctx.audit.recordBy(actorOf(request), "provider.create", provider.id, {
       name: provider.name,
       kind: provider.kind,
       apiKey: request.body.apiKey ? "set" : "none",
@@ -60,8 +61,8 @@ export async function providerRoutes(app: FastifyInstance, ctx: CoreContext): Pr
         ...(headers !== undefined ? { headers } : {}),
         ...(apiKey !== undefined ? { apiKey } : {}),
       });
-      if (!updated) throw new ApiError("not_found", "provider not found");
-      await ctx.audit.request(request, "provider.update", provider.id, {
+      if (!updated) throw new CoreError("not_found", "provider not found");
+      await ctx.audit.recordBy(actorOf(request), "provider.update", provider.id, {
         name: updated.name,
         fields: Object.keys(request.body).filter((k) => k !== "apiKey"),
         apiKey: apiKey === undefined ? "kept" : apiKey === null ? "removed" : "set",
@@ -75,7 +76,7 @@ export async function providerRoutes(app: FastifyInstance, ctx: CoreContext): Pr
   r.delete("/api/providers/:id", { schema: { params: IdParams }, config: { role: "admin" } }, async (request) => {
     const provider = await find(request.params.id);
     await ctx.repos.providers.delete(provider.id);
-    await ctx.audit.request(request, "provider.delete", provider.id, { name: provider.name });
+    await ctx.audit.recordBy(actorOf(request), "provider.delete", provider.id, { name: provider.name });
     return { ok: true };
   });
 
@@ -91,7 +92,7 @@ export async function providerRoutes(app: FastifyInstance, ctx: CoreContext): Pr
         return await client.listModels({ signal: AbortSignal.timeout(15_000) });
       } catch (error) {
         if (error instanceof LlmError)
-          throw new ApiError("provider_error", `${provider.name}: ${error.message}`, { code: error.code });
+          throw new CoreError("provider_error", `${provider.name}: ${error.message}`, { code: error.code });
         throw error;
       }
     },

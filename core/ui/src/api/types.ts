@@ -356,6 +356,8 @@ export interface LlmStep {
   durationMs: number;
   usage?: Usage;
   text?: string;
+  /** What the model thought before answering, kept apart from `text` (shown folded). */
+  reasoning?: string;
   toolCalls?: ToolCall[];
   error?: string;
   errorCode?: string;
