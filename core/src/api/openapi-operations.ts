@@ -280,6 +280,13 @@ export const OPERATIONS: Record<string, Operation> = {
     tag: "runs",
     responses: { 200: list(R.Run) },
   },
+  "GET /api/runs/stats": {
+    operationId: "getRunStats",
+    summary: "Runs per UTC day (counts by outcome, mean duration, tokens) for the last N days",
+    description: "Top-level runs only (a fan-out's children are part of their parent's run).",
+    tag: "runs",
+    responses: { 200: R.RunStats },
+  },
   "GET /api/runs/:id": {
     operationId: "getRun",
     summary: "One run with its steps",

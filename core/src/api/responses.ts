@@ -219,3 +219,23 @@ export const OpenApiDocument = z.looseObject({
   paths: z.looseObject({}),
 });
 export { ChallengeResponse, EnrollResponse };
+
+/** GET /api/runs/stats: runs per UTC day, oldest first, every day of the window present. */
+export const RunStats = named(
+  z.object({
+    days: z.array(
+      z.object({
+        day: z.string().describe("YYYY-MM-DD (UTC)"),
+        total: z.number().int(),
+        succeeded: z.number().int(),
+        failed: z.number().int(),
+        cancelled: z.number().int(),
+        other: z.number().int().describe("queued, running, waiting for approval or skipped"),
+        avgDurationMs: z.number().nullable().describe("mean duration of the day's finished runs"),
+        promptTokens: z.number().int(),
+        completionTokens: z.number().int(),
+      }),
+    ),
+  }),
+  "RunStats",
+);

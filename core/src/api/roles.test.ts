@@ -54,6 +54,7 @@ const EXPECTED: Record<string, RouteRole> = {
   "POST /api/jobs/:id/run": "operator",
   "POST /api/cron/preview": "viewer",
   "GET /api/runs": "viewer",
+  "GET /api/runs/stats": "viewer",
   "GET /api/runs/:id": "viewer",
   "GET /api/runs/:id/events": "viewer",
   "POST /api/runs/:id/cancel": "operator",

@@ -243,6 +243,12 @@ export const RunsQuery = z.object({
   q: z.string().max(200).optional(),
 });
 
+/** GET /api/runs/stats: the last `days` UTC days (today included), optionally one job's runs. */
+export const RunStatsQuery = z.object({
+  days: z.coerce.number().int().min(1).max(90).default(14),
+  jobId: z.string().max(200).optional(),
+});
+
 export const UserBody = z.object({
   username: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.@-]{0,63}$/, "letters, digits, _ . @ - (max 64)"),
   password: z.string().min(12, "at least 12 characters").max(1024),
