@@ -155,7 +155,9 @@ function script(request: RecordedRequest): Turn {
   const planned = scripts.get(task);
   if (!planned) return turn.error(500, `no script for task ${task}`);
   if (!messages.some((m) => m.role === "tool")) return planned.first;
-  const server = (Object.keys(servers) as ServerName[]).find((n) => request.headers.host === `127.0.0.1:${servers[n].port}`);
+  const server = (Object.keys(servers) as ServerName[]).find(
+    (n) => request.headers.host === `127.0.0.1:${servers[n].port}`,
+  );
   return (server && planned.finalOn?.[server]) || planned.final;
 }
 
