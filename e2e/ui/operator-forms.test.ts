@@ -195,7 +195,7 @@ describe.skipIf(!haveChromium)("the operator's forms (issue 22.6, 22.7)", { time
     await create.click();
     await page.getByText(nameWord).waitFor();
     expect(await name.getAttribute("aria-invalid")).toBe("true");
-    await expect.poll(() => page.evaluate(() => document.activeElement?.getAttribute("aria-invalid"))).toBe("true");
+    await expect.poll(() => page.evaluate("document.activeElement?.getAttribute('aria-invalid')")).toBe("true");
     expect(await page.locator("form").textContent()).not.toContain("body.");
     await page.getByLabel("Not saved").getByText("Change the fields marked in red").waitFor();
     await screenshot(page, "operator-job-error-at-field");
