@@ -134,6 +134,35 @@ describe("Transcript", () => {
     );
   });
 
+  it("prints each child once: when it ended (live `children` events), the rest before the end", () => {
+    let out = "";
+    const t = new Transcript("r1", makeStyle(false), (text) => (out += text));
+    t.children(
+      [
+        { id: "c1", nodeName: "web-1", status: "succeeded", error: null },
+        { id: "c2", nodeName: "web-2", status: "running", error: null },
+      ],
+      true,
+    );
+    t.children(
+      [
+        { id: "c1", nodeName: "web-1", status: "succeeded", error: null },
+        { id: "c2", nodeName: "web-2", status: "failed", error: "disk full" },
+      ],
+      true,
+    );
+    t.children([
+      { id: "c1", nodeName: "web-1", status: "succeeded", error: null },
+      { id: "c2", nodeName: "web-2", status: "failed", error: "disk full" },
+      { id: "c3", nodeName: "db1", status: "cancelled", error: null },
+    ]);
+    expect(out).toBe(
+      ["  ✓ web-1 succeeded (run c1)", "  ✗ web-2 failed: disk full (run c2)", "  ✗ db1 cancelled (run c3)", ""].join(
+        "\n",
+      ),
+    );
+  });
+
   it("colours with ANSI codes only when asked", () => {
     expect(render([ev("done", { status: "succeeded" })], true).out).toBe("\u001b[32m✓ run r1 succeeded\u001b[39m\n");
     expect(shouldColour(undefined, true, {})).toBe(true);

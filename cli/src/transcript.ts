@@ -41,6 +41,8 @@ const Events = {
 };
 
 const RESULT_CHARS = 300;
+/** A child run's statuses after which it changes no more. */
+const CHILD_ENDED = new Set(["succeeded", "failed", "cancelled", "skipped"]);
 
 /** Turns run events into the live transcript a person reads: tool calls, their results, the
  * model's text as it streams, approvals waited on, and the end. */
@@ -145,10 +147,20 @@ export class Transcript {
     this.deltasSinceStep = false;
   }
 
-  /** A fan-out run's children, one line each (shown before the end). */
-  children(children: { id: string; nodeName?: string | null; status: string; error?: string | null }[]): void {
+  /** Children already printed: each one's line appears once, when it ended (or at the end). */
+  private readonly shownChildren = new Set<string>();
+
+  /** A fan-out run's children, one line each: with `endedOnly` (a live `children` event) those that
+   * have ended since the last call, else every one not shown yet (before the run's last line). */
+  children(
+    children: { id: string; nodeName?: string | null; status: string; error?: string | null }[],
+    endedOnly = false,
+  ): void {
     const s = this.style;
     for (const child of children) {
+      if (this.shownChildren.has(child.id)) continue;
+      if (endedOnly && !CHILD_ENDED.has(child.status)) continue;
+      this.shownChildren.add(child.id);
       const mark =
         child.status === "succeeded" ? s.green("✓") : child.status === "skipped" ? s.yellow("–") : s.red("✗");
       const error = child.error && child.status !== "succeeded" ? `: ${child.error}` : "";

@@ -61,7 +61,9 @@ export async function followRun(
           if (event.event === "done" && data && typeof data === "object" && "status" in data)
             return String((data as { status: unknown }).status);
         } else {
-          // A fan-out run's children are runs of their own; their outcome is shown before the end.
+          // A fan-out run's children are runs of their own: each one's outcome is printed when the
+          // parent's stream says a child moved, and any not printed yet before the end.
+          if (event.event === "children") transcript.children(await childrenOf(api, runId), true);
           if (event.event === "done") transcript.children(await childrenOf(api, runId));
           transcript.handle(event);
           if (transcript.finalStatus) return transcript.finalStatus;

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RecordingLlmClient } from "../agent/testing/recording-llm-client.ts";
 import type { ChatRequest } from "../llm/types.ts";
+import { readEvents } from "../testing/sse.ts";
 import { startTestCore, type TestCore } from "../testing/test-core.ts";
 import type { TestNode } from "../testing/test-node.ts";
 
@@ -259,6 +260,32 @@ describe("fan-out runs", () => {
         total: 5,
         cancelled: 5,
       }); // db1, db2, web-1, web-2, canary
+    } finally {
+      hang = false;
+    }
+  });
+});
+
+describe("the parent's event stream", () => {
+  it("says `children` when a child ends and the next starts, so a page re-reads the table", async () => {
+    const base = (await t.core.listen()).replace("0.0.0.0", "127.0.0.1");
+    const job = await createJob("fleet-events", {
+      selector: "env=prod,role=web",
+      fanOut: { mode: "each", concurrency: 1 },
+    });
+    hang = true;
+    try {
+      const runId = (await t.api(operator, "POST", `/api/jobs/${job.body.id}/run`, {})).body.runId as string;
+      const parent = async () => (await t.api(operator, "GET", `/api/runs/${runId}`)).body;
+      await waitUntil(async () => (await parent()).summary?.running === 1);
+      const first = (await parent()).children.find((c: { status: string }) => c.status === "running");
+      // The stream is open before the child ends: ending it (and the next one starting) is news.
+      const events = readEvents(`${base}/api/runs/${runId}/events`, operator, (event) => event === "children");
+      await new Promise((r) => setTimeout(r, 200));
+      expect((await t.api(operator, "POST", `/api/runs/${first.id}/cancel`, {})).status).toBe(200);
+      expect((await events).map((e) => e.event)).toContain("children");
+      expect((await t.api(operator, "POST", `/api/runs/${runId}/cancel`, {})).status).toBe(200);
+      await waitForEnd(runId);
     } finally {
       hang = false;
     }

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RecordingLlmClient } from "../agent/testing/recording-llm-client.ts";
+import { readEvents as readSse } from "../testing/sse.ts";
 import { startTestCore, type TestCore } from "../testing/test-core.ts";
 import { InFlightCalls } from "./in-flight.ts";
 
@@ -69,36 +70,9 @@ afterAll(async () => {
   await t?.close();
 });
 
-/** Reads Server-Sent Events until `until` holds for one of them, then stops reading. */
-async function readEvents(url: string, until: (event: string, data: unknown) => boolean, timeoutMs = 5_000) {
-  const res = await fetch(url, {
-    headers: { authorization: `Bearer ${admin}` },
-    signal: AbortSignal.timeout(timeoutMs),
-  });
-  const reader = res.body!.getReader();
-  const decoder = new TextDecoder();
-  const events: Array<{ event: string; data: unknown }> = [];
-  let text = "";
-  try {
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) return events;
-      text += decoder.decode(value, { stream: true });
-      let end = text.indexOf("\n\n");
-      while (end >= 0) {
-        const block = text.slice(0, end);
-        text = text.slice(end + 2);
-        end = text.indexOf("\n\n");
-        const event = /^event: (.*)$/m.exec(block)?.[1];
-        const data = /^data: (.*)$/m.exec(block)?.[1];
-        if (!event || data === undefined) continue;
-        events.push({ event, data: JSON.parse(data) });
-        if (until(event, JSON.parse(data))) return events;
-      }
-    }
-  } finally {
-    await reader.cancel().catch(() => {});
-  }
+/** The run's event stream, read as the admin. */
+function readEvents(url: string, until: (event: string, data: unknown) => boolean, timeoutMs = 5_000) {
+  return readSse(url, admin, until, timeoutMs);
 }
 
 describe("GET /api/runs/:id/events opened mid-call", () => {

@@ -235,6 +235,10 @@ export function useRunStream(runId: string, enabled: boolean): RunStream {
       if (status.status === "waiting_approval" || status.status === "running")
         void queryClient.invalidateQueries({ queryKey: runKeys.detail(runId) });
     });
+    // A fan-out parent: a child started or ended, so its Nodes table is re-read now.
+    source.addEventListener("children", () => {
+      void queryClient.invalidateQueries({ queryKey: runKeys.detail(runId) });
+    });
     source.addEventListener("done", () => {
       finished = true;
       source.close();
