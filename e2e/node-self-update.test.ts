@@ -147,8 +147,13 @@ describe("Node self-update (issue 18)", () => {
     expect(existsSync(`${node.executable}.previous`)).toBe(false);
     expect(existsSync(join(node.dataDir, "update.json"))).toBe(false);
     expect(readdirSync(node.dir).filter((f) => f.endsWith(".new"))).toEqual([]);
-    const record = await nodeRecord(node.id);
-    expect(record).toMatchObject({ status: "online", version: VERSION_A, updateAvailable: true });
+    // Online as A (the 100 MB through the buffering proxy can make a heartbeat late on a busy machine).
+    const record = await waitFor("A online", async () => {
+      const r = await nodeRecord(node.id);
+      return r.status === "online" ? r : undefined;
+    });
+    expect(record).toMatchObject({ version: VERSION_A, updateAvailable: true });
+    expect(node.proc.exited).toBe(false);
     await node.proc.stop();
   }, 90_000);
 
