@@ -51,7 +51,7 @@ const THOUGHT = "The user wants the host name; it is in the hostname file.";
 const SECOND_THOUGHT = "The file says web1, so that is the answer.";
 const MARKUP = ["<think>", "</think>", "<tool_call>", "<function=", "[TOOL_REQUEST]", "[object Object]"];
 
-type ServerName = "local" | "deepseek" | "old-llama";
+type ServerName = "local" | "deepseek" | "old-llama" | "strict";
 
 interface Quirk {
   name: string;
@@ -138,8 +138,14 @@ let api: ApiClient;
 let node: NodeProc;
 let nodeId: string;
 const servers = {} as Record<ServerName, ScriptedOpenAiServer>;
+interface Planned {
+  first: Turn;
+  final: Turn;
+  /** The answer on a given server instead of `final` (a fallback model's). */
+  finalOn?: Partial<Record<ServerName, Turn>>;
+}
 /** What each task's model does: keyed by the `TASK:` tag in the prompt. */
-const scripts = new Map<string, { first: Turn; final: Turn }>();
+const scripts = new Map<string, Planned>();
 const runIds: string[] = [];
 
 function script(request: RecordedRequest): Turn {
@@ -148,7 +154,11 @@ function script(request: RecordedRequest): Turn {
   const task = /TASK:(\S+)/.exec(user)?.[1] ?? "";
   const planned = scripts.get(task);
   if (!planned) return turn.error(500, `no script for task ${task}`);
-  return messages.some((m) => m.role === "tool") ? planned.final : planned.first;
+  if (!messages.some((m) => m.role === "tool")) return planned.first;
+  const server = (Object.keys(servers) as ServerName[]).find(
+    (n) => request.headers.host === `127.0.0.1:${servers[n].port}`,
+  );
+  return (server && planned.finalOn?.[server]) || planned.final;
 }
 
 const llmSteps = (run: { steps: Array<{ type: string }> }) => run.steps.filter((s) => s.type === "llm") as any[];
@@ -156,12 +166,13 @@ const toolSteps = (run: { steps: Array<{ type: string }> }) => run.steps.filter(
 const chatsOf = (server: ServerName, task: string) =>
   servers[server].chatRequests().filter((r) => JSON.stringify(r.body).includes(`TASK:${task} `));
 
-async function runTask(provider: string, task: string, planned: { first: Turn; final: Turn }) {
+async function runTask(provider: string, task: string, planned: Planned, fallback?: string) {
   scripts.set(task, planned);
   const job = await api.ok("POST", "/api/jobs", {
     name: `quirk-${task}`,
     prompt: `TASK:${task} What is this server's host name?`,
     model: { provider, model: MODEL },
+    ...(fallback ? { fallbacks: [{ provider: fallback, model: MODEL }] } : {}),
     nodes: [nodeId],
     tools: ["read_file"],
     maxSteps: 4,
@@ -203,6 +214,8 @@ beforeAll(async () => {
     nativeApi: "none",
     refuseStreamWithTools: true,
   });
+  // OpenAI and Mistral validate message fields: a reasoning field on a turn is a 400.
+  servers.strict = await startScriptedOpenAiServer({ script, models, nativeApi: "none", reasoningReplay: "rejected" });
   core = await startCore({ env: { FABRICORE_LOG_LEVEL: "info" } });
   api = await new ApiClient(core.url).login();
   for (const name of Object.keys(servers) as ServerName[]) {
@@ -270,6 +283,29 @@ describe("what real servers send, through the Core and a compiled Node", () => {
     expect(streamed("refused-1")).toEqual([true, false, false]);
     expectClean(await runTask("old-llama", "refused-2", planned));
     expect(streamed("refused-2")).toEqual([false, false]);
+  });
+
+  it("reasoning goes back only to the server that produced it: a fallback that rejects the field gets none", async () => {
+    const run = await runTask(
+      "local",
+      "fallback",
+      {
+        first: reasoningContentTurn({ reasoning: THOUGHT, calls: [READ] }),
+        final: turn.error(503, "Model is overloaded"),
+        finalOn: { strict: turn.text(ANSWER) },
+      },
+      "strict",
+    );
+    expectClean(run);
+    expect(llmSteps(run).map((s) => [s.provider, s.reasoning, s.fallback?.provider])).toEqual([
+      ["local", THOUGHT, undefined],
+      ["local", undefined, "strict"],
+      ["strict", undefined, undefined],
+    ]);
+    const [toStrict] = chatsOf("strict", "fallback");
+    expect(assistantTurns(toStrict!)).toHaveLength(1);
+    expect(assistantTurns(toStrict!)[0]).not.toHaveProperty("reasoning_content");
+    expect(assistantTurns(toStrict!)[0]).not.toHaveProperty("reasoning");
   });
 
   it("the Core logged one structured line per run outcome", async () => {

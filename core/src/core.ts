@@ -392,6 +392,7 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
     events,
     metrics,
     audit,
+    auditLog: repos.audit,
     approvals,
     deliveries: repos.deliveries,
   });
@@ -461,6 +462,7 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
       if (!provider) throw new Error(`provider ${providerId} not found`);
       return llmFactory(await providerConfig(repos.providers, provider, unreadableSecrets));
     },
+    llmForConfig: (config) => llmFactory(config),
     tls: Boolean(env.FABRICORE_TLS_CERT),
     version: CORE_VERSION,
     startedAt: new Date(),

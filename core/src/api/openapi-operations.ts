@@ -218,6 +218,12 @@ export const OPERATIONS: Record<string, Operation> = {
     responses: { 200: R.ProviderTest },
     errors: [503],
   },
+  "POST /api/providers/test": {
+    operationId: "testProviderSettings",
+    summary: "Connection test of settings not saved yet (with providerId: a stored provider as changed)",
+    tag: "providers",
+    responses: { 200: R.ProviderTest },
+  },
 
   "POST /api/secrets": {
     operationId: "putSecret",

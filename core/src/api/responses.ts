@@ -81,7 +81,13 @@ export const Provider = named(
 );
 export const Model = z.looseObject({ id: z.string(), loaded: z.boolean().optional() });
 export const ProviderTest = z.union([
-  z.object({ ok: z.literal(true), models: z.number().int(), latencyMs: z.number() }),
+  z.object({
+    ok: z.literal(true),
+    models: z.number().int(),
+    /** The first 20 model ids, so a form can say what it found. */
+    modelIds: z.array(z.string()),
+    latencyMs: z.number(),
+  }),
   z.object({ ok: z.literal(false), error: z.object({ code: z.string(), message: z.string() }) }),
 ]);
 
