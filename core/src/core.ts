@@ -37,6 +37,7 @@ import { NodeBinaries, servedNodeVersion } from "./nodes/node-binaries.ts";
 import { NodeHub } from "./nodes/node-hub.ts";
 import { NodeIdentityService } from "./nodes/node-identity.ts";
 import { NodeStatsRecorder } from "./nodes/node-stats-recorder.ts";
+import { ReleaseKey } from "./nodes/release-key.ts";
 import { ApprovalGate } from "./runs/approval-gate.ts";
 import { startChainedRuns } from "./runs/chain-rules.ts";
 import { LocalRunEventBus, type RunEventBus } from "./runs/run-events.ts";
@@ -151,7 +152,9 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
   // The Node version this Core serves (GET /api/nodes/binary/:platform): a Node reporting another
   // one shows `updateAvailable` in GET /api/nodes.
   const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-  const nodeVersion = servedNodeVersion(repoRoot, CORE_VERSION);
+  const nodeVersion = env.FABRICORE_NODE_VERSION ?? servedNodeVersion(repoRoot, CORE_VERSION);
+  // Signs the Node builds this Core serves; Nodes pin its public key at enrollment (self-update).
+  const releaseKey = ReleaseKey.open(env.FABRICORE_NODE_RELEASE_KEY ?? join(env.dataDir, "node-release-key.pem"));
   const events: RunEventBus = cluster?.events ?? new LocalRunEventBus();
   const llmFactory = options.llmFactory ?? ((provider: ProviderConfig) => createLlmClient(provider));
   const audit = new Audit(repos.audit, logger);
@@ -260,6 +263,7 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
     desiredMcpServers: (nodeId) => mcp.desiredFor(nodeId),
     heartbeatIntervalMs: env.FABRICORE_HEARTBEAT_SECONDS * 1000,
     maxToolListBytes: env.FABRICORE_NODE_TOOLS_MAX_BYTES,
+    servedNodeVersion: nodeVersion,
     trustProxy: trustProxyPredicate(parseTrustProxy(env.FABRICORE_TRUST_PROXY)),
     logger: {
       debug: (f, m) => hubLogger.debug(f, m),
@@ -478,12 +482,16 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
       : undefined,
   });
   await app.register(async (scope) =>
-    nodeIdentityRoutes(scope, { identity, resolveNode: (idOrName) => fleet.get(idOrName) }),
+    nodeIdentityRoutes(scope, {
+      identity,
+      resolveNode: (idOrName) => fleet.get(idOrName),
+      updateKey: releaseKey.publicKey,
+    }),
   );
   const nodeBinaries = new NodeBinaries(resolve(env.FABRICORE_NODE_BINARY_DIR ?? join(repoRoot, "dist")), {
     gzipDir: join(env.dataDir, "cache", "node-binaries"),
   });
-  await app.register(async (scope) => nodeBinaryRoutes(scope, { binaries: nodeBinaries, nodeVersion }));
+  await app.register(async (scope) => nodeBinaryRoutes(scope, { binaries: nodeBinaries, nodeVersion, releaseKey }));
   await app.register(async (scope) =>
     installScriptRoutes(scope, { binaries: nodeBinaries, nodeVersion, publicUrl: env.FABRICORE_PUBLIC_URL }),
   );

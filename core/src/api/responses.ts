@@ -1,4 +1,4 @@
-import { ChallengeResponse, EnrollResponse, ToolDescriptor } from "@fabricore/protocol";
+import { ChallengeResponse, EnrollResponse, NodeUpdateKeyResponse, ToolDescriptor } from "@fabricore/protocol";
 import { z } from "zod";
 import { ProviderKind, RunStatus } from "./schemas.ts";
 
@@ -224,7 +224,7 @@ export const OpenApiDocument = z.looseObject({
   info: z.looseObject({}),
   paths: z.looseObject({}),
 });
-export { ChallengeResponse, EnrollResponse };
+export { ChallengeResponse, EnrollResponse, NodeUpdateKeyResponse };
 
 /** GET /api/runs/stats: runs per UTC day, oldest first, every day of the window present. */
 export const RunStats = named(
