@@ -36,6 +36,7 @@ import { deriveChallengeKey } from "./nodes/node-auth.ts";
 import { NodeBinaries, servedNodeVersion } from "./nodes/node-binaries.ts";
 import { NodeHub } from "./nodes/node-hub.ts";
 import { NodeIdentityService } from "./nodes/node-identity.ts";
+import { NodeStatsRecorder } from "./nodes/node-stats-recorder.ts";
 import { ReleaseKey } from "./nodes/release-key.ts";
 import { ApprovalGate } from "./runs/approval-gate.ts";
 import { startChainedRuns } from "./runs/chain-rules.ts";
@@ -252,6 +253,11 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
   let mcp: McpServers;
   let identity: NodeIdentityService;
   const hubLogger = logger.child({ room: "hub" });
+  // Heartbeat stats over time for the Node page's sparklines (issue 22.5).
+  const statsRecorder = new NodeStatsRecorder({
+    repo: repos.nodeStats,
+    onError: (error, nodeId) => logger.warn({ err: error, nodeId }, "recording a node's stats history failed"),
+  });
   const hub = new NodeHub({
     authenticate: (credentials) => identity.authenticate(credentials),
     desiredMcpServers: (nodeId) => mcp.desiredFor(nodeId),
@@ -281,6 +287,7 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
     },
     onOffline: (nodeId) => {
       clusterHub?.nodeChanged(nodeId);
+      statsRecorder.forget(nodeId);
       void repos.nodes.recordSeen(nodeId, new Date().toISOString()).catch(() => {});
     },
     onToolsChanged: (nodeId, tools) => {
@@ -288,8 +295,12 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
       clusterHub?.nodeChanged(nodeId);
     },
     onMcpStatus: (nodeId) => clusterHub?.nodeChanged(nodeId),
-    // Counted only: a heartbeat touches no database row (the hub keeps last-seen and stats in memory).
-    onHeartbeat: () => metrics.heartbeats.inc(),
+    // Counted, and its stats folded into the Node's 5-minute bucket (written about once a minute,
+    // not per heartbeat; the hub keeps last-seen and the latest stats in memory).
+    onHeartbeat: (nodeId, params) => {
+      metrics.heartbeats.inc();
+      if (params.stats) statsRecorder.record(nodeId, params.stats);
+    },
   });
   // What the executor and the services use: this hub, or in cluster mode every replica's Nodes.
   const clusterHub = cluster?.hubFor(hub);
@@ -524,6 +535,7 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
       await queue.stop("the Core is shutting down");
       await deliveryWorker.stop();
       await hub.close();
+      await statsRecorder.flushAll();
       await cluster?.close();
       await app.close();
       await database.close();

@@ -101,6 +101,12 @@ export const OPERATIONS: Record<string, Operation> = {
     tag: "nodes",
     responses: { 200: R.NodeView },
   },
+  "GET /api/nodes/:id/stats/history": {
+    operationId: "getNodeStatsHistory",
+    summary: "A Node's CPU, memory, disk and load per 5-minute bucket over the last hours (at most 24)",
+    tag: "nodes",
+    responses: { 200: R.NodeStatsHistory },
+  },
   "PATCH /api/nodes/:id": {
     operationId: "updateNode",
     summary: "Rename a Node or replace its labels (the next run sees them; no restart of the Node)",

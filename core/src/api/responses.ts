@@ -250,3 +250,21 @@ export const RunStats = named(
   }),
   "RunStats",
 );
+
+/** GET /api/nodes/:id/stats/history: means per bucket, oldest first (no point: no heartbeat). */
+export const NodeStatsHistory = named(
+  z.object({
+    bucketSeconds: z.number().int(),
+    points: z.array(
+      z.object({
+        at: z.string().describe("ISO start of the bucket"),
+        cpuPercent: z.number().nullable(),
+        memoryPercent: z.number().nullable(),
+        diskPercent: z.number().nullable().describe("the fullest disk"),
+        load1: z.number().nullable(),
+        samples: z.number().int().describe("heartbeats in the bucket"),
+      }),
+    ),
+  }),
+  "NodeStatsHistory",
+);

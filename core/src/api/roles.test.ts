@@ -34,6 +34,7 @@ const EXPECTED: Record<string, RouteRole> = {
   "GET /api/nodes/:id": "viewer",
   "POST /api/nodes": "admin",
   "DELETE /api/nodes/:id": "admin",
+  "GET /api/nodes/:id/stats/history": "viewer",
   "PATCH /api/nodes/:id": "admin",
   "POST /api/nodes/:id/rotate": "admin",
   "GET /api/providers": "viewer",
