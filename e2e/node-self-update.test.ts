@@ -15,7 +15,17 @@ import { createServer, request as httpRequest, type IncomingMessage, type Server
 import { connect } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ApiClient, type CoreHandle, freePort, Proc, startCore, tempDir, waitFor } from "./support/harness.ts";
+import { chromiumAvailable, ensureUiBuilt, launchChromium, screenshot } from "./support/browser.ts";
+import {
+  ADMIN_PASSWORD,
+  ApiClient,
+  type CoreHandle,
+  freePort,
+  Proc,
+  startCore,
+  tempDir,
+  waitFor,
+} from "./support/harness.ts";
 import { buildNodeVersion, sha256Of } from "./support/node-builds.ts";
 
 const VERSION_A = "0.9.0-selfupdate-a";
@@ -198,7 +208,7 @@ describe("Node self-update (issue 18)", () => {
       },
       40_000,
     );
-    expect(record.updateAvailable).toBe(true);
+    expect(record).toMatchObject({ updateAvailable: true, servedVersion: VERSION_B });
     expect(sha256Of(node.executable)).toBe(sha256Of(buildA));
     const marker = JSON.parse(readFileSync(join(node.dataDir, "update.json"), "utf8"));
     expect(marker).toMatchObject({ state: "rolledBack", from: VERSION_A, to: VERSION_B });
@@ -209,4 +219,28 @@ describe("Node self-update (issue 18)", () => {
     expect(pidsRunning(node.executable)).toEqual([restarted]);
     expect((await nodeRecord(node.id)).version).toBe(VERSION_A);
   }, 120_000);
+
+  it.skipIf(!chromiumAvailable("the Nodes page's version skew"))(
+    "the Nodes page shows the rolled-back Node's version skew",
+    async () => {
+      ensureUiBuilt();
+      const browser = await launchChromium();
+      try {
+        const page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
+        await page.goto(`${core.url}/nodes`);
+        await page.getByRole("textbox", { name: "Password" }).fill(ADMIN_PASSWORD);
+        await page.getByRole("button", { name: "Sign in" }).click();
+        await page.getByRole("link", { name: "rolls-back" }).waitFor();
+        const row = page.getByRole("row").filter({ has: page.getByRole("link", { name: "rolls-back" }) });
+        await row.getByText(`update available: v${VERSION_A} → v${VERSION_B}`).waitFor();
+        // The Node that updated is not listed as behind.
+        const updated = page.getByRole("row").filter({ has: page.getByRole("link", { name: "updates" }) });
+        expect(await updated.getByText("update available").count()).toBe(0);
+        await screenshot(page, "nodes-version-skew");
+      } finally {
+        await browser.close();
+      }
+    },
+    60_000,
+  );
 });

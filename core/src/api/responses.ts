@@ -59,6 +59,11 @@ export const NodeView = named(
     updateAvailable: z
       .boolean()
       .describe("the Node runs another version than the one this Core serves at /api/nodes/binary/:platform"),
+    servedVersion: z
+      .string()
+      .nullable()
+      .optional()
+      .describe("the Node version this Core serves (what --auto-update moves to); null when it serves none"),
     tools: z.array(ToolDescriptor),
   }),
   "Node",
