@@ -10,7 +10,7 @@
  */
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { copyFileSync, existsSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, request as httpRequest, type IncomingMessage, type Server } from "node:http";
 import { connect } from "node:net";
 import { join } from "node:path";
@@ -39,13 +39,20 @@ let buildB: string;
 let binaryDir: string;
 const procs: Proc[] = [];
 const servers: Server[] = [];
+/** Every directory this suite made: each holds 100 MB executables, removed at the end. */
+const dirs: string[] = [];
+const ownDir = (prefix: string) => {
+  const dir = tempDir(prefix);
+  dirs.push(dir);
+  return dir;
+};
 /** Executables of Nodes started by a watchdog (not children of this test): stopped by their file. */
 const detachedExecutables: string[] = [];
 
 /** A Node of version A from its own directory (the file it replaces is its own copy). */
 async function startNodeA(name: string, coreUrl: string) {
   const created = await api.ok("POST", "/api/nodes", { name });
-  const dir = tempDir(`self-update-${name}`);
+  const dir = ownDir(`self-update-${name}`);
   const executable = join(dir, "fabricore-node");
   copyFileSync(buildA, executable);
   const dataDir = join(dir, "data");
@@ -121,10 +128,10 @@ async function tamperingProxy(target: CoreHandle): Promise<string> {
 }
 
 beforeAll(async () => {
-  const buildDir = tempDir("self-update-builds");
+  const buildDir = ownDir("self-update-builds");
   buildA = buildNodeVersion(VERSION_A, join(buildDir, "fabricore-node-a"));
   buildB = buildNodeVersion(VERSION_B, join(buildDir, "fabricore-node-b"));
-  binaryDir = tempDir("self-update-served");
+  binaryDir = ownDir("self-update-served");
   copyFileSync(buildB, join(binaryDir, `fabricore-node-${PLATFORM}`));
   core = await startCore({ env: { FABRICORE_NODE_BINARY_DIR: binaryDir, FABRICORE_NODE_VERSION: VERSION_B } });
   api = await new ApiClient(core.url).login();
@@ -135,6 +142,7 @@ afterAll(async () => {
   for (const executable of detachedExecutables) for (const pid of pidsRunning(executable)) process.kill(pid, "SIGTERM");
   for (const server of servers) server.close();
   await core?.proc.stop();
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
 describe("Node self-update (issue 18)", () => {
