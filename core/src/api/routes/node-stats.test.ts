@@ -17,22 +17,25 @@ beforeAll(async () => {
       "graphed",
       {},
       {
-        heartbeatStats: async () => ({
-          cpu: { count: 2, model: "test", usagePercent: (cpu += 10) },
-          loadAverage: [0.5, 0.4, 0.3],
-          memory: { totalBytes: 4000, freeBytes: 500, availableBytes: 1000, usedBytes: 3500 },
-          disks: [
-            {
-              mount: "/",
-              device: "sda1",
-              fsType: "ext4",
-              sizeBytes: 100,
-              usedBytes: 62,
-              availableBytes: 38,
-              usedPercent: 62,
-            },
-          ],
-        }),
+        heartbeatStats: async () => {
+          cpu += 10;
+          return {
+            cpu: { count: 2, model: "test", usagePercent: cpu },
+            loadAverage: [0.5, 0.4, 0.3],
+            memory: { totalBytes: 4000, freeBytes: 500, availableBytes: 1000, usedBytes: 3500 },
+            disks: [
+              {
+                mount: "/",
+                device: "sda1",
+                fsType: "ext4",
+                sizeBytes: 100,
+                usedBytes: 62,
+                availableBytes: 38,
+                usedPercent: 62,
+              },
+            ],
+          };
+        },
       },
     )
   ).id;
