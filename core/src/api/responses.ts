@@ -1,4 +1,4 @@
-import { ChallengeResponse, EnrollResponse, ToolDescriptor } from "@fabricore/protocol";
+import { ChallengeResponse, EnrollResponse, NodeUpdateKeyResponse, ToolDescriptor } from "@fabricore/protocol";
 import { z } from "zod";
 import { ProviderKind, RunStatus } from "./schemas.ts";
 
@@ -59,6 +59,11 @@ export const NodeView = named(
     updateAvailable: z
       .boolean()
       .describe("the Node runs another version than the one this Core serves at /api/nodes/binary/:platform"),
+    servedVersion: z
+      .string()
+      .nullable()
+      .optional()
+      .describe("the Node version this Core serves (what --auto-update moves to); null when it serves none"),
     tools: z.array(ToolDescriptor),
   }),
   "Node",
@@ -81,7 +86,13 @@ export const Provider = named(
 );
 export const Model = z.looseObject({ id: z.string(), loaded: z.boolean().optional() });
 export const ProviderTest = z.union([
-  z.object({ ok: z.literal(true), models: z.number().int(), latencyMs: z.number() }),
+  z.object({
+    ok: z.literal(true),
+    models: z.number().int(),
+    /** The first 20 model ids, so a form can say what it found. */
+    modelIds: z.array(z.string()),
+    latencyMs: z.number(),
+  }),
   z.object({ ok: z.literal(false), error: z.object({ code: z.string(), message: z.string() }) }),
 ]);
 
@@ -218,4 +229,42 @@ export const OpenApiDocument = z.looseObject({
   info: z.looseObject({}),
   paths: z.looseObject({}),
 });
-export { ChallengeResponse, EnrollResponse };
+export { ChallengeResponse, EnrollResponse, NodeUpdateKeyResponse };
+
+/** GET /api/runs/stats: runs per UTC day, oldest first, every day of the window present. */
+export const RunStats = named(
+  z.object({
+    days: z.array(
+      z.object({
+        day: z.string().describe("YYYY-MM-DD (UTC)"),
+        total: z.number().int(),
+        succeeded: z.number().int(),
+        failed: z.number().int(),
+        cancelled: z.number().int(),
+        other: z.number().int().describe("queued, running, waiting for approval or skipped"),
+        avgDurationMs: z.number().nullable().describe("mean duration of the day's finished runs"),
+        promptTokens: z.number().int(),
+        completionTokens: z.number().int(),
+      }),
+    ),
+  }),
+  "RunStats",
+);
+
+/** GET /api/nodes/:id/stats/history: means per bucket, oldest first (no point: no heartbeat). */
+export const NodeStatsHistory = named(
+  z.object({
+    bucketSeconds: z.number().int(),
+    points: z.array(
+      z.object({
+        at: z.string().describe("ISO start of the bucket"),
+        cpuPercent: z.number().nullable(),
+        memoryPercent: z.number().nullable(),
+        diskPercent: z.number().nullable().describe("the fullest disk"),
+        load1: z.number().nullable(),
+        samples: z.number().int().describe("heartbeats in the bucket"),
+      }),
+    ),
+  }),
+  "NodeStatsHistory",
+);

@@ -20,6 +20,8 @@ const EXPECTED: Record<string, RouteRole> = {
   "POST /api/nodes/challenge": "public",
   // The Node executable (what install.sh downloads): the same bytes make build-node writes.
   "GET /api/nodes/binary/:platform": "public",
+  // The public half of the key Node builds are signed with (self-update); the Node pins it at enrollment.
+  "GET /api/nodes/update-key": "public",
   "POST /api/auth/logout": "viewer",
   // Issue 22.7: every user changes their own password (knowing the current one).
   "POST /api/auth/password": "viewer",
@@ -32,6 +34,7 @@ const EXPECTED: Record<string, RouteRole> = {
   "GET /api/nodes/:id": "viewer",
   "POST /api/nodes": "admin",
   "DELETE /api/nodes/:id": "admin",
+  "GET /api/nodes/:id/stats/history": "viewer",
   "PATCH /api/nodes/:id": "admin",
   "POST /api/nodes/:id/rotate": "admin",
   "GET /api/providers": "viewer",
@@ -42,6 +45,7 @@ const EXPECTED: Record<string, RouteRole> = {
   "PATCH /api/providers/:id": "admin",
   "DELETE /api/providers/:id": "admin",
   "POST /api/providers/:id/test": "operator",
+  "POST /api/providers/test": "admin",
   "GET /api/secrets": "viewer",
   "GET /api/secrets/unreadable": "viewer",
   "POST /api/secrets": "admin",
@@ -54,6 +58,7 @@ const EXPECTED: Record<string, RouteRole> = {
   "POST /api/jobs/:id/run": "operator",
   "POST /api/cron/preview": "viewer",
   "GET /api/runs": "viewer",
+  "GET /api/runs/stats": "viewer",
   "GET /api/runs/:id": "viewer",
   "GET /api/runs/:id/events": "viewer",
   "POST /api/runs/:id/cancel": "operator",
@@ -95,6 +100,7 @@ const BODIES: Record<string, unknown> = {
   "POST /api/nodes": { name: "evil-node" },
   "POST /api/providers": { name: "evil", kind: "lmstudio", baseUrl: "http://127.0.0.1:9" },
   "PATCH /api/providers/:id": { name: "renamed" },
+  "POST /api/providers/test": { kind: "lmstudio", baseUrl: "http://127.0.0.1:9" },
   "POST /api/secrets": { name: "EVIL", value: "overwritten-value" },
   "POST /api/jobs": { name: "evil-job", prompt: "x", model: { provider: "p1", model: "m" } },
   "PATCH /api/jobs/:id": { prompt: "changed by someone without the role" },

@@ -9,9 +9,11 @@ import { LoginAttemptsRepo } from "./login-attempts-repo.ts";
 import { MasterKeysRepo } from "./master-keys-repo.ts";
 import { McpApprovalsRepo } from "./mcp-approvals-repo.ts";
 import { McpServersRepo } from "./mcp-servers-repo.ts";
+import { NodeStatsRepo } from "./node-stats-repo.ts";
 import { NodesRepo } from "./nodes-repo.ts";
 import { ProvidersRepo } from "./providers-repo.ts";
 import { RunDeliveriesRepo } from "./run-deliveries-repo.ts";
+import { RunStatsRepo } from "./run-stats-repo.ts";
 import { RunsRepo } from "./runs-repo.ts";
 import { ScheduleStateRepo } from "./schedule-state-repo.ts";
 import { SecretsRepo } from "./secrets-repo.ts";
@@ -21,6 +23,8 @@ import { UsersRepo } from "./users-repo.ts";
 import { WebhookDeliveriesRepo } from "./webhook-deliveries-repo.ts";
 
 export type { LoginAttemptCount } from "./login-attempts-repo.ts";
+export type { NodeStatsPoint } from "./node-stats-repo.ts";
+export type { RunDay } from "./run-stats-repo.ts";
 export {
   AuditRepo,
   ChannelsRepo,
@@ -29,9 +33,11 @@ export {
   MasterKeysRepo,
   McpApprovalsRepo,
   McpServersRepo,
+  NodeStatsRepo,
   NodesRepo,
   ProvidersRepo,
   RunDeliveriesRepo,
+  RunStatsRepo,
   RunsRepo,
   ScheduleStateRepo,
   SecretsRepo,
@@ -59,6 +65,8 @@ export interface Repositories {
   mcpApprovals: McpApprovalsRepo;
   channels: ChannelsRepo;
   deliveries: RunDeliveriesRepo;
+  runStats: RunStatsRepo;
+  nodeStats: NodeStatsRepo;
 }
 
 /** Every repository over one database, for main.ts and tests. */
@@ -85,5 +93,7 @@ export function createRepositories(
     mcpApprovals: new McpApprovalsRepo(db, options),
     channels: new ChannelsRepo(db, box, options),
     deliveries: new RunDeliveriesRepo(db, options),
+    runStats: new RunStatsRepo(db, options),
+    nodeStats: new NodeStatsRepo(db),
   };
 }
