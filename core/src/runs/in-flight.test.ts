@@ -39,6 +39,20 @@ describe("InFlightCalls", () => {
     expect(calls.snapshot("r")).toEqual([]);
   });
 
+  it("a model that starts thinking is no longer waiting (its queued status is not replayed)", () => {
+    const calls = new InFlightCalls();
+    calls.record("r", { type: "model", provider: "p", model: "m", attempt: 1 });
+    calls.record("r", {
+      type: "model_status",
+      provider: "p",
+      model: "m",
+      status: { state: "queued", ahead: 1, limit: 1 },
+    });
+    expect(calls.waiting("r")).toHaveLength(2);
+    calls.record("r", { type: "reasoning", text: "Let me think." });
+    expect(calls.waiting("r")).toEqual([]);
+  });
+
   it("forgets a run idle for hours (its replica died before `done`)", () => {
     let now = 0;
     const calls = new InFlightCalls(() => now);

@@ -53,10 +53,11 @@ export class InFlightCalls {
       if (call) call.progress = event;
       return;
     }
-    if (event.type === "model_status" || event.type === "delta") {
+    if (event.type === "model_status" || event.type === "delta" || event.type === "reasoning") {
       const entry = this.runs.get(runId);
       if (!entry?.model) return;
-      if (event.type === "delta") entry.answering = true;
+      // A thinking model has started answering too: its wait is over.
+      if (event.type !== "model_status") entry.answering = true;
       else entry.wait = event;
       return;
     }

@@ -7,6 +7,8 @@ import { InFlightCalls } from "./in-flight.ts";
 export type RunEvent =
   | { type: "step"; seq: number; step: Record<string, unknown> }
   | { type: "delta"; text: string }
+  /** Streamed reasoning of the model turn in progress (not stored: the step's `reasoning` is). */
+  | { type: "reasoning"; text: string }
   /** A model request began (attempt > 1: a fallback). LM Studio may be loading the model. */
   | { type: "model"; provider: string; model: string; attempt: number; startedAt?: string }
   /** Why that request has not started: `queued` for the provider's slots (`ahead` before it), or

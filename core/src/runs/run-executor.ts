@@ -286,6 +286,8 @@ export class RunExecutor {
           // stored step (what a reload or a late subscriber sees) is redacted whole.
           if (event.type === "text_delta")
             this.deps.events.publish(run.id, { type: "delta", text: redact(event.text) });
+          else if (event.type === "reasoning_delta")
+            this.deps.events.publish(run.id, { type: "reasoning", text: redact(event.text) });
           else if (event.type === "model_attempt_started") {
             this.deps.events.publish(run.id, {
               type: "model",

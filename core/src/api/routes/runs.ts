@@ -111,6 +111,9 @@ export async function runRoutes(app: FastifyInstance, ctx: CoreContext): Promise
           case "delta":
             send("delta", { text: event.text });
             return;
+          case "reasoning":
+            send("reasoning", { text: event.text });
+            return;
           case "model":
             send("model", {
               provider: event.provider,
