@@ -18,6 +18,8 @@ export type RunEvent =
   | { type: "tool"; tool: string; node: string; callId: string; arguments: unknown; startedAt?: string }
   /** Output of a call in flight (exec_command's stdout/stderr as it comes), redacted. */
   | { type: "output"; callId: string; stream: "stdout" | "stderr"; text: string }
+  /** Progress of a call in flight (an MCP tool's `notifications/progress`), the latest only. */
+  | { type: "progress"; callId: string; progress: number; total?: number; message?: string }
   | {
       type: "status";
       status: string;

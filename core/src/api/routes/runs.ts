@@ -139,6 +139,14 @@ export async function runRoutes(app: FastifyInstance, ctx: CoreContext): Promise
           case "output":
             send("output", { callId: event.callId, stream: event.stream, text: event.text });
             return;
+          case "progress":
+            send("progress", {
+              callId: event.callId,
+              progress: event.progress,
+              ...(event.total !== undefined && { total: event.total }),
+              ...(event.message !== undefined && { message: event.message }),
+            });
+            return;
           case "status":
             send("status", {
               status: event.status,
