@@ -30,6 +30,7 @@ import {
   reasoningTurn,
   thinkTagsTurn,
 } from "@fabricore/core/llm/testing/server-dialects.ts";
+import { readEvents } from "@fabricore/core/testing/sse.ts";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import {
   ApiClient,
@@ -166,7 +167,7 @@ const toolSteps = (run: { steps: Array<{ type: string }> }) => run.steps.filter(
 const chatsOf = (server: ServerName, task: string) =>
   servers[server].chatRequests().filter((r) => JSON.stringify(r.body).includes(`TASK:${task} `));
 
-async function runTask(provider: string, task: string, planned: Planned, fallback?: string) {
+async function startTask(provider: string, task: string, planned: Planned, fallback?: string): Promise<string> {
   scripts.set(task, planned);
   const job = await api.ok("POST", "/api/jobs", {
     name: `quirk-${task}`,
@@ -179,7 +180,11 @@ async function runTask(provider: string, task: string, planned: Planned, fallbac
   });
   const { runId } = await api.ok("POST", `/api/jobs/${job.id}/run`, {});
   runIds.push(runId);
-  return api.waitRun(runId);
+  return runId;
+}
+
+async function runTask(provider: string, task: string, planned: Planned, fallback?: string) {
+  return api.waitRun(await startTask(provider, task, planned, fallback));
 }
 
 /** The tool ran once on the Node with the model's arguments, and nothing shown holds markup. */
@@ -262,6 +267,23 @@ describe("what real servers send, through the Core and a compiled Node", () => {
     q.check?.(run, chats);
   });
 
+  it("streamed reasoning reaches the live view as `reasoning` events, never as answer text", async () => {
+    const runId = await startTask("local", "live", {
+      // A moment before the first token, so the stream is open before the model says anything.
+      first: { ...reasoningContentTurn({ reasoning: THOUGHT, calls: [READ] }), delayMs: 500 },
+      final: reasoningContentTurn({ reasoning: SECOND_THOUGHT, text: ANSWER }),
+    });
+    const events = await readEvents(`${core.url}/api/runs/${runId}/events`, api.token, (e) => e === "done", 15_000);
+    const joined = (name: string) =>
+      events
+        .filter((e) => e.event === name)
+        .map((e) => (e.data as { text: string }).text)
+        .join("");
+    expect(joined("reasoning")).toBe(THOUGHT + SECOND_THOUGHT);
+    expect(joined("delta")).toBe(ANSWER);
+    expectClean(await api.waitRun(runId));
+  });
+
   it("llama.cpp's mid-stream `error:` line: the run fails with the server's own reason", async () => {
     const run = await runTask("local", "llamacpp-error", {
       first: llamaCppStreamErrorTurn(),
@@ -309,6 +331,8 @@ describe("what real servers send, through the Core and a compiled Node", () => {
   });
 
   it("the Core logged one structured line per run outcome", async () => {
+    // Nothing but structured lines: no SDK warning or stray print in between.
+    expect(core.proc.output.split("\n").filter((l) => l.trim() && !l.startsWith("{"))).toEqual([]);
     const lines = core.proc.output
       .split("\n")
       .filter((l) => l.startsWith("{"))

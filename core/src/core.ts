@@ -335,6 +335,7 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
     metrics,
     logger,
     toolDeadlineMs: env.FABRICORE_TOOL_TIMEOUT_SECONDS * 1000,
+    toolMaxDeadlineMs: env.FABRICORE_TOOL_MAX_TIMEOUT_SECONDS * 1000,
     audit,
     redactor,
     refreshRedactor,

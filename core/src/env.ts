@@ -41,6 +41,9 @@ export const CoreEnv = z.object({
   FABRICORE_METRICS_NODE_LABELS: positiveInt.max(100_000).default(100),
   /** Default deadline of one tool call, in seconds. */
   FABRICORE_TOOL_TIMEOUT_SECONDS: positiveInt.default(120),
+  /** The most a tool call may run while it keeps reporting progress (an MCP tool's
+   * `notifications/progress` restarts FABRICORE_TOOL_TIMEOUT_SECONDS, up to this from its start). */
+  FABRICORE_TOOL_MAX_TIMEOUT_SECONDS: positiveInt.max(86_400).default(3600),
   /** Tool calls one API token may make through /mcp per minute. */
   FABRICORE_MCP_CALLS_PER_MINUTE: positiveInt.default(120),
   /** /mcp lists every Node tool up to this many; above it only the constant fleet tools

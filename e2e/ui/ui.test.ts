@@ -421,11 +421,8 @@ describe.skipIf(!haveChromium)("web UI in Chromium", { timeout: 60_000 }, () => 
     await page.waitForURL(/\/runs\/[^/]+$/);
     await page.getByText("running", { exact: true }).first().waitFor({ timeout: 20_000 });
     await page.getByRole("button", { name: "Cancel run" }).click();
-    // Cancel asks first (issue 22.6).
-    await page
-      .getByRole("dialog", { name: "Cancel this run?" })
-      .getByRole("button", { name: "Cancel the run" })
-      .click();
+    // Asked first (issue 22.6): the dialog confirms it.
+    await page.getByRole("button", { name: "Cancel the run" }).click();
     await page.getByText("The run was cancelled").first().waitFor({ timeout: 20_000 });
     await page.getByText("cancelled", { exact: true }).first().waitFor();
     const runId = page.url().split("/").pop();

@@ -1,4 +1,5 @@
 export * from "./close-codes.ts";
+export * from "./deadline.ts";
 export * from "./egress.ts";
 export * from "./errors.ts";
 export * from "./frame.ts";

@@ -60,5 +60,11 @@ export const McpServerStatus = z.object({
         .optional(),
     })
     .optional(),
+  /** Tools the server offers that are not offered to the model, and why (a tool that needs MCP
+   * task-based execution, which this Node does not speak). */
+  skippedTools: z
+    .array(z.object({ name: z.string().max(256), reason: z.string().max(512) }))
+    .max(64)
+    .optional(),
 });
 export type McpServerStatus = z.infer<typeof McpServerStatus>;

@@ -71,6 +71,15 @@ export const ToolCallParams = z.object({
   /** The Core shows this call's output while it runs: a tool that produces output as it goes
    * (exec_command) sends it as `fabricore/tool/output`. Unset: nothing is sent (an older Core). */
   streamOutput: z.boolean().optional(),
+  /** Set: progress extends the deadline. A tool that reports progress (MCP `notifications/progress`)
+   * has `deadlineMs` from its latest progress, never more than `maxDeadlineMs` from its start, and
+   * the Node sends that progress as `fabricore/tool/progress`. Unset (an older Core): no extension. */
+  maxDeadlineMs: z
+    .number()
+    .int()
+    .positive()
+    .max(24 * 3_600_000)
+    .optional(),
 });
 export type ToolCallParams = z.infer<typeof ToolCallParams>;
 
@@ -84,6 +93,18 @@ export const ToolOutputParams = z.object({
   text: z.string().max(TOOL_OUTPUT_CHUNK_MAX),
 });
 export type ToolOutputParams = z.infer<typeof ToolOutputParams>;
+
+/** The longest progress message carried (an MCP server's message is cut to it). */
+export const TOOL_PROGRESS_MESSAGE_MAX = 512;
+
+/** Progress of a call in flight (MCP `notifications/progress`), at most a few a second per call. */
+export const ToolProgressParams = z.object({
+  callId: z.string().min(1).max(128),
+  progress: z.number().finite(),
+  total: z.number().finite().optional(),
+  message: z.string().max(TOOL_PROGRESS_MESSAGE_MAX).optional(),
+});
+export type ToolProgressParams = z.infer<typeof ToolProgressParams>;
 
 export const CancelledParams = z.object({ requestId: RequestId, reason: z.string().max(1024).optional() });
 export type CancelledParams = z.infer<typeof CancelledParams>;
@@ -104,6 +125,7 @@ export const nodeToCore = {
   "fabricore/mcp/status": { params: McpStatusParams },
   "notifications/cancelled": { params: CancelledParams },
   "fabricore/tool/output": { params: ToolOutputParams },
+  "fabricore/tool/progress": { params: ToolProgressParams },
 } as const satisfies Record<string, Entry>;
 
 /** Requests and notifications the Core sends; the Node handles them. */

@@ -68,6 +68,35 @@ describe("RpcPeer", () => {
     expect(aborted).toBe(true);
   });
 
+  it("re-arms the timeout on request (progress pushing a deadline back), and still times out", async () => {
+    const { core, node } = pair();
+    node.setRequestHandler(
+      "tools/call",
+      () => new Promise((resolve) => setTimeout(() => resolve({ content: [], isError: false, durationMs: 1 }), 120)),
+    );
+    let rearm: ((ms: number) => void) | undefined;
+    const pending = core.request(
+      "tools/call",
+      { name: "slow", deadlineMs: 50, callId: "c" },
+      { timeoutMs: 60, onTimeoutControl: (fn) => (rearm = fn) },
+    );
+    const keepAlive = setInterval(() => rearm?.(60), 30);
+    const result = await pending.finally(() => clearInterval(keepAlive));
+    expect(result.content).toEqual([]);
+    // No more re-arming: the re-armed timer fires, with a message that says why.
+    node.setRequestHandler("tools/call", () => new Promise(() => {}));
+    const stalled = core
+      .request(
+        "tools/call",
+        { name: "hang", deadlineMs: 50, callId: "d" },
+        { timeoutMs: 40, onTimeoutControl: (fn) => fn(40) },
+      )
+      .catch((e: unknown) => e);
+    const error = (await stalled) as ProtocolError;
+    expect(error.code).toBe("deadline_exceeded");
+    expect(error.message).toMatch(/deadline its progress extended/);
+  });
+
   it("fails pending requests when the connection closes", async () => {
     const { core, node, b } = pair();
     node.setRequestHandler("tools/call", () => new Promise(() => {}));

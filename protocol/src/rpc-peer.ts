@@ -23,6 +23,9 @@ export interface RequestOptions {
   /** Reject with `deadline_exceeded` (and tell the peer to cancel) after this long. */
   timeoutMs?: number;
   signal?: AbortSignal;
+  /** Called once, synchronously, with a function that re-arms the timeout to fire `ms` from now
+   * (the Core pushes a tool call's deadline back when the Node reports progress). */
+  onTimeoutControl?: (rearm: (ms: number) => void) => void;
 }
 
 /** A request handler registered once for every peer of a kind; `context` is the peer's own. */
@@ -165,10 +168,19 @@ export class RpcPeer<In extends Catalog, Out extends Catalog, C = undefined> {
       };
       pending.set(id, { method, resolve: resolve as (v: unknown) => void, reject, cleanup });
       if (options.timeoutMs !== undefined) {
-        timer = setTimeout(
-          () => this.cancelOutgoing(id, "deadline_exceeded", `no answer to ${method} within ${options.timeoutMs} ms`),
-          options.timeoutMs,
-        );
+        let extended = false;
+        const arm = (ms: number) => {
+          if (timer) clearTimeout(timer);
+          const message = extended
+            ? `no answer to ${method} within the deadline its progress extended`
+            : `no answer to ${method} within ${options.timeoutMs} ms`;
+          timer = setTimeout(() => this.cancelOutgoing(id, "deadline_exceeded", message), ms);
+        };
+        arm(options.timeoutMs);
+        options.onTimeoutControl?.((ms) => {
+          extended = true;
+          if (pending.has(id)) arm(ms);
+        });
       }
       if (options.signal) {
         if (options.signal.aborted) return onAbort();

@@ -57,6 +57,7 @@ export async function callWithFallback(args: {
         {
           signal: args.signal,
           onTextDelta: (text) => sink.event?.({ type: "text_delta", step: args.step, text }),
+          onReasoningDelta: (text) => sink.event?.({ type: "reasoning_delta", step: args.step, text }),
           onStatus,
         },
       );

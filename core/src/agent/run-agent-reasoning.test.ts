@@ -4,7 +4,7 @@ import type { ChatMessage } from "../llm/types.ts";
 import { runAgent } from "./run-agent.ts";
 import { RecordingLlmClient } from "./testing/recording-llm-client.ts";
 import { nameToolsForModel } from "./tool-names.ts";
-import type { LlmStep, RunStep } from "./types.ts";
+import type { AgentEvent, LlmStep, RunStep } from "./types.ts";
 
 /**
  * Issue 19: the reasoning an adapter hands over is kept on the model's step (the transcript) and on
@@ -26,7 +26,7 @@ const web1: ToolResult = { content: [{ type: "text", text: "web1\n" }], isError:
 const ORIGIN = "http://127.0.0.1:8000/v1";
 
 describe("runAgent with a reasoning model", () => {
-  it("keeps reasoning on the step and the assistant turn, out of the output", async () => {
+  it("keeps reasoning on the step and the assistant turn, out of the output; streams it apart", async () => {
     const client = new RecordingLlmClient([
       {
         text: "",
@@ -37,16 +37,23 @@ describe("runAgent with a reasoning model", () => {
       { text: "The host is web1.", reasoning: { text: "It says web1." } },
     ]);
     const steps: RunStep[] = [];
+    const events: AgentEvent[] = [];
     const result = await runAgent({
       runId: "r1",
       prompt: "What is the host name?",
       models: [{ providerName: "deepseek", client, model: "deepseek-reasoner" }],
       tools,
       router: { call: async () => web1 },
-      steps: { step: async (s) => void steps.push(s) },
+      steps: { step: async (s) => void steps.push(s), event: (e) => void events.push(e) },
       maxSteps: 4,
       signal: new AbortController().signal,
     });
+    expect(events.filter((e) => e.type === "reasoning_delta")).toEqual([
+      { type: "reasoning_delta", step: 1, text: "The host name is in /etc/hostname." },
+      { type: "reasoning_delta", step: 2, text: "It says web1." },
+    ]);
+    const deltas = events.flatMap((e) => (e.type === "text_delta" ? [e.text] : []));
+    expect(deltas.join("")).toBe("The host is web1.");
     expect(result).toMatchObject({ status: "succeeded", output: "The host is web1." });
     const llm = steps.filter((s): s is LlmStep => s.type === "llm");
     expect(llm.map((s) => s.reasoning)).toEqual(["The host name is in /etc/hostname.", "It says web1."]);

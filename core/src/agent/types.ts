@@ -87,6 +87,8 @@ export type RunStep = LlmStep | ToolStep;
 export type AgentEvent =
   | { type: "model_attempt_started"; step: number; attempt: number; provider: string; model: string }
   | { type: "text_delta"; step: number; text: string }
+  /** Streamed reasoning, never mixed into `text_delta` (the step's `reasoning` holds it whole). */
+  | { type: "reasoning_delta"; step: number; text: string }
   /** What holds a model request up: queued for the provider's slots, or the model loading. */
   | { type: "model_status"; step: number; provider: string; model: string; status: ModelStatus }
   | { type: "tool_call_started"; step: number; callId: string; tool: string; node: string; arguments: unknown };

@@ -167,13 +167,17 @@ export class ClusterHub implements NodeAccess {
     this.local.rename(nodeId, name);
   }
 
-  /** Live output (`onOutput`) only when the Node is connected here; a call forwarded to another
-   * replica returns its whole output in the result, as before. */
+  /** Live output (`onOutput`) and progress (`onProgress`) only when the Node is connected here; a
+   * call forwarded to another replica returns its whole output in the result, as before. */
   async callTool(nodeId: string, call: CallToolParams, options: CallToolOptions = {}): Promise<ToolResult> {
     if (this.local.isOnline(nodeId)) return this.local.callTool(nodeId, call, options);
     const holder = this.remote(nodeId);
     if (!holder) throw new ProtocolError("node_offline", `node ${nodeId} is not connected`);
-    const timeoutMs = call.deadlineMs + (this.options.deadlineGraceMs ?? 2_000) + (this.options.remoteGraceMs ?? 2_000);
+    // The holder replica enforces the deadline progress extends; here only its ceiling is known.
+    const timeoutMs =
+      Math.max(call.deadlineMs, call.maxDeadlineMs ?? 0) +
+      (this.options.deadlineGraceMs ?? 2_000) +
+      (this.options.remoteGraceMs ?? 2_000);
     return (await this.request(
       holder.replicaId,
       nodeId,

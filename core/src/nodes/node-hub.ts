@@ -17,9 +17,11 @@ import {
   RpcHandlers,
   RpcPeer,
   type RpcPeerOptions,
+  remainingDeadlineMs,
   type SystemStats,
   type ToolCallParams,
   type ToolDescriptor,
+  type ToolProgressParams,
   type ToolResult,
   type Transport,
 } from "@fabricore/protocol";
@@ -103,11 +105,21 @@ export interface ConnectedNode {
 export interface CallToolOptions {
   signal?: AbortSignal;
   onOutput?: (stream: "stdout" | "stderr", text: string) => void;
+  /** The call's progress (an MCP tool's `notifications/progress`), a few a second at most. */
+  onProgress?: (progress: Omit<ToolProgressParams, "callId">) => void;
 }
 
 /** `tools/call` params as the caller gives them (source and arguments have defaults). */
 export type CallToolParams = Pick<ToolCallParams, "name" | "deadlineMs" | "callId"> &
-  Partial<Pick<ToolCallParams, "source" | "arguments" | "runId">>;
+  Partial<Pick<ToolCallParams, "source" | "arguments" | "runId" | "maxDeadlineMs">>;
+
+/** A call in flight whose progress the hub follows: to extend its deadline and tell the caller. */
+interface ProgressWatch {
+  call: CallToolParams;
+  startedAt: number;
+  rearm?: (ms: number) => void;
+  onProgress?: CallToolOptions["onProgress"];
+}
 
 type CorePeer = RpcPeer<typeof nodeToCore, typeof coreToNode, Connection>;
 
@@ -152,6 +164,7 @@ export class NodeHub {
   private readonly connections = new Map<string, Connection>();
   /** Calls whose output is shown live, by Node and callId (see callTool). */
   private readonly outputListeners = new Map<string, NonNullable<CallToolOptions["onOutput"]>>();
+  private readonly progressWatches = new Map<string, ProgressWatch>();
   private readonly online = new Set<string>();
   /** Identical tool lists kept once, and only while a connection uses them (shared-tool-lists.ts). */
   readonly toolLists = new SharedToolLists();
@@ -304,6 +317,18 @@ export class NodeHub {
         const listener = this.outputListeners.get(`${conn.nodeId}\u0000${callId}`);
         if (listener) this.safely("onOutput", () => listener(stream, text));
       })
+      .onNotification("fabricore/tool/progress", ({ callId, ...progress }, conn) => {
+        // As with output: only a call this hub sent, on the Node that runs it.
+        const watch = this.progressWatches.get(`${conn.nodeId}\u0000${callId}`);
+        if (!watch) return;
+        if (watch.call.maxDeadlineMs !== undefined && watch.rearm) {
+          const now = Date.now();
+          const left = remainingDeadlineMs(watch.call, watch.startedAt, now, now);
+          watch.rearm(left + (this.options.deadlineGraceMs ?? 2_000));
+        }
+        const listener = watch.onProgress;
+        if (listener) this.safely("onProgress", () => listener(progress));
+      })
       .onNotification("fabricore/mcp/status", ({ servers }, conn) => {
         if (!conn.online) return;
         conn.mcpServers = servers;
@@ -453,13 +478,25 @@ export class NodeHub {
     if (!conn?.online) throw new ProtocolError("node_offline", `node ${nodeId} is not connected`);
     const key = `${nodeId}\u0000${call.callId}`;
     if (options.onOutput) this.outputListeners.set(key, options.onOutput);
+    // Progress moves the deadline back (maxDeadlineMs), so the hub follows it even with no listener.
+    const watch: ProgressWatch | undefined =
+      call.maxDeadlineMs !== undefined || options.onProgress
+        ? { call, startedAt: Date.now(), ...(options.onProgress && { onProgress: options.onProgress }) }
+        : undefined;
+    if (watch) this.progressWatches.set(key, watch);
     try {
       return await conn.peer.request("tools/call", options.onOutput ? { ...call, streamOutput: true } : call, {
         timeoutMs: call.deadlineMs + (this.options.deadlineGraceMs ?? 2_000),
         ...(options.signal && { signal: options.signal }),
+        ...(watch && {
+          onTimeoutControl: (rearm: (ms: number) => void) => {
+            watch.rearm = rearm;
+          },
+        }),
       });
     } finally {
       if (options.onOutput && this.outputListeners.get(key) === options.onOutput) this.outputListeners.delete(key);
+      if (watch && this.progressWatches.get(key) === watch) this.progressWatches.delete(key);
     }
   }
 

@@ -24,6 +24,35 @@ describe("InFlightCalls", () => {
     expect(calls.snapshot("x")).toEqual([]);
   });
 
+  it("keeps the latest progress of a call, after it in the snapshot, until the call's step", () => {
+    const calls = new InFlightCalls();
+    calls.record("r", { type: "tool", tool: "long", node: "n", callId: "c1", arguments: {} });
+    calls.record("r", { type: "progress", callId: "c1", progress: 1, total: 10 });
+    calls.record("r", { type: "progress", callId: "c1", progress: 3, total: 10, message: "three" });
+    // Progress of a call not in flight here is ignored.
+    calls.record("r", { type: "progress", callId: "nope", progress: 1 });
+    expect(calls.snapshot("r")).toEqual([
+      { type: "tool", tool: "long", node: "n", callId: "c1", arguments: {} },
+      { type: "progress", callId: "c1", progress: 3, total: 10, message: "three" },
+    ]);
+    calls.record("r", { type: "step", seq: 2, step: { type: "tool", callId: "c1" } });
+    expect(calls.snapshot("r")).toEqual([]);
+  });
+
+  it("a model that starts thinking is no longer waiting (its queued status is not replayed)", () => {
+    const calls = new InFlightCalls();
+    calls.record("r", { type: "model", provider: "p", model: "m", attempt: 1 });
+    calls.record("r", {
+      type: "model_status",
+      provider: "p",
+      model: "m",
+      status: { state: "queued", ahead: 1, limit: 1 },
+    });
+    expect(calls.waiting("r")).toHaveLength(2);
+    calls.record("r", { type: "reasoning", text: "Let me think." });
+    expect(calls.waiting("r")).toEqual([]);
+  });
+
   it("forgets a run idle for hours (its replica died before `done`)", () => {
     let now = 0;
     const calls = new InFlightCalls(() => now);

@@ -1,6 +1,7 @@
 import type { RunEvent } from "./run-events.ts";
 
 type ToolEvent = Extract<RunEvent, { type: "tool" }>;
+type ProgressEvent = Extract<RunEvent, { type: "progress" }>;
 type ModelEvent = Extract<RunEvent, { type: "model" }>;
 type ModelStatusEvent = Extract<RunEvent, { type: "model_status" }>;
 
@@ -10,7 +11,7 @@ interface RunInFlight {
   wait: ModelStatusEvent | null;
   /** The request's answer has begun streaming: it waits on nothing any more. */
   answering: boolean;
-  tools: Map<string, ToolEvent & { output: { stdout: string; stderr: string } }>;
+  tools: Map<string, ToolEvent & { output: { stdout: string; stderr: string }; progress?: ProgressEvent }>;
   touchedAt: number;
 }
 
@@ -47,10 +48,16 @@ export class InFlightCalls {
       if (call) call.output[event.stream] = (call.output[event.stream] + event.text).slice(-OUTPUT_TAIL_CHARS);
       return;
     }
-    if (event.type === "model_status" || event.type === "delta") {
+    if (event.type === "progress") {
+      const call = this.runs.get(runId)?.tools.get(event.callId);
+      if (call) call.progress = event;
+      return;
+    }
+    if (event.type === "model_status" || event.type === "delta" || event.type === "reasoning") {
       const entry = this.runs.get(runId);
       if (!entry?.model) return;
-      if (event.type === "delta") entry.answering = true;
+      // A thinking model has started answering too: its wait is over.
+      if (event.type !== "model_status") entry.answering = true;
       else entry.wait = event;
       return;
     }
@@ -84,14 +91,15 @@ export class InFlightCalls {
   }
 
   /** The in-flight model request first (with its wait), then the tool calls in the order they
-   * were sent, each followed by the end of its output so far. */
+   * were sent, each followed by its latest progress and the end of its output so far. */
   snapshot(runId: string): RunEvent[] {
     const entry = this.runs.get(runId);
     if (!entry) return [];
     const waiting = this.waiting(runId);
     const events: RunEvent[] = waiting.length ? waiting : entry.model ? [entry.model] : [];
-    for (const { output, ...call } of entry.tools.values()) {
+    for (const { output, progress, ...call } of entry.tools.values()) {
       events.push(call);
+      if (progress) events.push(progress);
       for (const stream of ["stdout", "stderr"] as const)
         if (output[stream]) events.push({ type: "output", callId: call.callId, stream, text: output[stream] });
     }

@@ -7,6 +7,8 @@ import { InFlightCalls } from "./in-flight.ts";
 export type RunEvent =
   | { type: "step"; seq: number; step: Record<string, unknown> }
   | { type: "delta"; text: string }
+  /** Streamed reasoning of the model turn in progress (not stored: the step's `reasoning` is). */
+  | { type: "reasoning"; text: string }
   /** A model request began (attempt > 1: a fallback). LM Studio may be loading the model. */
   | { type: "model"; provider: string; model: string; attempt: number; startedAt?: string }
   /** Why that request has not started: `queued` for the provider's slots (`ahead` before it), or
@@ -16,6 +18,8 @@ export type RunEvent =
   | { type: "tool"; tool: string; node: string; callId: string; arguments: unknown; startedAt?: string }
   /** Output of a call in flight (exec_command's stdout/stderr as it comes), redacted. */
   | { type: "output"; callId: string; stream: "stdout" | "stderr"; text: string }
+  /** Progress of a call in flight (an MCP tool's `notifications/progress`), the latest only. */
+  | { type: "progress"; callId: string; progress: number; total?: number; message?: string }
   | {
       type: "status";
       status: string;

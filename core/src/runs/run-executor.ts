@@ -35,6 +35,8 @@ export interface RunExecutorDeps {
   metrics: Metrics;
   logger: Logger;
   toolDeadlineMs: number;
+  /** Set: progress reports extend a call's deadline up to this (ToolCallParams.maxDeadlineMs). */
+  toolMaxDeadlineMs?: number | undefined;
   now?: () => number;
   /** Every tool call is written to it (who, what, where, when, sha256 of the result text). */
   audit?: Audit;
@@ -284,6 +286,8 @@ export class RunExecutor {
           // stored step (what a reload or a late subscriber sees) is redacted whole.
           if (event.type === "text_delta")
             this.deps.events.publish(run.id, { type: "delta", text: redact(event.text) });
+          else if (event.type === "reasoning_delta")
+            this.deps.events.publish(run.id, { type: "reasoning", text: redact(event.text) });
           else if (event.type === "model_attempt_started") {
             this.deps.events.publish(run.id, {
               type: "model",
@@ -404,6 +408,9 @@ export class RunExecutor {
               source: tool.source,
               arguments: args,
               deadlineMs: opts.deadlineMs,
+              ...(this.deps.toolMaxDeadlineMs !== undefined && {
+                maxDeadlineMs: Math.max(opts.deadlineMs, this.deps.toolMaxDeadlineMs),
+              }),
               callId: boundedCallId(opts.callId),
             },
             {
@@ -417,6 +424,17 @@ export class RunExecutor {
                   callId: opts.callId,
                   stream,
                   text: redactor ? redactor.redact(text) : text,
+                }),
+              // MCP progress, on the in-flight call's row; its message is a server's text, redacted too.
+              onProgress: (progress) =>
+                events.publish(run.id, {
+                  type: "progress",
+                  callId: opts.callId,
+                  progress: progress.progress,
+                  ...(progress.total !== undefined && { total: progress.total }),
+                  ...(progress.message !== undefined && {
+                    message: redactor ? redactor.redact(progress.message) : progress.message,
+                  }),
                 }),
             },
           );

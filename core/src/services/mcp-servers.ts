@@ -176,6 +176,8 @@ export class McpServers {
       lastCrash: status?.lastCrash ?? null,
       // What its egress proxy let through and refused (issue 17: refusals visible in the UI).
       egress: status?.egress ?? null,
+      // Tools the server offers that the model is not offered, and why (task-required ones).
+      skippedTools: status?.skippedTools ?? [],
       tools,
     };
   }

@@ -13,6 +13,7 @@ import {
   type SystemStats,
   type ToolCallParams,
   type ToolDescriptor,
+  type ToolProgressParams,
   type ToolResult,
   type Transport,
 } from "@fabricore/protocol";
@@ -30,6 +31,8 @@ export interface ToolRouter {
     signal?: AbortSignal,
     detach?: AbortSignal,
     onOutput?: (stream: "stdout" | "stderr", text: string) => void,
+    /** The call's progress, already coalesced to a few a second. */
+    onProgress?: (progress: Omit<ToolProgressParams, "callId">) => void,
   ): Promise<ToolResult>;
   /** Aborts every running call. */
   cancelAll?(reason: string): void;
@@ -204,7 +207,13 @@ export class ConnectionManager {
         ? (stream: "stdout" | "stderr", text: string) =>
             void this.peer?.notify("fabricore/tool/output", { callId: params.callId, stream, text }).catch(() => {})
         : undefined;
-      return tools.call(params, cancel.signal, detach.signal, onOutput);
+      // Progress too; only a Core that lets progress extend the deadline (maxDeadlineMs) knows it.
+      const onProgress =
+        params.maxDeadlineMs !== undefined
+          ? (progress: Omit<ToolProgressParams, "callId">) =>
+              void this.peer?.notify("fabricore/tool/progress", { callId: params.callId, ...progress }).catch(() => {})
+          : undefined;
+      return tools.call(params, cancel.signal, detach.signal, onOutput, onProgress);
     });
     peer.setRequestHandler("fabricore/mcp/sync", async ({ servers }) => ({
       servers: await this.applyDesired(servers),

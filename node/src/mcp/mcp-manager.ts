@@ -247,7 +247,7 @@ export class McpManager implements McpProvider {
     server: string,
     tool: string,
     args: Record<string, unknown>,
-    options: { signal: AbortSignal; deadlineMs: number },
+    options: Pick<ToolCallContext, "signal" | "deadlineMs" | "maxDeadlineMs" | "onProgress">,
   ): Promise<ToolResult> {
     const supervisor = this.servers.get(server);
     if (!supervisor)

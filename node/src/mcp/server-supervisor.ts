@@ -15,7 +15,7 @@ export { DEFAULT_RESTART_POLICY, type RestartPolicy } from "./restart-policy.ts"
 import { RuntimeError } from "../runtime/errors.ts";
 import type { RestartPolicy } from "./restart-policy.ts";
 import type { McpSession, SessionLauncher } from "./sessions.ts";
-import { type CallOptions, callServerTool, listServerTools } from "./tool-calls.ts";
+import { type CallOptions, callServerTool, listServerTools, type SkippedTool } from "./tool-calls.ts";
 
 export interface SupervisorOptions {
   spec: McpServerSpec;
@@ -48,6 +48,8 @@ export class ServerSupervisor {
   private failures = 0;
   private lastCrash: { at: string; reason: string } | undefined;
   private tools: ToolDescriptor[] = [];
+  /** Tools the server offers that are not offered to the model (task-required), for the status. */
+  private skipped: SkippedTool[] = [];
   private session: McpSession | undefined;
   private runningSince = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -71,6 +73,7 @@ export class ServerSupervisor {
       toolCount: this.tools.length,
       ...(this.session?.containerId !== undefined && { containerId: this.session.containerId }),
       restarts: this.restarts,
+      ...(this.skipped.length > 0 && { skippedTools: this.skipped }),
       ...(this.lastCrash !== undefined && { lastCrash: this.lastCrash }),
       ...(egress && {
         egress: {
@@ -130,7 +133,7 @@ export class ServerSupervisor {
         await session.close().catch(() => {});
         return;
       }
-      const tools = await listServerTools(
+      const { tools, skipped } = await listServerTools(
         session.client,
         this.name,
         this.options.requestTimeoutMs,
@@ -148,6 +151,7 @@ export class ServerSupervisor {
       current.client.onclose = () => void this.lost(current);
       this.session = current;
       this.tools = tools;
+      this.skipped = skipped;
       this.runningSince = Date.now();
       this.options.logger.info(
         { server: this.name, tools: tools.length, containerId: current.containerId },
@@ -164,9 +168,15 @@ export class ServerSupervisor {
   private async refreshTools(client: Client): Promise<void> {
     if (this.session?.client !== client || this.stopped) return;
     try {
-      const tools = await listServerTools(client, this.name, this.options.requestTimeoutMs, this.options.logger);
+      const { tools, skipped } = await listServerTools(
+        client,
+        this.name,
+        this.options.requestTimeoutMs,
+        this.options.logger,
+      );
       if (this.session?.client !== client || this.stopped) return;
       this.tools = tools;
+      this.skipped = skipped;
       this.options.onChange();
     } catch (error) {
       this.options.logger.warn({ server: this.name, err: String(error) }, "could not refresh the MCP tool list");

@@ -1,11 +1,13 @@
 import {
   MAX_FRAME_BYTES,
   ProtocolError,
+  remainingDeadlineMs,
   type ToolCallParams,
   type ToolDescriptor,
   ToolResult,
 } from "@fabricore/protocol";
 import { z } from "zod";
+import { ProgressCoalescer, type ProgressSink } from "./progress-stream.ts";
 import { errorResult } from "./result.ts";
 import type { ToolCallContext, ToolProvider } from "./tool-provider.ts";
 
@@ -96,6 +98,7 @@ export class ToolDispatcher {
     signal?: AbortSignal,
     detach?: AbortSignal,
     onOutput?: ToolCallContext["onOutput"],
+    onProgress?: ProgressSink,
   ): Promise<ToolResult> {
     this.prune();
     const existing = this.executions.get(params.callId);
@@ -114,7 +117,7 @@ export class ToolDispatcher {
       // Not remembered: nothing ran, and the tool may appear later (an MCP server still starting).
       throw new ProtocolError("tool_not_found", `this Node offers no tool ${params.name} from ${params.source}`);
     }
-    const execution = this.start(provider, params, params.streamOutput ? onOutput : undefined);
+    const execution = this.start(provider, params, params.streamOutput ? onOutput : undefined, onProgress);
     this.executions.set(params.callId, execution);
     return this.wait(execution, signal, detach);
   }
@@ -126,9 +129,16 @@ export class ToolDispatcher {
     }
   }
 
-  private start(provider: ToolProvider, params: ToolCallParams, onOutput: ToolCallContext["onOutput"]): Execution {
+  private start(
+    provider: ToolProvider,
+    params: ToolCallParams,
+    onOutput: ToolCallContext["onOutput"],
+    onProgress: ProgressSink | undefined,
+  ): Execution {
     const controller = new AbortController();
     const started = this.now();
+    let lastProgressAt: number | undefined;
+    const progress = onProgress ? new ProgressCoalescer(onProgress) : undefined;
     const execution: Execution = {
       name: params.name,
       source: params.source,
@@ -143,11 +153,24 @@ export class ToolDispatcher {
         once: true,
       });
     });
-    const deadline = setTimeout(() => {
-      controller.abort(
-        new ProtocolError("deadline_exceeded", `${params.name} did not finish within ${params.deadlineMs} ms`),
-      );
-    }, params.deadlineMs);
+    // Progress moves the deadline back without re-arming a timer per report: when the timer fires,
+    // it looks at the latest progress and waits again for what is left.
+    let deadline: ReturnType<typeof setTimeout>;
+    const expire = () => {
+      const left = remainingDeadlineMs(params, started, lastProgressAt, this.now());
+      if (left > 0) {
+        deadline = setTimeout(expire, left);
+        return;
+      }
+      const message =
+        lastProgressAt === undefined
+          ? `${params.name} did not finish within ${params.deadlineMs} ms`
+          : this.now() - lastProgressAt >= params.deadlineMs
+            ? `${params.name} reported no progress for ${params.deadlineMs} ms`
+            : `${params.name} did not finish within ${params.maxDeadlineMs} ms, the most progress may extend it to`;
+      controller.abort(new ProtocolError("deadline_exceeded", message));
+    };
+    deadline = setTimeout(expire, params.deadlineMs);
     execution.promise = (async () => {
       try {
         const raw = await Promise.race([
@@ -157,6 +180,12 @@ export class ToolDispatcher {
             source: params.source,
             callId: params.callId,
             runId: params.runId,
+            ...(params.maxDeadlineMs !== undefined && { maxDeadlineMs: params.maxDeadlineMs }),
+            onProgress: (report) => {
+              if (execution.settledAt !== undefined || controller.signal.aborted) return;
+              if (params.maxDeadlineMs !== undefined) lastProgressAt = this.now();
+              progress?.push(report);
+            },
             ...(onOutput ? { onOutput } : {}),
           }),
           aborted,
@@ -166,6 +195,7 @@ export class ToolDispatcher {
         throw toProtocolError(error);
       } finally {
         clearTimeout(deadline);
+        progress?.close();
         execution.settledAt = this.now();
         // Re-insert so the map stays ordered by settle time for pruning.
         if (this.executions.get(params.callId) === execution) {

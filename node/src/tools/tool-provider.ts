@@ -1,6 +1,7 @@
 import type { McpServerSpec, McpServerStatus, ToolDescriptor, ToolResult } from "@fabricore/protocol";
 import type { Logger } from "../logger.ts";
 import type { McpPolicy } from "../runtime/node-policy.ts";
+import type { ToolProgress } from "./progress-stream.ts";
 
 export type { Logger };
 
@@ -11,6 +12,12 @@ export interface ToolCallContext {
   signal: AbortSignal;
   /** Milliseconds the call has in total, counted from when the Node received it. */
   deadlineMs: number;
+  /** Set: progress extends the deadline (`deadlineMs` from the latest progress, up to this from the
+   * start); the dispatcher enforces it, a provider with its own timeout must extend it alike. */
+  maxDeadlineMs?: number | undefined;
+  /** A provider whose tool reports progress (an MCP server's `notifications/progress`) calls it
+   * with each report; the dispatcher extends the deadline and forwards it, coalesced, to the Core. */
+  onProgress?: ((progress: ToolProgress) => void) | undefined;
   /** The descriptor's `source` the Core asked for: `builtin` or `mcp:<server>`. A provider serving several
    * sources (McpManager serves one per server) routes on it, since tool names repeat across servers. */
   source: string;

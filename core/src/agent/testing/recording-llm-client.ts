@@ -53,6 +53,7 @@ export class RecordingLlmClient implements LlmClient {
       });
       throw new LlmError("cancelled", "the request was cancelled");
     }
+    if (reply.reasoning) opts.onReasoningDelta?.(reply.reasoning.text);
     // Stream in two pieces so consumers see more than one delta.
     const half = Math.ceil(reply.text.length / 2);
     if (reply.text) {

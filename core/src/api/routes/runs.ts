@@ -111,6 +111,9 @@ export async function runRoutes(app: FastifyInstance, ctx: CoreContext): Promise
           case "delta":
             send("delta", { text: event.text });
             return;
+          case "reasoning":
+            send("reasoning", { text: event.text });
+            return;
           case "model":
             send("model", {
               provider: event.provider,
@@ -135,6 +138,14 @@ export async function runRoutes(app: FastifyInstance, ctx: CoreContext): Promise
             return;
           case "output":
             send("output", { callId: event.callId, stream: event.stream, text: event.text });
+            return;
+          case "progress":
+            send("progress", {
+              callId: event.callId,
+              progress: event.progress,
+              ...(event.total !== undefined && { total: event.total }),
+              ...(event.message !== undefined && { message: event.message }),
+            });
             return;
           case "status":
             send("status", {

@@ -52,6 +52,15 @@ export interface PendingTool {
   /** Its output so far (exec_command), the end of each stream kept. */
   stdout?: string;
   stderr?: string;
+  /** Its latest progress report (an MCP tool's `notifications/progress`). */
+  progress?: { progress: number; total?: number; message?: string };
+}
+
+/** "3/10: message", "42%", or "step 3" — the in-flight row's progress. */
+export function progressText(progress: NonNullable<PendingTool["progress"]>): string {
+  const { progress: done, total, message } = progress;
+  const amount = total !== undefined && total > 0 ? `${done}/${total}` : `${done}`;
+  return message ? `${amount}: ${message}` : amount;
 }
 
 /** The end of a call's live output kept in the page (the Node sends at most 64 KiB). */
@@ -216,6 +225,20 @@ export function useRunStream(runId: string, enabled: boolean): RunStream {
         pendingTools: s.pendingTools.map((p) =>
           p.callId === callId ? { ...p, [stream]: ((p[stream] ?? "") + text).slice(-LIVE_OUTPUT_KEEP) } : p,
         ),
+      }));
+    });
+    source.addEventListener("progress", (event) => {
+      const payload = parse((event as MessageEvent<string>).data);
+      if (typeof payload?.callId !== "string" || typeof payload.progress !== "number") return;
+      const { callId } = payload;
+      const progress = {
+        progress: payload.progress,
+        ...(typeof payload.total === "number" ? { total: payload.total } : {}),
+        ...(typeof payload.message === "string" ? { message: payload.message } : {}),
+      };
+      setStream((s) => ({
+        ...s,
+        pendingTools: s.pendingTools.map((p) => (p.callId === callId ? { ...p, progress } : p)),
       }));
     });
     source.addEventListener("status", (event) => {

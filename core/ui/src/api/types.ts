@@ -61,6 +61,8 @@ export interface McpServer {
   network?: "none" | "open" | { allow: string[] } | null;
   /** Connections its egress proxy let through and refused, with the last refusal. */
   egress?: { allowed: number; refused: number; lastRefused?: { at: string; target: string; reason: string } } | null;
+  /** Tools the server offers that are not offered to the model, and why (task-required ones). */
+  skippedTools?: Array<{ name: string; reason: string }>;
   createdAt?: string;
 }
 

@@ -99,6 +99,12 @@ export function McpServersTable({ rows, showNode }: { rows: McpServerRow[]; show
                           : ""}
                       </Text>
                     ) : null}
+                    {server.skippedTools?.length ? (
+                      <Text size="xs" c="dimmed" mt={2} data-testid="mcp-skipped-tools">
+                        not offered to the model:{" "}
+                        {server.skippedTools.map((tool) => `${tool.name} (${tool.reason})`).join("; ")}
+                      </Text>
+                    ) : null}
                     {server.lastCrash ? (
                       <Text size="xs" c="orange" mt={2} className="fc-pre">
                         last crash <TimeAgo iso={server.lastCrash.at} size="xs" />: {server.lastCrash.reason}

@@ -19,7 +19,7 @@ import { Link, useParams } from "react-router";
 import { useJob } from "../api/jobs.ts";
 import { usePermissions } from "../api/me.ts";
 import { useNodes } from "../api/nodes.ts";
-import { mergeSteps, type StreamState, useRunStream, waitingText } from "../api/run-events.ts";
+import { mergeSteps, progressText, type StreamState, useRunStream, waitingText } from "../api/run-events.ts";
 import { useRun } from "../api/runs.ts";
 import { ACTIVE_RUN_STATUSES, type RunStep } from "../api/types.ts";
 import { ApprovalCard } from "../components/approval-card.tsx";
@@ -317,7 +317,7 @@ export default function RunDetailPage() {
                           data-testid="tool-in-flight"
                           title={`Running ${call.tool} on ${nodeName(call.node)}…${
                             call.startedAt ? ` ${formatDuration(Math.max(0, now - Date.parse(call.startedAt)))}` : ""
-                          }`}
+                          }${call.progress ? ` ${progressText(call.progress)}` : ""}`}
                         >
                           <Text size="xs" ff="monospace" c="dimmed" lineClamp={2}>
                             {toDisplayText(call.arguments ?? {}).replace(/\s+/g, " ")}
