@@ -177,6 +177,58 @@ describe.skipIf(!haveChromium)("the operator's forms (issue 22.6, 22.7)", { time
     await page.getByRole("dialog", { name: "Edit gateway-lan" }).getByRole("button", { name: "Cancel" }).click();
   });
 
+  it("the job form puts the Core's word at the field, in plain words, and clears it once the field changes", async () => {
+    await createJob("taken-name", "Anything.");
+    await page.goto(`${core.url}/jobs/new`);
+    const name = page.getByRole("textbox", { name: "Name" });
+    const prompt = page.getByRole("textbox", { name: "Prompt" });
+    await name.fill("disk/report");
+    await prompt.fill("Report {{nonsense.x}}");
+    await page.getByRole("combobox", { name: "Target Nodes" }).click();
+    await page.getByRole("option", { name: "web-1" }).click();
+    await page.keyboard.press("Escape");
+    await page.getByPlaceholder(/Model id|Loading models/).fill("qwen2.5-7b-instruct");
+    const create = page.getByRole("button", { name: "Create job" });
+    const nameWord = "letters, digits, space, _ . - (max 100)";
+
+    // The schema's check, at Name (focused, scrolled clear of the header); no `body.name: …`.
+    await create.click();
+    await page.getByText(nameWord).waitFor();
+    expect(await name.getAttribute("aria-invalid")).toBe("true");
+    await expect.poll(() => page.evaluate("document.activeElement?.getAttribute('aria-invalid')")).toBe("true");
+    expect(await page.locator("form").textContent()).not.toContain("body.");
+    await page.getByLabel("Not saved").getByText("Change the fields marked in red").waitFor();
+    await screenshot(page, "operator-job-error-at-field");
+    // Changed: the word goes at once, before saving again.
+    await name.fill("taken-name");
+    expect(await page.getByText(nameWord).count()).toBe(0);
+    expect(await page.getByLabel("Not saved").count()).toBe(0);
+
+    // The Core's own check (an unknown placeholder), at Prompt.
+    await create.click();
+    // (The preview under the prompt says it too; this is the field's own error line.)
+    const promptWord = page.locator(".mantine-Textarea-error", {
+      hasText: /\{\{nonsense\.x\}\} refers to an unknown root/,
+    });
+    await promptWord.waitFor();
+    expect(await prompt.getAttribute("aria-invalid")).toBe("true");
+    expect(await name.getAttribute("aria-invalid")).not.toBe("true");
+    await prompt.fill("Report the disks for {{job.name}}.");
+    expect(await promptWord.count()).toBe(0);
+
+    // A conflict names its field too: the name is taken.
+    await create.click();
+    await page.getByText("another job has this name").waitFor();
+    expect(await name.getAttribute("aria-invalid")).toBe("true");
+    await screenshot(page, "operator-job-name-taken-at-field");
+    await name.fill("disk-report-2");
+    expect(await page.getByText("another job has this name").count()).toBe(0);
+    await create.click();
+    await page.waitForURL(/\/jobs\/[^/]+$/);
+    const saved = (await api.ok("GET", "/api/jobs")).find((j: { name: string }) => j.name === "disk-report-2");
+    expect(saved).toMatchObject({ prompt: "Report the disks for {{job.name}}.", nodes: [ids["web-1"]] });
+  });
+
   it("no uncaught page errors", () => {
     expect(pageErrors).toEqual([]);
   });

@@ -47,7 +47,7 @@ export class Jobs {
   async create(input: NewJob): Promise<JobView> {
     const normalised = await this.validate(input, undefined);
     if (input.webhook) checkWebhookSafety(Boolean(input.webhook.secret), input.webhook.public === true);
-    if (await this.deps.jobs.resolve(input.name)) throw new CoreError("conflict", `a job named ${input.name} exists`);
+    if (await this.deps.jobs.resolve(input.name)) throw nameTaken(input.name);
     await this.checkSlug(input.webhook?.slug, undefined);
     const job = await this.deps.jobs.create(normalised);
     await this.reschedule(job);
@@ -81,7 +81,7 @@ export class Jobs {
     }
     if (patch.name && patch.name !== current.name) {
       const clash = await this.deps.jobs.resolve(patch.name);
-      if (clash && clash.id !== current.id) throw new CoreError("conflict", `a job named ${patch.name} exists`);
+      if (clash && clash.id !== current.id) throw nameTaken(patch.name);
     }
     if (patch.webhook) await this.checkSlug(patch.webhook.slug, current.id);
     const updated = await this.deps.jobs.update(current.id, {
@@ -160,72 +160,75 @@ export class Jobs {
     if (!slug) return;
     const other = await this.deps.jobs.findByWebhookSlug(slug);
     if (other && other.id !== jobId)
-      throw new CoreError("conflict", `webhook slug ${slug} is used by job ${other.name}`);
+      throw new CoreError("conflict", `webhook slug ${slug} is used by job ${other.name}`, [
+        { path: "body.webhook.slug", message: `used by job ${other.name}` },
+      ]);
   }
 
   /** Nodes are stored by id (a rename does not break the job); providers must exist; cron valid;
    * the prompt's placeholders known; the output schema compiles; `then` names jobs and no loop. */
   private async validate<T extends NewJob>(input: T, jobId: string | undefined): Promise<T> {
-    const problems: string[] = [];
-    for (const problem of checkTemplate(input.prompt)) problems.push(`prompt: ${problem}`);
+    // Each problem with the field it is about, so a form shows it there (issue 22.6).
+    const problems: FieldProblem[] = [];
+    const add = (path: string, message: string) => problems.push({ path, message });
+    for (const problem of checkTemplate(input.prompt)) add("prompt", problem);
     if (input.output) {
       try {
         compileOutputSchema(input.output.schema);
       } catch (error) {
-        if (error instanceof OutputSchemaError) problems.push(`output.schema: ${error.message}`);
+        if (error instanceof OutputSchemaError) add("output.schema", error.message);
         else throw error;
       }
     }
     const then = [];
     for (const [i, rule] of (input.then ?? []).entries()) {
       const target = await this.deps.jobs.resolve(rule.job);
-      if (!target && rule.job !== input.name) problems.push(`then.${i}.job: no job ${rule.job}`);
+      if (!target && rule.job !== input.name) add(`then.${i}.job`, `no job ${rule.job}`);
       // A job naming itself (by name, before it has an id) is the shortest loop.
       then.push({ job: target?.id ?? (rule.job === input.name ? (jobId ?? "(this job)") : rule.job), on: rule.on });
     }
-    if (then.length && !problems.some((p) => p.startsWith("then."))) {
+    if (then.length && !problems.some((p) => p.path.startsWith("then."))) {
       const self = jobId ?? "(this job)";
       const all = new Map((await this.deps.jobs.list()).map((j) => [j.id, j]));
       const loop = findChainLoop(self, then, (id) => all.get(id)?.then);
       if (loop) {
         const names = loop.map((id) => (id === self ? input.name : (all.get(id)?.name ?? id)));
-        problems.push(`then: a loop — ${names.join(" → ")}`);
+        add("then", `a loop — ${names.join(" → ")}`);
       }
     }
     const nodeIds: string[] = [];
     for (const ref of input.nodes ?? []) {
       const node = await this.deps.nodes.resolve(ref);
       if (node) nodeIds.push(node.id);
-      else problems.push(`nodes: no node ${ref}`);
+      else add("nodes", `no node ${ref}`);
     }
     const models = [input.model, ...(input.fallbacks ?? [])];
     const resolved = [];
     for (const [i, model] of models.entries()) {
       const provider = await this.deps.providers.resolve(model.provider);
-      if (!provider)
-        problems.push(`${i === 0 ? "model" : `fallbacks.${i - 1}`}.provider: no provider ${model.provider}`);
+      if (!provider) add(`${i === 0 ? "model" : `fallbacks.${i - 1}`}.provider`, `no provider ${model.provider}`);
       resolved.push({ provider: provider?.id ?? model.provider, model: model.model });
     }
     if (input.schedule) {
       try {
         describeCron(input.schedule);
       } catch (error) {
-        if (error instanceof CronError) problems.push(`schedule.cron: ${error.message}`);
+        if (error instanceof CronError) add("schedule.cron", error.message);
         else throw error;
       }
     }
     // A fan-out over nothing is a mistake at write time; a selector matching no Node today is not
     // (Nodes enrolled later join), it fails the run that finds none.
     if (input.fanOut && !input.selector && nodeIds.length === 0)
-      problems.push("fanOut: a fan-out job needs nodes or a selector");
+      add("fanOut", "a fan-out job needs nodes or a selector");
     // Channels are stored by id, like Nodes: renaming a channel does not break the job.
     const notify = [];
     for (const [i, rule] of (input.notify ?? []).entries()) {
       const channel = await this.deps.channels.resolve(rule.channel);
-      if (!channel) problems.push(`notify.${i}.channel: no channel ${rule.channel}`);
+      if (!channel) add(`notify.${i}.channel`, `no channel ${rule.channel}`);
       else notify.push({ channel: channel.id, on: [...new Set(rule.on)] });
     }
-    if (problems.length) throw new CoreError("validation_failed", problems.join("; "));
+    if (problems.length) throw fieldsError("validation_failed", problems);
     return {
       ...input,
       nodes: [...new Set(nodeIds)],
@@ -241,8 +244,32 @@ export class Jobs {
  * job, so it is saved only when explicitly marked public. */
 function checkWebhookSafety(hasSecret: boolean, isPublic: boolean): void {
   if (hasSecret || isPublic) return;
-  throw new CoreError(
-    "validation_failed",
-    "webhook: a webhook without a secret must be marked public (webhook.public: true) — anyone who knows its URL can start the job; give it a secret instead where the sender can sign",
+  throw fieldsError("validation_failed", [
+    {
+      path: "webhook",
+      message:
+        "a webhook without a secret must be marked public (webhook.public: true) — anyone who knows its URL can start the job; give it a secret instead where the sender can sign",
+    },
+  ]);
+}
+
+interface FieldProblem {
+  /** The body field, as a dotted path: `schedule.cron`, `then.0.job`. */
+  path: string;
+  message: string;
+}
+
+/** The message as before ("prompt: …; schedule.cron: …") and, in `details`, each problem with
+ * `body.<path>` like a schema failure's, so clients put it at its field. */
+function fieldsError(code: "validation_failed", problems: FieldProblem[]): CoreError {
+  return new CoreError(
+    code,
+    problems.map((p) => `${p.path}: ${p.message}`).join("; "),
+    problems.map((p) => ({ path: `body.${p.path}`, message: p.message })),
   );
 }
+
+const nameTaken = (name: string) =>
+  new CoreError("conflict", `a job named ${name} exists`, [
+    { path: "body.name", message: "another job has this name" },
+  ]);

@@ -112,7 +112,8 @@ export function fieldLabel(path: string): string {
 /** The Core's validation answer, field by field (`{name: "letters, digits…"}`), keyed by the field's
  * path without `body.`; {} for any other error. */
 export function fieldErrors(error: unknown): Record<string, string> {
-  if (!(error instanceof ApiError) || error.code !== "validation_failed") return {};
+  // A conflict names its field the same way (a taken name, a webhook slug in use).
+  if (!(error instanceof ApiError) || (error.code !== "validation_failed" && error.code !== "conflict")) return {};
   const out: Record<string, string> = {};
   const details = error.details;
   if (Array.isArray(details)) {

@@ -32,12 +32,15 @@ export function WebhookField({
   secret,
   hasStoredSecret,
   onChange,
+  errors,
 }: {
   slug: string;
   secret: string;
   /** Editing a job whose secret is already set: leaving the field empty keeps it. */
   hasStoredSecret: boolean;
   onChange: (value: { slug: string; secret: string }) => void;
+  /** The Core's word on each, from the last save. */
+  errors?: { slug?: string | undefined; secret?: string | undefined };
 }) {
   const curlSecret = secret ? secret : hasStoredSecret ? "<the webhook secret>" : null;
   return (
@@ -49,6 +52,7 @@ export function WebhookField({
           placeholder="deploy"
           required
           value={slug}
+          error={errors?.slug}
           onChange={(e) => onChange({ slug: e.currentTarget.value, secret })}
           style={{ flex: "1 1 180px" }}
         />
@@ -60,6 +64,7 @@ export function WebhookField({
           placeholder={hasStoredSecret ? "unchanged" : undefined}
           autoComplete="off"
           value={secret}
+          error={errors?.secret}
           onChange={(e) => onChange({ slug, secret: e.currentTarget.value })}
           style={{ flex: "2 1 240px" }}
         />

@@ -70,6 +70,8 @@ export interface SectionProps {
   form: FormState;
   set: SetField;
   setForm: Dispatch<SetStateAction<FormState>>;
+  /** The Core's word on a field from the last save, by API path (`name`, `webhook.slug`); gone once changed. */
+  errors?: Record<string, string>;
 }
 
 const DEFAULT_APPROVAL_TIMEOUT_SECONDS = 3600;

@@ -1,11 +1,12 @@
-import { Button, Group, Stack } from "@mantine/core";
+import { Alert, Button, Group, Stack, Text } from "@mantine/core";
 import { IconDeviceFloppy, IconTrash } from "@tabler/icons-react";
-import { type Dispatch, type FormEvent, type SetStateAction, useState } from "react";
+import { type Dispatch, type FormEvent, type SetStateAction, useEffect, useState } from "react";
 import { Link } from "react-router";
 import type { FleetNode, Provider } from "../../api/types.ts";
 import { ErrorAlert } from "../../components/query-state.tsx";
 import { ApprovalSection } from "./approval-section.tsx";
 import { BudgetSection } from "./budget-section.tsx";
+import { useSaveErrors } from "./field-errors.ts";
 import { FleetSection } from "./fleet-section.tsx";
 import { budgetErrors, concurrencyError, type FormState, type SectionProps } from "./form-model.ts";
 import { ModelSection } from "./model-section.tsx";
@@ -38,7 +39,16 @@ export function JobForm(props: JobFormProps) {
   const { form, setForm, canOperate, isNew } = props;
   const [approvalError, setApprovalError] = useState<string | null>(null);
   const set: SectionProps["set"] = (key, value) => setForm((f) => ({ ...f, [key]: value }));
-  const section: SectionProps = { form, set, setForm };
+  const saved = useSaveErrors(props.saveError, form);
+  const section: SectionProps = { form, set, setForm, errors: saved.errors };
+  // A refused save: the first field the Core named gets the focus (and scrolls clear of the header).
+  useEffect(() => {
+    if (!props.saveError) return;
+    const frame = requestAnimationFrame(() =>
+      document.querySelector<HTMLElement>('form [aria-invalid="true"]')?.focus({ preventScroll: false }),
+    );
+    return () => cancelAnimationFrame(frame);
+  }, [props.saveError]);
 
   const submit = (event: FormEvent) => {
     event.preventDefault();
@@ -73,7 +83,17 @@ export function JobForm(props: JobFormProps) {
           <TriggersSection {...section} hasStoredSecret={props.hasStoredSecret} />
           <ResultsSection {...section} jobId={props.jobId} />
 
-          {props.saveError ? <ErrorAlert error={props.saveError} title="Not saved" /> : null}
+          {props.saveError && !saved.hasFieldErrors ? <ErrorAlert error={props.saveError} title="Not saved" /> : null}
+          {saved.hasFieldErrors && Object.keys(saved.errors).length > 0 && (
+            <Alert color="red" variant="light" title="Not saved" aria-label="Not saved">
+              <Text size="sm">Change the fields marked in red, then save again.</Text>
+              {saved.elsewhere.map((line) => (
+                <Text size="sm" key={line}>
+                  {line}
+                </Text>
+              ))}
+            </Alert>
+          )}
           {canOperate && (
             <Group justify="space-between">
               <Group>

@@ -1,4 +1,4 @@
-import { Button, Group, NumberInput } from "@mantine/core";
+import { Button, Group, NumberInput, Text } from "@mantine/core";
 import { IconPlus } from "@tabler/icons-react";
 import type { Provider } from "../../api/types.ts";
 import { ModelPicker } from "../../components/model-picker.tsx";
@@ -11,11 +11,17 @@ export function ModelSection({
   set,
   providers,
   providersError,
+  errors,
 }: SectionProps & { providers: Provider[]; providersError: unknown }) {
   return (
     <Section title="Model" description="Fallbacks are tried in order when the model before them fails.">
       {providersError ? <ErrorAlert error={providersError} title="Providers could not be loaded" /> : null}
       <ModelPicker value={form.model} onChange={(m) => set("model", m)} providers={providers} />
+      {(errors?.["model.provider"] ?? errors?.["model.model"] ?? errors?.model) && (
+        <Text size="xs" c="red" role="alert">
+          {errors?.["model.provider"] ?? errors?.["model.model"] ?? errors?.model}
+        </Text>
+      )}
       {form.fallbacks.map((fallback, index) => (
         <ModelPicker
           // Rows are positional: added at the end, removed by index.
@@ -54,6 +60,7 @@ export function ModelSection({
         min={1}
         max={500}
         value={form.maxSteps}
+        error={errors?.maxSteps}
         onChange={(value) => set("maxSteps", typeof value === "number" ? value : Number(value) || 20)}
         w={200}
       />

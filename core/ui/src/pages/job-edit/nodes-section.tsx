@@ -4,7 +4,7 @@ import type { FleetNode } from "../../api/types.ts";
 import { type SectionProps, toolOptionsFor } from "./form-model.ts";
 import { Section } from "./section.tsx";
 
-export function NodesSection({ form, set, nodes }: SectionProps & { nodes: FleetNode[] }) {
+export function NodesSection({ form, set, nodes, errors }: SectionProps & { nodes: FleetNode[] }) {
   const toolOptions = useMemo(() => toolOptionsFor(nodes, form.nodes, form.tools), [nodes, form.nodes, form.tools]);
   return (
     <Section title="Nodes and tools" description="Where the agent may act, and with which tools.">
@@ -18,6 +18,7 @@ export function NodesSection({ form, set, nodes }: SectionProps & { nodes: Fleet
           label: `${n.name}${n.status === "online" ? "" : " (offline)"}`,
         }))}
         value={form.nodes}
+        error={errors?.nodes}
         onChange={(value) => set("nodes", value)}
         searchable
         clearable

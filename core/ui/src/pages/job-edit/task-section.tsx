@@ -3,7 +3,7 @@ import type { SectionProps } from "./form-model.ts";
 import { PromptPreview } from "./prompt-preview.tsx";
 import { Section } from "./section.tsx";
 
-export function TaskSection({ form, set }: SectionProps) {
+export function TaskSection({ form, set, errors }: SectionProps) {
   return (
     <Section title="Task">
       <TextInput
@@ -11,6 +11,7 @@ export function TaskSection({ form, set }: SectionProps) {
         required
         placeholder="disk-report"
         value={form.name}
+        error={errors?.name}
         onChange={(e) => set("name", e.currentTarget.value)}
       />
       <Textarea
@@ -22,6 +23,7 @@ export function TaskSection({ form, set }: SectionProps) {
         maxRows={16}
         placeholder="Check disk space on this server and summarise."
         value={form.prompt}
+        error={errors?.prompt}
         onChange={(e) => set("prompt", e.currentTarget.value)}
       />
       {/* Only once the prompt has a placeholder: most prompts are plain text. */}

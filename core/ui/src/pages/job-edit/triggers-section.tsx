@@ -5,7 +5,13 @@ import { WebhookField } from "../../components/webhook-field.tsx";
 import { type SectionProps, slugify } from "./form-model.ts";
 import { Section } from "./section.tsx";
 
-export function TriggersSection({ form, set, setForm, hasStoredSecret }: SectionProps & { hasStoredSecret: boolean }) {
+export function TriggersSection({
+  form,
+  set,
+  setForm,
+  hasStoredSecret,
+  errors,
+}: SectionProps & { hasStoredSecret: boolean }) {
   return (
     <Section title="Triggers" description="Run now always works; a job may also run on a schedule and on a webhook.">
       <Checkbox
@@ -45,6 +51,7 @@ export function TriggersSection({ form, set, setForm, hasStoredSecret }: Section
           slug={form.slug}
           secret={form.secret}
           hasStoredSecret={hasStoredSecret}
+          errors={{ slug: errors?.["webhook.slug"], secret: errors?.["webhook.secret"] }}
           onChange={({ slug, secret }) => setForm((f) => ({ ...f, slug, secret }))}
         />
       )}
@@ -53,6 +60,7 @@ export function TriggersSection({ form, set, setForm, hasStoredSecret }: Section
           label="Public: anyone who knows the URL may start this job"
           description="The Core saves a webhook without a secret only when you say so here"
           checked={form.webhookPublic}
+          error={errors?.webhook}
           onChange={(e) => set("webhookPublic", e.currentTarget.checked)}
         />
       )}
