@@ -1,7 +1,6 @@
-import { createHash } from "node:crypto";
-import { ProtocolError, refMatches, toolRef } from "@fabricore/protocol";
-import type { AgentModel, AgentTool, RunStep, ToolRouter, ToolToName } from "../agent/index.ts";
-import { FleetTools, type FleetToolsOptions, nameToolsForModel, runAgent, toolResultText } from "../agent/index.ts";
+import { refMatches } from "@fabricore/protocol";
+import type { AgentModel, AgentTool, RunStep, ToolToName } from "../agent/index.ts";
+import { FleetTools, type FleetToolsOptions, nameToolsForModel, runAgent } from "../agent/index.ts";
 import { isDatabaseBusy, isStorageFull } from "../database/errors.ts";
 import type { JobsRepo, ProvidersRepo, RunsRepo, StepsRepo } from "../database/index.ts";
 import type { FleetNode, Job, Run } from "../database/types.ts";
@@ -11,7 +10,7 @@ import type { NodeHub } from "../nodes/node-hub.ts";
 import { SecretsError } from "../secrets/errors.ts";
 import type { SecretRedactor } from "../secrets/redactor.ts";
 import type { UnreadableSecrets } from "../secrets/unreadable-secrets.ts";
-import { type Audit, sha256Hex } from "../services/audit.ts";
+import type { Audit } from "../services/audit.ts";
 import { providerConfig } from "../services/provider-credentials.ts";
 import type { ApprovalGate } from "./approval-gate.ts";
 import { FanOutRunner } from "./fan-out.ts";
@@ -20,6 +19,7 @@ import { effectiveApprovalPolicy, hasUntrustedInput, runUserMessage, UNTRUSTED_I
 import type { Logger } from "./run-queue.ts";
 import { allOfflineError, fleetToolsOptions, noTargetsError, resolveRunTargets } from "./run-targets.ts";
 import { outputInstruction, structuredOutputCheck } from "./structured-output.ts";
+import { runToolRouter } from "./tool-router.ts";
 
 export interface RunExecutorDeps {
   runs: RunsRepo;
@@ -232,10 +232,8 @@ export class RunExecutor {
     const seqByRun = { run: run.id };
     await this.deps.refreshRedactor?.();
     const redact = <T>(value: T): T => (this.deps.redactor ? this.deps.redactor.redactDeep(value) : value);
-    const hubRouter = this.router(run, job);
     // A public webhook's runs: tools that may write wait for a person (SECURITY.md "Webhook input is data").
-    const policy = effectiveApprovalPolicy(job, run, task.tools);
-    const router = this.deps.approvals ? this.deps.approvals.wrap(hubRouter, run.id, policy) : hubRouter;
+    const router = runToolRouter(this.deps, run, job, effectiveApprovalPolicy(job, run, task.tools));
     const schema = job.output?.schema;
     return runAgent({
       runId: run.id,
@@ -354,71 +352,6 @@ export class RunExecutor {
     }
     return { tools: nameToolsForModel(toName).tools, offline };
   }
-
-  private router(run: Run, job: Job): ToolRouter {
-    // Tool calls are counted and timed by the hub itself (nodes/instrumented-node-access.ts).
-    const { hub, audit, redactor, events } = this.deps;
-    return {
-      call: async (tool, args, opts) => {
-        const started = performance.now();
-        const at = new Date().toISOString();
-        const record = (outcome: "ok" | "failed", detail: Record<string, unknown>, resultText?: string) =>
-          audit?.record({
-            actor: `job:${job.name}`,
-            action: "tool.call",
-            target: `${tool.nodeName}/${toolRef(tool)}`,
-            outcome,
-            detail: {
-              runId: run.id,
-              jobId: job.id,
-              trigger: run.trigger,
-              nodeId: tool.nodeId,
-              tool: tool.name,
-              source: tool.source,
-              arguments: redactor ? redactor.redactDeep(args) : args,
-              callId: opts.callId,
-              startedAt: at,
-              durationMs: Math.round(performance.now() - started),
-              ...detail,
-            },
-            resultHash: resultText === undefined ? null : sha256Hex(resultText),
-          });
-        try {
-          const raw = await hub.callTool(
-            tool.nodeId,
-            {
-              name: tool.name,
-              source: tool.source,
-              arguments: args,
-              deadlineMs: opts.deadlineMs,
-              callId: boundedCallId(opts.callId),
-            },
-            {
-              signal: opts.signal,
-              // Shown live on the run's page (issue 22.2), through the same redaction as the result.
-              // A piece is redacted alone: a secret split across two pieces is caught only in the
-              // stored result (what a reload shows), as with streamed model text.
-              onOutput: (stream, text) =>
-                events.publish(run.id, {
-                  type: "output",
-                  callId: opts.callId,
-                  stream,
-                  text: redactor ? redactor.redact(text) : text,
-                }),
-            },
-          );
-          // Redacted here, before the loop sees it: the model, the stored step and the audit hash
-          // all get the same text, with no secret value in it.
-          const result = redactor ? redactor.redactDeep(raw) : raw;
-          await record("ok", { isError: result.isError }, toolResultText(result));
-          return result;
-        } catch (error) {
-          await record("failed", { error: error instanceof Error ? error.message : String(error) });
-          throw error instanceof ProtocolError ? error : new ProtocolError("internal", String(error));
-        }
-      },
-    };
-  }
 }
 
 /** A full disk or a locked database, said so in the run's error (the loop reports it as the reason). */
@@ -429,10 +362,4 @@ function storageProblem(error: unknown): Error | undefined {
     return new Error("the database stayed locked, so this run's steps could not be saved", { cause: error });
   }
   return undefined;
-}
-
-/** The protocol caps call ids at 128 characters; a provider's long tool-call id is hashed to fit
- * (still stable, so a retried call keeps its id). */
-function boundedCallId(callId: string): string {
-  return callId.length <= 128 ? callId : `h:${createHash("sha256").update(callId).digest("hex")}`;
 }
