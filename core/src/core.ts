@@ -40,6 +40,7 @@ import { ApprovalGate } from "./runs/approval-gate.ts";
 import { startChainedRuns } from "./runs/chain-rules.ts";
 import { LocalRunEventBus, type RunEventBus } from "./runs/run-events.ts";
 import { RunExecutor } from "./runs/run-executor.ts";
+import { RunLifecycle } from "./runs/run-lifecycle.ts";
 import { DbRunQueue, type RunQueue } from "./runs/run-queue.ts";
 import { CronScheduler, type Misfire, type Scheduler } from "./scheduler/cron-scheduler.ts";
 import { RunRetention } from "./scheduler/run-retention.ts";
@@ -152,6 +153,7 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
   const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
   const nodeVersion = servedNodeVersion(repoRoot, CORE_VERSION);
   const events: RunEventBus = cluster?.events ?? new LocalRunEventBus();
+  const lifecycle = new RunLifecycle({ runs: repos.runs, events, logger });
   const llmFactory = options.llmFactory ?? ((provider: ProviderConfig) => createLlmClient(provider));
   const audit = new Audit(repos.audit, logger);
   const redactor = options.redactor ?? new SecretRedactor();
@@ -240,7 +242,7 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
   for (const runId of staleRuns) await notifier.hook(runId, "failed");
   const approvals = new ApprovalGate({
     runs: repos.runs,
-    events,
+    lifecycle,
     pollMs: options.approvalPollMs,
     onStatus: notifier.hook,
   });
@@ -317,6 +319,7 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
     nodes: repos.nodes,
     llm: llmFactory,
     events,
+    lifecycle,
     metrics,
     logger,
     toolDeadlineMs: env.FABRICORE_TOOL_TIMEOUT_SECONDS * 1000,
@@ -364,12 +367,8 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
   cluster?.replicas({
     activeRunOwners: () => repos.runs.activeOwners(),
     failRunsOf: async (runOwner, reason) => {
-      const failed = await repos.runs.failStale({ owner: runOwner, reason });
-      for (const runId of failed) {
-        events.publish(runId, { type: "status", status: "failed", output: null, error: reason });
-        events.publish(runId, { type: "done", status: "failed" });
-        await notifier.hook(runId, "failed");
-      }
+      const failed = await lifecycle.failStale({ owner: runOwner, reason });
+      for (const runId of failed) await notifier.hook(runId, "failed");
       return failed;
     },
   });
@@ -378,7 +377,7 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
     steps: repos.steps,
     jobs: repos.jobs,
     queue,
-    events,
+    lifecycle,
     metrics,
     audit,
     approvals,

@@ -15,6 +15,7 @@ import { providerConfig } from "../services/provider-credentials.ts";
 import type { ApprovalGate } from "./approval-gate.ts";
 import { FanOutRunner } from "./fan-out.ts";
 import type { RunEventBus, RunStatusHook } from "./run-events.ts";
+import type { RunLifecycle } from "./run-lifecycle.ts";
 import { effectiveApprovalPolicy, hasUntrustedInput, runUserMessage, UNTRUSTED_INPUT_RULE } from "./run-message.ts";
 import type { Logger } from "./run-queue.ts";
 import { allOfflineError, fleetToolsOptions, noTargetsError, resolveRunTargets } from "./run-targets.ts";
@@ -51,8 +52,8 @@ export interface RunExecutorDeps {
   afterFinish?: (runId: string) => Promise<void>;
   /** Told once the final status is stored (notifications). */
   onStatus?: RunStatusHook;
-  /** How long storing a run's end is retried while the disk is full or the database locked (60 s). */
-  finishRetryMs?: number;
+  /** Where every status change is stored and announced. */
+  lifecycle: RunLifecycle;
 }
 
 const SYSTEM_PROMPT = [
@@ -74,6 +75,7 @@ export class RunExecutor {
       nodes: deps.nodes,
       hub: deps.hub,
       events: deps.events,
+      lifecycle: deps.lifecycle,
       logger: deps.logger,
       executeChild: (childId, signal) => this.execute(childId, signal),
       summarize: (parent, job, prompt, signal) => this.summarize(parent, job, prompt, signal),
@@ -81,12 +83,12 @@ export class RunExecutor {
   }
 
   async execute(runId: string, signal: AbortSignal): Promise<void> {
-    const { runs, events, metrics, logger } = this.deps;
+    const { runs, lifecycle, metrics, logger } = this.deps;
     const run = await runs.get(runId);
     if (!run) return;
     const started = Date.now();
     metrics.runsStarted.inc();
-    events.publish(run.id, { type: "status", status: "running" });
+    await lifecycle.transition(run.id, { status: "running", from: "queued" });
     let result: {
       status: "succeeded" | "failed" | "cancelled";
       output: string | null;
@@ -114,47 +116,20 @@ export class RunExecutor {
         ...(result.result !== undefined ? { result: redactor.redactDeep(result.result) } : {}),
       };
     }
-    await this.recordFinish(run.id, {
+    await lifecycle.transition(run.id, {
       status: result.status,
       output: result.output,
       error: result.error ?? null,
       ...(result.usage ? { usage: result.usage } : {}),
       ...(result.result !== undefined ? { result: result.result } : {}),
+      retryStorage: true,
     });
     metrics.runFinished({ status: result.status, trigger: run.trigger }, (Date.now() - started) / 1000);
-    events.publish(run.id, {
-      type: "status",
-      status: result.status,
-      output: result.output,
-      error: result.error ?? null,
-    });
-    events.publish(run.id, { type: "done", status: result.status });
     // After the run is recorded: a chained run's input is read from the stored run.
     await this.deps.afterFinish?.(run.id).catch((error: unknown) => {
       logger.error({ err: error, runId }, "starting the jobs chained after this run failed");
     });
     await this.deps.onStatus?.(run.id, result.status);
-  }
-
-  /**
-   * Stores the final status. A full disk or a locked database is usually over soon (space freed, the
-   * lock released); giving up at once would leave the run `running` until the Core restarts, so the
-   * write is retried for a while (finish only moves a run out of a non-final status: retrying is safe).
-   */
-  private async recordFinish(runId: string, fields: Parameters<RunsRepo["finish"]>[1]): Promise<void> {
-    const retryForMs = this.deps.finishRetryMs ?? 60_000;
-    const startedAt = Date.now();
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await this.deps.runs.finish(runId, fields);
-        return;
-      } catch (error) {
-        const transient = isStorageFull(error) || isDatabaseBusy(error);
-        if (!transient || Date.now() - startedAt >= retryForMs) throw error;
-        if (attempt === 0) this.deps.logger.warn({ err: error, runId }, "cannot record the run's end yet; retrying");
-        await new Promise((r) => setTimeout(r, Math.min(250 * 2 ** attempt, 2_000)));
-      }
-    }
   }
 
   private async executeRun(run: Run, signal: AbortSignal) {

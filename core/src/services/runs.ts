@@ -4,7 +4,7 @@ import { CoreError } from "../errors.ts";
 import type { Metrics } from "../metrics.ts";
 import type { ApprovalGate } from "../runs/approval-gate.ts";
 import { childView, fanOutSummary } from "../runs/fan-out.ts";
-import type { RunEventBus } from "../runs/run-events.ts";
+import type { RunLifecycle } from "../runs/run-lifecycle.ts";
 import type { RunQueue } from "../runs/run-queue.ts";
 import { type RunErrorCode, runErrorCode } from "../runs/run-targets.ts";
 import type { Audit, AuditActor } from "./audit.ts";
@@ -17,7 +17,7 @@ export class Runs {
     steps: StepsRepo;
     jobs: JobsRepo;
     queue: RunQueue;
-    events: RunEventBus;
+    lifecycle: RunLifecycle;
     metrics: Metrics;
     audit?: Audit;
     approvals?: Pick<ApprovalGate, "notify">;
@@ -89,7 +89,7 @@ export class Runs {
   async cancel(runId: string, by?: AuditActor): Promise<Run> {
     const run = await this.get(runId);
     if (run.status === "queued") {
-      await this.deps.runs.finish(run.id, { status: "cancelled", error: "cancelled before it started" });
+      await this.deps.lifecycle.transition(run.id, { status: "cancelled", error: "cancelled before it started" });
     } else if (run.status === "running" || run.status === "waiting_approval") {
       // Executing here: abort it; the executor records "cancelled". Executing elsewhere (another
       // replica): the request is stored and that replica's executor sees it.
@@ -104,12 +104,7 @@ export class Runs {
       target: run.id,
       detail: { jobId: run.jobId, was: run.status },
     });
-    const after = await this.get(runId);
-    if (after.status === "cancelled") {
-      this.deps.events.publish(run.id, { type: "status", status: "cancelled", error: after.error });
-      this.deps.events.publish(run.id, { type: "done", status: "cancelled" });
-    }
-    return after;
+    return this.get(runId);
   }
 
   async get(runId: string): Promise<Run> {
