@@ -125,6 +125,19 @@ export class RunExecutor {
       retryStorage: true,
     });
     metrics.runFinished({ status: result.status, trigger: run.trigger }, (Date.now() - started) / 1000);
+    // One structured line per run outcome (a failed run used to leave only HTTP access lines).
+    logger[result.status === "failed" ? "warn" : "info"](
+      {
+        runId: run.id,
+        jobId: run.jobId,
+        trigger: run.trigger,
+        status: result.status,
+        durationMs: Date.now() - started,
+        ...(result.usage ? { usage: result.usage } : {}),
+        ...(result.error !== undefined ? { error: result.error } : {}),
+      },
+      `run ${result.status}`,
+    );
     // After the run is recorded: a chained run's input is read from the stored run.
     await this.deps.afterFinish?.(run.id).catch((error: unknown) => {
       logger.error({ err: error, runId }, "starting the jobs chained after this run failed");

@@ -1,4 +1,4 @@
-import type { JobsRepo, RunDeliveriesRepo, RunsRepo, StepsRepo } from "../database/index.ts";
+import type { AuditRepo, JobsRepo, RunDeliveriesRepo, RunsRepo, StepsRepo } from "../database/index.ts";
 import type { Job, NewRun, Run, RunListQuery, RunTrigger } from "../database/types.ts";
 import { CoreError } from "../errors.ts";
 import type { Metrics } from "../metrics.ts";
@@ -20,6 +20,8 @@ export class Runs {
     lifecycle: RunLifecycle;
     metrics: Metrics;
     audit?: Audit;
+    /** Read back for `cancelledBy` (who cancelled a run is its `run.cancel` entry). */
+    auditLog?: Pick<AuditRepo, "list">;
     approvals?: Pick<ApprovalGate, "notify">;
     deliveries?: Pick<RunDeliveriesRepo, "listForRun">;
   };
@@ -88,15 +90,11 @@ export class Runs {
 
   async cancel(runId: string, by?: AuditActor): Promise<Run> {
     const run = await this.get(runId);
-    if (run.status === "queued") {
-      await this.deps.lifecycle.transition(run.id, { status: "cancelled", error: "cancelled before it started" });
-    } else if (run.status === "running" || run.status === "waiting_approval") {
-      // Executing here: abort it; the executor records "cancelled". Executing elsewhere (another
-      // replica): the request is stored and that replica's executor sees it.
-      if (!this.deps.queue.abortLocal(run.id, "cancelled by a user")) await this.deps.runs.requestCancel(run.id);
-    } else {
+    if (run.status !== "queued" && run.status !== "running" && run.status !== "waiting_approval") {
       throw new CoreError("conflict", `run is already ${run.status}`);
     }
+    // Recorded before acting: the entry is where `cancelledBy` comes from, and the executor may
+    // finish the run as cancelled before this call returns.
     await this.deps.audit?.record({
       actor: by?.actor ?? "system",
       ip: by?.ip ?? null,
@@ -104,6 +102,13 @@ export class Runs {
       target: run.id,
       detail: { jobId: run.jobId, was: run.status },
     });
+    if (run.status === "queued") {
+      await this.deps.lifecycle.transition(run.id, { status: "cancelled", error: "cancelled before it started" });
+    } else {
+      // Executing here: abort it; the executor records "cancelled". Executing elsewhere (another
+      // replica): the request is stored and that replica's executor sees it.
+      if (!this.deps.queue.abortLocal(run.id, "cancelled by a user")) await this.deps.runs.requestCancel(run.id);
+    }
     return this.get(runId);
   }
 
@@ -113,6 +118,12 @@ export class Runs {
     return run;
   }
 
+  /** The user who cancelled the run; null when the Core did (a parent failed, a budget) or the log is not read here. */
+  private async cancelledBy(runId: string): Promise<string | null> {
+    const entries = await this.deps.auditLog?.list({ action: "run.cancel", target: runId, limit: 1 });
+    return entries?.[0]?.actor ?? null;
+  }
+
   /** A fan-out parent also lists its children (CONTRACT "Fleet jobs") and counts them. */
   async view(runId: string) {
     const run = await this.get(runId);
@@ -120,6 +131,7 @@ export class Runs {
     const deliveries = (await this.deps.deliveries?.listForRun(run.id)) ?? [];
     const view = {
       ...withErrorCode(run),
+      cancelledBy: run.status === "cancelled" ? await this.cancelledBy(run.id) : null,
       steps: steps.map((s) => ({ seq: s.seq, at: s.createdAt, ...s.data, type: s.type })),
       // CONTRACT: `deliveries: [{channel, event, status, attempts, lastError}]`, plus when.
       deliveries: deliveries.map((d) => ({

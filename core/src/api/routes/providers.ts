@@ -2,9 +2,10 @@ import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import type { CoreContext } from "../../core-context.ts";
 import { CoreError } from "../../errors.ts";
-import { LlmError } from "../../llm/index.ts";
+import { type LlmClient, LlmError } from "../../llm/index.ts";
+import { providerConfig } from "../../services/provider-credentials.ts";
 import { actorOf } from "../auth.ts";
-import { IdParams, ProviderBody, ProviderPatchBody } from "../schemas.ts";
+import { IdParams, ProviderBody, ProviderPatchBody, ProviderTestBody } from "../schemas.ts";
 
 export async function providerRoutes(app: FastifyInstance, ctx: CoreContext): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -100,14 +101,49 @@ export async function providerRoutes(app: FastifyInstance, ctx: CoreContext): Pr
   /** Operator, for the same reason as the model list. */
   r.post("/api/providers/:id/test", { schema: { params: IdParams }, config: { role: "operator" } }, async (request) => {
     const provider = await find(request.params.id);
-    const client = await ctx.llmFor(provider.id);
-    const started = performance.now();
-    try {
-      const models = await client.listModels({ signal: AbortSignal.timeout(15_000) });
-      return { ok: true, models: models.length, latencyMs: Math.round(performance.now() - started) };
-    } catch (error) {
-      const code = error instanceof LlmError ? error.code : "connection_failed";
-      return { ok: false, error: { code, message: error instanceof Error ? error.message : String(error) } };
-    }
+    return connectionTest(await ctx.llmFor(provider.id));
   });
+
+  /**
+   * The form's Test before save (issue 22.6): the settings as typed, nothing stored. Admin, like
+   * saving them: it points the Core (and, with `providerId`, a stored key) at any address.
+   */
+  r.post("/api/providers/test", { schema: { body: ProviderTestBody }, config: { role: "admin" } }, async (request) => {
+    const { providerId, options: given, apiKey, ...body } = request.body;
+    const stored = providerId !== undefined ? await find(providerId) : null;
+    const base = stored
+      ? await providerConfig(ctx.repos.providers, stored)
+      : { kind: body.kind, baseUrl: null, apiKey: null, options: {} };
+    const { headers, ...options } = given ?? {};
+    const storedHeaders = base.options?.headers;
+    return connectionTest(
+      ctx.llmForConfig({
+        kind: body.kind,
+        name: body.name ?? stored?.name ?? "new provider",
+        baseUrl: body.baseUrl ?? (stored && stored.kind === body.kind ? base.baseUrl : null),
+        apiKey: apiKey ?? base.apiKey ?? null,
+        options: {
+          ...(given !== undefined ? options : base.options),
+          ...((headers ?? storedHeaders) ? { headers: headers ?? storedHeaders } : {}),
+        },
+      }),
+    );
+  });
+}
+
+/** `{ok, models, latencyMs}` or `{ok: false, error}`: a failed connection is an answer, not an error. */
+async function connectionTest(client: LlmClient) {
+  const started = performance.now();
+  try {
+    const models = await client.listModels({ signal: AbortSignal.timeout(15_000) });
+    return {
+      ok: true,
+      models: models.length,
+      modelIds: models.slice(0, 20).map((m) => m.id),
+      latencyMs: Math.round(performance.now() - started),
+    };
+  } catch (error) {
+    const code = error instanceof LlmError ? error.code : "connection_failed";
+    return { ok: false, error: { code, message: error instanceof Error ? error.message : String(error) } };
+  }
 }

@@ -5,7 +5,7 @@ import { FINAL_RUN_STATUSES } from "../../database/types.ts";
 import { CoreError } from "../../errors.ts";
 import type { RunEvent } from "../../runs/run-events.ts";
 import { actorOf } from "../auth.ts";
-import { ApproveBody, DenyBody, IdParams, RunsQuery } from "../schemas.ts";
+import { ApproveBody, DenyBody, IdParams, RunStatsQuery, RunsQuery } from "../schemas.ts";
 import { API_CSP, securityHeaders } from "../security-headers.ts";
 
 const KEEPALIVE_MS = 15_000;
@@ -16,6 +16,11 @@ export async function runRoutes(app: FastifyInstance, ctx: CoreContext): Promise
   r.get("/api/runs", { schema: { querystring: RunsQuery }, config: { role: "viewer" } }, async (request) =>
     ctx.runs.list(request.query),
   );
+
+  // Registered before /api/runs/:id in spirit: Fastify prefers the static segment anyway.
+  r.get("/api/runs/stats", { schema: { querystring: RunStatsQuery }, config: { role: "viewer" } }, async (request) => ({
+    days: await ctx.repos.runStats.daily(request.query.days, { jobId: request.query.jobId }),
+  }));
 
   r.get("/api/runs/:id", { schema: { params: IdParams }, config: { role: "viewer" } }, async (request) =>
     ctx.runs.view(request.params.id),
