@@ -42,6 +42,7 @@ import { ApprovalGate } from "./runs/approval-gate.ts";
 import { startChainedRuns } from "./runs/chain-rules.ts";
 import { LocalRunEventBus, type RunEventBus } from "./runs/run-events.ts";
 import { RunExecutor } from "./runs/run-executor.ts";
+import { RunLifecycle } from "./runs/run-lifecycle.ts";
 import { DbRunQueue, type RunQueue } from "./runs/run-queue.ts";
 import { CronScheduler, type Misfire, type Scheduler } from "./scheduler/cron-scheduler.ts";
 import { RunRetention } from "./scheduler/run-retention.ts";
@@ -156,6 +157,7 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
   // Signs the Node builds this Core serves; Nodes pin its public key at enrollment (self-update).
   const releaseKey = ReleaseKey.open(env.FABRICORE_NODE_RELEASE_KEY ?? join(env.dataDir, "node-release-key.pem"));
   const events: RunEventBus = cluster?.events ?? new LocalRunEventBus();
+  const lifecycle = new RunLifecycle({ runs: repos.runs, events, logger });
   const llmFactory = options.llmFactory ?? ((provider: ProviderConfig) => createLlmClient(provider));
   const audit = new Audit(repos.audit, logger);
   const redactor = options.redactor ?? new SecretRedactor();
@@ -244,7 +246,7 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
   for (const runId of staleRuns) await notifier.hook(runId, "failed");
   const approvals = new ApprovalGate({
     runs: repos.runs,
-    events,
+    lifecycle,
     pollMs: options.approvalPollMs,
     onStatus: notifier.hook,
   });
@@ -332,6 +334,7 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
     nodes: repos.nodes,
     llm: llmFactory,
     events,
+    lifecycle,
     metrics,
     logger,
     toolDeadlineMs: env.FABRICORE_TOOL_TIMEOUT_SECONDS * 1000,
@@ -380,12 +383,8 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
   cluster?.replicas({
     activeRunOwners: () => repos.runs.activeOwners(),
     failRunsOf: async (runOwner, reason) => {
-      const failed = await repos.runs.failStale({ owner: runOwner, reason });
-      for (const runId of failed) {
-        events.publish(runId, { type: "status", status: "failed", output: null, error: reason });
-        events.publish(runId, { type: "done", status: "failed" });
-        await notifier.hook(runId, "failed");
-      }
+      const failed = await lifecycle.failStale({ owner: runOwner, reason });
+      for (const runId of failed) await notifier.hook(runId, "failed");
       return failed;
     },
   });
@@ -394,7 +393,7 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
     steps: repos.steps,
     jobs: repos.jobs,
     queue,
-    events,
+    lifecycle,
     metrics,
     audit,
     auditLog: repos.audit,

@@ -3,7 +3,8 @@ import type { AgentTool, ToolRouter } from "../agent/types.ts";
 import { newId } from "../database/ids.ts";
 import type { RunsRepo } from "../database/index.ts";
 import type { ApprovalDecision, ApprovalPolicy, PendingApproval } from "../database/types.ts";
-import type { RunEventBus, RunStatusHook } from "./run-events.ts";
+import type { RunStatusHook } from "./run-events.ts";
+import type { RunLifecycle } from "./run-lifecycle.ts";
 
 export const DEFAULT_APPROVAL_TIMEOUT_SECONDS = 3600;
 
@@ -16,8 +17,9 @@ export function needsApproval(policy: ApprovalPolicy | null | undefined, tool: A
 }
 
 export interface ApprovalGateDeps {
-  runs: Pick<RunsRepo, "beginApproval" | "approvalDecision" | "endApproval">;
-  events: RunEventBus;
+  runs: Pick<RunsRepo, "approvalDecision">;
+  /** Stores and announces `waiting_approval` and the way back to `running`. */
+  lifecycle: RunLifecycle;
   /** How often a waiting call re-reads the database for a decision made on another replica. */
   pollMs?: number;
   now?: () => Date;
@@ -83,17 +85,19 @@ export class ApprovalGate {
       deadline: new Date(requestedAt.getTime() + timeoutSeconds * 1000).toISOString(),
     };
     if (signal.aborted) throw new ProtocolError("cancelled", "the run was cancelled");
-    if (!(await this.deps.runs.beginApproval(runId, pending))) {
+    if (!(await this.deps.lifecycle.transition(runId, { status: "waiting_approval", pendingApproval: pending }))) {
       throw new ProtocolError("cancelled", "the run is no longer active");
     }
-    this.deps.events.publish(runId, { type: "status", status: "waiting_approval", pendingApproval: pending });
     await this.deps.onStatus?.(runId, "waiting_approval", { approval: pending });
     let decision: ApprovalDecision | undefined;
     try {
       decision = await this.waitForDecision(runId, pending.id, timeoutSeconds * 1000, signal);
     } finally {
-      await this.deps.runs.endApproval(runId);
-      if (!signal.aborted) this.deps.events.publish(runId, { type: "status", status: "running" });
+      await this.deps.lifecycle.transition(runId, {
+        status: "running",
+        from: "waiting_approval",
+        announce: !signal.aborted,
+      });
     }
     if (signal.aborted) throw new ProtocolError("cancelled", "the run was cancelled while waiting for approval");
     const durationMs = Math.max(0, now().getTime() - requestedAt.getTime());

@@ -2,6 +2,7 @@ import type { RunsRepo } from "../database/index.ts";
 import type { FanOut, FleetNode, Job, Run, Usage } from "../database/types.ts";
 import type { NodeHub } from "../nodes/node-hub.ts";
 import type { RunEventBus } from "./run-events.ts";
+import type { RunLifecycle } from "./run-lifecycle.ts";
 import type { Logger } from "./run-queue.ts";
 import { noTargetsError, resolveRunTargets } from "./run-targets.ts";
 
@@ -19,6 +20,7 @@ export interface FanOutDeps {
   nodes: { list(): Promise<FleetNode[]> };
   hub: Pick<NodeHub, "get">;
   events: RunEventBus;
+  lifecycle: RunLifecycle;
   logger: Logger;
   /** Runs one claimed child to its final status, offered only its Node's tools (the executor). */
   executeChild: (childId: string, signal: AbortSignal) => Promise<void>;
@@ -163,9 +165,7 @@ export class FanOutRunner {
   }
 
   private async finishChild(parentId: string, childId: string, status: "skipped", error: string): Promise<void> {
-    await this.deps.runs.finish(childId, { status, error });
-    this.deps.events.publish(childId, { type: "status", status, output: null, error });
-    this.deps.events.publish(childId, { type: "done", status });
+    await this.deps.lifecycle.transition(childId, { status, output: null, error });
     this.publishChildren(parentId);
   }
 

@@ -3,6 +3,7 @@ import type { Run } from "../database/types.ts";
 import { createMetrics } from "../metrics.ts";
 import { LocalRunEventBus } from "./run-events.ts";
 import { RunExecutor, type RunExecutorDeps } from "./run-executor.ts";
+import { RunLifecycle, type RunLifecycleDeps } from "./run-lifecycle.ts";
 
 /** A driver error as better-sqlite3 throws it. */
 const sqliteError = (code: string) =>
@@ -15,20 +16,28 @@ function executor(finish: () => Promise<unknown>, finishRetryMs?: number) {
   const logged: LogLine[] = [];
   const log = (level: LogLine["level"]) => (obj: object | string, msg?: string) =>
     void logged.push({ level, obj, msg });
-  const deps = {
-    runs: {
-      get: async (id: string) => ({ id, jobId: "gone", trigger: "manual" }) as unknown as Run,
-      finish: async (_id: string, fields: unknown) => {
-        calls.push(fields);
-        return finish();
-      },
+  const runs = {
+    get: async (id: string) => ({ id, jobId: "gone", trigger: "manual" }) as unknown as Run,
+    finish: async (_id: string, fields: unknown) => {
+      calls.push(fields);
+      return finish();
     },
+  };
+  const events = new LocalRunEventBus();
+  const logger = { info: log("info"), warn: log("warn"), error: log("error") };
+  const deps = {
+    runs,
     // The job is gone: the run ends at once, and only recording its end is left.
     jobs: { get: async () => undefined },
-    events: new LocalRunEventBus(),
+    events,
+    lifecycle: new RunLifecycle({
+      runs: runs as unknown as RunLifecycleDeps["runs"],
+      events,
+      logger,
+      ...(finishRetryMs !== undefined ? { finishRetryMs } : {}),
+    }),
     metrics: createMetrics(),
-    logger: { info: log("info"), warn: log("warn"), error: log("error") },
-    ...(finishRetryMs !== undefined ? { finishRetryMs } : {}),
+    logger,
   } as unknown as RunExecutorDeps;
   return { executor: new RunExecutor(deps), calls, logged };
 }

@@ -1,7 +1,6 @@
-import { createHash } from "node:crypto";
-import { ProtocolError, refMatches, toolRef } from "@fabricore/protocol";
-import type { AgentModel, AgentTool, RunStep, ToolRouter, ToolToName } from "../agent/index.ts";
-import { FleetTools, type FleetToolsOptions, nameToolsForModel, runAgent, toolResultText } from "../agent/index.ts";
+import { refMatches } from "@fabricore/protocol";
+import type { AgentModel, AgentTool, RunStep, ToolToName } from "../agent/index.ts";
+import { FleetTools, type FleetToolsOptions, nameToolsForModel, runAgent } from "../agent/index.ts";
 import { isDatabaseBusy, isStorageFull } from "../database/errors.ts";
 import type { JobsRepo, ProvidersRepo, RunsRepo, StepsRepo } from "../database/index.ts";
 import type { FleetNode, Job, Run } from "../database/types.ts";
@@ -11,15 +10,17 @@ import type { NodeHub } from "../nodes/node-hub.ts";
 import { SecretsError } from "../secrets/errors.ts";
 import type { SecretRedactor } from "../secrets/redactor.ts";
 import type { UnreadableSecrets } from "../secrets/unreadable-secrets.ts";
-import { type Audit, sha256Hex } from "../services/audit.ts";
+import type { Audit } from "../services/audit.ts";
 import { providerConfig } from "../services/provider-credentials.ts";
 import type { ApprovalGate } from "./approval-gate.ts";
 import { FanOutRunner } from "./fan-out.ts";
 import type { RunEventBus, RunStatusHook } from "./run-events.ts";
+import type { RunLifecycle } from "./run-lifecycle.ts";
 import { effectiveApprovalPolicy, hasUntrustedInput, runUserMessage, UNTRUSTED_INPUT_RULE } from "./run-message.ts";
 import type { Logger } from "./run-queue.ts";
 import { allOfflineError, fleetToolsOptions, noTargetsError, resolveRunTargets } from "./run-targets.ts";
 import { outputInstruction, structuredOutputCheck } from "./structured-output.ts";
+import { runToolRouter } from "./tool-router.ts";
 
 export interface RunExecutorDeps {
   runs: RunsRepo;
@@ -53,8 +54,8 @@ export interface RunExecutorDeps {
   afterFinish?: (runId: string) => Promise<void>;
   /** Told once the final status is stored (notifications). */
   onStatus?: RunStatusHook;
-  /** How long storing a run's end is retried while the disk is full or the database locked (60 s). */
-  finishRetryMs?: number;
+  /** Where every status change is stored and announced. */
+  lifecycle: RunLifecycle;
 }
 
 const SYSTEM_PROMPT = [
@@ -76,6 +77,7 @@ export class RunExecutor {
       nodes: deps.nodes,
       hub: deps.hub,
       events: deps.events,
+      lifecycle: deps.lifecycle,
       logger: deps.logger,
       executeChild: (childId, signal) => this.execute(childId, signal),
       summarize: (parent, job, prompt, signal) => this.summarize(parent, job, prompt, signal),
@@ -83,12 +85,12 @@ export class RunExecutor {
   }
 
   async execute(runId: string, signal: AbortSignal): Promise<void> {
-    const { runs, events, metrics, logger } = this.deps;
+    const { runs, lifecycle, metrics, logger } = this.deps;
     const run = await runs.get(runId);
     if (!run) return;
     const started = Date.now();
     metrics.runsStarted.inc();
-    events.publish(run.id, { type: "status", status: "running" });
+    await lifecycle.transition(run.id, { status: "running", from: "queued" });
     let result: {
       status: "succeeded" | "failed" | "cancelled";
       output: string | null;
@@ -116,12 +118,13 @@ export class RunExecutor {
         ...(result.result !== undefined ? { result: redactor.redactDeep(result.result) } : {}),
       };
     }
-    await this.recordFinish(run.id, {
+    await lifecycle.transition(run.id, {
       status: result.status,
       output: result.output,
       error: result.error ?? null,
       ...(result.usage ? { usage: result.usage } : {}),
       ...(result.result !== undefined ? { result: result.result } : {}),
+      retryStorage: true,
     });
     metrics.runFinished({ status: result.status, trigger: run.trigger }, (Date.now() - started) / 1000);
     // One structured line per run outcome (a failed run used to leave only HTTP access lines).
@@ -137,39 +140,11 @@ export class RunExecutor {
       },
       `run ${result.status}`,
     );
-    events.publish(run.id, {
-      type: "status",
-      status: result.status,
-      output: result.output,
-      error: result.error ?? null,
-    });
-    events.publish(run.id, { type: "done", status: result.status });
     // After the run is recorded: a chained run's input is read from the stored run.
     await this.deps.afterFinish?.(run.id).catch((error: unknown) => {
       logger.error({ err: error, runId }, "starting the jobs chained after this run failed");
     });
     await this.deps.onStatus?.(run.id, result.status);
-  }
-
-  /**
-   * Stores the final status. A full disk or a locked database is usually over soon (space freed, the
-   * lock released); giving up at once would leave the run `running` until the Core restarts, so the
-   * write is retried for a while (finish only moves a run out of a non-final status: retrying is safe).
-   */
-  private async recordFinish(runId: string, fields: Parameters<RunsRepo["finish"]>[1]): Promise<void> {
-    const retryForMs = this.deps.finishRetryMs ?? 60_000;
-    const startedAt = Date.now();
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await this.deps.runs.finish(runId, fields);
-        return;
-      } catch (error) {
-        const transient = isStorageFull(error) || isDatabaseBusy(error);
-        if (!transient || Date.now() - startedAt >= retryForMs) throw error;
-        if (attempt === 0) this.deps.logger.warn({ err: error, runId }, "cannot record the run's end yet; retrying");
-        await new Promise((r) => setTimeout(r, Math.min(250 * 2 ** attempt, 2_000)));
-      }
-    }
   }
 
   private async executeRun(run: Run, signal: AbortSignal) {
@@ -247,10 +222,8 @@ export class RunExecutor {
     const seqByRun = { run: run.id };
     await this.deps.refreshRedactor?.();
     const redact = <T>(value: T): T => (this.deps.redactor ? this.deps.redactor.redactDeep(value) : value);
-    const hubRouter = this.router(run, job);
     // A public webhook's runs: tools that may write wait for a person (SECURITY.md "Webhook input is data").
-    const policy = effectiveApprovalPolicy(job, run, task.tools);
-    const router = this.deps.approvals ? this.deps.approvals.wrap(hubRouter, run.id, policy) : hubRouter;
+    const router = runToolRouter(this.deps, run, job, effectiveApprovalPolicy(job, run, task.tools));
     const schema = job.output?.schema;
     return runAgent({
       runId: run.id,
@@ -371,85 +344,6 @@ export class RunExecutor {
     }
     return { tools: nameToolsForModel(toName).tools, offline };
   }
-
-  private router(run: Run, job: Job): ToolRouter {
-    // Tool calls are counted and timed by the hub itself (nodes/instrumented-node-access.ts).
-    const { hub, audit, redactor, events } = this.deps;
-    return {
-      call: async (tool, args, opts) => {
-        const started = performance.now();
-        const at = new Date().toISOString();
-        const record = (outcome: "ok" | "failed", detail: Record<string, unknown>, resultText?: string) =>
-          audit?.record({
-            actor: `job:${job.name}`,
-            action: "tool.call",
-            target: `${tool.nodeName}/${toolRef(tool)}`,
-            outcome,
-            detail: {
-              runId: run.id,
-              jobId: job.id,
-              trigger: run.trigger,
-              nodeId: tool.nodeId,
-              tool: tool.name,
-              source: tool.source,
-              arguments: redactor ? redactor.redactDeep(args) : args,
-              callId: opts.callId,
-              startedAt: at,
-              durationMs: Math.round(performance.now() - started),
-              ...detail,
-            },
-            resultHash: resultText === undefined ? null : sha256Hex(resultText),
-          });
-        try {
-          const raw = await hub.callTool(
-            tool.nodeId,
-            {
-              name: tool.name,
-              source: tool.source,
-              arguments: args,
-              deadlineMs: opts.deadlineMs,
-              ...(this.deps.toolMaxDeadlineMs !== undefined && {
-                maxDeadlineMs: Math.max(opts.deadlineMs, this.deps.toolMaxDeadlineMs),
-              }),
-              callId: boundedCallId(opts.callId),
-            },
-            {
-              signal: opts.signal,
-              // Shown live on the run's page (issue 22.2), through the same redaction as the result.
-              // A piece is redacted alone: a secret split across two pieces is caught only in the
-              // stored result (what a reload shows), as with streamed model text.
-              onOutput: (stream, text) =>
-                events.publish(run.id, {
-                  type: "output",
-                  callId: opts.callId,
-                  stream,
-                  text: redactor ? redactor.redact(text) : text,
-                }),
-              // MCP progress, on the in-flight call's row; its message is a server's text, redacted too.
-              onProgress: (progress) =>
-                events.publish(run.id, {
-                  type: "progress",
-                  callId: opts.callId,
-                  progress: progress.progress,
-                  ...(progress.total !== undefined && { total: progress.total }),
-                  ...(progress.message !== undefined && {
-                    message: redactor ? redactor.redact(progress.message) : progress.message,
-                  }),
-                }),
-            },
-          );
-          // Redacted here, before the loop sees it: the model, the stored step and the audit hash
-          // all get the same text, with no secret value in it.
-          const result = redactor ? redactor.redactDeep(raw) : raw;
-          await record("ok", { isError: result.isError }, toolResultText(result));
-          return result;
-        } catch (error) {
-          await record("failed", { error: error instanceof Error ? error.message : String(error) });
-          throw error instanceof ProtocolError ? error : new ProtocolError("internal", String(error));
-        }
-      },
-    };
-  }
 }
 
 /** A full disk or a locked database, said so in the run's error (the loop reports it as the reason). */
@@ -460,10 +354,4 @@ function storageProblem(error: unknown): Error | undefined {
     return new Error("the database stayed locked, so this run's steps could not be saved", { cause: error });
   }
   return undefined;
-}
-
-/** The protocol caps call ids at 128 characters; a provider's long tool-call id is hashed to fit
- * (still stable, so a retried call keeps its id). */
-function boundedCallId(callId: string): string {
-  return callId.length <= 128 ? callId : `h:${createHash("sha256").update(callId).digest("hex")}`;
 }

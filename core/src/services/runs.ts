@@ -4,7 +4,7 @@ import { CoreError } from "../errors.ts";
 import type { Metrics } from "../metrics.ts";
 import type { ApprovalGate } from "../runs/approval-gate.ts";
 import { childView, fanOutSummary } from "../runs/fan-out.ts";
-import type { RunEventBus } from "../runs/run-events.ts";
+import type { RunLifecycle } from "../runs/run-lifecycle.ts";
 import type { RunQueue } from "../runs/run-queue.ts";
 import { type RunErrorCode, runErrorCode } from "../runs/run-targets.ts";
 import type { Audit, AuditActor } from "./audit.ts";
@@ -17,7 +17,7 @@ export class Runs {
     steps: StepsRepo;
     jobs: JobsRepo;
     queue: RunQueue;
-    events: RunEventBus;
+    lifecycle: RunLifecycle;
     metrics: Metrics;
     audit?: Audit;
     /** Read back for `cancelledBy` (who cancelled a run is its `run.cancel` entry). */
@@ -103,18 +103,13 @@ export class Runs {
       detail: { jobId: run.jobId, was: run.status },
     });
     if (run.status === "queued") {
-      await this.deps.runs.finish(run.id, { status: "cancelled", error: "cancelled before it started" });
+      await this.deps.lifecycle.transition(run.id, { status: "cancelled", error: "cancelled before it started" });
     } else {
       // Executing here: abort it; the executor records "cancelled". Executing elsewhere (another
       // replica): the request is stored and that replica's executor sees it.
       if (!this.deps.queue.abortLocal(run.id, "cancelled by a user")) await this.deps.runs.requestCancel(run.id);
     }
-    const after = await this.get(runId);
-    if (after.status === "cancelled") {
-      this.deps.events.publish(run.id, { type: "status", status: "cancelled", error: after.error });
-      this.deps.events.publish(run.id, { type: "done", status: "cancelled" });
-    }
-    return after;
+    return this.get(runId);
   }
 
   async get(runId: string): Promise<Run> {
