@@ -30,6 +30,9 @@ export interface ProbeRequest {
   bodyBytes: number;
   /** Bytes of the last tool result in the conversation (list_nodes' answer on the second turn). */
   lastToolResultBytes: number;
+  /** Distinct Node names in that result, and whether the Core cut it to fit (its "characters cut" note). */
+  lastToolResultNodes: number;
+  lastToolResultCut: boolean;
 }
 
 export interface BenchModel {
@@ -37,6 +40,8 @@ export interface BenchModel {
   baseUrl: string;
   /** Chat requests answered so far. */
   requests(): number;
+  /** Every request so far, chat or not (the rest are model listings). */
+  allRequests(): number;
   /** First turns per server name (from "You are working on the server X only."). */
   firstTurnsByServer: Map<string, number>;
   /** Probe key (the text after PROBE_MARK up to the end of the line) → its requests in order. */
@@ -68,13 +73,16 @@ export async function startBenchModel(): Promise<BenchModel> {
   const probe = (key: string, body: ChatBody): Turn => {
     const names = (body.tools ?? []).map((t) => t.function?.name ?? "?");
     const toolMessages = body.messages.filter((m) => m.role === "tool");
+    const last = text(toolMessages.at(-1)?.content);
     const list = probes.get(key) ?? [];
     list.push({
       tools: names.length,
       toolNames: names.length <= 10 ? names : [...names.slice(0, 5), "…"],
       toolsBytes: JSON.stringify(body.tools ?? []).length,
       bodyBytes: JSON.stringify(body).length,
-      lastToolResultBytes: text(toolMessages.at(-1)?.content).length,
+      lastToolResultBytes: last.length,
+      lastToolResultNodes: new Set(last.match(/"node":"[^"]+"/g) ?? []).size,
+      lastToolResultCut: /characters cut here/.test(last),
     });
     probes.set(key, list);
     if (names.includes("call_tool")) {
@@ -109,6 +117,7 @@ export async function startBenchModel(): Promise<BenchModel> {
     server,
     baseUrl: server.baseUrl,
     requests: () => requests,
+    allRequests: () => server.requests.length,
     firstTurnsByServer,
     probes,
     close: () => server.close(),

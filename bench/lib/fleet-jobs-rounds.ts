@@ -48,6 +48,8 @@ export interface RoundResult {
   executions: number;
   duplicates: number;
   modelRequests: number;
+  /** Other requests to the model server in the round (LM Studio model listings). */
+  modelListings: number;
   memBefore: Memory;
   memAfter: Memory;
   peakRss: number;
@@ -81,6 +83,7 @@ export async function measureRound(ctx: RoundContext, kind: "fanout" | "api"): P
   const memBefore = await core.memory();
   const fleetBefore = await fleet.status();
   const requestsBefore = model.requests();
+  const allBefore = model.allRequests();
   const turnsBefore = new Map(model.firstTurnsByServer);
   const finalBefore = await finalCount(api);
   let peakRss = memBefore.rss;
@@ -151,6 +154,7 @@ export async function measureRound(ctx: RoundContext, kind: "fanout" | "api"): P
     executions: fleetAfter.executions - fleetBefore.executions,
     duplicates: fleetAfter.duplicates - fleetBefore.duplicates,
     modelRequests: model.requests() - requestsBefore,
+    modelListings: model.allRequests() - allBefore - (model.requests() - requestsBefore),
     memBefore,
     memAfter,
     peakRss,
