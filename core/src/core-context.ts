@@ -3,7 +3,7 @@ import type { StreamLimiter } from "./api/security-headers.ts";
 import type { Channels } from "./channels/channels.ts";
 import type { DeliveryWorker } from "./channels/delivery-worker.ts";
 import type { Repositories } from "./database/index.ts";
-import type { LlmClient } from "./llm/index.ts";
+import type { LlmClient, ProviderConfig } from "./llm/index.ts";
 import type { McpApprovals } from "./mcp-server/mcp-approvals.ts";
 import type { Metrics } from "./metrics.ts";
 import type { NodeAccess } from "./nodes/node-access.ts";
@@ -64,6 +64,8 @@ export interface CoreContext {
   webhookMaxBytes: number;
   /** A client for a stored provider, its API key decrypted for this use only. */
   llmFor(providerId: string): Promise<LlmClient>;
+  /** A client for settings not stored (a provider form's Test before save). */
+  llmForConfig(config: ProviderConfig): LlmClient;
   /** Whether the Core itself serves TLS (cookies get `Secure`). */
   tls: boolean;
   version: string;

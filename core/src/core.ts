@@ -381,6 +381,7 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
     events,
     metrics,
     audit,
+    auditLog: repos.audit,
     approvals,
     deliveries: repos.deliveries,
   });
@@ -450,6 +451,7 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
       if (!provider) throw new Error(`provider ${providerId} not found`);
       return llmFactory(await providerConfig(repos.providers, provider, unreadableSecrets));
     },
+    llmForConfig: (config) => llmFactory(config),
     tls: Boolean(env.FABRICORE_TLS_CERT),
     version: CORE_VERSION,
     startedAt: new Date(),

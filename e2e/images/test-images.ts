@@ -7,7 +7,9 @@
  * - `fabricore-test/everything:latest`: @modelcontextprotocol/server-everything on stdio (slow
  *   tools for deadlines and cancellation, and a tool list that changes after initialize);
  * - `fabricore-test/hostile:latest`: `hostile-mcp-server.mjs` plus the host's /bin/sleep, a server
- *   whose tools attack their own container (fork bomb, memory hog, rootfs writes, network).
+ *   whose tools attack their own container (fork bomb, memory hog, rootfs writes, network);
+ * - `mcp/brave-search:latest`: @modelcontextprotocol/server-brave-search, under the image name the
+ *   `brave-search` preset uses (its outbound HTTPS behind an egress allow list, issue 17).
  *
  *   node e2e/images/test-images.ts          build (or confirm) the images
  *
@@ -35,6 +37,7 @@ import Docker from "dockerode";
 export const FILESYSTEM_IMAGE = "mcp/filesystem:latest";
 export const EVERYTHING_IMAGE = "fabricore-test/everything:latest";
 export const HOSTILE_IMAGE = "fabricore-test/hostile:latest";
+export const BRAVE_SEARCH_IMAGE = "mcp/brave-search:latest";
 
 interface TestImage {
   tag: string;
@@ -58,6 +61,7 @@ const IMAGES: readonly TestImage[] = [
     binaries: ["/bin/sleep"],
     cmd: [],
   },
+  { tag: BRAVE_SEARCH_IMAGE, server: { pkg: "@modelcontextprotocol/server-brave-search" }, cmd: [] },
 ];
 const HASH_LABEL = "fabricore.test-image.hash";
 /** Bump to force a rebuild when this script's output changes in a way its inputs do not show. */

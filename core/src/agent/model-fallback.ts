@@ -70,6 +70,8 @@ export async function callWithFallback(args: {
         usage: response.usage,
         finishReason: response.finishReason,
         ...(response.text ? { text: response.text } : {}),
+        // Apart from `text`: shown folded in the transcript, never part of the run's output.
+        ...(response.reasoning?.text ? { reasoning: response.reasoning.text } : {}),
         ...(response.toolCalls.length
           ? { toolCalls: response.toolCalls.map((c) => ({ id: c.id, name: c.name, arguments: c.arguments })) }
           : {}),

@@ -133,7 +133,15 @@ async function runLoop(runOptions: RunAgentOptions, budget: AbortSignal | undefi
       state.lastResponse = { ...outcome.response, toolCalls: calls };
       const text = outcome.response.text;
       if (text) lastText = text;
-      messages.push({ role: "assistant", content: text, ...(calls.length ? { toolCalls: calls } : {}) });
+      // The reasoning stays on the turn: the adapter sends it back to the server that produced it
+      // (DeepSeek's thinking mode refuses a tool loop without it) and to no other.
+      const reasoning = outcome.response.reasoning;
+      messages.push({
+        role: "assistant",
+        content: text,
+        ...(calls.length ? { toolCalls: calls } : {}),
+        ...(reasoning ? { reasoning } : {}),
+      });
 
       // Over budget: even a final answer in this turn does not make the run a success (the budget
       // is a hard limit), but its text is kept as the output; tool calls asked for are not run.

@@ -36,6 +36,9 @@ export interface LlmStep {
   usage: TokenUsage;
   finishReason?: FinishReason;
   text?: string;
+  /** What the model thought before answering (a reasoning field, `thinking` parts or `<think>` tags),
+   * kept apart from `text` and never in the run's output. */
+  reasoning?: string;
   toolCalls?: Array<{ id: string; name: string; arguments: string }>;
   /** Set when this attempt failed. */
   error?: string;

@@ -1,30 +1,13 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { Role } from "../database/schema.ts";
-import type { ApprovalPolicy, TokenScopes } from "../database/types.ts";
-import { ApiError } from "./errors.ts";
+import { CoreError } from "../errors.ts";
+import type { Principal } from "../services/accounts.ts";
+import type { AuditActor } from "../services/audit.ts";
 
 export const SESSION_COOKIE = "fabricore_session";
 /** Cookie-authenticated writes must carry this header. A cross-site form cannot set a custom
  * header, and a cross-site fetch that sets one needs a CORS preflight the Core never grants. */
 export const CSRF_HEADER = "x-fabricore-csrf";
-
-export interface Principal {
-  userId: string;
-  username: string;
-  role: Role;
-  tokenId: string;
-  tokenKind?: "session" | "api";
-  via: "bearer" | "cookie";
-  /** The API token's name (absent for sessions): audit entries of MCP calls name it. */
-  tokenName?: string;
-  /** A scoped token's limits (Nodes by selector, tools by name); absent: none. */
-  scopes?: TokenScopes;
-  /** Which of this token's MCP tool calls wait for an operator; absent: none. */
-  mcpApproval?: ApprovalPolicy;
-  /** Set when this is the token's first use in a minute (its last-used time was updated); the
-   * app audits such uses, so the log shows each token in use without a row per request. */
-  firstUseThisMinute?: boolean;
-}
 
 /** The least role a route needs; `public` routes are not authenticated at all. */
 export type RouteRole = Role | "public";
@@ -65,12 +48,12 @@ export function authHook(authenticate: TokenAuthenticator) {
     const bearer = bearerToken(request);
     const cookie = request.cookies?.[SESSION_COOKIE];
     const token = bearer ?? cookie;
-    if (!token) throw new ApiError("unauthorized", "authentication required: send Authorization: Bearer <token>");
+    if (!token) throw new CoreError("unauthorized", "authentication required: send Authorization: Bearer <token>");
     const principal = await authenticate(token, bearer ? "bearer" : "cookie", request);
-    if (!principal) throw new ApiError("unauthorized", "invalid, expired or revoked token");
+    if (!principal) throw new CoreError("unauthorized", "invalid, expired or revoked token");
     if (principal.via === "cookie" && !["GET", "HEAD", "OPTIONS"].includes(request.method)) {
       if (request.headers[CSRF_HEADER] === undefined) {
-        throw new ApiError(
+        throw new CoreError(
           "csrf_required",
           `cookie-authenticated requests that change state need the ${CSRF_HEADER} header`,
         );
@@ -84,9 +67,9 @@ export function authHook(authenticate: TokenAuthenticator) {
 export function requireRank(request: FastifyRequest, role: RouteRole): void {
   if (role === "public") return;
   const principal = request.principal;
-  if (!principal) throw new ApiError("unauthorized", "authentication required");
+  if (!principal) throw new CoreError("unauthorized", "authentication required");
   if (rank[principal.role] < rank[role]) {
-    throw new ApiError("forbidden", `this needs the ${role} role; you are ${principal.role}`);
+    throw new CoreError("forbidden", `this needs the ${role} role; you are ${principal.role}`);
   }
 }
 
@@ -95,7 +78,12 @@ export function requireRole(role: Role) {
   return async (request: FastifyRequest): Promise<void> => requireRank(request, role);
 }
 
+/** The actor of an HTTP request for the audit log (after authentication; "anonymous" before). */
+export function actorOf(request: FastifyRequest): AuditActor {
+  return { actor: request.principal?.username ?? "anonymous", ip: request.ip };
+}
+
 export function principalOf(request: FastifyRequest): Principal {
-  if (!request.principal) throw new ApiError("unauthorized", "authentication required");
+  if (!request.principal) throw new CoreError("unauthorized", "authentication required");
   return request.principal;
 }

@@ -1,30 +1,11 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { hasZodFastifySchemaValidationErrors, isResponseSerializationError } from "fastify-type-provider-zod";
 import { DatabaseError, isDatabaseBusy, isStorageFull, isUnstorableText } from "../database/errors.ts";
+import { CoreError, type ErrorCode } from "../errors.ts";
 import { SecretsError } from "../secrets/errors.ts";
 
-export type ApiErrorCode =
-  | "validation_failed"
-  | "bad_request"
-  | "unauthorized"
-  | "forbidden"
-  | "csrf_required"
-  | "not_found"
-  | "method_not_allowed"
-  | "conflict"
-  | "payload_too_large"
-  | "rate_limited"
-  | "locked"
-  | "provider_error"
-  | "node_offline"
-  | "unavailable"
-  | "database_busy"
-  | "storage_full"
-  /** A stored secret needed here does not decrypt (tampered with, or another master key). */
-  | "secret_unreadable"
-  | "internal";
-
-const statusFor: Record<ApiErrorCode, number> = {
+/** The HTTP status each domain error code answers with: the one place that knows. */
+const statusFor: Record<ErrorCode, number> = {
   validation_failed: 400,
   bad_request: 400,
   unauthorized: 401,
@@ -44,23 +25,6 @@ const statusFor: Record<ApiErrorCode, number> = {
   secret_unreadable: 503,
   internal: 500,
 };
-
-/** Thrown by services and routes; the one error handler below turns it into
- * `{"error":{"code","message"}}` with the status that fits the code. */
-export class ApiError extends Error {
-  readonly code: ApiErrorCode;
-  readonly status: number;
-  readonly details: unknown;
-  constructor(code: ApiErrorCode, message: string, details?: unknown) {
-    super(message);
-    this.name = "ApiError";
-    this.code = code;
-    this.status = statusFor[code];
-    this.details = details;
-  }
-}
-
-export const notFound = (what: string) => new ApiError("not_found", `${what} not found`);
 
 export function errorBody(code: string, message: string, details?: unknown) {
   return { error: details === undefined ? { code, message } : { code, message, details } };
@@ -99,8 +63,8 @@ export function installErrorHandler(app: FastifyInstance, options: ErrorHandlerO
   app.setErrorHandler((error: FastifyError, request, reply) => {
     const errorBody = (code: string, message: string, details?: unknown) =>
       withRequestId(errorBodyOf(code, message, details), request);
-    if (error instanceof ApiError) {
-      return reply.code(error.status).send(errorBody(error.code, error.message, error.details));
+    if (error instanceof CoreError) {
+      return reply.code(statusFor[error.code]).send(errorBody(error.code, error.message, error.details));
     }
     if (error instanceof DatabaseError) {
       if (error.code === "conflict") return reply.code(409).send(errorBody("conflict", error.message));

@@ -212,6 +212,12 @@ export const OPERATIONS: Record<string, Operation> = {
     responses: { 200: R.ProviderTest },
     errors: [503],
   },
+  "POST /api/providers/test": {
+    operationId: "testProviderSettings",
+    summary: "Connection test of settings not saved yet (with providerId: a stored provider as changed)",
+    tag: "providers",
+    responses: { 200: R.ProviderTest },
+  },
 
   "POST /api/secrets": {
     operationId: "putSecret",
@@ -279,6 +285,13 @@ export const OPERATIONS: Record<string, Operation> = {
     summary: "Runs, newest first",
     tag: "runs",
     responses: { 200: list(R.Run) },
+  },
+  "GET /api/runs/stats": {
+    operationId: "getRunStats",
+    summary: "Runs per UTC day (counts by outcome, mean duration, tokens) for the last N days",
+    description: "Top-level runs only (a fan-out's children are part of their parent's run).",
+    tag: "runs",
+    responses: { 200: R.RunStats },
   },
   "GET /api/runs/:id": {
     operationId: "getRun",

@@ -81,7 +81,13 @@ export const Provider = named(
 );
 export const Model = z.looseObject({ id: z.string(), loaded: z.boolean().optional() });
 export const ProviderTest = z.union([
-  z.object({ ok: z.literal(true), models: z.number().int(), latencyMs: z.number() }),
+  z.object({
+    ok: z.literal(true),
+    models: z.number().int(),
+    /** The first 20 model ids, so a form can say what it found. */
+    modelIds: z.array(z.string()),
+    latencyMs: z.number(),
+  }),
   z.object({ ok: z.literal(false), error: z.object({ code: z.string(), message: z.string() }) }),
 ]);
 
@@ -219,3 +225,23 @@ export const OpenApiDocument = z.looseObject({
   paths: z.looseObject({}),
 });
 export { ChallengeResponse, EnrollResponse };
+
+/** GET /api/runs/stats: runs per UTC day, oldest first, every day of the window present. */
+export const RunStats = named(
+  z.object({
+    days: z.array(
+      z.object({
+        day: z.string().describe("YYYY-MM-DD (UTC)"),
+        total: z.number().int(),
+        succeeded: z.number().int(),
+        failed: z.number().int(),
+        cancelled: z.number().int(),
+        other: z.number().int().describe("queued, running, waiting for approval or skipped"),
+        avgDurationMs: z.number().nullable().describe("mean duration of the day's finished runs"),
+        promptTokens: z.number().int(),
+        completionTokens: z.number().int(),
+      }),
+    ),
+  }),
+  "RunStats",
+);

@@ -25,7 +25,11 @@ export const ProviderKind = z.enum(["lmstudio", "openai", "anthropic", "openai-c
 export const ProviderBody = z.object({
   name: z.string().min(1).max(100),
   kind: ProviderKind,
-  baseUrl: z.url().optional(),
+  // http(s) only, said in words a form can show at the field (issue 22.6).
+  baseUrl: z
+    .url({ protocol: /^https?$/, error: "an http:// or https:// address, like http://localhost:1234/v1" })
+    .max(2048)
+    .optional(),
   apiKey: z.string().min(1).max(4096).optional(),
   options: z
     .strictObject({
@@ -47,6 +51,13 @@ export const ProviderBody = z.object({
 });
 export const ProviderPatchBody = ProviderBody.partial().extend({
   apiKey: z.string().min(1).max(4096).nullable().optional(),
+});
+
+/** A provider not saved yet (the form's Test before save); with `providerId`, the stored one as
+ * the form would change it: its key and headers kept unless given. */
+export const ProviderTestBody = ProviderBody.extend({
+  name: ProviderBody.shape.name.optional(),
+  providerId: z.string().min(1).max(100).optional(),
 });
 
 export const SecretBody = z.object({
@@ -243,6 +254,12 @@ export const RunsQuery = z.object({
   q: z.string().max(200).optional(),
 });
 
+/** GET /api/runs/stats: the last `days` UTC days (today included), optionally one job's runs. */
+export const RunStatsQuery = z.object({
+  days: z.coerce.number().int().min(1).max(90).default(14),
+  jobId: z.string().max(200).optional(),
+});
+
 export const UserBody = z.object({
   username: z.string().regex(/^[a-zA-Z0-9][a-zA-Z0-9_.@-]{0,63}$/, "letters, digits, _ . @ - (max 64)"),
   password: z.string().min(12, "at least 12 characters").max(1024),
@@ -261,6 +278,7 @@ export const UserPatch = z.object({
 export const AuditQuery = z.object({
   action: z.string().min(1).max(100).optional(),
   actor: z.string().min(1).max(200).optional(),
+  target: z.string().min(1).max(200).optional(),
   since: z.iso.datetime({ offset: true }).optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { CoreContext } from "../core-context.ts";
+import { CoreError } from "../errors.ts";
 import { jobScopeRefusal, nodeInScope } from "../services/token-scopes.ts";
-import { ApiError } from "./errors.ts";
 
 /** What a scoped token may do on the REST API besides reading: run a job inside its scope, end
  * its own session, revoke itself. Everything else that changes state is refused. */
@@ -21,18 +21,18 @@ export function installTokenScopes(app: FastifyInstance, ctx: CoreContext): void
     if (!scopes) return;
     const route = `${request.method} ${request.routeOptions.url ?? ""}`;
     if (request.method !== "GET" && request.method !== "HEAD" && !SCOPED_WRITES.has(route)) {
-      throw new ApiError("forbidden", "a scoped token may read, and run jobs inside its scope; nothing else");
+      throw new CoreError("forbidden", "a scoped token may read, and run jobs inside its scope; nothing else");
     }
     const id = (request.params as { id?: string } | undefined)?.id;
     if (NODE_READS.has(route) && id !== undefined) {
       const node = await ctx.fleet.get(id);
       if (!nodeInScope(scopes, node))
-        throw new ApiError("forbidden", `node ${node.name} is outside this token's scope`);
+        throw new CoreError("forbidden", `node ${node.name} is outside this token's scope`);
     }
     if (route === "POST /api/jobs/:id/run" && id !== undefined) {
       const job = await ctx.jobs.get(id);
       const refusal = jobScopeRefusal(scopes, job, await ctx.repos.nodes.list());
-      if (refusal) throw new ApiError("forbidden", refusal);
+      if (refusal) throw new CoreError("forbidden", refusal);
     }
   });
   app.addHook("preSerialization", async (request: FastifyRequest, _reply, payload) => {

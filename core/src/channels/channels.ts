@@ -1,6 +1,6 @@
-import { ApiError } from "../api/errors.ts";
 import type { ChannelsRepo, JobsRepo } from "../database/index.ts";
 import type { Channel } from "../database/types.ts";
+import { CoreError } from "../errors.ts";
 import { unreadableError } from "../secrets/unreadable-secrets.ts";
 import { type ChannelBody, joinConfig, splitConfig } from "./channel-config.ts";
 import { testPayload } from "./run-message.ts";
@@ -26,7 +26,7 @@ export class Channels {
 
   async create(body: ChannelBody): Promise<Channel> {
     if (await this.deps.channels.resolve(body.name))
-      throw new ApiError("conflict", `a channel named ${body.name} exists`);
+      throw new CoreError("conflict", `a channel named ${body.name} exists`);
     const channel = await this.deps.channels.create(splitConfig(body));
     await this.deps.secretsChanged?.();
     return channel;
@@ -38,7 +38,7 @@ export class Channels {
 
   async get(idOrName: string): Promise<Channel> {
     const channel = await this.deps.channels.resolve(idOrName);
-    if (!channel) throw new ApiError("not_found", `channel ${idOrName} not found`);
+    if (!channel) throw new CoreError("not_found", `channel ${idOrName} not found`);
     return channel;
   }
 
@@ -46,7 +46,7 @@ export class Channels {
     const channel = await this.get(idOrName);
     const users = await this.deps.jobs.listNotifying(channel.id);
     if (users.length) {
-      throw new ApiError(
+      throw new CoreError(
         "conflict",
         `channel ${channel.name} is used by ${users.map((j) => j.name).join(", ")}; remove it from their notify rules first`,
       );

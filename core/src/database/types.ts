@@ -500,6 +500,8 @@ export interface AuditEntry {
 export interface AuditQuery {
   action?: string;
   actor?: string;
+  /** What the entry is about: a run, job or Node id, a user name. */
+  target?: string;
   /** ISO timestamp: entries at or after it. */
   since?: string;
   /** Default 100, at most 1000. Newest first. */

@@ -1,6 +1,6 @@
-import type { Principal } from "../api/auth.ts";
 import type { FleetNode, Job, Run } from "../database/types.ts";
 import type { RunEventBus } from "../runs/run-events.ts";
+import type { Principal } from "../services/accounts.ts";
 import type { AuditActor } from "../services/audit.ts";
 import { jobScopeRefusal } from "../services/token-scopes.ts";
 import { McpCallRefused } from "./fleet-tool-caller.ts";

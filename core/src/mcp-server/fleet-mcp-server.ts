@@ -8,9 +8,9 @@ import {
 } from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
 import type { AgentTool } from "../agent/index.ts";
-import type { Principal } from "../api/auth.ts";
-import { ApiError } from "../api/errors.ts";
+import { CoreError } from "../errors.ts";
 import { SelectorError } from "../nodes/label-selector.ts";
+import type { Principal } from "../services/accounts.ts";
 import type { FleetCatalog } from "./fleet-catalog.ts";
 import type { FleetJobRunner } from "./fleet-job-runner.ts";
 import { type FleetToolCaller, McpCallRefused } from "./fleet-tool-caller.ts";
@@ -186,7 +186,7 @@ export function createFleetMcpServer(
     } catch (error) {
       if (error instanceof McpCallRefused) return errorResult(error.message);
       if (error instanceof ProtocolError) return errorResult(`${error.code}: ${error.message}`);
-      if (error instanceof ApiError || error instanceof SelectorError) return errorResult(error.message);
+      if (error instanceof CoreError || error instanceof SelectorError) return errorResult(error.message);
       throw error;
     }
   });

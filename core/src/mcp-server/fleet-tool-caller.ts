@@ -1,10 +1,10 @@
 import { randomUUID } from "node:crypto";
 import { ProtocolError, type ToolResult } from "@fabricore/protocol";
 import { type AgentTool, toolResultText } from "../agent/index.ts";
-import type { Principal } from "../api/auth.ts";
 import type { RateLimiter } from "../api/rate-limit.ts";
 import type { NodeAccess } from "../nodes/node-access.ts";
 import type { SecretRedactor } from "../secrets/redactor.ts";
+import type { Principal } from "../services/accounts.ts";
 import { type Audit, sha256Hex } from "../services/audit.ts";
 
 /** Why an MCP call was not sent to its Node; the client sees it as an error result with this text. */

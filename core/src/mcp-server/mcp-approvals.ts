@@ -1,9 +1,9 @@
 import type { AgentTool } from "../agent/index.ts";
-import type { Principal } from "../api/auth.ts";
-import { ApiError } from "../api/errors.ts";
 import type { McpApproval, McpApprovalsRepo } from "../database/repos/mcp-approvals-repo.ts";
+import { CoreError } from "../errors.ts";
 import { DEFAULT_APPROVAL_TIMEOUT_SECONDS, needsApproval } from "../runs/approval-gate.ts";
 import type { SecretRedactor } from "../secrets/redactor.ts";
+import type { Principal } from "../services/accounts.ts";
 import type { Audit, AuditActor } from "../services/audit.ts";
 import type { McpApprovalWaiter } from "./fleet-tool-caller.ts";
 
@@ -94,13 +94,13 @@ export class McpApprovals implements McpApprovalWaiter {
 
   async decide(id: string, decision: { approved: boolean; reason?: string | undefined }, by: AuditActor) {
     const row = await this.deps.repo.get(id);
-    if (!row) throw new ApiError("not_found", `MCP approval ${id} not found`);
+    if (!row) throw new CoreError("not_found", `MCP approval ${id} not found`);
     const ok = await this.deps.repo.decide(id, {
       status: decision.approved ? "approved" : "denied",
       by: by.actor,
       reason: decision.reason ?? null,
     });
-    if (!ok) throw new ApiError("conflict", `that call is ${row.status}, no longer pending`);
+    if (!ok) throw new CoreError("conflict", `that call is ${row.status}, no longer pending`);
     await this.deps.audit.record({
       actor: by.actor,
       ip: by.ip ?? null,

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import type { Principal } from "../api/auth.ts";
+import type { Principal } from "../services/accounts.ts";
 
 export interface McpEndpointLogger {
   warn(obj: object, msg?: string): void;

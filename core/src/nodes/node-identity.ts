@@ -1,7 +1,7 @@
 import { nodeAuthMessage } from "@fabricore/protocol";
-import { ApiError } from "../api/errors.ts";
 import type { NodesRepo } from "../database/index.ts";
 import type { FleetNode } from "../database/types.ts";
+import { CoreError } from "../errors.ts";
 import { generateToken, hashToken } from "../secrets/index.ts";
 import { checkNonce, issueNonce, isValidPublicKey, verifyNodeSignature } from "./node-auth.ts";
 import type { NodeAuthRefusal, NodeCredentials, NodeIdentity } from "./node-hub.ts";
@@ -49,18 +49,18 @@ export class NodeIdentityService {
    * refused: a token registers one key, once.
    */
   async register(token: string, publicKey: string): Promise<{ nodeId: string; name: string }> {
-    if (!isValidPublicKey(publicKey)) throw new ApiError("bad_request", "publicKey is not an Ed25519 public key");
+    if (!isValidPublicKey(publicKey)) throw new CoreError("bad_request", "publicKey is not an Ed25519 public key");
     const tokenHash = hashToken(token);
     const node = await this.nodes.findByTokenHash(tokenHash);
     if (!node) {
-      throw new ApiError(
+      throw new CoreError(
         "unauthorized",
         "unknown enrollment token: it was never issued, was replaced by a newer one, or its node was deleted",
       );
     }
     if (node.tokenUsedAt !== null) {
       if (node.publicKey === publicKey) return { nodeId: node.id, name: node.name };
-      throw new ApiError(
+      throw new CoreError(
         "unauthorized",
         `this enrollment token was already used (at ${node.tokenUsedAt}); issue a new one with POST /api/nodes/${node.id}/rotate`,
       );
@@ -69,7 +69,7 @@ export class NodeIdentityService {
       // Lost a race with another request spending the same token.
       const now = await this.nodes.get(node.id);
       if (now?.publicKey === publicKey) return { nodeId: node.id, name: node.name };
-      throw new ApiError("unauthorized", "this enrollment token was already used");
+      throw new CoreError("unauthorized", "this enrollment token was already used");
     }
     // A rotation: a connection still open with the previous key must not outlive it.
     if (node.publicKey !== null && node.publicKey !== publicKey) {
@@ -124,7 +124,7 @@ export class NodeIdentityService {
   async rotate(node: FleetNode): Promise<{ id: string; name: string; token: string }> {
     const token = generateToken("fcn_");
     if (!(await this.nodes.replaceToken(node.id, hashToken(token)))) {
-      throw new ApiError("not_found", `node ${node.id} not found`);
+      throw new CoreError("not_found", `node ${node.id} not found`);
     }
     return { id: node.id, name: node.name, token };
   }

@@ -8,8 +8,13 @@ import { RunExecutor, type RunExecutorDeps } from "./run-executor.ts";
 const sqliteError = (code: string) =>
   Object.assign(new Error(code === "SQLITE_FULL" ? "database or disk is full" : code), { code });
 
+type LogLine = { level: "info" | "warn" | "error"; obj: object | string; msg?: string | undefined };
+
 function executor(finish: () => Promise<unknown>, finishRetryMs?: number) {
   const calls: unknown[] = [];
+  const logged: LogLine[] = [];
+  const log = (level: LogLine["level"]) => (obj: object | string, msg?: string) =>
+    void logged.push({ level, obj, msg });
   const deps = {
     runs: {
       get: async (id: string) => ({ id, jobId: "gone", trigger: "manual" }) as unknown as Run,
@@ -22,10 +27,10 @@ function executor(finish: () => Promise<unknown>, finishRetryMs?: number) {
     jobs: { get: async () => undefined },
     events: new LocalRunEventBus(),
     metrics: createMetrics(),
-    logger: { info() {}, warn() {}, error() {} },
+    logger: { info: log("info"), warn: log("warn"), error: log("error") },
     ...(finishRetryMs !== undefined ? { finishRetryMs } : {}),
   } as unknown as RunExecutorDeps;
-  return { executor: new RunExecutor(deps), calls };
+  return { executor: new RunExecutor(deps), calls, logged };
 }
 
 describe("RunExecutor recording a run's end", () => {
@@ -52,5 +57,24 @@ describe("RunExecutor recording a run's end", () => {
     });
     await expect(broken.executor.execute("r3", new AbortController().signal)).rejects.toThrow(/no such table/);
     expect(broken.calls).toHaveLength(1);
+  });
+
+  it("logs one structured line per run outcome, a failure as a warning with its reason", async () => {
+    const { executor: ex, logged } = executor(async () => undefined);
+    await ex.execute("r4", new AbortController().signal);
+    expect(logged).toEqual([
+      {
+        level: "warn",
+        obj: {
+          runId: "r4",
+          jobId: "gone",
+          trigger: "manual",
+          status: "failed",
+          durationMs: expect.any(Number),
+          error: "the job was deleted",
+        },
+        msg: "run failed",
+      },
+    ]);
   });
 });

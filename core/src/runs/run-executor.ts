@@ -122,6 +122,19 @@ export class RunExecutor {
       ...(result.result !== undefined ? { result: result.result } : {}),
     });
     metrics.runFinished({ status: result.status, trigger: run.trigger }, (Date.now() - started) / 1000);
+    // One structured line per run outcome (a failed run used to leave only HTTP access lines).
+    logger[result.status === "failed" ? "warn" : "info"](
+      {
+        runId: run.id,
+        jobId: run.jobId,
+        trigger: run.trigger,
+        status: result.status,
+        durationMs: Date.now() - started,
+        ...(result.usage ? { usage: result.usage } : {}),
+        ...(result.error !== undefined ? { error: result.error } : {}),
+      },
+      `run ${result.status}`,
+    );
     events.publish(run.id, {
       type: "status",
       status: result.status,

@@ -1,9 +1,27 @@
-import type { Principal } from "../api/auth.ts";
-import { ApiError } from "../api/errors.ts";
 import type { TokensRepo, UsersRepo } from "../database/index.ts";
 import type { Role } from "../database/schema.ts";
 import type { ApiToken, ApprovalPolicy, TokenScopes } from "../database/types.ts";
+import { CoreError } from "../errors.ts";
 import { generateToken, hashPassword, hashToken, verifyPassword } from "../secrets/index.ts";
+
+/** Who an authenticated request or MCP call acts as: the token, its owner and its limits. */
+export interface Principal {
+  userId: string;
+  username: string;
+  role: Role;
+  tokenId: string;
+  tokenKind?: "session" | "api";
+  via: "bearer" | "cookie";
+  /** The API token's name (absent for sessions): audit entries of MCP calls name it. */
+  tokenName?: string;
+  /** A scoped token's limits (Nodes by selector, tools by name); absent: none. */
+  scopes?: TokenScopes;
+  /** Which of this token's MCP tool calls wait for an operator; absent: none. */
+  mcpApproval?: ApprovalPolicy;
+  /** Set when this is the token's first use in a minute (its last-used time was updated); the
+   * app audits such uses, so the log shows each token in use without a row per request. */
+  firstUseThisMinute?: boolean;
+}
 
 const MAX_FAILED_LOGINS = 5;
 const LOCKOUT_MS = 5 * 60_000;
@@ -35,7 +53,7 @@ export class Accounts {
   }
 
   async createUser(username: string, password: string, role: Role) {
-    if (await this.users.findByUsername(username)) throw new ApiError("conflict", `user ${username} exists`);
+    if (await this.users.findByUsername(username)) throw new CoreError("conflict", `user ${username} exists`);
     const user = await this.users.create({ username, passwordHash: await hashPassword(password), role });
     return { id: user.id, username: user.username, role: user.role };
   }
@@ -54,11 +72,11 @@ export class Accounts {
         max: MAX_FAILED_LOGINS,
         lockUntil: new Date(now.getTime() + LOCKOUT_MS).toISOString(),
       });
-      if (attempt === undefined) throw new ApiError("locked", "too many failed logins; try again later");
+      if (attempt === undefined) throw new CoreError("locked", "too many failed logins; try again later");
     }
     // Verify against a dummy hash when the user does not exist, so timing does not reveal names.
     const ok = await verifyPassword(password, user?.passwordHash ?? DUMMY_HASH);
-    if (!user || !ok) throw new ApiError("unauthorized", "wrong username or password");
+    if (!user || !ok) throw new CoreError("unauthorized", "wrong username or password");
     await this.users.resetFailedLogins(user.id);
     const token = generateToken("fcs_");
     const expiresAt = new Date(now.getTime() + sessionDays * 86_400_000).toISOString();
@@ -106,7 +124,7 @@ export class Accounts {
     } = {},
   ) {
     if (limits.role && ROLE_RANK[limits.role] > ROLE_RANK[owner.role]) {
-      throw new ApiError("forbidden", `a token cannot have more than your own role (${owner.role})`);
+      throw new CoreError("forbidden", `a token cannot have more than your own role (${owner.role})`);
     }
     const token = generateToken("fct_");
     const row = await this.tokens.create({
@@ -146,9 +164,9 @@ export class Accounts {
   /** Changes a role or a password; the last admin cannot be demoted (nobody could undo it). */
   async updateUser(id: string, patch: { role?: Role | undefined; password?: string | undefined }) {
     const user = await this.users.findById(id);
-    if (!user) throw new ApiError("not_found", "user not found");
+    if (!user) throw new CoreError("not_found", "user not found");
     if (patch.role && patch.role !== "admin" && user.role === "admin" && (await this.adminCount()) <= 1) {
-      throw new ApiError("conflict", "this is the last admin; make another user admin first");
+      throw new CoreError("conflict", "this is the last admin; make another user admin first");
     }
     if (patch.role) await this.users.setRole(id, patch.role);
     if (patch.password) {
@@ -167,20 +185,20 @@ export class Accounts {
    */
   async changeOwnPassword(userId: string, current: string, next: string): Promise<void> {
     const user = await this.users.findById(userId);
-    if (!user) throw new ApiError("not_found", "user not found");
+    if (!user) throw new CoreError("not_found", "user not found");
     const attempt = await this.users.claimLoginAttempt(user.id, {
       max: MAX_FAILED_LOGINS,
       lockUntil: new Date(this.now().getTime() + LOCKOUT_MS).toISOString(),
     });
-    if (attempt === undefined) throw new ApiError("locked", "too many wrong passwords; try again later");
+    if (attempt === undefined) throw new CoreError("locked", "too many wrong passwords; try again later");
     if (!(await verifyPassword(current, user.passwordHash))) {
-      throw new ApiError("validation_failed", "the current password is not right", {
+      throw new CoreError("validation_failed", "the current password is not right", {
         fields: { currentPassword: "not your current password" },
       });
     }
     await this.users.resetFailedLogins(user.id);
     if (current === next) {
-      throw new ApiError("validation_failed", "the new password is the current one", {
+      throw new CoreError("validation_failed", "the new password is the current one", {
         fields: { newPassword: "choose a password you do not use now" },
       });
     }
@@ -190,9 +208,9 @@ export class Accounts {
 
   async deleteUser(id: string): Promise<void> {
     const user = await this.users.findById(id);
-    if (!user) throw new ApiError("not_found", "user not found");
+    if (!user) throw new CoreError("not_found", "user not found");
     if (user.role === "admin" && (await this.adminCount()) <= 1) {
-      throw new ApiError("conflict", "this is the last admin; make another user admin first");
+      throw new CoreError("conflict", "this is the last admin; make another user admin first");
     }
     await this.users.delete(id);
   }

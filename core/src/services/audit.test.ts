@@ -71,6 +71,16 @@ describe("audit log (SECURITY.md: Audit log)", () => {
       await new Promise((r) => setTimeout(r, 20));
     }
     expect((await t.api(admin, "POST", `/api/runs/${run.body.runId}/cancel`)).status).toBe(200);
+    // The run names who cancelled it (issue 22.6), read back from this entry.
+    let cancelled: any;
+    for (let i = 0; i < 100; i++) {
+      cancelled = (await t.api(admin, "GET", `/api/runs/${run.body.runId}`)).body;
+      if (cancelled.status === "cancelled") break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(cancelled).toMatchObject({ status: "cancelled", cancelledBy: "admin" });
+    const byTarget = await audit(`action=run.cancel&target=${run.body.runId}`);
+    expect(byTarget).toEqual([expect.objectContaining({ actor: "admin", target: run.body.runId })]);
     await t.api(admin, "DELETE", `/api/nodes/${node.body.id}`);
     await t.api(admin, "DELETE", `/api/jobs/${job.body.id}`);
 

@@ -1,5 +1,4 @@
 import { createHash } from "node:crypto";
-import type { FastifyRequest } from "fastify";
 import type { AuditRepo } from "../database/index.ts";
 import type { AuditOutcome, NewAuditEntry } from "../database/types.ts";
 
@@ -15,11 +14,6 @@ export interface AuditActor {
 
 export function sha256Hex(text: string): string {
   return createHash("sha256").update(text, "utf8").digest("hex");
-}
-
-/** The actor of an HTTP request (after authentication; "anonymous" before). */
-export function actorOf(request: FastifyRequest): AuditActor {
-  return { actor: request.principal?.username ?? "anonymous", ip: request.ip };
 }
 
 /**
@@ -43,15 +37,14 @@ export class Audit {
     }
   }
 
-  /** An entry for an HTTP request, actor and IP taken from it. */
-  request(
-    request: FastifyRequest,
+  /** An entry for what an actor did (a route passes `actorOf(request)`). */
+  recordBy(
+    who: AuditActor,
     action: string,
     target: string | null,
     detail: Record<string, unknown> = {},
     outcome: AuditOutcome = "ok",
   ): Promise<void> {
-    const who = actorOf(request);
     return this.record({ actor: who.actor, ip: who.ip ?? null, action, target, detail, outcome });
   }
 }

@@ -1,7 +1,7 @@
 import type { ToolDescriptor } from "@fabricore/protocol";
-import { ApiError } from "../api/errors.ts";
 import type { NodesRepo } from "../database/index.ts";
 import type { FleetNode } from "../database/types.ts";
+import { CoreError } from "../errors.ts";
 import { matchesSelector, parseSelector } from "../nodes/label-selector.ts";
 import type { NodeAccess } from "../nodes/node-access.ts";
 import { generateToken, hashToken } from "../secrets/index.ts";
@@ -42,7 +42,7 @@ export class Fleet {
   /** The token (fcn_ + 256 random bits) is returned once; only its SHA-256 is stored. It is spent
    * when the Node registers its key (core/src/nodes/node-identity.ts), which is how Nodes authenticate. */
   async enroll(name: string, labels: Record<string, string> = {}) {
-    if (await this.nodes.getByName(name)) throw new ApiError("conflict", `a node named ${name} exists`);
+    if (await this.nodes.getByName(name)) throw new CoreError("conflict", `a node named ${name} exists`);
     const token = generateToken("fcn_");
     const node = await this.nodes.create({ name, labels, tokenHash: hashToken(token) });
     return { ...this.view(node), token };
@@ -50,7 +50,7 @@ export class Fleet {
 
   async get(idOrName: string): Promise<FleetNode> {
     const node = await this.nodes.resolve(idOrName);
-    if (!node) throw new ApiError("not_found", `node ${idOrName} not found`);
+    if (!node) throw new CoreError("not_found", `node ${idOrName} not found`);
     return node;
   }
 
@@ -70,12 +70,12 @@ export class Fleet {
   async update(idOrName: string, patch: { name?: string | undefined; labels?: Record<string, string> | undefined }) {
     const node = await this.get(idOrName);
     if (patch.name !== undefined && patch.name !== node.name && (await this.nodes.getByName(patch.name)))
-      throw new ApiError("conflict", `a node named ${patch.name} exists`);
+      throw new CoreError("conflict", `a node named ${patch.name} exists`);
     const updated = await this.nodes.update(node.id, {
       ...(patch.name !== undefined ? { name: patch.name } : {}),
       ...(patch.labels !== undefined ? { labels: patch.labels } : {}),
     });
-    if (!updated) throw new ApiError("not_found", `node ${idOrName} not found`);
+    if (!updated) throw new CoreError("not_found", `node ${idOrName} not found`);
     this.hub.rename?.(node.id, updated.name);
     return { before: node, after: this.view(updated, true) };
   }

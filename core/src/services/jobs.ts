@@ -1,5 +1,4 @@
 import { checkTemplate } from "@fabricore/protocol/prompt-template.ts";
-import { ApiError } from "../api/errors.ts";
 import type {
   ChannelsRepo,
   JobsRepo,
@@ -9,6 +8,7 @@ import type {
   ScheduleStateRepo,
 } from "../database/index.ts";
 import type { Job, JobPatch, NewJob } from "../database/types.ts";
+import { CoreError } from "../errors.ts";
 import { findChainLoop } from "../runs/chain-rules.ts";
 import { compileOutputSchema, OutputSchemaError } from "../runs/structured-output.ts";
 import { CronError, describeCron, nextFireTimes } from "../scheduler/cron.ts";
@@ -47,7 +47,7 @@ export class Jobs {
   async create(input: NewJob): Promise<JobView> {
     const normalised = await this.validate(input, undefined);
     if (input.webhook) checkWebhookSafety(Boolean(input.webhook.secret), input.webhook.public === true);
-    if (await this.deps.jobs.resolve(input.name)) throw new ApiError("conflict", `a job named ${input.name} exists`);
+    if (await this.deps.jobs.resolve(input.name)) throw new CoreError("conflict", `a job named ${input.name} exists`);
     await this.checkSlug(input.webhook?.slug, undefined);
     const job = await this.deps.jobs.create(normalised);
     await this.reschedule(job);
@@ -81,7 +81,7 @@ export class Jobs {
     }
     if (patch.name && patch.name !== current.name) {
       const clash = await this.deps.jobs.resolve(patch.name);
-      if (clash && clash.id !== current.id) throw new ApiError("conflict", `a job named ${patch.name} exists`);
+      if (clash && clash.id !== current.id) throw new CoreError("conflict", `a job named ${patch.name} exists`);
     }
     if (patch.webhook) await this.checkSlug(patch.webhook.slug, current.id);
     const updated = await this.deps.jobs.update(current.id, {
@@ -93,7 +93,7 @@ export class Jobs {
       ...(patch.then !== undefined ? { then: normalised.then } : {}),
       ...(patch.notify !== undefined ? { notify: normalised.notify } : {}),
     });
-    if (!updated) throw new ApiError("not_found", "job not found");
+    if (!updated) throw new CoreError("not_found", "job not found");
     await this.reschedule(updated);
     return this.view(updated);
   }
@@ -107,7 +107,7 @@ export class Jobs {
 
   async get(idOrName: string): Promise<Job> {
     const job = await this.deps.jobs.resolve(idOrName);
-    if (!job) throw new ApiError("not_found", `job ${idOrName} not found`);
+    if (!job) throw new CoreError("not_found", `job ${idOrName} not found`);
     return job;
   }
 
@@ -160,7 +160,7 @@ export class Jobs {
     if (!slug) return;
     const other = await this.deps.jobs.findByWebhookSlug(slug);
     if (other && other.id !== jobId)
-      throw new ApiError("conflict", `webhook slug ${slug} is used by job ${other.name}`);
+      throw new CoreError("conflict", `webhook slug ${slug} is used by job ${other.name}`);
   }
 
   /** Nodes are stored by id (a rename does not break the job); providers must exist; cron valid;
@@ -225,7 +225,7 @@ export class Jobs {
       if (!channel) problems.push(`notify.${i}.channel: no channel ${rule.channel}`);
       else notify.push({ channel: channel.id, on: [...new Set(rule.on)] });
     }
-    if (problems.length) throw new ApiError("validation_failed", problems.join("; "));
+    if (problems.length) throw new CoreError("validation_failed", problems.join("; "));
     return {
       ...input,
       nodes: [...new Set(nodeIds)],
@@ -241,7 +241,7 @@ export class Jobs {
  * job, so it is saved only when explicitly marked public. */
 function checkWebhookSafety(hasSecret: boolean, isPublic: boolean): void {
   if (hasSecret || isPublic) return;
-  throw new ApiError(
+  throw new CoreError(
     "validation_failed",
     "webhook: a webhook without a secret must be marked public (webhook.public: true) — anyone who knows its URL can start the job; give it a secret instead where the sender can sign",
   );

@@ -1,6 +1,6 @@
 import { ManagedMcpSpec } from "@fabricore/protocol";
 import { describe, expect, it } from "vitest";
-import { ApiError } from "../api/errors.ts";
+import { CoreError } from "../errors.ts";
 import { listPresets, mcpPresetCatalog, optionLikeProblems, PresetError, resolvePreset } from "./mcp-presets.ts";
 
 const refusal = (fn: () => unknown): PresetError => {
@@ -72,8 +72,8 @@ describe("MCP presets", () => {
     const missing = refusal(() => resolvePreset("postgres", { name: "db" }));
     expect(missing.reason).toBe("missing_setting");
     expect(missing.message).toMatch(/needs the setting connectionString .*from a secret/);
-    expect(missing).toBeInstanceOf(ApiError);
-    expect(missing.status).toBe(400);
+    expect(missing).toBeInstanceOf(CoreError);
+    expect(missing.code).toBe("validation_failed");
   });
 
   it("brave-search: the API key goes only into that container's env, never into args", () => {
@@ -107,7 +107,6 @@ describe("MCP presets", () => {
     const error = refusal(() => resolvePreset("kubernetes", { name: "k" }));
     expect(error.reason).toBe("unknown_preset");
     expect(error.code).toBe("not_found");
-    expect(error.status).toBe(404);
     expect(error.details).toEqual({ reason: "unknown_preset" });
     expect(error.message).toMatch(
       /unknown MCP preset "kubernetes"; known presets: filesystem, git, postgres, brave-search/,

@@ -1,6 +1,6 @@
 import { checkMounts, ManagedMcpSpec, type McpMount, type McpNetwork } from "@fabricore/protocol";
 import { z } from "zod";
-import { ApiError } from "../api/errors.ts";
+import { CoreError } from "../errors.ts";
 
 /*
  * The MCP marketplace behind `GET /api/mcp/presets`: known MCP server images and how a request
@@ -159,7 +159,7 @@ export const MCP_PRESETS: readonly McpPreset[] = [
   },
 ];
 
-/** Why a preset request was refused; carried in the API error's details as `reason`. */
+/** Why a preset request was refused; carried in the error's details as `reason`. */
 export type PresetErrorReason =
   | "unknown_preset"
   | "too_few_mounts"
@@ -170,8 +170,8 @@ export type PresetErrorReason =
   | "option_refused"
   | "invalid_spec";
 
-/** An ApiError (400 `validation_failed`, or 404 `not_found` for an unknown preset) with a specific reason. */
-export class PresetError extends ApiError {
+/** A CoreError (`validation_failed`, or `not_found` for an unknown preset) with a specific reason. */
+export class PresetError extends CoreError {
   readonly reason: PresetErrorReason;
   constructor(reason: PresetErrorReason, message: string) {
     super(reason === "unknown_preset" ? "not_found" : "validation_failed", message, { reason });

@@ -1,14 +1,14 @@
 import {
   checkMounts,
+  type McpMount,
   type McpNetwork,
   McpNetwork as McpNetworkSchema,
   type McpServerSpec,
   McpServerSpec as McpServerSpecSchema,
   mcpSource,
 } from "@fabricore/protocol";
-import { ApiError } from "../api/errors.ts";
-import type { McpBody } from "../api/schemas.ts";
 import type { McpServersRepo, SecretsRepo } from "../database/index.ts";
+import { CoreError } from "../errors.ts";
 import type { NodeAccess } from "../nodes/node-access.ts";
 import type { Fleet } from "./fleet.ts";
 import { optionLikeProblems, type PresetRequest } from "./mcp-presets.ts";
@@ -16,11 +16,26 @@ import { optionLikeProblems, type PresetRequest } from "./mcp-presets.ts";
 /** The marketplace as the service needs it (core/src/services/mcp-presets.ts provides it). */
 export interface PresetCatalog {
   list(): unknown[];
-  /** Turns a preset request into a full container spec; throws an ApiError naming what is wrong. */
+  /** Turns a preset request into a full container spec; throws a CoreError naming what is wrong. */
   resolve(presetId: string, request: PresetRequest): McpServerSpec;
   /** A preset's own network (what a server from it gets unless the request names another). */
   network(presetId: string): McpNetwork | undefined;
 }
+
+/** What a caller asks for: a remote server by URL, or a container from a preset or an image (the
+ * API checks the shape at its edge, McpBody in api/schemas.ts). */
+export type McpServerRequest =
+  | { name: string; url: string }
+  | {
+      name: string;
+      preset?: string | undefined;
+      image?: string | undefined;
+      mounts: readonly McpMount[];
+      env: Record<string, string>;
+      settings: Record<string, string | { secret: string }>;
+      args: string[];
+      network?: McpNetwork | undefined;
+    };
 
 type StoredSpec =
   | { kind: "remote"; url: string }
@@ -58,10 +73,10 @@ export class McpServers {
     return this.deps.presets.list();
   }
 
-  async add(nodeRef: string, body: McpBody) {
+  async add(nodeRef: string, body: McpServerRequest) {
     const node = await this.deps.fleet.get(nodeRef);
     if (await this.deps.repo.get(node.id, body.name)) {
-      throw new ApiError("conflict", `node ${node.name} already has an MCP server named ${body.name}`);
+      throw new CoreError("conflict", `node ${node.name} already has an MCP server named ${body.name}`);
     }
     const stored = this.toStored(body);
     if (stored.kind === "remote") this.checkRemoteUrl(stored.url, node.id);
@@ -93,7 +108,7 @@ export class McpServers {
   async remove(nodeRef: string, name: string): Promise<void> {
     const node = await this.deps.fleet.get(nodeRef);
     if (!(await this.deps.repo.delete(node.id, name)))
-      throw new ApiError("not_found", `no MCP server ${name} on ${node.name}`);
+      throw new CoreError("not_found", `no MCP server ${name} on ${node.name}`);
     await this.pushToNode(node.id);
   }
 
@@ -171,11 +186,11 @@ export class McpServers {
     return (stored.preset ? this.deps.presets.network(stored.preset) : undefined) ?? "none";
   }
 
-  private toStored(body: McpBody): StoredSpec {
+  private toStored(body: McpServerRequest): StoredSpec {
     if ("url" in body) return { kind: "remote", url: body.url };
     // A raw image has no template: none of its args or env values may read as options.
     const optionLike = body.preset ? [] : optionLikeProblems({ args: body.args, env: body.env });
-    if (optionLike.length > 0) throw new ApiError("validation_failed", `refused: ${optionLike.join("; ")}`);
+    if (optionLike.length > 0) throw new CoreError("validation_failed", `refused: ${optionLike.join("; ")}`);
     return {
       kind: "managed",
       preset: body.preset,
@@ -191,14 +206,14 @@ export class McpServers {
   private async resolve(name: string, stored: StoredSpec): Promise<McpServerSpec> {
     if (stored.kind === "remote") return { kind: "remote", name, url: stored.url };
     const problems = checkMounts(stored.mounts);
-    if (problems.length) throw new ApiError("validation_failed", `mounts refused: ${problems.join("; ")}`);
+    if (problems.length) throw new CoreError("validation_failed", `mounts refused: ${problems.join("; ")}`);
     const settings: Record<string, string> = {};
     for (const [key, value] of Object.entries(stored.settings)) {
       if (typeof value === "string") settings[key] = value;
       else {
         const secret = await this.deps.secrets.getValue(value.secret);
         if (secret === undefined)
-          throw new ApiError("validation_failed", `setting ${key}: no secret named ${value.secret}`);
+          throw new CoreError("validation_failed", `setting ${key}: no secret named ${value.secret}`);
         settings[key] = secret;
       }
     }
@@ -213,8 +228,8 @@ export class McpServers {
           network: stored.network === undefined ? undefined : McpNetworkSchema.parse(stored.network),
         });
       } catch (error) {
-        if (error instanceof ApiError) throw error;
-        throw new ApiError("validation_failed", error instanceof Error ? error.message : String(error));
+        if (error instanceof CoreError) throw error;
+        throw new CoreError("validation_failed", error instanceof Error ? error.message : String(error));
       }
     }
     const parsed = McpServerSpecSchema.safeParse({
@@ -226,7 +241,7 @@ export class McpServers {
       mounts: stored.mounts,
       network: stored.network ?? "none",
     });
-    if (!parsed.success) throw new ApiError("validation_failed", parsed.error.message);
+    if (!parsed.success) throw new CoreError("validation_failed", parsed.error.message);
     return parsed.data;
   }
 
@@ -236,11 +251,11 @@ export class McpServers {
     try {
       host = new URL(url).hostname.replace(/^\[|\]$/g, "");
     } catch {
-      throw new ApiError("validation_failed", `not a URL: ${url}`);
+      throw new CoreError("validation_failed", `not a URL: ${url}`);
     }
     const loopback = host === "localhost" || host === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
     if (!loopback) {
-      throw new ApiError(
+      throw new CoreError(
         "validation_failed",
         `pass-through MCP URLs must be loopback (127.0.0.1, ::1, localhost) on the Node's host; ${host} is not`,
       );

@@ -1,6 +1,6 @@
-import { ApiError } from "../api/errors.ts";
-import type { JobsRepo, RunDeliveriesRepo, RunsRepo, StepsRepo } from "../database/index.ts";
+import type { AuditRepo, JobsRepo, RunDeliveriesRepo, RunsRepo, StepsRepo } from "../database/index.ts";
 import type { Job, NewRun, Run, RunListQuery, RunTrigger } from "../database/types.ts";
+import { CoreError } from "../errors.ts";
 import type { Metrics } from "../metrics.ts";
 import type { ApprovalGate } from "../runs/approval-gate.ts";
 import { childView, fanOutSummary } from "../runs/fan-out.ts";
@@ -20,6 +20,8 @@ export class Runs {
     events: RunEventBus;
     metrics: Metrics;
     audit?: Audit;
+    /** Read back for `cancelledBy` (who cancelled a run is its `run.cancel` entry). */
+    auditLog?: Pick<AuditRepo, "list">;
     approvals?: Pick<ApprovalGate, "notify">;
     deliveries?: Pick<RunDeliveriesRepo, "listForRun">;
   };
@@ -62,10 +64,10 @@ export class Runs {
     const run = await this.get(runId);
     const pending = run.pendingApproval;
     if (run.status !== "waiting_approval" || !pending) {
-      throw new ApiError("conflict", `run is ${run.status}, not waiting for approval`);
+      throw new CoreError("conflict", `run is ${run.status}, not waiting for approval`);
     }
     if (decision.approvalId !== undefined && decision.approvalId !== pending.id) {
-      throw new ApiError("conflict", "that approval is no longer pending (the run moved on)");
+      throw new CoreError("conflict", "that approval is no longer pending (the run moved on)");
     }
     const ok = await this.deps.runs.decideApproval(run.id, {
       approvalId: pending.id,
@@ -74,7 +76,7 @@ export class Runs {
       by: by.actor,
       at: new Date().toISOString(),
     });
-    if (!ok) throw new ApiError("conflict", "the approval was already decided or the run moved on");
+    if (!ok) throw new CoreError("conflict", "the approval was already decided or the run moved on");
     await this.deps.audit?.record({
       actor: by.actor,
       ip: by.ip ?? null,
@@ -88,15 +90,11 @@ export class Runs {
 
   async cancel(runId: string, by?: AuditActor): Promise<Run> {
     const run = await this.get(runId);
-    if (run.status === "queued") {
-      await this.deps.runs.finish(run.id, { status: "cancelled", error: "cancelled before it started" });
-    } else if (run.status === "running" || run.status === "waiting_approval") {
-      // Executing here: abort it; the executor records "cancelled". Executing elsewhere (another
-      // replica): the request is stored and that replica's executor sees it.
-      if (!this.deps.queue.abortLocal(run.id, "cancelled by a user")) await this.deps.runs.requestCancel(run.id);
-    } else {
-      throw new ApiError("conflict", `run is already ${run.status}`);
+    if (run.status !== "queued" && run.status !== "running" && run.status !== "waiting_approval") {
+      throw new CoreError("conflict", `run is already ${run.status}`);
     }
+    // Recorded before acting: the entry is where `cancelledBy` comes from, and the executor may
+    // finish the run as cancelled before this call returns.
     await this.deps.audit?.record({
       actor: by?.actor ?? "system",
       ip: by?.ip ?? null,
@@ -104,6 +102,13 @@ export class Runs {
       target: run.id,
       detail: { jobId: run.jobId, was: run.status },
     });
+    if (run.status === "queued") {
+      await this.deps.runs.finish(run.id, { status: "cancelled", error: "cancelled before it started" });
+    } else {
+      // Executing here: abort it; the executor records "cancelled". Executing elsewhere (another
+      // replica): the request is stored and that replica's executor sees it.
+      if (!this.deps.queue.abortLocal(run.id, "cancelled by a user")) await this.deps.runs.requestCancel(run.id);
+    }
     const after = await this.get(runId);
     if (after.status === "cancelled") {
       this.deps.events.publish(run.id, { type: "status", status: "cancelled", error: after.error });
@@ -114,8 +119,14 @@ export class Runs {
 
   async get(runId: string): Promise<Run> {
     const run = await this.deps.runs.get(runId);
-    if (!run) throw new ApiError("not_found", `run ${runId} not found`);
+    if (!run) throw new CoreError("not_found", `run ${runId} not found`);
     return run;
+  }
+
+  /** The user who cancelled the run; null when the Core did (a parent failed, a budget) or the log is not read here. */
+  private async cancelledBy(runId: string): Promise<string | null> {
+    const entries = await this.deps.auditLog?.list({ action: "run.cancel", target: runId, limit: 1 });
+    return entries?.[0]?.actor ?? null;
   }
 
   /** A fan-out parent also lists its children (CONTRACT "Fleet jobs") and counts them. */
@@ -125,6 +136,7 @@ export class Runs {
     const deliveries = (await this.deps.deliveries?.listForRun(run.id)) ?? [];
     const view = {
       ...withErrorCode(run),
+      cancelledBy: run.status === "cancelled" ? await this.cancelledBy(run.id) : null,
       steps: steps.map((s) => ({ seq: s.seq, at: s.createdAt, ...s.data, type: s.type })),
       // CONTRACT: `deliveries: [{channel, event, status, attempts, lastError}]`, plus when.
       deliveries: deliveries.map((d) => ({

@@ -1,12 +1,22 @@
 import { LlmError } from "../../llm/errors.ts";
-import type { ChatOptions, ChatRequest, ChatResponse, LlmClient, ModelInfo, ToolCall } from "../../llm/types.ts";
+import type {
+  ChatOptions,
+  ChatRequest,
+  ChatResponse,
+  LlmClient,
+  ModelInfo,
+  Reasoning,
+  ToolCall,
+} from "../../llm/types.ts";
 
 /** What the fake model does on one request. */
 export type FakeReply =
   | {
       text: string;
       toolCalls?: Array<Partial<ToolCall> & { name: string }>;
-      usage?: { promptTokens: number; completionTokens: number };
+      usage?: { promptTokens: number; completionTokens: number; reasoningTokens?: number };
+      /** What the model thought, as an adapter hands it over (apart from `text`). */
+      reasoning?: Reasoning;
     }
   | { error: LlmError | Error }
   /** Stream `text`, then wait until the request is aborted (and fail with `cancelled`). */
@@ -61,6 +71,7 @@ export class RecordingLlmClient implements LlmClient {
       finishReason: toolCalls.length ? "tool_calls" : "stop",
       usage: reply.usage ?? { promptTokens: 10, completionTokens: 5 },
       model: request.model,
+      ...(reply.reasoning ? { reasoning: reply.reasoning } : {}),
     };
   }
 }

@@ -1,9 +1,9 @@
 import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import type { CoreContext } from "../../core-context.ts";
+import { CoreError } from "../../errors.ts";
 import { loginActor } from "../../services/login-guard.ts";
-import { principalOf, SESSION_COOKIE } from "../auth.ts";
-import { ApiError } from "../errors.ts";
+import { actorOf, principalOf, SESSION_COOKIE } from "../auth.ts";
 import { IdParams, LoginBody, PasswordChangeBody, TokenBody } from "../schemas.ts";
 
 const SESSION_DAYS = 7;
@@ -38,13 +38,13 @@ export async function authRoutes(app: FastifyInstance, ctx: CoreContext): Promis
         });
       }
       reply.header("retry-after", String(claim.retryAfterSeconds));
-      throw new ApiError("rate_limited", "too many failed logins from this address; try again in a minute");
+      throw new CoreError("rate_limited", "too many failed logins from this address; try again in a minute");
     }
     let token: Awaited<ReturnType<typeof ctx.accounts.login>>;
     try {
       token = await ctx.accounts.login(username, request.body.password, SESSION_DAYS);
     } catch (error) {
-      if (error instanceof ApiError) await audit(error.code === "locked" ? "denied" : "failed", error.code);
+      if (error instanceof CoreError) await audit(error.code === "locked" ? "denied" : "failed", error.code);
       throw error;
     }
     await claim.release();
@@ -76,9 +76,9 @@ export async function authRoutes(app: FastifyInstance, ctx: CoreContext): Promis
     async (request, reply) => {
       const p = principalOf(request);
       if (p.tokenKind === "api")
-        throw new ApiError("forbidden", "sign in to change your password; an API token cannot");
+        throw new CoreError("forbidden", "sign in to change your password; an API token cannot");
       await ctx.accounts.changeOwnPassword(p.userId, request.body.currentPassword, request.body.newPassword);
-      await ctx.audit.request(request, "user.password", p.userId, { username: p.username, self: true });
+      await ctx.audit.recordBy(actorOf(request), "user.password", p.userId, { username: p.username, self: true });
       const token = await ctx.accounts.login(p.username, request.body.newPassword, SESSION_DAYS);
       reply.setCookie(SESSION_COOKIE, token.token, {
         httpOnly: true,
@@ -101,14 +101,18 @@ export async function authRoutes(app: FastifyInstance, ctx: CoreContext): Promis
    * token cannot make tokens: it would mint itself a wider one. */
   r.post("/api/tokens", { schema: { body: TokenBody }, config: { role: "viewer" } }, async (request, reply) => {
     const p = principalOf(request);
-    if (p.scopes) throw new ApiError("forbidden", "a scoped token cannot create tokens");
+    if (p.scopes) throw new CoreError("forbidden", "a scoped token cannot create tokens");
     const { name, role, scopes, mcpApproval } = request.body;
     const created = await ctx.accounts.createApiToken({ userId: p.userId, role: p.role }, name, {
       role,
       scopes,
       mcpApproval,
     });
-    await ctx.audit.request(request, "token.create", created.id, { name: created.name, role: created.role, scopes });
+    await ctx.audit.recordBy(actorOf(request), "token.create", created.id, {
+      name: created.name,
+      role: created.role,
+      scopes,
+    });
     reply.code(201);
     return created;
   });
@@ -122,8 +126,8 @@ export async function authRoutes(app: FastifyInstance, ctx: CoreContext): Promis
   r.delete("/api/tokens/:id", { schema: { params: IdParams }, config: { role: "viewer" } }, async (request) => {
     const p = principalOf(request);
     const ok = await ctx.accounts.revokeApiToken(p.userId, request.params.id);
-    if (!ok) throw new ApiError("not_found", "token not found");
-    await ctx.audit.request(request, "token.revoke", request.params.id);
+    if (!ok) throw new CoreError("not_found", "token not found");
+    await ctx.audit.recordBy(actorOf(request), "token.revoke", request.params.id);
     return { ok: true };
   });
 }

@@ -2,6 +2,7 @@ import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { ChannelBody } from "../../channels/channel-config.ts";
 import type { CoreContext } from "../../core-context.ts";
+import { actorOf } from "../auth.ts";
 import { IdParams } from "../schemas.ts";
 
 /** CONTRACT "Results that reach people": channels. A channel's secrets are write-only. */
@@ -10,7 +11,7 @@ export async function channelRoutes(app: FastifyInstance, ctx: CoreContext): Pro
 
   r.post("/api/channels", { schema: { body: ChannelBody }, config: { role: "admin" } }, async (request, reply) => {
     const channel = await ctx.channels.create(request.body);
-    await ctx.audit.request(request, "channel.create", channel.id, {
+    await ctx.audit.recordBy(actorOf(request), "channel.create", channel.id, {
       name: channel.name,
       kind: channel.kind,
       secrets: channel.secrets,
@@ -27,7 +28,7 @@ export async function channelRoutes(app: FastifyInstance, ctx: CoreContext): Pro
 
   r.delete("/api/channels/:id", { schema: { params: IdParams }, config: { role: "admin" } }, async (request) => {
     const channel = await ctx.channels.delete(request.params.id);
-    await ctx.audit.request(request, "channel.delete", channel.id, { name: channel.name });
+    await ctx.audit.recordBy(actorOf(request), "channel.delete", channel.id, { name: channel.name });
     return { ok: true };
   });
 
@@ -35,7 +36,10 @@ export async function channelRoutes(app: FastifyInstance, ctx: CoreContext): Pro
    * `ok: false` with the status or the connection error is the answer, not a failure of this call). */
   r.post("/api/channels/:id/test", { schema: { params: IdParams }, config: { role: "operator" } }, async (request) => {
     const result = await ctx.channels.test(request.params.id);
-    await ctx.audit.request(request, "channel.test", result.channel, { ok: result.ok, status: result.status });
+    await ctx.audit.recordBy(actorOf(request), "channel.test", result.channel, {
+      ok: result.ok,
+      status: result.status,
+    });
     return {
       ...result,
       response: ctx.redactor.redact(result.response),

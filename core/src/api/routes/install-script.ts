@@ -1,7 +1,7 @@
 import type { FastifyInstance } from "fastify";
+import { CoreError } from "../../errors.ts";
 import { InstallScriptError, installScriptFor } from "../../nodes/install-script.ts";
 import type { NodeBinaries } from "../../nodes/node-binaries.ts";
-import { ApiError } from "../errors.ts";
 
 export const INSTALL_SCRIPT_PATH = "/install.sh";
 
@@ -21,7 +21,7 @@ export async function installScriptRoutes(
     try {
       script = await installScriptFor(deps.binaries, coreUrl, deps.nodeVersion);
     } catch (error) {
-      if (error instanceof InstallScriptError) throw new ApiError("bad_request", error.message);
+      if (error instanceof InstallScriptError) throw new CoreError("bad_request", error.message);
       throw error;
     }
     // text/plain: a browser shows it (read it before piping it to sh). Never cached: the digests

@@ -1,9 +1,9 @@
 import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import type { CoreContext } from "../../core-context.ts";
+import { CoreError } from "../../errors.ts";
 import { describeCron, nextFireTimes } from "../../scheduler/cron.ts";
-import { actorOf } from "../../services/audit.ts";
-import { ApiError } from "../errors.ts";
+import { actorOf } from "../auth.ts";
 import { CronPreviewBody, IdParams, JobBody, JobPatch, RunBody } from "../schemas.ts";
 
 export async function jobRoutes(app: FastifyInstance, ctx: CoreContext): Promise<void> {
@@ -11,7 +11,10 @@ export async function jobRoutes(app: FastifyInstance, ctx: CoreContext): Promise
 
   r.post("/api/jobs", { schema: { body: JobBody }, config: { role: "operator" } }, async (request, reply) => {
     const job = await ctx.jobs.create(request.body);
-    await ctx.audit.request(request, "job.create", job.id, { name: job.name, change: jobChange(request.body) });
+    await ctx.audit.recordBy(actorOf(request), "job.create", job.id, {
+      name: job.name,
+      change: jobChange(request.body),
+    });
     reply.code(201);
     return job;
   });
@@ -27,7 +30,10 @@ export async function jobRoutes(app: FastifyInstance, ctx: CoreContext): Promise
     { schema: { params: IdParams, body: JobPatch }, config: { role: "operator" } },
     async (request) => {
       const job = await ctx.jobs.update(request.params.id, request.body);
-      await ctx.audit.request(request, "job.update", job.id, { name: job.name, change: jobChange(request.body) });
+      await ctx.audit.recordBy(actorOf(request), "job.update", job.id, {
+        name: job.name,
+        change: jobChange(request.body),
+      });
       return job;
     },
   );
@@ -35,7 +41,7 @@ export async function jobRoutes(app: FastifyInstance, ctx: CoreContext): Promise
   r.delete("/api/jobs/:id", { schema: { params: IdParams }, config: { role: "operator" } }, async (request) => {
     const job = await ctx.jobs.get(request.params.id);
     await ctx.jobs.delete(job.id);
-    await ctx.audit.request(request, "job.delete", job.id, { name: job.name });
+    await ctx.audit.recordBy(actorOf(request), "job.delete", job.id, { name: job.name });
     return { ok: true };
   });
 
@@ -58,7 +64,7 @@ export async function jobRoutes(app: FastifyInstance, ctx: CoreContext): Promise
         nextRuns: nextFireTimes(request.body, 5).map((d) => d.toISOString()),
       };
     } catch (error) {
-      throw new ApiError("validation_failed", error instanceof Error ? error.message : String(error));
+      throw new CoreError("validation_failed", error instanceof Error ? error.message : String(error));
     }
   });
 }

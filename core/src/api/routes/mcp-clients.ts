@@ -2,7 +2,7 @@ import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import type { CoreContext } from "../../core-context.ts";
-import { actorOf } from "../../services/audit.ts";
+import { actorOf } from "../auth.ts";
 import { IdParams } from "../schemas.ts";
 
 const ApprovalsQuery = z.object({

@@ -2,8 +2,9 @@ import { createReadStream } from "node:fs";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
+import { CoreError } from "../../errors.ts";
 import { type NodeBinaries, type NodeBinary, NodeBinaryError } from "../../nodes/node-binaries.ts";
-import { ApiError, errorBody } from "../errors.ts";
+import { errorBody } from "../errors.ts";
 
 export const NODE_BINARY_PATH = "/api/nodes/binary/:platform";
 /** The digest of the executable's bytes (uncompressed), whatever the transfer encoding. */
@@ -79,7 +80,7 @@ export async function nodeBinaryRoutes(
   const r = app.withTypeProvider<ZodTypeProvider>();
   const handler = async (request: FastifyRequest<{ Params: z.infer<typeof Params> }>, reply: FastifyReply) => {
     const binary = await deps.binaries.find(request.params.platform).catch((error: unknown) => {
-      if (error instanceof NodeBinaryError) throw new ApiError("not_found", error.message);
+      if (error instanceof NodeBinaryError) throw new CoreError("not_found", error.message);
       throw error;
     });
     return sendBinary(request, reply, binary, deps);

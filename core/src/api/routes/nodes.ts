@@ -1,6 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import type { CoreContext } from "../../core-context.ts";
+import { actorOf } from "../auth.ts";
 import { IdParams, NodeBody, NodePatch, NodesQuery } from "../schemas.ts";
 
 export async function nodeRoutes(app: FastifyInstance, ctx: CoreContext): Promise<void> {
@@ -8,7 +9,7 @@ export async function nodeRoutes(app: FastifyInstance, ctx: CoreContext): Promis
 
   r.post("/api/nodes", { schema: { body: NodeBody }, config: { role: "admin" } }, async (request, reply) => {
     const created = await ctx.fleet.enroll(request.body.name, request.body.labels);
-    await ctx.audit.request(request, "node.enroll", created.id, { name: created.name });
+    await ctx.audit.recordBy(actorOf(request), "node.enroll", created.id, { name: created.name });
     reply.code(201);
     return created;
   });
@@ -26,7 +27,7 @@ export async function nodeRoutes(app: FastifyInstance, ctx: CoreContext): Promis
     { schema: { params: IdParams, body: NodePatch }, config: { role: "admin" } },
     async (request) => {
       const { before, after } = await ctx.fleet.update(request.params.id, request.body);
-      await ctx.audit.request(request, "node.update", after.id, {
+      await ctx.audit.recordBy(actorOf(request), "node.update", after.id, {
         name: after.name,
         ...(before.name !== after.name ? { renamedFrom: before.name } : {}),
         ...(request.body.labels !== undefined ? { labels: after.labels } : {}),
@@ -38,7 +39,7 @@ export async function nodeRoutes(app: FastifyInstance, ctx: CoreContext): Promis
   r.delete("/api/nodes/:id", { schema: { params: IdParams }, config: { role: "admin" } }, async (request) => {
     const node = await ctx.fleet.get(request.params.id);
     await ctx.fleet.revoke(node.id);
-    await ctx.audit.request(request, "node.revoke", node.id, { name: node.name });
+    await ctx.audit.recordBy(actorOf(request), "node.revoke", node.id, { name: node.name });
     return { ok: true };
   });
 }

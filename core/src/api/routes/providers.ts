@@ -1,21 +1,23 @@
 import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import type { CoreContext } from "../../core-context.ts";
-import { LlmError } from "../../llm/index.ts";
-import { ApiError } from "../errors.ts";
-import { IdParams, ProviderBody, ProviderPatchBody } from "../schemas.ts";
+import { CoreError } from "../../errors.ts";
+import { type LlmClient, LlmError } from "../../llm/index.ts";
+import { providerConfig } from "../../services/provider-credentials.ts";
+import { actorOf } from "../auth.ts";
+import { IdParams, ProviderBody, ProviderPatchBody, ProviderTestBody } from "../schemas.ts";
 
 export async function providerRoutes(app: FastifyInstance, ctx: CoreContext): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const find = async (idOrName: string) => {
     const provider = await ctx.repos.providers.resolve(idOrName);
-    if (!provider) throw new ApiError("not_found", `provider ${idOrName} not found`);
+    if (!provider) throw new CoreError("not_found", `provider ${idOrName} not found`);
     return provider;
   };
 
   r.post("/api/providers", { schema: { body: ProviderBody }, config: { role: "admin" } }, async (request, reply) => {
     if (await ctx.repos.providers.getByName(request.body.name)) {
-      throw new ApiError("conflict", `a provider named ${request.body.name} exists`);
+      throw new CoreError("conflict", `a provider named ${request.body.name} exists`);
     }
     // Header values are credentials (issue 21.1): sealed like the key, listed by name only.
     const { headers, ...options } = request.body.options ?? {};
@@ -27,7 +29,7 @@ export async function providerRoutes(app: FastifyInstance, ctx: CoreContext): Pr
       options,
       headers: headers ?? {},
     });
-    await ctx.audit.request(request, "provider.create", provider.id, {
+    await ctx.audit.recordBy(actorOf(request), "provider.create", provider.id, {
       name: provider.name,
       kind: provider.kind,
       apiKey: request.body.apiKey ? "set" : "none",
@@ -59,8 +61,8 @@ export async function providerRoutes(app: FastifyInstance, ctx: CoreContext): Pr
         ...(headers !== undefined ? { headers } : {}),
         ...(apiKey !== undefined ? { apiKey } : {}),
       });
-      if (!updated) throw new ApiError("not_found", "provider not found");
-      await ctx.audit.request(request, "provider.update", provider.id, {
+      if (!updated) throw new CoreError("not_found", "provider not found");
+      await ctx.audit.recordBy(actorOf(request), "provider.update", provider.id, {
         name: updated.name,
         fields: Object.keys(request.body).filter((k) => k !== "apiKey"),
         apiKey: apiKey === undefined ? "kept" : apiKey === null ? "removed" : "set",
@@ -74,7 +76,7 @@ export async function providerRoutes(app: FastifyInstance, ctx: CoreContext): Pr
   r.delete("/api/providers/:id", { schema: { params: IdParams }, config: { role: "admin" } }, async (request) => {
     const provider = await find(request.params.id);
     await ctx.repos.providers.delete(provider.id);
-    await ctx.audit.request(request, "provider.delete", provider.id, { name: provider.name });
+    await ctx.audit.recordBy(actorOf(request), "provider.delete", provider.id, { name: provider.name });
     return { ok: true };
   });
 
@@ -90,7 +92,7 @@ export async function providerRoutes(app: FastifyInstance, ctx: CoreContext): Pr
         return await client.listModels({ signal: AbortSignal.timeout(15_000) });
       } catch (error) {
         if (error instanceof LlmError)
-          throw new ApiError("provider_error", `${provider.name}: ${error.message}`, { code: error.code });
+          throw new CoreError("provider_error", `${provider.name}: ${error.message}`, { code: error.code });
         throw error;
       }
     },
@@ -99,14 +101,49 @@ export async function providerRoutes(app: FastifyInstance, ctx: CoreContext): Pr
   /** Operator, for the same reason as the model list. */
   r.post("/api/providers/:id/test", { schema: { params: IdParams }, config: { role: "operator" } }, async (request) => {
     const provider = await find(request.params.id);
-    const client = await ctx.llmFor(provider.id);
-    const started = performance.now();
-    try {
-      const models = await client.listModels({ signal: AbortSignal.timeout(15_000) });
-      return { ok: true, models: models.length, latencyMs: Math.round(performance.now() - started) };
-    } catch (error) {
-      const code = error instanceof LlmError ? error.code : "connection_failed";
-      return { ok: false, error: { code, message: error instanceof Error ? error.message : String(error) } };
-    }
+    return connectionTest(await ctx.llmFor(provider.id));
   });
+
+  /**
+   * The form's Test before save (issue 22.6): the settings as typed, nothing stored. Admin, like
+   * saving them: it points the Core (and, with `providerId`, a stored key) at any address.
+   */
+  r.post("/api/providers/test", { schema: { body: ProviderTestBody }, config: { role: "admin" } }, async (request) => {
+    const { providerId, options: given, apiKey, ...body } = request.body;
+    const stored = providerId !== undefined ? await find(providerId) : null;
+    const base = stored
+      ? await providerConfig(ctx.repos.providers, stored)
+      : { kind: body.kind, baseUrl: null, apiKey: null, options: {} };
+    const { headers, ...options } = given ?? {};
+    const storedHeaders = base.options?.headers;
+    return connectionTest(
+      ctx.llmForConfig({
+        kind: body.kind,
+        name: body.name ?? stored?.name ?? "new provider",
+        baseUrl: body.baseUrl ?? (stored && stored.kind === body.kind ? base.baseUrl : null),
+        apiKey: apiKey ?? base.apiKey ?? null,
+        options: {
+          ...(given !== undefined ? options : base.options),
+          ...((headers ?? storedHeaders) ? { headers: headers ?? storedHeaders } : {}),
+        },
+      }),
+    );
+  });
+}
+
+/** `{ok, models, latencyMs}` or `{ok: false, error}`: a failed connection is an answer, not an error. */
+async function connectionTest(client: LlmClient) {
+  const started = performance.now();
+  try {
+    const models = await client.listModels({ signal: AbortSignal.timeout(15_000) });
+    return {
+      ok: true,
+      models: models.length,
+      modelIds: models.slice(0, 20).map((m) => m.id),
+      latencyMs: Math.round(performance.now() - started),
+    };
+  } catch (error) {
+    const code = error instanceof LlmError ? error.code : "connection_failed";
+    return { ok: false, error: { code, message: error instanceof Error ? error.message : String(error) } };
+  }
 }

@@ -89,6 +89,35 @@ describe("GET /api/runs", () => {
   });
 });
 
+describe("GET /api/runs/stats", () => {
+  it("counts today's runs of the job with their tokens; idle days are zeros", async () => {
+    const res = await t.api(admin, "GET", `/api/runs/stats?days=3&jobId=${jobId}`);
+    expect(res.status).toBe(200);
+    expect(res.body.days).toHaveLength(3);
+    const today = new Date().toISOString().slice(0, 10);
+    expect(res.body.days[2]).toMatchObject({
+      day: today,
+      total: 2,
+      succeeded: 2,
+      failed: 0,
+      promptTokens: 34,
+      completionTokens: 10,
+    });
+    expect(res.body.days[2].avgDurationMs).toBeGreaterThanOrEqual(0);
+    expect(res.body.days[0]).toMatchObject({ total: 0, avgDurationMs: null });
+    expect((await t.api(admin, "GET", "/api/runs/stats")).body.days).toHaveLength(14);
+  });
+
+  it("refuses a window of 0 or more than 90 days with a 400 naming the field", async () => {
+    for (const days of ["0", "91", "x"]) {
+      const res = await t.api(admin, "GET", `/api/runs/stats?days=${days}`);
+      expect(res.status).toBe(400);
+      expect(res.body.error.code).toBe("validation_failed");
+      expect(res.body.error.message).toContain("days");
+    }
+  });
+});
+
 describe("run retention", () => {
   it("deletes runs finished more than N days ago with their steps; 0 days keeps everything", async () => {
     const logger = { info: () => {}, warn: () => {}, error: () => {} };

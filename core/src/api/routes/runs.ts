@@ -2,10 +2,10 @@ import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import type { CoreContext } from "../../core-context.ts";
 import { FINAL_RUN_STATUSES } from "../../database/types.ts";
+import { CoreError } from "../../errors.ts";
 import type { RunEvent } from "../../runs/run-events.ts";
-import { actorOf } from "../../services/audit.ts";
-import { ApiError } from "../errors.ts";
-import { ApproveBody, DenyBody, IdParams, RunsQuery } from "../schemas.ts";
+import { actorOf } from "../auth.ts";
+import { ApproveBody, DenyBody, IdParams, RunStatsQuery, RunsQuery } from "../schemas.ts";
 import { API_CSP, securityHeaders } from "../security-headers.ts";
 
 const KEEPALIVE_MS = 15_000;
@@ -16,6 +16,11 @@ export async function runRoutes(app: FastifyInstance, ctx: CoreContext): Promise
   r.get("/api/runs", { schema: { querystring: RunsQuery }, config: { role: "viewer" } }, async (request) =>
     ctx.runs.list(request.query),
   );
+
+  // Registered before /api/runs/:id in spirit: Fastify prefers the static segment anyway.
+  r.get("/api/runs/stats", { schema: { querystring: RunStatsQuery }, config: { role: "viewer" } }, async (request) => ({
+    days: await ctx.repos.runStats.daily(request.query.days, { jobId: request.query.jobId }),
+  }));
 
   r.get("/api/runs/:id", { schema: { params: IdParams }, config: { role: "viewer" } }, async (request) =>
     ctx.runs.view(request.params.id),
@@ -61,7 +66,7 @@ export async function runRoutes(app: FastifyInstance, ctx: CoreContext): Promise
       const release = ctx.limits.eventStreams.acquire(user);
       if (!release) {
         reply.header("retry-after", "5");
-        throw new ApiError(
+        throw new CoreError(
           "rate_limited",
           `too many open event streams for this user (${ctx.limits.eventStreams.limit}); close one first`,
         );

@@ -1,8 +1,9 @@
 import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import type { CoreContext } from "../../core-context.ts";
+import { CoreError } from "../../errors.ts";
 import { unreadableMessage } from "../../secrets/unreadable-secrets.ts";
-import { ApiError } from "../errors.ts";
+import { actorOf } from "../auth.ts";
 import { NameParams, SecretBody } from "../schemas.ts";
 
 /** Write-only: values go in, only names and dates come out. */
@@ -13,7 +14,7 @@ export async function secretRoutes(app: FastifyInstance, ctx: CoreContext): Prom
     const existed = (await ctx.repos.secrets.list()).some((s) => s.name === request.body.name);
     const info = await ctx.repos.secrets.put(request.body.name, request.body.value);
     // The name only: the value never reaches the audit log.
-    await ctx.audit.request(request, existed ? "secret.update" : "secret.create", info.name);
+    await ctx.audit.recordBy(actorOf(request), existed ? "secret.update" : "secret.create", info.name);
     await ctx.refreshRedactor();
     reply.code(201);
     return { name: info.name, createdAt: info.createdAt, updatedAt: info.updatedAt };
@@ -40,8 +41,8 @@ export async function secretRoutes(app: FastifyInstance, ctx: CoreContext): Prom
   );
 
   r.delete("/api/secrets/:name", { schema: { params: NameParams }, config: { role: "admin" } }, async (request) => {
-    if (!(await ctx.repos.secrets.delete(request.params.name))) throw new ApiError("not_found", "secret not found");
-    await ctx.audit.request(request, "secret.delete", request.params.name);
+    if (!(await ctx.repos.secrets.delete(request.params.name))) throw new CoreError("not_found", "secret not found");
+    await ctx.audit.recordBy(actorOf(request), "secret.delete", request.params.name);
     await ctx.refreshRedactor();
     return { ok: true };
   });

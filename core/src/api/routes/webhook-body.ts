@@ -1,4 +1,4 @@
-import { ApiError } from "../errors.ts";
+import { CoreError } from "../../errors.ts";
 
 /**
  * A webhook body as the run's input. JSON bodies are parsed; `application/x-www-form-urlencoded`
@@ -23,6 +23,6 @@ function parseJson(text: string, message: string): unknown {
   try {
     return JSON.parse(text);
   } catch {
-    throw new ApiError("bad_request", message);
+    throw new CoreError("bad_request", message);
   }
 }

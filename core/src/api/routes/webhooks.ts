@@ -4,9 +4,9 @@ import { z } from "zod";
 import type { CoreContext } from "../../core-context.ts";
 import { newId } from "../../database/ids.ts";
 import type { RunWebhook } from "../../database/types.ts";
+import { CoreError } from "../../errors.ts";
 import { verifyGithubSignature } from "../../secrets/index.ts";
 import { verifyStandardWebhook } from "../../secrets/standard-webhooks.ts";
-import { ApiError } from "../errors.ts";
 import { decodeWebhookBody } from "./webhook-body.ts";
 
 const SlugParams = z.object({ slug: z.string().min(1).max(100) });
@@ -39,13 +39,13 @@ export async function webhookRoutes(app: FastifyInstance, ctx: CoreContext): Pro
     const probing = () => {
       reply.header("retry-after", String(probes.retryAfterSeconds(request.ip)));
       ctx.metrics.webhookDeliveries.inc({ outcome: "probe_limited" });
-      return new ApiError("rate_limited", "too many requests for unknown webhooks from this address; slow down");
+      return new CoreError("rate_limited", "too many requests for unknown webhooks from this address; slow down");
     };
     if (probes.blocked(request.ip)) throw probing();
     const unknown = () => {
       ctx.metrics.webhookDeliveries.inc({ outcome: "unknown" });
       if (!probes.hit(request.ip)) return probing();
-      return new ApiError("not_found", "no such webhook");
+      return new CoreError("not_found", "no such webhook");
     };
     const params = SlugParams.safeParse(request.params);
     if (!params.success) throw unknown();
@@ -53,7 +53,7 @@ export async function webhookRoutes(app: FastifyInstance, ctx: CoreContext): Pro
     const job = await ctx.repos.jobs.findByWebhookSlug(slug);
     if (!job?.webhook) throw unknown();
     const actor = `webhook:${slug}`;
-    const reject = async (outcome: string, error: ApiError) => {
+    const reject = async (outcome: string, error: CoreError) => {
       ctx.metrics.webhookDeliveries.inc({ outcome });
       await ctx.audit.record({
         actor,
@@ -69,7 +69,7 @@ export async function webhookRoutes(app: FastifyInstance, ctx: CoreContext): Pro
     if (!ctx.limits.webhooks.hit(job.id)) {
       reply.header("retry-after", String(ctx.limits.webhooks.retryAfterSeconds(job.id)));
       ctx.metrics.webhookDeliveries.inc({ outcome: "rate_limited" });
-      throw new ApiError("rate_limited", "too many deliveries to this webhook; slow down");
+      throw new CoreError("rate_limited", "too many deliveries to this webhook; slow down");
     }
     const raw = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
     const h = headersOf(request);
@@ -84,14 +84,14 @@ export async function webhookRoutes(app: FastifyInstance, ctx: CoreContext): Pro
         const row = ctx.unreadableSecrets.report("webhook_secret", job.id, job.name, error);
         throw await reject(
           "secret_unreadable",
-          new ApiError(
+          new CoreError(
             "secret_unreadable",
             `this webhook's secret cannot be decrypted (${row.code}); an admin must set it again`,
           ),
         );
       }
       if (secret !== undefined) ctx.unreadableSecrets.clear("webhook_secret", job.id);
-      if (!secret) throw await reject("bad_signature", new ApiError("unauthorized", "webhook secret unavailable"));
+      if (!secret) throw await reject("bad_signature", new CoreError("unauthorized", "webhook secret unavailable"));
       if (h.standardSignature !== undefined) {
         const check = verifyStandardWebhook(
           secret,
@@ -102,13 +102,13 @@ export async function webhookRoutes(app: FastifyInstance, ctx: CoreContext): Pro
         if (!check.ok) {
           throw await reject(
             "bad_signature",
-            new ApiError("unauthorized", `invalid Standard Webhooks signature (${check.reason})`),
+            new CoreError("unauthorized", `invalid Standard Webhooks signature (${check.reason})`),
           );
         }
       } else if (!verifyGithubSignature(secret, raw, h.github)) {
         throw await reject(
           "bad_signature",
-          new ApiError(
+          new CoreError(
             "unauthorized",
             "missing or invalid signature: send X-Hub-Signature-256 (GitHub) or webhook-id/webhook-timestamp/webhook-signature (Standard Webhooks)",
           ),
@@ -121,12 +121,12 @@ export async function webhookRoutes(app: FastifyInstance, ctx: CoreContext): Pro
       // Saved before a webhook needed a secret or `public: true`: refused, not silently open.
       throw await reject(
         "unsigned",
-        new ApiError("unauthorized", "this webhook has no secret and is not marked public; set a secret on the job"),
+        new CoreError("unauthorized", "this webhook has no secret and is not marked public; set a secret on the job"),
       );
     }
     if (!job.enabled) {
       ctx.metrics.webhookDeliveries.inc({ outcome: "disabled" });
-      throw new ApiError("conflict", "the job is paused");
+      throw new CoreError("conflict", "the job is paused");
     }
     if (h.githubEvent === "ping") {
       // GitHub sends it once when a webhook is created: answering it must not start the job.
@@ -135,10 +135,10 @@ export async function webhookRoutes(app: FastifyInstance, ctx: CoreContext): Pro
     }
     const deliveryId = h.githubDelivery ?? h.standardId;
     if (deliveryId !== undefined && !DELIVERY_ID.test(deliveryId)) {
-      throw new ApiError("bad_request", "malformed delivery id");
+      throw new CoreError("bad_request", "malformed delivery id");
     }
     if (h.githubEvent !== undefined && !EVENT_NAME.test(h.githubEvent)) {
-      throw new ApiError("bad_request", "malformed X-GitHub-Event");
+      throw new CoreError("bad_request", "malformed X-GitHub-Event");
     }
     const input = decodeWebhookBody(raw, String(request.headers["content-type"] ?? ""));
     const webhook: RunWebhook = { event: h.githubEvent ?? standardEventOf(input), deliveryId: deliveryId ?? null };

@@ -53,6 +53,7 @@ export class AuditRepo {
     let q = this.db.selectFrom("audit_log").selectAll();
     if (query.action !== undefined) q = q.where("action", "=", query.action);
     if (query.actor !== undefined) q = q.where("actor", "=", query.actor);
+    if (query.target !== undefined) q = q.where("target", "=", query.target);
     if (query.since !== undefined) q = q.where("at", ">=", query.since);
     const rows = await q.orderBy("id", "desc").limit(limit).execute();
     return rows.map(toEntry);

@@ -12,6 +12,7 @@ import { McpServersRepo } from "./mcp-servers-repo.ts";
 import { NodesRepo } from "./nodes-repo.ts";
 import { ProvidersRepo } from "./providers-repo.ts";
 import { RunDeliveriesRepo } from "./run-deliveries-repo.ts";
+import { RunStatsRepo } from "./run-stats-repo.ts";
 import { RunsRepo } from "./runs-repo.ts";
 import { ScheduleStateRepo } from "./schedule-state-repo.ts";
 import { SecretsRepo } from "./secrets-repo.ts";
@@ -21,6 +22,7 @@ import { UsersRepo } from "./users-repo.ts";
 import { WebhookDeliveriesRepo } from "./webhook-deliveries-repo.ts";
 
 export type { LoginAttemptCount } from "./login-attempts-repo.ts";
+export type { RunDay } from "./run-stats-repo.ts";
 export {
   AuditRepo,
   ChannelsRepo,
@@ -32,6 +34,7 @@ export {
   NodesRepo,
   ProvidersRepo,
   RunDeliveriesRepo,
+  RunStatsRepo,
   RunsRepo,
   ScheduleStateRepo,
   SecretsRepo,
@@ -59,6 +62,7 @@ export interface Repositories {
   mcpApprovals: McpApprovalsRepo;
   channels: ChannelsRepo;
   deliveries: RunDeliveriesRepo;
+  runStats: RunStatsRepo;
 }
 
 /** Every repository over one database, for main.ts and tests. */
@@ -85,5 +89,6 @@ export function createRepositories(
     mcpApprovals: new McpApprovalsRepo(db, options),
     channels: new ChannelsRepo(db, box, options),
     deliveries: new RunDeliveriesRepo(db, options),
+    runStats: new RunStatsRepo(db, options),
   };
 }

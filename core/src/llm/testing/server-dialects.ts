@@ -3,7 +3,7 @@
  * names the server and what is peculiar about it; the shapes follow the vendors' API references and
  * the captures listed in docs/LOCAL-MODELS.md. Tests and e2e suites compose them into scripts.
  */
-import { argumentsText, chunksOf, type RawTurn, type ScriptedToolCall } from "./script.ts";
+import { argumentsText, chunksOf, type RawTurn, roughTokens, type ScriptedToolCall } from "./script.ts";
 
 type Events = RawTurn["events"];
 
@@ -206,5 +206,7 @@ function contentTurn(content: string, calls: ScriptedToolCall[] | undefined, fin
     events,
     message: { role: "assistant", content, ...(calls?.length ? { tool_calls: wholeCalls(calls, "call_") } : {}) },
     finishReason: finish,
+    // llama.cpp, Ollama and LM Studio count the whole content, markup and reasoning included.
+    usage: { promptTokens: 120, completionTokens: roughTokens(content) },
   };
 }

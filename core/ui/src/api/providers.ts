@@ -1,6 +1,6 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, asList, enc } from "./client.ts";
-import type { Provider, ProviderKind, ProviderModel } from "./types.ts";
+import type { Provider, ProviderKind, ProviderModel, ProviderOptions, ProviderTestAnswer } from "./types.ts";
 
 export const providerKeys = {
   all: ["providers"] as const,
@@ -40,7 +40,27 @@ export interface ProviderInput {
   kind: ProviderKind;
   baseUrl?: string;
   apiKey?: string;
-  options?: { contextTokens?: number; maxConcurrent?: number };
+  options?: ProviderOptions;
+}
+
+/** A change to a stored provider: `apiKey` given replaces the key, null removes it, absent keeps it. */
+export type ProviderPatch = Partial<Omit<ProviderInput, "apiKey">> & { apiKey?: string | null };
+
+export function useUpdateProvider() {
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: ({ id, patch }: { id: string; patch: ProviderPatch }) =>
+      api.patch<Provider>(`/api/providers/${enc(id)}`, patch),
+    onSuccess: () => queryClient.invalidateQueries({ queryKey: providerKeys.all }),
+  });
+}
+
+/** Test before save: the settings as typed; with `providerId`, the stored key is used unless one is typed. */
+export function useTestProviderSettings() {
+  return useMutation({
+    mutationFn: (body: Partial<ProviderInput> & { kind: ProviderKind; providerId?: string }) =>
+      api.post<ProviderTestAnswer>("/api/providers/test", body),
+  });
 }
 
 export function useCreateProvider() {

@@ -90,3 +90,25 @@ export function useDenyRun() {
     onSuccess: () => queryClient.invalidateQueries({ queryKey: ["runs"] }),
   });
 }
+
+/** One UTC day of GET /api/runs/stats. */
+export interface RunDay {
+  day: string;
+  total: number;
+  succeeded: number;
+  failed: number;
+  cancelled: number;
+  other: number;
+  avgDurationMs: number | null;
+  promptTokens: number;
+  completionTokens: number;
+}
+
+/** Runs per UTC day over the last `days` days (the dashboard's chart), counted by the Core. */
+export function useRunStats(days: number, options: { refetchInterval?: number | false } = {}) {
+  return useQuery({
+    queryKey: ["runs", "stats", days] as const,
+    queryFn: async ({ signal }) => (await api.get<{ days: RunDay[] }>(`/api/runs/stats?days=${days}`, signal)).days,
+    refetchInterval: options.refetchInterval ?? false,
+  });
+}

@@ -97,8 +97,21 @@ export interface Provider {
   kind: ProviderKind;
   baseUrl: string | null;
   hasApiKey: boolean;
+  options?: ProviderOptions;
   createdAt?: string;
 }
+
+/** What a provider form edits of its options; the rest are kept as stored. */
+export interface ProviderOptions {
+  contextTokens?: number;
+  maxConcurrent?: number;
+  [other: string]: unknown;
+}
+
+/** POST /api/providers/test and /:id/test: a failed connection is an answer too. */
+export type ProviderTestAnswer =
+  | { ok: true; models: number; modelIds?: string[]; latencyMs: number }
+  | { ok: false; error: { code: string; message: string } };
 
 export interface ProviderModel {
   id: string;
@@ -343,6 +356,8 @@ export interface LlmStep {
   durationMs: number;
   usage?: Usage;
   text?: string;
+  /** What the model thought before answering, kept apart from `text` (shown folded). */
+  reasoning?: string;
   toolCalls?: ToolCall[];
   error?: string;
   errorCode?: string;
@@ -402,6 +417,8 @@ export interface Run {
   nodeName?: string | null;
   /** A failed run's stable reason: `nodes_offline`, `no_targets`. */
   errorCode?: string | null;
+  /** A cancelled run: the user who cancelled it (null when the Core did). */
+  cancelledBy?: string | null;
   /** In lists: the models ("provider / model") and Nodes the run's steps used. */
   models?: string[];
   nodes?: string[];

@@ -92,6 +92,7 @@ export function LlmStepView({ step, isFinalAnswer = false }: { step: LlmStep; is
           <Text size="sm">{step.warning}</Text>
         </Alert>
       )}
+      {step.reasoning ? <Folded label="Reasoning" text={step.reasoning} /> : null}
       {step.text && isFinalAnswer ? (
         <Text size="xs" c="dimmed" data-testid="final-answer-note">
           Wrote the answer shown above.

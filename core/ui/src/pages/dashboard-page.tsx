@@ -10,6 +10,7 @@ import { FirstRunChecklist } from "../components/first-run-checklist.tsx";
 import { McpApprovalsBanner } from "../components/mcp-approvals-banner.tsx";
 import { PageHeader } from "../components/page-header.tsx";
 import { ErrorAlert } from "../components/query-state.tsx";
+import { RunsChart } from "../components/runs-chart.tsx";
 import { RUN_STATUS_LABELS, RunStatusBadge, runStatusColor } from "../components/status-badge.tsx";
 import { TimeAgo } from "../components/time-ago.tsx";
 import { formatShortDateTime, shortId } from "../lib/format.ts";
@@ -141,6 +142,8 @@ export default function DashboardPage() {
             </Text>
           </Card>
         </SimpleGrid>
+
+        <RunsChart />
 
         <SimpleGrid cols={{ base: 1, lg: 2 }}>
           <Card withBorder padding="lg">

@@ -2,7 +2,6 @@ import {
   Alert,
   Anchor,
   Badge,
-  Button,
   Card,
   Group,
   Loader,
@@ -14,21 +13,20 @@ import {
   Title,
   Tooltip,
 } from "@mantine/core";
-import { notifications } from "@mantine/notifications";
-import { IconAlertTriangle, IconArrowLeft, IconBrain, IconPlayerStop, IconTool } from "@tabler/icons-react";
+import { IconAlertTriangle, IconArrowLeft, IconBrain, IconTool } from "@tabler/icons-react";
 import type { ReactNode } from "react";
 import { Link, useParams } from "react-router";
-import { errorMessage } from "../api/client.ts";
 import { useJob } from "../api/jobs.ts";
 import { usePermissions } from "../api/me.ts";
 import { useNodes } from "../api/nodes.ts";
 import { mergeSteps, type StreamState, useRunStream, waitingText } from "../api/run-events.ts";
-import { useCancelRun, useRun } from "../api/runs.ts";
+import { useRun } from "../api/runs.ts";
 import { ACTIVE_RUN_STATUSES, type RunStep } from "../api/types.ts";
 import { ApprovalCard } from "../components/approval-card.tsx";
 import { PageHeader } from "../components/page-header.tsx";
 import { QueryState } from "../components/query-state.tsx";
 import { RerunActions } from "../components/rerun-actions.tsx";
+import { CancelledAlert, CancelRunButton } from "../components/run-cancel.tsx";
 import { ParentRunLink, RunChildren } from "../components/run-children.tsx";
 import { RunDeliveries, RunResultCard } from "../components/run-results.tsx";
 import { LlmStepView, ToolStepView } from "../components/run-step-view.tsx";
@@ -119,7 +117,6 @@ function FailureAlert({ error, jobId, canEdit }: { error: string; jobId: string;
 export default function RunDetailPage() {
   const { id = "" } = useParams();
   const nodes = useNodes();
-  const cancel = useCancelRun();
   const { canOperate } = usePermissions();
   // Stream only while the run can still change; the stored run is complete once it has finished.
   const firstLoad = useRun(id);
@@ -190,23 +187,7 @@ export default function RunDetailPage() {
                 canOperate && !active && !data.parentRunId ? (
                   <RerunActions run={data} />
                 ) : (
-                  active &&
-                  canOperate && (
-                    <Button
-                      color="red"
-                      variant="light"
-                      leftSection={<IconPlayerStop size={16} />}
-                      loading={cancel.isPending}
-                      onClick={() =>
-                        cancel.mutate(id, {
-                          onError: (e) =>
-                            notifications.show({ color: "red", title: "Not cancelled", message: errorMessage(e) }),
-                        })
-                      }
-                    >
-                      Cancel run
-                    </Button>
-                  )
+                  active && canOperate && <CancelRunButton run={data} />
                 )
               }
             />
@@ -273,12 +254,7 @@ export default function RunDetailPage() {
               </Card>
             )}
 
-            {status === "cancelled" && (
-              <Alert color="orange" variant="light" title="The run was cancelled">
-                {/* The Core's reason, unless it only repeats the title. */}
-                {error && !/^the run was cancelled\.?$/i.test(error.trim()) ? <Text size="sm">{error}</Text> : null}
-              </Alert>
-            )}
+            {status === "cancelled" && <CancelledAlert run={data} />}
 
             {output && (
               <Card withBorder>
