@@ -2,11 +2,12 @@
  * `make bench` / `node bench/run.ts [name…]`: runs the benchmarks (all but `soak` when none is named),
  * prints each result next to its same-run baseline, and writes bench/results.json and BENCHMARKS.md.
  * Sizes can be turned down for a quick look: BENCH_FLEET_NODES, BENCH_RPC_CALLS, BENCH_RUNS, BENCH_JOBS,
- * BENCH_SOAK_MINUTES, BENCH_SOAK_NODES, BENCH_MCP_CALLS, BENCH_MCP_ENDPOINT_CALLS.
+ * BENCH_SOAK_MINUTES, BENCH_SOAK_NODES, BENCH_MCP_CALLS, BENCH_MCP_ENDPOINT_CALLS, BENCH_FLEET_JOBS_NODES.
  */
 import os from "node:os";
 import { agentStepBench } from "./agent-step.ts";
 import { fleetBench } from "./fleet.ts";
+import { fleetJobsBench } from "./fleet-jobs.ts";
 import { type BenchResult, loadResults, printResult, saveResults } from "./lib/report.ts";
 import { mcpBench } from "./mcp.ts";
 import { mcpEndpointBench } from "./mcp-endpoint.ts";
@@ -28,6 +29,7 @@ const BENCHMARKS: Record<string, () => Promise<BenchResult>> = {
   scheduler: () => schedulerBench({ jobs: num("BENCH_JOBS", 1_000) }),
   "node-binary": () => nodeBinaryBench({ starts: 5, idleSeconds: 5 }),
   fleet: () => fleetBench({ nodes: num("BENCH_FLEET_NODES", 10_000) }),
+  "fleet-jobs": () => fleetJobsBench({ nodes: num("BENCH_FLEET_JOBS_NODES", 1_000) }),
   mcp: () => mcpBench({ calls: num("BENCH_MCP_CALLS", 500) }),
   "mcp-endpoint": () => mcpEndpointBench({ calls: num("BENCH_MCP_ENDPOINT_CALLS", 1_000) }),
   soak: () => soakBench({ minutes: num("BENCH_SOAK_MINUTES", 10), nodes: num("BENCH_SOAK_NODES", 1_000) }),

@@ -21,8 +21,14 @@ export type SimCredential = { token: string } | { nodeId: string; key: string };
 
 /** Creates `count` Nodes straight in the database and registers a fresh Ed25519 key for each, as
  * POST /api/nodes + the Node's first-start POST /api/nodes/enroll would (the token is spent), before
- * the Core starts. Every later connection signs a challenge, exactly like the real Node. */
-export async function enrollNodes(dataDir: string, count: number, prefix = "sim"): Promise<SimCredential[]> {
+ * the Core starts. Every later connection signs a challenge, exactly like the real Node. `labels(i)`
+ * gives Node i its labels (for selectors). */
+export async function enrollNodes(
+  dataDir: string,
+  count: number,
+  prefix = "sim",
+  labels: (i: number) => Record<string, string> = () => ({}),
+): Promise<SimCredential[]> {
   const key = loadMasterKey({ env: undefined, dataDir });
   const box = new SecretBox({ current: { version: 1, key: key.key } });
   const database = openDatabase({ dataDir });
@@ -31,7 +37,7 @@ export async function enrollNodes(dataDir: string, count: number, prefix = "sim"
   const credentials: SimCredential[] = [];
   for (let i = 0; i < count; i++) {
     const tokenHash = hashToken(generateToken("fcn_"));
-    const node = await repos.nodes.create({ name: `${prefix}-${i}`, labels: {}, tokenHash });
+    const node = await repos.nodes.create({ name: `${prefix}-${i}`, labels: labels(i), tokenHash });
     const { privateKey, publicKey } = generateKeyPairSync("ed25519");
     const x = publicKey.export({ format: "jwk" }).x;
     if (!x || !(await repos.nodes.registerKey(node.id, tokenHash, x))) throw new Error("registering a key failed");

@@ -136,6 +136,13 @@ const FINDINGS: readonly string[] = [
     "list-changed check, and the build was quadratic (each Node's tools filtered out of the whole list) and " +
     "re-named the whole fleet each time: seconds per tools/call at 10,000 Nodes. Tools are now grouped in one " +
     "pass and the naming of an unchanged set of Nodes and tool lists is reused (core/src/mcp-server/fleet-catalog.ts).",
+  "- **Fleet jobs, measured and left alone:** the fan-out bench found no child lost or run twice and nothing " +
+    "in core/src/runs that grows with the fleet (a CPU profile of a 1,000-child fan-out: the fan-out loop itself " +
+    "is under 1% of the Core's time; SQLite writes, the model client and the Node link are the rest). Two things " +
+    "it shows that are not fan-out bugs: every run, child or not, builds its own model client and so lists " +
+    "LM Studio's models once before its first turn (by design: a model may have been unloaded); and in ONE run " +
+    "over 1,000 Nodes `list_nodes` without a selector answers more than the tool-output limit, so the model sees " +
+    "the cut head and tail of the list (it is told so) and must narrow with a selector (core/src/agent/fleet-tools.ts).",
   "- **How targets were read.** Scheduler: a run is started when the scheduler has written its row and queued it; " +
     "when it begins executing depends on the run queue's throughput and is reported beside it. Tool-call round trip: " +
     "the ratio to raw `ws` moves with the machine's load (FabriCore's fixed CPU cost per call weighs more when the " +

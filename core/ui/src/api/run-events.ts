@@ -258,9 +258,15 @@ export function useRunStream(runId: string, enabled: boolean): RunStream {
       if (status.status === "waiting_approval" || status.status === "running")
         void queryClient.invalidateQueries({ queryKey: runKeys.detail(runId) });
     });
-    // A fan-out parent: a child started or ended, so its Nodes table is re-read now.
+    // A fan-out parent: a child started or ended, so its Nodes table is re-read — at most once a
+    // second: a 1,000-Node fan-out sends ~2,000 of these, each re-read carries every child.
+    let childrenTimer: ReturnType<typeof setTimeout> | undefined;
     source.addEventListener("children", () => {
-      void queryClient.invalidateQueries({ queryKey: runKeys.detail(runId) });
+      if (childrenTimer) return;
+      childrenTimer = setTimeout(() => {
+        childrenTimer = undefined;
+        void queryClient.invalidateQueries({ queryKey: runKeys.detail(runId) });
+      }, 1_000);
     });
     source.addEventListener("done", () => {
       finished = true;
@@ -272,6 +278,7 @@ export function useRunStream(runId: string, enabled: boolean): RunStream {
 
     return () => {
       finished = true;
+      if (childrenTimer) clearTimeout(childrenTimer);
       source.close();
     };
   }, [runId, enabled, queryClient]);
