@@ -3,24 +3,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { rollBack, startupState } from "./startup-check.ts";
-import { markerPath, type PendingUpdate, readMarker, writeMarker } from "./update-marker.ts";
+import { pendingUpdate } from "./testing/pending-update.ts";
+import { markerPath, readMarker, writeMarker } from "./update-marker.ts";
 
-function pending(dir: string, overrides: Partial<PendingUpdate> = {}): PendingUpdate {
-  return {
-    version: 1,
-    state: "pending",
-    id: "u1",
-    from: "1.0.0",
-    to: "2.0.0",
-    sha256: "ab".repeat(32),
-    executable: join(dir, "fabricore-node"),
-    previous: join(dir, "fabricore-node.previous"),
-    pid: 4242,
-    argv: ["--core", "http://127.0.0.1:1"],
-    deadline: Date.now() + 60_000,
-    ...overrides,
-  };
-}
+const pending = pendingUpdate;
 const tmp = () => mkdtempSync(join(tmpdir(), "startup-check-"));
 
 describe("startupState", () => {

@@ -2,25 +2,13 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { pendingUpdate } from "./testing/pending-update.ts";
 import { markerPath, type PendingUpdate, readMarker, removeMarker, rolledBack, writeMarker } from "./update-marker.ts";
 import { runUpdateWatchdog } from "./update-watchdog.ts";
 
 function setup(overrides: Partial<PendingUpdate> = {}) {
   const dir = mkdtempSync(join(tmpdir(), "watchdog-"));
-  const marker: PendingUpdate = {
-    version: 1,
-    state: "pending",
-    id: "u1",
-    from: "1.0.0",
-    to: "2.0.0",
-    sha256: "ab".repeat(32),
-    executable: join(dir, "fabricore-node"),
-    previous: join(dir, "fabricore-node.previous"),
-    pid: 4242,
-    argv: ["--core", "http://127.0.0.1:1"],
-    deadline: Date.now() + 60_000,
-    ...overrides,
-  };
+  const marker = pendingUpdate(dir, overrides);
   writeFileSync(marker.executable, "new");
   writeFileSync(marker.previous, "old");
   return { dir, file: markerPath(dir), marker };
