@@ -40,6 +40,9 @@ BUN_JIT := --compile-jit-policy=100
 # bunfig.toml can preload code: a file dropped in the Node's working directory would run inside it,
 # with its key. The Node takes its settings from flags and its environment only.
 BUN_NO_AUTOLOAD := --no-compile-autoload-dotenv --no-compile-autoload-bunfig
+# FABRICORE_NODE_BUILD_VERSION=1.2.3 make build-node: a Node that reports that version instead of
+# node/package.json's (node/src/main.ts; a Core serving it then needs FABRICORE_NODE_VERSION=1.2.3).
+BUN_VERSION := $(if $(FABRICORE_NODE_BUILD_VERSION),--define 'FABRICORE_NODE_BUILD_VERSION="$(FABRICORE_NODE_BUILD_VERSION)"',)
 
 .PHONY: install run run-core test test-unit test-e2e build build-node build-cli bench lint typecheck clean
 
@@ -78,7 +81,7 @@ install: node_modules/.install-stamp build
 
 build-node: install
 	@mkdir -p dist
-	@npx bun build --compile $(BUN_TARGET) --minify --sourcemap $(BUN_BYTECODE) $(BUN_JIT) $(BUN_NO_AUTOLOAD) $(BUN_EXTERNALS) node/src/main.ts --outfile $(NODE_BIN)
+	@npx bun build --compile $(BUN_TARGET) --minify --sourcemap $(BUN_BYTECODE) $(BUN_JIT) $(BUN_NO_AUTOLOAD) $(BUN_EXTERNALS) $(BUN_VERSION) node/src/main.ts --outfile $(NODE_BIN)
 	@ls -la $(NODE_BIN)
 ifeq ($(TARGET),)
 	@ln -f dist/fabricore-node dist/fabricore-node-$(HOST_PLATFORM)

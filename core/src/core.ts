@@ -36,6 +36,8 @@ import { deriveChallengeKey } from "./nodes/node-auth.ts";
 import { NodeBinaries, servedNodeVersion } from "./nodes/node-binaries.ts";
 import { NodeHub } from "./nodes/node-hub.ts";
 import { NodeIdentityService } from "./nodes/node-identity.ts";
+import { NodeStatsRecorder } from "./nodes/node-stats-recorder.ts";
+import { ReleaseKey } from "./nodes/release-key.ts";
 import { ApprovalGate } from "./runs/approval-gate.ts";
 import { startChainedRuns } from "./runs/chain-rules.ts";
 import { LocalRunEventBus, type RunEventBus } from "./runs/run-events.ts";
@@ -150,7 +152,9 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
   // The Node version this Core serves (GET /api/nodes/binary/:platform): a Node reporting another
   // one shows `updateAvailable` in GET /api/nodes.
   const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-  const nodeVersion = servedNodeVersion(repoRoot, CORE_VERSION);
+  const nodeVersion = env.FABRICORE_NODE_VERSION ?? servedNodeVersion(repoRoot, CORE_VERSION);
+  // Signs the Node builds this Core serves; Nodes pin its public key at enrollment (self-update).
+  const releaseKey = ReleaseKey.open(env.FABRICORE_NODE_RELEASE_KEY ?? join(env.dataDir, "node-release-key.pem"));
   const events: RunEventBus = cluster?.events ?? new LocalRunEventBus();
   const llmFactory = options.llmFactory ?? ((provider: ProviderConfig) => createLlmClient(provider));
   const audit = new Audit(repos.audit, logger);
@@ -249,11 +253,17 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
   let mcp: McpServers;
   let identity: NodeIdentityService;
   const hubLogger = logger.child({ room: "hub" });
+  // Heartbeat stats over time for the Node page's sparklines (issue 22.5).
+  const statsRecorder = new NodeStatsRecorder({
+    repo: repos.nodeStats,
+    onError: (error, nodeId) => logger.warn({ err: error, nodeId }, "recording a node's stats history failed"),
+  });
   const hub = new NodeHub({
     authenticate: (credentials) => identity.authenticate(credentials),
     desiredMcpServers: (nodeId) => mcp.desiredFor(nodeId),
     heartbeatIntervalMs: env.FABRICORE_HEARTBEAT_SECONDS * 1000,
     maxToolListBytes: env.FABRICORE_NODE_TOOLS_MAX_BYTES,
+    servedNodeVersion: nodeVersion,
     trustProxy: trustProxyPredicate(parseTrustProxy(env.FABRICORE_TRUST_PROXY)),
     logger: {
       debug: (f, m) => hubLogger.debug(f, m),
@@ -277,6 +287,7 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
     },
     onOffline: (nodeId) => {
       clusterHub?.nodeChanged(nodeId);
+      statsRecorder.forget(nodeId);
       void repos.nodes.recordSeen(nodeId, new Date().toISOString()).catch(() => {});
     },
     onToolsChanged: (nodeId, tools) => {
@@ -284,8 +295,12 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
       clusterHub?.nodeChanged(nodeId);
     },
     onMcpStatus: (nodeId) => clusterHub?.nodeChanged(nodeId),
-    // Counted only: a heartbeat touches no database row (the hub keeps last-seen and stats in memory).
-    onHeartbeat: () => metrics.heartbeats.inc(),
+    // Counted, and its stats folded into the Node's 5-minute bucket (written about once a minute,
+    // not per heartbeat; the hub keeps last-seen and the latest stats in memory).
+    onHeartbeat: (nodeId, params) => {
+      metrics.heartbeats.inc();
+      if (params.stats) statsRecorder.record(nodeId, params.stats);
+    },
   });
   // What the executor and the services use: this hub, or in cluster mode every replica's Nodes.
   const clusterHub = cluster?.hubFor(hub);
@@ -467,12 +482,16 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
       : undefined,
   });
   await app.register(async (scope) =>
-    nodeIdentityRoutes(scope, { identity, resolveNode: (idOrName) => fleet.get(idOrName) }),
+    nodeIdentityRoutes(scope, {
+      identity,
+      resolveNode: (idOrName) => fleet.get(idOrName),
+      updateKey: releaseKey.publicKey,
+    }),
   );
   const nodeBinaries = new NodeBinaries(resolve(env.FABRICORE_NODE_BINARY_DIR ?? join(repoRoot, "dist")), {
     gzipDir: join(env.dataDir, "cache", "node-binaries"),
   });
-  await app.register(async (scope) => nodeBinaryRoutes(scope, { binaries: nodeBinaries, nodeVersion }));
+  await app.register(async (scope) => nodeBinaryRoutes(scope, { binaries: nodeBinaries, nodeVersion, releaseKey }));
   await app.register(async (scope) =>
     installScriptRoutes(scope, { binaries: nodeBinaries, nodeVersion, publicUrl: env.FABRICORE_PUBLIC_URL }),
   );
@@ -516,6 +535,7 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
       await queue.stop("the Core is shutting down");
       await deliveryWorker.stop();
       await hub.close();
+      await statsRecorder.flushAll();
       await cluster?.close();
       await app.close();
       await database.close();

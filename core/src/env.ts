@@ -50,6 +50,15 @@ export const CoreEnv = z.object({
    * as `make build-node` writes them), served at GET /api/nodes/binary/:platform and by /install.sh;
    * unset: the repository's dist/. */
   FABRICORE_NODE_BINARY_DIR: z.string().min(1).optional(),
+  /** The version of the Node executables in FABRICORE_NODE_BINARY_DIR when they are not built from
+   * this repository's node/package.json (a release directory); what Nodes are told to update to. */
+  FABRICORE_NODE_VERSION: z
+    .string()
+    .regex(/^[0-9A-Za-z][0-9A-Za-z.+-]{0,63}$/, "must be a version like 1.4.0")
+    .optional(),
+  /** The Ed25519 key Node builds are signed with for self-update (PEM, 0600); unset:
+   * DATA_DIR/node-release-key.pem, created at the first start. One shared file for a cluster. */
+  FABRICORE_NODE_RELEASE_KEY: z.string().min(1).optional(),
   /** Where the built UI is; unset: core/ui/dist beside this package. */
   FABRICORE_UI_DIR: z.string().optional(),
   /** Which proxies' X-Forwarded-For is believed for the client IP (login limit, audit): `loopback`

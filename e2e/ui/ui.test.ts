@@ -214,12 +214,17 @@ describe.skipIf(!haveChromium)("web UI in Chromium", { timeout: 60_000 }, () => 
 
   it("lists Nodes and shows one with live stats, tools and MCP servers", async () => {
     await open("/nodes");
-    await expect(page.getByText("online", { exact: true }).first().isVisible()).resolves.toBe(true);
+    // Waits: under load the list may render before the Node's status arrives.
+    await page.getByText("online", { exact: true }).first().waitFor();
     await shot("nodes");
     await page.getByRole("link", { name: "web-1" }).click();
     await page.waitForURL(/\/nodes\/[^/]+$/);
     await page.getByText("read_file", { exact: true }).waitFor();
     await page.getByText("Uptime", { exact: true }).waitFor({ timeout: 15_000 });
+    // Its last 24 h from the heartbeats the Core kept (issue 22.5): a sparkline per figure.
+    await page.getByRole("img", { name: /^Memory over the last 24 h: now \d+%, peak \d+%$/ }).waitFor();
+    await page.getByRole("img", { name: /^Load \(1 min\) over the last 24 h: now \d+\.\d\d/ }).waitFor();
+    await shot("node-history");
   });
 
   it("enrolls a Node and shows its token once, with the command to start it", async () => {

@@ -69,6 +69,10 @@ export const NodeSettings = z.object({
       "must be an IP address, optionally :port",
     )
     .optional(),
+  /** Follow the Node version the Core serves (node/src/update/, docs/NODE-LIFECYCLE.md). */
+  autoUpdate: z.boolean(),
+  /** How long a new version has to reach the Core before it is rolled back. */
+  updateDeadlineMs: z.number().int().positive(),
 });
 export type NodeSettings = z.infer<typeof NodeSettings> & {
   /** The first Core URL (the only one outside cluster mode). */
@@ -133,6 +137,11 @@ Usage: fabricore-node --core URL --token T [options]
                         private/loopback/link-local IP rules
   --egress-dns IP[:PORT]  DNS server the egress proxy resolves with     FABRICORE_EGRESS_DNS
                         (default: this host's resolver)
+  --auto-update         replace this executable with the Node version    FABRICORE_AUTO_UPDATE=1
+                        the Core serves (signed by the release key
+                        pinned at enrollment); rolled back if the new
+                        one does not connect in time
+  --update-deadline S   seconds a new version has to connect (120)      FABRICORE_UPDATE_DEADLINE
   --version             print the version and exit
   --help                print this help and exit
 `;
@@ -159,6 +168,8 @@ const OPTIONS = {
   "allow-open-network": { type: "boolean" },
   "allow-egress": { type: "string", multiple: true },
   "egress-dns": { type: "string" },
+  "auto-update": { type: "boolean" },
+  "update-deadline": { type: "string" },
   version: { type: "boolean" },
   help: { type: "boolean" },
 } as const;
@@ -342,6 +353,9 @@ export function loadNodeSettings(
           .split(",")
           .map((p) => p.trim())
           .filter((p) => p !== "");
+  const deadlineText = flagOrEnv("update-deadline", "FABRICORE_UPDATE_DEADLINE") ?? "120";
+  if (!/^[1-9]\d{0,5}$/.test(deadlineText))
+    problems.push(`--update-deadline: must be a whole number of seconds, got "${deadlineText}"`);
   const insecure =
     values.insecure === true || parseBoolean(envValue("FABRICORE_INSECURE") ?? "", "FABRICORE_INSECURE", problems);
 
@@ -372,6 +386,8 @@ export function loadNodeSettings(
     allowOpenNetwork: boolFlag("allow-open-network", "FABRICORE_ALLOW_OPEN_NETWORK"),
     allowEgress,
     egressDns: flagOrEnv("egress-dns", "FABRICORE_EGRESS_DNS"),
+    autoUpdate: boolFlag("auto-update", "FABRICORE_AUTO_UPDATE"),
+    updateDeadlineMs: (Number(deadlineText) || 120) * 1000,
   });
   if (parsed.success && !insecure) {
     for (const url of parsed.data.coreUrls) {

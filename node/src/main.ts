@@ -15,8 +15,14 @@ import { ToolDispatcher } from "./tools/dispatcher.ts";
 import { rootsContaining } from "./tools/read-file.ts";
 import { CpuSampler, collectHeartbeatStats } from "./tools/system-stats.ts";
 import type { McpManagerOptions, McpProvider } from "./tools/tool-provider.ts";
+import { prepareSelfUpdate, type SelfUpdate } from "./update/self-update.ts";
+import { runUpdateWatchdog, WATCHDOG_COMMAND } from "./update/update-watchdog.ts";
 
-export const NODE_VERSION: string = pkg.version;
+/** Set at build time (`bun build --define FABRICORE_NODE_BUILD_VERSION='"1.2.3"'`, make build-node with
+ * FABRICORE_NODE_BUILD_VERSION=…) to build another version from the same sources; else package.json's. */
+declare const FABRICORE_NODE_BUILD_VERSION: string | undefined;
+export const NODE_VERSION: string =
+  typeof FABRICORE_NODE_BUILD_VERSION === "string" ? FABRICORE_NODE_BUILD_VERSION : pkg.version;
 
 /** How the MCP manager is made. node/src/mcp supplies it; without one the Node runs built-in tools only. */
 export type McpFactory = (options: McpManagerOptions) => McpProvider | Promise<McpProvider>;
@@ -36,6 +42,8 @@ export async function startNode(
     createMcp?: McpFactory | undefined;
     /** Is Docker reachable? Reported to the Core as a capability; default: ping the configured endpoint. */
     dockerAvailable?: () => Promise<boolean>;
+    /** --auto-update (node/src/update/): told of each hello. */
+    selfUpdate?: SelfUpdate | undefined;
   },
 ): Promise<RunningNode> {
   const { logger } = deps;
@@ -136,7 +144,10 @@ export async function startNode(
     tools: dispatcher,
     logger,
     heartbeatStats: () => collectHeartbeatStats(sampler),
-    onConnected: () => normalJit(),
+    onConnected: (result) => {
+      normalJit();
+      deps.selfUpdate?.connected(result, { updateKey: nodeIdentity.updateKey, stop });
+    },
     ...(mcp && {
       onDesiredMcpServers: (specs) => mcp.sync(specs),
       mcpStatus: () => mcp.status(),
@@ -156,16 +167,13 @@ export async function startNode(
     },
     "fabricore-node starting",
   );
+  async function stop(): Promise<void> {
+    unsubscribeStatus?.();
+    await connection.stop(1000, "node shutting down");
+    await mcp?.close();
+  }
   connection.start();
-  return {
-    connection,
-    dispatcher,
-    async stop() {
-      unsubscribeStatus?.();
-      await connection.stop(1000, "node shutting down");
-      await mcp?.close();
-    },
-  };
+  return { connection, dispatcher, stop };
 }
 
 /**
@@ -203,6 +211,11 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     runForwarder(Number(argv[1]), argv[2] ?? "");
     return;
   }
+  // The previous version watching a new one it exec'd (node/src/update/update-watchdog.ts).
+  if (argv[0] === WATCHDOG_COMMAND) {
+    await runUpdateWatchdog(argv[1] ?? "", argv[2] ?? "");
+    return;
+  }
   let command: ReturnType<typeof loadNodeSettings>;
   try {
     command = loadNodeSettings(argv);
@@ -220,9 +233,13 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     return;
   }
   const logger = createLogger(command.settings.logLevel);
+  // Before anything connects: a new version that already failed gives the previous one back here.
+  const selfUpdate = command.settings.autoUpdate
+    ? await prepareSelfUpdate(command.settings, { logger, version: NODE_VERSION, argv })
+    : undefined;
   let node: RunningNode;
   try {
-    node = await startNode(command.settings, { logger, createMcp: createMcpManager });
+    node = await startNode(command.settings, { logger, createMcp: createMcpManager, selfUpdate });
   } catch (error) {
     if (!(error instanceof NodeIdentityError)) throw error;
     process.stderr.write(`fabricore-node: ${error.message}\n`);

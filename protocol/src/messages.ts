@@ -36,6 +36,9 @@ export const HelloResult = z.object({
   heartbeatIntervalMs: z.number().int().positive(),
   /** Every MCP server this Node should be running; the Node converges to exactly this set. */
   mcpServers: z.array(McpServerSpec),
+  /** The Node version this Core serves (GET /api/nodes/binary/:platform); a Node with --auto-update
+   * that runs another one updates itself. Absent from older Cores. */
+  nodeVersion: z.string().max(64).optional(),
 });
 export type HelloResult = z.infer<typeof HelloResult>;
 

@@ -42,7 +42,12 @@ export const EnrollRequest = z.object({
 });
 export type EnrollRequest = z.infer<typeof EnrollRequest>;
 
-export const EnrollResponse = z.object({ nodeId: z.string(), name: z.string() });
+export const EnrollResponse = z.object({
+  nodeId: z.string(),
+  name: z.string(),
+  /** The Core's release key (Ed25519, raw, base64url): the Node pins it and runs only updates it signed. */
+  updateKey: NodePublicKey.optional(),
+});
 export type EnrollResponse = z.infer<typeof EnrollResponse>;
 
 export const ChallengeResponse = z.object({ nonce: NodeNonce, expiresAt: z.string() });

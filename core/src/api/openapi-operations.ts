@@ -101,6 +101,12 @@ export const OPERATIONS: Record<string, Operation> = {
     tag: "nodes",
     responses: { 200: R.NodeView },
   },
+  "GET /api/nodes/:id/stats/history": {
+    operationId: "getNodeStatsHistory",
+    summary: "A Node's CPU, memory, disk and load per 5-minute bucket over the last hours (at most 24)",
+    tag: "nodes",
+    responses: { 200: R.NodeStatsHistory },
+  },
   "PATCH /api/nodes/:id": {
     operationId: "updateNode",
     summary: "Rename a Node or replace its labels (the next run sees them; no restart of the Node)",
@@ -132,13 +138,21 @@ export const OPERATIONS: Record<string, Operation> = {
     summary: "The Node executable for a platform (linux-x64, linux-arm64)",
     description:
       "Public. X-FabriCore-SHA256 is the SHA-256 of the executable's bytes; ETag is that digest. " +
-      "Range requests (206, 416), If-None-Match (304 Not Modified), and gzip (Content-Encoding) when accepted and ready.",
+      "Range requests (206, 416), If-None-Match (304 Not Modified), and gzip (Content-Encoding) when accepted and ready. " +
+      "X-FabriCore-Node-Version is the version served; X-FabriCore-Update-Signature the release key's Ed25519 signature " +
+      "(base64url) of `fabricore-node-update\\n<platform>\\n<version>\\n<sha256>\\n`, which a Node with --auto-update checks.",
     tag: "nodes",
     responses: {
       200: { contentType: "application/octet-stream", schema: z.string(), description: "The executable" },
       206: { contentType: "application/octet-stream", schema: z.string(), description: "The requested byte range" },
     },
     errors: [416],
+  },
+  "GET /api/nodes/update-key": {
+    operationId: "getNodeUpdateKey",
+    summary: "The public key Node builds are signed with (a Node pins it at enrollment)",
+    tag: "nodes",
+    responses: { 200: R.NodeUpdateKeyResponse },
   },
   "POST /api/nodes/:id/rotate": {
     operationId: "rotateNodeToken",

@@ -1,4 +1,4 @@
-import { ChallengeResponse, EnrollResponse, ToolDescriptor } from "@fabricore/protocol";
+import { ChallengeResponse, EnrollResponse, NodeUpdateKeyResponse, ToolDescriptor } from "@fabricore/protocol";
 import { z } from "zod";
 import { ProviderKind, RunStatus } from "./schemas.ts";
 
@@ -59,6 +59,11 @@ export const NodeView = named(
     updateAvailable: z
       .boolean()
       .describe("the Node runs another version than the one this Core serves at /api/nodes/binary/:platform"),
+    servedVersion: z
+      .string()
+      .nullable()
+      .optional()
+      .describe("the Node version this Core serves (what --auto-update moves to); null when it serves none"),
     tools: z.array(ToolDescriptor),
   }),
   "Node",
@@ -224,7 +229,7 @@ export const OpenApiDocument = z.looseObject({
   info: z.looseObject({}),
   paths: z.looseObject({}),
 });
-export { ChallengeResponse, EnrollResponse };
+export { ChallengeResponse, EnrollResponse, NodeUpdateKeyResponse };
 
 /** GET /api/runs/stats: runs per UTC day, oldest first, every day of the window present. */
 export const RunStats = named(
@@ -244,4 +249,22 @@ export const RunStats = named(
     ),
   }),
   "RunStats",
+);
+
+/** GET /api/nodes/:id/stats/history: means per bucket, oldest first (no point: no heartbeat). */
+export const NodeStatsHistory = named(
+  z.object({
+    bucketSeconds: z.number().int(),
+    points: z.array(
+      z.object({
+        at: z.string().describe("ISO start of the bucket"),
+        cpuPercent: z.number().nullable(),
+        memoryPercent: z.number().nullable(),
+        diskPercent: z.number().nullable().describe("the fullest disk"),
+        load1: z.number().nullable(),
+        samples: z.number().int().describe("heartbeats in the bucket"),
+      }),
+    ),
+  }),
+  "NodeStatsHistory",
 );

@@ -20,6 +20,8 @@ const EXPECTED: Record<string, RouteRole> = {
   "POST /api/nodes/challenge": "public",
   // The Node executable (what install.sh downloads): the same bytes make build-node writes.
   "GET /api/nodes/binary/:platform": "public",
+  // The public half of the key Node builds are signed with (self-update); the Node pins it at enrollment.
+  "GET /api/nodes/update-key": "public",
   "POST /api/auth/logout": "viewer",
   // Issue 22.7: every user changes their own password (knowing the current one).
   "POST /api/auth/password": "viewer",
@@ -32,6 +34,7 @@ const EXPECTED: Record<string, RouteRole> = {
   "GET /api/nodes/:id": "viewer",
   "POST /api/nodes": "admin",
   "DELETE /api/nodes/:id": "admin",
+  "GET /api/nodes/:id/stats/history": "viewer",
   "PATCH /api/nodes/:id": "admin",
   "POST /api/nodes/:id/rotate": "admin",
   "GET /api/providers": "viewer",

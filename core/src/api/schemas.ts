@@ -254,6 +254,11 @@ export const RunsQuery = z.object({
   q: z.string().max(200).optional(),
 });
 
+/** GET /api/nodes/:id/stats/history: the last `hours` hours (the Core keeps 24). */
+export const NodeStatsHistoryQuery = z.object({
+  hours: z.coerce.number().int().min(1).max(24).default(24),
+});
+
 /** GET /api/runs/stats: the last `days` UTC days (today included), optionally one job's runs. */
 export const RunStatsQuery = z.object({
   days: z.coerce.number().int().min(1).max(90).default(14),

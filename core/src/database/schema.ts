@@ -278,6 +278,17 @@ export interface LoginAttemptsTable {
   refused: ColumnType<number, number | undefined, number>;
 }
 
+/** A Node's stats per 5-minute bucket (0030), for its 24-hour sparklines. */
+export interface NodeStatsTable {
+  node_id: string;
+  bucket: string;
+  cpu_percent: number | null;
+  memory_percent: number | null;
+  disk_percent: number | null;
+  load1: number | null;
+  samples: ColumnType<number, number | undefined, number>;
+}
+
 export interface Database {
   users: UsersTable;
   api_tokens: ApiTokensTable;
@@ -298,6 +309,7 @@ export interface Database {
   login_attempts: LoginAttemptsTable;
   channels: ChannelsTable;
   run_deliveries: RunDeliveriesTable;
+  node_stats: NodeStatsTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

@@ -65,6 +65,8 @@ export interface NodeHubOptions {
   onToolsChanged?(nodeId: string, tools: ToolDescriptor[]): void;
   onHeartbeat?(nodeId: string, params: HeartbeatParams): void;
   onMcpStatus?(nodeId: string, servers: McpServerStatus[]): void;
+  /** The Node version this Core serves, told in each HelloResult (a Node with --auto-update follows it). */
+  servedNodeVersion?: string | undefined;
   /** Sent to Nodes; the hub closes a Node silent for three of these. Default 10 s. */
   heartbeatIntervalMs?: number;
   /** Added to a call's deadlineMs before the Core gives up on it: the Node aborts at deadlineMs and
@@ -357,6 +359,7 @@ export class NodeHub {
       name: conn.name,
       heartbeatIntervalMs: this.heartbeatIntervalMs,
       mcpServers: desired,
+      ...(this.options.servedNodeVersion !== undefined && { nodeVersion: this.options.servedNodeVersion }),
     };
   }
 

@@ -15,6 +15,8 @@ export interface NodeView {
   version: string | null;
   /** The Node runs another version than the one this Core serves (GET /api/nodes/binary/:platform). */
   updateAvailable: boolean;
+  /** The Node version this Core serves; null when it serves none. */
+  servedVersion: string | null;
   hostname: string | null;
   os: string | null;
   arch: string | null;
@@ -97,6 +99,7 @@ export class Fleet {
       lastSeenAt: live ? new Date(live.lastSeenAt).toISOString() : node.lastSeenAt,
       version: live?.hello.nodeVersion ?? node.version,
       updateAvailable: false,
+      servedVersion: this.servedNodeVersion ?? null,
       hostname: live?.hello.hostname ?? node.hostname,
       os: live?.hello.os ?? node.os,
       arch: live?.hello.arch ?? node.arch,

@@ -34,7 +34,11 @@ export interface TestCore {
   /** A user with this role and a session token for it. */
   userToken(role: Role, username?: string): Promise<string>;
   /** Enrolls a Node and connects the real Node program to the hub over an in-memory pair. */
-  connectNode(name: string, labels?: Record<string, string>): Promise<{ id: string; node: TestNode }>;
+  connectNode(
+    name: string,
+    labels?: Record<string, string>,
+    nodeOptions?: Parameters<typeof createTestNode>[1],
+  ): Promise<{ id: string; node: TestNode }>;
   close(): Promise<void>;
 }
 
@@ -134,14 +138,14 @@ export async function startTestCore(
       await core.ctx.accounts.createUser(username, password, role);
       return login(username, password);
     },
-    async connectNode(name, labels = {}) {
+    async connectNode(name, labels = {}, nodeOptions = {}) {
       const enrolled = await core.ctx.fleet.enroll(name, labels);
       const hub = core.hub;
       const node = createTestNode(async () => {
         const [coreSide, nodeSide] = InMemoryTransport.createLinkedPair();
         hub.accept(coreSide, { nodeId: enrolled.id, name });
         return nodeSide;
-      });
+      }, nodeOptions);
       node.manager.start();
       nodes.push(node);
       await waitFor(() => hub.isOnline(enrolled.id), 5_000, `node ${name} online`);

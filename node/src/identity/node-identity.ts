@@ -45,6 +45,9 @@ const StoredIdentity = z.object({
   /** SHA-256 of the enrollment token that registered the key: the same token again is not a re-enrollment. */
   tokenHash: z.string(),
   enrolledAt: z.string(),
+  /** The Core's release key (Ed25519, raw, base64url) given at enrollment: --auto-update runs only
+   * builds it signed. Pinned like the Core itself: only a re-enrollment (a token) replaces it. */
+  updateKey: z.string().optional(),
 });
 type StoredIdentity = z.infer<typeof StoredIdentity>;
 
@@ -197,6 +200,11 @@ export class NodeIdentity {
     return this.stored?.nodeId;
   }
 
+  /** The release key pinned at enrollment, when the Core gave one. */
+  get updateKey(): string | undefined {
+    return this.stored?.updateKey;
+  }
+
   private http(signal?: AbortSignal): CoreHttpOptions {
     return { ca: this.options.ca, timeoutMs: this.options.timeoutMs, signal };
   }
@@ -243,7 +251,14 @@ export class NodeIdentity {
       tlsFingerprints: answer.fingerprint ? { [new URL(coreUrl).origin]: answer.fingerprint } : {},
       tokenHash: sha256(token),
       enrolledAt: new Date().toISOString(),
+      ...(enrolled.updateKey !== undefined && { updateKey: enrolled.updateKey }),
     };
+    if (this.stored?.updateKey !== undefined && this.stored.updateKey !== stored.updateKey) {
+      logger.warn(
+        { previous: this.stored.updateKey, now: stored.updateKey ?? null },
+        "re-enrolled: the pinned update key changed with it",
+      );
+    }
     await this.save(stored);
     logger.info(
       { nodeId: stored.nodeId, name: stored.name, core: stored.coreOrigins, tlsFingerprints: stored.tlsFingerprints },

@@ -1,8 +1,9 @@
-import { createHash, randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { createHash, createPublicKey, generateKeyPairSync, randomBytes, verify } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
+import { nodeUpdateMessage } from "@fabricore/protocol";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { hostPlatform } from "../../nodes/node-binaries.ts";
 import { Fleet } from "../../services/fleet.ts";
@@ -185,5 +186,38 @@ describe("GET /api/nodes: version and updateAvailable", () => {
     // The same fleet as a Core serving the Node's own version shows it up to date.
     const same = new Fleet({ nodes: t.core.repos.nodes, hub: t.core.ctx.hub, servedNodeVersion: "0.0.0-test" });
     expect(same.view(await same.get(id))).toMatchObject({ version: "0.0.0-test", updateAvailable: false });
+  });
+});
+
+describe("self-update: the release key", () => {
+  it("signs each served build; the enrollment answer and GET /api/nodes/update-key give the same public key", async () => {
+    const admin = await t.login();
+    const { publicKey } = (await t.core.app.inject({ method: "GET", url: "/api/nodes/update-key" })).json();
+    expect(publicKey).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const created = (await t.api(admin, "POST", "/api/nodes", { name: "pins-the-key" })).body;
+    const nodeKey = generateKeyPairSync("ed25519").publicKey.export({ format: "jwk" }).x;
+    const enrolled = await t.core.app.inject({
+      method: "POST",
+      url: "/api/nodes/enroll",
+      payload: { token: created.token, publicKey: nodeKey },
+    });
+    expect(enrolled.json()).toMatchObject({ nodeId: created.id, updateKey: publicKey });
+
+    const res = await get("linux-x64");
+    const version = String(res.headers["x-fabricore-node-version"]);
+    const signature = Buffer.from(String(res.headers["x-fabricore-update-signature"]), "base64url");
+    const key = createPublicKey({ key: { kty: "OKP", crv: "Ed25519", x: publicKey }, format: "jwk" });
+    const message = (platform: string, digest: string) => Buffer.from(nodeUpdateMessage(platform, version, digest));
+    expect(verify(null, message("linux-x64", sha256(x64)), key, signature)).toBe(true);
+    // Bound to the platform and the bytes: the x64 signature says nothing about the arm64 build.
+    expect(verify(null, message("linux-arm64", sha256(arm64)), key, signature)).toBe(false);
+    // The key outlives the process: a Core restarted on the same data dir presents the same one.
+    expect(readFileSync(join(t.dataDir, "node-release-key.pem"), "utf8")).toContain("PRIVATE KEY");
+  });
+
+  it("the hello answer tells a Node the version this Core serves", async () => {
+    const { node } = await t.connectNode("told-the-version");
+    const served = (await get("linux-x64")).headers["x-fabricore-node-version"];
+    expect(node.manager.hello?.nodeVersion).toBe(served);
   });
 });

@@ -1,4 +1,5 @@
 import { createReadStream } from "node:fs";
+import { NODE_UPDATE_KEY_PATH, NODE_UPDATE_SIGNATURE_HEADER, NodeUpdateKeyResponse } from "@fabricore/protocol";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
@@ -73,11 +74,17 @@ function notModified(request: FastifyRequest, binary: NodeBinary): boolean {
  * and gzip when the client accepts it and the compressed copy is ready. Streamed from disk; the
  * digest is computed once per build (NodeBinaries).
  */
-export async function nodeBinaryRoutes(
-  app: FastifyInstance,
-  deps: { binaries: NodeBinaries; nodeVersion: string },
-): Promise<void> {
+export async function nodeBinaryRoutes(app: FastifyInstance, deps: BinaryDeps): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
+  if (deps.releaseKey) {
+    const publicKey = deps.releaseKey.publicKey;
+    // Public, like the binary: a Node pins it at enrollment; an operator compares it out of band.
+    r.get(
+      NODE_UPDATE_KEY_PATH,
+      { schema: { response: { 200: NodeUpdateKeyResponse } }, config: { role: "public" as const } },
+      async () => ({ publicKey }),
+    );
+  }
   const handler = async (request: FastifyRequest<{ Params: z.infer<typeof Params> }>, reply: FastifyReply) => {
     const binary = await deps.binaries.find(request.params.platform).catch((error: unknown) => {
       if (error instanceof NodeBinaryError) throw new CoreError("not_found", error.message);
@@ -100,12 +107,24 @@ export async function nodeBinaryRoutes(
   r.get(NODE_BINARY_PATH, options, handler);
 }
 
-function sendBinary(
-  request: FastifyRequest,
-  reply: FastifyReply,
-  binary: NodeBinary,
-  deps: { binaries: NodeBinaries; nodeVersion: string },
-) {
+/** What signs a build for self-update (nodes/release-key.ts). */
+export interface BuildSigner {
+  readonly publicKey: string;
+  sign(platform: string, version: string, sha256: string): string;
+}
+
+interface BinaryDeps {
+  binaries: NodeBinaries;
+  nodeVersion: string;
+  /** Unset: no signature header and no update key (a Node with --auto-update then refuses). */
+  releaseKey?: BuildSigner | undefined;
+}
+
+function sendBinary(request: FastifyRequest, reply: FastifyReply, binary: NodeBinary, deps: BinaryDeps) {
+  if (deps.releaseKey) {
+    // Over the digest of the uncompressed bytes, with the platform and version: what the Node checks.
+    reply.header(NODE_UPDATE_SIGNATURE_HEADER, deps.releaseKey.sign(binary.platform, deps.nodeVersion, binary.sha256));
+  }
   reply
     .header(SHA256_HEADER, binary.sha256)
     .header(NODE_VERSION_HEADER, deps.nodeVersion)

@@ -24,13 +24,19 @@ const RotateResponse = z.object({ id: z.string(), name: z.string(), token: z.str
  */
 export async function nodeIdentityRoutes(
   app: FastifyInstance,
-  deps: { identity: NodeIdentityService; resolveNode: (idOrName: string) => Promise<FleetNode> },
+  deps: {
+    identity: NodeIdentityService;
+    resolveNode: (idOrName: string) => Promise<FleetNode>;
+    /** The release key's public half (self-update): the enrolling Node pins it. */
+    updateKey?: string | undefined;
+  },
 ): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
 
-  r.post(NODE_ENROLL_PATH, { schema: { body: EnrollRequest, response: { 200: EnrollResponse } } }, async (request) =>
-    deps.identity.register(request.body.token, request.body.publicKey),
-  );
+  r.post(NODE_ENROLL_PATH, { schema: { body: EnrollRequest, response: { 200: EnrollResponse } } }, async (request) => ({
+    ...(await deps.identity.register(request.body.token, request.body.publicKey)),
+    ...(deps.updateKey !== undefined && { updateKey: deps.updateKey }),
+  }));
 
   r.post(NODE_CHALLENGE_PATH, { schema: { response: { 200: ChallengeResponse } } }, async () =>
     deps.identity.challenge(),

@@ -1,8 +1,9 @@
 import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import type { CoreContext } from "../../core-context.ts";
+import { STATS_BUCKET_MS } from "../../nodes/node-stats-recorder.ts";
 import { actorOf } from "../auth.ts";
-import { IdParams, NodeBody, NodePatch, NodesQuery } from "../schemas.ts";
+import { IdParams, NodeBody, NodePatch, NodeStatsHistoryQuery, NodesQuery } from "../schemas.ts";
 
 export async function nodeRoutes(app: FastifyInstance, ctx: CoreContext): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -21,6 +22,17 @@ export async function nodeRoutes(app: FastifyInstance, ctx: CoreContext): Promis
   r.get("/api/nodes/:id", { schema: { params: IdParams }, config: { role: "viewer" } }, async (request) => {
     return ctx.fleet.view(await ctx.fleet.get(request.params.id), true);
   });
+
+  // The Node page's sparklines (issue 22.5): its heartbeats' stats per 5-minute bucket.
+  r.get(
+    "/api/nodes/:id/stats/history",
+    { schema: { params: IdParams, querystring: NodeStatsHistoryQuery }, config: { role: "viewer" } },
+    async (request) => {
+      const node = await ctx.fleet.get(request.params.id);
+      const since = new Date(Date.now() - request.query.hours * 3600_000).toISOString();
+      return { bucketSeconds: STATS_BUCKET_MS / 1000, points: await ctx.repos.nodeStats.history(node.id, since) };
+    },
+  );
 
   r.patch(
     "/api/nodes/:id",

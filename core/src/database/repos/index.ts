@@ -9,6 +9,7 @@ import { LoginAttemptsRepo } from "./login-attempts-repo.ts";
 import { MasterKeysRepo } from "./master-keys-repo.ts";
 import { McpApprovalsRepo } from "./mcp-approvals-repo.ts";
 import { McpServersRepo } from "./mcp-servers-repo.ts";
+import { NodeStatsRepo } from "./node-stats-repo.ts";
 import { NodesRepo } from "./nodes-repo.ts";
 import { ProvidersRepo } from "./providers-repo.ts";
 import { RunDeliveriesRepo } from "./run-deliveries-repo.ts";
@@ -22,6 +23,7 @@ import { UsersRepo } from "./users-repo.ts";
 import { WebhookDeliveriesRepo } from "./webhook-deliveries-repo.ts";
 
 export type { LoginAttemptCount } from "./login-attempts-repo.ts";
+export type { NodeStatsPoint } from "./node-stats-repo.ts";
 export type { RunDay } from "./run-stats-repo.ts";
 export {
   AuditRepo,
@@ -31,6 +33,7 @@ export {
   MasterKeysRepo,
   McpApprovalsRepo,
   McpServersRepo,
+  NodeStatsRepo,
   NodesRepo,
   ProvidersRepo,
   RunDeliveriesRepo,
@@ -63,6 +66,7 @@ export interface Repositories {
   channels: ChannelsRepo;
   deliveries: RunDeliveriesRepo;
   runStats: RunStatsRepo;
+  nodeStats: NodeStatsRepo;
 }
 
 /** Every repository over one database, for main.ts and tests. */
@@ -90,5 +94,6 @@ export function createRepositories(
     channels: new ChannelsRepo(db, box, options),
     deliveries: new RunDeliveriesRepo(db, options),
     runStats: new RunStatsRepo(db, options),
+    nodeStats: new NodeStatsRepo(db),
   };
 }

@@ -63,3 +63,23 @@ export function useNodesMatching(selector: string) {
     placeholderData: (previous) => previous,
   });
 }
+
+/** One 5-minute bucket of GET /api/nodes/:id/stats/history (means of the heartbeats in it). */
+export interface NodeStatsPoint {
+  at: string;
+  cpuPercent: number | null;
+  memoryPercent: number | null;
+  diskPercent: number | null;
+  load1: number | null;
+  samples: number;
+}
+
+/** The Node's last 24 h, for its sparklines; refreshed as often as a bucket may change. */
+export function useNodeStatsHistory(id: string) {
+  return useQuery({
+    queryKey: [...nodeKeys.detail(id), "stats-history"] as const,
+    queryFn: ({ signal }) =>
+      api.get<{ bucketSeconds: number; points: NodeStatsPoint[] }>(`/api/nodes/${enc(id)}/stats/history`, signal),
+    refetchInterval: 60_000,
+  });
+}

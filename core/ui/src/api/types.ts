@@ -17,6 +17,10 @@ export interface FleetNode {
   status: NodeStatus;
   lastSeenAt: string | null;
   version: string | null;
+  /** The Node runs another version than the one this Core serves. */
+  updateAvailable?: boolean;
+  /** The Node version this Core serves. */
+  servedVersion?: string | null;
   tools: NodeTool[];
   hostname?: string | null;
   os?: string | null;

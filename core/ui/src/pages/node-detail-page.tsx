@@ -13,6 +13,7 @@ import { NodeTokenView } from "../components/enroll-node-modal.tsx";
 import { Labels } from "../components/labels.tsx";
 import { McpServersTable } from "../components/mcp-servers-table.tsx";
 import { NodeActivity } from "../components/node-activity.tsx";
+import { NodeSparklines } from "../components/node-sparklines.tsx";
 import { NodeStats } from "../components/node-stats.tsx";
 import { PageHeader } from "../components/page-header.tsx";
 import { ErrorAlert, QueryState } from "../components/query-state.tsx";
@@ -180,6 +181,7 @@ export default function NodeDetailPage() {
                     : "No live figures while the Node is offline."}
                 </Text>
               )}
+              <NodeSparklines nodeId={data.id} />
             </section>
 
             <NodeActivity nodeId={data.id} />

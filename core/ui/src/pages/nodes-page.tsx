@@ -1,4 +1,4 @@
-import { Anchor, Button, Table, Text } from "@mantine/core";
+import { Anchor, Badge, Button, Table, Text } from "@mantine/core";
 import { useDisclosure } from "@mantine/hooks";
 import { IconPlus } from "@tabler/icons-react";
 import { Link } from "react-router";
@@ -69,6 +69,11 @@ export default function NodesPage() {
                       <Text size="sm" ff="monospace">
                         {node.version ?? "—"}
                       </Text>
+                      {node.updateAvailable && node.servedVersion && (
+                        <Badge color="yellow" variant="light" size="sm" tt="none">
+                          update available: v{node.version} → v{node.servedVersion}
+                        </Badge>
+                      )}
                     </Table.Td>
                     <Table.Td>
                       <Labels labels={node.labels} />

@@ -1,0 +1,138 @@
+import { spawn } from "node:child_process";
+import { rm } from "node:fs/promises";
+import type { Logger } from "../logger.ts";
+import { downloadBuild } from "./download-build.ts";
+import { stagingPath, swapExecutable } from "./swap-executable.ts";
+import { markerPath, newUpdateId, writeMarker } from "./update-marker.ts";
+import { WATCHDOG_COMMAND } from "./update-watchdog.ts";
+import { BuildRefused, verifyBuild } from "./verify-build.ts";
+
+export interface AutoUpdaterOptions {
+  /** The Core's http(s)://host:port[/prefix] to download from. */
+  coreUrl: string;
+  ca?: string | undefined;
+  dataDir: string;
+  /** This process's executable file (the compiled Node), replaced in place. */
+  executable: string;
+  /** The Node's own arguments, to start the new version with. */
+  argv: string[];
+  platform: string;
+  currentVersion: string;
+  deadlineMs: number;
+  /** The release key pinned at enrollment (read when an update is considered: enrollment may be recent). */
+  updateKey: () => string | undefined;
+  /** Builds not to try again (a rolled-back one). */
+  skipSha256?: Iterable<string>;
+  logger: Logger;
+  /** Closes the connection and MCP servers before the exec. */
+  stopNode: () => Promise<void>;
+  /** Replaces this process (same pid) with the file; tests pass their own. */
+  exec?: (file: string, args: string[], env: NodeJS.ProcessEnv) => void;
+  /** Starts the watchdog from the previous file; tests pass their own. */
+  startWatchdog?: (previous: string, markerFile: string, id: string) => void;
+}
+
+/**
+ * --auto-update: when the Core advertises another Node version, download it beside the executable,
+ * refuse it unless digest and signature check out (verify-build.ts), swap the file atomically
+ * (keeping the previous one), leave DATA_DIR/update.json and a watchdog behind, and exec the new
+ * file with the same arguments and environment. The new version confirms itself once it reaches
+ * the Core (main.ts); otherwise it, or the watchdog, puts the previous file back.
+ */
+export class AutoUpdater {
+  readonly #options: AutoUpdaterOptions;
+  readonly #skip: Set<string>;
+  #busy = false;
+
+  constructor(options: AutoUpdaterOptions) {
+    this.#options = options;
+    this.#skip = new Set(options.skipSha256 ?? []);
+  }
+
+  /** Called with the version the Core serves (each hello). Resolves when done or refused; on success
+   * the process has been replaced and this never resolves. */
+  async consider(advertised: string | undefined): Promise<void> {
+    const o = this.#options;
+    if (advertised === undefined || advertised === o.currentVersion || this.#busy) return;
+    this.#busy = true;
+    const staged = stagingPath(o.executable);
+    try {
+      const url = new URL(o.coreUrl);
+      url.pathname = `${url.pathname.replace(/\/+$/, "")}/api/nodes/binary/${o.platform}`;
+      o.logger.info({ from: o.currentVersion, to: advertised, url: url.toString() }, "downloading the Node update");
+      const build = await downloadBuild(url.toString(), staged, { ca: o.ca });
+      if (this.#skip.has(build.sha256)) {
+        o.logger.debug({ sha256: build.sha256 }, "this build was refused or rolled back before; not trying it again");
+        await rm(staged, { force: true });
+        return;
+      }
+      try {
+        verifyBuild(build, { platform: o.platform, version: advertised, updateKey: o.updateKey() });
+      } catch (error) {
+        this.#skip.add(build.sha256);
+        await rm(staged, { force: true });
+        if (!(error instanceof BuildRefused)) throw error;
+        o.logger.error(
+          { code: error.code, to: advertised, sha256: build.sha256, err: error.message },
+          "refusing the Node update; this version keeps running",
+        );
+        return;
+      }
+      const { previous } = await swapExecutable(o.executable, staged);
+      const id = newUpdateId();
+      const file = markerPath(o.dataDir);
+      await writeMarker(file, {
+        version: 1,
+        state: "pending",
+        id,
+        from: o.currentVersion,
+        to: advertised,
+        sha256: build.sha256,
+        executable: o.executable,
+        previous,
+        pid: process.pid,
+        argv: o.argv,
+        deadline: Date.now() + o.deadlineMs,
+      });
+      (o.startWatchdog ?? startWatchdog)(previous, file, id);
+      o.logger.info(
+        { from: o.currentVersion, to: advertised, sha256: build.sha256, previous, deadlineMs: o.deadlineMs },
+        "update verified and installed; restarting into it",
+      );
+      // Bounded: a Core that does not answer the close frame must not hold the update.
+      await Promise.race([o.stopNode().catch(() => {}), new Promise((resolve) => setTimeout(resolve, 2_000))]);
+      (o.exec ?? execve)(o.executable, [o.executable, ...o.argv], process.env);
+    } catch (error) {
+      await rm(staged, { force: true }).catch(() => {});
+      o.logger.error(
+        { to: advertised, err: (error as Error).message },
+        "the Node update failed; this version keeps running",
+      );
+    } finally {
+      this.#busy = false;
+    }
+  }
+}
+
+/** process.execve (Bun, Node ≥ 23.11): the same pid, so systemd, Docker or a shell that started
+ * the Node keeps watching the same process. */
+export function execve(file: string, args: string[], env: NodeJS.ProcessEnv): void {
+  const exec = (process as unknown as { execve?: (f: string, a: string[], e: NodeJS.ProcessEnv) => void }).execve;
+  if (exec === undefined) throw new Error("this runtime cannot exec (process.execve is missing)");
+  exec(file, args, env);
+}
+
+function startWatchdog(previous: string, markerFile: string, id: string): void {
+  spawn(previous, [WATCHDOG_COMMAND, markerFile, id], {
+    detached: true,
+    stdio: ["ignore", "inherit", "inherit"],
+    env: process.env,
+  }).unref();
+}
+
+/** The compiled Node's own file, or undefined when running from source (node/bun main.ts): only an
+ * executable of its own can be replaced. */
+export function compiledExecutable(): string | undefined {
+  const main = (globalThis as { Bun?: { main?: string } }).Bun?.main;
+  return main?.startsWith("/$bunfs/") ? process.execPath : undefined;
+}
