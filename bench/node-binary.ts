@@ -196,14 +196,18 @@ export async function nodeBinaryBench(options: NodeBinaryOptions): Promise<Bench
       return measured ? fmtBytes(measured.rss - helloRss.rss) : "n/a";
     };
     const floor = probes.get("native-floor");
+    const allParts = probes.get("all-parts");
+    const rest = allParts ? fmtBytes(nodeRss.rss - allParts.rss) : "n/a";
     notes.push(
       `What the idle Node holds above the hello world (+${fmtBytes(nodeRss.rss - helloRss.rss)}): ` +
         `${fmtBytes(nodeRss.file - helloRss.file)} more pages of the executable and ` +
         `${fmtBytes(nodeRss.anon - helloRss.anon)} more anonymous memory. The probes (bench/fixtures/probes, each the ` +
-        "hello world plus one part of the Node's start, compiled and measured in this run) put it on the runtime " +
-        `parts the Node uses, not its own code: zod alone costs ${cost("zod")}, all of @fabricore/protocol ` +
+        "hello world plus one part of the Node's start, compiled and measured in this run) put most of it on the " +
+        `runtime parts the Node uses: zod alone costs ${cost("zod")}, all of @fabricore/protocol ` +
         `${cost("protocol")}, node:http/node:https with an Ed25519 signature ${cost("node-http")}, npm ws as the ` +
-        `socket ${cost("ws-npm")} (these overlap: ws runs on node:http). Most of it is Bun's machine code that the ` +
+        `socket ${cost("ws-npm")}; these overlap (ws runs on node:http), and all of them together cost ${cost("all-parts")}, ` +
+        `so the Node's own modules (tools, connection, identity, the MCP manager without the SDK) hold the other ${rest}. ` +
+        `Most of it is Bun's machine code that the ` +
         "extra runtime paths touch (node:http's JS over its native sockets, BoringSSL, zlib for ws) and the heap of " +
         "the modules and their zod schemas, which are built when they load. The JIT is not it: keeping the start's " +
         "raised tier-up thresholds after connecting changes nothing measurable, and a JIT turned off entirely saves ~3 MiB.",

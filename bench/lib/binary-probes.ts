@@ -66,6 +66,7 @@ export const PROBES: Probe[] = [
   { name: "protocol", loads: "@fabricore/protocol (all its schemas, as the Node imports it)" },
   { name: "node-http", loads: "node:http + node:https + an Ed25519 signature (the identity's needs)" },
   { name: "ws-npm", loads: "npm ws as the socket (the Node's transport) instead of Bun's WebSocket" },
+  { name: "all-parts", loads: "all of the above together (protocol, node:http/https, Ed25519, npm ws)" },
   {
     name: "native-floor",
     loads: "protocol + Ed25519 + Bun's fetch and WebSocket (a Node on Bun's own clients, no node:http)",

@@ -129,7 +129,7 @@ const FINDINGS: readonly string[] = [
     "≤ 1.3×). None of the start-time levers moves it: `--smol`, no `--bytecode`, `--bytecode-depth=1`, no " +
     "sourcemap, a forced full GC after connecting, or keeping the start's raised JIT thresholds are all within " +
     "±1 MiB, and the JS heap is only ~5 MiB. Probes in bench/node-binary (the hello world plus one part of the " +
-    "Node's start each) show the rest is the runtime parts the Node uses — zod and protocol's schemas, node:http " +
+    "Node's start each) put ~18 of its ~23 extra MiB on the runtime parts it uses — zod and protocol's schemas, node:http " +
     "under npm ws and the identity's requests — and that even a Node on Bun's own fetch and WebSocket would sit " +
     "near 1.45×. The download (gzip, as the Core serves it) is now in that section.",
   "- **Fixed while measuring (Core):** `/mcp` builds the token's tool catalog on every list, call and " +
