@@ -14,6 +14,7 @@ import { NodesRepo } from "./nodes-repo.ts";
 import { ProvidersRepo } from "./providers-repo.ts";
 import { RunDeliveriesRepo } from "./run-deliveries-repo.ts";
 import { RunStatsRepo } from "./run-stats-repo.ts";
+import { RunWaitsRepo } from "./run-waits-repo.ts";
 import { RunsRepo } from "./runs-repo.ts";
 import { ScheduleStateRepo } from "./schedule-state-repo.ts";
 import { SecretsRepo } from "./secrets-repo.ts";
@@ -39,6 +40,7 @@ export {
   RunDeliveriesRepo,
   RunStatsRepo,
   RunsRepo,
+  RunWaitsRepo,
   ScheduleStateRepo,
   SecretsRepo,
   StepsRepo,
@@ -67,6 +69,7 @@ export interface Repositories {
   deliveries: RunDeliveriesRepo;
   runStats: RunStatsRepo;
   nodeStats: NodeStatsRepo;
+  runWaits: RunWaitsRepo;
 }
 
 /** Every repository over one database, for main.ts and tests. */
@@ -95,5 +98,6 @@ export function createRepositories(
     deliveries: new RunDeliveriesRepo(db, options),
     runStats: new RunStatsRepo(db, options),
     nodeStats: new NodeStatsRepo(db),
+    runWaits: new RunWaitsRepo(db, options),
   };
 }
