@@ -186,6 +186,79 @@ describe("a job that waits for its offline Nodes", () => {
     expect(done.error).toContain("the agent was not started");
   });
 
+  it("a fan-out: a child whose Node is offline waits on its own and runs when the Node connects", async () => {
+    const up = await t.connectNode("fan-up");
+    const lateId = await enrollOffline("fan-late");
+    const j = await job("fan-waits", [up.id, lateId], {
+      fanOut: { mode: "each", concurrency: 2 },
+      waitForNodesSeconds: 120,
+    });
+    const runId = await runNow(j.id);
+    const waiting = await until(
+      () => getRun(t, admin, runId),
+      (r) =>
+        r.children?.some(
+          (c: { nodeName: string; status: string }) => c.nodeName === "fan-up" && c.status === "succeeded",
+        ) && r.children?.some((c: { nodeName: string; waiting: unknown }) => c.nodeName === "fan-late" && c.waiting),
+      10_000,
+      "one child done, the other waiting",
+    );
+    expect(waiting.status).toBe("running");
+    const late = waiting.children.find((c: { nodeName: string }) => c.nodeName === "fan-late");
+    expect(late).toMatchObject({ status: "queued", waiting: { nodes: ["fan-late"], nodeIds: [lateId] } });
+    await connect(t, lateId, "fan-late");
+    const done = await until(
+      () => getRun(t, admin, runId),
+      (r) => ["succeeded", "failed", "cancelled"].includes(r.status),
+      10_000,
+      "the fan-out to end",
+    );
+    expect(done.status, JSON.stringify(done.children)).toBe("succeeded");
+    expect(done.summary).toMatchObject({ total: 2, succeeded: 2, skipped: 0 });
+    expect(done.children.every((c: { waiting: unknown }) => c.waiting === null)).toBe(true);
+  });
+
+  it("a fan-out: a child whose Node stays offline is skipped at the deadline, saying it waited", async () => {
+    const up = await t.connectNode("fan-up-2");
+    const j = await job("fan-gives-up", [up.id, await enrollOffline("fan-never")], {
+      fanOut: { mode: "each", concurrency: 2 },
+      waitForNodesSeconds: 2,
+    });
+    const runId = await runNow(j.id);
+    const done = await until(
+      () => getRun(t, admin, runId),
+      (r) => ["succeeded", "failed", "cancelled"].includes(r.status),
+      10_000,
+      "the fan-out to end",
+    );
+    expect(done.status).toBe("failed");
+    expect(done.summary).toMatchObject({ total: 2, succeeded: 1, skipped: 1 });
+    const never = done.children.find((c: { nodeName: string }) => c.nodeName === "fan-never");
+    expect(never.error).toContain("node fan-never is offline: it did not come online by");
+  });
+
+  it("a fan-out whose Nodes are all offline waits as a whole (queued), then runs", async () => {
+    const id = await enrollOffline("fan-all-late");
+    const j = await job("fan-all-wait", [id], { fanOut: { mode: "each", concurrency: 2 }, waitForNodesSeconds: 120 });
+    const runId = await runNow(j.id);
+    const waiting = await until(
+      () => getRun(t, admin, runId),
+      (r) => r.waiting !== null,
+      5_000,
+      "the parent to wait",
+    );
+    expect(waiting).toMatchObject({ status: "queued", waiting: { nodes: ["fan-all-late"] } });
+    expect(waiting.children ?? []).toEqual([]);
+    await connect(t, id, "fan-all-late");
+    const done = await until(
+      () => getRun(t, admin, runId),
+      (r) => ["succeeded", "failed", "cancelled"].includes(r.status),
+      10_000,
+      "the fan-out to end",
+    );
+    expect(done).toMatchObject({ status: "succeeded", waiting: null, summary: { total: 1, succeeded: 1 } });
+  });
+
   it("keeps waiting across a Core restart and runs when the Node connects to the new Core", async () => {
     const id = await enrollOffline("restart-1");
     const j = await job("waits-across-restart", [id], { waitForNodesSeconds: 300 });

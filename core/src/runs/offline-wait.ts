@@ -7,7 +7,7 @@ import { resolveRunTargets } from "./run-targets.ts";
 
 export interface OfflineWaitDeps {
   jobs: Pick<JobsRepo, "get">;
-  waits: Pick<RunWaitsRepo, "park" | "clear" | "wake">;
+  waits: Pick<RunWaitsRepo, "park" | "clear" | "wake" | "markWaiting">;
   nodes: { list(): Promise<FleetNode[]> };
   hub: Pick<NodeHub, "get">;
   events: RunEventBus;
@@ -47,8 +47,8 @@ export class OfflineWait {
 
   async check(run: Run): Promise<WaitDecision> {
     const { jobs, waits, hub } = this.deps;
-    // A fan-out child is started by its parent, which decides about its Node (fan-out.ts).
-    if (run.parentRunId !== null) return { kind: "proceed" };
+    // A fan-out child is started by its parent, which waited for its Node (fan-out.ts).
+    if (run.parentRunId !== null) return this.proceed(run, run.waiting ?? undefined);
     const job = await jobs.get(run.jobId);
     const waited = run.waiting ?? undefined;
     if (job?.offlineNodes !== "wait") return this.proceed(run, waited);
@@ -72,6 +72,17 @@ export class OfflineWait {
     if (!(await waits.park(run.id, waiting, notBefore))) return { kind: "cancelled" };
     this.deps.events.publish(run.id, { type: "status", status: "queued", waiting });
     return { kind: "parked", waiting };
+  }
+
+  /** A fan-out child's Node is offline at its turn: the child waits (until `until`) in its parent. */
+  async childWaiting(child: Run, until: string): Promise<void> {
+    if (!child.nodeId) return;
+    await this.deps.waits.markWaiting(child.id, {
+      nodeIds: [child.nodeId],
+      nodes: [child.nodeName ?? child.nodeId],
+      since: new Date(this.deps.now?.() ?? Date.now()).toISOString(),
+      until,
+    });
   }
 
   /** `nodeId` is online: the runs waiting on it are due now, and offered to the queue. */

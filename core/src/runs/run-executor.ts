@@ -84,6 +84,7 @@ export class RunExecutor {
       logger: deps.logger,
       executeChild: (childId, signal) => this.execute(childId, signal),
       summarize: (parent, job, prompt, signal) => this.summarize(parent, job, prompt, signal),
+      ...(deps.offlineWait ? { offlineWait: deps.offlineWait } : {}),
     });
   }
 

@@ -36,6 +36,17 @@ export class RunWaitsRepo {
     return r.numUpdatedRows > 0n;
   }
 
+  /** A fan-out child, still queued, waits for its Node inside its running parent (FanOutRunner):
+   * shown on the parent's table; its parent claims it when the Node is back. */
+  async markWaiting(id: string, waiting: RunWaiting): Promise<void> {
+    await this.db
+      .updateTable("runs")
+      .set({ waiting: toJson(waiting) })
+      .where("id", "=", id)
+      .where("status", "=", "queued")
+      .execute();
+  }
+
   /** The wait is over (a Node is online, or the time ran out): the run proceeds as claimed. */
   async clear(id: string): Promise<void> {
     await this.db.updateTable("runs").set({ waiting: null, not_before: null }).where("id", "=", id).execute();
