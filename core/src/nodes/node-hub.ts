@@ -8,7 +8,6 @@ import {
   MAX_FRAME_BYTES,
   type McpServerSpec,
   type McpServerStatus,
-  NODE_AUTH_HEADERS,
   NODE_CONNECT_PATH,
   nodeToCore,
   PROTOCOL_VERSION,
@@ -29,10 +28,10 @@ import type {
   ConnectedNode,
   HubLogger,
   NodeAuthRefusal,
-  NodeCredentials,
   NodeHubOptions,
   NodeIdentity,
 } from "./node-hub-types.ts";
+import { credentialsOf, ignoreError, nodeIdOf, rejectUpgrade, trustNobody } from "./node-hub-upgrade.ts";
 import { SharedToolLists } from "./shared-tool-lists.ts";
 import { NodeCloseCode, WsServerTransport } from "./ws-server-transport.ts";
 
@@ -46,6 +45,7 @@ export type {
   NodeHubOptions,
   NodeIdentity,
 } from "./node-hub-types.ts";
+export { requestOrigin } from "./node-hub-upgrade.ts";
 
 /** A call in flight whose progress the hub follows: to extend its deadline and tell the caller. */
 interface ProgressWatch {
@@ -522,78 +522,11 @@ export class NodeHub {
   }
 }
 
-/** One listener for every socket rather than a closure each (it stays attached for the connection's life). */
-function ignoreError(): void {}
-
 function lastSeen(conn: Connection): number {
   const liveness = conn.transport.liveness;
   return liveness ? Math.max(conn.lastSeenAt, liveness.lastActivityAt) : conn.lastSeenAt;
 }
 
-function header(request: IncomingMessage, name: string): string | undefined {
-  const value = request.headers[name];
-  return typeof value === "string" && value !== "" ? value : undefined;
-}
-
-const trustNobody = () => false;
-
-/**
- * The origin the Node dialled, as this Core sees it: scheme and host of the request, or, when the
- * peer is a trusted proxy (FABRICORE_TRUST_PROXY, the same rule as the API's client IP), that
- * proxy's X-Forwarded-Proto/-Host. The Node signs the origin it dialled, so the two agree exactly
- * when the Node is talking to this Core. A client that is not a trusted proxy cannot pick the
- * origin (issue 15.4: an upgrade signed for http://evil.example was accepted through
- * X-Forwarded-Host).
- */
-export function requestOrigin(request: IncomingMessage, trustProxy: (address: string) => boolean): string {
-  const peer = request.socket.remoteAddress;
-  const forwarded = peer !== undefined && trustProxy(peer);
-  const encrypted = (request.socket as { encrypted?: boolean }).encrypted ? "https" : "http";
-  const proto = (forwarded ? header(request, "x-forwarded-proto")?.split(",")[0]?.trim() : undefined) ?? encrypted;
-  const host =
-    (forwarded ? header(request, "x-forwarded-host")?.split(",")[0]?.trim() : undefined) ??
-    header(request, "host") ??
-    "";
-  try {
-    return new URL(`${proto}://${host}`).origin;
-  } catch {
-    return `${proto}://${host}`;
-  }
-}
-
-function credentialsOf(
-  request: IncomingMessage,
-  trustProxy: (address: string) => boolean,
-): NodeCredentials | undefined {
-  const nodeId = header(request, NODE_AUTH_HEADERS.nodeId);
-  const nonce = header(request, NODE_AUTH_HEADERS.nonce);
-  const signature = header(request, NODE_AUTH_HEADERS.signature);
-  if (nodeId && nonce && signature) {
-    return { kind: "signed", nodeId, nonce, signature, origin: requestOrigin(request, trustProxy) };
-  }
-  const token = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? "")?.[1];
-  return token ? { kind: "bearer", token } : undefined;
-}
-
-function nodeIdOf(credentials: NodeCredentials | undefined): string | undefined {
-  return credentials?.kind === "signed" ? credentials.nodeId.slice(0, 64) : undefined;
-}
-
 function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
-}
-
-const STATUS_TEXT: Record<number, string> = { 401: "Unauthorized", 503: "Service Unavailable" };
-
-/** Answers an upgrade request with a plain HTTP error in the API's error shape, then closes the socket. */
-function rejectUpgrade(socket: Duplex, status: number, code: string, message: string): void {
-  if (socket.destroyed) return;
-  const body = JSON.stringify({ error: { code, message } });
-  socket.once("finish", () => socket.destroy());
-  socket.end(
-    `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? "Error"}\r\n` +
-      "Connection: close\r\n" +
-      "Content-Type: application/json\r\n" +
-      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-  );
 }
