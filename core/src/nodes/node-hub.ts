@@ -16,12 +16,19 @@ import {
   RpcPeer,
   type RpcPeerOptions,
   remainingDeadlineMs,
-  type SystemStats,
   type ToolDescriptor,
   type ToolResult,
   type Transport,
 } from "@fabricore/protocol";
 import { WebSocketServer } from "ws";
+import {
+  type Connection,
+  type CorePeer,
+  lastSeen,
+  newConnection,
+  noteFramesAsLife,
+  sweepConnections,
+} from "./node-hub-connection.ts";
 import type {
   CallToolOptions,
   CallToolParams,
@@ -55,34 +62,8 @@ interface ProgressWatch {
   onProgress?: CallToolOptions["onProgress"];
 }
 
-type CorePeer = RpcPeer<typeof nodeToCore, typeof coreToNode, Connection>;
-
-/** Everything the hub keeps per Node. Kept small on purpose: at 10,000 Nodes every field and closure
- * here is multiplied (bench/fleet.ts measures the Core's memory per Node against bare `ws`). */
-interface Connection extends NodeIdentity {
-  peer: CorePeer;
-  transport: Transport;
-  hello: HelloParams | undefined;
-  tools: ToolDescriptor[];
-  mcpServers: McpServerStatus[];
-  connectedAt: number;
-  lastSeenAt: number;
-  stats: Partial<SystemStats> | undefined;
-  online: boolean;
-  closed: boolean;
-  /** The shared tool list this connection holds a reference to. */
-  toolsKey: string | undefined;
-  /** tools/list_changed throttle: when one was last applied, and the latest one waiting. */
-  toolsAppliedAt: number;
-  pendingTools: ToolDescriptor[] | undefined;
-  pendingTimer: ReturnType<typeof setTimeout> | undefined;
-}
-
 const DEFAULT_MAX_TOOL_LIST_BYTES = 4 * 1024 * 1024;
 const DEFAULT_TOOLS_CHANGED_INTERVAL_MS = 1000;
-
-/** Heartbeat intervals of silence after which a Node is considered gone. */
-const SILENT_INTERVALS = 3;
 
 const noopLogger: HubLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
@@ -193,36 +174,10 @@ export class NodeHub {
       void transport.close(NodeCloseCode.shuttingDown, "core shutting down");
       return;
     }
-    const connectedAt = this.now();
-    const conn: Connection = {
-      nodeId,
-      name: identity.name,
-      peer: undefined as unknown as CorePeer,
-      transport,
-      hello: undefined,
-      tools: [],
-      mcpServers: [],
-      connectedAt,
-      lastSeenAt: connectedAt,
-      stats: undefined,
-      online: false,
-      closed: false,
-      toolsKey: undefined,
-      toolsAppliedAt: Number.NEGATIVE_INFINITY,
-      pendingTools: undefined,
-      pendingTimer: undefined,
-    };
+    const conn = newConnection(transport, identity, this.now());
     const peer: CorePeer = new RpcPeer(transport, this.peerOptions, conn);
     conn.peer = peer;
-    // Every frame is a sign of life. A socket transport keeps its own clock (liveness.lastActivityAt, pongs
-    // included); any other transport gets its handler wrapped rather than frames parsed twice.
-    if (!transport.liveness) {
-      const deliver = transport.onmessage;
-      transport.onmessage = (message) => {
-        conn.lastSeenAt = this.now();
-        deliver?.(message);
-      };
-    }
+    noteFramesAsLife(conn, this.now);
     peer.onclose = (info) => this.closed(conn, info);
 
     const previous = this.connections.get(nodeId);
@@ -342,29 +297,15 @@ export class NodeHub {
   /** One pass over every connection: ping the live, close the silent. Runs once per heartbeat interval;
    * public so tests with a fake clock can drive it. */
   sweep(): void {
-    const now = this.now();
     const previousSweepAt = this.lastSweepAt;
-    this.lastSweepAt = now;
-    const silentBefore = now - SILENT_INTERVALS * this.heartbeatIntervalMs;
-    for (const conn of this.connections.values()) {
-      conn.transport.liveness?.noteBytes(previousSweepAt);
-      const lastSeenAt = lastSeen(conn);
-      if (!conn.online && conn.connectedAt < silentBefore) {
-        this.drop(conn, NodeCloseCode.helloTimeout, "no hello");
-      } else if (lastSeenAt < silentBefore) {
-        this.logger.warn({ nodeId: conn.nodeId, silentMs: now - lastSeenAt }, "node silent; closing");
-        this.drop(conn, NodeCloseCode.heartbeatTimeout, "heartbeat timeout");
-      } else {
-        conn.transport.liveness?.ping?.();
-      }
-    }
-  }
-
-  private drop(conn: Connection, code: number, reason: string): void {
-    // A silent peer will not answer a close handshake either; drop the TCP connection.
-    const terminate = conn.transport.liveness?.terminate;
-    if (terminate) terminate.call(conn.transport.liveness, code, reason);
-    else void conn.peer.close(code, reason);
+    this.lastSweepAt = this.now();
+    sweepConnections(
+      this.connections.values(),
+      previousSweepAt,
+      this.lastSweepAt,
+      this.heartbeatIntervalMs,
+      this.logger,
+    );
   }
 
   isOnline(nodeId: string): boolean {
@@ -520,11 +461,6 @@ export class NodeHub {
       this.logger.error({ err: errorMessage(error) }, `${what} callback threw`);
     }
   }
-}
-
-function lastSeen(conn: Connection): number {
-  const liveness = conn.transport.liveness;
-  return liveness ? Math.max(conn.lastSeenAt, liveness.lastActivityAt) : conn.lastSeenAt;
 }
 
 function errorMessage(error: unknown): string {
