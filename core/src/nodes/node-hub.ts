@@ -16,7 +16,6 @@ import {
   RpcPeer,
   type RpcPeerOptions,
   remainingDeadlineMs,
-  type ToolDescriptor,
   type ToolResult,
   type Transport,
 } from "@fabricore/protocol";
@@ -29,6 +28,7 @@ import {
   noteFramesAsLife,
   sweepConnections,
 } from "./node-hub-connection.ts";
+import { NodeToolLists } from "./node-hub-tool-lists.ts";
 import type {
   CallToolOptions,
   CallToolParams,
@@ -83,6 +83,7 @@ export class NodeHub {
   private readonly online = new Set<string>();
   /** Identical tool lists kept once, and only while a connection uses them (shared-tool-lists.ts). */
   readonly toolLists = new SharedToolLists();
+  private readonly nodeToolLists: NodeToolLists;
   private readonly wss: WebSocketServer;
   /** One options object and one handler table for every connection's RPC peer (see RpcHandlers). */
   private readonly peerOptions: RpcPeerOptions<typeof nodeToCore, typeof coreToNode, Connection>;
@@ -113,6 +114,14 @@ export class NodeHub {
       onProblem: (problem, conn) => this.logger.debug({ nodeId: conn.nodeId, problem }, "node protocol problem"),
       handlers: this.handlers(),
     };
+    this.nodeToolLists = new NodeToolLists(this.toolLists, {
+      maxBytes: options.maxToolListBytes ?? DEFAULT_MAX_TOOL_LIST_BYTES,
+      intervalMs: options.toolsChangedIntervalMs ?? DEFAULT_TOOLS_CHANGED_INTERVAL_MS,
+      now: this.now,
+      logger: this.logger,
+      onApplied: (conn, tools) =>
+        this.safely("onToolsChanged", () => this.options.onToolsChanged?.(conn.nodeId, tools)),
+    });
     this.transportOptions = { now: this.now };
     this.lastSweepAt = this.now();
     this.sweepTimer = setInterval(() => this.sweep(), this.heartbeatIntervalMs);
@@ -199,7 +208,7 @@ export class NodeHub {
       })
       .onNotification("notifications/tools/list_changed", ({ tools }, conn) => {
         if (!conn.online) return;
-        this.toolsChanged(conn, tools);
+        this.nodeToolLists.changed(conn, tools);
       })
       .onNotification("fabricore/tool/output", ({ callId, stream, text }, conn) => {
         // Only a call this hub asked to stream, on the Node that runs it: anything else is dropped.
@@ -244,19 +253,9 @@ export class NodeHub {
     const desired = await this.options.desiredMcpServers(nodeId);
     if (conn.closed) throw new ProtocolError("node_offline", "the connection closed during hello");
     const announced = hello.tools;
-    const json = JSON.stringify(announced);
-    const limit = this.options.maxToolListBytes ?? DEFAULT_MAX_TOOL_LIST_BYTES;
-    if (Buffer.byteLength(json) > limit) {
-      throw new ProtocolError(
-        "invalid_params",
-        `the Node's tool list is ${Buffer.byteLength(json)} bytes of JSON; this Core accepts at most ${limit} (FABRICORE_NODE_TOOLS_MAX_BYTES)`,
-      );
-    }
     // The parsed hello is this connection's own object: keep it, with the fleet's shared tool list in
     // place of its own copy, rather than a second object.
-    const shared = this.toolLists.acquire(announced, json);
-    conn.toolsKey = shared.key;
-    hello.tools = shared.tools;
+    hello.tools = this.nodeToolLists.adoptHello(conn, announced);
     conn.hello = hello;
     conn.tools = hello.tools;
     conn.mcpServers = hello.mcpServers;
@@ -279,10 +278,7 @@ export class NodeHub {
 
   private closed(conn: Connection, info: CloseInfo): void {
     conn.closed = true;
-    clearTimeout(conn.pendingTimer);
-    conn.pendingTools = undefined;
-    this.toolLists.release(conn.toolsKey);
-    conn.toolsKey = undefined;
+    this.nodeToolLists.release(conn);
     const current = this.connections.get(conn.nodeId) === conn;
     if (current) this.connections.delete(conn.nodeId);
     if (!conn.online) return;
@@ -410,48 +406,6 @@ export class NodeHub {
       ),
     );
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
-  }
-
-  /** Applies a tools/list_changed now, or (within the interval of the last one) the latest at the
-   * end of the interval: a Node that sends a thousand costs one update a second. */
-  private toolsChanged(conn: Connection, tools: ToolDescriptor[]): void {
-    const interval = this.options.toolsChangedIntervalMs ?? DEFAULT_TOOLS_CHANGED_INTERVAL_MS;
-    const wait = conn.toolsAppliedAt + interval - this.now();
-    if (wait <= 0 && !conn.pendingTimer) {
-      this.applyTools(conn, tools);
-      return;
-    }
-    conn.pendingTools = tools;
-    if (conn.pendingTimer) return;
-    conn.pendingTimer = setTimeout(
-      () => {
-        conn.pendingTimer = undefined;
-        const latest = conn.pendingTools;
-        conn.pendingTools = undefined;
-        if (latest && conn.online && !conn.closed) this.applyTools(conn, latest);
-      },
-      Math.max(0, wait),
-    );
-    conn.pendingTimer.unref?.();
-  }
-
-  private applyTools(conn: Connection, tools: ToolDescriptor[]): void {
-    conn.toolsAppliedAt = this.now();
-    const json = JSON.stringify(tools);
-    const limit = this.options.maxToolListBytes ?? DEFAULT_MAX_TOOL_LIST_BYTES;
-    if (Buffer.byteLength(json) > limit) {
-      this.logger.warn(
-        { nodeId: conn.nodeId, bytes: Buffer.byteLength(json), limit },
-        "ignored a tool list over FABRICORE_NODE_TOOLS_MAX_BYTES; the Node keeps its previous tools",
-      );
-      return;
-    }
-    const shared = this.toolLists.acquire(tools, json);
-    this.toolLists.release(conn.toolsKey);
-    conn.toolsKey = shared.key;
-    conn.tools = shared.tools;
-    if (conn.hello) conn.hello.tools = conn.tools;
-    this.safely("onToolsChanged", () => this.options.onToolsChanged?.(conn.nodeId, shared.tools));
   }
 
   private safely(what: string, fn: () => void): void {
