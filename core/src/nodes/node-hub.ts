@@ -15,7 +15,6 @@ import {
   RpcHandlers,
   RpcPeer,
   type RpcPeerOptions,
-  remainingDeadlineMs,
   type ToolResult,
   type Transport,
 } from "@fabricore/protocol";
@@ -28,6 +27,7 @@ import {
   noteFramesAsLife,
   sweepConnections,
 } from "./node-hub-connection.ts";
+import { NodeToolCalls } from "./node-hub-tool-calls.ts";
 import { NodeToolLists } from "./node-hub-tool-lists.ts";
 import type {
   CallToolOptions,
@@ -54,14 +54,6 @@ export type {
 } from "./node-hub-types.ts";
 export { requestOrigin } from "./node-hub-upgrade.ts";
 
-/** A call in flight whose progress the hub follows: to extend its deadline and tell the caller. */
-interface ProgressWatch {
-  call: CallToolParams;
-  startedAt: number;
-  rearm?: (ms: number) => void;
-  onProgress?: CallToolOptions["onProgress"];
-}
-
 const DEFAULT_MAX_TOOL_LIST_BYTES = 4 * 1024 * 1024;
 const DEFAULT_TOOLS_CHANGED_INTERVAL_MS = 1000;
 
@@ -73,13 +65,16 @@ const noopLogger: HubLogger = { debug() {}, info() {}, warn() {}, error() {} };
  *
  * Sized for 10,000 Nodes: connections live in one Map keyed by node id (O(1) lookups), and one sweep
  * timer per hub (not one per Node) pings every socket and closes the silent ones.
+ *
+ * Its parts, each in its own file: the upgrade's HTTP side (node-hub-upgrade.ts), the per-Node record
+ * and the liveness sweep (node-hub-connection.ts), tool lists (node-hub-tool-lists.ts) and tool calls
+ * with their output and progress (node-hub-tool-calls.ts). This class wires them to the connections:
+ * accept, hello, the handler table, close, and the public API.
  */
 export class NodeHub {
   private readonly options: NodeHubOptions;
   private readonly connections = new Map<string, Connection>();
-  /** Calls whose output is shown live, by Node and callId (see callTool). */
-  private readonly outputListeners = new Map<string, NonNullable<CallToolOptions["onOutput"]>>();
-  private readonly progressWatches = new Map<string, ProgressWatch>();
+  private readonly toolCalls: NodeToolCalls;
   private readonly online = new Set<string>();
   /** Identical tool lists kept once, and only while a connection uses them (shared-tool-lists.ts). */
   readonly toolLists = new SharedToolLists();
@@ -114,6 +109,7 @@ export class NodeHub {
       onProblem: (problem, conn) => this.logger.debug({ nodeId: conn.nodeId, problem }, "node protocol problem"),
       handlers: this.handlers(),
     };
+    this.toolCalls = new NodeToolCalls(options.deadlineGraceMs ?? 2_000, (what, fn) => this.safely(what, fn));
     this.nodeToolLists = new NodeToolLists(this.toolLists, {
       maxBytes: options.maxToolListBytes ?? DEFAULT_MAX_TOOL_LIST_BYTES,
       intervalMs: options.toolsChangedIntervalMs ?? DEFAULT_TOOLS_CHANGED_INTERVAL_MS,
@@ -210,23 +206,8 @@ export class NodeHub {
         if (!conn.online) return;
         this.nodeToolLists.changed(conn, tools);
       })
-      .onNotification("fabricore/tool/output", ({ callId, stream, text }, conn) => {
-        // Only a call this hub asked to stream, on the Node that runs it: anything else is dropped.
-        const listener = this.outputListeners.get(`${conn.nodeId}\u0000${callId}`);
-        if (listener) this.safely("onOutput", () => listener(stream, text));
-      })
-      .onNotification("fabricore/tool/progress", ({ callId, ...progress }, conn) => {
-        // As with output: only a call this hub sent, on the Node that runs it.
-        const watch = this.progressWatches.get(`${conn.nodeId}\u0000${callId}`);
-        if (!watch) return;
-        if (watch.call.maxDeadlineMs !== undefined && watch.rearm) {
-          const now = Date.now();
-          const left = remainingDeadlineMs(watch.call, watch.startedAt, now, now);
-          watch.rearm(left + (this.options.deadlineGraceMs ?? 2_000));
-        }
-        const listener = watch.onProgress;
-        if (listener) this.safely("onProgress", () => listener(progress));
-      })
+      .onNotification("fabricore/tool/output", (params, conn) => this.toolCalls.output(conn, params))
+      .onNotification("fabricore/tool/progress", (params, conn) => this.toolCalls.progress(conn, params))
       .onNotification("fabricore/mcp/status", ({ servers }, conn) => {
         if (!conn.online) return;
         conn.mcpServers = servers;
@@ -347,28 +328,7 @@ export class NodeHub {
   async callTool(nodeId: string, call: CallToolParams, options: CallToolOptions = {}): Promise<ToolResult> {
     const conn = this.connections.get(nodeId);
     if (!conn?.online) throw new ProtocolError("node_offline", `node ${nodeId} is not connected`);
-    const key = `${nodeId}\u0000${call.callId}`;
-    if (options.onOutput) this.outputListeners.set(key, options.onOutput);
-    // Progress moves the deadline back (maxDeadlineMs), so the hub follows it even with no listener.
-    const watch: ProgressWatch | undefined =
-      call.maxDeadlineMs !== undefined || options.onProgress
-        ? { call, startedAt: Date.now(), ...(options.onProgress && { onProgress: options.onProgress }) }
-        : undefined;
-    if (watch) this.progressWatches.set(key, watch);
-    try {
-      return await conn.peer.request("tools/call", options.onOutput ? { ...call, streamOutput: true } : call, {
-        timeoutMs: call.deadlineMs + (this.options.deadlineGraceMs ?? 2_000),
-        ...(options.signal && { signal: options.signal }),
-        ...(watch && {
-          onTimeoutControl: (rearm: (ms: number) => void) => {
-            watch.rearm = rearm;
-          },
-        }),
-      });
-    } finally {
-      if (options.onOutput && this.outputListeners.get(key) === options.onOutput) this.outputListeners.delete(key);
-      if (watch && this.progressWatches.get(key) === watch) this.progressWatches.delete(key);
-    }
+    return this.toolCalls.call(conn, call, options);
   }
 
   /** Sends the Node its desired MCP servers. Resolves with their state, or undefined when it is offline
