@@ -3,7 +3,7 @@ export { fullJitterDelay } from "./comms/backoff.ts";
 export type {
   ConnectionManagerOptions,
   ConnectionState,
-  NodeIdentity,
+  HelloIdentity,
 } from "./comms/connection-manager.ts";
 export { ConnectionManager, NodeCloseCode } from "./comms/connection-manager.ts";
 export { connectUrl, connectWebSocket, UpgradeRejectedError, WsClientTransport } from "./comms/ws-client-transport.ts";

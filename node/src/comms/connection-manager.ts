@@ -19,13 +19,14 @@ import type { ToolHost } from "../tools/tool-host.ts";
 import { type BackoffOptions, fullJitterDelay } from "./backoff.ts";
 import { UpgradeRejectedError } from "./ws-client-transport.ts";
 
-/** Who this Node is, for `fabricore/hello` (tools and MCP servers are added at each hello). */
-export type NodeIdentity = Omit<HelloParams, "protocolVersion" | "tools" | "mcpServers">;
+/** Who this Node says it is in `fabricore/hello` (tools and MCP servers are added at each hello). Not
+ * node/src/identity's `NodeIdentity`, the enrolled key that signs the connection. */
+export type HelloIdentity = Omit<HelloParams, "protocolVersion" | "tools" | "mcpServers">;
 
 export interface ConnectionManagerOptions {
   /** Opens one connection to the Core (a WebSocket in production, an in-memory pair in tests). */
   connect: (signal: AbortSignal) => Promise<Transport>;
-  identity: NodeIdentity;
+  identity: HelloIdentity;
   tools: ToolHost;
   logger: Logger;
   /** The Core's desired MCP servers, from every HelloResult and every `fabricore/mcp/sync`; resolves
