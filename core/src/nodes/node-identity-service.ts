@@ -12,7 +12,7 @@ export interface NodeDisconnector {
   disconnect(nodeId: string, code?: number, reason?: string): Promise<boolean>;
 }
 
-export interface NodeIdentityOptions {
+export interface NodeIdentityServiceOptions {
   nodes: NodesRepo;
   hub: NodeDisconnector;
   /** HMAC key of challenge nonces (deriveChallengeKey(masterKey)): every replica must share it. */
@@ -35,7 +35,7 @@ export class NodeIdentityService {
   private readonly now: () => number;
   private lastPurge = 0;
 
-  constructor(options: NodeIdentityOptions) {
+  constructor(options: NodeIdentityServiceOptions) {
     this.nodes = options.nodes;
     this.hub = options.hub;
     this.key = options.challengeKey;
