@@ -17,4 +17,4 @@ export { BuiltinTools } from "./tools/builtin-tools.ts";
 export { ToolDispatcher } from "./tools/dispatcher.ts";
 export { textResult } from "./tools/result.ts";
 export type { ToolHost } from "./tools/tool-host.ts";
-export type { McpManagerOptions, McpProvider, ToolCallContext, ToolProvider } from "./tools/tool-provider.ts";
+export type { McpFactoryOptions, McpProvider, ToolCallContext, ToolProvider } from "./tools/tool-provider.ts";
