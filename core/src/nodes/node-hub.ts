@@ -29,7 +29,8 @@ import { WebSocketServer } from "ws";
 import { SharedToolLists } from "./shared-tool-lists.ts";
 import { NodeCloseCode, WsServerTransport } from "./ws-server-transport.ts";
 
-export interface NodeIdentity {
+/** The Node a connection proved to be (what `authenticate` maps its credentials to). */
+export interface AuthenticatedNode {
   nodeId: string;
   name: string;
 }
@@ -59,7 +60,7 @@ export interface HubLogger {
 
 export interface NodeHubOptions {
   /** Maps what the Node presented to its identity; null or a refusal rejects the connection with 401. */
-  authenticate(credentials: NodeCredentials): Promise<NodeIdentity | NodeAuthRefusal | null>;
+  authenticate(credentials: NodeCredentials): Promise<AuthenticatedNode | NodeAuthRefusal | null>;
   /** Every MCP server the Node should run, with secrets resolved; sent in each HelloResult. */
   desiredMcpServers(nodeId: string): Promise<McpServerSpec[]>;
   onOnline?(nodeId: string, hello: HelloParams): void;
@@ -125,7 +126,7 @@ type CorePeer = RpcPeer<typeof nodeToCore, typeof coreToNode, Connection>;
 
 /** Everything the hub keeps per Node. Kept small on purpose: at 10,000 Nodes every field and closure
  * here is multiplied (bench/fleet.ts measures the Core's memory per Node against bare `ws`). */
-interface Connection extends NodeIdentity {
+interface Connection extends AuthenticatedNode {
   peer: CorePeer;
   transport: Transport;
   hello: HelloParams | undefined;
@@ -225,7 +226,7 @@ export class NodeHub {
       return;
     }
     const credentials = credentialsOf(request, this.options.trustProxy ?? trustNobody);
-    let identity: NodeIdentity | NodeAuthRefusal | null = null;
+    let identity: AuthenticatedNode | NodeAuthRefusal | null = null;
     if (credentials) {
       try {
         identity = await this.options.authenticate(credentials);
@@ -253,7 +254,7 @@ export class NodeHub {
 
   /** Takes over an already-authenticated transport (the WebSocket path above, or an in-memory pair in
    * tests). A second connection for the same Node replaces the first. */
-  accept(transport: Transport, identity: NodeIdentity): void {
+  accept(transport: Transport, identity: AuthenticatedNode): void {
     const { nodeId } = identity;
     if (this.closing) {
       void transport.close(NodeCloseCode.shuttingDown, "core shutting down");
