@@ -8,14 +8,14 @@ import type {
   ToolDescriptor,
   Transport,
 } from "@fabricore/protocol";
-import type { HubLogger, NodeIdentity } from "./node-hub-types.ts";
+import type { AuthenticatedNode, HubLogger } from "./node-hub-types.ts";
 import { NodeCloseCode } from "./ws-server-transport.ts";
 
 export type CorePeer = RpcPeer<typeof nodeToCore, typeof coreToNode, Connection>;
 
 /** Everything the hub keeps per Node. Kept small on purpose: at 10,000 Nodes every field and closure
  * here is multiplied (bench/fleet.ts measures the Core's memory per Node against bare `ws`). */
-export interface Connection extends NodeIdentity {
+export interface Connection extends AuthenticatedNode {
   peer: CorePeer;
   transport: Transport;
   hello: HelloParams | undefined;
@@ -36,7 +36,7 @@ export interface Connection extends NodeIdentity {
 
 /** A connection that has not said hello. The caller sets `peer` next: the peer takes the record as
  * its handlers' context, so the two are made together. */
-export function newConnection(transport: Transport, identity: NodeIdentity, connectedAt: number): Connection {
+export function newConnection(transport: Transport, identity: AuthenticatedNode, connectedAt: number): Connection {
   return {
     nodeId: identity.nodeId,
     name: identity.name,

@@ -11,7 +11,8 @@ import type {
 
 /* The NodeHub's public types: what its callers pass in and get back (node-hub.ts re-exports them). */
 
-export interface NodeIdentity {
+/** The Node a connection proved to be (what `authenticate` maps its credentials to). */
+export interface AuthenticatedNode {
   nodeId: string;
   name: string;
 }
@@ -41,7 +42,7 @@ export interface HubLogger {
 
 export interface NodeHubOptions {
   /** Maps what the Node presented to its identity; null or a refusal rejects the connection with 401. */
-  authenticate(credentials: NodeCredentials): Promise<NodeIdentity | NodeAuthRefusal | null>;
+  authenticate(credentials: NodeCredentials): Promise<AuthenticatedNode | NodeAuthRefusal | null>;
   /** Every MCP server the Node should run, with secrets resolved; sent in each HelloResult. */
   desiredMcpServers(nodeId: string): Promise<McpServerSpec[]>;
   onOnline?(nodeId: string, hello: HelloParams): void;

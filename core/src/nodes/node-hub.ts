@@ -30,19 +30,20 @@ import {
 import { NodeToolCalls } from "./node-hub-tool-calls.ts";
 import { NodeToolLists } from "./node-hub-tool-lists.ts";
 import type {
+  AuthenticatedNode,
   CallToolOptions,
   CallToolParams,
   ConnectedNode,
   HubLogger,
   NodeAuthRefusal,
   NodeHubOptions,
-  NodeIdentity,
 } from "./node-hub-types.ts";
 import { credentialsOf, ignoreError, nodeIdOf, rejectUpgrade, trustNobody } from "./node-hub-upgrade.ts";
 import { SharedToolLists } from "./shared-tool-lists.ts";
 import { NodeCloseCode, WsServerTransport } from "./ws-server-transport.ts";
 
 export type {
+  AuthenticatedNode,
   CallToolOptions,
   CallToolParams,
   ConnectedNode,
@@ -50,7 +51,6 @@ export type {
   NodeAuthRefusal,
   NodeCredentials,
   NodeHubOptions,
-  NodeIdentity,
 } from "./node-hub-types.ts";
 export { requestOrigin } from "./node-hub-upgrade.ts";
 
@@ -145,7 +145,7 @@ export class NodeHub {
       return;
     }
     const credentials = credentialsOf(request, this.options.trustProxy ?? trustNobody);
-    let identity: NodeIdentity | NodeAuthRefusal | null = null;
+    let identity: AuthenticatedNode | NodeAuthRefusal | null = null;
     if (credentials) {
       try {
         identity = await this.options.authenticate(credentials);
@@ -173,7 +173,7 @@ export class NodeHub {
 
   /** Takes over an already-authenticated transport (the WebSocket path above, or an in-memory pair in
    * tests). A second connection for the same Node replaces the first. */
-  accept(transport: Transport, identity: NodeIdentity): void {
+  accept(transport: Transport, identity: AuthenticatedNode): void {
     const { nodeId } = identity;
     if (this.closing) {
       void transport.close(NodeCloseCode.shuttingDown, "core shutting down");
