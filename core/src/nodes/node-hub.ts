@@ -11,6 +11,7 @@ import {
   type McpServerStatus,
   NODE_AUTH_HEADERS,
   NODE_CONNECT_PATH,
+  type NodeUpdateResultParams,
   nodeToCore,
   PROTOCOL_VERSION,
   ProtocolError,
@@ -69,6 +70,11 @@ export interface NodeHubOptions {
   onMcpStatus?(nodeId: string, servers: McpServerStatus[]): void;
   /** The Node version this Core serves, told in each HelloResult (a Node with --auto-update follows it). */
   servedNodeVersion?: string | undefined;
+  /** Whether this Node's hello advertises servedNodeVersion (a staged rollout: services/node-rollout.ts);
+   * unset: every Node's does. */
+  offersNodeVersion?(nodeId: string): boolean;
+  /** A Node's `fabricore/node/update-result`: what became of an update. */
+  onUpdateResult?(nodeId: string, result: NodeUpdateResultParams): void;
   /** Sent to Nodes; the hub closes a Node silent for three of these. Default 10 s. */
   heartbeatIntervalMs?: number;
   /** Added to a call's deadlineMs before the Core gives up on it: the Node aborts at deadlineMs and
@@ -329,6 +335,10 @@ export class NodeHub {
         const listener = watch.onProgress;
         if (listener) this.safely("onProgress", () => listener(progress));
       })
+      .onNotification("fabricore/node/update-result", (result, conn) => {
+        if (!conn.online) return;
+        this.safely("onUpdateResult", () => this.options.onUpdateResult?.(conn.nodeId, result));
+      })
       .onNotification("fabricore/mcp/status", ({ servers }, conn) => {
         if (!conn.online) return;
         conn.mcpServers = servers;
@@ -384,7 +394,8 @@ export class NodeHub {
       name: conn.name,
       heartbeatIntervalMs: this.heartbeatIntervalMs,
       mcpServers: desired,
-      ...(this.options.servedNodeVersion !== undefined && { nodeVersion: this.options.servedNodeVersion }),
+      ...(this.options.servedNodeVersion !== undefined &&
+        (this.options.offersNodeVersion?.(nodeId) ?? true) && { nodeVersion: this.options.servedNodeVersion }),
     };
   }
 
@@ -515,6 +526,15 @@ export class NodeHub {
       this.safely("onMcpStatus", () => this.options.onMcpStatus?.(nodeId, result.servers));
     }
     return result.servers;
+  }
+
+  /** Offers a connected Node a version to update to (`fabricore/node/update`); false when it is not
+   * connected here. */
+  offerUpdate(nodeId: string, version: string): boolean {
+    const conn = this.connections.get(nodeId);
+    if (!conn?.online) return false;
+    conn.peer.notify("fabricore/node/update", { version }).catch(() => {});
+    return true;
   }
 
   /** Closes a Node's connection at once (its token was revoked); calls in flight fail with node_offline. */
