@@ -12,7 +12,7 @@ import { dirname, join } from "node:path";
 import { tempDir } from "./harness.ts";
 
 /** Busybox applets the installer uses (and `env`, `sleep` for the tests' own commands). */
-const APPLETS = ["sh", "wget", "sha256sum", "mkdir", "cp", "mv", "chmod", "rm", "rmdir", "cat", "uname", "id", "ls"];
+const APPLETS = ["sh", "wget", "sha256sum", "mkdir", "cp", "mv", "chmod", "chown", "ln", "rm", "rmdir", "cat", "uname", "id", "ls"];
 const EXTRA_APPLETS = ["env", "sleep", "find"];
 
 function which(name: string): string {
