@@ -14,7 +14,7 @@ import { BuiltinTools } from "./tools/builtin-tools.ts";
 import { ToolDispatcher } from "./tools/dispatcher.ts";
 import { rootsContaining } from "./tools/read-file.ts";
 import { CpuSampler, collectHeartbeatStats } from "./tools/system-stats.ts";
-import type { McpManagerOptions, McpProvider } from "./tools/tool-provider.ts";
+import type { McpFactoryOptions, McpProvider } from "./tools/tool-provider.ts";
 import { prepareSelfUpdate, type SelfUpdate } from "./update/self-update.ts";
 import { runUpdateWatchdog, WATCHDOG_COMMAND } from "./update/update-watchdog.ts";
 
@@ -25,7 +25,7 @@ export const NODE_VERSION: string =
   typeof FABRICORE_NODE_BUILD_VERSION === "string" ? FABRICORE_NODE_BUILD_VERSION : pkg.version;
 
 /** How the MCP manager is made. node/src/mcp supplies it; without one the Node runs built-in tools only. */
-export type McpFactory = (options: McpManagerOptions) => McpProvider | Promise<McpProvider>;
+export type McpFactory = (options: McpFactoryOptions) => McpProvider | Promise<McpProvider>;
 
 export interface RunningNode {
   connection: ConnectionManager;

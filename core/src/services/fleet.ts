@@ -43,7 +43,7 @@ export class Fleet {
   }
 
   /** The token (fcn_ + 256 random bits) is returned once; only its SHA-256 is stored. It is spent
-   * when the Node registers its key (core/src/nodes/node-identity.ts), which is how Nodes authenticate. */
+   * when the Node registers its key (core/src/nodes/node-identity-service.ts), which is how Nodes authenticate. */
   async enroll(name: string, labels: Record<string, string> = {}) {
     if (await this.nodes.getByName(name)) throw new CoreError("conflict", `a node named ${name} exists`);
     const token = generateToken("fcn_");

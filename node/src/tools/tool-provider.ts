@@ -67,8 +67,12 @@ export interface McpProvider extends ToolProvider {
   serverLogs(name: string, tail: number): Promise<McpLogsResult>;
 }
 
-/** Options the Node program passes to `createMcpManager` (exported by node/src/mcp when it exists). */
-export interface McpManagerOptions {
+/**
+ * What the Node program hands its `McpFactory` (main.ts; in production `createMcpManager`, whose own
+ * `CreateMcpManagerOptions` accept this and more; the manager itself is built from a resolved
+ * `McpManagerConfig`).
+ */
+export interface McpFactoryOptions {
   /** Docker endpoint: a unix socket path, or a `tcp://host:port` URL. */
   dockerSocket: string;
   /** The Node's data directory, for any state the manager keeps across restarts. */
