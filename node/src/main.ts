@@ -139,7 +139,22 @@ export async function startNode(
       hostname: os.hostname().slice(0, 255),
       os: process.platform,
       arch: process.arch,
-      capabilities: { exec: settings.allowExec, docker, readRoots: settings.readRoots },
+      capabilities: {
+        exec: settings.allowExec,
+        docker,
+        readRoots: settings.readRoots,
+        // What the install dialog tells an operator before a server is sent (issue 22.5).
+        ...(mcp && {
+          mcpPolicy: {
+            mountRoots: settings.mountRoots,
+            mountRwRoots: settings.mountRwRoots,
+            allowImages: settings.allowImages,
+            allowOpenNetwork: settings.allowOpenNetwork,
+            allowEgress: settings.allowEgress,
+            allowRoot: settings.allowRootContainers,
+          },
+        }),
+      },
     },
     tools: dispatcher,
     logger,
@@ -151,6 +166,7 @@ export async function startNode(
     ...(mcp && {
       onDesiredMcpServers: (specs) => mcp.sync(specs),
       mcpStatus: () => mcp.status(),
+      mcpOps: { restart: (name) => mcp.restartServer(name), logs: (name, tail) => mcp.serverLogs(name, tail) },
     }),
   });
   const unsubscribeStatus = mcp?.onStatus((servers) => connection.reportMcpStatus(servers));
