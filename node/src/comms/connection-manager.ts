@@ -3,6 +3,7 @@ import {
   coreToNode,
   type HelloParams,
   type HelloResult,
+  type McpLogsResult,
   type McpServerSpec,
   type McpServerStatus,
   NodeCloseCode,
@@ -35,6 +36,11 @@ export interface ConnectionManagerOptions {
   onDesiredMcpServers?: (specs: McpServerSpec[]) => Promise<McpServerStatus[]>;
   /** Current MCP server state for hello. */
   mcpStatus?: () => McpServerStatus[];
+  /** Restart and logs of one MCP server (`fabricore/mcp/restart`, `fabricore/mcp/logs`). */
+  mcpOps?: {
+    restart(name: string): Promise<McpServerStatus>;
+    logs(name: string, tail: number): Promise<McpLogsResult>;
+  };
   /** The cheap stats sent with each heartbeat. */
   heartbeatStats?: () => Promise<Partial<SystemStats>>;
   backoff?: BackoffOptions & {
@@ -211,6 +217,14 @@ export class ConnectionManager {
     peer.setRequestHandler("fabricore/mcp/sync", async ({ servers }) => ({
       servers: await this.applyDesired(servers),
     }));
+    peer.setRequestHandler("fabricore/mcp/restart", async ({ name }) => {
+      if (!this.options.mcpOps) throw new ProtocolError("not_allowed", "this Node runs no MCP servers");
+      return { server: await this.options.mcpOps.restart(name) };
+    });
+    peer.setRequestHandler("fabricore/mcp/logs", async ({ name, tail }) => {
+      if (!this.options.mcpOps) throw new ProtocolError("not_allowed", "this Node runs no MCP servers");
+      return this.options.mcpOps.logs(name, tail);
+    });
     peer.setRequestHandler("fabricore/ping", async () => ({}));
     peer.setNotificationHandler("fabricore/node/update", ({ version }) => {
       if (this.options.onUpdateOffer) this.options.onUpdateOffer(version);
