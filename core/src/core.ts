@@ -322,6 +322,7 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
     hub: nodes,
     fleet,
     presets: mcpPresetCatalog,
+    redactor,
   });
 
   const executor = new RunExecutor({
