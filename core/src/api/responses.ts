@@ -64,6 +64,19 @@ export const NodeView = named(
       .nullable()
       .optional()
       .describe("the Node version this Core serves (what --auto-update moves to); null when it serves none"),
+    lastUpdate: z
+      .looseObject({
+        outcome: z.enum(["updated", "refused", "rolled_back", "failed"]),
+        from: z.string(),
+        to: z.string(),
+        code: z.string().nullable(),
+        reason: z.string().nullable(),
+        at: z.string(),
+        receivedAt: isoTime,
+      })
+      .nullable()
+      .optional()
+      .describe("the last update outcome the Node reported (fabricore/node/update-result); null: none yet"),
     tools: z.array(ToolDescriptor),
   }),
   "Node",

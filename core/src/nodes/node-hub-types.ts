@@ -3,6 +3,7 @@ import type {
   HelloParams,
   McpServerSpec,
   McpServerStatus,
+  NodeUpdateResultParams,
   SystemStats,
   ToolCallParams,
   ToolDescriptor,
@@ -52,6 +53,11 @@ export interface NodeHubOptions {
   onMcpStatus?(nodeId: string, servers: McpServerStatus[]): void;
   /** The Node version this Core serves, told in each HelloResult (a Node with --auto-update follows it). */
   servedNodeVersion?: string | undefined;
+  /** Whether this Node's hello advertises servedNodeVersion (a staged rollout: services/node-rollout.ts);
+   * unset: every Node's does. */
+  offersNodeVersion?(nodeId: string): boolean;
+  /** A Node's `fabricore/node/update-result`: what became of an update. */
+  onUpdateResult?(nodeId: string, result: NodeUpdateResultParams): void;
   /** Sent to Nodes; the hub closes a Node silent for three of these. Default 10 s. */
   heartbeatIntervalMs?: number;
   /** Added to a call's deadlineMs before the Core gives up on it: the Node aborts at deadlineMs and

@@ -207,6 +207,10 @@ export class NodeHub {
         if (!conn.online) return;
         this.nodeToolLists.changed(conn, tools);
       })
+      .onNotification("fabricore/node/update-result", (result, conn) => {
+        if (!conn.online) return;
+        this.safely("onUpdateResult", () => this.options.onUpdateResult?.(conn.nodeId, result));
+      })
       .onNotification("fabricore/tool/output", (params, conn) => this.toolCalls.output(conn, params))
       .onNotification("fabricore/tool/progress", (params, conn) => this.toolCalls.progress(conn, params))
       .onNotification("fabricore/mcp/status", ({ servers }, conn) => {
@@ -254,7 +258,8 @@ export class NodeHub {
       name: conn.name,
       heartbeatIntervalMs: this.heartbeatIntervalMs,
       mcpServers: desired,
-      ...(this.options.servedNodeVersion !== undefined && { nodeVersion: this.options.servedNodeVersion }),
+      ...(this.options.servedNodeVersion !== undefined &&
+        (this.options.offersNodeVersion?.(nodeId) ?? true) && { nodeVersion: this.options.servedNodeVersion }),
     };
   }
 
@@ -347,6 +352,15 @@ export class NodeHub {
       this.safely("onMcpStatus", () => this.options.onMcpStatus?.(nodeId, result.servers));
     }
     return result.servers;
+  }
+
+  /** Offers a connected Node a version to update to (`fabricore/node/update`); false when it is not
+   * connected here. */
+  offerUpdate(nodeId: string, version: string): boolean {
+    const conn = this.connections.get(nodeId);
+    if (!conn?.online) return false;
+    conn.peer.notify("fabricore/node/update", { version }).catch(() => {});
+    return true;
   }
 
   /** Restarts one MCP server on the Node, or reads its logs (mcp-server-ops.ts); node_offline when it is not connected. */
