@@ -9,6 +9,7 @@ export * from "./messages.ts";
 export * from "./mount-policy.ts";
 export * from "./node-auth.ts";
 export * from "./node-update.ts";
+export * from "./provider-kind.ts";
 export * from "./rpc-peer.ts";
 export * from "./tool-ref.ts";
 export * from "./tools.ts";

@@ -1,4 +1,4 @@
-import type { McpServerStatus, SystemStats, ToolDescriptor } from "@fabricore/protocol";
+import type { McpServerStatus, ProviderKind, SystemStats, ToolDescriptor } from "@fabricore/protocol";
 
 // Wire shapes of the Core's HTTP API (see CONTRACT.md). Fields marked optional are either optional
 // in the contract or extras the UI uses when the Core provides them and degrades without.
@@ -95,7 +95,7 @@ export type InstallMcpBody =
     }
   | { name: string; url: string };
 
-export type ProviderKind = "lmstudio" | "openai" | "anthropic" | "openai-compatible";
+export type { ProviderKind };
 
 export interface Provider {
   id: string;
