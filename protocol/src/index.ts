@@ -4,6 +4,7 @@ export * from "./egress.ts";
 export * from "./errors.ts";
 export * from "./frame.ts";
 export * from "./jsonrpc.ts";
+export * from "./logger.ts";
 export * from "./mcp.ts";
 export * from "./messages.ts";
 export * from "./mount-policy.ts";
