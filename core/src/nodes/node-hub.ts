@@ -20,6 +20,7 @@ import {
   type Transport,
 } from "@fabricore/protocol";
 import { WebSocketServer } from "ws";
+import { type McpServerOp, type McpServerOpResult, sendMcpServerOp } from "./mcp-server-ops.ts";
 import {
   type Connection,
   type CorePeer,
@@ -345,6 +346,13 @@ export class NodeHub {
       this.safely("onMcpStatus", () => this.options.onMcpStatus?.(nodeId, result.servers));
     }
     return result.servers;
+  }
+
+  /** Restarts one MCP server on the Node, or reads its logs (mcp-server-ops.ts); node_offline when it is not connected. */
+  async mcpServerOp(nodeId: string, op: McpServerOp): Promise<McpServerOpResult> {
+    const conn = this.connections.get(nodeId);
+    if (!conn?.online) throw new ProtocolError("node_offline", `node ${nodeId} is not connected`);
+    return sendMcpServerOp(conn.peer, op);
   }
 
   /** Closes a Node's connection at once (its token was revoked); calls in flight fail with node_offline. */

@@ -1,4 +1,4 @@
-import type { ToolDescriptor } from "@fabricore/protocol";
+import type { NodeMcpPolicy, ToolDescriptor } from "@fabricore/protocol";
 import type { NodesRepo } from "../database/index.ts";
 import type { FleetNode } from "../database/types.ts";
 import { CoreError } from "../errors.ts";
@@ -22,7 +22,8 @@ export interface NodeView {
   arch: string | null;
   createdAt: string;
   tools: ToolDescriptor[];
-  capabilities?: { exec: boolean; docker: boolean; readRoots: string[] };
+  /** As the Node announced them; `mcpPolicy` (what it lets MCP servers do) from Nodes that send it. */
+  capabilities?: { exec: boolean; docker: boolean; readRoots: string[]; mcpPolicy?: NodeMcpPolicy | undefined };
   stats?: Record<string, unknown>;
   mcpServers?: Array<Record<string, unknown>>;
 }

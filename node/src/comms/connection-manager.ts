@@ -3,6 +3,7 @@ import {
   coreToNode,
   type HelloParams,
   type HelloResult,
+  type McpLogsResult,
   type McpServerSpec,
   type McpServerStatus,
   NodeCloseCode,
@@ -34,6 +35,11 @@ export interface ConnectionManagerOptions {
   onDesiredMcpServers?: (specs: McpServerSpec[]) => Promise<McpServerStatus[]>;
   /** Current MCP server state for hello. */
   mcpStatus?: () => McpServerStatus[];
+  /** Restart and logs of one MCP server (`fabricore/mcp/restart`, `fabricore/mcp/logs`). */
+  mcpOps?: {
+    restart(name: string): Promise<McpServerStatus>;
+    logs(name: string, tail: number): Promise<McpLogsResult>;
+  };
   /** The cheap stats sent with each heartbeat. */
   heartbeatStats?: () => Promise<Partial<SystemStats>>;
   backoff?: BackoffOptions & {
@@ -200,6 +206,14 @@ export class ConnectionManager {
     peer.setRequestHandler("fabricore/mcp/sync", async ({ servers }) => ({
       servers: await this.applyDesired(servers),
     }));
+    peer.setRequestHandler("fabricore/mcp/restart", async ({ name }) => {
+      if (!this.options.mcpOps) throw new ProtocolError("not_allowed", "this Node runs no MCP servers");
+      return { server: await this.options.mcpOps.restart(name) };
+    });
+    peer.setRequestHandler("fabricore/mcp/logs", async ({ name, tail }) => {
+      if (!this.options.mcpOps) throw new ProtocolError("not_allowed", "this Node runs no MCP servers");
+      return this.options.mcpOps.logs(name, tail);
+    });
     peer.setRequestHandler("fabricore/ping", async () => ({}));
     if (this.stopController.signal.aborted) {
       await peer.close(NodeCloseCode.normal, "node shutting down");
