@@ -5,7 +5,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { FastifyInstance } from "fastify";
 import { sql } from "kysely";
-import type { Logger } from "pino";
+import type { Logger as PinoLogger } from "pino";
 import { RateLimiter } from "./api/rate-limit.ts";
 import { installScriptRoutes } from "./api/routes/install-script.ts";
 import { nodeBinaryRoutes } from "./api/routes/node-binary.ts";
@@ -69,7 +69,7 @@ export const CORE_VERSION: string = (
 ).version;
 
 export interface CoreOptions {
-  logger: Logger;
+  logger: PinoLogger;
   /** Overrides how model clients are made (tests pass one with a custom fetch). */
   llmFactory?: (provider: ProviderConfig) => LlmClient;
   now?: () => Date;
@@ -271,12 +271,7 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
     offersNodeVersion: (nodeId) => rollouts.offersVersion(nodeId),
     onUpdateResult: (nodeId, result) => void rollouts.nodeReported(nodeId, result),
     trustProxy: trustProxyPredicate(parseTrustProxy(env.FABRICORE_TRUST_PROXY)),
-    logger: {
-      debug: (f, m) => hubLogger.debug(f, m),
-      info: (f, m) => hubLogger.info(f, m),
-      warn: (f, m) => hubLogger.warn(f, m),
-      error: (f, m) => hubLogger.error(f, m),
-    },
+    logger: hubLogger,
     onOnline: (nodeId, hello) => {
       metrics.nodeConnected(nodeId, hub.get(nodeId)?.name ?? nodeId);
       void repos.nodes
@@ -577,7 +572,7 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
 
 /** Accepted webhook deliveries and signatures are remembered DELIVERY_MEMORY_MS (24 h) and at most
  * DELIVERY_MEMORY_PER_JOB per job: forgotten hourly, and once at start. */
-function deliveryHousekeeping(repo: WebhookDeliveriesRepo, logger: Logger) {
+function deliveryHousekeeping(repo: WebhookDeliveriesRepo, logger: PinoLogger) {
   let timer: NodeJS.Timeout | undefined;
   const sweep = async () => {
     try {

@@ -1,6 +1,12 @@
-import { ChallengeResponse, EnrollResponse, NodeUpdateKeyResponse, ToolDescriptor } from "@fabricore/protocol";
+import {
+  ChallengeResponse,
+  EnrollResponse,
+  NodeUpdateKeyResponse,
+  ProviderKind,
+  ToolDescriptor,
+} from "@fabricore/protocol";
 import { z } from "zod";
-import { ProviderKind, RunStatus } from "./schemas.ts";
+import { RunStatus } from "./schemas.ts";
 
 /**
  * What the API answers, as zod (issue 23): the OpenAPI document is generated from these and the

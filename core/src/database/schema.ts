@@ -1,3 +1,4 @@
+import type { ProviderKind } from "@fabricore/protocol";
 import type { ColumnType, Generated, Insertable, Selectable, Updateable } from "kysely";
 
 /**
@@ -6,12 +7,12 @@ import type { ColumnType, Generated, Insertable, Selectable, Updateable } from "
  * as text), JSON is text (parsed in the repositories), booleans are integers 0/1, ids are text.
  */
 
+export type { ProviderKind };
 export type Role = "admin" | "operator" | "viewer";
 export type RunTrigger = "manual" | "cron" | "webhook" | "chain";
 /** `skipped`: a fan-out child whose Node was offline when its turn came (or that a stopOnFailure
  * parent did not start); final, like succeeded/failed/cancelled. */
 export type RunStatus = "queued" | "running" | "waiting_approval" | "succeeded" | "failed" | "cancelled" | "skipped";
-export type ProviderKind = "lmstudio" | "openai" | "anthropic" | "openai-compatible";
 
 export interface UsersTable {
   id: string;

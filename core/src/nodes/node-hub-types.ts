@@ -1,6 +1,7 @@
 import type {
   HeartbeatParams,
   HelloParams,
+  Logger,
   McpServerSpec,
   McpServerStatus,
   NodeUpdateResultParams,
@@ -33,14 +34,6 @@ export interface NodeAuthRefusal {
   refused: string;
 }
 
-/** The slice of pino the hub logs with. */
-export interface HubLogger {
-  debug(fields: Record<string, unknown>, message?: string): void;
-  info(fields: Record<string, unknown>, message?: string): void;
-  warn(fields: Record<string, unknown>, message?: string): void;
-  error(fields: Record<string, unknown>, message?: string): void;
-}
-
 export interface NodeHubOptions {
   /** Maps what the Node presented to its identity; null or a refusal rejects the connection with 401. */
   authenticate(credentials: NodeCredentials): Promise<AuthenticatedNode | NodeAuthRefusal | null>;
@@ -65,7 +58,7 @@ export interface NodeHubOptions {
   deadlineGraceMs?: number;
   /** Timeout of `fabricore/mcp/sync` (pulling and starting containers takes a while). Default 120 s. */
   mcpSyncTimeoutMs?: number;
-  logger?: HubLogger;
+  logger?: Logger;
   now?: () => number;
   /** Largest tool list a Node may announce, as JSON bytes (issue 21.7). A hello over it is refused;
    * a tools/list_changed over it is ignored (the previous list stays). Default 4 MiB. */
