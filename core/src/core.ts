@@ -35,7 +35,7 @@ import type { NodeAccess } from "./nodes/node-access.ts";
 import { deriveChallengeKey } from "./nodes/node-auth.ts";
 import { NodeBinaries, servedNodeVersion } from "./nodes/node-binaries.ts";
 import { NodeHub } from "./nodes/node-hub.ts";
-import { NodeIdentityService } from "./nodes/node-identity.ts";
+import { NodeIdentityService } from "./nodes/node-identity-service.ts";
 import { NodeStatsRecorder } from "./nodes/node-stats-recorder.ts";
 import { ReleaseKey } from "./nodes/release-key.ts";
 import { ApprovalGate } from "./runs/approval-gate.ts";
@@ -322,6 +322,7 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
     hub: nodes,
     fleet,
     presets: mcpPresetCatalog,
+    redactor,
   });
 
   const executor = new RunExecutor({

@@ -3,8 +3,7 @@ export { fullJitterDelay } from "./comms/backoff.ts";
 export type {
   ConnectionManagerOptions,
   ConnectionState,
-  NodeIdentity,
-  ToolRouter,
+  HelloIdentity,
 } from "./comms/connection-manager.ts";
 export { ConnectionManager, NodeCloseCode } from "./comms/connection-manager.ts";
 export { connectUrl, connectWebSocket, UpgradeRejectedError, WsClientTransport } from "./comms/ws-client-transport.ts";
@@ -17,4 +16,5 @@ export { NODE_VERSION, startNode } from "./main.ts";
 export { BuiltinTools } from "./tools/builtin-tools.ts";
 export { ToolDispatcher } from "./tools/dispatcher.ts";
 export { textResult } from "./tools/result.ts";
-export type { McpManagerOptions, McpProvider, ToolCallContext, ToolProvider } from "./tools/tool-provider.ts";
+export type { ToolHost } from "./tools/tool-host.ts";
+export type { McpFactoryOptions, McpProvider, ToolCallContext, ToolProvider } from "./tools/tool-provider.ts";

@@ -14,7 +14,7 @@ import { BuiltinTools } from "./tools/builtin-tools.ts";
 import { ToolDispatcher } from "./tools/dispatcher.ts";
 import { rootsContaining } from "./tools/read-file.ts";
 import { CpuSampler, collectHeartbeatStats } from "./tools/system-stats.ts";
-import type { McpManagerOptions, McpProvider } from "./tools/tool-provider.ts";
+import type { McpFactoryOptions, McpProvider } from "./tools/tool-provider.ts";
 import { prepareSelfUpdate, type SelfUpdate } from "./update/self-update.ts";
 import { runUpdateWatchdog, WATCHDOG_COMMAND } from "./update/update-watchdog.ts";
 
@@ -25,7 +25,7 @@ export const NODE_VERSION: string =
   typeof FABRICORE_NODE_BUILD_VERSION === "string" ? FABRICORE_NODE_BUILD_VERSION : pkg.version;
 
 /** How the MCP manager is made. node/src/mcp supplies it; without one the Node runs built-in tools only. */
-export type McpFactory = (options: McpManagerOptions) => McpProvider | Promise<McpProvider>;
+export type McpFactory = (options: McpFactoryOptions) => McpProvider | Promise<McpProvider>;
 
 export interface RunningNode {
   connection: ConnectionManager;
@@ -139,7 +139,22 @@ export async function startNode(
       hostname: os.hostname().slice(0, 255),
       os: process.platform,
       arch: process.arch,
-      capabilities: { exec: settings.allowExec, docker, readRoots: settings.readRoots },
+      capabilities: {
+        exec: settings.allowExec,
+        docker,
+        readRoots: settings.readRoots,
+        // What the install dialog tells an operator before a server is sent (issue 22.5).
+        ...(mcp && {
+          mcpPolicy: {
+            mountRoots: settings.mountRoots,
+            mountRwRoots: settings.mountRwRoots,
+            allowImages: settings.allowImages,
+            allowOpenNetwork: settings.allowOpenNetwork,
+            allowEgress: settings.allowEgress,
+            allowRoot: settings.allowRootContainers,
+          },
+        }),
+      },
     },
     tools: dispatcher,
     logger,
@@ -151,6 +166,7 @@ export async function startNode(
     ...(mcp && {
       onDesiredMcpServers: (specs) => mcp.sync(specs),
       mcpStatus: () => mcp.status(),
+      mcpOps: { restart: (name) => mcp.restartServer(name), logs: (name, tail) => mcp.serverLogs(name, tail) },
     }),
   });
   const unsubscribeStatus = mcp?.onStatus((servers) => connection.reportMcpStatus(servers));

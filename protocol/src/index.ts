@@ -5,6 +5,7 @@ export * from "./errors.ts";
 export * from "./frame.ts";
 export * from "./jsonrpc.ts";
 export * from "./mcp.ts";
+export * from "./mcp-ops.ts";
 export * from "./messages.ts";
 export * from "./mount-policy.ts";
 export * from "./node-auth.ts";

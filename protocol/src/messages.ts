@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { RequestId } from "./jsonrpc.ts";
 import { McpServerSpec, McpServerStatus } from "./mcp.ts";
+import { McpLogsParams, McpLogsResult, McpRestartParams, McpRestartResult, NodeMcpPolicy } from "./mcp-ops.ts";
 import { SystemStats, ToolDescriptor, ToolResult } from "./tools.ts";
 
 /**
@@ -14,6 +15,8 @@ export const NodeCapabilities = z.object({
   exec: z.boolean(),
   docker: z.boolean(),
   readRoots: z.array(z.string()),
+  /** What the Node lets managed MCP servers do (mcp-ops.ts); absent from older Nodes. */
+  mcpPolicy: NodeMcpPolicy.optional(),
 });
 export type NodeCapabilities = z.infer<typeof NodeCapabilities>;
 
@@ -132,6 +135,8 @@ export const nodeToCore = {
 export const coreToNode = {
   "tools/call": { params: ToolCallParams, result: ToolResult },
   "fabricore/mcp/sync": { params: McpSyncParams, result: McpSyncResult },
+  "fabricore/mcp/restart": { params: McpRestartParams, result: McpRestartResult },
+  "fabricore/mcp/logs": { params: McpLogsParams, result: McpLogsResult },
   "fabricore/ping": { params: Empty, result: Empty },
   "notifications/cancelled": { params: CancelledParams },
 } as const satisfies Record<string, Entry>;

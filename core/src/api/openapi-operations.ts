@@ -173,6 +173,20 @@ export const OPERATIONS: Record<string, Operation> = {
     tag: "nodes",
     responses: { 200: list(R.McpServer) },
   },
+  "POST /api/nodes/:id/mcp/:name/restart": {
+    operationId: "restartNodeMcpServer",
+    summary: "Stop a Node's MCP server and start it again (Retry for a failed one); the Node's policy decides",
+    tag: "nodes",
+    responses: { 200: R.McpServer },
+    errors: [409, 503],
+  },
+  "GET /api/nodes/:id/mcp/:name/logs": {
+    operationId: "getNodeMcpServerLogs",
+    summary: "The last lines a Node's MCP server wrote (stderr, and the Node's own lines), secrets redacted",
+    tag: "nodes",
+    responses: { 200: R.McpServerLogs },
+    errors: [409, 503],
+  },
   "DELETE /api/nodes/:id/mcp/:name": {
     operationId: "removeNodeMcpServer",
     summary: "Stop and remove a Node's MCP server",

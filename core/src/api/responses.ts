@@ -166,6 +166,26 @@ export const RunView = named(Run.extend({ steps: z.array(RunStep) }), "RunWithSt
 
 export const McpPreset = z.looseObject({ id: z.string(), name: z.string(), description: z.string() });
 export const McpServer = named(z.looseObject({ name: z.string(), kind: z.enum(["remote", "managed"]) }), "McpServer");
+/** GET /api/nodes/:id/mcp/:name/logs (issue 22.5): protocol's McpLogsResult, redacted, plus the Node. */
+export const McpServerLogs = named(
+  z.looseObject({
+    node: z.string(),
+    name: z.string(),
+    source: z
+      .enum(["container", "node"])
+      .describe("container: Docker's log of its container; node: what the Node kept"),
+    containerId: z.string().optional(),
+    lines: z.array(
+      z.object({
+        at: z.string().optional(),
+        stream: z.enum(["stdout", "stderr", "node"]),
+        text: z.string(),
+      }),
+    ),
+    truncated: z.boolean(),
+  }),
+  "McpServerLogs",
+);
 export const McpApproval = z.looseObject({ id: z.string() });
 export const McpCall = z.looseObject({
   id: z.number().int().describe("the audit entry's id"),

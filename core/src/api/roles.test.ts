@@ -68,6 +68,8 @@ const EXPECTED: Record<string, RouteRole> = {
   "GET /api/nodes/:id/mcp": "viewer",
   "POST /api/nodes/:id/mcp": "admin",
   "DELETE /api/nodes/:id/mcp/:name": "admin",
+  "POST /api/nodes/:id/mcp/:name/restart": "admin",
+  "GET /api/nodes/:id/mcp/:name/logs": "operator",
   "GET /api/audit": "admin",
   // Channels hold webhook URLs and SMTP credentials (sealed, never returned): admins write them;
   // an operator may send a test message; everyone may read their names and kinds.

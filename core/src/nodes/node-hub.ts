@@ -3,13 +3,11 @@ import type { Duplex } from "node:stream";
 import {
   type CloseInfo,
   coreToNode,
-  type HeartbeatParams,
   type HelloParams,
   type HelloResult,
   MAX_FRAME_BYTES,
   type McpServerSpec,
   type McpServerStatus,
-  NODE_AUTH_HEADERS,
   NODE_CONNECT_PATH,
   nodeToCore,
   PROTOCOL_VERSION,
@@ -17,138 +15,48 @@ import {
   RpcHandlers,
   RpcPeer,
   type RpcPeerOptions,
-  remainingDeadlineMs,
-  type SystemStats,
-  type ToolCallParams,
-  type ToolDescriptor,
-  type ToolProgressParams,
   type ToolResult,
   type Transport,
 } from "@fabricore/protocol";
 import { WebSocketServer } from "ws";
+import { type McpServerOp, type McpServerOpResult, sendMcpServerOp } from "./mcp-server-ops.ts";
+import {
+  type Connection,
+  type CorePeer,
+  lastSeen,
+  newConnection,
+  noteFramesAsLife,
+  sweepConnections,
+} from "./node-hub-connection.ts";
+import { NodeToolCalls } from "./node-hub-tool-calls.ts";
+import { NodeToolLists } from "./node-hub-tool-lists.ts";
+import type {
+  AuthenticatedNode,
+  CallToolOptions,
+  CallToolParams,
+  ConnectedNode,
+  HubLogger,
+  NodeAuthRefusal,
+  NodeHubOptions,
+} from "./node-hub-types.ts";
+import { credentialsOf, ignoreError, nodeIdOf, rejectUpgrade, trustNobody } from "./node-hub-upgrade.ts";
 import { SharedToolLists } from "./shared-tool-lists.ts";
 import { NodeCloseCode, WsServerTransport } from "./ws-server-transport.ts";
 
-export interface NodeIdentity {
-  nodeId: string;
-  name: string;
-}
-
-/**
- * What a connecting Node presented at the upgrade. `signed` is the real handshake (an Ed25519
- * signature over a single-use nonce, see protocol/src/node-auth.ts); `bearer` is a plain
- * `Authorization: Bearer` token, which the Core's Fleet refuses (enrollment tokens are spent at
- * POST /api/nodes/enroll) but hub tests use to stay independent of the key handshake.
- */
-export type NodeCredentials =
-  | { kind: "signed"; nodeId: string; nonce: string; signature: string; origin: string }
-  | { kind: "bearer"; token: string };
-
-/** A refusal with the reason, logged by the hub and sent in the 401 body so the Node can say what to fix. */
-export interface NodeAuthRefusal {
-  refused: string;
-}
-
-/** The slice of pino the hub logs with. */
-export interface HubLogger {
-  debug(fields: Record<string, unknown>, message?: string): void;
-  info(fields: Record<string, unknown>, message?: string): void;
-  warn(fields: Record<string, unknown>, message?: string): void;
-  error(fields: Record<string, unknown>, message?: string): void;
-}
-
-export interface NodeHubOptions {
-  /** Maps what the Node presented to its identity; null or a refusal rejects the connection with 401. */
-  authenticate(credentials: NodeCredentials): Promise<NodeIdentity | NodeAuthRefusal | null>;
-  /** Every MCP server the Node should run, with secrets resolved; sent in each HelloResult. */
-  desiredMcpServers(nodeId: string): Promise<McpServerSpec[]>;
-  onOnline?(nodeId: string, hello: HelloParams): void;
-  onOffline?(nodeId: string, reason: string): void;
-  onToolsChanged?(nodeId: string, tools: ToolDescriptor[]): void;
-  onHeartbeat?(nodeId: string, params: HeartbeatParams): void;
-  onMcpStatus?(nodeId: string, servers: McpServerStatus[]): void;
-  /** The Node version this Core serves, told in each HelloResult (a Node with --auto-update follows it). */
-  servedNodeVersion?: string | undefined;
-  /** Sent to Nodes; the hub closes a Node silent for three of these. Default 10 s. */
-  heartbeatIntervalMs?: number;
-  /** Added to a call's deadlineMs before the Core gives up on it: the Node aborts at deadlineMs and
-   * its answer needs time to arrive. Default 2 s. */
-  deadlineGraceMs?: number;
-  /** Timeout of `fabricore/mcp/sync` (pulling and starting containers takes a while). Default 120 s. */
-  mcpSyncTimeoutMs?: number;
-  logger?: HubLogger;
-  now?: () => number;
-  /** Largest tool list a Node may announce, as JSON bytes (issue 21.7). A hello over it is refused;
-   * a tools/list_changed over it is ignored (the previous list stays). Default 4 MiB. */
-  maxToolListBytes?: number;
-  /** tools/list_changed from one Node is applied at most once per this many ms; the latest list in
-   * between is applied at the end of the interval (issue 21.7: unthrottled, each one was a
-   * database write). Default 1000. */
-  toolsChangedIntervalMs?: number;
-  /** Whether the peer at `address` is a proxy we were told about (FABRICORE_TRUST_PROXY): only then
-   * are its X-Forwarded-Proto/-Host believed for the origin the Node signed. Default: nobody. */
-  trustProxy?: (address: string) => boolean;
-}
-
-/** A connected Node that has said hello. */
-export interface ConnectedNode {
-  nodeId: string;
-  name: string;
-  hello: HelloParams;
-  tools: ToolDescriptor[];
-  mcpServers: McpServerStatus[];
-  connectedAt: number;
-  lastSeenAt: number;
-  stats: Partial<SystemStats> | undefined;
-}
-
-export interface CallToolOptions {
-  signal?: AbortSignal;
-  onOutput?: (stream: "stdout" | "stderr", text: string) => void;
-  /** The call's progress (an MCP tool's `notifications/progress`), a few a second at most. */
-  onProgress?: (progress: Omit<ToolProgressParams, "callId">) => void;
-}
-
-/** `tools/call` params as the caller gives them (source and arguments have defaults). */
-export type CallToolParams = Pick<ToolCallParams, "name" | "deadlineMs" | "callId"> &
-  Partial<Pick<ToolCallParams, "source" | "arguments" | "runId" | "maxDeadlineMs">>;
-
-/** A call in flight whose progress the hub follows: to extend its deadline and tell the caller. */
-interface ProgressWatch {
-  call: CallToolParams;
-  startedAt: number;
-  rearm?: (ms: number) => void;
-  onProgress?: CallToolOptions["onProgress"];
-}
-
-type CorePeer = RpcPeer<typeof nodeToCore, typeof coreToNode, Connection>;
-
-/** Everything the hub keeps per Node. Kept small on purpose: at 10,000 Nodes every field and closure
- * here is multiplied (bench/fleet.ts measures the Core's memory per Node against bare `ws`). */
-interface Connection extends NodeIdentity {
-  peer: CorePeer;
-  transport: Transport;
-  hello: HelloParams | undefined;
-  tools: ToolDescriptor[];
-  mcpServers: McpServerStatus[];
-  connectedAt: number;
-  lastSeenAt: number;
-  stats: Partial<SystemStats> | undefined;
-  online: boolean;
-  closed: boolean;
-  /** The shared tool list this connection holds a reference to. */
-  toolsKey: string | undefined;
-  /** tools/list_changed throttle: when one was last applied, and the latest one waiting. */
-  toolsAppliedAt: number;
-  pendingTools: ToolDescriptor[] | undefined;
-  pendingTimer: ReturnType<typeof setTimeout> | undefined;
-}
+export type {
+  AuthenticatedNode,
+  CallToolOptions,
+  CallToolParams,
+  ConnectedNode,
+  HubLogger,
+  NodeAuthRefusal,
+  NodeCredentials,
+  NodeHubOptions,
+} from "./node-hub-types.ts";
+export { requestOrigin } from "./node-hub-upgrade.ts";
 
 const DEFAULT_MAX_TOOL_LIST_BYTES = 4 * 1024 * 1024;
 const DEFAULT_TOOLS_CHANGED_INTERVAL_MS = 1000;
-
-/** Heartbeat intervals of silence after which a Node is considered gone. */
-const SILENT_INTERVALS = 3;
 
 const noopLogger: HubLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
@@ -158,16 +66,20 @@ const noopLogger: HubLogger = { debug() {}, info() {}, warn() {}, error() {} };
  *
  * Sized for 10,000 Nodes: connections live in one Map keyed by node id (O(1) lookups), and one sweep
  * timer per hub (not one per Node) pings every socket and closes the silent ones.
+ *
+ * Its parts, each in its own file: the upgrade's HTTP side (node-hub-upgrade.ts), the per-Node record
+ * and the liveness sweep (node-hub-connection.ts), tool lists (node-hub-tool-lists.ts) and tool calls
+ * with their output and progress (node-hub-tool-calls.ts). This class wires them to the connections:
+ * accept, hello, the handler table, close, and the public API.
  */
 export class NodeHub {
   private readonly options: NodeHubOptions;
   private readonly connections = new Map<string, Connection>();
-  /** Calls whose output is shown live, by Node and callId (see callTool). */
-  private readonly outputListeners = new Map<string, NonNullable<CallToolOptions["onOutput"]>>();
-  private readonly progressWatches = new Map<string, ProgressWatch>();
+  private readonly toolCalls: NodeToolCalls;
   private readonly online = new Set<string>();
   /** Identical tool lists kept once, and only while a connection uses them (shared-tool-lists.ts). */
   readonly toolLists = new SharedToolLists();
+  private readonly nodeToolLists: NodeToolLists;
   private readonly wss: WebSocketServer;
   /** One options object and one handler table for every connection's RPC peer (see RpcHandlers). */
   private readonly peerOptions: RpcPeerOptions<typeof nodeToCore, typeof coreToNode, Connection>;
@@ -198,6 +110,15 @@ export class NodeHub {
       onProblem: (problem, conn) => this.logger.debug({ nodeId: conn.nodeId, problem }, "node protocol problem"),
       handlers: this.handlers(),
     };
+    this.toolCalls = new NodeToolCalls(options.deadlineGraceMs ?? 2_000, (what, fn) => this.safely(what, fn));
+    this.nodeToolLists = new NodeToolLists(this.toolLists, {
+      maxBytes: options.maxToolListBytes ?? DEFAULT_MAX_TOOL_LIST_BYTES,
+      intervalMs: options.toolsChangedIntervalMs ?? DEFAULT_TOOLS_CHANGED_INTERVAL_MS,
+      now: this.now,
+      logger: this.logger,
+      onApplied: (conn, tools) =>
+        this.safely("onToolsChanged", () => this.options.onToolsChanged?.(conn.nodeId, tools)),
+    });
     this.transportOptions = { now: this.now };
     this.lastSweepAt = this.now();
     this.sweepTimer = setInterval(() => this.sweep(), this.heartbeatIntervalMs);
@@ -225,7 +146,7 @@ export class NodeHub {
       return;
     }
     const credentials = credentialsOf(request, this.options.trustProxy ?? trustNobody);
-    let identity: NodeIdentity | NodeAuthRefusal | null = null;
+    let identity: AuthenticatedNode | NodeAuthRefusal | null = null;
     if (credentials) {
       try {
         identity = await this.options.authenticate(credentials);
@@ -253,42 +174,16 @@ export class NodeHub {
 
   /** Takes over an already-authenticated transport (the WebSocket path above, or an in-memory pair in
    * tests). A second connection for the same Node replaces the first. */
-  accept(transport: Transport, identity: NodeIdentity): void {
+  accept(transport: Transport, identity: AuthenticatedNode): void {
     const { nodeId } = identity;
     if (this.closing) {
       void transport.close(NodeCloseCode.shuttingDown, "core shutting down");
       return;
     }
-    const connectedAt = this.now();
-    const conn: Connection = {
-      nodeId,
-      name: identity.name,
-      peer: undefined as unknown as CorePeer,
-      transport,
-      hello: undefined,
-      tools: [],
-      mcpServers: [],
-      connectedAt,
-      lastSeenAt: connectedAt,
-      stats: undefined,
-      online: false,
-      closed: false,
-      toolsKey: undefined,
-      toolsAppliedAt: Number.NEGATIVE_INFINITY,
-      pendingTools: undefined,
-      pendingTimer: undefined,
-    };
+    const conn = newConnection(transport, identity, this.now());
     const peer: CorePeer = new RpcPeer(transport, this.peerOptions, conn);
     conn.peer = peer;
-    // Every frame is a sign of life. A socket transport keeps its own clock (liveness.lastActivityAt, pongs
-    // included); any other transport gets its handler wrapped rather than frames parsed twice.
-    if (!transport.liveness) {
-      const deliver = transport.onmessage;
-      transport.onmessage = (message) => {
-        conn.lastSeenAt = this.now();
-        deliver?.(message);
-      };
-    }
+    noteFramesAsLife(conn, this.now);
     peer.onclose = (info) => this.closed(conn, info);
 
     const previous = this.connections.get(nodeId);
@@ -310,25 +205,10 @@ export class NodeHub {
       })
       .onNotification("notifications/tools/list_changed", ({ tools }, conn) => {
         if (!conn.online) return;
-        this.toolsChanged(conn, tools);
+        this.nodeToolLists.changed(conn, tools);
       })
-      .onNotification("fabricore/tool/output", ({ callId, stream, text }, conn) => {
-        // Only a call this hub asked to stream, on the Node that runs it: anything else is dropped.
-        const listener = this.outputListeners.get(`${conn.nodeId}\u0000${callId}`);
-        if (listener) this.safely("onOutput", () => listener(stream, text));
-      })
-      .onNotification("fabricore/tool/progress", ({ callId, ...progress }, conn) => {
-        // As with output: only a call this hub sent, on the Node that runs it.
-        const watch = this.progressWatches.get(`${conn.nodeId}\u0000${callId}`);
-        if (!watch) return;
-        if (watch.call.maxDeadlineMs !== undefined && watch.rearm) {
-          const now = Date.now();
-          const left = remainingDeadlineMs(watch.call, watch.startedAt, now, now);
-          watch.rearm(left + (this.options.deadlineGraceMs ?? 2_000));
-        }
-        const listener = watch.onProgress;
-        if (listener) this.safely("onProgress", () => listener(progress));
-      })
+      .onNotification("fabricore/tool/output", (params, conn) => this.toolCalls.output(conn, params))
+      .onNotification("fabricore/tool/progress", (params, conn) => this.toolCalls.progress(conn, params))
       .onNotification("fabricore/mcp/status", ({ servers }, conn) => {
         if (!conn.online) return;
         conn.mcpServers = servers;
@@ -355,19 +235,9 @@ export class NodeHub {
     const desired = await this.options.desiredMcpServers(nodeId);
     if (conn.closed) throw new ProtocolError("node_offline", "the connection closed during hello");
     const announced = hello.tools;
-    const json = JSON.stringify(announced);
-    const limit = this.options.maxToolListBytes ?? DEFAULT_MAX_TOOL_LIST_BYTES;
-    if (Buffer.byteLength(json) > limit) {
-      throw new ProtocolError(
-        "invalid_params",
-        `the Node's tool list is ${Buffer.byteLength(json)} bytes of JSON; this Core accepts at most ${limit} (FABRICORE_NODE_TOOLS_MAX_BYTES)`,
-      );
-    }
     // The parsed hello is this connection's own object: keep it, with the fleet's shared tool list in
     // place of its own copy, rather than a second object.
-    const shared = this.toolLists.acquire(announced, json);
-    conn.toolsKey = shared.key;
-    hello.tools = shared.tools;
+    hello.tools = this.nodeToolLists.adoptHello(conn, announced);
     conn.hello = hello;
     conn.tools = hello.tools;
     conn.mcpServers = hello.mcpServers;
@@ -390,10 +260,7 @@ export class NodeHub {
 
   private closed(conn: Connection, info: CloseInfo): void {
     conn.closed = true;
-    clearTimeout(conn.pendingTimer);
-    conn.pendingTools = undefined;
-    this.toolLists.release(conn.toolsKey);
-    conn.toolsKey = undefined;
+    this.nodeToolLists.release(conn);
     const current = this.connections.get(conn.nodeId) === conn;
     if (current) this.connections.delete(conn.nodeId);
     if (!conn.online) return;
@@ -408,29 +275,15 @@ export class NodeHub {
   /** One pass over every connection: ping the live, close the silent. Runs once per heartbeat interval;
    * public so tests with a fake clock can drive it. */
   sweep(): void {
-    const now = this.now();
     const previousSweepAt = this.lastSweepAt;
-    this.lastSweepAt = now;
-    const silentBefore = now - SILENT_INTERVALS * this.heartbeatIntervalMs;
-    for (const conn of this.connections.values()) {
-      conn.transport.liveness?.noteBytes(previousSweepAt);
-      const lastSeenAt = lastSeen(conn);
-      if (!conn.online && conn.connectedAt < silentBefore) {
-        this.drop(conn, NodeCloseCode.helloTimeout, "no hello");
-      } else if (lastSeenAt < silentBefore) {
-        this.logger.warn({ nodeId: conn.nodeId, silentMs: now - lastSeenAt }, "node silent; closing");
-        this.drop(conn, NodeCloseCode.heartbeatTimeout, "heartbeat timeout");
-      } else {
-        conn.transport.liveness?.ping?.();
-      }
-    }
-  }
-
-  private drop(conn: Connection, code: number, reason: string): void {
-    // A silent peer will not answer a close handshake either; drop the TCP connection.
-    const terminate = conn.transport.liveness?.terminate;
-    if (terminate) terminate.call(conn.transport.liveness, code, reason);
-    else void conn.peer.close(code, reason);
+    this.lastSweepAt = this.now();
+    sweepConnections(
+      this.connections.values(),
+      previousSweepAt,
+      this.lastSweepAt,
+      this.heartbeatIntervalMs,
+      this.logger,
+    );
   }
 
   isOnline(nodeId: string): boolean {
@@ -476,28 +329,7 @@ export class NodeHub {
   async callTool(nodeId: string, call: CallToolParams, options: CallToolOptions = {}): Promise<ToolResult> {
     const conn = this.connections.get(nodeId);
     if (!conn?.online) throw new ProtocolError("node_offline", `node ${nodeId} is not connected`);
-    const key = `${nodeId}\u0000${call.callId}`;
-    if (options.onOutput) this.outputListeners.set(key, options.onOutput);
-    // Progress moves the deadline back (maxDeadlineMs), so the hub follows it even with no listener.
-    const watch: ProgressWatch | undefined =
-      call.maxDeadlineMs !== undefined || options.onProgress
-        ? { call, startedAt: Date.now(), ...(options.onProgress && { onProgress: options.onProgress }) }
-        : undefined;
-    if (watch) this.progressWatches.set(key, watch);
-    try {
-      return await conn.peer.request("tools/call", options.onOutput ? { ...call, streamOutput: true } : call, {
-        timeoutMs: call.deadlineMs + (this.options.deadlineGraceMs ?? 2_000),
-        ...(options.signal && { signal: options.signal }),
-        ...(watch && {
-          onTimeoutControl: (rearm: (ms: number) => void) => {
-            watch.rearm = rearm;
-          },
-        }),
-      });
-    } finally {
-      if (options.onOutput && this.outputListeners.get(key) === options.onOutput) this.outputListeners.delete(key);
-      if (watch && this.progressWatches.get(key) === watch) this.progressWatches.delete(key);
-    }
+    return this.toolCalls.call(conn, call, options);
   }
 
   /** Sends the Node its desired MCP servers. Resolves with their state, or undefined when it is offline
@@ -515,6 +347,13 @@ export class NodeHub {
       this.safely("onMcpStatus", () => this.options.onMcpStatus?.(nodeId, result.servers));
     }
     return result.servers;
+  }
+
+  /** Restarts one MCP server on the Node, or reads its logs (mcp-server-ops.ts); node_offline when it is not connected. */
+  async mcpServerOp(nodeId: string, op: McpServerOp): Promise<McpServerOpResult> {
+    const conn = this.connections.get(nodeId);
+    if (!conn?.online) throw new ProtocolError("node_offline", `node ${nodeId} is not connected`);
+    return sendMcpServerOp(conn.peer, op);
   }
 
   /** Closes a Node's connection at once (its token was revoked); calls in flight fail with node_offline. */
@@ -537,48 +376,6 @@ export class NodeHub {
     await new Promise<void>((resolve) => this.wss.close(() => resolve()));
   }
 
-  /** Applies a tools/list_changed now, or (within the interval of the last one) the latest at the
-   * end of the interval: a Node that sends a thousand costs one update a second. */
-  private toolsChanged(conn: Connection, tools: ToolDescriptor[]): void {
-    const interval = this.options.toolsChangedIntervalMs ?? DEFAULT_TOOLS_CHANGED_INTERVAL_MS;
-    const wait = conn.toolsAppliedAt + interval - this.now();
-    if (wait <= 0 && !conn.pendingTimer) {
-      this.applyTools(conn, tools);
-      return;
-    }
-    conn.pendingTools = tools;
-    if (conn.pendingTimer) return;
-    conn.pendingTimer = setTimeout(
-      () => {
-        conn.pendingTimer = undefined;
-        const latest = conn.pendingTools;
-        conn.pendingTools = undefined;
-        if (latest && conn.online && !conn.closed) this.applyTools(conn, latest);
-      },
-      Math.max(0, wait),
-    );
-    conn.pendingTimer.unref?.();
-  }
-
-  private applyTools(conn: Connection, tools: ToolDescriptor[]): void {
-    conn.toolsAppliedAt = this.now();
-    const json = JSON.stringify(tools);
-    const limit = this.options.maxToolListBytes ?? DEFAULT_MAX_TOOL_LIST_BYTES;
-    if (Buffer.byteLength(json) > limit) {
-      this.logger.warn(
-        { nodeId: conn.nodeId, bytes: Buffer.byteLength(json), limit },
-        "ignored a tool list over FABRICORE_NODE_TOOLS_MAX_BYTES; the Node keeps its previous tools",
-      );
-      return;
-    }
-    const shared = this.toolLists.acquire(tools, json);
-    this.toolLists.release(conn.toolsKey);
-    conn.toolsKey = shared.key;
-    conn.tools = shared.tools;
-    if (conn.hello) conn.hello.tools = conn.tools;
-    this.safely("onToolsChanged", () => this.options.onToolsChanged?.(conn.nodeId, shared.tools));
-  }
-
   private safely(what: string, fn: () => void): void {
     try {
       fn();
@@ -588,78 +385,6 @@ export class NodeHub {
   }
 }
 
-/** One listener for every socket rather than a closure each (it stays attached for the connection's life). */
-function ignoreError(): void {}
-
-function lastSeen(conn: Connection): number {
-  const liveness = conn.transport.liveness;
-  return liveness ? Math.max(conn.lastSeenAt, liveness.lastActivityAt) : conn.lastSeenAt;
-}
-
-function header(request: IncomingMessage, name: string): string | undefined {
-  const value = request.headers[name];
-  return typeof value === "string" && value !== "" ? value : undefined;
-}
-
-const trustNobody = () => false;
-
-/**
- * The origin the Node dialled, as this Core sees it: scheme and host of the request, or, when the
- * peer is a trusted proxy (FABRICORE_TRUST_PROXY, the same rule as the API's client IP), that
- * proxy's X-Forwarded-Proto/-Host. The Node signs the origin it dialled, so the two agree exactly
- * when the Node is talking to this Core. A client that is not a trusted proxy cannot pick the
- * origin (issue 15.4: an upgrade signed for http://evil.example was accepted through
- * X-Forwarded-Host).
- */
-export function requestOrigin(request: IncomingMessage, trustProxy: (address: string) => boolean): string {
-  const peer = request.socket.remoteAddress;
-  const forwarded = peer !== undefined && trustProxy(peer);
-  const encrypted = (request.socket as { encrypted?: boolean }).encrypted ? "https" : "http";
-  const proto = (forwarded ? header(request, "x-forwarded-proto")?.split(",")[0]?.trim() : undefined) ?? encrypted;
-  const host =
-    (forwarded ? header(request, "x-forwarded-host")?.split(",")[0]?.trim() : undefined) ??
-    header(request, "host") ??
-    "";
-  try {
-    return new URL(`${proto}://${host}`).origin;
-  } catch {
-    return `${proto}://${host}`;
-  }
-}
-
-function credentialsOf(
-  request: IncomingMessage,
-  trustProxy: (address: string) => boolean,
-): NodeCredentials | undefined {
-  const nodeId = header(request, NODE_AUTH_HEADERS.nodeId);
-  const nonce = header(request, NODE_AUTH_HEADERS.nonce);
-  const signature = header(request, NODE_AUTH_HEADERS.signature);
-  if (nodeId && nonce && signature) {
-    return { kind: "signed", nodeId, nonce, signature, origin: requestOrigin(request, trustProxy) };
-  }
-  const token = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? "")?.[1];
-  return token ? { kind: "bearer", token } : undefined;
-}
-
-function nodeIdOf(credentials: NodeCredentials | undefined): string | undefined {
-  return credentials?.kind === "signed" ? credentials.nodeId.slice(0, 64) : undefined;
-}
-
 function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
-}
-
-const STATUS_TEXT: Record<number, string> = { 401: "Unauthorized", 503: "Service Unavailable" };
-
-/** Answers an upgrade request with a plain HTTP error in the API's error shape, then closes the socket. */
-function rejectUpgrade(socket: Duplex, status: number, code: string, message: string): void {
-  if (socket.destroyed) return;
-  const body = JSON.stringify({ error: { code, message } });
-  socket.once("finish", () => socket.destroy());
-  socket.end(
-    `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? "Error"}\r\n` +
-      "Connection: close\r\n" +
-      "Content-Type: application/json\r\n" +
-      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
-  );
 }

@@ -1,4 +1,4 @@
-import type { ToolDescriptor } from "@fabricore/protocol";
+import type { NodeMcpPolicy, ToolDescriptor } from "@fabricore/protocol";
 import type { NodesRepo } from "../database/index.ts";
 import type { FleetNode } from "../database/types.ts";
 import { CoreError } from "../errors.ts";
@@ -22,7 +22,8 @@ export interface NodeView {
   arch: string | null;
   createdAt: string;
   tools: ToolDescriptor[];
-  capabilities?: { exec: boolean; docker: boolean; readRoots: string[] };
+  /** As the Node announced them; `mcpPolicy` (what it lets MCP servers do) from Nodes that send it. */
+  capabilities?: { exec: boolean; docker: boolean; readRoots: string[]; mcpPolicy?: NodeMcpPolicy | undefined };
   stats?: Record<string, unknown>;
   mcpServers?: Array<Record<string, unknown>>;
 }
@@ -42,7 +43,7 @@ export class Fleet {
   }
 
   /** The token (fcn_ + 256 random bits) is returned once; only its SHA-256 is stored. It is spent
-   * when the Node registers its key (core/src/nodes/node-identity.ts), which is how Nodes authenticate. */
+   * when the Node registers its key (core/src/nodes/node-identity-service.ts), which is how Nodes authenticate. */
   async enroll(name: string, labels: Record<string, string> = {}) {
     if (await this.nodes.getByName(name)) throw new CoreError("conflict", `a node named ${name} exists`);
     const token = generateToken("fcn_");

@@ -3,6 +3,7 @@ import {
   coreToNode,
   type HelloParams,
   type HelloResult,
+  type McpLogsResult,
   type McpServerSpec,
   type McpServerStatus,
   NodeCloseCode,
@@ -11,47 +12,34 @@ import {
   ProtocolError,
   RpcPeer,
   type SystemStats,
-  type ToolCallParams,
-  type ToolDescriptor,
   type ToolProgressParams,
-  type ToolResult,
   type Transport,
 } from "@fabricore/protocol";
 import type { Logger } from "../logger.ts";
+import type { ToolHost } from "../tools/tool-host.ts";
 import { type BackoffOptions, fullJitterDelay } from "./backoff.ts";
 import { UpgradeRejectedError } from "./ws-client-transport.ts";
 
-/** What the connection manager needs from the tool side (the `ToolDispatcher` fits). */
-export interface ToolRouter {
-  list(): ToolDescriptor[];
-  onChange(listener: () => void): () => void;
-  /** `signal` cancels the call; `detach` only stops waiting for it (see ToolDispatcher.call). */
-  call(
-    params: ToolCallParams,
-    signal?: AbortSignal,
-    detach?: AbortSignal,
-    onOutput?: (stream: "stdout" | "stderr", text: string) => void,
-    /** The call's progress, already coalesced to a few a second. */
-    onProgress?: (progress: Omit<ToolProgressParams, "callId">) => void,
-  ): Promise<ToolResult>;
-  /** Aborts every running call. */
-  cancelAll?(reason: string): void;
-}
-
-/** Who this Node is, for `fabricore/hello` (tools and MCP servers are added at each hello). */
-export type NodeIdentity = Omit<HelloParams, "protocolVersion" | "tools" | "mcpServers">;
+/** Who this Node says it is in `fabricore/hello` (tools and MCP servers are added at each hello). Not
+ * node/src/identity's `NodeIdentity`, the enrolled key that signs the connection. */
+export type HelloIdentity = Omit<HelloParams, "protocolVersion" | "tools" | "mcpServers">;
 
 export interface ConnectionManagerOptions {
   /** Opens one connection to the Core (a WebSocket in production, an in-memory pair in tests). */
   connect: (signal: AbortSignal) => Promise<Transport>;
-  identity: NodeIdentity;
-  tools: ToolRouter;
+  identity: HelloIdentity;
+  tools: ToolHost;
   logger: Logger;
   /** The Core's desired MCP servers, from every HelloResult and every `fabricore/mcp/sync`; resolves
    * with their state. Unset: this Node has no MCP support and reports every server as failed. */
   onDesiredMcpServers?: (specs: McpServerSpec[]) => Promise<McpServerStatus[]>;
   /** Current MCP server state for hello. */
   mcpStatus?: () => McpServerStatus[];
+  /** Restart and logs of one MCP server (`fabricore/mcp/restart`, `fabricore/mcp/logs`). */
+  mcpOps?: {
+    restart(name: string): Promise<McpServerStatus>;
+    logs(name: string, tail: number): Promise<McpLogsResult>;
+  };
   /** The cheap stats sent with each heartbeat. */
   heartbeatStats?: () => Promise<Partial<SystemStats>>;
   backoff?: BackoffOptions & {
@@ -218,6 +206,14 @@ export class ConnectionManager {
     peer.setRequestHandler("fabricore/mcp/sync", async ({ servers }) => ({
       servers: await this.applyDesired(servers),
     }));
+    peer.setRequestHandler("fabricore/mcp/restart", async ({ name }) => {
+      if (!this.options.mcpOps) throw new ProtocolError("not_allowed", "this Node runs no MCP servers");
+      return { server: await this.options.mcpOps.restart(name) };
+    });
+    peer.setRequestHandler("fabricore/mcp/logs", async ({ name, tail }) => {
+      if (!this.options.mcpOps) throw new ProtocolError("not_allowed", "this Node runs no MCP servers");
+      return this.options.mcpOps.logs(name, tail);
+    });
     peer.setRequestHandler("fabricore/ping", async () => ({}));
     if (this.stopController.signal.aborted) {
       await peer.close(NodeCloseCode.normal, "node shutting down");

@@ -8,10 +8,11 @@ import type { McpPolicy } from "../runtime/node-policy.ts";
 import { McpManager } from "./mcp-manager.ts";
 import type { RestartPolicy } from "./restart-policy.ts";
 
+/** What `createMcpManager` accepts: every field of the Node program's `McpFactoryOptions` and more. */
 export interface CreateMcpManagerOptions {
   /** A DockerApi, or where the daemon listens (socket path, `unix://…`, `tcp://…`). Default /var/run/docker.sock. */
   docker?: DockerApi | string | undefined;
-  /** Same as a string `docker`; the name node/src/tools/tool-provider.ts's McpManagerOptions uses. */
+  /** Same as a string `docker`; the name node/src/tools/tool-provider.ts's McpFactoryOptions uses. */
   dockerSocket?: string | undefined;
   /** Labels this Node's containers; default: derived from `dataDir`, which is one per Node installation. */
   nodeId?: string | undefined;

@@ -9,7 +9,7 @@ import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import type { FleetNode } from "../../database/types.ts";
-import type { NodeIdentityService } from "../../nodes/node-identity.ts";
+import type { NodeIdentityService } from "../../nodes/node-identity-service.ts";
 import { requireRole } from "../auth.ts";
 
 /** Paths a Node calls without an API token (app.ts lists them as public); each checks its own proof. */

@@ -8,7 +8,7 @@ import { type OpenedDatabase, openDatabase } from "../database/connection.ts";
 import { migrateToLatest, NodesRepo } from "../database/index.ts";
 import { generateToken, hashToken } from "../secrets/index.ts";
 import { checkNonce, deriveChallengeKey, issueNonce, verifyNodeSignature } from "./node-auth.ts";
-import { NodeIdentityService } from "./node-identity.ts";
+import { NodeIdentityService } from "./node-identity-service.ts";
 
 const ORIGIN = "http://127.0.0.1:8080";
 

@@ -4,7 +4,7 @@ import type { FleetNode } from "../database/types.ts";
 import { CoreError } from "../errors.ts";
 import { generateToken, hashToken } from "../secrets/index.ts";
 import { checkNonce, issueNonce, isValidPublicKey, verifyNodeSignature } from "./node-auth.ts";
-import type { NodeAuthRefusal, NodeCredentials, NodeIdentity } from "./node-hub.ts";
+import type { AuthenticatedNode, NodeAuthRefusal, NodeCredentials } from "./node-hub.ts";
 import { NodeCloseCode } from "./ws-server-transport.ts";
 
 /** The slice of the hub (or cluster facade) this service uses: drop a Node's live connection. */
@@ -12,7 +12,7 @@ export interface NodeDisconnector {
   disconnect(nodeId: string, code?: number, reason?: string): Promise<boolean>;
 }
 
-export interface NodeIdentityOptions {
+export interface NodeIdentityServiceOptions {
   nodes: NodesRepo;
   hub: NodeDisconnector;
   /** HMAC key of challenge nonces (deriveChallengeKey(masterKey)): every replica must share it. */
@@ -35,7 +35,7 @@ export class NodeIdentityService {
   private readonly now: () => number;
   private lastPurge = 0;
 
-  constructor(options: NodeIdentityOptions) {
+  constructor(options: NodeIdentityServiceOptions) {
     this.nodes = options.nodes;
     this.hub = options.hub;
     this.key = options.challengeKey;
@@ -88,7 +88,7 @@ export class NodeIdentityService {
    * database), the signature next, and only then is the nonce recorded as used — so replays are
    * refused, while junk cannot fill the nonce table.
    */
-  async authenticate(credentials: NodeCredentials): Promise<NodeIdentity | NodeAuthRefusal> {
+  async authenticate(credentials: NodeCredentials): Promise<AuthenticatedNode | NodeAuthRefusal> {
     if (credentials.kind !== "signed") {
       return {
         refused:
