@@ -150,7 +150,9 @@ describe.skipIf(!haveChromium)("the audit log and the jobs list (issue 22.7)", {
     await page.waitForURL(/sessions=1/);
     await sentences.filter({ hasText: "admin's sign-in session was used" }).first().waitFor();
     await page.getByRole("switch", { name: "Show session token use" }).uncheck();
-    await expect.poll(() => sentences.filter({ hasText: "sign-in session was used" }).count()).toBe(0);
+    await expect
+      .poll(() => sentences.filter({ hasText: "sign-in session was used" }).count(), { timeout: 10_000 })
+      .toBe(0);
 
     // The filters still narrow it: by target (this run) and by action.
     await page.getByRole("textbox", { name: "Target" }).fill(runId);

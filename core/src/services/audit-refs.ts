@@ -25,6 +25,7 @@ const TARGET_KIND: Array<[prefix: string, kind: AuditRefKind, by: AuditRefKey]> 
   ["node.", "node", "id"],
   ["mcp.add", "mcp_server", "id"],
   ["mcp.remove", "mcp_server", "id"],
+  ["mcp.restart", "mcp_server", "id"],
   ["provider.", "provider", "id"],
   ["secret.create", "secret", "name"],
   ["secret.update", "secret", "name"],

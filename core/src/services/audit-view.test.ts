@@ -40,6 +40,12 @@ describe("audit references (issue 22.7)", () => {
       { role: "run", kind: "run", by: "id", key: "r1" },
       { role: "node", kind: "node", by: "id", key: "n1" },
     ]);
+    expect(refsOf(entry({ action: "mcp.restart", target: "n1/fs" }))).toContainEqual({
+      role: "target",
+      kind: "mcp_server",
+      by: "id",
+      key: "n1/fs",
+    });
     expect(refsOf(entry({ action: "mcp.add", target: "n1/fs" }))).toContainEqual({
       role: "node",
       kind: "node",

@@ -36,6 +36,7 @@ const VERBS: Record<string, string> = {
   add: "added",
   remove: "removed",
   test: "tested",
+  restart: "restarted",
 };
 
 const NOUNS: Record<string, string> = {
@@ -153,6 +154,7 @@ export function auditSentence(entry: AuditEntryView): SentencePart[] {
       ];
     case "mcp.add":
     case "mcp.remove":
+    case "mcp.restart":
       return [
         ...who,
         words(` ${VERBS[verb ?? ""]} MCP server `),

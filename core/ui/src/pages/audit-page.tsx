@@ -26,6 +26,7 @@ const ACTIONS = [
   "node.revoke",
   "mcp.add",
   "mcp.remove",
+  "mcp.restart",
   "mcp.tool.call",
   "mcp.approve",
   "mcp.deny",
