@@ -1,29 +1,9 @@
-import type { AuditEntry } from "./types.ts";
+import type * as View from "../../../src/services/audit-view.ts";
 
-/* What GET /api/audit adds to each stored entry (core/src/services/audit-view.ts): the things it
- * names that still exist, by their current name. Kept beside types.ts until the UI's types come
- * from the Core's schemas (issue 20.6). */
+/* What GET /api/audit answers (core/src/services/audit-view.ts): each stored entry plus the things
+ * it names that still exist, by their current name. Taken from the Core's type (see types.ts). */
 
-export type AuditLinkKind =
-  | "job"
-  | "run"
-  | "node"
-  | "user"
-  | "token"
-  | "provider"
-  | "channel"
-  | "mcp_server"
-  | "secret";
-export type AuditLinkRole = "actor" | "target" | "run" | "job" | "node" | "token";
-
-export interface AuditLink {
-  role: AuditLinkRole;
-  kind: AuditLinkKind;
-  id: string;
-  name: string;
-}
-
-export interface AuditEntryView extends AuditEntry {
-  targetName?: string | null;
-  links?: AuditLink[];
-}
+export type AuditEntryView = Omit<View.AuditEntryView, "resultHash">;
+export type AuditLink = View.AuditLink;
+export type AuditLinkKind = AuditLink["kind"];
+export type AuditLinkRole = AuditLink["role"];

@@ -4,7 +4,7 @@ import { auditSentence, detailPairs, sentenceText } from "./audit-sentence.ts";
 
 const RUN = "0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b";
 
-function entry(over: Partial<AuditEntryView>): AuditEntryView {
+function entry(over: Omit<Partial<AuditEntryView>, "targetName">): AuditEntryView {
   return {
     id: 1,
     at: "2026-12-07T09:00:00.000Z",
@@ -14,6 +14,7 @@ function entry(over: Partial<AuditEntryView>): AuditEntryView {
     ip: null,
     outcome: "ok",
     detail: {},
+    targetName: null,
     links: [],
     ...over,
   };
