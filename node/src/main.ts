@@ -16,7 +16,7 @@ import { rootsContaining } from "./tools/read-file.ts";
 import { CpuSampler, collectHeartbeatStats } from "./tools/system-stats.ts";
 import type { McpFactoryOptions, McpProvider } from "./tools/tool-provider.ts";
 import { prepareSelfUpdate, type SelfUpdate } from "./update/self-update.ts";
-import { runUpdateWatchdog, WATCHDOG_COMMAND } from "./update/update-watchdog.ts";
+import { WATCHDOG_COMMAND, watchdogCommand } from "./update/update-watchdog.ts";
 
 /** Set at build time (`bun build --define FABRICORE_NODE_BUILD_VERSION='"1.2.3"'`, make build-node with
  * FABRICORE_NODE_BUILD_VERSION=…) to build another version from the same sources; else package.json's. */
@@ -139,18 +139,39 @@ export async function startNode(
       hostname: os.hostname().slice(0, 255),
       os: process.platform,
       arch: process.arch,
-      capabilities: { exec: settings.allowExec, docker, readRoots: settings.readRoots },
+      capabilities: {
+        exec: settings.allowExec,
+        docker,
+        readRoots: settings.readRoots,
+        // What the install dialog tells an operator before a server is sent (issue 22.5).
+        ...(mcp && {
+          mcpPolicy: {
+            mountRoots: settings.mountRoots,
+            mountRwRoots: settings.mountRwRoots,
+            allowImages: settings.allowImages,
+            allowOpenNetwork: settings.allowOpenNetwork,
+            allowEgress: settings.allowEgress,
+            allowRoot: settings.allowRootContainers,
+          },
+        }),
+      },
     },
     tools: dispatcher,
     logger,
     heartbeatStats: () => collectHeartbeatStats(sampler),
     onConnected: (result) => {
       normalJit();
-      deps.selfUpdate?.connected(result, { updateKey: nodeIdentity.updateKey, stop });
+      deps.selfUpdate?.connected(result, {
+        updateKey: nodeIdentity.updateKey,
+        stop,
+        report: (outcome) => connection.reportUpdate(outcome),
+      });
     },
+    ...(deps.selfUpdate && { onUpdateOffer: (version: string) => deps.selfUpdate?.offered(version) }),
     ...(mcp && {
       onDesiredMcpServers: (specs) => mcp.sync(specs),
       mcpStatus: () => mcp.status(),
+      mcpOps: { restart: (name) => mcp.restartServer(name), logs: (name, tail) => mcp.serverLogs(name, tail) },
     }),
   });
   const unsubscribeStatus = mcp?.onStatus((servers) => connection.reportMcpStatus(servers));
@@ -213,7 +234,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   }
   // The previous version watching a new one it exec'd (node/src/update/update-watchdog.ts).
   if (argv[0] === WATCHDOG_COMMAND) {
-    await runUpdateWatchdog(argv[1] ?? "", argv[2] ?? "");
+    await watchdogCommand(argv.slice(1));
     return;
   }
   let command: ReturnType<typeof loadNodeSettings>;

@@ -1,6 +1,8 @@
 import { z } from "zod";
 import { RequestId } from "./jsonrpc.ts";
 import { McpServerSpec, McpServerStatus } from "./mcp.ts";
+import { McpLogsParams, McpLogsResult, McpRestartParams, McpRestartResult, NodeMcpPolicy } from "./mcp-ops.ts";
+import { NodeUpdateOfferParams, NodeUpdateResultParams } from "./node-update.ts";
 import { SystemStats, ToolDescriptor, ToolResult } from "./tools.ts";
 
 /**
@@ -14,6 +16,8 @@ export const NodeCapabilities = z.object({
   exec: z.boolean(),
   docker: z.boolean(),
   readRoots: z.array(z.string()),
+  /** What the Node lets managed MCP servers do (mcp-ops.ts); absent from older Nodes. */
+  mcpPolicy: NodeMcpPolicy.optional(),
 });
 export type NodeCapabilities = z.infer<typeof NodeCapabilities>;
 
@@ -126,14 +130,18 @@ export const nodeToCore = {
   "notifications/cancelled": { params: CancelledParams },
   "fabricore/tool/output": { params: ToolOutputParams },
   "fabricore/tool/progress": { params: ToolProgressParams },
+  "fabricore/node/update-result": { params: NodeUpdateResultParams },
 } as const satisfies Record<string, Entry>;
 
 /** Requests and notifications the Core sends; the Node handles them. */
 export const coreToNode = {
   "tools/call": { params: ToolCallParams, result: ToolResult },
   "fabricore/mcp/sync": { params: McpSyncParams, result: McpSyncResult },
+  "fabricore/mcp/restart": { params: McpRestartParams, result: McpRestartResult },
+  "fabricore/mcp/logs": { params: McpLogsParams, result: McpLogsResult },
   "fabricore/ping": { params: Empty, result: Empty },
   "notifications/cancelled": { params: CancelledParams },
+  "fabricore/node/update": { params: NodeUpdateOfferParams },
 } as const satisfies Record<string, Entry>;
 
 export type Catalog = Record<string, Entry>;

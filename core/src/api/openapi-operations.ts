@@ -1,5 +1,6 @@
 import { z } from "zod";
 import * as R from "./responses.ts";
+import { NodeRolloutList, NodeRolloutView } from "./rollout-responses.ts";
 
 /** One line per route of the API (`METHOD /url` as registered): what the OpenAPI document says
  * of it beyond its request schemas. openapi.test.ts fails for a registered route missing here. */
@@ -148,6 +149,43 @@ export const OPERATIONS: Record<string, Operation> = {
     },
     errors: [416],
   },
+  "POST /api/nodes/update": {
+    operationId: "startNodeRollout",
+    summary: "Update Nodes to the served version, batchSize at a time (a staged rollout)",
+    description:
+      "Exactly one of nodeIds and selector. Only the running batch is offered the version; the next starts when " +
+      "each Node of it is back on the new version or ended refused / rolled back / failed / timed out. More than " +
+      "maxFailures failures in a batch pause the rollout with the reason. One rollout is active at a time (409).",
+    tag: "nodes",
+    responses: { 201: NodeRolloutView },
+    errors: [404, 409],
+  },
+  "GET /api/nodes/rollouts": {
+    operationId: "listNodeRollouts",
+    summary: "Staged rollouts, newest first, with counts per Node state",
+    tag: "nodes",
+    responses: { 200: NodeRolloutList },
+  },
+  "GET /api/nodes/rollouts/:id": {
+    operationId: "getNodeRollout",
+    summary: "One rollout: its batches and each Node's state with the reason",
+    tag: "nodes",
+    responses: { 200: NodeRolloutView },
+  },
+  "POST /api/nodes/rollouts/:id/cancel": {
+    operationId: "cancelNodeRollout",
+    summary: "Cancel a running or paused rollout (Nodes not yet done are marked cancelled)",
+    tag: "nodes",
+    responses: { 200: NodeRolloutView },
+    errors: [409],
+  },
+  "POST /api/nodes/rollouts/:id/resume": {
+    operationId: "resumeNodeRollout",
+    summary: "Go on with a paused rollout: the next batch starts",
+    tag: "nodes",
+    responses: { 200: NodeRolloutView },
+    errors: [409],
+  },
   "GET /api/nodes/update-key": {
     operationId: "getNodeUpdateKey",
     summary: "The public key Node builds are signed with (a Node pins it at enrollment)",
@@ -172,6 +210,20 @@ export const OPERATIONS: Record<string, Operation> = {
     summary: "A Node's MCP servers",
     tag: "nodes",
     responses: { 200: list(R.McpServer) },
+  },
+  "POST /api/nodes/:id/mcp/:name/restart": {
+    operationId: "restartNodeMcpServer",
+    summary: "Stop a Node's MCP server and start it again (Retry for a failed one); the Node's policy decides",
+    tag: "nodes",
+    responses: { 200: R.McpServer },
+    errors: [409, 503],
+  },
+  "GET /api/nodes/:id/mcp/:name/logs": {
+    operationId: "getNodeMcpServerLogs",
+    summary: "The last lines a Node's MCP server wrote (stderr, and the Node's own lines), secrets redacted",
+    tag: "nodes",
+    responses: { 200: R.McpServerLogs },
+    errors: [409, 503],
   },
   "DELETE /api/nodes/:id/mcp/:name": {
     operationId: "removeNodeMcpServer",

@@ -7,7 +7,7 @@ import { jobScopeRefusal, nodeInScope } from "../services/token-scopes.ts";
  * its own session, revoke itself. Everything else that changes state is refused. */
 const SCOPED_WRITES = new Set(["POST /api/jobs/:id/run", "POST /api/auth/logout", "DELETE /api/tokens/:id"]);
 /** Reads about one Node: refused when that Node is outside the token's selector. */
-const NODE_READS = new Set(["GET /api/nodes/:id", "GET /api/nodes/:id/mcp"]);
+const NODE_READS = new Set(["GET /api/nodes/:id", "GET /api/nodes/:id/mcp", "GET /api/nodes/:id/mcp/:name/logs"]);
 
 /**
  * Scoped tokens (`scopes: {selector?, tools?}`) on the REST API, as on /mcp: Node listings show only

@@ -1,11 +1,12 @@
 import { randomUUID } from "node:crypto";
+import type { Logger } from "@fabricore/protocol";
 import { type McpServerSpec, type McpServerStatus, ProtocolError, type ToolResult } from "@fabricore/protocol";
 import type { Redis } from "ioredis";
 import { z } from "zod";
+import { McpServerOp, type McpServerOpResult, parseMcpServerOpResult } from "../nodes/mcp-server-ops.ts";
 import type { NodeAccess } from "../nodes/node-access.ts";
 import type { CallToolOptions, CallToolParams, ConnectedNode, NodeHub } from "../nodes/node-hub.ts";
 import { NodeCloseCode } from "../nodes/ws-server-transport.ts";
-import type { Logger } from "../runs/run-queue.ts";
 import { type ClusterKeys, scanKeys } from "./redis.ts";
 import type { RedisSubscriber } from "./redis-subscriber.ts";
 
@@ -25,6 +26,7 @@ const PresenceMessage = z.object({
 const Request = z.discriminatedUnion("op", [
   z.object({ op: z.literal("callTool"), id: z.string(), from: z.string(), nodeId: z.string(), call: z.unknown() }),
   z.object({ op: z.literal("syncMcp"), id: z.string(), from: z.string(), nodeId: z.string(), specs: z.unknown() }),
+  z.object({ op: z.literal("mcpServerOp"), id: z.string(), from: z.string(), nodeId: z.string(), mcp: z.unknown() }),
   z.object({
     op: z.literal("disconnect"),
     id: z.string(),
@@ -38,6 +40,7 @@ const Request = z.discriminatedUnion("op", [
 type RequestBody =
   | { op: "callTool"; call: CallToolParams }
   | { op: "syncMcp"; specs: McpServerSpec[] }
+  | { op: "mcpServerOp"; mcp: McpServerOp }
   | { op: "disconnect"; code: number; reason: string };
 
 const Reply = z.union([
@@ -193,6 +196,14 @@ export class ClusterHub implements NodeAccess {
     if (!holder) return undefined;
     const result = await this.request(holder.replicaId, nodeId, { op: "syncMcp", specs }, 125_000);
     return (result ?? undefined) as McpServerStatus[] | undefined;
+  }
+
+  async mcpServerOp(nodeId: string, op: McpServerOp): Promise<McpServerOpResult> {
+    if (this.local.isOnline(nodeId)) return this.local.mcpServerOp(nodeId, op);
+    const holder = this.remote(nodeId);
+    if (!holder) throw new ProtocolError("node_offline", `node ${nodeId} is not connected`);
+    const result = await this.request(holder.replicaId, nodeId, { op: "mcpServerOp", mcp: op }, 95_000);
+    return parseMcpServerOpResult(op, result);
   }
 
   async disconnect(nodeId: string, code: number = NodeCloseCode.revoked, reason = "revoked"): Promise<boolean> {
@@ -380,6 +391,8 @@ export class ClusterHub implements NodeAccess {
         });
       } else if (request.op === "syncMcp") {
         result = (await this.local.syncMcp(request.nodeId, request.specs as McpServerSpec[])) ?? null;
+      } else if (request.op === "mcpServerOp") {
+        result = await this.local.mcpServerOp(request.nodeId, McpServerOp.parse(request.mcp));
       } else {
         result = await this.local.disconnect(request.nodeId, request.code, request.reason);
       }

@@ -12,6 +12,7 @@ export function instrumentToolCalls(nodes: NodeAccess, metrics: Pick<Metrics, "t
     get: (nodeId) => nodes.get(nodeId),
     isOnline: (nodeId) => nodes.isOnline(nodeId),
     syncMcp: (nodeId, specs) => nodes.syncMcp(nodeId, specs),
+    mcpServerOp: (nodeId, op) => nodes.mcpServerOp(nodeId, op),
     disconnect: (...args) => nodes.disconnect(...args),
     onlineCount: () => nodes.onlineCount(),
     onlineNodeIds: () => nodes.onlineNodeIds(),

@@ -8,6 +8,6 @@ import type { NodeHub } from "./node-hub.ts";
  */
 export type NodeAccess = Pick<
   NodeHub,
-  "get" | "isOnline" | "callTool" | "syncMcp" | "disconnect" | "onlineCount" | "onlineNodeIds"
+  "get" | "isOnline" | "callTool" | "syncMcp" | "mcpServerOp" | "disconnect" | "onlineCount" | "onlineNodeIds"
 > &
   Partial<Pick<NodeHub, "rename">>;

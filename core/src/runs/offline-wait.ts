@@ -1,8 +1,8 @@
+import type { Logger } from "@fabricore/protocol";
 import type { JobsRepo, RunWaitsRepo } from "../database/index.ts";
 import type { FleetNode, Run, RunWaiting } from "../database/types.ts";
 import type { NodeHub } from "../nodes/node-hub.ts";
 import type { RunEventBus } from "./run-events.ts";
-import type { Logger } from "./run-queue.ts";
 import { resolveRunTargets } from "./run-targets.ts";
 
 export interface OfflineWaitDeps {

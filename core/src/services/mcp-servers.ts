@@ -12,6 +12,7 @@ import { CoreError } from "../errors.ts";
 import type { NodeAccess } from "../nodes/node-access.ts";
 import type { Fleet } from "./fleet.ts";
 import { optionLikeProblems, type PresetRequest } from "./mcp-presets.ts";
+import { asCoreError, expectKind, redactLogs, serverValueRedactor } from "./mcp-server-ops.ts";
 
 /** The marketplace as the service needs it (core/src/services/mcp-presets.ts provides it). */
 export interface PresetCatalog {
@@ -63,6 +64,8 @@ export class McpServers {
     hub: NodeAccess;
     fleet: Fleet;
     presets: PresetCatalog;
+    /** Stored secrets → `[secret:NAME]` (the run transcripts' redactor) in logs and error texts. */
+    redactor?: { redact(text: string): string } | undefined;
   };
 
   constructor(deps: McpServers["deps"]) {
@@ -110,6 +113,67 @@ export class McpServers {
     if (!(await this.deps.repo.delete(node.id, name)))
       throw new CoreError("not_found", `no MCP server ${name} on ${node.name}`);
     await this.pushToNode(node.id);
+  }
+
+  /**
+   * Stops the server on its Node and starts it again (a failed one is retried afresh); the Node's
+   * policy decides again. Answers the server's view with the state after the first attempt.
+   */
+  async restart(nodeRef: string, name: string) {
+    const { node, stored } = await this.stored(nodeRef, name);
+    const unsendable = await this.resolve(name, stored).then(
+      () => undefined,
+      (error: unknown) => (error instanceof Error ? error.message : String(error)),
+    );
+    // The Node was never sent it: a restart there cannot help; the reason is the answer.
+    if (unsendable !== undefined) throw new CoreError("conflict", `${name} is not sent to the Node: ${unsendable}`);
+    const what = `restarting ${name} on ${node.name}`;
+    const result = await this.deps.hub.mcpServerOp(node.id, { kind: "restart", name }).catch((error: unknown) => {
+      throw asCoreError(error, what);
+    });
+    const server = expectKind(result, "restart").server;
+    const redact = this.redact(stored);
+    // The Node's answer is newer than the hub's last status report.
+    return {
+      ...this.describe(node.id, name, stored),
+      state: server.state,
+      error: server.error === undefined ? null : redact(server.error),
+      restarts: server.restarts,
+      lastCrash: server.lastCrash ? { ...server.lastCrash, reason: redact(server.lastCrash.reason) } : null,
+    };
+  }
+
+  /** The last `tail` lines the server wrote (its container's log, or what the Node kept), redacted. */
+  async logs(nodeRef: string, name: string, tail: number) {
+    const { node, stored } = await this.stored(nodeRef, name);
+    const what = `reading the logs of ${name} on ${node.name}`;
+    const result = await this.deps.hub.mcpServerOp(node.id, { kind: "logs", name, tail }).catch((error: unknown) => {
+      throw asCoreError(error, what);
+    });
+    const { kind: _kind, ...logs } = expectKind(result, "logs");
+    return { node: node.name, ...redactLogs(logs, this.redact(stored)) };
+  }
+
+  private async stored(nodeRef: string, name: string) {
+    const node = await this.deps.fleet.get(nodeRef);
+    const row = await this.deps.repo.get(node.id, name);
+    if (!row) throw new CoreError("not_found", `no MCP server ${name} on ${node.name}`);
+    return { node, stored: row.spec as unknown as StoredSpec };
+  }
+
+  /** Stored secrets, then the server's own plain settings and environment values. */
+  private redact(stored: StoredSpec): (text: string) => string {
+    const own =
+      stored.kind === "managed"
+        ? serverValueRedactor({
+            ...stored.env,
+            ...Object.fromEntries(
+              Object.entries(stored.settings).flatMap(([k, v]) => (typeof v === "string" ? [[k, v]] : [])),
+            ),
+          })
+        : (text: string) => text;
+    const secrets = this.deps.redactor;
+    return (text) => own(secrets ? secrets.redact(text) : text);
   }
 
   /** Every server a Node should run, with secrets resolved (sent in the hello result and on sync). */
@@ -168,12 +232,14 @@ export class McpServers {
         tools,
       };
     }
+    // An error quotes the server's stderr, which may print a setting: redacted like its logs.
+    const redact = this.redact(stored);
     return {
       ...base,
       state: status?.state ?? (live ? "starting" : "offline"),
-      error: status?.error ?? null,
+      error: status?.error === undefined ? null : redact(status.error),
       restarts: status?.restarts ?? 0,
-      lastCrash: status?.lastCrash ?? null,
+      lastCrash: status?.lastCrash ? { ...status.lastCrash, reason: redact(status.lastCrash.reason) } : null,
       // What its egress proxy let through and refused (issue 17: refusals visible in the UI).
       egress: status?.egress ?? null,
       // Tools the server offers that the model is not offered, and why (task-required ones).

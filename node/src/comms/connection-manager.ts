@@ -3,9 +3,11 @@ import {
   coreToNode,
   type HelloParams,
   type HelloResult,
+  type McpLogsResult,
   type McpServerSpec,
   type McpServerStatus,
   NodeCloseCode,
+  type NodeUpdateResultParams,
   nodeToCore,
   PROTOCOL_VERSION,
   ProtocolError,
@@ -34,6 +36,11 @@ export interface ConnectionManagerOptions {
   onDesiredMcpServers?: (specs: McpServerSpec[]) => Promise<McpServerStatus[]>;
   /** Current MCP server state for hello. */
   mcpStatus?: () => McpServerStatus[];
+  /** Restart and logs of one MCP server (`fabricore/mcp/restart`, `fabricore/mcp/logs`). */
+  mcpOps?: {
+    restart(name: string): Promise<McpServerStatus>;
+    logs(name: string, tail: number): Promise<McpLogsResult>;
+  };
   /** The cheap stats sent with each heartbeat. */
   heartbeatStats?: () => Promise<Partial<SystemStats>>;
   backoff?: BackoffOptions & {
@@ -47,6 +54,8 @@ export interface ConnectionManagerOptions {
   random?: () => number;
   onConnected?: (result: HelloResult) => void;
   onDisconnected?: (info: CloseInfo) => void;
+  /** The Core offers a Node version (`fabricore/node/update`, a staged rollout's batch). */
+  onUpdateOffer?: (version: string) => void;
 }
 
 export type ConnectionState = "idle" | "connecting" | "connected" | "stopped";
@@ -112,6 +121,14 @@ export class ConnectionManager {
     // Stop running tools: exec_command's process groups would otherwise outlive the Node.
     this.options.tools.cancelAll?.("node shutting down");
     await this.running;
+  }
+
+  /** Tells the Core what became of an update (`fabricore/node/update-result`); false when not
+   * connected (the caller keeps it for the next connection). */
+  reportUpdate(result: NodeUpdateResultParams): boolean {
+    if (this.stateValue !== "connected" || !this.peer) return false;
+    this.peer.notify("fabricore/node/update-result", result).catch(() => {});
+    return true;
   }
 
   /** Forwards MCP server state to the Core (a crash, a restart) while connected. */
@@ -200,7 +217,19 @@ export class ConnectionManager {
     peer.setRequestHandler("fabricore/mcp/sync", async ({ servers }) => ({
       servers: await this.applyDesired(servers),
     }));
+    peer.setRequestHandler("fabricore/mcp/restart", async ({ name }) => {
+      if (!this.options.mcpOps) throw new ProtocolError("not_allowed", "this Node runs no MCP servers");
+      return { server: await this.options.mcpOps.restart(name) };
+    });
+    peer.setRequestHandler("fabricore/mcp/logs", async ({ name, tail }) => {
+      if (!this.options.mcpOps) throw new ProtocolError("not_allowed", "this Node runs no MCP servers");
+      return this.options.mcpOps.logs(name, tail);
+    });
     peer.setRequestHandler("fabricore/ping", async () => ({}));
+    peer.setNotificationHandler("fabricore/node/update", ({ version }) => {
+      if (this.options.onUpdateOffer) this.options.onUpdateOffer(version);
+      else logger.debug({ version }, "the Core offers a Node update; this Node does not update itself (--auto-update)");
+    });
     if (this.stopController.signal.aborted) {
       await peer.close(NodeCloseCode.normal, "node shutting down");
       return false;

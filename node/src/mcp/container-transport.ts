@@ -2,6 +2,7 @@ import { ReadBuffer, serializeMessage } from "@modelcontextprotocol/sdk/shared/s
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import type { JSONRPCMessage } from "@modelcontextprotocol/sdk/types.js";
 import type { AttachedStdio } from "../runtime/docker-api.ts";
+import type { ServerLog } from "./server-log.ts";
 
 /** Keeps the last `limit` bytes of a stream's text: enough of a server's stderr to say why it died. */
 export class RingBuffer {
@@ -53,9 +54,12 @@ export class ContainerStdioTransport implements Transport {
   private readonly stdio: AttachedStdio;
   private readonly readBuffer = new ReadBuffer();
   private closed = false;
+  /** The server's log across its attempts (server-log.ts), which outlives this connection. */
+  private readonly log: ServerLog | undefined;
 
-  constructor(stdio: AttachedStdio) {
+  constructor(stdio: AttachedStdio, log?: ServerLog) {
     this.stdio = stdio;
+    this.log = log;
   }
 
   async start(): Promise<void> {
@@ -70,7 +74,11 @@ export class ContainerStdioTransport implements Transport {
       }
       this.drain();
     });
-    this.stdio.stderr.on("data", (chunk: Buffer) => this.stderr.push(chunk.toString("utf8")));
+    this.stdio.stderr.on("data", (chunk: Buffer) => {
+      const text = chunk.toString("utf8");
+      this.stderr.push(text);
+      this.log?.stderr(text);
+    });
     this.stdio.stdout.on("error", (error: Error) => this.onerror?.(error));
     // The attach stream ends when the container stops (or the daemon drops us): the server is gone.
     this.stdio.stdout.on("close", () => this.finish());
@@ -109,6 +117,7 @@ export class ContainerStdioTransport implements Transport {
     if (this.closed) return;
     this.closed = true;
     this.readBuffer.clear();
+    this.log?.flush();
     this.onclose?.();
   }
 }

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import {
+  type McpLogsResult,
   McpServerSpec,
   type McpServerStatus,
   mcpServerOf,
@@ -180,6 +181,65 @@ export class McpManager implements McpProvider {
     ]);
     clearTimeout(timer);
     return this.statuses();
+  }
+
+  /**
+   * Stops one server and starts it again, its failure count reset: a failed server is retried, a
+   * running one gets a fresh container. The spec is the one the Core last synced, so the Node's
+   * policy (mounts, images, bounds) is checked again on the way up. Queued with syncs; resolves
+   * with its status once the first attempt ran (or syncWaitMs passed).
+   */
+  restartServer(name: string): Promise<McpServerStatus> {
+    const run = this.queue.then(() => this.restartNow(name));
+    this.queue = run.catch(() => {});
+    return run;
+  }
+
+  private async restartNow(name: string): Promise<McpServerStatus> {
+    if (this.closed) throw new ProtocolError("not_allowed", "the MCP manager is closed");
+    const previous = this.servers.get(name);
+    if (!previous) throw new ProtocolError("invalid_params", `this Node runs no MCP server ${JSON.stringify(name)}`);
+    this.servers.delete(name);
+    const before = previous.status();
+    previous.log.note("restart asked for by the Core");
+    this.config.logger.info({ server: name, state: before.state }, "restarting an MCP server as the Core asked");
+    // Its container is removed: the new attempt starts from a fresh one, as after a spec change.
+    await previous.stop(true);
+    this.changed();
+    if (this.closed) throw new ProtocolError("not_allowed", "the MCP manager is closed");
+    const runtime = await loadServerRuntime();
+    const supervisor = new runtime.ServerSupervisor({
+      spec: previous.spec,
+      key: previous.key,
+      launcher: this.launcherFor(previous.spec, runtime),
+      restart: this.restart,
+      requestTimeoutMs: this.config.connectTimeoutMs ?? 30_000,
+      clientVersion: this.config.clientVersion ?? "0.1.0",
+      logger: this.config.logger,
+      onChange: () => this.changed(),
+      log: previous.log,
+      restarts: before.restarts + 1,
+      lastCrash: before.lastCrash,
+    });
+    this.servers.set(name, supervisor);
+    const started = supervisor.start();
+    this.changed();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      started,
+      new Promise((resolve) => {
+        timer = setTimeout(resolve, this.config.syncWaitMs ?? 60_000);
+      }),
+    ]);
+    clearTimeout(timer);
+    return supervisor.status();
+  }
+
+  /** The last `tail` lines of one server's output (ServerSupervisor.logs). */
+  async serverLogs(name: string, tail: number): Promise<McpLogsResult> {
+    const supervisor = this.servers.get(name);
+    if (!supervisor) throw new ProtocolError("invalid_params", `this Node runs no MCP server ${JSON.stringify(name)}`);
+    return supervisor.logs(tail);
   }
 
   private launcherFor(spec: McpServerSpec, runtime: ServerRuntime): SessionLauncher {

@@ -1,4 +1,5 @@
 import {
+  type McpLogsResult,
   type McpServerSpec,
   type McpServerStatus,
   ProtocolError,
@@ -14,6 +15,7 @@ export { DEFAULT_RESTART_POLICY, type RestartPolicy } from "./restart-policy.ts"
 
 import { RuntimeError } from "../runtime/errors.ts";
 import type { RestartPolicy } from "./restart-policy.ts";
+import { ServerLog } from "./server-log.ts";
 import type { McpSession, SessionLauncher } from "./sessions.ts";
 import { type CallOptions, callServerTool, listServerTools, type SkippedTool } from "./tool-calls.ts";
 
@@ -29,6 +31,11 @@ export interface SupervisorOptions {
   logger: Logger;
   /** Called on every change of state or tools. */
   onChange: () => void;
+  /** The server's log so far (a restart hands the previous supervisor's on); default: a new one. */
+  log?: ServerLog | undefined;
+  /** Restarts counted so far (a restart asked for by the Core carries the count on). */
+  restarts?: number | undefined;
+  lastCrash?: { at: string; reason: string } | undefined;
 }
 
 /**
@@ -56,12 +63,32 @@ export class ServerSupervisor {
   private attempt: Promise<void> | undefined;
   private readonly abort = new AbortController();
   private stopped = false;
+  /** stderr of every attempt and the Node's own lines about them (fabricore/mcp/logs). */
+  readonly log: ServerLog;
 
   constructor(options: SupervisorOptions) {
     this.options = options;
     this.spec = options.spec;
     this.name = options.spec.name;
     this.key = options.key;
+    this.log = options.log ?? new ServerLog();
+    this.restarts = options.restarts ?? 0;
+    this.lastCrash = options.lastCrash;
+  }
+
+  /** The server's recent output: its container's own log from Docker while one runs, else what the
+   * Node kept (a container that failed to start is gone; a pass-through server has no output here). */
+  async logs(tail: number): Promise<McpLogsResult> {
+    const containerId = this.session?.containerId;
+    if (containerId && this.options.launcher.containerLogs) {
+      try {
+        const { lines, truncated } = await this.options.launcher.containerLogs(containerId, tail);
+        return { name: this.name, source: "container", containerId, lines, truncated };
+      } catch (error) {
+        this.log.note(`Docker's log of container ${containerId.slice(0, 12)} could not be read: ${String(error)}`);
+      }
+    }
+    return { name: this.name, source: "node", ...this.log.tail(tail) };
   }
 
   status(): McpServerStatus {
@@ -127,8 +154,9 @@ export class ServerSupervisor {
   private async run(): Promise<void> {
     if (this.stopped) return;
     let session: McpSession | undefined;
+    this.log.note(this.restarts > 0 ? `starting (restart ${this.restarts})` : "starting");
     try {
-      session = await this.options.launcher.open(this.makeClient, this.abort.signal);
+      session = await this.options.launcher.open(this.makeClient, this.abort.signal, this.log);
       if (this.stopped) {
         await session.close().catch(() => {});
         return;
@@ -153,6 +181,9 @@ export class ServerSupervisor {
       this.tools = tools;
       this.skipped = skipped;
       this.runningSince = Date.now();
+      this.log.note(
+        `running: ${tools.length} tools${current.containerId ? `, container ${current.containerId.slice(0, 12)}` : ""}`,
+      );
       this.options.logger.info(
         { server: this.name, tools: tools.length, containerId: current.containerId },
         "MCP server running",
@@ -206,12 +237,14 @@ export class ServerSupervisor {
     const permanent = error instanceof RuntimeError && error.permanent;
     if (permanent || this.failures >= this.options.restart.maxFailures) {
       const message = permanent ? error.message : `${error.message} (gave up after ${this.failures} failures in a row)`;
+      this.log.note(`failed: ${message}`);
       this.options.logger.error({ server: this.name, err: message }, "MCP server failed");
       this.set("failed", message);
       return;
     }
     const { initialDelayMs, maxDelayMs } = this.options.restart;
     const delay = Math.min(maxDelayMs, initialDelayMs * 2 ** (this.failures - 1));
+    this.log.note(`${error.message} (retrying in ${Math.round(delay / 100) / 10} s)`);
     this.set("restarting", `${error.message} (retrying in ${Math.round(delay / 100) / 10} s)`);
     this.timer = setTimeout(() => {
       this.timer = undefined;

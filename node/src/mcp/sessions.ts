@@ -1,4 +1,4 @@
-import type { ManagedMcpSpec, RemoteMcpSpec } from "@fabricore/protocol";
+import { type ManagedMcpSpec, MCP_LOG_BYTES_MAX, type McpLogLine, type RemoteMcpSpec } from "@fabricore/protocol";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { Logger } from "../logger.ts";
@@ -13,6 +13,7 @@ import { type MountIdentity, verifyMounted } from "../runtime/mount-identity.ts"
 import type { McpPolicy } from "../runtime/node-policy.ts";
 import { ContainerStdioTransport } from "./container-transport.ts";
 import { checkRemoteUrl, connectRemote } from "./remote.ts";
+import { parseDockerLog, type ServerLog } from "./server-log.ts";
 
 /** One live MCP connection: the initialized Client, and what is needed to explain its end. */
 export interface McpSession {
@@ -29,7 +30,10 @@ export interface McpSession {
 /** Opens sessions to one server, however it runs: a container this Node starts, or a URL. */
 export interface SessionLauncher {
   readonly kind: "managed" | "remote";
-  open(makeClient: () => Client, signal: AbortSignal): Promise<McpSession>;
+  /** `log` keeps the server's stderr across attempts (a container's, as it runs). */
+  open(makeClient: () => Client, signal: AbortSignal, log?: ServerLog): Promise<McpSession>;
+  /** The last `tail` lines of a container's own log, from Docker (managed servers only). */
+  containerLogs?(containerId: string, tail: number): Promise<{ lines: McpLogLine[]; truncated: boolean }>;
   /** Removes whatever this server left on the host (its containers); a no-op for pass-through servers. */
   dispose(): Promise<void>;
   /** What its egress proxy let through and refused, for a server with an allow list. */
@@ -71,7 +75,18 @@ export class ManagedLauncher implements SessionLauncher {
     return { [LABELS.managed]: "true", [LABELS.node]: this.options.nodeId, [LABELS.server]: this.spec.name };
   }
 
-  async open(makeClient: () => Client, signal: AbortSignal): Promise<McpSession> {
+  /** stderr only: stdout is the MCP connection itself (every JSON-RPC message), not a log. */
+  async containerLogs(containerId: string, tail: number) {
+    const { text, truncated } = await this.options.docker.containerLogs(containerId, {
+      stream: "stderr",
+      tail,
+      maxBytes: MCP_LOG_BYTES_MAX,
+    });
+    const parsed = parseDockerLog(text, "stderr", tail);
+    return { lines: parsed.lines, truncated: truncated || parsed.truncated };
+  }
+
+  async open(makeClient: () => Client, signal: AbortSignal, log?: ServerLog): Promise<McpSession> {
     const { docker, logger } = this.options;
     // Before the pull: a refused image is never fetched, a refused mount never reaches Docker.
     if (this.options.policy) await enforcePolicy(this.spec, this.options.policy, this.options.forbiddenPaths);
@@ -102,7 +117,7 @@ export class ManagedLauncher implements SessionLauncher {
     }
     if (adoptable) {
       try {
-        const session = await this.connect(adoptable.id, makeClient, false, signal);
+        const session = await this.connect(adoptable.id, makeClient, false, signal, log);
         logger.info({ server: this.spec.name, containerId: adoptable.id }, "adopted the running MCP container");
         return session;
       } catch (error) {
@@ -114,7 +129,7 @@ export class ManagedLauncher implements SessionLauncher {
     signal.throwIfAborted();
     const id = await docker.createContainer(built.create);
     try {
-      return await this.connect(id, makeClient, true, signal);
+      return await this.connect(id, makeClient, true, signal, log);
     } catch (error) {
       await docker.removeContainer(id).catch(() => {});
       if (error instanceof RuntimeError) throw error;
@@ -134,9 +149,10 @@ export class ManagedLauncher implements SessionLauncher {
     makeClient: () => Client,
     start: boolean,
     signal: AbortSignal,
+    log: ServerLog | undefined,
   ): Promise<McpSession> {
     const stdio = await this.options.docker.attachContainer(id);
-    const transport = new ContainerStdioTransport(stdio);
+    const transport = new ContainerStdioTransport(stdio, log);
     try {
       if (start) await this.options.docker.startContainer(id);
       // The directories the container got must be the ones checked (issue 21.6): a swap between

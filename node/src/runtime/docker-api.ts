@@ -106,7 +106,18 @@ export interface DockerApi {
   listContainers(labels: Record<string, string>): Promise<ContainerSummary[]>;
   /** Resolves with the exit code once the container stops. */
   waitContainer(id: string, signal?: AbortSignal): Promise<number>;
+  /**
+   * The last `tail` lines of one stream of the container's log (`timestamps=1`), as text. At most
+   * `maxBytes` are kept, the newest; `truncated` when older bytes were dropped for it.
+   */
+  containerLogs(
+    id: string,
+    options: { stream: "stdout" | "stderr"; tail: number; maxBytes: number },
+  ): Promise<{ text: string; truncated: boolean }>;
 }
+
+/** Reading a log stops here, whatever `tail` asked for: a server that wrote one enormous line. */
+const LOG_READ_LIMIT = 64 * 1024 * 1024;
 
 /**
  * Where the Docker daemon listens: a unix socket path, `unix:///path`, or `tcp://host:port` (DOCKER_HOST
@@ -287,6 +298,45 @@ export function createDockerApi(endpoint = "/var/run/docker.sock"): DockerApi {
         signal,
       });
       return result.StatusCode;
+    },
+
+    async containerLogs(id, { stream, tail, maxBytes }) {
+      const res = await engineStream(at, {
+        method: "GET",
+        path: `/containers/${ref(id)}/logs`,
+        query: { stdout: stream === "stdout" ? 1 : 0, stderr: stream === "stderr" ? 1 : 0, tail, timestamps: 1 },
+      });
+      // Not a TTY: the log comes framed like attach; only the asked-for stream is in it.
+      const out = new PassThrough();
+      demuxStream(res, out, out);
+      res.on("end", () => out.end());
+      res.on("error", (error: Error) => out.destroy(error));
+      const kept: Buffer[] = [];
+      let size = 0;
+      let read = 0;
+      let truncated = false;
+      for await (const chunk of out) {
+        const buffer = chunk as Buffer;
+        kept.push(buffer);
+        size += buffer.length;
+        read += buffer.length;
+        while (size > maxBytes && kept.length > 1) {
+          size -= kept.shift()?.length ?? 0;
+          truncated = true;
+        }
+        if (read > LOG_READ_LIMIT) {
+          truncated = true;
+          res.destroy();
+          break;
+        }
+      }
+      let text = Buffer.concat(kept).toString("utf8");
+      if (text.length > maxBytes) {
+        // Cut at a line start, so the first line kept is a whole one.
+        text = text.slice(text.indexOf("\n", text.length - maxBytes) + 1);
+        truncated = true;
+      }
+      return { text, truncated };
     },
   };
   // A daemon that is down (no socket, refused, reset) is one clear error whatever the call was.

@@ -1,4 +1,4 @@
-import type { McpServerSpec, McpServerStatus, ToolDescriptor, ToolResult } from "@fabricore/protocol";
+import type { McpLogsResult, McpServerSpec, McpServerStatus, ToolDescriptor, ToolResult } from "@fabricore/protocol";
 import type { Logger } from "../logger.ts";
 import type { McpPolicy } from "../runtime/node-policy.ts";
 import type { ToolProgress } from "./progress-stream.ts";
@@ -61,6 +61,10 @@ export interface McpProvider extends ToolProvider {
   onStatus(listener: (servers: McpServerStatus[]) => void): () => void;
   /** Stop talking to the servers; called at shutdown. */
   close(): Promise<void>;
+  /** Stop one server and start it again under the Node's policy (`fabricore/mcp/restart`). */
+  restartServer(name: string): Promise<McpServerStatus>;
+  /** One server's recent output (`fabricore/mcp/logs`). */
+  serverLogs(name: string, tail: number): Promise<McpLogsResult>;
 }
 
 /**

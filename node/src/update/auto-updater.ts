@@ -1,5 +1,8 @@
 import { spawn } from "node:child_process";
-import { rm } from "node:fs/promises";
+import { constants } from "node:fs";
+import { access, rm } from "node:fs/promises";
+import { dirname } from "node:path";
+import type { NodeUpdateResultParams } from "@fabricore/protocol";
 import type { Logger } from "../logger.ts";
 import { downloadBuild } from "./download-build.ts";
 import { stagingPath, swapExecutable } from "./swap-executable.ts";
@@ -24,6 +27,9 @@ export interface AutoUpdaterOptions {
   /** Builds not to try again (a rolled-back one). */
   skipSha256?: Iterable<string>;
   logger: Logger;
+  /** What became of an update that did not replace this process: told to the Core
+   * (`fabricore/node/update-result`), which pauses a staged rollout on it. */
+  onOutcome?: (result: NodeUpdateResultParams) => void;
   /** Closes the connection and MCP servers before the exec. */
   stopNode: () => Promise<void>;
   /** Replaces this process (same pid) with the file; tests pass their own. */
@@ -43,6 +49,7 @@ export class AutoUpdater {
   readonly #options: AutoUpdaterOptions;
   readonly #skip: Set<string>;
   #busy = false;
+  #saidReadOnly = false;
 
   constructor(options: AutoUpdaterOptions) {
     this.#options = options;
@@ -57,6 +64,27 @@ export class AutoUpdater {
     this.#busy = true;
     const staged = stagingPath(o.executable);
     try {
+      // Not worth downloading 100 MB to learn it: a plain install.sh keeps /usr/local/bin read-only.
+      const dir = dirname(o.executable);
+      const writable = await access(dir, constants.W_OK).then(
+        () => true,
+        () => false,
+      );
+      if (!writable) {
+        if (!this.#saidReadOnly) {
+          o.logger.error(
+            { to: advertised, dir },
+            "cannot update: the Node's executable is in a directory it may not write; install it with " +
+              "install.sh --auto-update (the executable then lives in its state directory); this version keeps running",
+          );
+        }
+        this.#saidReadOnly = true;
+        this.#report("failed", advertised, {
+          code: "read_only",
+          reason: `the Node's executable is in ${dir}, which it may not write (install it with install.sh --auto-update)`,
+        });
+        return;
+      }
       const url = new URL(o.coreUrl);
       url.pathname = `${url.pathname.replace(/\/+$/, "")}/api/nodes/binary/${o.platform}`;
       o.logger.info({ from: o.currentVersion, to: advertised, url: url.toString() }, "downloading the Node update");
@@ -64,6 +92,12 @@ export class AutoUpdater {
       if (this.#skip.has(build.sha256)) {
         o.logger.debug({ sha256: build.sha256 }, "this build was refused or rolled back before; not trying it again");
         await rm(staged, { force: true });
+        // Said again so a rollout waiting for this Node hears now, not at its deadline.
+        this.#report("refused", advertised, {
+          code: "not_retried",
+          reason: "this build was refused or rolled back on this Node before; it is not tried again",
+          sha256: build.sha256,
+        });
         return;
       }
       try {
@@ -76,6 +110,7 @@ export class AutoUpdater {
           { code: error.code, to: advertised, sha256: build.sha256, err: error.message },
           "refusing the Node update; this version keeps running",
         );
+        this.#report("refused", advertised, { code: error.code, reason: error.message, sha256: build.sha256 });
         return;
       }
       const { previous } = await swapExecutable(o.executable, staged);
@@ -108,9 +143,26 @@ export class AutoUpdater {
         { to: advertised, err: (error as Error).message },
         "the Node update failed; this version keeps running",
       );
+      this.#report("failed", advertised, { code: "update_failed", reason: (error as Error).message });
     } finally {
       this.#busy = false;
     }
+  }
+
+  #report(
+    outcome: NodeUpdateResultParams["outcome"],
+    to: string,
+    detail: { code: string; reason: string; sha256?: string },
+  ): void {
+    const reason = detail.reason.slice(0, 1024);
+    this.#options.onOutcome?.({
+      outcome,
+      from: this.#options.currentVersion,
+      to: to.slice(0, 64),
+      ...detail,
+      reason,
+      at: new Date().toISOString(),
+    });
   }
 }
 

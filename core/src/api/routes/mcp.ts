@@ -1,3 +1,4 @@
+import { MCP_LOG_LINES_MAX } from "@fabricore/protocol";
 import type { FastifyInstance } from "fastify";
 import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
@@ -26,6 +27,33 @@ export async function mcpRoutes(app: FastifyInstance, ctx: CoreContext): Promise
 
   r.get("/api/nodes/:id/mcp", { schema: { params: IdParams }, config: { role: "viewer" } }, async (request) =>
     ctx.mcp.list(request.params.id),
+  );
+
+  const ServerParams = IdParams.extend({ name: z.string().min(1).max(100) });
+
+  r.post(
+    "/api/nodes/:id/mcp/:name/restart",
+    { schema: { params: ServerParams }, config: { role: "admin" } },
+    async (request) => {
+      const { id, name } = request.params;
+      const server = await ctx.mcp.restart(id, name);
+      await ctx.audit.recordBy(actorOf(request), "mcp.restart", `${id}/${name}`, { state: server.state });
+      return server;
+    },
+  );
+
+  r.get(
+    "/api/nodes/:id/mcp/:name/logs",
+    {
+      schema: {
+        params: ServerParams,
+        querystring: z.object({
+          tail: z.coerce.number().int().min(1).max(MCP_LOG_LINES_MAX).default(200),
+        }),
+      },
+      config: { role: "operator" },
+    },
+    async (request) => ctx.mcp.logs(request.params.id, request.params.name, request.query.tail),
   );
 
   r.delete(
