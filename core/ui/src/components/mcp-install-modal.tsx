@@ -5,8 +5,8 @@ import { useInstallMcp } from "../api/mcp.ts";
 import type { McpPresetDetails } from "../api/mcp-ops.ts";
 import { useSecrets } from "../api/secrets.ts";
 import type { FleetNode, McpMountInput, McpPreset, McpSettingValue } from "../api/types.ts";
-import { DangerIconButton } from "./danger-action.tsx";
 import { installProblems } from "../lib/mcp-install-hints.ts";
+import { DangerIconButton } from "./danger-action.tsx";
 import { McpNodePolicy, policyOf } from "./mcp-node-policy.tsx";
 import { ErrorAlert } from "./query-state.tsx";
 
