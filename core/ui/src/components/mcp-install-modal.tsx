@@ -116,7 +116,7 @@ export function McpInstallModal({
   const [url, setUrl] = useState("");
   const [mounts, setMounts] = useState<McpMountInput[]>([]);
   const [settings, setSettings] = useState<Record<string, string>>({});
-  /** Set by a submit with required settings missing: from then on each shows its error. */
+  /** Set by a submit with required settings missing: from then on each shows its error (asterisked until then). */
   const [tried, setTried] = useState(false);
 
   const preset: McpPresetDetails | null = target?.kind === "preset" ? target.preset : null;
@@ -152,7 +152,8 @@ export function McpInstallModal({
   const submit = (event: FormEvent) => {
     event.preventDefault();
     if (!target || !nodeId) return;
-    if (missing.length > 0) {
+    // Nothing the Node would refuse is sent: each reason is already shown where it applies.
+    if (missing.length > 0 || problems.length > 0) {
       setTried(true);
       return;
     }
@@ -274,11 +275,21 @@ export function McpInstallModal({
             ),
           )}
           {install.error ? <ErrorAlert error={install.error} title="The Core refused this server" /> : null}
+          {tried && (missing.length > 0 || problems.length > 0) ? (
+            <Text size="sm" c="red" role="alert">
+              Not installed:{" "}
+              {[
+                ...missing.map((name) => `${name} is required`),
+                ...problems.map((p) => p.message.replace(/\.$/, "")),
+              ].join("; ")}
+              .
+            </Text>
+          ) : null}
           <Group justify="flex-end">
             <Button variant="default" onClick={onClose}>
               Cancel
             </Button>
-            <Button type="submit" loading={install.isPending} disabled={!nodeId || !name.trim() || problems.length > 0}>
+            <Button type="submit" loading={install.isPending} disabled={!nodeId || !name.trim()}>
               {target?.kind === "url" ? "Register" : "Install"}
             </Button>
           </Group>
