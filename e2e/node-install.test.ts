@@ -11,7 +11,7 @@
  */
 import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { createReadStream, existsSync, readFileSync, rmSync, statSync } from "node:fs";
+import { createReadStream, existsSync, lstatSync, readFileSync, readlinkSync, rmSync, statSync } from "node:fs";
 import { request as httpRequest, createServer as httpServer, type IncomingMessage, type Server } from "node:http";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -50,23 +50,6 @@ const sha256File = (path: string) =>
       .on("end", () => resolve(hash.digest("hex")));
   });
 
-/** Runs `script` in the root (inside the namespace) to its end. */
-function runIn(root: InstallRoot, script: string, timeoutMs = 120_000) {
-  const [command, args] = root.command(NS, script);
-  const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-  const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
-  return new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) =>
-    child.on("close", (status) => {
-      clearTimeout(timer);
-      resolve({ status, stdout, stderr });
-    }),
-  );
-}
-
 /** An HTTP proxy to the Core that flips one byte of every Node executable it passes on, as a
  * compromised mirror or cache would; everything else (install.sh included) passes unchanged. */
 function tamperingProxy(core: CoreHandle, socketPath: string): Promise<Server> {
@@ -95,10 +78,7 @@ function tamperingProxy(core: CoreHandle, socketPath: string): Promise<Server> {
 
 /** The unit's ExecStart and the token file, as systemd would combine them. */
 function handStart(root: InstallRoot): string {
-  const unit = readFileSync(root.path("etc/systemd/system/fabricore-node.service"), "utf8");
-  const exec = /^ExecStart=(.+)$/m.exec(unit)?.[1];
-  if (!exec) throw new Error(`no ExecStart in\n${unit}`);
-  return `set -a; . /etc/fabricore/node.env; set +a; exec ${exec}`;
+  return `set -a; . /etc/fabricore/node.env; set +a; exec ${root.execStart()}`;
 }
 
 describe.skipIf(!available && !required)("install.sh in a bare root (issue 18)", () => {
@@ -157,7 +137,7 @@ describe.skipIf(!available && !required)("install.sh in a bare root (issue 18)",
     roots.push(root);
     const enrolled = await api.ok("POST", "/api/nodes", { name: "installed-busybox", labels: { via: "install-sh" } });
     const url = `http://127.0.0.1:${core.port}`;
-    const res = await runIn(root, `wget -q -O - ${url}/install.sh | sh -s -- --token ${enrolled.token} --no-start`);
+    const res = await root.run(NS, `wget -q -O - ${url}/install.sh | sh -s -- --token ${enrolled.token} --no-start`);
     expect(res.status, res.stderr).toBe(0);
     expect(res.stderr).toContain("systemd is not running here");
 
@@ -180,24 +160,50 @@ describe.skipIf(!available && !required)("install.sh in a bare root (issue 18)",
     expect(online.tools.map((t: { name: string }) => t.name)).toContain("system_stats");
     await node.stop();
 
-    // systemd-analyze verify resolves the unit's dependencies (sysinit.target, …) in the root it
-    // checks: systemd's own units are copied in for that, after the bare root has done its part.
-    execFileSync("mkdir", ["-p", root.path("usr/lib/systemd")]);
-    execFileSync("cp", ["-a", "/usr/lib/systemd/system", root.path("usr/lib/systemd/")]);
-    const unitPath = root.path("etc/systemd/system/fabricore-node.service");
-    const verify = spawnSync(
-      "systemd-analyze",
-      ["verify", `--root=${root.dir}`, "/etc/systemd/system/fabricore-node.service"],
-      {
-        encoding: "utf8",
-      },
+    const analysis = root.analyzeUnit();
+    expect(analysis.verify.status, `${analysis.verify.stdout}${analysis.verify.stderr}`).toBe(0);
+    expect(analysis.verify.stderr.trim(), "systemd-analyze verify has no complaints").toBe("");
+    const { exposure } = analysis;
+    console.log(
+      `systemd-analyze security: ${exposure ? `${exposure.score} ${exposure.label}` : analysis.securityOutput}`,
     );
-    expect(verify.status, `${verify.stdout}${verify.stderr}`).toBe(0);
-    expect(verify.stderr.trim(), "systemd-analyze verify has no complaints").toBe("");
-    const security = spawnSync("systemd-analyze", ["security", "--offline=yes", unitPath], { encoding: "utf8" });
-    const exposure = /Overall exposure level for .*: ([\d.]+) (\S+)/.exec(security.stdout);
-    console.log(`systemd-analyze security: ${exposure ? `${exposure[1]} ${exposure[2]}` : security.stderr.trim()}`);
-    if (exposure) expect(Number(exposure[1])).toBeLessThan(4);
+    if (exposure) expect(exposure.score).toBeLessThan(4);
+  }, 180_000);
+
+  it("busybox sh + wget --auto-update: the executable in the state directory behind the symlink; the unit verifies and scores as well", async () => {
+    const root = new InstallRoot("busybox").build(nodeBinary);
+    roots.push(root);
+    const enrolled = await api.ok("POST", "/api/nodes", { name: "installed-auto-update" });
+    const url = `http://127.0.0.1:${core.port}`;
+    const res = await root.run(
+      NS,
+      `wget -q -O - ${url}/install.sh | sh -s -- --token ${enrolled.token} --auto-update --no-start`,
+    );
+    expect(res.status, res.stderr).toBe(0);
+    const link = root.path("usr/local/bin/fabricore-node");
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
+    expect(readlinkSync(link)).toBe("/var/lib/fabricore-node/bin/fabricore-node");
+    expect(await sha256File(root.path("var/lib/fabricore-node/bin/fabricore-node"))).toBe(await sha256File(nodeBinary));
+    expect(root.execStart()).toBe(
+      `/usr/local/bin/fabricore-node --core ${url} --data-dir /var/lib/fabricore-node --auto-update`,
+    );
+    const analysis = root.analyzeUnit();
+    expect(analysis.verify.status, `${analysis.verify.stdout}${analysis.verify.stderr}`).toBe(0);
+    expect(analysis.verify.stderr.trim(), "systemd-analyze verify has no complaints").toBe("");
+    const { exposure } = analysis;
+    console.log(
+      `systemd-analyze security (--auto-update): ${exposure ? `${exposure.score} ${exposure.label}` : analysis.securityOutput}`,
+    );
+    if (exposure) expect(exposure.score).toBeLessThan(4);
+    // Started by hand from the unit through the symlink: it runs and enrolls.
+    const node = new Proc(
+      spawn(...root.command(NS, handStart(root)), { stdio: ["ignore", "pipe", "pipe"] }) as ChildProcess,
+    );
+    procs.push(node);
+    await api.waitNodeOnline(enrolled.id, 30_000).catch((error: unknown) => {
+      throw new Error(`${String(error)}\nNode output:\n${node.output}`);
+    });
+    await node.stop();
   }, 180_000);
 
   it("dash + curl through a proxy that alters the executable: refused, nothing installed", async () => {
@@ -205,7 +211,7 @@ describe.skipIf(!available && !required)("install.sh in a bare root (issue 18)",
     roots.push(root);
     const enrolled = await api.ok("POST", "/api/nodes", { name: "installed-tampered" });
     const url = `http://127.0.0.1:${TAMPER_PORT}`;
-    const res = await runIn(root, `curl -fsSL ${url}/install.sh | sh -s -- --token ${enrolled.token} --no-start`);
+    const res = await root.run(NS, `curl -fsSL ${url}/install.sh | sh -s -- --token ${enrolled.token} --no-start`);
     expect(res.status).toBe(1);
     expect(res.stderr).toMatch(/the download's SHA-256 is [0-9a-f]{64}, the Core says [0-9a-f]{64}: refusing it/);
     expect(res.stderr).toContain("nothing was installed");
@@ -255,14 +261,14 @@ describe.skipIf(!available && !required)("install.sh in a bare root (issue 18)",
 
     const url = `http://127.0.0.1:${core.port}`;
     const line = `curl -fsSL ${url}/install.sh | sh -s -- --token ${enrolled.token} --read-root /tmp --allow-exec --no-start`;
-    const first = await runIn(root, line);
+    const first = await root.run(NS, line);
     expect(first.status, first.stderr).toBe(0);
     expect(await sha256File(root.path("usr/local/bin/fabricore-node"))).toBe(await sha256File(nodeBinary));
     const unit = readFileSync(root.path("etc/systemd/system/fabricore-node.service"), "utf8");
     expect(unit).toContain(`--core ${url} --data-dir /var/lib/fabricore-node --read-root /tmp --allow-exec\n`);
     expect(unit).toContain("ReadOnlyPaths=/tmp\n");
 
-    const again = await runIn(root, line);
+    const again = await root.run(NS, line);
     expect(again.status, again.stderr).toBe(0);
     expect(again.stderr).toContain("is already version");
     expect(readFileSync(root.path("etc/systemd/system/fabricore-node.service"), "utf8")).toBe(unit);

@@ -16,7 +16,7 @@ import { rootsContaining } from "./tools/read-file.ts";
 import { CpuSampler, collectHeartbeatStats } from "./tools/system-stats.ts";
 import type { McpFactoryOptions, McpProvider } from "./tools/tool-provider.ts";
 import { prepareSelfUpdate, type SelfUpdate } from "./update/self-update.ts";
-import { runUpdateWatchdog, WATCHDOG_COMMAND } from "./update/update-watchdog.ts";
+import { WATCHDOG_COMMAND, watchdogCommand } from "./update/update-watchdog.ts";
 
 /** Set at build time (`bun build --define FABRICORE_NODE_BUILD_VERSION='"1.2.3"'`, make build-node with
  * FABRICORE_NODE_BUILD_VERSION=…) to build another version from the same sources; else package.json's. */
@@ -229,7 +229,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
   }
   // The previous version watching a new one it exec'd (node/src/update/update-watchdog.ts).
   if (argv[0] === WATCHDOG_COMMAND) {
-    await runUpdateWatchdog(argv[1] ?? "", argv[2] ?? "");
+    await watchdogCommand(argv.slice(1));
     return;
   }
   let command: ReturnType<typeof loadNodeSettings>;

@@ -5,8 +5,11 @@
 #
 # Downloads the Node for this host's platform from the Core, checks its SHA-256 against the digest
 # the Core wrote into this script (a mismatch installs nothing), installs /usr/local/bin/fabricore-node
-# and a sandboxed systemd unit, and starts it. Run it again to upgrade in place. POSIX sh: dash and
-# busybox ash; needs curl or wget, and sha256sum (coreutils or busybox), shasum or openssl.
+# and a sandboxed systemd unit, and starts it. Run it again to upgrade in place. With --auto-update
+# the executable lives in the service's own state directory (/var/lib/fabricore-node/bin/, the one
+# place the unit may write) and /usr/local/bin/fabricore-node is a symlink to it, so the Node can
+# replace it with a build the Core signed. POSIX sh: dash and busybox ash; needs curl or wget, and
+# sha256sum (coreutils or busybox), shasum or openssl.
 set -eu
 
 # ---- written by the Core when it served this script ----
@@ -28,12 +31,16 @@ Usage: curl -fsSL $CORE_URL/install.sh | sudo sh -s -- [options]
   --read-root DIR     read_file may read below DIR (repeatable); the unit makes DIR read-only
   --allow-exec        offer exec_command (one program with its arguments, no shell)
   --docker            the Node may run MCP servers in Docker: its service joins the docker group
+  --auto-update       the Node updates itself to each version the Core serves (checked against the
+                      Core's release key): the executable goes to /var/lib/fabricore-node/bin/,
+                      which the service may write, and /usr/local/bin/fabricore-node links to it
   --core URL          the Core as this host reaches it (default $CORE_URL)
   --binary-url URL    download the executable from here (a mirror) instead of the Core; the
                       digest is still the Core's
   --no-start          install and enable, but do not start the service
-  --uninstall         stop and remove the service, the executable and the token file (the
-                      Node's key in /var/lib/fabricore-node stays; add --purge to remove it too)
+  --uninstall         stop and remove the service, the executable (and its self-update copies)
+                      and the token file (the Node's key in /var/lib/fabricore-node stays; add
+                      --purge to remove it too)
   --root DIR          install below DIR (an image being built); systemctl is not called
   --help              this text
 EOF
@@ -49,6 +56,7 @@ TOKEN=''
 READ_ROOTS=''
 ALLOW_EXEC=0
 DOCKER=0
+AUTO_UPDATE=0
 NO_START=0
 UNINSTALL=0
 PURGE=0
@@ -77,6 +85,7 @@ while [ "$#" -gt 0 ]; do
   --read-root=*) READ_ROOTS="$READ_ROOTS ${1#*=}"; shift ;;
   --allow-exec) ALLOW_EXEC=1; shift ;;
   --docker) DOCKER=1; shift ;;
+  --auto-update) AUTO_UPDATE=1; shift ;;
   --core) need_value "$@"; CORE_URL=$2; CORE_INSECURE=''; shift 2 ;;
   --core=*) CORE_URL=${1#*=}; CORE_INSECURE=''; shift ;;
   --binary-url) need_value "$@"; BINARY_URL=$2; shift 2 ;;
@@ -94,10 +103,13 @@ while [ "$#" -gt 0 ]; do
 done
 
 BIN="$ROOT/usr/local/bin/fabricore-node"
+DATA_DIR=/var/lib/fabricore-node
+# --auto-update: the executable the Node may replace, in the unit's state directory (its only
+# writable place); $BIN is a symlink to it. Absolute as the installed system sees it (not $ROOT).
+SELF_DIR=$DATA_DIR/bin
 UNIT="$ROOT/etc/systemd/system/fabricore-node.service"
 ENV_DIR="$ROOT/etc/fabricore"
 ENV_FILE="$ENV_DIR/node.env"
-DATA_DIR=/var/lib/fabricore-node
 
 if [ -z "$ROOT" ] && [ "$(id -u)" != 0 ]; then
   die "run as root: curl -fsSL $CORE_URL/install.sh | sudo sh -s -- ..."
@@ -117,6 +129,8 @@ if [ "$UNINSTALL" = 1 ]; then
     systemctl disable --now fabricore-node.service >/dev/null 2>&1 || true
   fi
   rm -f "$UNIT" "$BIN" "$ENV_FILE"
+  # The self-updating executable, the previous one it keeps and a download in progress.
+  rm -rf "$ROOT$SELF_DIR" "$ROOT$DATA_DIR/update.json"
   rmdir "$ENV_DIR" 2>/dev/null || true
   if have_systemd; then systemctl daemon-reload; fi
   if [ "$PURGE" = 1 ]; then
@@ -200,8 +214,17 @@ mkdir -m 0700 "$WORK" || die "cannot make $WORK"
 trap 'rm -rf "$WORK"' EXIT
 trap 'exit 130' INT TERM
 
-if [ -f "$BIN" ] && [ "$(digest "$BIN")" = "$EXPECTED" ]; then
-  say "$BIN is already version $NODE_VERSION ($PLATFORM, sha256 $EXPECTED)"
+# Where the executable goes: /usr/local/bin itself, or (--auto-update) the state directory, which
+# the unit lets the service write, with /usr/local/bin/fabricore-node a symlink to it.
+if [ "$AUTO_UPDATE" = 1 ]; then TARGET=$ROOT$SELF_DIR/fabricore-node; else TARGET=$BIN; fi
+
+# "uid:gid" of a file (ls -n: POSIX, busybox has it; stat's options differ between them). The
+# names are this script's own fixed paths, so ls's output is not ambiguous here.
+# shellcheck disable=SC2012
+owner_of() { ls -ldn "$1" | { read -r _ _ uid gid _ && printf '%s:%s' "$uid" "$gid"; }; }
+
+if [ ! -L "$TARGET" ] && [ -f "$TARGET" ] && [ "$(digest "$TARGET")" = "$EXPECTED" ]; then
+  say "$TARGET is already version $NODE_VERSION ($PLATFORM, sha256 $EXPECTED)"
   UPDATED=0
 else
   URL=${BINARY_URL:-$CORE_URL/api/nodes/binary/$PLATFORM}
@@ -215,14 +238,38 @@ else
   if [ -z "$ROOT" ]; then
     "$WORK/fabricore-node" --version >/dev/null 2>&1 || die "the downloaded Node does not run on this host; nothing was installed"
   fi
-  mkdir -p "${BIN%/*}"
+  if [ "$AUTO_UPDATE" = 1 ]; then
+    # The unit's StateDirectory, made as systemd would (0700); systemd moves a plain directory into
+    # /var/lib/private/ for DynamicUser at the first start and gives it (all of it) to the service.
+    mkdir -p "$ROOT/var/lib"
+    [ -e "$ROOT$DATA_DIR" ] || mkdir -m 0700 "$ROOT$DATA_DIR"
+    [ -d "$ROOT$SELF_DIR" ] || mkdir -m 0700 "$ROOT$SELF_DIR"
+  fi
+  mkdir -p "${TARGET%/*}"
   # Copied beside the target first, then renamed over it: a running Node keeps its old file, and
-  # nobody ever sees a half-written executable at $BIN.
-  cp "$WORK/fabricore-node" "$BIN.new.$$"
-  chmod 0755 "$BIN.new.$$"
-  mv -f "$BIN.new.$$" "$BIN"
-  say "installed $BIN (sha256 $EXPECTED)"
+  # nobody ever sees a half-written executable at $TARGET.
+  cp "$WORK/fabricore-node" "$TARGET.new.$$"
+  chmod 0755 "$TARGET.new.$$"
+  if [ "$AUTO_UPDATE" = 1 ]; then
+    # Owned like its directory (the service's user, once systemd started it): the Node keeps the
+    # running file as a hard link when it updates, which the kernel refuses for another user's file.
+    OWNER=$(owner_of "$ROOT$SELF_DIR")
+    [ "$OWNER" = "$(owner_of "$TARGET.new.$$")" ] || chown "$OWNER" "$TARGET.new.$$"
+  fi
+  mv -f "$TARGET.new.$$" "$TARGET"
+  say "installed $TARGET (sha256 $EXPECTED)"
   UPDATED=1
+fi
+mkdir -p "${BIN%/*}"
+if [ "$AUTO_UPDATE" = 1 ]; then
+  # Made beside it and renamed over whatever $BIN was (a plain file from an install without
+  # --auto-update, or this same link): there is always a fabricore-node to run.
+  ln -s "$SELF_DIR/fabricore-node" "$BIN.new.$$"
+  mv -f "$BIN.new.$$" "$BIN"
+  say "linked $BIN -> $SELF_DIR/fabricore-node (the Node replaces that file when it updates itself)"
+elif [ -d "$ROOT$SELF_DIR" ]; then
+  # An install with --auto-update before: its self-updating copies go with it.
+  rm -rf "$ROOT$SELF_DIR" "$ROOT$DATA_DIR/update.json"
 fi
 
 # ---- the token: a root-only file, not the unit (unit files are world-readable) ----
@@ -243,6 +290,7 @@ for dir in $READ_ROOTS; do
   case $dir in /home | /home/* | /root | /root/* | /run/user | /run/user/*) PROTECT_HOME=read-only ;; esac
 done
 [ "$ALLOW_EXEC" = 1 ] && EXEC="$EXEC --allow-exec"
+[ "$AUTO_UPDATE" = 1 ] && EXEC="$EXEC --auto-update"
 [ "$CORE_INSECURE" = 1 ] && EXEC="$EXEC --insecure"
 
 mkdir -p "${UNIT%/*}"
@@ -266,6 +314,13 @@ DynamicUser=yes
 StateDirectory=fabricore-node
 StateDirectoryMode=0700
 ReadWritePaths=$DATA_DIR
+EOF
+  if [ "$AUTO_UPDATE" = 1 ]; then
+    printf '%s\n' "# --auto-update: /usr/local/bin/fabricore-node links to $SELF_DIR/fabricore-node, in the" \
+      "# state directory (the only place this service may write); the Node replaces that file with" \
+      "# builds signed by the Core's release key."
+  fi
+  cat <<EOF
 UMask=0077
 ProtectSystem=strict
 ProtectHome=$PROTECT_HOME

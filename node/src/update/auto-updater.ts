@@ -1,5 +1,7 @@
 import { spawn } from "node:child_process";
-import { rm } from "node:fs/promises";
+import { constants } from "node:fs";
+import { access, rm } from "node:fs/promises";
+import { dirname } from "node:path";
 import type { Logger } from "../logger.ts";
 import { downloadBuild } from "./download-build.ts";
 import { stagingPath, swapExecutable } from "./swap-executable.ts";
@@ -43,6 +45,7 @@ export class AutoUpdater {
   readonly #options: AutoUpdaterOptions;
   readonly #skip: Set<string>;
   #busy = false;
+  #saidReadOnly = false;
 
   constructor(options: AutoUpdaterOptions) {
     this.#options = options;
@@ -57,6 +60,23 @@ export class AutoUpdater {
     this.#busy = true;
     const staged = stagingPath(o.executable);
     try {
+      // Not worth downloading 100 MB to learn it: a plain install.sh keeps /usr/local/bin read-only.
+      const dir = dirname(o.executable);
+      const writable = await access(dir, constants.W_OK).then(
+        () => true,
+        () => false,
+      );
+      if (!writable) {
+        if (!this.#saidReadOnly) {
+          o.logger.error(
+            { to: advertised, dir },
+            "cannot update: the Node's executable is in a directory it may not write; install it with " +
+              "install.sh --auto-update (the executable then lives in its state directory); this version keeps running",
+          );
+        }
+        this.#saidReadOnly = true;
+        return;
+      }
       const url = new URL(o.coreUrl);
       url.pathname = `${url.pathname.replace(/\/+$/, "")}/api/nodes/binary/${o.platform}`;
       o.logger.info({ from: o.currentVersion, to: advertised, url: url.toString() }, "downloading the Node update");

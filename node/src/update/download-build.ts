@@ -86,7 +86,8 @@ export function downloadBuild(
               signature: header(NODE_UPDATE_SIGNATURE_HEADER),
             }),
           (error: unknown) => {
-            void rm(path, { force: true });
+            // Best effort: a failed clean-up must not turn into an unhandled rejection (the Node would die).
+            rm(path, { force: true }).catch(() => {});
             reject(error instanceof Error ? error : new DownloadError(String(error)));
           },
         );

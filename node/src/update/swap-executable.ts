@@ -1,4 +1,4 @@
-import { chmod, link, rename, rm, stat } from "node:fs/promises";
+import { chmod, copyFile, link, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 
 /** Where a download waits beside the executable: the same directory, so rename() is atomic. */
@@ -16,7 +16,16 @@ export async function swapExecutable(executable: string, staged: string): Promis
   const mode = (await stat(executable)).mode & 0o777;
   await chmod(staged, mode);
   await rm(previous, { force: true });
-  await link(executable, previous);
+  try {
+    await link(executable, previous);
+  } catch (error) {
+    // fs.protected_hardlinks: no hard link to another user's file, e.g. one that root's install.sh
+    // wrote into the Node's own directory. A copy keeps the same bytes (and a rename below still
+    // leaves the running file's inode alone).
+    if ((error as NodeJS.ErrnoException).code !== "EPERM") throw error;
+    await copyFile(executable, previous);
+    await chmod(previous, mode);
+  }
   await rename(staged, executable);
   return { previous };
 }

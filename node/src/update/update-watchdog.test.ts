@@ -48,6 +48,53 @@ describe("runUpdateWatchdog", () => {
     expect(await runUpdateWatchdog(file, "u1", { ...quiet, isAlive: () => true })).toBe("rolledBack");
   });
 
+  it("told to stop (the unit's SIGTERM) as the new version dies: still restores the previous file", async () => {
+    const { file, marker } = setup();
+    await writeMarker(file, marker);
+    const stopping = new AbortController();
+    let alive = true;
+    const watch = runUpdateWatchdog(file, "u1", {
+      ...quiet,
+      pollMs: 1_000,
+      stopping: stopping.signal,
+      isAlive: () => alive,
+      restart: () => {
+        throw new Error("not under systemd's stop");
+      },
+    });
+    // systemd signals the control group; the new version exits a moment later.
+    stopping.abort();
+    setTimeout(() => (alive = false), 100);
+    const saved = process.env.INVOCATION_ID;
+    process.env.INVOCATION_ID = "unit";
+    try {
+      expect(await watch).toBe("restored");
+    } finally {
+      if (saved === undefined) delete process.env.INVOCATION_ID;
+      else process.env.INVOCATION_ID = saved;
+    }
+    expect(readFileSync(marker.executable, "utf8")).toBe("old");
+    expect(await readMarker(file)).toMatchObject({ state: "rolledBack" });
+  });
+
+  it("told to stop while the new version keeps running: ends after the grace, touching nothing", async () => {
+    const { file, marker } = setup();
+    await writeMarker(file, marker);
+    const stopping = new AbortController();
+    stopping.abort();
+    const started = Date.now();
+    const outcome = await runUpdateWatchdog(file, "u1", {
+      ...quiet,
+      stopping: stopping.signal,
+      stopGraceMs: 200,
+      isAlive: () => true,
+    });
+    expect(outcome).toBe("stopped");
+    expect(Date.now() - started).toBeGreaterThanOrEqual(200);
+    expect(readFileSync(marker.executable, "utf8")).toBe("new");
+    expect(await readMarker(file)).toMatchObject({ state: "pending" });
+  });
+
   it("ignores the marker of another update", async () => {
     const { file, marker } = setup();
     await writeMarker(file, { ...marker, id: "u2" });

@@ -14,6 +14,12 @@ export interface WatchdogOptions {
   /** Starts the restored previous version (default: detached, same argv and environment). */
   restart?: (executable: string, argv: string[]) => void;
   log?: (message: string) => void;
+  /** Aborted when this process is told to stop (SIGTERM): under systemd the unit's stop signal
+   * reaches the whole control group, this watchdog too, the moment the new version dies. The watch
+   * goes on for `stopGraceMs` more, long enough to see the pid gone and restore the previous file
+   * before systemd starts the unit again. */
+  stopping?: AbortSignal;
+  stopGraceMs?: number;
 }
 
 /**
@@ -29,9 +35,15 @@ export async function runUpdateWatchdog(
   markerFile: string,
   id: string,
   options: WatchdogOptions = {},
-): Promise<"confirmed" | "rolledBack" | "restored"> {
+): Promise<"confirmed" | "rolledBack" | "restored" | "stopped"> {
   const isAlive = options.isAlive ?? processAlive;
   const log = options.log ?? ((message) => process.stderr.write(`fabricore-node update watchdog: ${message}\n`));
+  let stopBy: number | undefined;
+  const onStop = () => {
+    stopBy = Date.now() + (options.stopGraceMs ?? 5_000);
+  };
+  if (options.stopping?.aborted) onStop();
+  else options.stopping?.addEventListener("abort", onStop, { once: true });
   for (;;) {
     const marker = await readMarker(markerFile);
     if (marker?.id !== id) return "confirmed";
@@ -52,7 +64,26 @@ export async function runUpdateWatchdog(
       }
       return "restored";
     }
-    await sleep(options.pollMs ?? 250);
+    if (stopBy !== undefined && Date.now() > stopBy) {
+      log(`told to stop while version ${marker.to} still runs on probation; leaving it to its own deadline`);
+      return "stopped";
+    }
+    await sleep(stopBy === undefined ? (options.pollMs ?? 250) : Math.min(options.pollMs ?? 250, 50));
+  }
+}
+
+/** `fabricore-node __update-watchdog <update.json> <id>` (main.ts): the watch, with SIGTERM/SIGINT
+ * meaning "the unit is stopping" (finish what is due, then end) rather than "die now". */
+export async function watchdogCommand(args: readonly string[]): Promise<void> {
+  const stopping = new AbortController();
+  const stop = () => stopping.abort();
+  process.on("SIGTERM", stop);
+  process.on("SIGINT", stop);
+  try {
+    await runUpdateWatchdog(args[0] ?? "", args[1] ?? "", { stopping: stopping.signal });
+  } finally {
+    process.off("SIGTERM", stop);
+    process.off("SIGINT", stop);
   }
 }
 

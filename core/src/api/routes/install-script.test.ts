@@ -1,10 +1,13 @@
 import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import {
+  chownSync,
   existsSync,
+  lstatSync,
   mkdirSync,
   mkdtempSync,
   readFileSync,
+  readlinkSync,
   rmSync,
   statSync,
   symlinkSync,
@@ -94,6 +97,8 @@ function busyboxPath(): string {
     "uname",
     "id",
     "ls",
+    "chown",
+    "ln",
   ])
     symlinkSync(BUSYBOX, join(dir, applet));
   return dir;
@@ -206,6 +211,84 @@ describe("install.sh run for real (below --root)", () => {
       expect(existsSync(env)).toBe(false);
       expect(existsSync(join(root, "etc/systemd/system/fabricore-node.service"))).toBe(false);
       rmSync(root, { recursive: true, force: true });
+    });
+  }
+
+  for (const shell of ["dash", "busybox"] as const) {
+    it(`${shell} --auto-update: the executable in the state directory behind a symlink; switching back and --uninstall remove it`, async () => {
+      const root = mkdtempSync(join(tmpdir(), `fabricore-root-auto-${shell}-`));
+      const path = shell === "dash" ? process.env.PATH! : busyboxPath();
+      const unitFile = join(root, "etc/systemd/system/fabricore-node.service");
+      const link = join(root, "usr/local/bin/fabricore-node");
+      const selfBin = join(root, "var/lib/fabricore-node/bin/fabricore-node");
+      try {
+        // A plain install first: --auto-update later turns it into the self-updating layout.
+        const plain = await install(shell, ["--root", root, "--token", "fcn_auto", "--no-start"], path);
+        expect(plain.status, plain.stderr).toBe(0);
+        expect(lstatSync(link).isFile()).toBe(true);
+
+        const first = await install(shell, ["--root", root, "--auto-update", "--no-start"], path);
+        expect(first.status, first.stderr).toBe(0);
+        expect(lstatSync(link).isSymbolicLink()).toBe(true);
+        // As the installed system sees it (not below --root).
+        expect(readlinkSync(link)).toBe("/var/lib/fabricore-node/bin/fabricore-node");
+        expect(sha256(readFileSync(selfBin))).toBe(sha256(executable));
+        expect(statSync(selfBin).mode & 0o777).toBe(0o755);
+        expect(statSync(join(root, "var/lib/fabricore-node")).mode & 0o777).toBe(0o700);
+        const unit = readFileSync(unitFile, "utf8");
+        expect(unit).toContain(
+          `ExecStart=/usr/local/bin/fabricore-node --core ${coreUrl} --data-dir /var/lib/fabricore-node --auto-update\n`,
+        );
+        // No more writable paths than without it: the executable is inside the state directory.
+        expect(unit.match(/^ReadWritePaths=.*$/gm)).toEqual(["ReadWritePaths=/var/lib/fabricore-node"]);
+        expect(unit).toContain("ProtectSystem=strict\n");
+
+        // The service's user owns its directory (systemd chowns it at start): a re-install's file
+        // goes to that user too, so the Node can keep it as a hard link when it updates.
+        const uid = 4242;
+        for (const p of [
+          "var/lib/fabricore-node",
+          "var/lib/fabricore-node/bin",
+          "var/lib/fabricore-node/bin/fabricore-node",
+        ])
+          chownSync(join(root, p), uid, uid);
+        writeFileSync(selfBin, "an older Node");
+        const again = await install(shell, ["--root", root, "--auto-update", "--no-start"], path);
+        expect(again.status, again.stderr).toBe(0);
+        expect(again.stderr).toContain("downloading the Node");
+        expect(sha256(readFileSync(selfBin))).toBe(sha256(executable));
+        expect(statSync(selfBin).uid).toBe(uid);
+        const noop = await install(shell, ["--root", root, "--auto-update", "--no-start"], path);
+        expect(noop.stderr).toContain("already version");
+
+        // Without the flag again: a plain file at /usr/local/bin, the self-updating copies gone.
+        writeFileSync(join(root, "var/lib/fabricore-node/bin/fabricore-node.previous"), "old");
+        const back = await install(shell, ["--root", root, "--no-start"], path);
+        expect(back.status, back.stderr).toBe(0);
+        expect(lstatSync(link).isFile()).toBe(true);
+        expect(sha256(readFileSync(link))).toBe(sha256(executable));
+        expect(existsSync(join(root, "var/lib/fabricore-node/bin"))).toBe(false);
+        expect(readFileSync(unitFile, "utf8")).not.toContain("--auto-update");
+
+        const auto = await install(shell, ["--root", root, "--auto-update", "--no-start"], path);
+        expect(auto.status, auto.stderr).toBe(0);
+        writeFileSync(join(root, "var/lib/fabricore-node/update.json"), "{}");
+        writeFileSync(join(root, "var/lib/fabricore-node/node-key.pem"), "key");
+        const removed = await install(shell, ["--root", root, "--uninstall"], path);
+        expect(removed.status, removed.stderr).toBe(0);
+        for (const gone of [
+          link,
+          join(root, "var/lib/fabricore-node/bin"),
+          join(root, "var/lib/fabricore-node/update.json"),
+          unitFile,
+        ])
+          expect(existsSync(gone), gone).toBe(false);
+        expect(existsSync(join(root, "var/lib/fabricore-node/node-key.pem")), "the key stays without --purge").toBe(
+          true,
+        );
+      } finally {
+        rmSync(root, { recursive: true, force: true });
+      }
     });
   }
 
