@@ -2,7 +2,6 @@ import { Alert, Button, Group, Modal, Select, Stack, Switch, Text, TextInput } f
 import { IconPlus, IconWorld } from "@tabler/icons-react";
 import { type FormEvent, useEffect, useState } from "react";
 import { useInstallMcp } from "../api/mcp.ts";
-import type { McpPresetDetails } from "../api/mcp-ops.ts";
 import { useSecrets } from "../api/secrets.ts";
 import type { FleetNode, McpMountInput, McpPreset, McpSettingValue } from "../api/types.ts";
 import { installProblems } from "../lib/mcp-install-hints.ts";
@@ -119,7 +118,7 @@ export function McpInstallModal({
   /** Set by a submit with required settings missing: from then on each shows its error (asterisked until then). */
   const [tried, setTried] = useState(false);
 
-  const preset: McpPresetDetails | null = target?.kind === "preset" ? target.preset : null;
+  const preset = target?.kind === "preset" ? target.preset : null;
   const node = nodes.find((n) => n.id === nodeId);
   const policy = policyOf(node);
   const container = target !== null && target.kind !== "url";

@@ -4,12 +4,8 @@ import type { NodeMcpPolicy } from "../api/mcp-ops.ts";
 import type { FleetNode } from "../api/types.ts";
 import type { InstallProblem } from "../lib/mcp-install-hints.ts";
 
-type NodeWithPolicy = FleetNode & {
-  capabilities?: FleetNode["capabilities"] & { mcpPolicy?: NodeMcpPolicy };
-};
-
 export function policyOf(node: FleetNode | undefined): NodeMcpPolicy | undefined {
-  return (node as NodeWithPolicy | undefined)?.capabilities?.mcpPolicy;
+  return node?.capabilities?.mcpPolicy;
 }
 
 const code = (values: string[]) => values.join(", ");
