@@ -161,8 +161,13 @@ export async function startNode(
     heartbeatStats: () => collectHeartbeatStats(sampler),
     onConnected: (result) => {
       normalJit();
-      deps.selfUpdate?.connected(result, { updateKey: nodeIdentity.updateKey, stop });
+      deps.selfUpdate?.connected(result, {
+        updateKey: nodeIdentity.updateKey,
+        stop,
+        report: (outcome) => connection.reportUpdate(outcome),
+      });
     },
+    ...(deps.selfUpdate && { onUpdateOffer: (version: string) => deps.selfUpdate?.offered(version) }),
     ...(mcp && {
       onDesiredMcpServers: (specs) => mcp.sync(specs),
       mcpStatus: () => mcp.status(),

@@ -1,4 +1,4 @@
-import { McpMount, McpNetwork } from "@fabricore/protocol";
+import { McpMount, McpNetwork, ProviderKind } from "@fabricore/protocol";
 import { z } from "zod";
 import { parseSelector, SelectorError } from "../nodes/label-selector.ts";
 
@@ -21,7 +21,6 @@ export const NodePatch = z
   .object({ name: NodeBody.shape.name.optional(), labels: NodeBody.shape.labels })
   .refine((v) => v.name !== undefined || v.labels !== undefined, "give a name, labels or both");
 
-export const ProviderKind = z.enum(["lmstudio", "openai", "anthropic", "openai-compatible"]);
 export const ProviderBody = z.object({
   name: z.string().min(1).max(100),
   kind: ProviderKind,

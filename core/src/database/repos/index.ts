@@ -9,7 +9,9 @@ import { LoginAttemptsRepo } from "./login-attempts-repo.ts";
 import { MasterKeysRepo } from "./master-keys-repo.ts";
 import { McpApprovalsRepo } from "./mcp-approvals-repo.ts";
 import { McpServersRepo } from "./mcp-servers-repo.ts";
+import { NodeRolloutsRepo } from "./node-rollouts-repo.ts";
 import { NodeStatsRepo } from "./node-stats-repo.ts";
+import { NodeUpdateResultsRepo } from "./node-update-results-repo.ts";
 import { NodesRepo } from "./nodes-repo.ts";
 import { ProvidersRepo } from "./providers-repo.ts";
 import { RunDeliveriesRepo } from "./run-deliveries-repo.ts";
@@ -23,7 +25,9 @@ import { UsersRepo } from "./users-repo.ts";
 import { WebhookDeliveriesRepo } from "./webhook-deliveries-repo.ts";
 
 export type { LoginAttemptCount } from "./login-attempts-repo.ts";
+export type { NodeRollout, RolloutNode, RolloutNodeState, RolloutState } from "./node-rollouts-repo.ts";
 export type { NodeStatsPoint } from "./node-stats-repo.ts";
+export type { NodeUpdateResult } from "./node-update-results-repo.ts";
 export type { RunDay } from "./run-stats-repo.ts";
 export {
   AuditRepo,
@@ -33,8 +37,10 @@ export {
   MasterKeysRepo,
   McpApprovalsRepo,
   McpServersRepo,
+  NodeRolloutsRepo,
   NodeStatsRepo,
   NodesRepo,
+  NodeUpdateResultsRepo,
   ProvidersRepo,
   RunDeliveriesRepo,
   RunStatsRepo,
@@ -67,6 +73,8 @@ export interface Repositories {
   deliveries: RunDeliveriesRepo;
   runStats: RunStatsRepo;
   nodeStats: NodeStatsRepo;
+  nodeRollouts: NodeRolloutsRepo;
+  nodeUpdateResults: NodeUpdateResultsRepo;
 }
 
 /** Every repository over one database, for main.ts and tests. */
@@ -95,5 +103,7 @@ export function createRepositories(
     deliveries: new RunDeliveriesRepo(db, options),
     runStats: new RunStatsRepo(db, options),
     nodeStats: new NodeStatsRepo(db),
+    nodeRollouts: new NodeRolloutsRepo(db, options),
+    nodeUpdateResults: new NodeUpdateResultsRepo(db, options),
   };
 }
