@@ -266,6 +266,7 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
     heartbeatIntervalMs: env.FABRICORE_HEARTBEAT_SECONDS * 1000,
     maxToolListBytes: env.FABRICORE_NODE_TOOLS_MAX_BYTES,
     servedNodeVersion: nodeVersion,
+    updateKey: releaseKey.publicKey,
     trustProxy: trustProxyPredicate(parseTrustProxy(env.FABRICORE_TRUST_PROXY)),
     logger: {
       debug: (f, m) => hubLogger.debug(f, m),

@@ -52,6 +52,8 @@ export interface NodeHubOptions {
   onMcpStatus?(nodeId: string, servers: McpServerStatus[]): void;
   /** The Node version this Core serves, told in each HelloResult (a Node with --auto-update follows it). */
   servedNodeVersion?: string | undefined;
+  /** The release public key, told in each HelloResult (a Node enrolled before it existed pins it). */
+  updateKey?: string | undefined;
   /** Sent to Nodes; the hub closes a Node silent for three of these. Default 10 s. */
   heartbeatIntervalMs?: number;
   /** Added to a call's deadlineMs before the Core gives up on it: the Node aborts at deadlineMs and

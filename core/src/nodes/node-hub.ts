@@ -255,6 +255,7 @@ export class NodeHub {
       heartbeatIntervalMs: this.heartbeatIntervalMs,
       mcpServers: desired,
       ...(this.options.servedNodeVersion !== undefined && { nodeVersion: this.options.servedNodeVersion }),
+      ...(this.options.updateKey !== undefined && { updateKey: this.options.updateKey }),
     };
   }
 
