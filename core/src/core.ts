@@ -371,6 +371,7 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
     : new DbRunQueue({
         claim: () => repos.runs.claimNext(owner),
         execute: (runId, signal) => executor.execute(runId, signal),
+        cancelRequested: (ids) => repos.runs.cancelRequested(ids),
         concurrency: env.FABRICORE_RUN_CONCURRENCY,
         logger,
       });

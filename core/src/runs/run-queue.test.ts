@@ -3,7 +3,11 @@ import { DbRunQueue } from "./run-queue.ts";
 
 function fakeStore(ids: string[]) {
   const queued = [...ids];
-  return { claim: async () => (queued.length ? { id: queued.shift()! } : undefined), queued };
+  return {
+    claim: async () => (queued.length ? { id: queued.shift()! } : undefined),
+    cancelRequested: async () => [],
+    queued,
+  };
 }
 
 describe("DbRunQueue", () => {
@@ -14,6 +18,7 @@ describe("DbRunQueue", () => {
     const done: string[] = [];
     const queue = new DbRunQueue({
       claim: store.claim,
+      cancelRequested: store.cancelRequested,
       concurrency: 3,
       execute: async (id) => {
         active++;
@@ -35,6 +40,7 @@ describe("DbRunQueue", () => {
     const aborted: string[] = [];
     const queue = new DbRunQueue({
       claim: store.claim,
+      cancelRequested: store.cancelRequested,
       concurrency: 2,
       pollMs: 10_000,
       execute: (id, signal) =>

@@ -25,13 +25,19 @@ export interface DbRunQueueOptions {
   concurrency: number;
   /** How often to look for runs queued by someone else (another replica, a restart). */
   pollMs?: number;
+  /** Of these runs, those with a stored cancel request: a cancel asked through another process on
+   * the same database (it cannot abort them itself, so it stores the request; Runs.cancel). */
+  cancelRequested: (runIds: string[]) => Promise<string[]>;
+  /** How often cancel requests for the runs executing here are looked for. Default 1 s. */
+  cancelPollMs?: number;
   logger?: Logger;
 }
 
 /**
  * The durable in-process queue: queued runs live in the database, this loop claims them up to a
  * concurrency limit. `enqueue` only wakes the loop; the claim is the database's atomic update, so
- * two loops (or two processes on one PostgreSQL) never run the same run.
+ * two loops (or two processes on one PostgreSQL) never run the same run. A cancel asked through the
+ * other process is a stored request (`cancel_requested_at`) that this owner polls for and acts on.
  */
 export class DbRunQueue implements RunQueue {
   private readonly options: DbRunQueueOptions;
@@ -39,7 +45,8 @@ export class DbRunQueue implements RunQueue {
   private running = false;
   private pumping = false;
   private pumpAgain = false;
-  private timer: ReturnType<typeof setInterval> | undefined;
+  private timers: Array<ReturnType<typeof setInterval>> = [];
+  private pollingCancels = false;
 
   constructor(options: DbRunQueueOptions) {
     this.options = options;
@@ -52,8 +59,11 @@ export class DbRunQueue implements RunQueue {
   start(): void {
     if (this.running) return;
     this.running = true;
-    this.timer = setInterval(() => this.pump(), this.options.pollMs ?? 1000);
-    this.timer.unref?.();
+    this.timers = [
+      setInterval(() => this.pump(), this.options.pollMs ?? 1000),
+      setInterval(() => void this.pollCancels(), this.options.cancelPollMs ?? 1000),
+    ];
+    for (const timer of this.timers) timer.unref?.();
     this.pump();
   }
 
@@ -70,7 +80,8 @@ export class DbRunQueue implements RunQueue {
 
   async stop(reason = "Core shutting down"): Promise<void> {
     this.running = false;
-    if (this.timer) clearInterval(this.timer);
+    for (const timer of this.timers) clearInterval(timer);
+    this.timers = [];
     for (const entry of this.active.values()) entry.controller.abort(reason);
     await Promise.allSettled([...this.active.values()].map((e) => e.done));
   }
@@ -111,5 +122,21 @@ export class DbRunQueue implements RunQueue {
         this.pump();
       });
     this.active.set(runId, { controller, done });
+  }
+
+  /** Aborts the runs executing here that someone asked to cancel elsewhere. One poll at a time: a
+   * slow database must not stack them up. */
+  private async pollCancels(): Promise<void> {
+    if (this.active.size === 0 || this.pollingCancels) return;
+    this.pollingCancels = true;
+    try {
+      for (const runId of await this.options.cancelRequested([...this.active.keys()])) {
+        this.abortLocal(runId, "cancelled by a user");
+      }
+    } catch (error) {
+      this.options.logger?.warn({ err: error }, "checking cancel requests failed; will retry");
+    } finally {
+      this.pollingCancels = false;
+    }
   }
 }

@@ -1,6 +1,6 @@
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, asList, enc } from "./client.ts";
-import type { ApiToken, AuditEntry, CreatedApiToken, Role, TokenScopes, User } from "./types.ts";
+import type { ApiToken, AuditEntry, CreateApiTokenBody, CreatedApiToken, Role, User } from "./types.ts";
 
 const keys = {
   users: ["users"] as const,
@@ -54,14 +54,7 @@ export function useApiTokens() {
   });
 }
 
-/** POST /api/tokens: a lower `role`, `scopes` (Nodes by selector, tools by name) and which MCP
- * calls wait for an operator are optional limits. */
-export interface CreateApiTokenBody {
-  name: string;
-  role?: Role;
-  scopes?: TokenScopes;
-  mcpApproval?: { required?: boolean; tools?: string[] };
-}
+export type { CreateApiTokenBody } from "./types.ts";
 
 export function useCreateApiToken() {
   const queryClient = useQueryClient();
