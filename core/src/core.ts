@@ -5,7 +5,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { FastifyInstance } from "fastify";
 import { sql } from "kysely";
-import type { Logger } from "pino";
+import type { Logger as PinoLogger } from "pino";
 import { RateLimiter } from "./api/rate-limit.ts";
 import { installScriptRoutes } from "./api/routes/install-script.ts";
 import { nodeBinaryRoutes } from "./api/routes/node-binary.ts";
@@ -58,6 +58,7 @@ import { Jobs } from "./services/jobs.ts";
 import { LoginGuard } from "./services/login-guard.ts";
 import { mcpPresetCatalog } from "./services/mcp-presets.ts";
 import { McpServers } from "./services/mcp-servers.ts";
+import { NodeRollouts } from "./services/node-rollout.ts";
 import { headerRedactions, providerConfig } from "./services/provider-credentials.ts";
 import { Runs } from "./services/runs.ts";
 
@@ -68,7 +69,7 @@ export const CORE_VERSION: string = (
 ).version;
 
 export interface CoreOptions {
-  logger: Logger;
+  logger: PinoLogger;
   /** Overrides how model clients are made (tests pass one with a custom fetch). */
   llmFactory?: (provider: ProviderConfig) => LlmClient;
   now?: () => Date;
@@ -254,6 +255,7 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
   let fleet: Fleet;
   let mcp: McpServers;
   let identity: NodeIdentityService;
+  let rollouts: NodeRollouts;
   const hubLogger = logger.child({ room: "hub" });
   // Heartbeat stats over time for the Node page's sparklines (issue 22.5).
   const statsRecorder = new NodeStatsRecorder({
@@ -267,13 +269,10 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
     maxToolListBytes: env.FABRICORE_NODE_TOOLS_MAX_BYTES,
     servedNodeVersion: nodeVersion,
     updateKey: releaseKey.publicKey,
+    offersNodeVersion: (nodeId) => rollouts.offersVersion(nodeId),
+    onUpdateResult: (nodeId, result) => void rollouts.nodeReported(nodeId, result),
     trustProxy: trustProxyPredicate(parseTrustProxy(env.FABRICORE_TRUST_PROXY)),
-    logger: {
-      debug: (f, m) => hubLogger.debug(f, m),
-      info: (f, m) => hubLogger.info(f, m),
-      warn: (f, m) => hubLogger.warn(f, m),
-      error: (f, m) => hubLogger.error(f, m),
-    },
+    logger: hubLogger,
     onOnline: (nodeId, hello) => {
       metrics.nodeConnected(nodeId, hub.get(nodeId)?.name ?? nodeId);
       void repos.nodes
@@ -287,6 +286,7 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
         })
         .catch((error) => logger.error({ err: error, nodeId }, "recording a node's hello failed"));
       clusterHub?.nodeChanged(nodeId);
+      void rollouts.nodeOnline(nodeId);
     },
     onOffline: (nodeId) => {
       clusterHub?.nodeChanged(nodeId);
@@ -309,7 +309,28 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
   const clusterHub = cluster?.hubFor(hub);
   // Every tool call, a run's or /mcp's, goes through this one wrapper, which counts and times it.
   const nodes: NodeAccess = instrumentToolCalls(clusterHub ?? hub, metrics);
-  fleet = new Fleet({ nodes: repos.nodes, hub: nodes, servedNodeVersion: nodeVersion });
+  fleet = new Fleet({
+    nodes: repos.nodes,
+    hub: nodes,
+    servedNodeVersion: nodeVersion,
+    updateResults: repos.nodeUpdateResults,
+  });
+  rollouts = new NodeRollouts({
+    rollouts: repos.nodeRollouts,
+    results: repos.nodeUpdateResults,
+    nodes: repos.nodes,
+    hub: {
+      live: (nodeId) => {
+        const live = nodes.get(nodeId);
+        return live && { version: live.hello.nodeVersion, connectedAt: live.connectedAt };
+      },
+      offer: (nodeId, version) => hub.offerUpdate(nodeId, version),
+    },
+    servedVersion: nodeVersion,
+    policy: env.FABRICORE_NODE_UPDATE_POLICY,
+    audit: (action, target, detail, outcome) => void audit.record({ actor: "core", action, target, detail, outcome }),
+    logger: logger.child({ room: "rollout" }),
+  });
   // Nodes prove themselves with their own keys; challenge nonces are MACed with a key derived from
   // the master key so that every replica of a cluster accepts the nonces of the others.
   identity = new NodeIdentityService({
@@ -441,6 +462,7 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
     repos,
     accounts,
     fleet,
+    rollouts,
     jobs,
     runs,
     mcp,
@@ -519,6 +541,8 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
     adminPassword: admin.password,
     async listen() {
       await cluster?.start();
+      // Before Nodes can connect: their hello asks whether a rollout offers them the version.
+      await rollouts.start();
       const address = await app.listen({ host: env.FABRICORE_HOST, port: env.FABRICORE_PORT });
       queue.start();
       loginGuard.start();
@@ -534,6 +558,7 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
       loginGuard.stop();
       forgetDeliveries.stop();
       retention.stop();
+      rollouts.close();
       await scheduler.stop();
       await queue.stop("the Core is shutting down");
       await deliveryWorker.stop();
@@ -548,7 +573,7 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
 
 /** Accepted webhook deliveries and signatures are remembered DELIVERY_MEMORY_MS (24 h) and at most
  * DELIVERY_MEMORY_PER_JOB per job: forgotten hourly, and once at start. */
-function deliveryHousekeeping(repo: WebhookDeliveriesRepo, logger: Logger) {
+function deliveryHousekeeping(repo: WebhookDeliveriesRepo, logger: PinoLogger) {
   let timer: NodeJS.Timeout | undefined;
   const sweep = async () => {
     try {

@@ -175,8 +175,15 @@ export async function startNode(
       void nodeIdentity
         .adoptUpdateKey(result.updateKey)
         .catch((error: unknown) => logger.error({ err: (error as Error).message }, "pinning the release key failed"))
-        .then(() => deps.selfUpdate?.connected(result, { updateKey: nodeIdentity.updateKey, stop }));
+        .then(() =>
+          deps.selfUpdate?.connected(result, {
+            updateKey: nodeIdentity.updateKey,
+            stop,
+            report: (outcome) => connection.reportUpdate(outcome),
+          }),
+        );
     },
+    ...(deps.selfUpdate && { onUpdateOffer: (version: string) => deps.selfUpdate?.offered(version) }),
     ...(mcp && {
       onDesiredMcpServers: (specs) => mcp.sync(specs),
       mcpStatus: () => mcp.status(),

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { RequestId } from "./jsonrpc.ts";
 import { McpServerSpec, McpServerStatus } from "./mcp.ts";
 import { McpLogsParams, McpLogsResult, McpRestartParams, McpRestartResult, NodeMcpPolicy } from "./mcp-ops.ts";
+import { NodeUpdateOfferParams, NodeUpdateResultParams } from "./node-update.ts";
 import { SystemStats, ToolDescriptor, ToolResult } from "./tools.ts";
 
 /**
@@ -136,6 +137,7 @@ export const nodeToCore = {
   "notifications/cancelled": { params: CancelledParams },
   "fabricore/tool/output": { params: ToolOutputParams },
   "fabricore/tool/progress": { params: ToolProgressParams },
+  "fabricore/node/update-result": { params: NodeUpdateResultParams },
 } as const satisfies Record<string, Entry>;
 
 /** Requests and notifications the Core sends; the Node handles them. */
@@ -146,6 +148,7 @@ export const coreToNode = {
   "fabricore/mcp/logs": { params: McpLogsParams, result: McpLogsResult },
   "fabricore/ping": { params: Empty, result: Empty },
   "notifications/cancelled": { params: CancelledParams },
+  "fabricore/node/update": { params: NodeUpdateOfferParams },
 } as const satisfies Record<string, Entry>;
 
 export type Catalog = Record<string, Entry>;

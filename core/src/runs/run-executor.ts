@@ -1,3 +1,4 @@
+import type { Logger } from "@fabricore/protocol";
 import { refMatches } from "@fabricore/protocol";
 import type { AgentModel, AgentTool, RunStep, ToolToName } from "../agent/index.ts";
 import { FleetTools, type FleetToolsOptions, nameToolsForModel, runAgent } from "../agent/index.ts";
@@ -17,7 +18,6 @@ import { FanOutRunner } from "./fan-out.ts";
 import type { RunEventBus, RunStatusHook } from "./run-events.ts";
 import type { RunLifecycle } from "./run-lifecycle.ts";
 import { effectiveApprovalPolicy, hasUntrustedInput, runUserMessage, UNTRUSTED_INPUT_RULE } from "./run-message.ts";
-import type { Logger } from "./run-queue.ts";
 import { allOfflineError, fleetToolsOptions, noTargetsError, resolveRunTargets } from "./run-targets.ts";
 import { outputInstruction, structuredOutputCheck } from "./structured-output.ts";
 import { runToolRouter } from "./tool-router.ts";
