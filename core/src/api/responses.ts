@@ -256,6 +256,17 @@ export const AuditEntry = z.looseObject({
   ip: z.string().nullable(),
   outcome: z.enum(["ok", "failed", "denied"]),
   detail: z.record(z.string(), z.unknown()),
+  targetName: z.string().nullable().describe("The target's current name; null when it has none or is gone"),
+  links: z
+    .array(
+      z.object({
+        role: z.enum(["actor", "target", "run", "job", "node", "token"]),
+        kind: z.enum(["job", "run", "node", "user", "token", "provider", "channel", "mcp_server", "secret"]),
+        id: z.string(),
+        name: z.string(),
+      }),
+    )
+    .describe("What the entry names that still exists, by its current name (a run's name is its job's)"),
 });
 export const UserInfo = z.looseObject({ id: z.string(), username: z.string(), role: Role });
 export const WebhookAnswer = z.union([

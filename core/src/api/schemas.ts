@@ -284,6 +284,11 @@ export const AuditQuery = z.object({
   actor: z.string().min(1).max(200).optional(),
   target: z.string().min(1).max(200).optional(),
   since: z.iso.datetime({ offset: true }).optional(),
+  /** `true`: leave out sign-in sessions' `token.use` entries (the UI's default view). */
+  hideSessionTokenUse: z
+    .enum(["true", "false"])
+    .transform((v) => v === "true")
+    .optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
 
