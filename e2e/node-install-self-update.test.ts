@@ -159,7 +159,10 @@ describe.skipIf(!available && !required)("an installed Node updates itself (issu
     });
     expect(updated.updateAvailable).toBe(false);
     expect(node.exited).toBe(false);
-    // The same process (exec'd, not respawned), now running B from the state directory.
+    // The same process (exec'd, not respawned), now running B from the state directory. The watchdog
+    // A left behind (also in the root) ends once B has confirmed the update.
+    await waitFor("the update confirmed", () => node.output.includes("update confirmed"), 20_000);
+    await waitFor("the watchdog gone", () => pidsIn(root).length === 1, 5_000);
     expect(pidsIn(root)).toEqual([pid]);
     expect(readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0")).toContain("--auto-update");
     expect(sha256Of(root.path(self))).toBe(sha256Of(buildB));
@@ -168,7 +171,6 @@ describe.skipIf(!available && !required)("an installed Node updates itself (issu
     // The symlink the unit starts is untouched and still leads to the (new) file.
     expect(lstatSync(root.path("usr/local/bin/fabricore-node")).isSymbolicLink()).toBe(true);
     expect(readlinkSync(root.path("usr/local/bin/fabricore-node"))).toBe(self);
-    await waitFor("the update confirmed", () => node.output.includes("update confirmed"), 20_000);
     await node.stop();
   }, 240_000);
 

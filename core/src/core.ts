@@ -274,6 +274,7 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
     heartbeatIntervalMs: env.FABRICORE_HEARTBEAT_SECONDS * 1000,
     maxToolListBytes: env.FABRICORE_NODE_TOOLS_MAX_BYTES,
     servedNodeVersion: nodeVersion,
+    updateKey: releaseKey.publicKey,
     offersNodeVersion: (nodeId) => rollouts.offersVersion(nodeId),
     onUpdateResult: (nodeId, result) => void rollouts.nodeReported(nodeId, result),
     trustProxy: trustProxyPredicate(parseTrustProxy(env.FABRICORE_TRUST_PROXY)),
