@@ -94,8 +94,11 @@ run: install build-node
 run-core: install
 	@node --max-semi-space-size=16 core/src/main.ts  # flags: core/src/v8-flags.ts
 
+# The UI has its own tsconfig (DOM, bundler resolution); its API types come from the Core's code
+# (core/ui/src/api/types.ts), so this is also what catches a Core field renamed under the UI.
 typecheck: install
 	@npx tsc -p tsconfig.json
+	@npx tsc -p core/ui/tsconfig.json
 
 lint: install
 	@npx biome check .

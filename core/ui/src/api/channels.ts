@@ -1,6 +1,6 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, asList, enc } from "./client.ts";
-import type { Channel, ChannelKind, ChannelTestResult } from "./types.ts";
+import type { Channel, ChannelInput, ChannelTestResult } from "./types.ts";
 
 const channelKeys = { all: ["channels"] as const };
 
@@ -11,11 +11,7 @@ export function useChannels() {
   });
 }
 
-export interface ChannelInput {
-  name: string;
-  kind: ChannelKind;
-  config: Record<string, unknown>;
-}
+export type { ChannelInput } from "./types.ts";
 
 export function useCreateChannel() {
   const queryClient = useQueryClient();

@@ -1,36 +1,8 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, asList, enc } from "./client.ts";
+import type { McpApproval, McpCall } from "./types.ts";
 
-/** A tool call an MCP client made through /mcp that its token's approval policy holds. */
-export interface McpApproval {
-  id: string;
-  tokenId: string;
-  tokenName: string | null;
-  username: string;
-  nodeId: string;
-  node: string;
-  tool: string;
-  source: string;
-  arguments: unknown;
-  status: "pending" | "approved" | "denied" | "expired";
-  requestedAt: string;
-  deadline: string;
-  decidedBy: string | null;
-  decidedAt: string | null;
-  reason: string | null;
-}
-
-/** One MCP tool call from the audit log (`mcp.tool.call`). */
-export interface McpCall {
-  /** The audit entry's id. */
-  id: number;
-  at: string;
-  user: string;
-  token: string | null;
-  target: string | null;
-  outcome: string;
-  detail: { durationMs?: number; reason?: string; error?: string; isError?: boolean; arguments?: unknown };
-}
+export type { McpApproval, McpCall } from "./types.ts";
 
 const keys = {
   pending: ["mcp-clients", "approvals", "pending"] as const,

@@ -1,12 +1,8 @@
 import { useQuery } from "@tanstack/react-query";
 import { api } from "./client.ts";
-import type { Role } from "./types.ts";
+import type { Me, Role } from "./types.ts";
 
-export interface Me {
-  id: string;
-  username: string;
-  role: Role | (string & {});
-}
+export type { Me } from "./types.ts";
 
 /** Who is signed in, for the header; also the cheapest way to learn early that the session ended. */
 export function useMe() {

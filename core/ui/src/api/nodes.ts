@@ -1,6 +1,6 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, asList, enc } from "./client.ts";
-import type { EnrolledNode, FleetNode } from "./types.ts";
+import type { EnrolledNode, FleetNode, NodeStatsHistory } from "./types.ts";
 
 export const nodeKeys = {
   all: ["nodes"] as const,
@@ -64,22 +64,13 @@ export function useNodesMatching(selector: string) {
   });
 }
 
-/** One 5-minute bucket of GET /api/nodes/:id/stats/history (means of the heartbeats in it). */
-export interface NodeStatsPoint {
-  at: string;
-  cpuPercent: number | null;
-  memoryPercent: number | null;
-  diskPercent: number | null;
-  load1: number | null;
-  samples: number;
-}
+export type { NodeStatsPoint } from "./types.ts";
 
 /** The Node's last 24 h, for its sparklines; refreshed as often as a bucket may change. */
 export function useNodeStatsHistory(id: string) {
   return useQuery({
     queryKey: [...nodeKeys.detail(id), "stats-history"] as const,
-    queryFn: ({ signal }) =>
-      api.get<{ bucketSeconds: number; points: NodeStatsPoint[] }>(`/api/nodes/${enc(id)}/stats/history`, signal),
+    queryFn: ({ signal }) => api.get<NodeStatsHistory>(`/api/nodes/${enc(id)}/stats/history`, signal),
     refetchInterval: 60_000,
   });
 }

@@ -1,6 +1,13 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, asList, enc } from "./client.ts";
-import type { Provider, ProviderKind, ProviderModel, ProviderOptions, ProviderTestAnswer } from "./types.ts";
+import type {
+  Provider,
+  ProviderInput,
+  ProviderKind,
+  ProviderModel,
+  ProviderPatch,
+  ProviderTestAnswer,
+} from "./types.ts";
 
 export const providerKeys = {
   all: ["providers"] as const,
@@ -35,16 +42,7 @@ export function useTestProvider() {
   });
 }
 
-export interface ProviderInput {
-  name: string;
-  kind: ProviderKind;
-  baseUrl?: string;
-  apiKey?: string;
-  options?: ProviderOptions;
-}
-
-/** A change to a stored provider: `apiKey` given replaces the key, null removes it, absent keeps it. */
-export type ProviderPatch = Partial<Omit<ProviderInput, "apiKey">> & { apiKey?: string | null };
+export type { ProviderInput, ProviderPatch } from "./types.ts";
 
 export function useUpdateProvider() {
   const queryClient = useQueryClient();

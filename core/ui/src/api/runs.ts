@@ -1,6 +1,6 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, asList, enc } from "./client.ts";
-import type { Run, RunStatus } from "./types.ts";
+import type { Run, RunDay, RunStatus } from "./types.ts";
 
 export const runKeys = {
   list: (filters: RunFilters) => ["runs", "list", filters] as const,
@@ -91,18 +91,7 @@ export function useDenyRun() {
   });
 }
 
-/** One UTC day of GET /api/runs/stats. */
-export interface RunDay {
-  day: string;
-  total: number;
-  succeeded: number;
-  failed: number;
-  cancelled: number;
-  other: number;
-  avgDurationMs: number | null;
-  promptTokens: number;
-  completionTokens: number;
-}
+export type { RunDay } from "./types.ts";
 
 /** Runs per UTC day over the last `days` days (the dashboard's chart), counted by the Core. */
 export function useRunStats(days: number, options: { refetchInterval?: number | false } = {}) {

@@ -1,490 +1,191 @@
-import type { McpServerStatus, SystemStats, ToolDescriptor } from "@fabricore/protocol";
+import type { SystemStats } from "@fabricore/protocol";
+import type { z } from "zod";
+import type { LlmStep as CoreLlmStep, ToolStep as CoreToolStep } from "../../../src/agent/types.ts";
+import type * as Res from "../../../src/api/responses.ts";
+import type * as Req from "../../../src/api/schemas.ts";
+import type { ChannelBody } from "../../../src/channels/channel-config.ts";
+import type { McpApproval as CoreMcpApproval } from "../../../src/database/repos/mcp-approvals-repo.ts";
+import type * as Db from "../../../src/database/types.ts";
+import type { ModelInfo } from "../../../src/llm/types.ts";
+import type {
+  AuditEntryView as CoreAuditEntryView,
+  AuditLink as CoreAuditLink,
+} from "../../../src/services/audit-view.ts";
+import type { NodeView } from "../../../src/services/fleet.ts";
+import type { JobView } from "../../../src/services/jobs.ts";
+import type { McpPreset as CoreMcpPreset } from "../../../src/services/mcp-presets.ts";
+import type { McpServers } from "../../../src/services/mcp-servers.ts";
+import type { Runs } from "../../../src/services/runs.ts";
 
-// Wire shapes of the Core's HTTP API (see CONTRACT.md). Fields marked optional are either optional
-// in the contract or extras the UI uses when the Core provides them and degrades without.
+/**
+ * The wire shapes of the Core's HTTP API, taken from the Core's own code (its zod request and
+ * response schemas, its domain and view types) instead of copied, so renaming a field in the Core
+ * fails `tsc -p core/ui` where the UI reads it. Every import here is `import type`: erased at build,
+ * so no server code reaches the bundle. Where the UI needs a narrower or looser view, it is derived
+ * (Pick/Omit/Partial) from the Core's type, never written out again.
+ */
 
-export type NodeStatus = "online" | "offline";
+/** A zod `looseObject`'s inferred type has `[k: string]: unknown`, under which a misspelled or
+ * renamed field still type-checks (as unknown); this keeps only the named fields. */
+type Known<T> = { [K in keyof T as string extends K ? never : K]: T[K] };
+type Answer<S extends z.ZodType> = Known<z.infer<S>>;
+type Result<F extends (...args: never[]) => unknown> = Awaited<ReturnType<F>>;
+/** Fields the Core always sends that the UI may also build itself (forms, optimistic updates). */
+type Loosen<T, K extends keyof T> = Omit<T, K> & Partial<Pick<T, K>>;
 
-export type NodeTool = Pick<ToolDescriptor, "name" | "source"> & {
-  description?: string;
-  inputSchema?: unknown;
+export type Role = Db.Role;
+export type RunStatus = Db.RunStatus;
+export type RunTrigger = Db.RunTrigger;
+export type ProviderKind = Db.ProviderKind;
+export type ChannelKind = Db.ChannelKind;
+export type ModelRef = Db.ModelRef;
+export type ApprovalPolicy = Db.ApprovalPolicy;
+export type PendingApproval = Db.PendingApproval;
+export type TokenScopes = Db.TokenScopes;
+export type FanOut = Db.FanOut;
+export type NotifyRule = Db.NotifyRule;
+export type NotifyEvent = Db.NotifyStatus;
+export type ThenRule = Db.ChainRule;
+export type JobBudget = Db.RunBudget;
+export type MisfirePolicy = NonNullable<Db.JobSchedule["misfire"]>;
+
+// --- Nodes ---
+
+export type NodeStatus = NodeView["status"];
+export type NodeTool = NodeView["tools"][number];
+/** GET /api/nodes(/:id). The Core passes a connected Node's heartbeat stats through as it got them
+ * (protocol SystemStats); a Node that has sent none yet has none. */
+export type FleetNode = Omit<NodeView, "stats"> & { stats?: Partial<SystemStats> | null };
+export type EnrolledNode = Answer<typeof Res.EnrolledNode>;
+/** One bucket of GET /api/nodes/:id/stats/history (means of the heartbeats in it). */
+export type NodeStatsHistory = z.infer<typeof Res.NodeStatsHistory>;
+export type NodeStatsPoint = NodeStatsHistory["points"][number];
+
+// --- MCP servers ---
+
+type McpServerAnswer = Result<McpServers["list"]>[number];
+/** A server as GET /api/nodes/:id/mcp lists it: remote or managed, so each kind's fields are optional. */
+export type McpServer = Pick<McpServerAnswer, "name" | "kind" | "state" | "restarts" | "tools"> &
+  Partial<UnionFields<McpServerAnswer>>;
+type UnionFields<U> = { [K in U extends unknown ? keyof U : never]: U extends { [P in K]?: infer V } ? V : never };
+/** GET /api/mcp/presets: the Core's catalog entries as they are. */
+export type McpPreset = CoreMcpPreset;
+export type McpPresetSetting = McpPreset["settings"][number];
+type ManagedMcpBody = Exclude<z.input<typeof Req.McpBody>, { url: string }>;
+export type McpMountInput = NonNullable<ManagedMcpBody["mounts"]>[number];
+/** A preset setting's value: typed in, or taken from a stored secret by name. */
+export type McpSettingValue = NonNullable<ManagedMcpBody["settings"]>[string];
+export type InstallMcpBody = z.input<typeof Req.McpBody>;
+/** A tool call an MCP client made through /mcp that its token's approval policy holds. */
+export type McpApproval = CoreMcpApproval;
+/** One MCP tool call from the audit log (`mcp.tool.call`); `detail` is the audit entry's, of which
+ * the page reads these (the Core writes it as a plain record, core/src/mcp-server/fleet-tool-caller.ts). */
+export type McpCall = Answer<typeof Res.McpCall> & {
+  detail: { durationMs?: number; reason?: string; error?: string; isError?: boolean; arguments?: unknown };
 };
 
-export interface FleetNode {
-  id: string;
-  name: string;
-  labels: Record<string, string>;
-  status: NodeStatus;
-  lastSeenAt: string | null;
-  version: string | null;
-  /** The Node runs another version than the one this Core serves. */
-  updateAvailable?: boolean;
-  /** The Node version this Core serves. */
-  servedVersion?: string | null;
-  tools: NodeTool[];
-  hostname?: string | null;
-  os?: string | null;
-  arch?: string | null;
-  createdAt?: string;
-  /** Latest heartbeat stats, when the Core has them. */
-  stats?: Partial<SystemStats> | null;
-  capabilities?: { exec: boolean; docker: boolean; readRoots: string[] };
-}
+// --- Providers and secrets ---
 
-export interface EnrolledNode {
-  id: string;
-  name: string;
-  token: string;
-}
-
-export interface McpMountInput {
-  source: string;
-  target: string;
-  readOnly: boolean;
-}
-
-export interface McpServer {
-  name: string;
-  kind?: "managed" | "remote";
-  preset?: string;
-  image?: string;
-  url?: string;
-  mounts?: McpMountInput[];
-  state?: McpServerStatus["state"] | (string & {});
-  error?: string;
-  toolCount?: number;
-  tools?: NodeTool[];
-  restarts?: number;
-  /** The last time the server stopped on its own (crash, OOM kill) and why; kept after a restart. */
-  lastCrash?: { at: string; reason: string };
-  /** `"none"`, `"open"` or the hosts its egress proxy lets through. */
-  network?: "none" | "open" | { allow: string[] } | null;
-  /** Connections its egress proxy let through and refused, with the last refusal. */
-  egress?: { allowed: number; refused: number; lastRefused?: { at: string; target: string; reason: string } } | null;
-  /** Tools the server offers that are not offered to the model, and why (task-required ones). */
-  skippedTools?: Array<{ name: string; reason: string }>;
-  createdAt?: string;
-}
-
-export interface McpPresetSetting {
-  name: string;
-  description?: string;
-  secret?: boolean;
-}
-
-export interface McpPreset {
-  id: string;
-  name: string;
-  image: string;
-  description: string;
-  settings?: McpPresetSetting[];
-  needsNetwork?: boolean;
-}
-
-/** A preset setting's value: typed in, or taken from a stored secret by name. */
-export type McpSettingValue = string | { secret: string };
-
-export type InstallMcpBody =
-  | {
-      name: string;
-      preset?: string;
-      image?: string;
-      mounts: McpMountInput[];
-      env?: Record<string, string>;
-      settings?: Record<string, McpSettingValue>;
-    }
-  | { name: string; url: string };
-
-export type ProviderKind = "lmstudio" | "openai" | "anthropic" | "openai-compatible";
-
-export interface Provider {
-  id: string;
-  name: string;
-  kind: ProviderKind;
-  baseUrl: string | null;
-  hasApiKey: boolean;
-  options?: ProviderOptions;
-  createdAt?: string;
-}
-
-/** What a provider form edits of its options; the rest are kept as stored. */
-export interface ProviderOptions {
-  contextTokens?: number;
-  maxConcurrent?: number;
-  [other: string]: unknown;
-}
-
+/** What a provider form edits of its options (the request schema's); the rest are kept as stored. */
+export type ProviderOptions = NonNullable<z.input<typeof Req.ProviderBody>["options"]> & Db.ProviderOptions;
+/** The Core stores `options` as its request schema checked them. */
+export type Provider = Omit<Db.Provider, "options"> & { options: ProviderOptions };
 /** POST /api/providers/test and /:id/test: a failed connection is an answer too. */
-export type ProviderTestAnswer =
-  | { ok: true; models: number; modelIds?: string[]; latencyMs: number }
-  | { ok: false; error: { code: string; message: string } };
+export type ProviderTestAnswer = z.infer<typeof Res.ProviderTest>;
+/** POST /api/providers; a PATCH's `apiKey` null removes the stored key, absent keeps it. */
+export type ProviderInput = z.input<typeof Req.ProviderBody>;
+export type ProviderPatch = z.input<typeof Req.ProviderPatchBody>;
+export type ProviderModel = Pick<ModelInfo, "id" | "loaded" | "loadedContextLength" | "toolUse">;
 
-export interface ProviderModel {
-  id: string;
-  loaded?: boolean;
-  /** LM Studio: the context length the model is loaded with. */
-  loadedContextLength?: number;
-  /** false when the Core knows the model cannot call tools. */
-  toolUse?: boolean;
-}
-
-export interface Secret {
-  name: string;
-  createdAt?: string;
-  updatedAt?: string;
-  /** The stored value does not decrypt (tampered with, or another master key). */
-  unreadable?: true;
-}
-
+export type Secret = z.infer<typeof Res.SecretInfo>;
 /** A sealed value of any kind the Core cannot decrypt (GET /api/secrets/unreadable). */
-export interface UnreadableSecret {
-  kind: string;
-  id: string;
-  name: string;
-  code: string;
-  detectedAt: string;
-  message: string;
-}
+export type UnreadableSecret = z.infer<typeof Res.UnreadableSecret>;
 
-export interface ModelRef {
-  provider: string;
-  model: string;
-}
+// --- Jobs ---
 
-export interface JobSchedule {
-  cron: string;
-  timezone?: string;
-  /** The Core's plain-language reading of the cron. */
-  description?: string;
-  /** Upcoming fire times (ISO), when the Core computes them. */
-  nextRuns?: string[];
-  nextFireAt?: string | null;
-  lastFireAt?: string | null;
-  /** Fires missed while the Core was down: one catch-up run (default) or none. */
-  misfire?: MisfirePolicy;
-  lastMisfireAt?: string | null;
-  lastMisfireReason?: string | null;
-}
+export type JobSchedule = NonNullable<JobView["schedule"]>;
+export type JobWebhook = NonNullable<JobView["webhook"]>;
+export type Job = JobView;
+/** What the job form sends (POST /api/jobs, PATCH /api/jobs/:id): the request schema's input. */
+export type JobInput = z.input<typeof Req.JobBody>;
+export type CronPreview = z.infer<typeof Res.CronPreview>;
 
-export type MisfirePolicy = "run_once" | "skip";
+// --- Runs ---
 
-/** When a run waits for a person before a tool call: every call (`required`) or calls of the listed
- * tools; no decision within `timeoutSeconds` (default 3600) fails that tool step. */
-export interface ApprovalPolicy {
-  required?: boolean;
-  tools?: string[];
-  timeoutSeconds?: number;
-}
-
-/** The exact call a run in `waiting_approval` is waiting on. */
-export interface PendingApproval {
-  id: string;
-  tool: string;
-  source?: string;
-  node: string;
-  nodeId?: string;
-  arguments: unknown;
-  requestedAt?: string;
-  deadline?: string;
-}
-
-export interface JobWebhook {
-  slug: string;
-  /** Write-only; the Core may say whether one is set. */
-  secret?: string;
-  hasSecret?: boolean;
-  /** Saved without a secret on purpose: anyone with the URL may start the job. */
-  public?: boolean;
-}
-
-/** `skipped`: a fan-out child whose Node was offline when its turn came (or stopped by stopOnFailure). */
-export type RunStatus = "queued" | "running" | "waiting_approval" | "succeeded" | "failed" | "cancelled" | "skipped";
-export type RunTrigger = "manual" | "cron" | "webhook" | "chain";
-
-export interface RunSummary {
-  id: string;
-  status: RunStatus;
-  startedAt?: string | null;
-  finishedAt?: string | null;
-  createdAt?: string;
-}
-
-export interface Job {
-  id: string;
-  name: string;
-  prompt: string;
-  model: ModelRef;
-  fallbacks?: ModelRef[];
-  nodes: string[];
-  tools?: string[];
-  schedule?: JobSchedule | null;
-  webhook?: JobWebhook | null;
-  maxSteps?: number;
-  enabled?: boolean;
-  approval?: ApprovalPolicy | null;
-  /** Hard limits per run; the Core fills in its defaults (1,000,000 tokens, 3600 s). */
-  budget?: JobBudget;
-  /** Kubernetes label selector; its Nodes join `nodes` when a run starts (CONTRACT "Fleet jobs"). */
-  selector?: string | null;
-  fanOut?: FanOut | null;
-  notify?: NotifyRule[];
-  output?: { schema: Record<string, unknown> } | null;
-  then?: ThenRule[];
-  nextFireAt?: string | null;
-  lastRun?: RunSummary | null;
-  createdAt?: string;
-  updatedAt?: string;
-}
-
-/** A run fails once it spends more prompt + completion tokens, or more wall-clock seconds
- * (approval waits included), than this. */
-export interface JobBudget {
-  maxTokens: number;
-  maxSeconds: number;
-}
-
-export interface JobInput {
-  name: string;
-  prompt: string;
-  model: ModelRef;
-  fallbacks: ModelRef[];
-  nodes: string[];
-  tools: string[];
-  schedule: { cron: string; timezone: string; misfire: MisfirePolicy } | null;
-  webhook: { slug: string; secret?: string; public?: boolean } | null;
-  maxSteps: number;
-  enabled: boolean;
-  approval: ApprovalPolicy | null;
-  /** Whole on create; on PATCH only the changed fields, and left out when nothing changed. */
-  budget?: Partial<JobBudget>;
-  selector?: string | null;
-  fanOut?: FanOut | null;
-  notify?: NotifyRule[];
-  output?: { schema: Record<string, unknown> } | null;
-  then?: ThenRule[];
-}
-
-export type NotifyEvent = "succeeded" | "failed" | "waiting_approval";
-export const NOTIFY_EVENTS: readonly NotifyEvent[] = ["succeeded", "failed", "waiting_approval"];
-/** Where a job's runs are announced: a channel (id or name) and the outcomes that are. */
-export interface NotifyRule {
-  channel: string;
-  on: NotifyEvent[];
-}
-/** A job started when a run of this one ends (trigger "chain"). */
-export interface ThenRule {
-  job: string;
-  on: ("succeeded" | "failed")[];
-}
-
-export type ChannelKind = "webhook" | "slack" | "discord" | "ntfy" | "email";
-export const CHANNEL_KINDS: readonly ChannelKind[] = ["webhook", "slack", "discord", "ntfy", "email"];
-/** Secret config fields are never returned: `secrets` names the ones that are set. */
-export interface Channel {
-  id: string;
-  name: string;
-  kind: ChannelKind;
-  config: Record<string, unknown>;
-  secrets: string[];
-  createdAt: string;
-}
-/** What the receiver answered a test message; `ok: false` is an answer, not an error. */
-export interface ChannelTestResult {
-  channel: string;
-  ok: boolean;
-  retry: boolean;
-  status?: number;
-  response: string;
-  error?: string;
-}
-/** One announcement of a run on a channel (CONTRACT: a run's `deliveries`). */
-export interface Delivery {
-  id?: string;
-  /** The channel's name. */
-  channel: string;
-  channelId?: string;
-  kind?: ChannelKind;
-  event: string;
-  status: "pending" | "delivered" | "failed";
-  attempts: number;
-  lastError?: string | null;
-  nextAttemptAt?: string | null;
-  deliveredAt?: string | null;
-  createdAt?: string;
-}
-
-/** One child run per target Node, at most `concurrency` at once. */
-export interface FanOut {
-  mode: "each";
-  concurrency: number;
-  stopOnFailure: boolean;
-  summarize: boolean;
-}
-
-/** A fan-out child as its parent run lists it. */
-export interface RunChild {
-  id: string;
-  nodeId: string | null;
-  nodeName: string | null;
-  status: RunStatus;
-  output: string | null;
-  error: string | null;
-  startedAt?: string | null;
-  finishedAt?: string | null;
-}
-
-export interface FanOutSummary {
-  total: number;
-  succeeded: number;
-  failed: number;
-  skipped: number;
-  cancelled?: number;
-  running?: number;
-  queued?: number;
-}
-
-export interface Usage {
-  promptTokens?: number;
-  completionTokens?: number;
-}
-
-export interface ToolCall {
-  id?: string;
-  name: string;
-  arguments?: unknown;
-}
-
-export interface LlmStep {
-  type: "llm";
-  seq?: number;
-  provider: string;
-  model: string;
-  durationMs: number;
-  usage?: Usage;
-  text?: string;
-  /** What the model thought before answering, kept apart from `text` (shown folded). */
-  reasoning?: string;
-  toolCalls?: ToolCall[];
-  error?: string;
-  errorCode?: string;
-  /** Time to first token and generation speed, when the adapter measured or the server reported them. */
-  speed?: { timeToFirstTokenMs?: number; tokensPerSecond?: number };
-  /** Part of `durationMs` spent loading the model first. */
-  loadMs?: number;
-  /** The context length the prompt was fitted to. */
-  contextTokens?: number;
-  /** Tool outputs replaced by a note before this turn to fit `contextTokens`. */
-  removedToolOutputs?: number;
-  /** E.g. that the model was not trained for tool use. */
-  warning?: string;
-}
-
-export interface ToolStep {
-  type: "tool";
-  seq?: number;
-  tool: string;
-  node: string;
-  arguments: unknown;
-  result: unknown;
-  isError: boolean;
-  durationMs: number;
-  /** Matches the live `tool` event of the same call. */
-  callId?: string;
-  nodeId?: string;
-  source?: string;
-  truncated?: boolean;
-}
-
+type RunListItem = Result<Runs["list"]>[number];
+type RunDetail = Result<Runs["view"]>;
+/** Steps as GET /api/runs/:id lists them: the step as the agent wrote it, with its place and time. */
+type Stored<S> = S & { seq: number; at: string };
+export type LlmStep = Stored<CoreLlmStep>;
+export type ToolStep = Stored<CoreToolStep>;
 export type RunStep = LlmStep | ToolStep;
+export type Delivery = RunDetail["deliveries"][number];
+export type RunChild = Extract<RunDetail, { children: unknown }>["children"][number];
+export type FanOutSummary = Extract<RunDetail, { summary: unknown }>["summary"];
+/** A run from the list (models and Nodes used) or from GET /api/runs/:id (steps, deliveries, and a
+ * fan-out parent's children): one type, the parts of each optional, so one page can show either. */
+export type Run = Omit<RunListItem, "models" | "nodes"> &
+  Partial<Pick<RunListItem, "models" | "nodes">> &
+  Partial<Omit<RunDetail, keyof RunListItem | "steps">> & {
+    steps?: RunStep[];
+    children?: RunChild[];
+    summary?: FanOutSummary;
+  };
+export type Usage = Db.Usage;
+/** One UTC day of GET /api/runs/stats. */
+export type RunDay = z.infer<typeof Res.RunStats>["days"][number];
 
-export interface Run {
-  id: string;
-  jobId: string;
-  jobName?: string;
-  trigger: RunTrigger;
-  status: RunStatus;
-  createdAt?: string;
-  startedAt: string | null;
-  finishedAt: string | null;
-  output: string | null;
-  error?: string | null;
-  input?: unknown;
-  usage?: Usage;
-  steps?: RunStep[];
-  pendingApproval?: PendingApproval | null;
-  /** Structured output: the validated JSON of the final answer, when the job has a schema. */
-  result?: unknown;
-  deliveries?: Delivery[];
-  /** A fan-out parent: its children and their counts. A child: its parent and its one Node. */
-  children?: RunChild[];
-  summary?: FanOutSummary;
-  parentRunId?: string | null;
-  nodeId?: string | null;
-  nodeName?: string | null;
-  /** A failed run's stable reason: `nodes_offline`, `no_targets`. */
-  errorCode?: string | null;
-  /** A cancelled run: the user who cancelled it (null when the Core did). */
-  cancelledBy?: string | null;
-  /** In lists: the models ("provider / model") and Nodes the run's steps used. */
-  models?: string[];
-  nodes?: string[];
-}
+// --- Channels ---
 
-export interface CronPreview {
-  description: string;
-  nextRuns: string[];
-}
+/** Secret config fields are never returned: `secrets` names the ones that are set. */
+export type Channel = Db.Channel;
+/** What the receiver answered a test message; `ok: false` is an answer, not an error. */
+export type ChannelTestResult = Answer<typeof Res.ChannelTest>;
+/** POST /api/channels, PATCH /api/channels/:id: the form builds `config` for whichever kind is picked
+ * (the Core checks it against that kind's schema and answers field errors). */
+export type ChannelInput = Pick<z.input<typeof ChannelBody>, "name" | "kind"> & { config: Record<string, unknown> };
 
-export const ACTIVE_RUN_STATUSES: readonly RunStatus[] = ["queued", "running", "waiting_approval"];
-export const RUN_STATUSES: readonly RunStatus[] = [
-  "queued",
-  "running",
-  "waiting_approval",
-  "succeeded",
-  "failed",
-  "cancelled",
-];
+// --- Users, tokens, audit ---
 
-export type Role = "admin" | "operator" | "viewer";
-export const ROLES: readonly Role[] = ["admin", "operator", "viewer"];
-
-export interface User {
-  id: string;
-  username: string;
+export type User = Loosen<Omit<Db.User, "passwordHash" | "failedLogins">, "createdAt" | "lockedUntil">;
+export type ApiToken = Pick<Db.ApiToken, "id" | "name" | "scopes" | "mcpApproval" | "createdAt" | "lastUsedAt"> & {
   role: Role;
-  createdAt?: string;
-  lockedUntil?: string | null;
-}
+};
+export type CreatedApiToken = Answer<typeof Res.CreatedToken>;
+/** POST /api/tokens: a lower `role`, `scopes` (Nodes by selector, tools by name) and which MCP
+ * calls wait for an operator are optional limits. */
+export type CreateApiTokenBody = z.input<typeof Req.TokenBody>;
+/** GET /api/auth/me: who is signed in. */
+export type Me = z.infer<typeof Res.Me>;
+export type AuditEntry = Omit<Db.AuditEntry, "resultHash">;
+/** GET /api/audit's entry: the stored one plus what it names that still exists, by current name. */
+export type AuditEntryView = Omit<CoreAuditEntryView, "resultHash">;
+export type AuditLink = CoreAuditLink;
+export type AuditLinkKind = AuditLink["kind"];
+export type AuditLinkRole = AuditLink["role"];
 
-/** What a token is limited to: the Nodes a label selector matches, and the tools named. */
-export interface TokenScopes {
-  selector?: string;
-  tools?: string[];
-}
+// --- Lists the UI offers. Values, so written here (the Core's own would bring Core modules into the
+// bundle); each is a Record keyed by the Core's union, so a member the Core adds or renames fails tsc.
 
-export interface ApiToken {
-  id: string;
-  name: string;
-  role?: Role;
-  scopes?: TokenScopes | null;
-  mcpApproval?: { required?: boolean; tools?: string[] } | null;
-  createdAt?: string;
-  lastUsedAt?: string | null;
-}
+const members = <U extends string>(all: Record<U, true>): readonly U[] => Object.keys(all) as U[];
 
-export interface CreatedApiToken {
-  id: string;
-  name: string;
-  token: string;
-}
-
-export interface AuditEntry {
-  id: number;
-  at: string;
-  actor: string;
-  action: string;
-  target: string | null;
-  ip: string | null;
-  outcome: "ok" | "failed" | "denied" | (string & {});
-  detail: Record<string, unknown>;
-}
+export const NOTIFY_EVENTS = members<NotifyEvent>({ succeeded: true, failed: true, waiting_approval: true });
+export const CHANNEL_KINDS = members<ChannelKind>({
+  webhook: true,
+  slack: true,
+  discord: true,
+  ntfy: true,
+  email: true,
+});
+/** The runs filter's statuses: a fan-out child's `skipped` is shown on its parent, not filtered for. */
+export const RUN_STATUSES: readonly RunStatus[] = members<RunStatus>({
+  queued: true,
+  running: true,
+  waiting_approval: true,
+  succeeded: true,
+  failed: true,
+  cancelled: true,
+  skipped: true,
+}).filter((s) => s !== "skipped");
+export const ACTIVE_RUN_STATUSES: readonly RunStatus[] = ["queued", "running", "waiting_approval"];
+export const ROLES = members<Role>({ admin: true, operator: true, viewer: true });

@@ -27,7 +27,7 @@ export function ApprovalsBanner({ max = 5, mb }: { max?: number; mb?: string }) 
           <List.Item key={run.id}>
             <Group gap={6} wrap="wrap">
               <Anchor component={Link} to={`/runs/${run.id}`} fw={600}>
-                {run.jobName ?? jobName.get(run.jobId) ?? run.jobId}
+                {jobName.get(run.jobId) ?? run.jobId}
               </Anchor>
               <Text span size="sm" c="dimmed">
                 {run.pendingApproval ? `wants ${run.pendingApproval.tool} on ${run.pendingApproval.node}` : "waiting"}

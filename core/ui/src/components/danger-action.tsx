@@ -27,7 +27,7 @@ export function DangerIconButton({
 }
 
 /** The mutation parts ConfirmDangerModal uses; a TanStack Query mutation fits. */
-interface DangerMutation<V> {
+export interface DangerMutation<V> {
   isPending: boolean;
   error: unknown;
   mutate: (variables: V, options: { onSuccess: () => void }) => void;

@@ -119,7 +119,7 @@ export function McpServersTable({ rows, showNode }: { rows: McpServerRow[]; show
                         </Text>
                       </Tooltip>
                     ) : (
-                      <Text size="sm">{server.toolCount ?? 0}</Text>
+                      <Text size="sm">{toolNames.length}</Text>
                     )}
                   </Table.Td>
                   <Table.Td>

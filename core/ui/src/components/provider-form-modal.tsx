@@ -1,11 +1,11 @@
-import { Button, Group, Modal, NumberInput, PasswordInput, Select, Stack, TextInput } from "@mantine/core";
+import { Button, NumberInput, PasswordInput, Select, TextInput } from "@mantine/core";
 import { IconPlugConnected } from "@tabler/icons-react";
-import { type FormEvent, useState } from "react";
+import { useState } from "react";
 import { errorMessage, fieldErrors } from "../api/client.ts";
 import { type ProviderInput, useCreateProvider, useTestProviderSettings, useUpdateProvider } from "../api/providers.ts";
 import type { Provider, ProviderKind, ProviderOptions } from "../api/types.ts";
 import { type ConnectionResult, ProviderTestResult } from "./provider-test-result.tsx";
-import { ErrorAlert } from "./query-state.tsx";
+import { ResourceFormModal } from "./resource-list-form.tsx";
 
 export const PROVIDER_KINDS: { value: ProviderKind; label: string; baseUrl: string; needsKey: boolean }[] = [
   { value: "lmstudio", label: "LM Studio (local)", baseUrl: "http://localhost:1234/v1", needsKey: false },
@@ -90,103 +90,100 @@ export function ProviderFormModal({ provider, onClose }: { provider: Provider | 
     );
   };
 
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
+  const submit = () => {
     if (provider) update.mutate({ id: provider.id, patch: body() }, { onSuccess: onClose });
     else create.mutate(body(), { onSuccess: onClose });
   };
 
   return (
-    <Modal opened onClose={onClose} title={provider ? `Edit ${provider.name}` : "Add a model provider"}>
-      <form onSubmit={submit} noValidate>
-        <Stack>
-          <Select
-            label="Kind"
-            data={PROVIDER_KINDS.map((k) => ({ value: k.value, label: k.label }))}
-            value={kind}
-            onChange={changeKind}
-            allowDeselect={false}
+    <ResourceFormModal
+      opened
+      onClose={onClose}
+      title={provider ? `Edit ${provider.name}` : "Add a model provider"}
+      onSubmit={submit}
+      noValidate
+      submitLabel={provider ? "Save" : "Add provider"}
+      submitting={save.isPending}
+      canSubmit={Boolean(name.trim())}
+      error={otherError}
+      errorTitle={provider ? "Not saved" : "Not added"}
+      footerStart={
+        <Button
+          variant="light"
+          leftSection={<IconPlugConnected size={14} />}
+          loading={test.isPending}
+          onClick={runTest}
+        >
+          Test
+        </Button>
+      }
+    >
+      <Select
+        label="Kind"
+        data={PROVIDER_KINDS.map((k) => ({ value: k.value, label: k.label }))}
+        value={kind}
+        onChange={changeKind}
+        allowDeselect={false}
+      />
+      <TextInput
+        label="Name"
+        required
+        value={name}
+        error={errors.name}
+        onChange={(e) => edited(setName)(e.currentTarget.value)}
+      />
+      <TextInput
+        label="Base URL"
+        required={kind === "openai-compatible"}
+        placeholder={kind === "openai-compatible" ? "http://host:8000/v1" : spec?.baseUrl}
+        inputMode="url"
+        autoComplete="url"
+        value={baseUrl}
+        error={errors.baseUrl}
+        onChange={(e) => edited(setBaseUrl)(e.currentTarget.value)}
+      />
+      <PasswordInput
+        label={kind === "lmstudio" ? "API token" : "API key"}
+        description={
+          provider?.hasApiKey
+            ? "A key is stored; leave this empty to keep it, or type a new one to replace it"
+            : kind === "lmstudio"
+              ? "Needed when LM Studio's “Require Authentication” is on (Developer → Server Settings → Manage Tokens). Stored encrypted; never shown again"
+              : "Stored encrypted; it is never shown again"
+        }
+        required={spec?.needsKey && !provider?.hasApiKey}
+        autoComplete="off"
+        value={apiKey}
+        error={errors.apiKey}
+        onChange={(e) => edited(setApiKey)(e.currentTarget.value)}
+      />
+      {kind === "lmstudio" && (
+        <>
+          <NumberInput
+            label="Context length"
+            description="Tokens to load a model with when it is not loaded; a loaded model's own context length is read from LM Studio"
+            placeholder="LM Studio's default"
+            min={512}
+            step={1024}
+            allowDecimal={false}
+            value={contextTokens}
+            error={errors["options.contextTokens"]}
+            onChange={edited(setContextTokens)}
           />
-          <TextInput
-            label="Name"
-            required
-            value={name}
-            error={errors.name}
-            onChange={(e) => edited(setName)(e.currentTarget.value)}
+          <NumberInput
+            label="Parallel requests"
+            description="At most this many model requests at once; more wait in their runs (“waiting for model”). Match LM Studio's Max Concurrent Predictions"
+            placeholder="4 on LM Studio 0.4+, 1 on 0.3"
+            min={1}
+            max={256}
+            allowDecimal={false}
+            value={maxConcurrent}
+            error={errors["options.maxConcurrent"]}
+            onChange={edited(setMaxConcurrent)}
           />
-          <TextInput
-            label="Base URL"
-            required={kind === "openai-compatible"}
-            placeholder={kind === "openai-compatible" ? "http://host:8000/v1" : spec?.baseUrl}
-            inputMode="url"
-            autoComplete="url"
-            value={baseUrl}
-            error={errors.baseUrl}
-            onChange={(e) => edited(setBaseUrl)(e.currentTarget.value)}
-          />
-          <PasswordInput
-            label={kind === "lmstudio" ? "API token" : "API key"}
-            description={
-              provider?.hasApiKey
-                ? "A key is stored; leave this empty to keep it, or type a new one to replace it"
-                : kind === "lmstudio"
-                  ? "Needed when LM Studio's “Require Authentication” is on (Developer → Server Settings → Manage Tokens). Stored encrypted; never shown again"
-                  : "Stored encrypted; it is never shown again"
-            }
-            required={spec?.needsKey && !provider?.hasApiKey}
-            autoComplete="off"
-            value={apiKey}
-            error={errors.apiKey}
-            onChange={(e) => edited(setApiKey)(e.currentTarget.value)}
-          />
-          {kind === "lmstudio" && (
-            <>
-              <NumberInput
-                label="Context length"
-                description="Tokens to load a model with when it is not loaded; a loaded model's own context length is read from LM Studio"
-                placeholder="LM Studio's default"
-                min={512}
-                step={1024}
-                allowDecimal={false}
-                value={contextTokens}
-                error={errors["options.contextTokens"]}
-                onChange={edited(setContextTokens)}
-              />
-              <NumberInput
-                label="Parallel requests"
-                description="At most this many model requests at once; more wait in their runs (“waiting for model”). Match LM Studio's Max Concurrent Predictions"
-                placeholder="4 on LM Studio 0.4+, 1 on 0.3"
-                min={1}
-                max={256}
-                allowDecimal={false}
-                value={maxConcurrent}
-                error={errors["options.maxConcurrent"]}
-                onChange={edited(setMaxConcurrent)}
-              />
-            </>
-          )}
-          {result && <ProviderTestResult result={result} />}
-          {otherError ? <ErrorAlert error={otherError} title={provider ? "Not saved" : "Not added"} /> : null}
-          <Group justify="space-between">
-            <Button
-              variant="light"
-              leftSection={<IconPlugConnected size={14} />}
-              loading={test.isPending}
-              onClick={runTest}
-            >
-              Test
-            </Button>
-            <Group gap="xs">
-              <Button variant="default" onClick={onClose}>
-                Cancel
-              </Button>
-              <Button type="submit" loading={save.isPending} disabled={!name.trim()}>
-                {provider ? "Save" : "Add provider"}
-              </Button>
-            </Group>
-          </Group>
-        </Stack>
-      </form>
-    </Modal>
+        </>
+      )}
+      {result && <ProviderTestResult result={result} />}
+    </ResourceFormModal>
   );
 }

@@ -27,8 +27,8 @@ export function CancelRunButton({ run }: { run: Run }) {
         error={cancel.error}
         onConfirm={() => cancel.mutate(run.id, { onSuccess: close })}
       >
-        {run.jobName ? <b>{run.jobName}</b> : "The run"} stops now: a tool call in progress is abandoned and the model
-        is not asked again. It cannot be resumed; Re-run starts a new one. The cancel is recorded under your name.
+        The run stops now: a tool call in progress is abandoned and the model is not asked again. It cannot be resumed;
+        Re-run starts a new one. The cancel is recorded under your name.
       </ConfirmModal>
     </>
   );

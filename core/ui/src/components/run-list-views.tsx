@@ -53,7 +53,7 @@ export function RunsTable({ runs, jobName }: { runs: Run[]; jobName: (id: string
               </Table.Td>
               <Table.Td>
                 <Anchor component={Link} to={`/jobs/${run.jobId}`} size="sm" c="inherit">
-                  {run.jobName ?? jobName(run.jobId) ?? run.jobId}
+                  {jobName(run.jobId) ?? run.jobId}
                 </Anchor>
               </Table.Td>
               <Table.Td>
@@ -100,7 +100,7 @@ export function RunCards({ runs, jobName }: { runs: Run[]; jobName: (id: string)
         >
           <Group justify="space-between" wrap="nowrap" gap="xs">
             <Text fw={600} size="sm" truncate>
-              {run.jobName ?? jobName(run.jobId) ?? run.jobId}
+              {jobName(run.jobId) ?? run.jobId}
             </Text>
             <RunStatusBadge status={run.status} />
           </Group>

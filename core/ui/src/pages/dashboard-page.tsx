@@ -261,7 +261,7 @@ export default function DashboardPage() {
                           {shortId(run.id)}
                         </Anchor>
                       </Table.Td>
-                      <Table.Td>{run.jobName ?? jobName.get(run.jobId) ?? run.jobId}</Table.Td>
+                      <Table.Td>{jobName.get(run.jobId) ?? run.jobId}</Table.Td>
                       <Table.Td>
                         <Badge variant="outline" color="gray">
                           {run.trigger}

@@ -173,7 +173,7 @@ export default function RunDetailPage() {
             <PageHeader
               title={
                 <Group gap="sm">
-                  {data.jobName ?? job.data?.name ?? "Run"}
+                  {job.data?.name ?? "Run"}
                   <RunStatusBadge status={status} size="lg" />
                   <StreamBadge state={stream.state} active={active} />
                 </Group>
@@ -199,7 +199,7 @@ export default function RunDetailPage() {
               <SimpleGrid cols={{ base: 2, md: 4 }}>
                 <Field label="Job">
                   <Anchor component={Link} to={`/jobs/${data.jobId}`}>
-                    {data.jobName ?? job.data?.name ?? data.jobId}
+                    {job.data?.name ?? data.jobId}
                   </Anchor>
                 </Field>
                 <Field label="Trigger">{data.trigger}</Field>

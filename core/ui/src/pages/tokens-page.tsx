@@ -1,16 +1,14 @@
-import { Alert, Badge, Button, Group, Modal, Paper, Stack, Table, Text, TextInput, Title } from "@mantine/core";
+import { Alert, Badge, Button, Group, Paper, Stack, Text, TextInput, Title } from "@mantine/core";
 import { useDisclosure } from "@mantine/hooks";
-import { IconAlertTriangle, IconPlug, IconPlus } from "@tabler/icons-react";
-import { type FormEvent, useState } from "react";
+import { IconAlertTriangle, IconPlug } from "@tabler/icons-react";
+import { useState } from "react";
 import { useApiTokens, useCreateApiToken, useRevokeApiToken } from "../api/admin.ts";
 import { useMe } from "../api/me.ts";
 import type { ApiToken, Role } from "../api/types.ts";
 import { CodeBlock } from "../components/code-block.tsx";
-import { ConfirmDangerModal, DangerIconButton } from "../components/danger-action.tsx";
-import { Empty } from "../components/empty-state.tsx";
 import { McpConnectModal, mcpEndpointUrl } from "../components/mcp-connect-modal.tsx";
-import { PageHeader } from "../components/page-header.tsx";
-import { ErrorAlert, QueryState } from "../components/query-state.tsx";
+import { ResourceList } from "../components/resource-list.tsx";
+import { ResourceFormModal } from "../components/resource-list-form.tsx";
 import { TimeAgo } from "../components/time-ago.tsx";
 
 function CreateTokenModal({ opened, onClose }: { opened: boolean; onClose: () => void }) {
@@ -22,64 +20,52 @@ function CreateTokenModal({ opened, onClose }: { opened: boolean; onClose: () =>
     setName("");
     onClose();
   };
-  const submit = (event: FormEvent) => {
-    event.preventDefault();
-    create.mutate({ name: name.trim() });
-  };
   const origin = window.location.origin;
   return (
-    <Modal
+    <ResourceFormModal
       opened={opened}
       onClose={close}
       title={created ? `API token “${created.name}”` : "Create an API token"}
-      size={created ? "lg" : "md"}
       // Once the token is on screen, a stray click outside must not throw it away.
-      closeOnClickOutside={!created}
-      closeOnEscape={!created}
-    >
-      {created ? (
-        <Stack>
-          <Alert color="yellow" variant="light" icon={<IconAlertTriangle size={18} />} title="Copy the token now">
-            It is shown only once; the Core keeps only its hash. Anyone holding it acts as you, with your role.
-          </Alert>
-          <CodeBlock code={created.token} label="API token" />
-          <Text size="sm" c="dimmed">
-            Send it as a bearer token:
-          </Text>
-          <CodeBlock
-            code={`curl -H "Authorization: Bearer ${created.token}" ${origin}/api/nodes`}
-            label="example request"
-          />
-          <Group justify="flex-end">
-            <Button onClick={close}>I have copied it</Button>
-          </Group>
-        </Stack>
-      ) : (
-        <form onSubmit={submit}>
+      modal={{ size: created ? "lg" : "md", closeOnClickOutside: !created, closeOnEscape: !created }}
+      onSubmit={() => create.mutate({ name: name.trim() })}
+      submitLabel="Create token"
+      submitting={create.isPending}
+      canSubmit={Boolean(name.trim())}
+      error={create.error}
+      errorTitle="Not created"
+      shown={
+        created && (
           <Stack>
-            <TextInput
-              label="Name"
-              description="What uses it, so you know which one to revoke later"
-              placeholder="ci-deploy"
-              required
-              data-autofocus
-              maxLength={200}
-              value={name}
-              onChange={(e) => setName(e.currentTarget.value)}
+            <Alert color="yellow" variant="light" icon={<IconAlertTriangle size={18} />} title="Copy the token now">
+              It is shown only once; the Core keeps only its hash. Anyone holding it acts as you, with your role.
+            </Alert>
+            <CodeBlock code={created.token} label="API token" />
+            <Text size="sm" c="dimmed">
+              Send it as a bearer token:
+            </Text>
+            <CodeBlock
+              code={`curl -H "Authorization: Bearer ${created.token}" ${origin}/api/nodes`}
+              label="example request"
             />
-            {create.error ? <ErrorAlert error={create.error} title="Not created" /> : null}
             <Group justify="flex-end">
-              <Button variant="default" onClick={close}>
-                Cancel
-              </Button>
-              <Button type="submit" loading={create.isPending} disabled={!name.trim()}>
-                Create token
-              </Button>
+              <Button onClick={close}>I have copied it</Button>
             </Group>
           </Stack>
-        </form>
-      )}
-    </Modal>
+        )
+      }
+    >
+      <TextInput
+        label="Name"
+        description="What uses it, so you know which one to revoke later"
+        placeholder="ci-deploy"
+        required
+        data-autofocus
+        maxLength={200}
+        value={name}
+        onChange={(e) => setName(e.currentTarget.value)}
+      />
+    </ResourceFormModal>
   );
 }
 
@@ -116,73 +102,45 @@ export default function TokensPage() {
   const revoke = useRevokeApiToken();
   const [createOpened, createModal] = useDisclosure(false);
   const [connectOpened, connectModal] = useDisclosure(false);
-  const [revoking, setRevoking] = useState<ApiToken | null>(null);
-  const list = [...(tokens.data ?? [])].sort((a, b) => (b.createdAt ?? "").localeCompare(a.createdAt ?? ""));
 
   return (
-    <>
-      <PageHeader
-        title="API tokens"
-        description={`Long-lived tokens for scripts and CI, acting as ${me.data?.username ?? "you"}${
-          me.data ? ` (${me.data.role})` : ""
-        }.`}
-        actions={
-          <Button leftSection={<IconPlus size={16} />} onClick={createModal.open}>
-            Create token
-          </Button>
-        }
-      />
-      <QueryState isPending={tokens.isPending} error={tokens.error} onRetry={() => tokens.refetch()}>
-        {list.length === 0 ? (
-          <Empty title="No API tokens">Create one for a script; it is shown once.</Empty>
-        ) : (
-          <Table.ScrollContainer minWidth={480}>
-            <Table verticalSpacing="sm">
-              <Table.Thead>
-                <Table.Tr>
-                  <Table.Th>Name</Table.Th>
-                  <Table.Th>Limits</Table.Th>
-                  <Table.Th>Created</Table.Th>
-                  <Table.Th>Last used</Table.Th>
-                  <Table.Th>
-                    <span className="sr-only">Actions</span>
-                  </Table.Th>
-                </Table.Tr>
-              </Table.Thead>
-              <Table.Tbody>
-                {list.map((token) => (
-                  <Table.Tr key={token.id}>
-                    <Table.Td>
-                      <Text fw={600} size="sm">
-                        {token.name}
-                      </Text>
-                    </Table.Td>
-                    <Table.Td>
-                      <TokenLimits token={token} />
-                    </Table.Td>
-                    <Table.Td>
-                      <TimeAgo iso={token.createdAt} />
-                    </Table.Td>
-                    <Table.Td>
-                      <TimeAgo iso={token.lastUsedAt} />
-                    </Table.Td>
-                    <Table.Td align="right">
-                      <DangerIconButton
-                        tooltip="Revoke"
-                        ariaLabel={`Revoke ${token.name}`}
-                        onClick={() => {
-                          revoke.reset();
-                          setRevoking(token);
-                        }}
-                      />
-                    </Table.Td>
-                  </Table.Tr>
-                ))}
-              </Table.Tbody>
-            </Table>
-          </Table.ScrollContainer>
-        )}
-      </QueryState>
+    <ResourceList
+      title="API tokens"
+      description={`Long-lived tokens for scripts and CI, acting as ${me.data?.username ?? "you"}${
+        me.data ? ` (${me.data.role})` : ""
+      }.`}
+      add={{ label: "Create token", onClick: createModal.open }}
+      query={tokens}
+      sort={(a, b) => b.createdAt.localeCompare(a.createdAt)}
+      rowKey={(token) => token.id}
+      minWidth={480}
+      empty={{ title: "No API tokens", body: "Create one for a script; it is shown once." }}
+      columns={[
+        {
+          header: "Name",
+          cell: (token) => (
+            <Text fw={600} size="sm">
+              {token.name}
+            </Text>
+          ),
+        },
+        { header: "Limits", cell: (token) => <TokenLimits token={token} /> },
+        { header: "Created", cell: (token) => <TimeAgo iso={token.createdAt} /> },
+        { header: "Last used", cell: (token) => <TimeAgo iso={token.lastUsedAt} /> },
+      ]}
+      remove={{
+        verb: "Revoke",
+        title: "Revoke API token",
+        mutation: revoke,
+        variables: (token) => token.id,
+        name: (token) => token.name,
+        confirm: (token) => (
+          <>
+            Revoke <b>{token.name}</b>? Whatever uses it gets 401 from its next request on.
+          </>
+        ),
+      }}
+    >
       <Text size="xs" c="dimmed" mt="md">
         Last used is updated at most once a minute.
       </Text>
@@ -219,16 +177,6 @@ export default function TokensPage() {
         onClose={connectModal.close}
         ownRole={isRole(me.data?.role) ? me.data.role : null}
       />
-      <ConfirmDangerModal
-        target={revoking}
-        onClose={() => setRevoking(null)}
-        mutation={revoke}
-        variables={(token) => token.id}
-        title="Revoke API token"
-        confirmLabel="Revoke"
-      >
-        Revoke <b>{revoking?.name}</b>? Whatever uses it gets 401 from its next request on.
-      </ConfirmDangerModal>
-    </>
+    </ResourceList>
   );
 }
