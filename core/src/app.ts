@@ -24,6 +24,7 @@ import { healthRoutes } from "./api/routes/health.ts";
 import { jobRoutes } from "./api/routes/jobs.ts";
 import { mcpRoutes } from "./api/routes/mcp.ts";
 import { mcpClientRoutes } from "./api/routes/mcp-clients.ts";
+import { nodeRolloutRoutes } from "./api/routes/node-rollouts.ts";
 import { nodeRoutes } from "./api/routes/nodes.ts";
 import { providerRoutes } from "./api/routes/providers.ts";
 import { runRoutes } from "./api/routes/runs.ts";
@@ -200,6 +201,7 @@ export async function buildApp(ctx: CoreContext, options: AppOptions): Promise<F
   for (const routes of [
     authRoutes,
     nodeRoutes,
+    nodeRolloutRoutes,
     providerRoutes,
     secretRoutes,
     jobRoutes,

@@ -19,6 +19,7 @@ import type { Fleet } from "./services/fleet.ts";
 import type { Jobs } from "./services/jobs.ts";
 import type { LoginGuard } from "./services/login-guard.ts";
 import type { McpServers } from "./services/mcp-servers.ts";
+import type { NodeRollouts } from "./services/node-rollout.ts";
 import type { Runs } from "./services/runs.ts";
 
 /** Everything the HTTP routes use, built once in core.ts. Routes get this, never the database. */
@@ -26,6 +27,8 @@ export interface CoreContext {
   repos: Repositories;
   accounts: Accounts;
   fleet: Fleet;
+  /** Staged Node rollouts (POST /api/nodes/update). */
+  rollouts: NodeRollouts;
   jobs: Jobs;
   runs: Runs;
   mcp: McpServers;

@@ -5,7 +5,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { FastifyInstance } from "fastify";
 import { sql } from "kysely";
-import type { Logger } from "pino";
+import type { Logger as PinoLogger } from "pino";
 import { RateLimiter } from "./api/rate-limit.ts";
 import { installScriptRoutes } from "./api/routes/install-script.ts";
 import { nodeBinaryRoutes } from "./api/routes/node-binary.ts";
@@ -26,8 +26,9 @@ import {
   type Repositories,
 } from "./database/index.ts";
 import { DELIVERY_MEMORY_MS, type WebhookDeliveriesRepo } from "./database/repos/webhook-deliveries-repo.ts";
+import type { Provider } from "./database/types.ts";
 import type { CoreEnv } from "./env.ts";
-import { createLlmClient, type LlmClient, type ProviderConfig } from "./llm/index.ts";
+import { clientForProvider, createLlmClient, type LlmClient, type ProviderConfig } from "./llm/index.ts";
 import { McpApprovals, mountFleetMcp } from "./mcp-server/index.ts";
 import { createMetrics } from "./metrics.ts";
 import { instrumentToolCalls } from "./nodes/instrumented-node-access.ts";
@@ -58,6 +59,7 @@ import { Jobs } from "./services/jobs.ts";
 import { LoginGuard } from "./services/login-guard.ts";
 import { mcpPresetCatalog } from "./services/mcp-presets.ts";
 import { McpServers } from "./services/mcp-servers.ts";
+import { NodeRollouts } from "./services/node-rollout.ts";
 import { headerRedactions, providerConfig } from "./services/provider-credentials.ts";
 import { Runs } from "./services/runs.ts";
 
@@ -68,7 +70,7 @@ export const CORE_VERSION: string = (
 ).version;
 
 export interface CoreOptions {
-  logger: Logger;
+  logger: PinoLogger;
   /** Overrides how model clients are made (tests pass one with a custom fetch). */
   llmFactory?: (provider: ProviderConfig) => LlmClient;
   now?: () => Date;
@@ -183,6 +185,11 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
     },
   });
   metrics.secretsUnreadable.collect(() => unreadableSecrets.countByKind());
+  // One way from a stored provider to its model client, for runs and the provider routes alike.
+  const clientFor = clientForProvider(
+    (provider: Provider) => providerConfig(repos.providers, provider, unreadableSecrets),
+    llmFactory,
+  );
   const refreshRedactor = async () => {
     const found: Array<{ kind: SealedKind; id: string; name: string; code: SecretsError["code"] }> = [];
     const note = (kind: SealedKind) => (row: { id: string; name: string }, error: unknown) => {
@@ -254,6 +261,7 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
   let fleet: Fleet;
   let mcp: McpServers;
   let identity: NodeIdentityService;
+  let rollouts: NodeRollouts;
   const hubLogger = logger.child({ room: "hub" });
   // Heartbeat stats over time for the Node page's sparklines (issue 22.5).
   const statsRecorder = new NodeStatsRecorder({
@@ -266,13 +274,11 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
     heartbeatIntervalMs: env.FABRICORE_HEARTBEAT_SECONDS * 1000,
     maxToolListBytes: env.FABRICORE_NODE_TOOLS_MAX_BYTES,
     servedNodeVersion: nodeVersion,
+    updateKey: releaseKey.publicKey,
+    offersNodeVersion: (nodeId) => rollouts.offersVersion(nodeId),
+    onUpdateResult: (nodeId, result) => void rollouts.nodeReported(nodeId, result),
     trustProxy: trustProxyPredicate(parseTrustProxy(env.FABRICORE_TRUST_PROXY)),
-    logger: {
-      debug: (f, m) => hubLogger.debug(f, m),
-      info: (f, m) => hubLogger.info(f, m),
-      warn: (f, m) => hubLogger.warn(f, m),
-      error: (f, m) => hubLogger.error(f, m),
-    },
+    logger: hubLogger,
     onOnline: (nodeId, hello) => {
       metrics.nodeConnected(nodeId, hub.get(nodeId)?.name ?? nodeId);
       void repos.nodes
@@ -286,6 +292,7 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
         })
         .catch((error) => logger.error({ err: error, nodeId }, "recording a node's hello failed"));
       clusterHub?.nodeChanged(nodeId);
+      void rollouts.nodeOnline(nodeId);
     },
     onOffline: (nodeId) => {
       clusterHub?.nodeChanged(nodeId);
@@ -308,7 +315,28 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
   const clusterHub = cluster?.hubFor(hub);
   // Every tool call, a run's or /mcp's, goes through this one wrapper, which counts and times it.
   const nodes: NodeAccess = instrumentToolCalls(clusterHub ?? hub, metrics);
-  fleet = new Fleet({ nodes: repos.nodes, hub: nodes, servedNodeVersion: nodeVersion });
+  fleet = new Fleet({
+    nodes: repos.nodes,
+    hub: nodes,
+    servedNodeVersion: nodeVersion,
+    updateResults: repos.nodeUpdateResults,
+  });
+  rollouts = new NodeRollouts({
+    rollouts: repos.nodeRollouts,
+    results: repos.nodeUpdateResults,
+    nodes: repos.nodes,
+    hub: {
+      live: (nodeId) => {
+        const live = nodes.get(nodeId);
+        return live && { version: live.hello.nodeVersion, connectedAt: live.connectedAt };
+      },
+      offer: (nodeId, version) => hub.offerUpdate(nodeId, version),
+    },
+    servedVersion: nodeVersion,
+    policy: env.FABRICORE_NODE_UPDATE_POLICY,
+    audit: (action, target, detail, outcome) => void audit.record({ actor: "core", action, target, detail, outcome }),
+    logger: logger.child({ room: "rollout" }),
+  });
   // Nodes prove themselves with their own keys; challenge nonces are MACed with a key derived from
   // the master key so that every replica of a cluster accepts the nonces of the others.
   identity = new NodeIdentityService({
@@ -333,7 +361,7 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
     hub: nodes,
     nodeName: async (id) => (await repos.nodes.get(id))?.name,
     nodes: repos.nodes,
-    llm: llmFactory,
+    clientFor,
     events,
     lifecycle,
     metrics,
@@ -343,7 +371,6 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
     audit,
     redactor,
     refreshRedactor,
-    unreadableSecrets,
     approvals,
     afterFinish: async (runId) => {
       await startChainedRuns(
@@ -440,6 +467,7 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
     repos,
     accounts,
     fleet,
+    rollouts,
     jobs,
     runs,
     mcp,
@@ -466,7 +494,7 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
     llmFor: async (providerId) => {
       const provider = await repos.providers.get(providerId);
       if (!provider) throw new Error(`provider ${providerId} not found`);
-      return llmFactory(await providerConfig(repos.providers, provider, unreadableSecrets));
+      return clientFor(provider);
     },
     llmForConfig: (config) => llmFactory(config),
     tls: Boolean(env.FABRICORE_TLS_CERT),
@@ -518,6 +546,8 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
     adminPassword: admin.password,
     async listen() {
       await cluster?.start();
+      // Before Nodes can connect: their hello asks whether a rollout offers them the version.
+      await rollouts.start();
       const address = await app.listen({ host: env.FABRICORE_HOST, port: env.FABRICORE_PORT });
       queue.start();
       loginGuard.start();
@@ -533,6 +563,7 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
       loginGuard.stop();
       forgetDeliveries.stop();
       retention.stop();
+      rollouts.close();
       await scheduler.stop();
       await queue.stop("the Core is shutting down");
       await deliveryWorker.stop();
@@ -547,7 +578,7 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
 
 /** Accepted webhook deliveries and signatures are remembered DELIVERY_MEMORY_MS (24 h) and at most
  * DELIVERY_MEMORY_PER_JOB per job: forgotten hourly, and once at start. */
-function deliveryHousekeeping(repo: WebhookDeliveriesRepo, logger: Logger) {
+function deliveryHousekeeping(repo: WebhookDeliveriesRepo, logger: PinoLogger) {
   let timer: NodeJS.Timeout | undefined;
   const sweep = async () => {
     try {

@@ -62,6 +62,10 @@ export const CoreEnv = z.object({
   /** The Ed25519 key Node builds are signed with for self-update (PEM, 0600); unset:
    * DATA_DIR/node-release-key.pem, created at the first start. One shared file for a cluster. */
   FABRICORE_NODE_RELEASE_KEY: z.string().min(1).optional(),
+  /** With no staged rollout active: `auto` (default) offers the served Node version to every
+   * --auto-update Node when it connects; `staged` to none, so Nodes update only through
+   * POST /api/nodes/update (docs/NODE-LIFECYCLE.md "Staged rollout"). */
+  FABRICORE_NODE_UPDATE_POLICY: z.enum(["auto", "staged"]).default("auto"),
   /** Where the built UI is; unset: core/ui/dist beside this package. */
   FABRICORE_UI_DIR: z.string().optional(),
   /** Which proxies' X-Forwarded-For is believed for the client IP (login limit, audit): `loopback`

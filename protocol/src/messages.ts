@@ -2,6 +2,7 @@ import { z } from "zod";
 import { RequestId } from "./jsonrpc.ts";
 import { McpServerSpec, McpServerStatus } from "./mcp.ts";
 import { McpLogsParams, McpLogsResult, McpRestartParams, McpRestartResult, NodeMcpPolicy } from "./mcp-ops.ts";
+import { NodeUpdateOfferParams, NodeUpdateResultParams } from "./node-update.ts";
 import { SystemStats, ToolDescriptor, ToolResult } from "./tools.ts";
 
 /**
@@ -42,6 +43,13 @@ export const HelloResult = z.object({
   /** The Node version this Core serves (GET /api/nodes/binary/:platform); a Node with --auto-update
    * that runs another one updates itself. Absent from older Cores. */
   nodeVersion: z.string().max(64).optional(),
+  /** The Core's release public key (Ed25519, raw, base64url), as in the enroll answer. A Node that
+   * enrolled before there was one pins it on first sight over this authenticated connection; a
+   * pinned key is never replaced by it (docs/NODE-LIFECYCLE.md). Absent from older Cores. */
+  updateKey: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{43}$/)
+    .optional(),
 });
 export type HelloResult = z.infer<typeof HelloResult>;
 
@@ -129,6 +137,7 @@ export const nodeToCore = {
   "notifications/cancelled": { params: CancelledParams },
   "fabricore/tool/output": { params: ToolOutputParams },
   "fabricore/tool/progress": { params: ToolProgressParams },
+  "fabricore/node/update-result": { params: NodeUpdateResultParams },
 } as const satisfies Record<string, Entry>;
 
 /** Requests and notifications the Core sends; the Node handles them. */
@@ -139,6 +148,7 @@ export const coreToNode = {
   "fabricore/mcp/logs": { params: McpLogsParams, result: McpLogsResult },
   "fabricore/ping": { params: Empty, result: Empty },
   "notifications/cancelled": { params: CancelledParams },
+  "fabricore/node/update": { params: NodeUpdateOfferParams },
 } as const satisfies Record<string, Entry>;
 
 export type Catalog = Record<string, Entry>;

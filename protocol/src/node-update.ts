@@ -24,3 +24,37 @@ export type NodeUpdateKeyResponse = z.infer<typeof NodeUpdateKeyResponse>;
 export function nodeUpdateMessage(platform: string, version: string, sha256: string): string {
   return `fabricore-node-update\n${platform}\n${version}\n${sha256.toLowerCase()}\n`;
 }
+
+/**
+ * Core → Node `fabricore/node/update` (staged rollout, docs/NODE-LIFECYCLE.md "Staged rollout"): the
+ * Core offers this version to a Node that is already connected (its batch started after the hello).
+ * A Node with --auto-update treats it as the hello's `nodeVersion`; any other Node ignores it.
+ */
+export const NodeUpdateOfferParams = z.object({ version: z.string().min(1).max(64) });
+export type NodeUpdateOfferParams = z.infer<typeof NodeUpdateOfferParams>;
+
+/** Why a Node did not run an offered build. `bad_signature`, `digest_mismatch`, … come from
+ * the Node's checks; `download_failed` is anything else before the swap. */
+export const NODE_UPDATE_OUTCOMES = ["updated", "refused", "rolled_back", "failed"] as const;
+export type NodeUpdateOutcomeKind = (typeof NODE_UPDATE_OUTCOMES)[number];
+
+/**
+ * Node → Core `fabricore/node/update-result`: what became of an update. `updated` from the new
+ * version once it reached the Core; `refused` (with the check's `code`) and `failed` from the
+ * version that keeps running; `rolled_back` from the restored previous version on its next connect
+ * (the watchdog or the new version itself put it back, the reason is in DATA_DIR/update.json).
+ */
+export const NodeUpdateResultParams = z.object({
+  outcome: z.enum(NODE_UPDATE_OUTCOMES),
+  from: z.string().max(64),
+  to: z.string().max(64),
+  code: z.string().max(64).optional(),
+  reason: z.string().max(1024).optional(),
+  sha256: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/)
+    .optional(),
+  /** When it happened on the Node (ISO 8601). */
+  at: z.string().max(40),
+});
+export type NodeUpdateResultParams = z.infer<typeof NodeUpdateResultParams>;

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import * as R from "./responses.ts";
+import { NodeRolloutList, NodeRolloutView } from "./rollout-responses.ts";
 
 /** One line per route of the API (`METHOD /url` as registered): what the OpenAPI document says
  * of it beyond its request schemas. openapi.test.ts fails for a registered route missing here. */
@@ -147,6 +148,43 @@ export const OPERATIONS: Record<string, Operation> = {
       206: { contentType: "application/octet-stream", schema: z.string(), description: "The requested byte range" },
     },
     errors: [416],
+  },
+  "POST /api/nodes/update": {
+    operationId: "startNodeRollout",
+    summary: "Update Nodes to the served version, batchSize at a time (a staged rollout)",
+    description:
+      "Exactly one of nodeIds and selector. Only the running batch is offered the version; the next starts when " +
+      "each Node of it is back on the new version or ended refused / rolled back / failed / timed out. More than " +
+      "maxFailures failures in a batch pause the rollout with the reason. One rollout is active at a time (409).",
+    tag: "nodes",
+    responses: { 201: NodeRolloutView },
+    errors: [404, 409],
+  },
+  "GET /api/nodes/rollouts": {
+    operationId: "listNodeRollouts",
+    summary: "Staged rollouts, newest first, with counts per Node state",
+    tag: "nodes",
+    responses: { 200: NodeRolloutList },
+  },
+  "GET /api/nodes/rollouts/:id": {
+    operationId: "getNodeRollout",
+    summary: "One rollout: its batches and each Node's state with the reason",
+    tag: "nodes",
+    responses: { 200: NodeRolloutView },
+  },
+  "POST /api/nodes/rollouts/:id/cancel": {
+    operationId: "cancelNodeRollout",
+    summary: "Cancel a running or paused rollout (Nodes not yet done are marked cancelled)",
+    tag: "nodes",
+    responses: { 200: NodeRolloutView },
+    errors: [409],
+  },
+  "POST /api/nodes/rollouts/:id/resume": {
+    operationId: "resumeNodeRollout",
+    summary: "Go on with a paused rollout: the next batch starts",
+    tag: "nodes",
+    responses: { 200: NodeRolloutView },
+    errors: [409],
   },
   "GET /api/nodes/update-key": {
     operationId: "getNodeUpdateKey",

@@ -1,6 +1,12 @@
-import { ChallengeResponse, EnrollResponse, NodeUpdateKeyResponse, ToolDescriptor } from "@fabricore/protocol";
+import {
+  ChallengeResponse,
+  EnrollResponse,
+  NodeUpdateKeyResponse,
+  ProviderKind,
+  ToolDescriptor,
+} from "@fabricore/protocol";
 import { z } from "zod";
-import { ProviderKind, RunStatus } from "./schemas.ts";
+import { RunStatus } from "./schemas.ts";
 
 /**
  * What the API answers, as zod (issue 23): the OpenAPI document is generated from these and the
@@ -64,6 +70,19 @@ export const NodeView = named(
       .nullable()
       .optional()
       .describe("the Node version this Core serves (what --auto-update moves to); null when it serves none"),
+    lastUpdate: z
+      .looseObject({
+        outcome: z.enum(["updated", "refused", "rolled_back", "failed"]),
+        from: z.string(),
+        to: z.string(),
+        code: z.string().nullable(),
+        reason: z.string().nullable(),
+        at: z.string(),
+        receivedAt: isoTime,
+      })
+      .nullable()
+      .optional()
+      .describe("the last update outcome the Node reported (fabricore/node/update-result); null: none yet"),
     tools: z.array(ToolDescriptor),
   }),
   "Node",
@@ -237,6 +256,17 @@ export const AuditEntry = z.looseObject({
   ip: z.string().nullable(),
   outcome: z.enum(["ok", "failed", "denied"]),
   detail: z.record(z.string(), z.unknown()),
+  targetName: z.string().nullable().describe("The target's current name; null when it has none or is gone"),
+  links: z
+    .array(
+      z.object({
+        role: z.enum(["actor", "target", "run", "job", "node", "token"]),
+        kind: z.enum(["job", "run", "node", "user", "token", "provider", "channel", "mcp_server", "secret"]),
+        id: z.string(),
+        name: z.string(),
+      }),
+    )
+    .describe("What the entry names that still exists, by its current name (a run's name is its job's)"),
 });
 export const UserInfo = z.looseObject({ id: z.string(), username: z.string(), role: Role });
 export const WebhookAnswer = z.union([

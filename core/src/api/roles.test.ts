@@ -37,6 +37,12 @@ const EXPECTED: Record<string, RouteRole> = {
   "GET /api/nodes/:id/stats/history": "viewer",
   "PATCH /api/nodes/:id": "admin",
   "POST /api/nodes/:id/rotate": "admin",
+  // Staged Node rollout (issue 18): starting, cancelling and resuming one changes the fleet.
+  "POST /api/nodes/update": "admin",
+  "GET /api/nodes/rollouts": "viewer",
+  "GET /api/nodes/rollouts/:id": "viewer",
+  "POST /api/nodes/rollouts/:id/cancel": "admin",
+  "POST /api/nodes/rollouts/:id/resume": "admin",
   "GET /api/providers": "viewer",
   "GET /api/providers/:id": "viewer",
   // Operator like the connection test: both make the Core call out to the provider (issue 15.6).

@@ -1,4 +1,4 @@
-import { McpMount, McpNetwork } from "@fabricore/protocol";
+import { McpMount, McpNetwork, ProviderKind } from "@fabricore/protocol";
 import { z } from "zod";
 import { parseSelector, SelectorError } from "../nodes/label-selector.ts";
 
@@ -21,7 +21,6 @@ export const NodePatch = z
   .object({ name: NodeBody.shape.name.optional(), labels: NodeBody.shape.labels })
   .refine((v) => v.name !== undefined || v.labels !== undefined, "give a name, labels or both");
 
-export const ProviderKind = z.enum(["lmstudio", "openai", "anthropic", "openai-compatible"]);
 export const ProviderBody = z.object({
   name: z.string().min(1).max(100),
   kind: ProviderKind,
@@ -285,6 +284,11 @@ export const AuditQuery = z.object({
   actor: z.string().min(1).max(200).optional(),
   target: z.string().min(1).max(200).optional(),
   since: z.iso.datetime({ offset: true }).optional(),
+  /** `true`: leave out sign-in sessions' `token.use` entries (the UI's default view). */
+  hideSessionTokenUse: z
+    .enum(["true", "false"])
+    .transform((v) => v === "true")
+    .optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
 

@@ -1,3 +1,4 @@
+import type { ProviderKind } from "@fabricore/protocol";
 import type { ColumnType, Generated, Insertable, Selectable, Updateable } from "kysely";
 
 /**
@@ -6,12 +7,12 @@ import type { ColumnType, Generated, Insertable, Selectable, Updateable } from "
  * as text), JSON is text (parsed in the repositories), booleans are integers 0/1, ids are text.
  */
 
+export type { ProviderKind };
 export type Role = "admin" | "operator" | "viewer";
 export type RunTrigger = "manual" | "cron" | "webhook" | "chain";
 /** `skipped`: a fan-out child whose Node was offline when its turn came (or that a stopOnFailure
  * parent did not start); final, like succeeded/failed/cancelled. */
 export type RunStatus = "queued" | "running" | "waiting_approval" | "succeeded" | "failed" | "cancelled" | "skipped";
-export type ProviderKind = "lmstudio" | "openai" | "anthropic" | "openai-compatible";
 
 export interface UsersTable {
   id: string;
@@ -289,6 +290,53 @@ export interface NodeStatsTable {
   samples: ColumnType<number, number | undefined, number>;
 }
 
+/** A staged Node rollout (0032, services/node-rollout.ts). */
+export interface NodeRolloutsTable {
+  id: string;
+  version: string;
+  target: string; // JSON {nodeIds: string[]} | {selector: string}
+  batch_size: number;
+  max_failures: number;
+  deadline_ms: number;
+  state: string;
+  reason: string | null;
+  active: number | null;
+  current_batch: number;
+  batch_count: number;
+  batch_started_at: string | null;
+  created_by: string;
+  created_at: string;
+  updated_at: string;
+  finished_at: string | null;
+}
+
+/** One Node of a rollout (0032). */
+export interface NodeRolloutNodesTable {
+  rollout_id: string;
+  node_id: string;
+  node_name: string;
+  batch: number;
+  position: number;
+  state: string;
+  code: string | null;
+  reason: string | null;
+  from_version: string | null;
+  started_at: string | null;
+  finished_at: string | null;
+}
+
+/** The last update outcome a Node reported (0032). */
+export interface NodeUpdateResultsTable {
+  node_id: string;
+  outcome: string;
+  from_version: string;
+  to_version: string;
+  code: string | null;
+  reason: string | null;
+  at: string;
+  received_at: string;
+}
+
 export interface Database {
   users: UsersTable;
   api_tokens: ApiTokensTable;
@@ -310,6 +358,9 @@ export interface Database {
   channels: ChannelsTable;
   run_deliveries: RunDeliveriesTable;
   node_stats: NodeStatsTable;
+  node_rollouts: NodeRolloutsTable;
+  node_rollout_nodes: NodeRolloutNodesTable;
+  node_update_results: NodeUpdateResultsTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

@@ -504,6 +504,8 @@ export interface AuditQuery {
   target?: string;
   /** ISO timestamp: entries at or after it. */
   since?: string;
+  /** Leaves out `token.use` entries of sign-in sessions (each follows an `auth.login`); API tokens' uses stay. */
+  hideSessionTokenUse?: boolean;
   /** Default 100, at most 1000. Newest first. */
   limit?: number;
 }

@@ -5,6 +5,7 @@ import {
   coreToNode,
   type HelloParams,
   type HelloResult,
+  type Logger,
   MAX_FRAME_BYTES,
   type McpServerSpec,
   type McpServerStatus,
@@ -35,7 +36,6 @@ import type {
   CallToolOptions,
   CallToolParams,
   ConnectedNode,
-  HubLogger,
   NodeAuthRefusal,
   NodeHubOptions,
 } from "./node-hub-types.ts";
@@ -48,7 +48,6 @@ export type {
   CallToolOptions,
   CallToolParams,
   ConnectedNode,
-  HubLogger,
   NodeAuthRefusal,
   NodeCredentials,
   NodeHubOptions,
@@ -58,7 +57,7 @@ export { requestOrigin } from "./node-hub-upgrade.ts";
 const DEFAULT_MAX_TOOL_LIST_BYTES = 4 * 1024 * 1024;
 const DEFAULT_TOOLS_CHANGED_INTERVAL_MS = 1000;
 
-const noopLogger: HubLogger = { debug() {}, info() {}, warn() {}, error() {} };
+const noopLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
 /**
  * The Core's side of every Node connection: token auth at the WebSocket upgrade, hello, liveness,
@@ -85,7 +84,7 @@ export class NodeHub {
   private readonly peerOptions: RpcPeerOptions<typeof nodeToCore, typeof coreToNode, Connection>;
   private readonly transportOptions: { now: () => number };
   private readonly sweepTimer: ReturnType<typeof setInterval>;
-  private readonly logger: HubLogger;
+  private readonly logger: Logger;
   private readonly now: () => number;
   readonly heartbeatIntervalMs: number;
   private closing = false;
@@ -207,6 +206,10 @@ export class NodeHub {
         if (!conn.online) return;
         this.nodeToolLists.changed(conn, tools);
       })
+      .onNotification("fabricore/node/update-result", (result, conn) => {
+        if (!conn.online) return;
+        this.safely("onUpdateResult", () => this.options.onUpdateResult?.(conn.nodeId, result));
+      })
       .onNotification("fabricore/tool/output", (params, conn) => this.toolCalls.output(conn, params))
       .onNotification("fabricore/tool/progress", (params, conn) => this.toolCalls.progress(conn, params))
       .onNotification("fabricore/mcp/status", ({ servers }, conn) => {
@@ -254,7 +257,9 @@ export class NodeHub {
       name: conn.name,
       heartbeatIntervalMs: this.heartbeatIntervalMs,
       mcpServers: desired,
-      ...(this.options.servedNodeVersion !== undefined && { nodeVersion: this.options.servedNodeVersion }),
+      ...(this.options.servedNodeVersion !== undefined &&
+        (this.options.offersNodeVersion?.(nodeId) ?? true) && { nodeVersion: this.options.servedNodeVersion }),
+      ...(this.options.updateKey !== undefined && { updateKey: this.options.updateKey }),
     };
   }
 
@@ -347,6 +352,15 @@ export class NodeHub {
       this.safely("onMcpStatus", () => this.options.onMcpStatus?.(nodeId, result.servers));
     }
     return result.servers;
+  }
+
+  /** Offers a connected Node a version to update to (`fabricore/node/update`); false when it is not
+   * connected here. */
+  offerUpdate(nodeId: string, version: string): boolean {
+    const conn = this.connections.get(nodeId);
+    if (!conn?.online) return false;
+    conn.peer.notify("fabricore/node/update", { version }).catch(() => {});
+    return true;
   }
 
   /** Restarts one MCP server on the Node, or reads its logs (mcp-server-ops.ts); node_offline when it is not connected. */

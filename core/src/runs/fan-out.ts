@@ -1,9 +1,9 @@
+import type { Logger } from "@fabricore/protocol";
 import type { RunsRepo } from "../database/index.ts";
 import type { FanOut, FleetNode, Job, Run, Usage } from "../database/types.ts";
 import type { NodeHub } from "../nodes/node-hub.ts";
 import type { RunEventBus } from "./run-events.ts";
 import type { RunLifecycle } from "./run-lifecycle.ts";
-import type { Logger } from "./run-queue.ts";
 import { noTargetsError, resolveRunTargets } from "./run-targets.ts";
 
 export interface FanOutResult {

@@ -1,5 +1,5 @@
 import type { NodeMcpPolicy, ToolDescriptor } from "@fabricore/protocol";
-import type { NodesRepo } from "../database/index.ts";
+import type { NodesRepo, NodeUpdateResult, NodeUpdateResultsRepo } from "../database/index.ts";
 import type { FleetNode } from "../database/types.ts";
 import { CoreError } from "../errors.ts";
 import { matchesSelector, parseSelector } from "../nodes/label-selector.ts";
@@ -26,6 +26,8 @@ export interface NodeView {
   capabilities?: { exec: boolean; docker: boolean; readRoots: string[]; mcpPolicy?: NodeMcpPolicy | undefined };
   stats?: Record<string, unknown>;
   mcpServers?: Array<Record<string, unknown>>;
+  /** The last update outcome the Node reported (updated, refused, rolled back, failed); null: none. */
+  lastUpdate?: NodeUpdateResult | null;
 }
 
 /** Enrollment, revocation and the fleet as the API shows it: stored facts merged with the live
@@ -34,12 +36,20 @@ export class Fleet {
   private readonly nodes: NodesRepo;
   private readonly hub: NodeAccess;
   private readonly servedNodeVersion: string | undefined;
+  private readonly updateResults: NodeUpdateResultsRepo | undefined;
 
-  /** `servedNodeVersion`: the Node version this Core serves; unset: no Node is ever out of date. */
-  constructor(deps: { nodes: NodesRepo; hub: NodeAccess; servedNodeVersion?: string }) {
+  /** `servedNodeVersion`: the Node version this Core serves; unset: no Node is ever out of date.
+   * `updateResults`: each view carries the Node's last reported update outcome (`lastUpdate`). */
+  constructor(deps: {
+    nodes: NodesRepo;
+    hub: NodeAccess;
+    servedNodeVersion?: string;
+    updateResults?: NodeUpdateResultsRepo;
+  }) {
     this.nodes = deps.nodes;
     this.hub = deps.hub;
     this.servedNodeVersion = deps.servedNodeVersion;
+    this.updateResults = deps.updateResults;
   }
 
   /** The token (fcn_ + 256 random bits) is returned once; only its SHA-256 is stored. It is spent
@@ -60,9 +70,22 @@ export class Fleet {
   /** Every Node, or those a label selector matches (the selector is already validated). */
   async list(selector?: string): Promise<NodeView[]> {
     const all = await this.nodes.list();
-    if (selector === undefined) return all.map((n) => this.view(n));
-    const parsed = parseSelector(selector);
-    return all.filter((n) => matchesSelector(parsed, n.labels)).map((n) => this.view(n));
+    const parsed = selector === undefined ? undefined : parseSelector(selector);
+    const views = (parsed ? all.filter((n) => matchesSelector(parsed, n.labels)) : all).map((n) => this.view(n));
+    return this.withLastUpdate(views, parsed === undefined);
+  }
+
+  /** One Node with its live detail (stats, MCP servers) and last update outcome. */
+  async show(idOrName: string): Promise<NodeView> {
+    const [view] = await this.withLastUpdate([this.view(await this.get(idOrName), true)], false);
+    return view as NodeView;
+  }
+
+  private async withLastUpdate(views: NodeView[], everyNode: boolean): Promise<NodeView[]> {
+    if (!this.updateResults) return views;
+    const results = await this.updateResults.byNode(everyNode ? undefined : views.map((v) => v.id));
+    for (const view of views) view.lastUpdate = results.get(view.id) ?? null;
+    return views;
   }
 
   /**

@@ -22,10 +22,14 @@ export class OpenApiResponseChecker {
 
   constructor(document: Document) {
     this.#document = document;
-    this.#templates = Object.keys(document.paths).map((template) => ({
-      template,
-      regex: new RegExp(`^${template.replace(/[.+?^$()|[\]\\]/g, "\\$&").replace(/\{[^}]+\}/g, "[^/]+")}$`),
-    }));
+    // Fewest parameters first, as the router matches: /api/nodes/rollouts before /api/nodes/{id}.
+    this.#templates = Object.keys(document.paths)
+      .map((template) => ({
+        template,
+        regex: new RegExp(`^${template.replace(/[.+?^$()|[\]\\]/g, "\\$&").replace(/\{[^}]+\}/g, "[^/]+")}$`),
+        params: template.split("{").length,
+      }))
+      .sort((a, b) => a.params - b.params);
   }
 
   /** The problem with this answer, or undefined when the document describes it. Paths the

@@ -7,6 +7,7 @@ import {
   type McpServerSpec,
   type McpServerStatus,
   NodeCloseCode,
+  type NodeUpdateResultParams,
   nodeToCore,
   PROTOCOL_VERSION,
   ProtocolError,
@@ -53,6 +54,8 @@ export interface ConnectionManagerOptions {
   random?: () => number;
   onConnected?: (result: HelloResult) => void;
   onDisconnected?: (info: CloseInfo) => void;
+  /** The Core offers a Node version (`fabricore/node/update`, a staged rollout's batch). */
+  onUpdateOffer?: (version: string) => void;
 }
 
 export type ConnectionState = "idle" | "connecting" | "connected" | "stopped";
@@ -118,6 +121,14 @@ export class ConnectionManager {
     // Stop running tools: exec_command's process groups would otherwise outlive the Node.
     this.options.tools.cancelAll?.("node shutting down");
     await this.running;
+  }
+
+  /** Tells the Core what became of an update (`fabricore/node/update-result`); false when not
+   * connected (the caller keeps it for the next connection). */
+  reportUpdate(result: NodeUpdateResultParams): boolean {
+    if (this.stateValue !== "connected" || !this.peer) return false;
+    this.peer.notify("fabricore/node/update-result", result).catch(() => {});
+    return true;
   }
 
   /** Forwards MCP server state to the Core (a crash, a restart) while connected. */
@@ -215,6 +226,10 @@ export class ConnectionManager {
       return this.options.mcpOps.logs(name, tail);
     });
     peer.setRequestHandler("fabricore/ping", async () => ({}));
+    peer.setNotificationHandler("fabricore/node/update", ({ version }) => {
+      if (this.options.onUpdateOffer) this.options.onUpdateOffer(version);
+      else logger.debug({ version }, "the Core offers a Node update; this Node does not update itself (--auto-update)");
+    });
     if (this.stopController.signal.aborted) {
       await peer.close(NodeCloseCode.normal, "node shutting down");
       return false;

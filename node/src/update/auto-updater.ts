@@ -2,6 +2,7 @@ import { spawn } from "node:child_process";
 import { constants } from "node:fs";
 import { access, rm } from "node:fs/promises";
 import { dirname } from "node:path";
+import type { NodeUpdateResultParams } from "@fabricore/protocol";
 import type { Logger } from "../logger.ts";
 import { downloadBuild } from "./download-build.ts";
 import { stagingPath, swapExecutable } from "./swap-executable.ts";
@@ -26,6 +27,9 @@ export interface AutoUpdaterOptions {
   /** Builds not to try again (a rolled-back one). */
   skipSha256?: Iterable<string>;
   logger: Logger;
+  /** What became of an update that did not replace this process: told to the Core
+   * (`fabricore/node/update-result`), which pauses a staged rollout on it. */
+  onOutcome?: (result: NodeUpdateResultParams) => void;
   /** Closes the connection and MCP servers before the exec. */
   stopNode: () => Promise<void>;
   /** Replaces this process (same pid) with the file; tests pass their own. */
@@ -75,6 +79,10 @@ export class AutoUpdater {
           );
         }
         this.#saidReadOnly = true;
+        this.#report("failed", advertised, {
+          code: "read_only",
+          reason: `the Node's executable is in ${dir}, which it may not write (install it with install.sh --auto-update)`,
+        });
         return;
       }
       const url = new URL(o.coreUrl);
@@ -84,6 +92,12 @@ export class AutoUpdater {
       if (this.#skip.has(build.sha256)) {
         o.logger.debug({ sha256: build.sha256 }, "this build was refused or rolled back before; not trying it again");
         await rm(staged, { force: true });
+        // Said again so a rollout waiting for this Node hears now, not at its deadline.
+        this.#report("refused", advertised, {
+          code: "not_retried",
+          reason: "this build was refused or rolled back on this Node before; it is not tried again",
+          sha256: build.sha256,
+        });
         return;
       }
       try {
@@ -96,6 +110,7 @@ export class AutoUpdater {
           { code: error.code, to: advertised, sha256: build.sha256, err: error.message },
           "refusing the Node update; this version keeps running",
         );
+        this.#report("refused", advertised, { code: error.code, reason: error.message, sha256: build.sha256 });
         return;
       }
       const { previous } = await swapExecutable(o.executable, staged);
@@ -128,9 +143,26 @@ export class AutoUpdater {
         { to: advertised, err: (error as Error).message },
         "the Node update failed; this version keeps running",
       );
+      this.#report("failed", advertised, { code: "update_failed", reason: (error as Error).message });
     } finally {
       this.#busy = false;
     }
+  }
+
+  #report(
+    outcome: NodeUpdateResultParams["outcome"],
+    to: string,
+    detail: { code: string; reason: string; sha256?: string },
+  ): void {
+    const reason = detail.reason.slice(0, 1024);
+    this.#options.onOutcome?.({
+      outcome,
+      from: this.#options.currentVersion,
+      to: to.slice(0, 64),
+      ...detail,
+      reason,
+      at: new Date().toISOString(),
+    });
   }
 }
 

@@ -31,7 +31,14 @@ const Common = {
 
 export const UpdateMarker = z.discriminatedUnion("state", [
   z.object({ ...Common, state: z.literal("pending") }),
-  z.object({ ...Common, state: z.literal("rolledBack"), reason: z.string(), at: z.string() }),
+  z.object({
+    ...Common,
+    state: z.literal("rolledBack"),
+    reason: z.string(),
+    at: z.string(),
+    /** When the restored version told the Core (`fabricore/node/update-result`); once is enough. */
+    reportedAt: z.string().optional(),
+  }),
 ]);
 export type UpdateMarker = z.infer<typeof UpdateMarker>;
 export type PendingUpdate = Extract<UpdateMarker, { state: "pending" }>;

@@ -20,7 +20,7 @@ export async function nodeRoutes(app: FastifyInstance, ctx: CoreContext): Promis
   );
 
   r.get("/api/nodes/:id", { schema: { params: IdParams }, config: { role: "viewer" } }, async (request) => {
-    return ctx.fleet.view(await ctx.fleet.get(request.params.id), true);
+    return ctx.fleet.show(request.params.id);
   });
 
   // The Node page's sparklines (issue 22.5): its heartbeats' stats per 5-minute bucket.

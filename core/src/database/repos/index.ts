@@ -2,6 +2,7 @@ import type { Kysely } from "kysely";
 import type { SecretBox } from "../../secrets/secret-box.ts";
 import type { Clock } from "../clock.ts";
 import type { Database } from "../schema.ts";
+import { AuditNamesRepo } from "./audit-names-repo.ts";
 import { AuditRepo } from "./audit-repo.ts";
 import { ChannelsRepo } from "./channels-repo.ts";
 import { JobsRepo } from "./jobs-repo.ts";
@@ -9,7 +10,9 @@ import { LoginAttemptsRepo } from "./login-attempts-repo.ts";
 import { MasterKeysRepo } from "./master-keys-repo.ts";
 import { McpApprovalsRepo } from "./mcp-approvals-repo.ts";
 import { McpServersRepo } from "./mcp-servers-repo.ts";
+import { NodeRolloutsRepo } from "./node-rollouts-repo.ts";
 import { NodeStatsRepo } from "./node-stats-repo.ts";
+import { NodeUpdateResultsRepo } from "./node-update-results-repo.ts";
 import { NodesRepo } from "./nodes-repo.ts";
 import { ProvidersRepo } from "./providers-repo.ts";
 import { RunDeliveriesRepo } from "./run-deliveries-repo.ts";
@@ -22,10 +25,14 @@ import { TokensRepo } from "./tokens-repo.ts";
 import { UsersRepo } from "./users-repo.ts";
 import { WebhookDeliveriesRepo } from "./webhook-deliveries-repo.ts";
 
+export type { AuditName, AuditNameKind, AuditNames, AuditNameWanted } from "./audit-names-repo.ts";
 export type { LoginAttemptCount } from "./login-attempts-repo.ts";
+export type { NodeRollout, RolloutNode, RolloutNodeState, RolloutState } from "./node-rollouts-repo.ts";
 export type { NodeStatsPoint } from "./node-stats-repo.ts";
+export type { NodeUpdateResult } from "./node-update-results-repo.ts";
 export type { RunDay } from "./run-stats-repo.ts";
 export {
+  AuditNamesRepo,
   AuditRepo,
   ChannelsRepo,
   JobsRepo,
@@ -33,8 +40,10 @@ export {
   MasterKeysRepo,
   McpApprovalsRepo,
   McpServersRepo,
+  NodeRolloutsRepo,
   NodeStatsRepo,
   NodesRepo,
+  NodeUpdateResultsRepo,
   ProvidersRepo,
   RunDeliveriesRepo,
   RunStatsRepo,
@@ -59,6 +68,7 @@ export interface Repositories {
   mcpServers: McpServersRepo;
   scheduleState: ScheduleStateRepo;
   audit: AuditRepo;
+  auditNames: AuditNamesRepo;
   webhookDeliveries: WebhookDeliveriesRepo;
   masterKeys: MasterKeysRepo;
   loginAttempts: LoginAttemptsRepo;
@@ -67,6 +77,8 @@ export interface Repositories {
   deliveries: RunDeliveriesRepo;
   runStats: RunStatsRepo;
   nodeStats: NodeStatsRepo;
+  nodeRollouts: NodeRolloutsRepo;
+  nodeUpdateResults: NodeUpdateResultsRepo;
 }
 
 /** Every repository over one database, for main.ts and tests. */
@@ -87,6 +99,7 @@ export function createRepositories(
     mcpServers: new McpServersRepo(db, options),
     scheduleState: new ScheduleStateRepo(db),
     audit: new AuditRepo(db, options),
+    auditNames: new AuditNamesRepo(db),
     webhookDeliveries: new WebhookDeliveriesRepo(db, options),
     masterKeys: new MasterKeysRepo(db, options),
     loginAttempts: new LoginAttemptsRepo(db, options),
@@ -95,5 +108,7 @@ export function createRepositories(
     deliveries: new RunDeliveriesRepo(db, options),
     runStats: new RunStatsRepo(db, options),
     nodeStats: new NodeStatsRepo(db),
+    nodeRollouts: new NodeRolloutsRepo(db, options),
+    nodeUpdateResults: new NodeUpdateResultsRepo(db, options),
   };
 }

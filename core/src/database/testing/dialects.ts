@@ -34,6 +34,9 @@ export type DialectUnderTest =
   | { name: DialectName; available: false; reason: string; mustFail: boolean };
 
 const ALL_TABLES = [
+  "node_rollout_nodes",
+  "node_rollouts",
+  "node_update_results",
   "run_deliveries",
   "run_steps",
   "runs",
