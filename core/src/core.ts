@@ -26,8 +26,9 @@ import {
   type Repositories,
 } from "./database/index.ts";
 import { DELIVERY_MEMORY_MS, type WebhookDeliveriesRepo } from "./database/repos/webhook-deliveries-repo.ts";
+import type { Provider } from "./database/types.ts";
 import type { CoreEnv } from "./env.ts";
-import { createLlmClient, type LlmClient, type ProviderConfig } from "./llm/index.ts";
+import { clientForProvider, createLlmClient, type LlmClient, type ProviderConfig } from "./llm/index.ts";
 import { McpApprovals, mountFleetMcp } from "./mcp-server/index.ts";
 import { createMetrics } from "./metrics.ts";
 import { instrumentToolCalls } from "./nodes/instrumented-node-access.ts";
@@ -185,6 +186,11 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
     },
   });
   metrics.secretsUnreadable.collect(() => unreadableSecrets.countByKind());
+  // One way from a stored provider to its model client, for runs and the provider routes alike.
+  const clientFor = clientForProvider(
+    (provider: Provider) => providerConfig(repos.providers, provider, unreadableSecrets),
+    llmFactory,
+  );
   const refreshRedactor = async () => {
     const found: Array<{ kind: SealedKind; id: string; name: string; code: SecretsError["code"] }> = [];
     const note = (kind: SealedKind) => (row: { id: string; name: string }, error: unknown) => {
@@ -269,6 +275,7 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
     heartbeatIntervalMs: env.FABRICORE_HEARTBEAT_SECONDS * 1000,
     maxToolListBytes: env.FABRICORE_NODE_TOOLS_MAX_BYTES,
     servedNodeVersion: nodeVersion,
+    updateKey: releaseKey.publicKey,
     offersNodeVersion: (nodeId) => rollouts.offersVersion(nodeId),
     onUpdateResult: (nodeId, result) => void rollouts.nodeReported(nodeId, result),
     trustProxy: trustProxyPredicate(parseTrustProxy(env.FABRICORE_TRUST_PROXY)),
@@ -365,7 +372,7 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
     hub: nodes,
     nodeName: async (id) => (await repos.nodes.get(id))?.name,
     nodes: repos.nodes,
-    llm: llmFactory,
+    clientFor,
     events,
     lifecycle,
     metrics,
@@ -375,7 +382,6 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
     audit,
     redactor,
     refreshRedactor,
-    unreadableSecrets,
     approvals,
     afterFinish: async (runId) => {
       await startChainedRuns(
@@ -501,7 +507,7 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
     llmFor: async (providerId) => {
       const provider = await repos.providers.get(providerId);
       if (!provider) throw new Error(`provider ${providerId} not found`);
-      return llmFactory(await providerConfig(repos.providers, provider, unreadableSecrets));
+      return clientFor(provider);
     },
     llmForConfig: (config) => llmFactory(config),
     tls: Boolean(env.FABRICORE_TLS_CERT),

@@ -3,6 +3,7 @@ export * from "./deadline.ts";
 export * from "./egress.ts";
 export * from "./errors.ts";
 export * from "./frame.ts";
+export * from "./image-rule.ts";
 export * from "./jsonrpc.ts";
 export * from "./logger.ts";
 export * from "./mcp.ts";

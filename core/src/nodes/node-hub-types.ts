@@ -46,6 +46,8 @@ export interface NodeHubOptions {
   onMcpStatus?(nodeId: string, servers: McpServerStatus[]): void;
   /** The Node version this Core serves, told in each HelloResult (a Node with --auto-update follows it). */
   servedNodeVersion?: string | undefined;
+  /** The release public key, told in each HelloResult (a Node enrolled before it existed pins it). */
+  updateKey?: string | undefined;
   /** Whether this Node's hello advertises servedNodeVersion (a staged rollout: services/node-rollout.ts);
    * unset: every Node's does. */
   offersNodeVersion?(nodeId: string): boolean;

@@ -259,6 +259,7 @@ export class NodeHub {
       mcpServers: desired,
       ...(this.options.servedNodeVersion !== undefined &&
         (this.options.offersNodeVersion?.(nodeId) ?? true) && { nodeVersion: this.options.servedNodeVersion }),
+      ...(this.options.updateKey !== undefined && { updateKey: this.options.updateKey }),
     };
   }
 

@@ -4,15 +4,13 @@ import type { AgentModel, AgentTool, RunStep, ToolToName } from "../agent/index.
 import { FleetTools, type FleetToolsOptions, nameToolsForModel, runAgent } from "../agent/index.ts";
 import { isDatabaseBusy, isStorageFull } from "../database/errors.ts";
 import type { JobsRepo, ProvidersRepo, RunsRepo, StepsRepo } from "../database/index.ts";
-import type { FleetNode, Job, Run } from "../database/types.ts";
-import type { LlmClient, ProviderConfig } from "../llm/index.ts";
+import type { FleetNode, Job, Provider, Run } from "../database/types.ts";
+import type { ClientForProvider, LlmClient } from "../llm/index.ts";
 import type { Metrics } from "../metrics.ts";
 import type { NodeHub } from "../nodes/node-hub.ts";
 import { SecretsError } from "../secrets/errors.ts";
 import type { SecretRedactor } from "../secrets/redactor.ts";
-import type { UnreadableSecrets } from "../secrets/unreadable-secrets.ts";
 import type { Audit } from "../services/audit.ts";
-import { providerConfig } from "../services/provider-credentials.ts";
 import type { ApprovalGate } from "./approval-gate.ts";
 import { FanOutRunner } from "./fan-out.ts";
 import type { OfflineWait, WaitDecision } from "./offline-wait.ts";
@@ -32,7 +30,8 @@ export interface RunExecutorDeps {
   nodeName: (nodeId: string) => Promise<string | undefined>;
   /** The fleet, to resolve a job's selector when a run starts. */
   nodes: { list(): Promise<FleetNode[]> };
-  llm: (provider: ProviderConfig) => LlmClient;
+  /** A stored provider's model client (llm/client-for-provider.ts, composed once in core.ts). */
+  clientFor: ClientForProvider<Provider>;
   events: RunEventBus;
   metrics: Metrics;
   logger: Logger;
@@ -47,8 +46,6 @@ export interface RunExecutorDeps {
   redactor?: SecretRedactor;
   /** Reloads the redactor's values (before each run, so a secret added on another replica counts). */
   refreshRedactor?: () => Promise<void>;
-  /** Told of a provider key that does not open: the run fails naming it (issue 21.3). */
-  unreadableSecrets?: Pick<UnreadableSecrets, "report">;
   /** Holds tool calls the job's approval policy names until an operator decides. */
   approvals?: ApprovalGate;
   /** Called once a run's end is stored (chaining: start the jobs its job names in `then`). */
@@ -323,15 +320,14 @@ export class RunExecutor {
     for (const ref of [job.model, ...job.fallbacks]) {
       const provider = await this.deps.providers.resolve(ref.provider);
       if (!provider) return { error: `provider ${ref.provider} no longer exists` };
-      let config: ProviderConfig;
+      let client: LlmClient;
       try {
-        config = await providerConfig(this.deps.providers, provider, this.deps.unreadableSecrets);
+        client = await this.deps.clientFor(provider);
       } catch (error) {
         // This run fails, naming the row; runs that do not use this provider are untouched (21.3).
         if (error instanceof SecretsError) return { error: error.message };
         throw error;
       }
-      const client = this.deps.llm(config);
       models.push({ providerName: provider.name, client, model: ref.model });
       const declared = provider.options.contextTokens;
       if (typeof declared === "number" && declared > 0) contextTokens = Math.min(contextTokens ?? declared, declared);

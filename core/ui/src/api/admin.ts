@@ -1,7 +1,6 @@
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import type { AuditEntryView } from "./audit-types.ts";
 import { api, asList, enc } from "./client.ts";
-import type { ApiToken, CreateApiTokenBody, CreatedApiToken, Role, User } from "./types.ts";
+import type { ApiToken, AuditEntryView, CreateApiTokenBody, CreatedApiToken, Role, User } from "./types.ts";
 
 const keys = {
   users: ["users"] as const,

@@ -1,7 +1,7 @@
 import { Anchor, Badge, Card, Group, Stack, Table, Text } from "@mantine/core";
 import { Fragment } from "react";
 import { Link } from "react-router";
-import type { AuditEntryView } from "../api/audit-types.ts";
+import type { AuditEntryView } from "../api/types.ts";
 import { auditSentence, detailPairs, sentenceText } from "../lib/audit-sentence.ts";
 import { TimeAgo } from "./time-ago.tsx";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { AuditEntryView, AuditLink } from "../api/audit-types.ts";
+import type { AuditEntryView, AuditLink } from "../api/types.ts";
 import { auditSentence, detailPairs, sentenceText } from "./audit-sentence.ts";
 
 const RUN = "0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b";

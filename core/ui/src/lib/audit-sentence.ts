@@ -1,4 +1,4 @@
-import type { AuditEntryView, AuditLink, AuditLinkKind, AuditLinkRole } from "../api/audit-types.ts";
+import type { AuditEntryView, AuditLink, AuditLinkKind, AuditLinkRole } from "../api/types.ts";
 import { shortId } from "./format.ts";
 
 /* An audit entry as a sentence ("alice started run 3f2a… of nightly-disk", "job nightly-disk ran
