@@ -41,6 +41,7 @@ import { NodeStatsRecorder } from "./nodes/node-stats-recorder.ts";
 import { ReleaseKey } from "./nodes/release-key.ts";
 import { ApprovalGate } from "./runs/approval-gate.ts";
 import { startChainedRuns } from "./runs/chain-rules.ts";
+import { OfflineWait } from "./runs/offline-wait.ts";
 import { LocalRunEventBus, type RunEventBus } from "./runs/run-events.ts";
 import { RunExecutor } from "./runs/run-executor.ts";
 import { RunLifecycle } from "./runs/run-lifecycle.ts";
@@ -292,6 +293,8 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
         })
         .catch((error) => logger.error({ err: error, nodeId }, "recording a node's hello failed"));
       clusterHub?.nodeChanged(nodeId);
+      // Runs waiting for this Node (a job's offlineNodes "wait") are due now.
+      void offlineWait.nodeOnline(nodeId, (runId) => queue.enqueue(runId));
       void rollouts.nodeOnline(nodeId);
     },
     onOffline: (nodeId) => {
@@ -353,6 +356,14 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
     redactor,
   });
 
+  const offlineWait = new OfflineWait({
+    jobs: repos.jobs,
+    waits: repos.runWaits,
+    nodes: repos.nodes,
+    hub: nodes,
+    events,
+    logger,
+  });
   const executor = new RunExecutor({
     runs: repos.runs,
     steps: repos.steps,
@@ -384,12 +395,14 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
       );
     },
     onStatus: notifier.hook,
+    offlineWait,
   });
   const queue: RunQueue = cluster
     ? cluster.runQueue({
         claim: (runId) => repos.runs.claim(runId, owner),
         execute: (runId, signal) => executor.execute(runId, signal),
-        queuedRunIds: async () => (await repos.runs.list({ status: "queued", limit: 500 })).map((r) => r.id).reverse(),
+        // Not the runs waiting for their Nodes before they are due (their not_before).
+        queuedRunIds: () => repos.runWaits.dueQueuedIds(),
         cancelRequested: (ids) => repos.runs.cancelRequested(ids),
         concurrency: env.FABRICORE_RUN_CONCURRENCY,
         logger,

@@ -145,6 +145,11 @@ export const Job = named(
     webhook: z.looseObject({ slug: z.string(), hasSecret: z.boolean() }).nullable(),
     maxSteps: z.number().int(),
     enabled: z.boolean(),
+    offlineNodes: z
+      .enum(["fail", "wait"])
+      .optional()
+      .describe("every target Node offline when a run starts: fail at once (nodes_offline) or wait for one"),
+    waitForNodesSeconds: z.number().int().optional().describe('with "wait": how long before the run fails'),
     createdAt: isoTime,
     updatedAt: isoTime,
   }),
@@ -172,6 +177,11 @@ export const Run = named(
     createdAt: isoTime,
     startedAt: isoTime.nullable(),
     finishedAt: isoTime.nullable(),
+    waiting: z
+      .object({ nodeIds: z.array(z.string()), nodes: z.array(z.string()), since: isoTime, until: isoTime })
+      .nullable()
+      .optional()
+      .describe('a queued run waiting for its offline Nodes (the job\'s offlineNodes "wait"): which, since, until'),
     models: z
       .array(z.string())
       .optional()

@@ -208,6 +208,15 @@ export const JobBody = z.object({
   selector: Selector.nullable().optional(),
   fanOut: FanOutBody.nullable().optional(),
   notify: z.array(NotifyRule).max(20).optional(),
+  /** Every target Node offline when a run starts: fail at once (default) or wait for one (22.1). */
+  offlineNodes: z.enum(["fail", "wait"]).optional(),
+  /** With "wait": how long before the run fails with nodes_offline (default 600 s, at most 7 days). */
+  waitForNodesSeconds: z
+    .number()
+    .int()
+    .min(1)
+    .max(7 * 86400)
+    .optional(),
 });
 export type JobBody = z.infer<typeof JobBody>;
 export const JobPatch = JobBody.partial().extend({

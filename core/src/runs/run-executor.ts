@@ -13,6 +13,7 @@ import type { SecretRedactor } from "../secrets/redactor.ts";
 import type { Audit } from "../services/audit.ts";
 import type { ApprovalGate } from "./approval-gate.ts";
 import { FanOutRunner } from "./fan-out.ts";
+import type { OfflineWait, WaitDecision } from "./offline-wait.ts";
 import type { RunEventBus, RunStatusHook } from "./run-events.ts";
 import type { RunLifecycle } from "./run-lifecycle.ts";
 import { effectiveApprovalPolicy, hasUntrustedInput, runUserMessage, UNTRUSTED_INPUT_RULE } from "./run-message.ts";
@@ -53,6 +54,8 @@ export interface RunExecutorDeps {
   onStatus?: RunStatusHook;
   /** Where every status change is stored and announced. */
   lifecycle: RunLifecycle;
+  /** A job's `offlineNodes: "wait"`: a run whose Nodes are all offline goes back to the queue. */
+  offlineWait?: OfflineWait;
 }
 
 const SYSTEM_PROMPT = [
@@ -78,6 +81,7 @@ export class RunExecutor {
       logger: deps.logger,
       executeChild: (childId, signal) => this.execute(childId, signal),
       summarize: (parent, job, prompt, signal) => this.summarize(parent, job, prompt, signal),
+      ...(deps.offlineWait ? { offlineWait: deps.offlineWait } : {}),
     });
   }
 
@@ -85,6 +89,9 @@ export class RunExecutor {
     const { runs, lifecycle, metrics, logger } = this.deps;
     const run = await runs.get(runId);
     if (!run) return;
+    const wait = await this.waitDecision(run);
+    // Back in the queue, waiting for a Node: this claim started nothing, so nothing is told.
+    if (wait.kind === "parked") return;
     const started = Date.now();
     metrics.runsStarted.inc();
     await lifecycle.transition(run.id, { status: "running", from: "queued" });
@@ -96,7 +103,10 @@ export class RunExecutor {
       result?: unknown;
     };
     try {
-      result = await this.executeRun(run, signal);
+      if (wait.kind === "expired")
+        result = { status: "failed", output: null, error: allOfflineError(wait.waiting.nodes, wait.waiting) };
+      else if (wait.kind === "cancelled") result = { status: "cancelled", output: null, error: "cancelled by a user" };
+      else result = await this.executeRun(run, signal);
     } catch (error) {
       logger.error({ err: error, runId }, "run crashed");
       const reason = storageProblem(error) ?? error;
@@ -142,6 +152,18 @@ export class RunExecutor {
       logger.error({ err: error, runId }, "starting the jobs chained after this run failed");
     });
     await this.deps.onStatus?.(run.id, result.status);
+  }
+
+  /** A failure to decide (the database away) starts the run as claimed: it then fails or runs on
+   * its own terms rather than staying `running` with nothing executing it. */
+  private async waitDecision(run: Run): Promise<WaitDecision> {
+    if (!this.deps.offlineWait) return { kind: "proceed" };
+    try {
+      return await this.deps.offlineWait.check(run);
+    } catch (error) {
+      this.deps.logger.warn({ err: error, runId: run.id }, "checking the run's offline Nodes failed; starting it");
+      return { kind: "proceed" };
+    }
   }
 
   private async executeRun(run: Run, signal: AbortSignal) {

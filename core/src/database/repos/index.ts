@@ -17,6 +17,7 @@ import { NodesRepo } from "./nodes-repo.ts";
 import { ProvidersRepo } from "./providers-repo.ts";
 import { RunDeliveriesRepo } from "./run-deliveries-repo.ts";
 import { RunStatsRepo } from "./run-stats-repo.ts";
+import { RunWaitsRepo } from "./run-waits-repo.ts";
 import { RunsRepo } from "./runs-repo.ts";
 import { ScheduleStateRepo } from "./schedule-state-repo.ts";
 import { SecretsRepo } from "./secrets-repo.ts";
@@ -48,6 +49,7 @@ export {
   RunDeliveriesRepo,
   RunStatsRepo,
   RunsRepo,
+  RunWaitsRepo,
   ScheduleStateRepo,
   SecretsRepo,
   StepsRepo,
@@ -77,6 +79,7 @@ export interface Repositories {
   deliveries: RunDeliveriesRepo;
   runStats: RunStatsRepo;
   nodeStats: NodeStatsRepo;
+  runWaits: RunWaitsRepo;
   nodeRollouts: NodeRolloutsRepo;
   nodeUpdateResults: NodeUpdateResultsRepo;
 }
@@ -108,6 +111,7 @@ export function createRepositories(
     deliveries: new RunDeliveriesRepo(db, options),
     runStats: new RunStatsRepo(db, options),
     nodeStats: new NodeStatsRepo(db),
+    runWaits: new RunWaitsRepo(db, options),
     nodeRollouts: new NodeRolloutsRepo(db, options),
     nodeUpdateResults: new NodeUpdateResultsRepo(db, options),
   };
