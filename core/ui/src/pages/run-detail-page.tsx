@@ -30,6 +30,7 @@ import { CancelledAlert, CancelRunButton } from "../components/run-cancel.tsx";
 import { ParentRunLink, RunChildren } from "../components/run-children.tsx";
 import { RunDeliveries, RunResultCard } from "../components/run-results.tsx";
 import { LlmStepView, ToolStepView } from "../components/run-step-view.tsx";
+import { WaitingForNodesAlert } from "../components/run-waiting.tsx";
 import { RunStatusBadge } from "../components/status-badge.tsx";
 import { TimeAgo } from "../components/time-ago.tsx";
 import { LiveOutput } from "../components/tool-result-view.tsx";
@@ -194,6 +195,7 @@ export default function RunDetailPage() {
             <ParentRunLink run={data} />
             {/* Why it failed comes first: it is what the reader opened the page for. */}
             {status === "failed" && error && <FailureAlert error={error} jobId={data.jobId} canEdit={canOperate} />}
+            <WaitingForNodesAlert run={{ ...data, status }} />
 
             <Card withBorder>
               <SimpleGrid cols={{ base: 2, md: 4 }}>
@@ -282,7 +284,9 @@ export default function RunDetailPage() {
                   <Text size="sm" c="dimmed">
                     {active
                       ? status === "queued"
-                        ? "Waiting for a free slot…"
+                        ? data.waiting
+                          ? "Waiting for its Nodes to connect…"
+                          : "Waiting for a free slot…"
                         : "Waiting for the first step…"
                       : "No steps were recorded."}
                   </Text>

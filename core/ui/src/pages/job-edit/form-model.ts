@@ -59,6 +59,9 @@ export interface FormState {
   concurrency: number | string;
   stopOnFailure: boolean;
   summarize: boolean;
+  /** Every target Node offline when a run starts: fail at once, or wait up to N seconds (22.1). */
+  offlineNodes: "fail" | "wait";
+  waitForNodesSeconds: number | string;
   results: ResultsState;
 }
 
@@ -114,11 +117,24 @@ export function emptyForm(): FormState {
     approvalTimeoutSeconds: DEFAULT_APPROVAL_TIMEOUT_SECONDS,
     ...budgetFields(DEFAULT_BUDGET),
     ...fleetFields(null, null),
+    offlineNodes: "fail",
+    waitForNodesSeconds: DEFAULT_WAIT_FOR_NODES_SECONDS,
     results: resultsFromJob(null),
   };
 }
 
 export const DEFAULT_FAN_OUT_CONCURRENCY = 10;
+/** The Core's default and bounds for `waitForNodesSeconds` (api/schemas.ts JobBody). */
+export const DEFAULT_WAIT_FOR_NODES_SECONDS = 600;
+export const MAX_WAIT_FOR_NODES_SECONDS = 7 * 86400;
+
+export function waitForNodesError(form: FormState): string | null {
+  if (form.offlineNodes !== "wait") return null;
+  const n = Number(form.waitForNodesSeconds);
+  return Number.isInteger(n) && n >= 1 && n <= MAX_WAIT_FOR_NODES_SECONDS
+    ? null
+    : `Between 1 second and ${MAX_WAIT_FOR_NODES_SECONDS} seconds (7 days)`;
+}
 /** The Core's limit on `fanOut.concurrency`. */
 export const MAX_FAN_OUT_CONCURRENCY = 1000;
 
@@ -200,6 +216,8 @@ export function formFromJob(job: Job, nodes: FleetNode[], providers: Provider[])
     approvalTimeoutSeconds: job.approval?.timeoutSeconds ?? DEFAULT_APPROVAL_TIMEOUT_SECONDS,
     ...budgetFields(job.budget),
     ...fleetFields(job.selector, job.fanOut),
+    offlineNodes: job.offlineNodes ?? "fail",
+    waitForNodesSeconds: job.waitForNodesSeconds ?? DEFAULT_WAIT_FOR_NODES_SECONDS,
     results: resultsFromJob(job),
   };
 }
@@ -243,6 +261,8 @@ export function toInput(form: FormState, saved?: Job): JobInput {
           summarize: form.summarize,
         }
       : null,
+    offlineNodes: form.offlineNodes,
+    ...(form.offlineNodes === "wait" ? { waitForNodesSeconds: Number(form.waitForNodesSeconds) } : {}),
     ...resultsInput(form.results),
   };
 }

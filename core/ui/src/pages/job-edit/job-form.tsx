@@ -8,7 +8,7 @@ import { ApprovalSection } from "./approval-section.tsx";
 import { BudgetSection } from "./budget-section.tsx";
 import { useSaveErrors } from "./field-errors.ts";
 import { FleetSection } from "./fleet-section.tsx";
-import { budgetErrors, concurrencyError, type FormState, type SectionProps } from "./form-model.ts";
+import { budgetErrors, concurrencyError, type FormState, type SectionProps, waitForNodesError } from "./form-model.ts";
 import { ModelSection } from "./model-section.tsx";
 import { NodesSection } from "./nodes-section.tsx";
 import { schemaError } from "./results-model.ts";
@@ -54,7 +54,7 @@ export function JobForm(props: JobFormProps) {
     event.preventDefault();
     const budget = budgetErrors(form);
     if (budget.tokens || budget.time) return;
-    if (concurrencyError(form)) return;
+    if (concurrencyError(form) || waitForNodesError(form)) return;
     if (schemaError(form.results)) return;
     if (form.approvalMode === "tools" && form.approvalTools.length === 0) {
       setApprovalError("Pick at least one tool, or choose another policy");
