@@ -198,6 +198,19 @@ describe("staged Node rollout (issue 18)", () => {
         // Cancel from the panel.
         await panel.getByRole("button", { name: "Cancel rollout" }).click();
         await panel.getByText("cancelled").first().waitFor();
+        // A new rollout from the dialog: the Nodes behind are chosen already. canary-1 refused this
+        // build before, so it answers at once (not_retried) and the new rollout pauses too.
+        await page.getByRole("button", { name: "Update Nodes" }).click();
+        const dialog = page.getByRole("dialog", { name: "Update Nodes" });
+        await dialog.getByText("2 Nodes, 2 batches").waitFor();
+        await dialog.getByRole("button", { name: "Start rollout" }).click();
+        await dialog.waitFor({ state: "hidden" });
+        await panel
+          .getByText(/canary-1: refused \(not_retried\)/)
+          .first()
+          .waitFor({ timeout: 30_000 });
+        const rollouts = await api.ok("GET", "/api/nodes/rollouts");
+        expect(rollouts.rollouts.map((r: { state: string }) => r.state).slice(0, 2)).toEqual(["paused", "cancelled"]);
       } finally {
         await browser.close();
       }

@@ -146,7 +146,12 @@ function RolloutView({
                       )}
                     </Table.Td>
                     <Table.Td>
-                      <Badge color={NODE_COLOR[node.state]} variant="light" tt="none">
+                      <Badge
+                        color={NODE_COLOR[node.state]}
+                        variant="light"
+                        tt="none"
+                        style={{ minWidth: "max-content" }}
+                      >
                         {label(node.state)}
                       </Badge>
                     </Table.Td>
