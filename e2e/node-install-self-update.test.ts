@@ -8,6 +8,9 @@
  * the state directory (DynamicUser, after systemd's chown). A replaces its own file with B, exec's
  * it (same pid) and comes back as B.
  *
+ * A broken B (signed and served, but dying at once) is rolled back in the same layout: the watchdog
+ * A left behind puts A's file back in the state directory and starts it, still sandboxed.
+ *
  * The control: the plain layout (the executable in /usr/local/bin, no --auto-update at install)
  * under the same sandbox cannot update itself — which is why the new layout exists.
  */
@@ -22,6 +25,7 @@ import {
   readFileSync,
   readlinkSync,
   statSync,
+  writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -65,6 +69,7 @@ describe.skipIf(!available && !required)("an installed Node updates itself (issu
   let space: LoopbackNetns | undefined;
   let buildA: string;
   let buildB: string;
+  let served: string;
   const roots: InstallRoot[] = [];
   const procs: Proc[] = [];
 
@@ -73,7 +78,7 @@ describe.skipIf(!available && !required)("an installed Node updates itself (issu
     const builds = tempDir("installed-builds");
     buildA = buildNodeVersion(VERSION_A, join(builds, "fabricore-node-a"));
     buildB = buildNodeVersion(VERSION_B, join(builds, "fabricore-node-b"));
-    const served = tempDir("installed-served");
+    served = tempDir("installed-served");
     copyFileSync(buildB, join(served, `fabricore-node-${PLATFORM}`));
     core = await startCore({ env: { FABRICORE_NODE_BINARY_DIR: served, FABRICORE_NODE_VERSION: VERSION_B } });
     api = await new ApiClient(core.url).login();
@@ -82,6 +87,8 @@ describe.skipIf(!available && !required)("an installed Node updates itself (issu
 
   afterAll(async () => {
     for (const p of procs) await p.stop();
+    // Nodes a watchdog restarted are no children of this test: ended by the root they run in.
+    for (const root of roots) for (const pid of pidsIn(root)) process.kill(pid, "SIGKILL");
     await space?.close();
     await core?.proc.stop();
     for (const root of roots) root.destroy();
@@ -159,7 +166,10 @@ describe.skipIf(!available && !required)("an installed Node updates itself (issu
     });
     expect(updated.updateAvailable).toBe(false);
     expect(node.exited).toBe(false);
-    // The same process (exec'd, not respawned), now running B from the state directory.
+    // The same process (exec'd, not respawned), now running B from the state directory. The watchdog
+    // A left behind (also in the root) ends once B has confirmed the update.
+    await waitFor("the update confirmed", () => node.output.includes("update confirmed"), 20_000);
+    await waitFor("the watchdog gone", () => pidsIn(root).length === 1, 5_000);
     expect(pidsIn(root)).toEqual([pid]);
     expect(readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0")).toContain("--auto-update");
     expect(sha256Of(root.path(self))).toBe(sha256Of(buildB));
@@ -168,7 +178,6 @@ describe.skipIf(!available && !required)("an installed Node updates itself (issu
     // The symlink the unit starts is untouched and still leads to the (new) file.
     expect(lstatSync(root.path("usr/local/bin/fabricore-node")).isSymbolicLink()).toBe(true);
     expect(readlinkSync(root.path("usr/local/bin/fabricore-node"))).toBe(self);
-    await waitFor("the update confirmed", () => node.output.includes("update confirmed"), 20_000);
     await node.stop();
   }, 240_000);
 
@@ -196,5 +205,38 @@ describe.skipIf(!available && !required)("an installed Node updates itself (issu
     expect(r).toMatchObject({ version: VERSION_A, updateAvailable: true });
     expect(node.exited).toBe(false);
     await node.stop();
+  }, 240_000);
+
+  // Last: it replaces the build the Core serves.
+  it("--auto-update layout: a B that dies at start is rolled back in place; A runs again from the state directory", async () => {
+    const self = `${DATA_DIR}/bin/fabricore-node`;
+    const { root, id } = await installA("installed-rolls-back", "--auto-update", self);
+    // Signed and served by the Core like any build, but it exits before any Node code runs.
+    writeFileSync(join(served, `fabricore-node-${PLATFORM}`), "#!/bin/sh\necho 'broken build starting' >&2\nexit 3\n", {
+      mode: 0o755,
+    });
+    const node = startSandboxed(root, root.execStart());
+    await waitFor("the broken build to exit", () => node.exited, 90_000, 500).catch((error: unknown) => {
+      throw new Error(`${String(error)}\nNode output:\n${node.output}`);
+    });
+    expect(node.output).toContain("broken build starting");
+    // The watchdog A left behind put A's file back and started it (still in the sandbox, as its user).
+    await waitFor(
+      "A online again",
+      async () => {
+        const r = await record(id);
+        return r.status === "online" && r.version === VERSION_A && pidsIn(root).length === 1 ? r : undefined;
+      },
+      60_000,
+      500,
+    ).catch((error: unknown) => {
+      throw new Error(`${String(error)}\nNode output:\n${node.output}`);
+    });
+    expect(sha256Of(root.path(self))).toBe(sha256Of(buildA));
+    const [restarted] = pidsIn(root);
+    expect(readFileSync(`/proc/${restarted}/status`, "utf8")).toMatch(new RegExp(`\\nUid:\\s+${SERVICE_UID}\\s`));
+    const marker = JSON.parse(readFileSync(root.path(`${DATA_DIR}/update.json`), "utf8"));
+    expect(marker).toMatchObject({ state: "rolledBack", from: VERSION_A, to: VERSION_B });
+    expect(lstatSync(root.path("usr/local/bin/fabricore-node")).isSymbolicLink()).toBe(true);
   }, 240_000);
 });

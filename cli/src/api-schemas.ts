@@ -63,6 +63,8 @@ export const JobView = z.looseObject({
   notify: z
     .array(z.object({ channel: z.string(), on: z.array(z.enum(["succeeded", "failed", "waiting_approval"])) }))
     .default([]),
+  offlineNodes: z.enum(["fail", "wait"]).optional(),
+  waitForNodesSeconds: z.number().optional(),
 });
 export type JobView = z.infer<typeof JobView>;
 

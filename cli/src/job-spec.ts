@@ -91,6 +91,8 @@ export const JobFile = z.strictObject({
       }),
     )
     .optional(),
+  offlineNodes: z.enum(["fail", "wait"]).optional(),
+  waitForNodesSeconds: z.number().int().positive().optional(),
 });
 export type JobFile = z.infer<typeof JobFile>;
 
@@ -107,6 +109,8 @@ export const DEFAULTS = {
   budget: { maxTokens: 1_000_000, maxSeconds: 3600 },
   fanOut: { concurrency: 10, stopOnFailure: false, summarize: false },
   thenOn: ["succeeded"] as ("succeeded" | "failed")[],
+  offlineNodes: "fail",
+  waitForNodesSeconds: 600,
 } as const;
 
 /** Every field present, references by name: the form both sides are compared in. */
@@ -128,6 +132,8 @@ export interface JobSpec {
   selector: string | null;
   fanOut: { mode: "each"; concurrency: number; stopOnFailure: boolean; summarize: boolean } | null;
   notify: { channel: string; on: ("succeeded" | "failed" | "waiting_approval")[] }[];
+  offlineNodes: "fail" | "wait";
+  waitForNodesSeconds: number;
 }
 export const SPEC_FIELDS: (keyof JobSpec)[] = [
   "name",
@@ -147,6 +153,8 @@ export const SPEC_FIELDS: (keyof JobSpec)[] = [
   "selector",
   "fanOut",
   "notify",
+  "offlineNodes",
+  "waitForNodesSeconds",
 ];
 
 /** id → name of what jobs refer to. The Core stores Nodes, providers, channels and chained jobs
@@ -193,6 +201,8 @@ export function specOfFile(file: JobFile, names: NameIndex): { spec: JobSpec; we
     selector: file.selector?.trim() ? file.selector : null,
     fanOut: file.fanOut ? { ...DEFAULTS.fanOut, ...file.fanOut } : null,
     notify: (file.notify ?? []).map((n) => ({ channel: nameOf(names.channels, n.channel), on: unique(n.on) })),
+    offlineNodes: file.offlineNodes ?? DEFAULTS.offlineNodes,
+    waitForNodesSeconds: file.waitForNodesSeconds ?? DEFAULTS.waitForNodesSeconds,
   };
   return { spec, webhookSecret: file.webhook?.secret };
 }
@@ -228,6 +238,9 @@ export function specOfView(view: JobView, names: NameIndex): { spec: JobSpec; ha
     selector: view.selector,
     fanOut: view.fanOut,
     notify: view.notify.map((n) => ({ channel: nameOf(names.channels, n.channel), on: n.on })),
+    // A Core older than the setting answers without it: it always failed at once.
+    offlineNodes: view.offlineNodes ?? DEFAULTS.offlineNodes,
+    waitForNodesSeconds: view.waitForNodesSeconds ?? DEFAULTS.waitForNodesSeconds,
   };
   return { spec, hasWebhookSecret: view.webhook?.hasSecret ?? false };
 }
@@ -286,6 +299,8 @@ export function fileOfSpec(spec: JobSpec): Record<string, unknown> {
     );
   }
   if (spec.notify.length) out.notify = spec.notify;
+  if (spec.offlineNodes !== DEFAULTS.offlineNodes) out.offlineNodes = spec.offlineNodes;
+  if (spec.waitForNodesSeconds !== DEFAULTS.waitForNodesSeconds) out.waitForNodesSeconds = spec.waitForNodesSeconds;
   return out;
 }
 

@@ -5,7 +5,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { FastifyInstance } from "fastify";
 import { sql } from "kysely";
-import type { Logger } from "pino";
+import type { Logger as PinoLogger } from "pino";
 import { RateLimiter } from "./api/rate-limit.ts";
 import { installScriptRoutes } from "./api/routes/install-script.ts";
 import { nodeBinaryRoutes } from "./api/routes/node-binary.ts";
@@ -26,8 +26,9 @@ import {
   type Repositories,
 } from "./database/index.ts";
 import { DELIVERY_MEMORY_MS, type WebhookDeliveriesRepo } from "./database/repos/webhook-deliveries-repo.ts";
+import type { Provider } from "./database/types.ts";
 import type { CoreEnv } from "./env.ts";
-import { createLlmClient, type LlmClient, type ProviderConfig } from "./llm/index.ts";
+import { clientForProvider, createLlmClient, type LlmClient, type ProviderConfig } from "./llm/index.ts";
 import { McpApprovals, mountFleetMcp } from "./mcp-server/index.ts";
 import { createMetrics } from "./metrics.ts";
 import { instrumentToolCalls } from "./nodes/instrumented-node-access.ts";
@@ -40,6 +41,7 @@ import { NodeStatsRecorder } from "./nodes/node-stats-recorder.ts";
 import { ReleaseKey } from "./nodes/release-key.ts";
 import { ApprovalGate } from "./runs/approval-gate.ts";
 import { startChainedRuns } from "./runs/chain-rules.ts";
+import { OfflineWait } from "./runs/offline-wait.ts";
 import { LocalRunEventBus, type RunEventBus } from "./runs/run-events.ts";
 import { RunExecutor } from "./runs/run-executor.ts";
 import { RunLifecycle } from "./runs/run-lifecycle.ts";
@@ -69,7 +71,7 @@ export const CORE_VERSION: string = (
 ).version;
 
 export interface CoreOptions {
-  logger: Logger;
+  logger: PinoLogger;
   /** Overrides how model clients are made (tests pass one with a custom fetch). */
   llmFactory?: (provider: ProviderConfig) => LlmClient;
   now?: () => Date;
@@ -184,6 +186,11 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
     },
   });
   metrics.secretsUnreadable.collect(() => unreadableSecrets.countByKind());
+  // One way from a stored provider to its model client, for runs and the provider routes alike.
+  const clientFor = clientForProvider(
+    (provider: Provider) => providerConfig(repos.providers, provider, unreadableSecrets),
+    llmFactory,
+  );
   const refreshRedactor = async () => {
     const found: Array<{ kind: SealedKind; id: string; name: string; code: SecretsError["code"] }> = [];
     const note = (kind: SealedKind) => (row: { id: string; name: string }, error: unknown) => {
@@ -268,15 +275,11 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
     heartbeatIntervalMs: env.FABRICORE_HEARTBEAT_SECONDS * 1000,
     maxToolListBytes: env.FABRICORE_NODE_TOOLS_MAX_BYTES,
     servedNodeVersion: nodeVersion,
+    updateKey: releaseKey.publicKey,
     offersNodeVersion: (nodeId) => rollouts.offersVersion(nodeId),
     onUpdateResult: (nodeId, result) => void rollouts.nodeReported(nodeId, result),
     trustProxy: trustProxyPredicate(parseTrustProxy(env.FABRICORE_TRUST_PROXY)),
-    logger: {
-      debug: (f, m) => hubLogger.debug(f, m),
-      info: (f, m) => hubLogger.info(f, m),
-      warn: (f, m) => hubLogger.warn(f, m),
-      error: (f, m) => hubLogger.error(f, m),
-    },
+    logger: hubLogger,
     onOnline: (nodeId, hello) => {
       metrics.nodeConnected(nodeId, hub.get(nodeId)?.name ?? nodeId);
       void repos.nodes
@@ -290,6 +293,8 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
         })
         .catch((error) => logger.error({ err: error, nodeId }, "recording a node's hello failed"));
       clusterHub?.nodeChanged(nodeId);
+      // Runs waiting for this Node (a job's offlineNodes "wait") are due now.
+      void offlineWait.nodeOnline(nodeId, (runId) => queue.enqueue(runId));
       void rollouts.nodeOnline(nodeId);
     },
     onOffline: (nodeId) => {
@@ -351,6 +356,14 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
     redactor,
   });
 
+  const offlineWait = new OfflineWait({
+    jobs: repos.jobs,
+    waits: repos.runWaits,
+    nodes: repos.nodes,
+    hub: nodes,
+    events,
+    logger,
+  });
   const executor = new RunExecutor({
     runs: repos.runs,
     steps: repos.steps,
@@ -359,7 +372,7 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
     hub: nodes,
     nodeName: async (id) => (await repos.nodes.get(id))?.name,
     nodes: repos.nodes,
-    llm: llmFactory,
+    clientFor,
     events,
     lifecycle,
     metrics,
@@ -369,7 +382,6 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
     audit,
     redactor,
     refreshRedactor,
-    unreadableSecrets,
     approvals,
     afterFinish: async (runId) => {
       await startChainedRuns(
@@ -383,12 +395,14 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
       );
     },
     onStatus: notifier.hook,
+    offlineWait,
   });
   const queue: RunQueue = cluster
     ? cluster.runQueue({
         claim: (runId) => repos.runs.claim(runId, owner),
         execute: (runId, signal) => executor.execute(runId, signal),
-        queuedRunIds: async () => (await repos.runs.list({ status: "queued", limit: 500 })).map((r) => r.id).reverse(),
+        // Not the runs waiting for their Nodes before they are due (their not_before).
+        queuedRunIds: () => repos.runWaits.dueQueuedIds(),
         cancelRequested: (ids) => repos.runs.cancelRequested(ids),
         concurrency: env.FABRICORE_RUN_CONCURRENCY,
         logger,
@@ -493,7 +507,7 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
     llmFor: async (providerId) => {
       const provider = await repos.providers.get(providerId);
       if (!provider) throw new Error(`provider ${providerId} not found`);
-      return llmFactory(await providerConfig(repos.providers, provider, unreadableSecrets));
+      return clientFor(provider);
     },
     llmForConfig: (config) => llmFactory(config),
     tls: Boolean(env.FABRICORE_TLS_CERT),
@@ -577,7 +591,7 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
 
 /** Accepted webhook deliveries and signatures are remembered DELIVERY_MEMORY_MS (24 h) and at most
  * DELIVERY_MEMORY_PER_JOB per job: forgotten hourly, and once at start. */
-function deliveryHousekeeping(repo: WebhookDeliveriesRepo, logger: Logger) {
+function deliveryHousekeeping(repo: WebhookDeliveriesRepo, logger: PinoLogger) {
   let timer: NodeJS.Timeout | undefined;
   const sweep = async () => {
     try {

@@ -6,6 +6,7 @@
  * - memory_hog: allocates and touches memory until it is killed (memory limit, no swap);
  * - write_rootfs: writes to its root file system (read-only) and to /tmp (the one tmpfs);
  * - reach_network: dials the cloud metadata address and others (network none).
+ * At start it prints the variables HOSTILE_LOG_ENV names to stderr (a server logging its settings).
  * Plain JavaScript and the MCP stdio framing by hand (one JSON-RPC message per line), so the image
  * needs no SDK bundle and the test's subject is the container, not the server's dependencies.
  */
@@ -143,6 +144,12 @@ async function handle(message) {
       send({ id, result: { content: [{ type: "text", text: String(error) }], isError: true } });
     }
   } else send({ id, error: { code: -32601, message: `method not found: ${method}` } });
+}
+
+// A server that logs its configuration at start, as many do (e2e/mcp-ops.test.ts: the Node's log
+// of it must reach an operator with the secret redacted): HOSTILE_LOG_ENV names the variables.
+for (const name of (process.env.HOSTILE_LOG_ENV ?? "").split(",").filter(Boolean)) {
+  process.stderr.write(`hostile: ${name}=${process.env[name] ?? "(unset)"}\n`);
 }
 
 createInterface({ input: process.stdin }).on("line", (line) => {

@@ -2,12 +2,11 @@ import { statSync } from "node:fs";
 import { homedir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { EgressRule, NODE_CONNECT_PATH } from "@fabricore/protocol";
+import { EgressRule, NODE_CONNECT_PATH, parseImageRule } from "@fabricore/protocol";
 import { z } from "zod";
 import { connectUrl } from "./comms/ws-client-transport.ts";
 import { LOG_LEVELS } from "./logger.ts";
 import { DEFAULT_BOUNDS } from "./runtime/container-bounds.ts";
-import { parseImageRule } from "./runtime/image-allowlist.ts";
 
 /**
  * Every Node setting, from flags or the environment (CONTRACT "Node settings"); a flag wins over its
@@ -48,7 +47,7 @@ export const NodeSettings = z.object({
   /** Writable MCP mounts only below these (which are mount roots too). */
   mountRwRoots: z.array(z.string().refine(isAbsolute, "must be an absolute directory")),
   /** MCP images allowed: `name[:tag]` rules, `*` only as a whole name component or in the tag
-   * (runtime/image-allowlist.ts); none given: any image. */
+   * (protocol/src/image-rule.ts); none given: any image. */
   allowImages: z.array(z.string().min(1)),
   /** exec_command runs only commands whose argv matches one of these in full (tools/exec-allowlist.ts);
    * none given: any program. */

@@ -1,10 +1,7 @@
-/** The logger shape used across the Node program: a subset of pino's, so a pino logger fits too. */
-export interface Logger {
-  debug(fields: Record<string, unknown>, message?: string): void;
-  info(fields: Record<string, unknown>, message?: string): void;
-  warn(fields: Record<string, unknown>, message?: string): void;
-  error(fields: Record<string, unknown>, message?: string): void;
-}
+import type { Logger } from "@fabricore/protocol";
+
+/** The Node program logs through protocol's `Logger`, the same shape the Core's rooms take. */
+export type { Logger };
 
 export const LOG_LEVELS = ["debug", "info", "warn", "error", "silent"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];

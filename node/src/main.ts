@@ -119,14 +119,24 @@ export async function startNode(
     connect: failoverConnect({
       urls: settings.connectUrls,
       // Each dial signs a fresh challenge from that very Core (enrolling first when a token is pending).
-      dial: async (url, signal) =>
-        connectWebSocket({
+      dial: async (url, signal) => {
+        const coreUrl = coreUrlOf.get(url) ?? settings.coreUrl;
+        const transport = await connectWebSocket({
           url,
-          headers: await nodeIdentity.authHeaders(coreUrlOf.get(url) ?? settings.coreUrl, signal),
+          headers: await nodeIdentity.authHeaders(coreUrl, signal),
           ca,
           signal,
           userAgent: `fabricore-node/${NODE_VERSION}`,
-        }),
+        });
+        // The same certificate pin as the challenge's connection: the hello comes from the enrolled Core.
+        try {
+          nodeIdentity.checkConnection(coreUrl, transport.peerFingerprint);
+        } catch (error) {
+          await transport.close();
+          throw error;
+        }
+        return transport;
+      },
       onFailover: (url, error) =>
         logger.warn(
           { url, err: error instanceof Error ? error.message : String(error) },
@@ -161,11 +171,17 @@ export async function startNode(
     heartbeatStats: () => collectHeartbeatStats(sampler),
     onConnected: (result) => {
       normalJit();
-      deps.selfUpdate?.connected(result, {
-        updateKey: nodeIdentity.updateKey,
-        stop,
-        report: (outcome) => connection.reportUpdate(outcome),
-      });
+      // A Node enrolled before the release key existed pins it from the hello (identity/update-key-pin.ts).
+      void nodeIdentity
+        .adoptUpdateKey(result.updateKey)
+        .catch((error: unknown) => logger.error({ err: (error as Error).message }, "pinning the release key failed"))
+        .then(() =>
+          deps.selfUpdate?.connected(result, {
+            updateKey: nodeIdentity.updateKey,
+            stop,
+            report: (outcome) => connection.reportUpdate(outcome),
+          }),
+        );
     },
     ...(deps.selfUpdate && { onUpdateOffer: (version: string) => deps.selfUpdate?.offered(version) }),
     ...(mcp && {

@@ -43,6 +43,13 @@ export const HelloResult = z.object({
   /** The Node version this Core serves (GET /api/nodes/binary/:platform); a Node with --auto-update
    * that runs another one updates itself. Absent from older Cores. */
   nodeVersion: z.string().max(64).optional(),
+  /** The Core's release public key (Ed25519, raw, base64url), as in the enroll answer. A Node that
+   * enrolled before there was one pins it on first sight over this authenticated connection; a
+   * pinned key is never replaced by it (docs/NODE-LIFECYCLE.md). Absent from older Cores. */
+  updateKey: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{43}$/)
+    .optional(),
 });
 export type HelloResult = z.infer<typeof HelloResult>;
 

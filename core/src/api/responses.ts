@@ -1,6 +1,12 @@
-import { ChallengeResponse, EnrollResponse, NodeUpdateKeyResponse, ToolDescriptor } from "@fabricore/protocol";
+import {
+  ChallengeResponse,
+  EnrollResponse,
+  NodeUpdateKeyResponse,
+  ProviderKind,
+  ToolDescriptor,
+} from "@fabricore/protocol";
 import { z } from "zod";
-import { ProviderKind, RunStatus } from "./schemas.ts";
+import { RunStatus } from "./schemas.ts";
 
 /**
  * What the API answers, as zod (issue 23): the OpenAPI document is generated from these and the
@@ -139,6 +145,11 @@ export const Job = named(
     webhook: z.looseObject({ slug: z.string(), hasSecret: z.boolean() }).nullable(),
     maxSteps: z.number().int(),
     enabled: z.boolean(),
+    offlineNodes: z
+      .enum(["fail", "wait"])
+      .optional()
+      .describe("every target Node offline when a run starts: fail at once (nodes_offline) or wait for one"),
+    waitForNodesSeconds: z.number().int().optional().describe('with "wait": how long before the run fails'),
     createdAt: isoTime,
     updatedAt: isoTime,
   }),
@@ -166,6 +177,11 @@ export const Run = named(
     createdAt: isoTime,
     startedAt: isoTime.nullable(),
     finishedAt: isoTime.nullable(),
+    waiting: z
+      .object({ nodeIds: z.array(z.string()), nodes: z.array(z.string()), since: isoTime, until: isoTime })
+      .nullable()
+      .optional()
+      .describe('a queued run waiting for its offline Nodes (the job\'s offlineNodes "wait"): which, since, until'),
     models: z
       .array(z.string())
       .optional()
@@ -250,6 +266,17 @@ export const AuditEntry = z.looseObject({
   ip: z.string().nullable(),
   outcome: z.enum(["ok", "failed", "denied"]),
   detail: z.record(z.string(), z.unknown()),
+  targetName: z.string().nullable().describe("The target's current name; null when it has none or is gone"),
+  links: z
+    .array(
+      z.object({
+        role: z.enum(["actor", "target", "run", "job", "node", "token"]),
+        kind: z.enum(["job", "run", "node", "user", "token", "provider", "channel", "mcp_server", "secret"]),
+        id: z.string(),
+        name: z.string(),
+      }),
+    )
+    .describe("What the entry names that still exists, by its current name (a run's name is its job's)"),
 });
 export const UserInfo = z.looseObject({ id: z.string(), username: z.string(), role: Role });
 export const WebhookAnswer = z.union([

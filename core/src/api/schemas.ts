@@ -1,4 +1,4 @@
-import { McpMount, McpNetwork } from "@fabricore/protocol";
+import { McpMount, McpNetwork, ProviderKind } from "@fabricore/protocol";
 import { z } from "zod";
 import { parseSelector, SelectorError } from "../nodes/label-selector.ts";
 
@@ -21,7 +21,6 @@ export const NodePatch = z
   .object({ name: NodeBody.shape.name.optional(), labels: NodeBody.shape.labels })
   .refine((v) => v.name !== undefined || v.labels !== undefined, "give a name, labels or both");
 
-export const ProviderKind = z.enum(["lmstudio", "openai", "anthropic", "openai-compatible"]);
 export const ProviderBody = z.object({
   name: z.string().min(1).max(100),
   kind: ProviderKind,
@@ -209,6 +208,15 @@ export const JobBody = z.object({
   selector: Selector.nullable().optional(),
   fanOut: FanOutBody.nullable().optional(),
   notify: z.array(NotifyRule).max(20).optional(),
+  /** Every target Node offline when a run starts: fail at once (default) or wait for one (22.1). */
+  offlineNodes: z.enum(["fail", "wait"]).optional(),
+  /** With "wait": how long before the run fails with nodes_offline (default 600 s, at most 7 days). */
+  waitForNodesSeconds: z
+    .number()
+    .int()
+    .min(1)
+    .max(7 * 86400)
+    .optional(),
 });
 export type JobBody = z.infer<typeof JobBody>;
 export const JobPatch = JobBody.partial().extend({
@@ -285,6 +293,11 @@ export const AuditQuery = z.object({
   actor: z.string().min(1).max(200).optional(),
   target: z.string().min(1).max(200).optional(),
   since: z.iso.datetime({ offset: true }).optional(),
+  /** `true`: leave out sign-in sessions' `token.use` entries (the UI's default view). */
+  hideSessionTokenUse: z
+    .enum(["true", "false"])
+    .transform((v) => v === "true")
+    .optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
 

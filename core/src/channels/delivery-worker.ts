@@ -1,3 +1,4 @@
+import type { Logger } from "@fabricore/protocol";
 import type { ChannelsRepo, RunDeliveriesRepo } from "../database/index.ts";
 import type { Delivery } from "../database/types.ts";
 import type { Metrics } from "../metrics.ts";
@@ -38,7 +39,7 @@ export interface DeliveryWorkerDeps {
   /** This Core's id: the lease holder's name. */
   owner: string;
   metrics: Metrics;
-  logger: { warn(obj: object, msg: string): void; error(obj: object, msg: string): void };
+  logger: Pick<Logger, "warn" | "error">;
   /** Channel secrets a receiver echoed back (or a URL in an error) never reach the run's record. */
   redactor?: SecretRedactor;
   options?: Partial<DeliveryWorkerOptions>;

@@ -1,3 +1,4 @@
+import type { Logger } from "@fabricore/protocol";
 import type { ChannelsRepo, JobsRepo, NodesRepo, RunDeliveriesRepo, RunsRepo } from "../database/index.ts";
 import type { DeliveryEvent, PendingApproval, RunStatus } from "../database/types.ts";
 import type { RunStatusHook } from "../runs/run-events.ts";
@@ -13,7 +14,7 @@ export interface NotifierDeps {
   publicUrl: string;
   /** A delivery was enqueued: send it now rather than at the next poll. */
   wake: () => void;
-  logger: { error(obj: object, msg: string): void };
+  logger: Pick<Logger, "error">;
 }
 
 const EVENT_OF: Partial<Record<RunStatus, DeliveryEvent>> = {

@@ -1,6 +1,7 @@
+import type { Logger } from "@fabricore/protocol";
 import { Queue, Worker } from "bullmq";
 import type { Redis } from "ioredis";
-import type { Logger, RunQueue } from "../runs/run-queue.ts";
+import type { RunQueue } from "../runs/run-queue.ts";
 import type { ClusterKeys } from "./redis.ts";
 
 export const RUNS_QUEUE = "runs";

@@ -1,6 +1,6 @@
+import type { Logger } from "@fabricore/protocol";
 import { Queue, type RepeatOptions, Worker } from "bullmq";
 import type { Redis } from "ioredis";
-import type { Logger } from "../runs/run-queue.ts";
 import { nextFireTime, parseCron } from "../scheduler/cron.ts";
 import type { Misfire, MisfirePolicy, ScheduledJob, Scheduler, ScheduleState } from "../scheduler/cron-scheduler.ts";
 import type { ClusterKeys } from "./redis.ts";

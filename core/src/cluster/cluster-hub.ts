@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import type { Logger } from "@fabricore/protocol";
 import { type McpServerSpec, type McpServerStatus, ProtocolError, type ToolResult } from "@fabricore/protocol";
 import type { Redis } from "ioredis";
 import { z } from "zod";
@@ -6,7 +7,6 @@ import { McpServerOp, type McpServerOpResult, parseMcpServerOpResult } from "../
 import type { NodeAccess } from "../nodes/node-access.ts";
 import type { CallToolOptions, CallToolParams, ConnectedNode, NodeHub } from "../nodes/node-hub.ts";
 import { NodeCloseCode } from "../nodes/ws-server-transport.ts";
-import type { Logger } from "../runs/run-queue.ts";
 import { type ClusterKeys, scanKeys } from "./redis.ts";
 import type { RedisSubscriber } from "./redis-subscriber.ts";
 

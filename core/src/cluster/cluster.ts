@@ -1,6 +1,6 @@
+import type { Logger } from "@fabricore/protocol";
 import type { Redis } from "ioredis";
 import type { NodeHub } from "../nodes/node-hub.ts";
-import type { Logger } from "../runs/run-queue.ts";
 import { BullRunQueue, type BullRunQueueOptions } from "./bull-run-queue.ts";
 import { BullScheduler, type BullSchedulerOptions } from "./bull-scheduler.ts";
 import { ClusterHub } from "./cluster-hub.ts";

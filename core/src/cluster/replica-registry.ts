@@ -1,5 +1,5 @@
+import type { Logger } from "@fabricore/protocol";
 import type { Redis } from "ioredis";
-import type { Logger } from "../runs/run-queue.ts";
 import { type ClusterKeys, scanKeys } from "./redis.ts";
 
 export interface ReplicaRegistryOptions {

@@ -409,6 +409,8 @@ describeEachDialect("storage contract", (get) => {
       then: [],
       selector: null,
       fanOut: null,
+      offlineNodes: "fail",
+      waitForNodesSeconds: 600,
       createdAt: "2030-01-01T00:00:00.000Z",
       updatedAt: "2030-01-01T00:00:00.000Z",
     });

@@ -1,3 +1,4 @@
+import type { ProviderKind } from "@fabricore/protocol";
 import type { ColumnType, Generated, Insertable, Selectable, Updateable } from "kysely";
 
 /**
@@ -6,12 +7,12 @@ import type { ColumnType, Generated, Insertable, Selectable, Updateable } from "
  * as text), JSON is text (parsed in the repositories), booleans are integers 0/1, ids are text.
  */
 
+export type { ProviderKind };
 export type Role = "admin" | "operator" | "viewer";
 export type RunTrigger = "manual" | "cron" | "webhook" | "chain";
 /** `skipped`: a fan-out child whose Node was offline when its turn came (or that a stopOnFailure
  * parent did not start); final, like succeeded/failed/cancelled. */
 export type RunStatus = "queued" | "running" | "waiting_approval" | "succeeded" | "failed" | "cancelled" | "skipped";
-export type ProviderKind = "lmstudio" | "openai" | "anthropic" | "openai-compatible";
 
 export interface UsersTable {
   id: string;
@@ -142,6 +143,10 @@ export interface JobsTable {
   fan_out: ColumnType<string | null, string | null | undefined, string | null>;
   /** JSON NotifyRule[] (channel ids), added by 0015. */
   notify: ColumnType<string, string | undefined, string>;
+  /** "wait" or NULL (fail): what a run does when every target Node is offline (0036). */
+  offline_nodes: ColumnType<string | null, string | null | undefined, string | null>;
+  /** How long such a run waits before it fails with nodes_offline, in seconds (0036). */
+  wait_for_nodes_seconds: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 export interface RunsTable {
@@ -174,6 +179,10 @@ export interface RunsTable {
   parent_run_id: ColumnType<string | null, string | null | undefined, string | null>;
   node_id: ColumnType<string | null, string | null | undefined, string | null>;
   node_name: ColumnType<string | null, string | null | undefined, string | null>;
+  /** JSON RunWaiting while a queued run waits for its offline Nodes (0036). */
+  waiting: ColumnType<string | null, string | null | undefined, string | null>;
+  /** ISO instant before which no queue claims this queued run (0036). */
+  not_before: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface RunStepsTable {

@@ -288,6 +288,10 @@ export interface Job {
   selector: string | null;
   fanOut: FanOut | null;
   notify: NotifyRule[];
+  /** Every target Node offline when a run starts: fail at once (nodes_offline) or wait for one. */
+  offlineNodes: OfflineNodes;
+  /** With "wait": how long before the run fails with nodes_offline after all. */
+  waitForNodesSeconds: number;
   createdAt: string;
   updatedAt: string;
 }
@@ -312,6 +316,8 @@ export interface NewJob {
   selector?: string | null;
   fanOut?: FanOut | null;
   notify?: NotifyRule[];
+  offlineNodes?: OfflineNodes;
+  waitForNodesSeconds?: number;
 }
 
 /**
@@ -337,6 +343,21 @@ export interface JobPatch {
   selector?: string | null;
   fanOut?: FanOut | null;
   notify?: NotifyRule[];
+  offlineNodes?: OfflineNodes;
+  waitForNodesSeconds?: number;
+}
+
+/** What a run does when every target Node is offline (issue 22.1). */
+export type OfflineNodes = "fail" | "wait";
+export const DEFAULT_WAIT_FOR_NODES_SECONDS = 600;
+
+/** A queued run waiting for its offline Nodes: which (ids to wake it, names to show), since when,
+ * and until when before it fails with nodes_offline. */
+export interface RunWaiting {
+  nodeIds: string[];
+  nodes: string[];
+  since: string;
+  until: string;
 }
 
 /** A job's structured output: a JSON Schema (draft 2020-12 or 07) the final answer must match. */
@@ -389,6 +410,8 @@ export interface Run {
   parentRunId: string | null;
   nodeId: string | null;
   nodeName: string | null;
+  /** Set while a queued run waits for its offline Nodes (the job's offlineNodes "wait"). */
+  waiting: RunWaiting | null;
 }
 
 /** What the sender said about a delivery: GitHub's X-GitHub-Event / X-GitHub-Delivery, or
@@ -504,6 +527,8 @@ export interface AuditQuery {
   target?: string;
   /** ISO timestamp: entries at or after it. */
   since?: string;
+  /** Leaves out `token.use` entries of sign-in sessions (each follows an `auth.login`); API tokens' uses stay. */
+  hideSessionTokenUse?: boolean;
   /** Default 100, at most 1000. Newest first. */
   limit?: number;
 }

@@ -1,3 +1,5 @@
+import type { ProviderKind } from "@fabricore/protocol";
+
 /**
  * The provider-neutral shape of a chat with tools. Every adapter (OpenAI-compatible, Anthropic)
  * translates to and from exactly this, so the agent loop never sees a provider's wire format.
@@ -148,7 +150,7 @@ export interface LlmClient {
   ): Promise<ModelInfo | undefined>;
 }
 
-export type ProviderKind = "lmstudio" | "openai" | "anthropic" | "openai-compatible";
+export type { ProviderKind };
 
 /** Per-provider switches, stored as the provider's `options` JSON. */
 export interface ProviderOptions {

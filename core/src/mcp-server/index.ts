@@ -1,3 +1,4 @@
+import type { Logger } from "@fabricore/protocol";
 import type { FastifyInstance } from "fastify";
 import { RateLimiter } from "../api/rate-limit.ts";
 import type { CoreContext } from "../core-context.ts";
@@ -16,7 +17,7 @@ export interface FleetMcpOptions {
   callsPerMinute: number;
   /** Above this many Node tools, only the constant fleet tools are listed. */
   maxListedTools: number;
-  logger: { warn(obj: object, msg?: string): void; error(obj: object, msg?: string): void };
+  logger: Pick<Logger, "warn" | "error">;
   watchMs?: number;
 }
 

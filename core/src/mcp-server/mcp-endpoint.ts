@@ -1,13 +1,9 @@
 import { randomUUID } from "node:crypto";
+import type { Logger } from "@fabricore/protocol";
 import type { Server } from "@modelcontextprotocol/sdk/server/index.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Principal } from "../services/accounts.ts";
-
-export interface McpEndpointLogger {
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
 
 export interface McpEndpointDeps {
   /** The principal of a bearer token, or undefined (unknown, expired, revoked). */
@@ -17,7 +13,7 @@ export interface McpEndpointDeps {
   serverFor(principal: () => Principal, onListed: (digest: string) => void): Server;
   /** Changes when the principal's tool list would change (checked every `watchMs`). */
   toolsDigest(principal: Principal): Promise<string>;
-  logger: McpEndpointLogger;
+  logger: Pick<Logger, "warn" | "error">;
   /** Open sessions per token; the least recently used goes when a new one would exceed it. */
   maxSessionsPerToken?: number;
   /** A session unused this long is closed (its client re-initializes on its next request). */

@@ -1,6 +1,7 @@
 import type {
   coreToNode,
   HelloParams,
+  Logger,
   McpServerStatus,
   nodeToCore,
   RpcPeer,
@@ -8,7 +9,7 @@ import type {
   ToolDescriptor,
   Transport,
 } from "@fabricore/protocol";
-import type { AuthenticatedNode, HubLogger } from "./node-hub-types.ts";
+import type { AuthenticatedNode } from "./node-hub-types.ts";
 import { NodeCloseCode } from "./ws-server-transport.ts";
 
 export type CorePeer = RpcPeer<typeof nodeToCore, typeof coreToNode, Connection>;
@@ -85,7 +86,7 @@ export function sweepConnections(
   previousSweepAt: number,
   now: number,
   heartbeatIntervalMs: number,
-  logger: HubLogger,
+  logger: Logger,
 ): void {
   const silentBefore = now - SILENT_INTERVALS * heartbeatIntervalMs;
   for (const conn of connections) {

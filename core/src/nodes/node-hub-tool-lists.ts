@@ -1,6 +1,5 @@
-import { ProtocolError, type ToolDescriptor } from "@fabricore/protocol";
+import { type Logger, ProtocolError, type ToolDescriptor } from "@fabricore/protocol";
 import type { Connection } from "./node-hub-connection.ts";
-import type { HubLogger } from "./node-hub-types.ts";
 import type { SharedToolLists } from "./shared-tool-lists.ts";
 
 export interface NodeToolListsOptions {
@@ -9,7 +8,7 @@ export interface NodeToolListsOptions {
   /** tools/list_changed applied at most once per this many ms (NodeHubOptions.toolsChangedIntervalMs). */
   intervalMs: number;
   now: () => number;
-  logger: HubLogger;
+  logger: Logger;
   /** A connection's list changed (not at hello). */
   onApplied(conn: Connection, tools: ToolDescriptor[]): void;
 }

@@ -1,6 +1,7 @@
 import type {
   HeartbeatParams,
   HelloParams,
+  Logger,
   McpServerSpec,
   McpServerStatus,
   NodeUpdateResultParams,
@@ -33,14 +34,6 @@ export interface NodeAuthRefusal {
   refused: string;
 }
 
-/** The slice of pino the hub logs with. */
-export interface HubLogger {
-  debug(fields: Record<string, unknown>, message?: string): void;
-  info(fields: Record<string, unknown>, message?: string): void;
-  warn(fields: Record<string, unknown>, message?: string): void;
-  error(fields: Record<string, unknown>, message?: string): void;
-}
-
 export interface NodeHubOptions {
   /** Maps what the Node presented to its identity; null or a refusal rejects the connection with 401. */
   authenticate(credentials: NodeCredentials): Promise<AuthenticatedNode | NodeAuthRefusal | null>;
@@ -53,6 +46,8 @@ export interface NodeHubOptions {
   onMcpStatus?(nodeId: string, servers: McpServerStatus[]): void;
   /** The Node version this Core serves, told in each HelloResult (a Node with --auto-update follows it). */
   servedNodeVersion?: string | undefined;
+  /** The release public key, told in each HelloResult (a Node enrolled before it existed pins it). */
+  updateKey?: string | undefined;
   /** Whether this Node's hello advertises servedNodeVersion (a staged rollout: services/node-rollout.ts);
    * unset: every Node's does. */
   offersNodeVersion?(nodeId: string): boolean;
@@ -65,7 +60,7 @@ export interface NodeHubOptions {
   deadlineGraceMs?: number;
   /** Timeout of `fabricore/mcp/sync` (pulling and starting containers takes a while). Default 120 s. */
   mcpSyncTimeoutMs?: number;
-  logger?: HubLogger;
+  logger?: Logger;
   now?: () => number;
   /** Largest tool list a Node may announce, as JSON bytes (issue 21.7). A hello over it is refused;
    * a tools/list_changed over it is ignored (the previous list stays). Default 4 MiB. */

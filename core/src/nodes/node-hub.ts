@@ -5,6 +5,7 @@ import {
   coreToNode,
   type HelloParams,
   type HelloResult,
+  type Logger,
   MAX_FRAME_BYTES,
   type McpServerSpec,
   type McpServerStatus,
@@ -35,7 +36,6 @@ import type {
   CallToolOptions,
   CallToolParams,
   ConnectedNode,
-  HubLogger,
   NodeAuthRefusal,
   NodeHubOptions,
 } from "./node-hub-types.ts";
@@ -48,7 +48,6 @@ export type {
   CallToolOptions,
   CallToolParams,
   ConnectedNode,
-  HubLogger,
   NodeAuthRefusal,
   NodeCredentials,
   NodeHubOptions,
@@ -58,7 +57,7 @@ export { requestOrigin } from "./node-hub-upgrade.ts";
 const DEFAULT_MAX_TOOL_LIST_BYTES = 4 * 1024 * 1024;
 const DEFAULT_TOOLS_CHANGED_INTERVAL_MS = 1000;
 
-const noopLogger: HubLogger = { debug() {}, info() {}, warn() {}, error() {} };
+const noopLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
 /**
  * The Core's side of every Node connection: token auth at the WebSocket upgrade, hello, liveness,
@@ -85,7 +84,7 @@ export class NodeHub {
   private readonly peerOptions: RpcPeerOptions<typeof nodeToCore, typeof coreToNode, Connection>;
   private readonly transportOptions: { now: () => number };
   private readonly sweepTimer: ReturnType<typeof setInterval>;
-  private readonly logger: HubLogger;
+  private readonly logger: Logger;
   private readonly now: () => number;
   readonly heartbeatIntervalMs: number;
   private closing = false;
@@ -260,6 +259,7 @@ export class NodeHub {
       mcpServers: desired,
       ...(this.options.servedNodeVersion !== undefined &&
         (this.options.offersNodeVersion?.(nodeId) ?? true) && { nodeVersion: this.options.servedNodeVersion }),
+      ...(this.options.updateKey !== undefined && { updateKey: this.options.updateKey }),
     };
   }
 

@@ -1,3 +1,4 @@
+import type { Logger } from "@fabricore/protocol";
 import type { ChainRule, FinalRunStatus, Job, Run } from "../database/types.ts";
 
 /**
@@ -51,7 +52,7 @@ export interface ChainDeps {
   runs: { get(id: string): Promise<Run | undefined> };
   jobs: { get(id: string): Promise<Job | undefined> };
   start(job: Job, input: unknown, by: { actor: string }, extra: { chainDepth: number }): Promise<Run>;
-  logger: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
+  logger: Pick<Logger, "info" | "warn">;
 }
 
 /**

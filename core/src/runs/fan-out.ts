@@ -1,9 +1,11 @@
+import type { Logger } from "@fabricore/protocol";
 import type { RunsRepo } from "../database/index.ts";
 import type { FanOut, FleetNode, Job, Run, Usage } from "../database/types.ts";
 import type { NodeHub } from "../nodes/node-hub.ts";
+import { FanOutWaits } from "./fan-out-waits.ts";
+import type { OfflineWait } from "./offline-wait.ts";
 import type { RunEventBus } from "./run-events.ts";
 import type { RunLifecycle } from "./run-lifecycle.ts";
-import type { Logger } from "./run-queue.ts";
 import { noTargetsError, resolveRunTargets } from "./run-targets.ts";
 
 export interface FanOutResult {
@@ -28,6 +30,8 @@ export interface FanOutDeps {
   summarize: (parent: Run, job: Job, prompt: string, signal: AbortSignal) => Promise<FanOutResult>;
   /** How often children are checked for a cancel asked for on another replica (1 s). */
   cancelPollMs?: number;
+  /** Shows a child waiting for its Node (a job's offlineNodes "wait") on the parent's table. */
+  offlineWait?: Pick<OfflineWait, "childWaiting">;
 }
 
 export interface ChildView {
@@ -39,6 +43,8 @@ export interface ChildView {
   error: string | null;
   startedAt: string | null;
   finishedAt: string | null;
+  /** Set while the child waits for its offline Node. */
+  waiting: Run["waiting"];
 }
 
 /** CONTRACT "Fleet jobs": `summary` of a fan-out run (running/queued/cancelled added to the four). */
@@ -65,6 +71,7 @@ export function childView(c: Run): ChildView {
     error: c.error,
     startedAt: c.startedAt,
     finishedAt: c.finishedAt,
+    waiting: c.waiting,
   };
 }
 
@@ -95,19 +102,24 @@ export class FanOutRunner {
       );
     }
     this.publishChildren(run.id);
-    await this.runChildren(run, children, fanOut, signal);
+    await this.runChildren(run, job, children, fanOut, signal);
     if (signal.aborted) await runs.cancelQueuedChildren(run.id, "the parent run was cancelled");
     const done = await runs.listChildren(run.id);
     this.publishChildren(run.id);
     return this.conclude(run, job, fanOut, done, signal);
   }
 
-  private async runChildren(run: Run, children: Run[], fanOut: FanOut, signal: AbortSignal): Promise<void> {
+  private async runChildren(run: Run, job: Job, children: Run[], fanOut: FanOut, signal: AbortSignal): Promise<void> {
     const { runs, hub, logger } = this.deps;
     const owner = run.owner ?? "fan-out";
     let next = 0;
     let stoppedBy: string | undefined;
     const active = new Map<string, AbortController>();
+    // offlineNodes "wait": a child whose Node is offline waits, until the parent's own wait's end
+    // (it waited for all its Nodes before starting) or waitForNodesSeconds from now.
+    const waitSeconds = job.waitForNodesSeconds;
+    const until = run.waiting?.until ?? new Date(Date.now() + waitSeconds * 1000).toISOString();
+    const waits = job.offlineNodes === "wait" ? new FanOutWaits({ hub, deadline: Date.parse(until) }) : undefined;
     // A cancel asked for one child on another replica is stored on its row; see it and stop that child.
     const poll = setInterval(() => {
       void runs
@@ -121,7 +133,7 @@ export class FanOutRunner {
 
     const worker = async (): Promise<void> => {
       while (!signal.aborted) {
-        const child = children[next++];
+        const child = children[next++] ?? (await waits?.next(signal, () => stoppedBy !== undefined));
         if (!child) return;
         const name = child.nodeName ?? child.nodeId ?? "?";
         if (stoppedBy !== undefined) {
@@ -134,7 +146,18 @@ export class FanOutRunner {
           continue;
         }
         if (!child.nodeId || !hub.get(child.nodeId)) {
-          await this.finishChild(run.id, child.id, "skipped", `node ${name} is offline`);
+          if (child.nodeId && waits?.open) {
+            waits.defer(child);
+            await this.deps.offlineWait?.childWaiting(child, until);
+            this.publishChildren(run.id);
+            continue;
+          }
+          await this.finishChild(
+            run.id,
+            child.id,
+            "skipped",
+            `node ${name} is offline${waits ? waitedFor(until) : ""}`,
+          );
           continue;
         }
         if (!(await runs.claim(child.id, owner))) continue; // cancelled on its own meanwhile
@@ -159,6 +182,16 @@ export class FanOutRunner {
     try {
       const workers = Math.max(1, Math.min(fanOut.concurrency, children.length));
       await Promise.all(Array.from({ length: workers }, () => worker()));
+      if (!signal.aborted) {
+        for (const child of waits?.leftovers() ?? []) {
+          const name = child.nodeName ?? child.nodeId ?? "?";
+          const why =
+            stoppedBy === undefined
+              ? `node ${name} is offline${waitedFor(until)}`
+              : `not started: the child on ${stoppedBy} failed (stopOnFailure)`;
+          await this.finishChild(run.id, child.id, "skipped", why);
+        }
+      }
     } finally {
       clearInterval(poll);
     }
@@ -220,6 +253,10 @@ export class FanOutRunner {
       ? { status: "failed", output, error: failure, usage, ...structured }
       : { status: "succeeded", output, usage, ...structured };
   }
+}
+
+function waitedFor(until: string): string {
+  return `: it did not come online by ${until}, the end of the job's wait (waitForNodesSeconds)`;
 }
 
 function sectionOf(c: Run): string {

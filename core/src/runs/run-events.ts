@@ -27,6 +27,8 @@ export type RunEvent =
       error?: string | null;
       /** With `waiting_approval`: the exact call waiting for a person (tool, node, arguments). */
       pendingApproval?: unknown;
+      /** With `queued`: the run waits for its offline Nodes (the job's offlineNodes "wait"). */
+      waiting?: unknown;
     }
   | { type: "done"; status: string }
   /** A fan-out run's children changed (one started or ended); re-read the run for the table. */

@@ -1,23 +1,22 @@
+import type { Logger } from "@fabricore/protocol";
 import { refMatches } from "@fabricore/protocol";
 import type { AgentModel, AgentTool, RunStep, ToolToName } from "../agent/index.ts";
 import { FleetTools, type FleetToolsOptions, nameToolsForModel, runAgent } from "../agent/index.ts";
 import { isDatabaseBusy, isStorageFull } from "../database/errors.ts";
 import type { JobsRepo, ProvidersRepo, RunsRepo, StepsRepo } from "../database/index.ts";
-import type { FleetNode, Job, Run } from "../database/types.ts";
-import type { LlmClient, ProviderConfig } from "../llm/index.ts";
+import type { FleetNode, Job, Provider, Run } from "../database/types.ts";
+import type { ClientForProvider, LlmClient } from "../llm/index.ts";
 import type { Metrics } from "../metrics.ts";
 import type { NodeHub } from "../nodes/node-hub.ts";
 import { SecretsError } from "../secrets/errors.ts";
 import type { SecretRedactor } from "../secrets/redactor.ts";
-import type { UnreadableSecrets } from "../secrets/unreadable-secrets.ts";
 import type { Audit } from "../services/audit.ts";
-import { providerConfig } from "../services/provider-credentials.ts";
 import type { ApprovalGate } from "./approval-gate.ts";
 import { FanOutRunner } from "./fan-out.ts";
+import type { OfflineWait, WaitDecision } from "./offline-wait.ts";
 import type { RunEventBus, RunStatusHook } from "./run-events.ts";
 import type { RunLifecycle } from "./run-lifecycle.ts";
 import { effectiveApprovalPolicy, hasUntrustedInput, runUserMessage, UNTRUSTED_INPUT_RULE } from "./run-message.ts";
-import type { Logger } from "./run-queue.ts";
 import { allOfflineError, fleetToolsOptions, noTargetsError, resolveRunTargets } from "./run-targets.ts";
 import { outputInstruction, structuredOutputCheck } from "./structured-output.ts";
 import { runToolRouter } from "./tool-router.ts";
@@ -31,7 +30,8 @@ export interface RunExecutorDeps {
   nodeName: (nodeId: string) => Promise<string | undefined>;
   /** The fleet, to resolve a job's selector when a run starts. */
   nodes: { list(): Promise<FleetNode[]> };
-  llm: (provider: ProviderConfig) => LlmClient;
+  /** A stored provider's model client (llm/client-for-provider.ts, composed once in core.ts). */
+  clientFor: ClientForProvider<Provider>;
   events: RunEventBus;
   metrics: Metrics;
   logger: Logger;
@@ -46,8 +46,6 @@ export interface RunExecutorDeps {
   redactor?: SecretRedactor;
   /** Reloads the redactor's values (before each run, so a secret added on another replica counts). */
   refreshRedactor?: () => Promise<void>;
-  /** Told of a provider key that does not open: the run fails naming it (issue 21.3). */
-  unreadableSecrets?: Pick<UnreadableSecrets, "report">;
   /** Holds tool calls the job's approval policy names until an operator decides. */
   approvals?: ApprovalGate;
   /** Called once a run's end is stored (chaining: start the jobs its job names in `then`). */
@@ -56,6 +54,8 @@ export interface RunExecutorDeps {
   onStatus?: RunStatusHook;
   /** Where every status change is stored and announced. */
   lifecycle: RunLifecycle;
+  /** A job's `offlineNodes: "wait"`: a run whose Nodes are all offline goes back to the queue. */
+  offlineWait?: OfflineWait;
 }
 
 const SYSTEM_PROMPT = [
@@ -81,6 +81,7 @@ export class RunExecutor {
       logger: deps.logger,
       executeChild: (childId, signal) => this.execute(childId, signal),
       summarize: (parent, job, prompt, signal) => this.summarize(parent, job, prompt, signal),
+      ...(deps.offlineWait ? { offlineWait: deps.offlineWait } : {}),
     });
   }
 
@@ -88,6 +89,9 @@ export class RunExecutor {
     const { runs, lifecycle, metrics, logger } = this.deps;
     const run = await runs.get(runId);
     if (!run) return;
+    const wait = await this.waitDecision(run);
+    // Back in the queue, waiting for a Node: this claim started nothing, so nothing is told.
+    if (wait.kind === "parked") return;
     const started = Date.now();
     metrics.runsStarted.inc();
     await lifecycle.transition(run.id, { status: "running", from: "queued" });
@@ -99,7 +103,10 @@ export class RunExecutor {
       result?: unknown;
     };
     try {
-      result = await this.executeRun(run, signal);
+      if (wait.kind === "expired")
+        result = { status: "failed", output: null, error: allOfflineError(wait.waiting.nodes, wait.waiting) };
+      else if (wait.kind === "cancelled") result = { status: "cancelled", output: null, error: "cancelled by a user" };
+      else result = await this.executeRun(run, signal);
     } catch (error) {
       logger.error({ err: error, runId }, "run crashed");
       const reason = storageProblem(error) ?? error;
@@ -145,6 +152,18 @@ export class RunExecutor {
       logger.error({ err: error, runId }, "starting the jobs chained after this run failed");
     });
     await this.deps.onStatus?.(run.id, result.status);
+  }
+
+  /** A failure to decide (the database away) starts the run as claimed: it then fails or runs on
+   * its own terms rather than staying `running` with nothing executing it. */
+  private async waitDecision(run: Run): Promise<WaitDecision> {
+    if (!this.deps.offlineWait) return { kind: "proceed" };
+    try {
+      return await this.deps.offlineWait.check(run);
+    } catch (error) {
+      this.deps.logger.warn({ err: error, runId: run.id }, "checking the run's offline Nodes failed; starting it");
+      return { kind: "proceed" };
+    }
   }
 
   private async executeRun(run: Run, signal: AbortSignal) {
@@ -301,15 +320,14 @@ export class RunExecutor {
     for (const ref of [job.model, ...job.fallbacks]) {
       const provider = await this.deps.providers.resolve(ref.provider);
       if (!provider) return { error: `provider ${ref.provider} no longer exists` };
-      let config: ProviderConfig;
+      let client: LlmClient;
       try {
-        config = await providerConfig(this.deps.providers, provider, this.deps.unreadableSecrets);
+        client = await this.deps.clientFor(provider);
       } catch (error) {
         // This run fails, naming the row; runs that do not use this provider are untouched (21.3).
         if (error instanceof SecretsError) return { error: error.message };
         throw error;
       }
-      const client = this.deps.llm(config);
       models.push({ providerName: provider.name, client, model: ref.model });
       const declared = provider.options.contextTokens;
       if (typeof declared === "number" && declared > 0) contextTokens = Math.min(contextTokens ?? declared, declared);

@@ -1,8 +1,8 @@
+import type { Logger } from "@fabricore/protocol";
 import { isDatabaseBusy, isStorageFull } from "../database/errors.ts";
 import type { RunsRepo } from "../database/index.ts";
 import type { PendingApproval, Run, RunFinish } from "../database/types.ts";
 import type { RunEventBus } from "./run-events.ts";
-import type { Logger } from "./run-queue.ts";
 
 export type RunTransition =
   /** The queue claimed it; the claim itself stored `running` (atomically, against other replicas). */

@@ -1,3 +1,5 @@
+import type { Logger } from "@fabricore/protocol";
+
 /** The run queue as the Core sees it. In one process: the database is the queue (this file); in
  * cluster mode: BullMQ on Redis. Either way a run row is written first, with status `queued`. */
 export interface RunQueue {
@@ -9,12 +11,6 @@ export interface RunQueue {
   /** Stop claiming; abort what runs here and wait for it to settle. */
   stop(reason?: string): Promise<void>;
   readonly activeCount: number;
-}
-
-export interface Logger {
-  info(obj: object | string, msg?: string): void;
-  warn(obj: object | string, msg?: string): void;
-  error(obj: object | string, msg?: string): void;
 }
 
 export interface DbRunQueueOptions {

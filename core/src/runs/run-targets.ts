@@ -52,8 +52,13 @@ export type RunErrorCode = "nodes_offline" | "no_targets";
 
 /** Issue 22.1: a run whose Nodes are all offline would offer the model zero tools, and a model
  * with no tools invents its report. The run fails instead, naming the Nodes. */
-export function allOfflineError(names: string[]): string {
-  return `${OFFLINE_PREFIX} (${names.join(", ")}): the agent was not started, because without a Node it would have no tools`;
+export function allOfflineError(names: string[], waited?: { since: string; until: string }): string {
+  const list = `${OFFLINE_PREFIX} (${names.join(", ")})`;
+  if (waited) {
+    const seconds = Math.round((Date.parse(waited.until) - Date.parse(waited.since)) / 1000);
+    return `${list}: none came online in the ${seconds} s the job waits for them (waitForNodesSeconds), so the agent was not started`;
+  }
+  return `${list}: the agent was not started, because without a Node it would have no tools`;
 }
 
 export function runErrorCode(error: string | null): RunErrorCode | null {

@@ -1,5 +1,5 @@
+import type { Logger } from "@fabricore/protocol";
 import type { RunsRepo } from "../database/index.ts";
-import type { Logger } from "../runs/run-queue.ts";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const SWEEP_EVERY_MS = 60 * 60 * 1000;

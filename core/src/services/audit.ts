@@ -1,10 +1,7 @@
 import { createHash } from "node:crypto";
+import type { Logger } from "@fabricore/protocol";
 import type { AuditRepo } from "../database/index.ts";
 import type { AuditOutcome, NewAuditEntry } from "../database/types.ts";
-
-export interface AuditLogger {
-  error(obj: object, msg?: string): void;
-}
 
 /** What an audit entry says about who asked: the principal's username, or what triggered it. */
 export interface AuditActor {
@@ -22,9 +19,9 @@ export function sha256Hex(text: string): string {
  */
 export class Audit {
   private readonly repo: AuditRepo;
-  private readonly logger: AuditLogger;
+  private readonly logger: Pick<Logger, "error">;
 
-  constructor(repo: AuditRepo, logger: AuditLogger) {
+  constructor(repo: AuditRepo, logger: Pick<Logger, "error">) {
     this.repo = repo;
     this.logger = logger;
   }

@@ -72,6 +72,8 @@ export class Jobs {
       selector: patch.selector === undefined ? current.selector : patch.selector,
       fanOut: patch.fanOut === undefined ? current.fanOut : patch.fanOut,
       notify: patch.notify ?? current.notify,
+      offlineNodes: patch.offlineNodes ?? current.offlineNodes,
+      waitForNodesSeconds: patch.waitForNodesSeconds ?? current.waitForNodesSeconds,
     };
     const normalised = await this.validate(merged, current.id);
     if (patch.webhook) {

@@ -1,4 +1,4 @@
-import type { NodeUpdateResultParams } from "@fabricore/protocol";
+import type { Logger, NodeUpdateResultParams } from "@fabricore/protocol";
 import type { NodesRepo } from "../database/index.ts";
 import {
   FAILED_NODE_STATES,
@@ -25,12 +25,6 @@ export interface RolloutHub {
   offer(nodeId: string, version: string): boolean;
 }
 
-export interface RolloutLogger {
-  info(fields: Record<string, unknown>, message?: string): void;
-  warn(fields: Record<string, unknown>, message?: string): void;
-  error(fields: Record<string, unknown>, message?: string): void;
-}
-
 export interface NodeRolloutsOptions {
   rollouts: NodeRolloutsRepo;
   results: NodeUpdateResultsRepo;
@@ -41,7 +35,7 @@ export interface NodeRolloutsOptions {
   policy: NodeUpdatePolicy;
   /** Records what the Core did on its own (a rollout paused by a failed batch). */
   audit?: (action: string, target: string, detail: Record<string, unknown>, outcome: "ok" | "failed") => void;
-  logger: RolloutLogger;
+  logger: Pick<Logger, "info" | "warn" | "error">;
   /** How often deadlines are checked and the active rollout re-read (other replicas). Default 2 s. */
   tickMs?: number;
   now?: () => number;

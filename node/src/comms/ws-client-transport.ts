@@ -79,6 +79,15 @@ export class WsClientTransport implements Transport, TransportLiveness {
     });
   }
 
+  /** SHA-256 fingerprint (`AB:CD:…`) of the certificate the Core presented on this connection; undefined
+   * on plain ws:// or when the runtime does not tell. The Node compares it with the pinned one. */
+  get peerFingerprint(): string | undefined {
+    const socket = (this.ws as unknown as { _socket?: { getPeerCertificate?: () => { fingerprint256?: unknown } } })
+      ._socket;
+    const fingerprint = socket?.getPeerCertificate?.()?.fingerprint256;
+    return typeof fingerprint === "string" && fingerprint !== "" ? fingerprint : undefined;
+  }
+
   get isClosed(): boolean {
     return this.closed;
   }

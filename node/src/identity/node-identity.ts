@@ -12,6 +12,7 @@ import {
 import { z } from "zod";
 import type { Logger } from "../logger.ts";
 import { CoreHttpError, type CoreHttpOptions, postJson } from "./core-http.ts";
+import { decideUpdateKey, type HelloChannel } from "./update-key-pin.ts";
 
 export type NodeIdentityErrorCode =
   | "key_file_insecure"
@@ -127,6 +128,10 @@ export class NodeIdentity {
   private key: KeyObject | undefined;
   /** A token that still has to register a key (first start, rotation, moving to another Core). */
   private pendingToken: string | undefined;
+  /** What the connection the next hello arrives on proved (checkConnection). */
+  private channel: HelloChannel | undefined;
+  /** Release keys already refused, said once each. */
+  private readonly refusedKeys = new Set<string>();
 
   private constructor(options: NodeIdentityOptions) {
     this.options = options;
@@ -203,6 +208,64 @@ export class NodeIdentity {
   /** The release key pinned at enrollment, when the Core gave one. */
   get updateKey(): string | undefined {
     return this.stored?.updateKey;
+  }
+
+  /**
+   * The WebSocket dialled to `coreUrl` presented `fingerprint` (undefined: plain ws://, or the runtime
+   * did not tell). A certificate other than the one pinned for that origin is refused, as on the
+   * challenge's connection; whether it was the pinned one decides if the hello's release key may be
+   * pinned (adoptUpdateKey).
+   */
+  checkConnection(coreUrl: string, fingerprint: string | undefined): void {
+    const origin = new URL(coreUrl).origin;
+    const pinned = this.stored?.tlsFingerprints[origin];
+    this.channel = undefined;
+    if (pinned !== undefined && fingerprint !== undefined && fingerprint !== pinned) {
+      throw new NodeIdentityError(
+        "certificate_changed",
+        `the Core's WebSocket at ${origin} presented certificate ${fingerprint}, not the pinned ${pinned}`,
+      );
+    }
+    this.channel = { coreUrl, certificatePinned: pinned !== undefined && fingerprint === pinned };
+  }
+
+  /**
+   * The release key a hello answer carried (update-key-pin.ts): pinned when this Node has none and
+   * the connection is the enrolled Core's; a pinned key is never replaced; a different one is
+   * refused and logged (once per key).
+   */
+  async adoptUpdateKey(offered: string | undefined): Promise<"pinned" | "unchanged" | "refused"> {
+    const { logger } = this.options;
+    const stored = this.stored;
+    const decision = decideUpdateKey(stored?.updateKey, offered, this.channel);
+    if (decision.action === "none" || !stored || offered === undefined) return "unchanged";
+    if (decision.action === "refuse") {
+      if (!this.refusedKeys.has(offered)) {
+        this.refusedKeys.add(offered);
+        if (decision.reason === "different_key") {
+          logger.error(
+            { pinned: stored.updateKey, offered, nodeId: stored.nodeId },
+            "the Core sent a release key other than the pinned one; keeping the pinned key " +
+              "(updates signed by the other are refused; a re-enrollment replaces the pinned key)",
+          );
+        } else {
+          logger.warn(
+            { offered, core: this.channel?.coreUrl ?? null },
+            "not pinning the Core's release key: this connection does not prove it is the enrolled Core " +
+              "(plain http across the network, or its certificate was not checked); re-enroll over https to pin it",
+          );
+        }
+      }
+      return "refused";
+    }
+    const updated: StoredIdentity = { ...stored, updateKey: offered };
+    await this.save(updated);
+    this.stored = updated;
+    logger.info(
+      { updateKey: offered, core: this.channel?.coreUrl },
+      "pinned the Core's release key on first sight, over the authenticated connection",
+    );
+    return "pinned";
   }
 
   private http(signal?: AbortSignal): CoreHttpOptions {

@@ -1,6 +1,6 @@
+import { ImageRuleError, imageAllowedBy, parseImageReference, parseImageRule } from "@fabricore/protocol";
 import { describe, expect, it } from "vitest";
 import { loadNodeSettings } from "../env.ts";
-import { ImageRuleError, imageAllowedBy, parseImageReference, parseImageRule } from "./image-allowlist.ts";
 import { imageAllowed } from "./node-policy.ts";
 
 const rules = (...sources: string[]) => sources.map(parseImageRule);

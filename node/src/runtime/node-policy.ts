@@ -1,9 +1,8 @@
 import { realpath } from "node:fs/promises";
-import { isPathWithin, type ManagedMcpSpec } from "@fabricore/protocol";
+import { isPathWithin, type ManagedMcpSpec, parseImageRule } from "@fabricore/protocol";
 import { type ContainerBounds, checkContainerBounds, DEFAULT_BOUNDS } from "./container-bounds.ts";
 import type { BindMount } from "./docker-api.ts";
 import { RuntimeError } from "./errors.ts";
-import { parseImageRule } from "./image-allowlist.ts";
 
 /**
  * The Node's own limits on managed MCP servers, from its flags. The Core decides what to run; this
@@ -15,13 +14,13 @@ export interface McpPolicy {
   mountRoots: readonly string[];
   /** Writable bind mounts only below these. */
   mountRwRoots: readonly string[];
-  /** Image rules (`name[:tag]`, `*` a whole name component; image-allowlist.ts); empty: any image. */
+  /** Image rules (`name[:tag]`, `*` a whole name component; protocol/src/image-rule.ts); empty: any image. */
   allowImages: readonly string[];
   /** Root, limits and network (container-bounds.ts); unset: DEFAULT_BOUNDS. */
   bounds?: ContainerBounds | undefined;
 }
 
-/** Does `image` match one of the --allow-image rules (image-allowlist.ts)? An empty list allows any;
+/** Does `image` match one of the --allow-image rules (protocol/src/image-rule.ts)? An empty list allows any;
  * a rule that does not parse (env.ts refuses those at start) admits nothing. */
 export function imageAllowed(image: string, allowImages: readonly string[]): boolean {
   if (allowImages.length === 0) return true;

@@ -215,9 +215,12 @@ describe("self-update: the release key", () => {
     expect(readFileSync(join(t.dataDir, "node-release-key.pem"), "utf8")).toContain("PRIVATE KEY");
   });
 
-  it("the hello answer tells a Node the version this Core serves", async () => {
+  it("the hello answer tells a Node the version this Core serves and its release key", async () => {
     const { node } = await t.connectNode("told-the-version");
     const served = (await get("linux-x64")).headers["x-fabricore-node-version"];
     expect(node.manager.hello?.nodeVersion).toBe(served);
+    // The same key as the enrollment answer: a Node enrolled before it existed pins it from here.
+    const { publicKey } = (await t.core.app.inject({ method: "GET", url: "/api/nodes/update-key" })).json();
+    expect(node.manager.hello?.updateKey).toBe(publicKey);
   });
 });

@@ -120,7 +120,7 @@ describe("GET /api/runs/stats", () => {
 
 describe("run retention", () => {
   it("deletes runs finished more than N days ago with their steps; 0 days keeps everything", async () => {
-    const logger = { info: () => {}, warn: () => {}, error: () => {} };
+    const logger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
     const keep = new RunRetention({ runs: t.core.repos.runs, days: 0, logger });
     expect(await keep.sweep()).toBe(0);
     const soon = new RunRetention({ runs: t.core.repos.runs, days: 30, logger });

@@ -153,6 +153,7 @@ export async function runRoutes(app: FastifyInstance, ctx: CoreContext): Promise
               output: event.output ?? null,
               error: event.error ?? null,
               ...(event.pendingApproval ? { pendingApproval: event.pendingApproval } : {}),
+              ...(event.waiting ? { waiting: event.waiting } : {}),
             });
             return;
           case "done":
@@ -188,6 +189,7 @@ export async function runRoutes(app: FastifyInstance, ctx: CoreContext): Promise
         output: current.output,
         error: current.error,
         ...(current.pendingApproval ? { pendingApproval: current.pendingApproval } : {}),
+        ...(current.waiting ? { waiting: current.waiting } : {}),
       });
       if ((FINAL_RUN_STATUSES as readonly string[]).includes(current.status)) {
         send("done", { status: current.status });

@@ -13,6 +13,7 @@ import * as m0015 from "./0015-channels.ts";
 import * as m0021 from "./0021-provider-headers.ts";
 import * as m0030 from "./0030-node-stats.ts";
 import * as m0032 from "./0032-node-rollouts.ts";
+import * as m0036 from "./0036-offline-nodes-wait.ts";
 import type { MigrationContext } from "./context.ts";
 
 interface MigrationModule {
@@ -38,6 +39,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, MigrationModule]> = [
   ["0021-provider-headers", m0021],
   ["0030-node-stats", m0030],
   ["0032-node-rollouts", m0032],
+  ["0036-offline-nodes-wait", m0036],
 ];
 
 export function migrationsFor(ctx: MigrationContext): Record<string, Migration> {

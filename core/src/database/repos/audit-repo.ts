@@ -55,6 +55,10 @@ export class AuditRepo {
     if (query.actor !== undefined) q = q.where("actor", "=", query.actor);
     if (query.target !== undefined) q = q.where("target", "=", query.target);
     if (query.since !== undefined) q = q.where("at", ">=", query.since);
+    // detail is the compact JSON the Core wrote (JSON.stringify), so the kind reads the same on both
+    // dialects without their different JSON operators.
+    if (query.hideSessionTokenUse)
+      q = q.where((eb) => eb.not(eb.and([eb("action", "=", "token.use"), eb("detail", "like", '%"kind":"session"%')])));
     const rows = await q.orderBy("id", "desc").limit(limit).execute();
     return rows.map(toEntry);
   }

@@ -2,6 +2,7 @@ import type { Kysely } from "kysely";
 import type { SecretBox } from "../../secrets/secret-box.ts";
 import type { Clock } from "../clock.ts";
 import type { Database } from "../schema.ts";
+import { AuditNamesRepo } from "./audit-names-repo.ts";
 import { AuditRepo } from "./audit-repo.ts";
 import { ChannelsRepo } from "./channels-repo.ts";
 import { JobsRepo } from "./jobs-repo.ts";
@@ -16,6 +17,7 @@ import { NodesRepo } from "./nodes-repo.ts";
 import { ProvidersRepo } from "./providers-repo.ts";
 import { RunDeliveriesRepo } from "./run-deliveries-repo.ts";
 import { RunStatsRepo } from "./run-stats-repo.ts";
+import { RunWaitsRepo } from "./run-waits-repo.ts";
 import { RunsRepo } from "./runs-repo.ts";
 import { ScheduleStateRepo } from "./schedule-state-repo.ts";
 import { SecretsRepo } from "./secrets-repo.ts";
@@ -24,12 +26,14 @@ import { TokensRepo } from "./tokens-repo.ts";
 import { UsersRepo } from "./users-repo.ts";
 import { WebhookDeliveriesRepo } from "./webhook-deliveries-repo.ts";
 
+export type { AuditName, AuditNameKind, AuditNames, AuditNameWanted } from "./audit-names-repo.ts";
 export type { LoginAttemptCount } from "./login-attempts-repo.ts";
 export type { NodeRollout, RolloutNode, RolloutNodeState, RolloutState } from "./node-rollouts-repo.ts";
 export type { NodeStatsPoint } from "./node-stats-repo.ts";
 export type { NodeUpdateResult } from "./node-update-results-repo.ts";
 export type { RunDay } from "./run-stats-repo.ts";
 export {
+  AuditNamesRepo,
   AuditRepo,
   ChannelsRepo,
   JobsRepo,
@@ -45,6 +49,7 @@ export {
   RunDeliveriesRepo,
   RunStatsRepo,
   RunsRepo,
+  RunWaitsRepo,
   ScheduleStateRepo,
   SecretsRepo,
   StepsRepo,
@@ -65,6 +70,7 @@ export interface Repositories {
   mcpServers: McpServersRepo;
   scheduleState: ScheduleStateRepo;
   audit: AuditRepo;
+  auditNames: AuditNamesRepo;
   webhookDeliveries: WebhookDeliveriesRepo;
   masterKeys: MasterKeysRepo;
   loginAttempts: LoginAttemptsRepo;
@@ -73,6 +79,7 @@ export interface Repositories {
   deliveries: RunDeliveriesRepo;
   runStats: RunStatsRepo;
   nodeStats: NodeStatsRepo;
+  runWaits: RunWaitsRepo;
   nodeRollouts: NodeRolloutsRepo;
   nodeUpdateResults: NodeUpdateResultsRepo;
 }
@@ -95,6 +102,7 @@ export function createRepositories(
     mcpServers: new McpServersRepo(db, options),
     scheduleState: new ScheduleStateRepo(db),
     audit: new AuditRepo(db, options),
+    auditNames: new AuditNamesRepo(db),
     webhookDeliveries: new WebhookDeliveriesRepo(db, options),
     masterKeys: new MasterKeysRepo(db, options),
     loginAttempts: new LoginAttemptsRepo(db, options),
@@ -103,6 +111,7 @@ export function createRepositories(
     deliveries: new RunDeliveriesRepo(db, options),
     runStats: new RunStatsRepo(db, options),
     nodeStats: new NodeStatsRepo(db),
+    runWaits: new RunWaitsRepo(db, options),
     nodeRollouts: new NodeRolloutsRepo(db, options),
     nodeUpdateResults: new NodeUpdateResultsRepo(db, options),
   };

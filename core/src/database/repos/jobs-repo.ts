@@ -11,6 +11,7 @@ import {
   DEFAULT_MAX_SECONDS,
   DEFAULT_MAX_STEPS,
   DEFAULT_MAX_TOKENS,
+  DEFAULT_WAIT_FOR_NODES_SECONDS,
   type FanOut,
   type Job,
   type JobOutput,
@@ -55,6 +56,8 @@ function toJob(row: JobRow): Job {
     selector: row.selector,
     fanOut: parseJson<FanOut>(row.fan_out, "jobs.fan_out"),
     notify: parseJsonOr<NotifyRule[]>(row.notify, "jobs.notify", []),
+    offlineNodes: row.offline_nodes === "wait" ? "wait" : "fail",
+    waitForNodesSeconds: row.wait_for_nodes_seconds ?? DEFAULT_WAIT_FOR_NODES_SECONDS,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
   };
@@ -102,6 +105,8 @@ export class JobsRepo {
           selector: input.selector ?? null,
           fan_out: input.fanOut ? toJson(input.fanOut) : null,
           notify: toJson(input.notify ?? []),
+          offline_nodes: input.offlineNodes === "wait" ? "wait" : null,
+          wait_for_nodes_seconds: input.waitForNodesSeconds ?? null,
           created_at: now,
           updated_at: now,
         })
@@ -150,6 +155,8 @@ export class JobsRepo {
     if (patch.selector !== undefined) set.selector = patch.selector;
     if (patch.fanOut !== undefined) set.fan_out = patch.fanOut ? toJson(patch.fanOut) : null;
     if (patch.notify !== undefined) set.notify = toJson(patch.notify);
+    if (patch.offlineNodes !== undefined) set.offline_nodes = patch.offlineNodes === "wait" ? "wait" : null;
+    if (patch.waitForNodesSeconds !== undefined) set.wait_for_nodes_seconds = patch.waitForNodesSeconds;
     if (patch.webhook === null) {
       set.webhook_slug = null;
       set.webhook_secret_ciphertext = null;

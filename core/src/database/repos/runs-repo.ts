@@ -19,6 +19,7 @@ import {
   type Run,
   type RunFinish,
   type RunListQuery,
+  type RunWaiting,
   type RunWebhook,
   type Usage,
 } from "../types.ts";
@@ -48,6 +49,7 @@ function toRun(row: RunRow): Run {
     parentRunId: row.parent_run_id,
     nodeId: row.node_id,
     nodeName: row.node_name,
+    waiting: parseJson<RunWaiting>(row.waiting ?? null, "runs.waiting"),
   };
 }
 
@@ -261,18 +263,20 @@ export class RunsRepo {
    * row claimed meanwhile is never claimed twice.
    */
   async claimNext(owner: string): Promise<Run | undefined> {
+    const now = isoNow(this.clock);
     const oldest = this.db
       .selectFrom("runs")
       .select("id")
       .where("status", "=", "queued")
       .where("parent_run_id", "is", null)
+      .where((eb) => eb.or([eb("not_before", "is", null), eb("not_before", "<=", now)]))
       .orderBy("created_at")
       .orderBy("id")
       .limit(1);
     const pick = dialectOf(this.db) === "postgres" ? oldest.forUpdate().skipLocked() : oldest;
     const row = await this.db
       .updateTable("runs")
-      .set({ status: "running", owner, started_at: isoNow(this.clock) })
+      .set({ status: "running", owner, started_at: now })
       .where("id", "=", pick)
       .where("status", "=", "queued")
       .returningAll()
@@ -285,11 +289,14 @@ export class RunsRepo {
    * the row decides whether it still may (not started elsewhere, not cancelled); undefined when not.
    */
   async claim(id: string, owner: string): Promise<Run | undefined> {
+    const now = isoNow(this.clock);
     const row = await this.db
       .updateTable("runs")
-      .set({ status: "running", owner, started_at: isoNow(this.clock) })
+      .set({ status: "running", owner, started_at: now })
       .where("id", "=", id)
       .where("status", "=", "queued")
+      // A run waiting for its Nodes (RunWaitsRepo.park) is not due before `not_before`.
+      .where((eb) => eb.or([eb("not_before", "is", null), eb("not_before", "<=", now)]))
       .returningAll()
       .executeTakeFirst();
     return row && toRun(row);

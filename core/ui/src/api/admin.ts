@@ -1,6 +1,6 @@
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, asList, enc } from "./client.ts";
-import type { ApiToken, AuditEntry, CreateApiTokenBody, CreatedApiToken, Role, User } from "./types.ts";
+import type { ApiToken, AuditEntryView, CreateApiTokenBody, CreatedApiToken, Role, User } from "./types.ts";
 
 const keys = {
   users: ["users"] as const,
@@ -75,6 +75,10 @@ export function useRevokeApiToken() {
 export interface AuditFilters {
   action?: string;
   actor?: string;
+  /** What the entry is about: a run, job or Node id, a secret's name. */
+  target?: string;
+  /** Leave out sign-in sessions' `token.use` entries (API tokens' uses stay). */
+  hideSessionTokenUse?: boolean;
   /** ISO timestamp: entries at or after it. */
   since?: string;
   limit: number;
@@ -85,13 +89,15 @@ export interface AuditFilters {
 export function useAudit(filters: AuditFilters, enabled = true) {
   return useQuery({
     queryKey: keys.audit(filters),
-    queryFn: async ({ signal }): Promise<AuditEntry[]> => {
+    queryFn: async ({ signal }): Promise<AuditEntryView[]> => {
       const params = new URLSearchParams();
       if (filters.action) params.set("action", filters.action);
       if (filters.actor) params.set("actor", filters.actor);
+      if (filters.target) params.set("target", filters.target);
       if (filters.since) params.set("since", filters.since);
+      if (filters.hideSessionTokenUse) params.set("hideSessionTokenUse", "true");
       params.set("limit", String(filters.limit));
-      return asList<AuditEntry>(await api.get<unknown>(`/api/audit?${params}`, signal));
+      return asList<AuditEntryView>(await api.get<unknown>(`/api/audit?${params}`, signal));
     },
     placeholderData: keepPreviousData,
     enabled,

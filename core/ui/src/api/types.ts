@@ -7,6 +7,10 @@ import type { ChannelBody } from "../../../src/channels/channel-config.ts";
 import type { McpApproval as CoreMcpApproval } from "../../../src/database/repos/mcp-approvals-repo.ts";
 import type * as Db from "../../../src/database/types.ts";
 import type { ModelInfo } from "../../../src/llm/types.ts";
+import type {
+  AuditEntryView as CoreAuditEntryView,
+  AuditLink as CoreAuditLink,
+} from "../../../src/services/audit-view.ts";
 import type { NodeView } from "../../../src/services/fleet.ts";
 import type { JobView } from "../../../src/services/jobs.ts";
 import type { McpPreset as CoreMcpPreset } from "../../../src/services/mcp-presets.ts";
@@ -154,6 +158,11 @@ export type CreateApiTokenBody = z.input<typeof Req.TokenBody>;
 /** GET /api/auth/me: who is signed in. */
 export type Me = z.infer<typeof Res.Me>;
 export type AuditEntry = Omit<Db.AuditEntry, "resultHash">;
+/** GET /api/audit's entry: the stored one plus what it names that still exists, by current name. */
+export type AuditEntryView = Omit<CoreAuditEntryView, "resultHash">;
+export type AuditLink = CoreAuditLink;
+export type AuditLinkKind = AuditLink["kind"];
+export type AuditLinkRole = AuditLink["role"];
 
 // --- Lists the UI offers. Values, so written here (the Core's own would bring Core modules into the
 // bundle); each is a Record keyed by the Core's union, so a member the Core adds or renames fails tsc.

@@ -4,7 +4,9 @@ import { type FormEvent, useEffect, useState } from "react";
 import { useInstallMcp } from "../api/mcp.ts";
 import { useSecrets } from "../api/secrets.ts";
 import type { FleetNode, McpMountInput, McpPreset, McpSettingValue } from "../api/types.ts";
+import { installProblems } from "../lib/mcp-install-hints.ts";
 import { DangerIconButton } from "./danger-action.tsx";
+import { McpNodePolicy, policyOf } from "./mcp-node-policy.tsx";
 import { ErrorAlert } from "./query-state.tsx";
 
 export type InstallTarget = { kind: "preset"; preset: McpPreset } | { kind: "image" } | { kind: "url" };
@@ -113,8 +115,20 @@ export function McpInstallModal({
   const [url, setUrl] = useState("");
   const [mounts, setMounts] = useState<McpMountInput[]>([]);
   const [settings, setSettings] = useState<Record<string, string>>({});
+  /** Set by a submit with required settings missing: from then on each shows its error (asterisked until then). */
+  const [tried, setTried] = useState(false);
 
   const preset = target?.kind === "preset" ? target.preset : null;
+  const node = nodes.find((n) => n.id === nodeId);
+  const policy = policyOf(node);
+  const container = target !== null && target.kind !== "url";
+  // What the chosen Node would refuse, from the policy it announced (issue 22.5).
+  const problems =
+    policy && container
+      ? installProblems(policy, { image: preset?.image ?? image, mounts, network: preset?.network })
+      : [];
+  const imageProblem = problems.find((p) => p.field === "image");
+  const missing = (preset?.settings ?? []).filter((s) => s.required && !settings[s.name]?.trim()).map((s) => s.name);
 
   // Reset the form for each new target, so a previous install's values never leak into the next.
   // biome-ignore lint/correctness/useExhaustiveDependencies: reset only when the target changes
@@ -131,11 +145,17 @@ export function McpInstallModal({
         : [],
     );
     setSettings({});
+    setTried(false);
   }, [target]);
 
   const submit = (event: FormEvent) => {
     event.preventDefault();
     if (!target || !nodeId) return;
+    // Nothing the Node would refuse is sent: each reason is already shown where it applies.
+    if (missing.length > 0 || problems.length > 0) {
+      setTried(true);
+      return;
+    }
     if (target.kind === "url") {
       install.mutate({ nodeId, body: { name: name.trim(), url: url.trim() } }, { onSuccess: onClose });
       return;
@@ -188,6 +208,7 @@ export function McpInstallModal({
             </Alert>
           )}
           <NodeSelect nodes={nodes} value={nodeId} onChange={setNodeId} />
+          <McpNodePolicy node={node} container={container} problems={problems} />
           <TextInput
             label="Name"
             description="Letters, digits, _ . - ; its tools are named after it"
@@ -204,6 +225,7 @@ export function McpInstallModal({
               required
               value={image}
               onChange={(e) => setImage(e.currentTarget.value)}
+              error={imageProblem?.message}
             />
           )}
           {target?.kind === "url" ? (
@@ -224,6 +246,10 @@ export function McpInstallModal({
               <Select
                 key={setting.name}
                 label={setting.name}
+                withAsterisk={setting.required === true}
+                error={
+                  tried && missing.includes(setting.name) ? `${setting.name} is required: pick a secret` : undefined
+                }
                 description={`${setting.description ?? ""} — taken from a stored secret`}
                 placeholder={secretNames.length ? "Pick a secret" : "Add one under Secrets first"}
                 data={secretNames}
@@ -236,6 +262,8 @@ export function McpInstallModal({
               <TextInput
                 key={setting.name}
                 label={setting.name}
+                withAsterisk={setting.required === true}
+                error={tried && missing.includes(setting.name) ? `${setting.name} is required` : undefined}
                 description={setting.description}
                 value={settings[setting.name] ?? ""}
                 onChange={(e) => {
@@ -246,6 +274,16 @@ export function McpInstallModal({
             ),
           )}
           {install.error ? <ErrorAlert error={install.error} title="The Core refused this server" /> : null}
+          {tried && (missing.length > 0 || problems.length > 0) ? (
+            <Text size="sm" c="red" role="alert">
+              Not installed:{" "}
+              {[
+                ...missing.map((name) => `${name} is required`),
+                ...problems.map((p) => p.message.replace(/\.$/, "")),
+              ].join("; ")}
+              .
+            </Text>
+          ) : null}
           <Group justify="flex-end">
             <Button variant="default" onClick={onClose}>
               Cancel

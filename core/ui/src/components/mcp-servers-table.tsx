@@ -4,6 +4,7 @@ import { useRemoveMcp } from "../api/mcp.ts";
 import { usePermissions } from "../api/me.ts";
 import type { McpServer } from "../api/types.ts";
 import { ConfirmDangerModal, DangerIconButton } from "./danger-action.tsx";
+import { McpServerActions } from "./mcp-server-actions.tsx";
 import { McpStateBadge } from "./status-badge.tsx";
 import { TimeAgo } from "./time-ago.tsx";
 
@@ -123,16 +124,19 @@ export function McpServersTable({ rows, showNode }: { rows: McpServerRow[]; show
                     )}
                   </Table.Td>
                   <Table.Td>
-                    {isAdmin && (
-                      <DangerIconButton
-                        tooltip="Stop and remove"
-                        ariaLabel={`Remove ${server.name}`}
-                        onClick={() => {
-                          remove.reset();
-                          setTarget(row);
-                        }}
-                      />
-                    )}
+                    <Group gap={4} wrap="nowrap" justify="flex-end">
+                      <McpServerActions nodeId={row.nodeId} nodeName={row.nodeName} server={server} />
+                      {isAdmin && (
+                        <DangerIconButton
+                          tooltip="Stop and remove"
+                          ariaLabel={`Remove ${server.name}`}
+                          onClick={() => {
+                            remove.reset();
+                            setTarget(row);
+                          }}
+                        />
+                      )}
+                    </Group>
                   </Table.Td>
                 </Table.Tr>
               );

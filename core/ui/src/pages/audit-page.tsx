@@ -1,15 +1,14 @@
-import { Autocomplete, Badge, Group, Pagination, Select, Table, Text, TextInput } from "@mantine/core";
+import { Autocomplete, Box, Group, Pagination, Select, Switch, Text, TextInput } from "@mantine/core";
 import { useDebouncedValue } from "@mantine/hooks";
 import { useMemo, useState } from "react";
 import { useSearchParams } from "react-router";
 import { useAudit } from "../api/admin.ts";
 import { usePermissions } from "../api/me.ts";
-import type { AuditEntry } from "../api/types.ts";
 import { AdminOnly } from "../components/admin-only.tsx";
+import { AuditCards, AuditTableView } from "../components/audit-entry-views.tsx";
 import { Empty } from "../components/empty-state.tsx";
 import { PageHeader } from "../components/page-header.tsx";
 import { QueryState } from "../components/query-state.tsx";
-import { TimeAgo } from "../components/time-ago.tsx";
 
 /** Actions the Core records (the filter matches one exactly; others can be typed). */
 const ACTIONS = [
@@ -21,16 +20,26 @@ const ACTIONS = [
   "user.create",
   "user.update",
   "user.delete",
+  "user.password",
   "node.enroll",
+  "node.update",
   "node.revoke",
   "mcp.add",
   "mcp.remove",
+  "mcp.restart",
+  "mcp.tool.call",
+  "mcp.approve",
+  "mcp.deny",
   "provider.create",
   "provider.update",
   "provider.delete",
   "secret.create",
   "secret.update",
   "secret.delete",
+  "secret.unreadable",
+  "channel.create",
+  "channel.delete",
+  "channel.test",
   "job.create",
   "job.update",
   "job.delete",
@@ -40,6 +49,7 @@ const ACTIONS = [
   "run.deny",
   "tool.call",
   "webhook.reject",
+  "webhook.replay",
 ];
 
 const SINCE = [
@@ -52,20 +62,20 @@ const PAGE_SIZE = 25;
 /** The Core's cap on one answer; paging through it happens here. */
 const FETCH_LIMIT = 1000;
 
-const OUTCOME_COLORS: Record<string, string> = { ok: "green", failed: "red", denied: "orange" };
-
-function detailText(detail: AuditEntry["detail"]): string {
-  if (!detail || Object.keys(detail).length === 0) return "";
-  return JSON.stringify(detail);
-}
-
 function AuditTable() {
   // Filters live in the URL, so a filtered view can be linked to and survives a reload.
   const [params, setParams] = useSearchParams();
   const [actionInput, setActionInput] = useState(params.get("action") ?? "");
   const [actorInput, setActorInput] = useState(params.get("actor") ?? "");
+  const [targetInput, setTargetInput] = useState(params.get("target") ?? "");
   const [action] = useDebouncedValue(actionInput.trim(), 300);
   const [actor] = useDebouncedValue(actorInput.trim(), 300);
+  const [target] = useDebouncedValue(targetInput.trim(), 300);
+  // A sign-in session's token use (once a minute while the UI is open) follows its auth.login and
+  // says nothing new, so it is hidden unless asked for; API tokens' uses always show.
+  // Held here as well as in the URL: the router applies URL changes in a transition, a frame late.
+  const [sessionsInput, setSessionsInput] = useState(params.get("sessions") === "1");
+  const showSessionUse = sessionsInput || action === "token.use";
   const sinceKey = params.get("since");
   const [page, setPage] = useState(1);
 
@@ -78,7 +88,9 @@ function AuditTable() {
   const audit = useAudit({
     ...(action ? { action } : {}),
     ...(actor ? { actor } : {}),
+    ...(target ? { target } : {}),
     ...(since ? { since } : {}),
+    ...(showSessionUse ? {} : { hideSessionTokenUse: true }),
     limit: FETCH_LIMIT,
   });
   const entries = audit.data ?? [];
@@ -98,7 +110,7 @@ function AuditTable() {
     <>
       <PageHeader
         title="Audit log"
-        description="Who did what, from where, newest first: sign-ins, changes, runs, approvals and tool calls."
+        description="Who did what, from where, newest first: sign-ins, changes, runs, approvals and tool calls. Names link to what they are about."
       />
       <Group mb="md" align="flex-end" gap="sm" wrap="wrap">
         <Autocomplete
@@ -125,6 +137,17 @@ function AuditTable() {
           }}
           w={{ base: "100%", xs: 200 }}
         />
+        <TextInput
+          label="Target"
+          placeholder="Any id or name"
+          value={targetInput}
+          onChange={(e) => {
+            const value = e.currentTarget.value;
+            setTargetInput(value);
+            setParam("target", value.trim() || null);
+          }}
+          w={{ base: "100%", xs: 200 }}
+        />
         <Select
           label="Since"
           placeholder="Any time"
@@ -134,69 +157,33 @@ function AuditTable() {
           clearable
           w={{ base: "100%", xs: 180 }}
         />
+        <Switch
+          label="Show session token use"
+          checked={showSessionUse}
+          disabled={action === "token.use"}
+          onChange={(e) => {
+            const checked = e.currentTarget.checked;
+            setSessionsInput(checked);
+            setParam("sessions", checked ? "1" : null);
+          }}
+          mb={8}
+        />
       </Group>
       <QueryState isPending={audit.isPending} error={audit.error} onRetry={() => audit.refetch()}>
         {entries.length === 0 ? (
           <Empty title="No entries match">
-            {action || actor || since ? "Try clearing the filters; action and actor match exactly." : null}
+            {action || actor || target || since
+              ? "Try clearing the filters; action, actor and target match exactly."
+              : null}
           </Empty>
         ) : (
           <>
-            <Table.ScrollContainer minWidth={860}>
-              <Table verticalSpacing="xs" striped aria-label="Audit log entries">
-                <Table.Thead>
-                  <Table.Tr>
-                    <Table.Th>When</Table.Th>
-                    <Table.Th>Actor</Table.Th>
-                    <Table.Th>Action</Table.Th>
-                    <Table.Th>Outcome</Table.Th>
-                    <Table.Th>Target</Table.Th>
-                    <Table.Th>IP</Table.Th>
-                    <Table.Th>Detail</Table.Th>
-                  </Table.Tr>
-                </Table.Thead>
-                <Table.Tbody>
-                  {shown.map((entry) => {
-                    const detail = detailText(entry.detail);
-                    return (
-                      <Table.Tr key={entry.id}>
-                        <Table.Td>
-                          <TimeAgo iso={entry.at} />
-                        </Table.Td>
-                        <Table.Td>
-                          <Text size="sm">{entry.actor}</Text>
-                        </Table.Td>
-                        <Table.Td>
-                          <Text size="sm" ff="monospace" className="fc-nowrap">
-                            {entry.action}
-                          </Text>
-                        </Table.Td>
-                        <Table.Td>
-                          <Badge variant="light" color={OUTCOME_COLORS[entry.outcome] ?? "gray"}>
-                            {entry.outcome}
-                          </Badge>
-                        </Table.Td>
-                        <Table.Td>
-                          <Text size="xs" ff="monospace" maw={200} truncate="end" title={entry.target ?? undefined}>
-                            {entry.target ?? "—"}
-                          </Text>
-                        </Table.Td>
-                        <Table.Td>
-                          <Text size="xs" ff="monospace">
-                            {entry.ip ?? "—"}
-                          </Text>
-                        </Table.Td>
-                        <Table.Td>
-                          <Text size="xs" ff="monospace" c="dimmed" lineClamp={2} maw={320} title={detail}>
-                            {detail || "—"}
-                          </Text>
-                        </Table.Td>
-                      </Table.Tr>
-                    );
-                  })}
-                </Table.Tbody>
-              </Table>
-            </Table.ScrollContainer>
+            <Box visibleFrom="sm">
+              <AuditTableView entries={shown} />
+            </Box>
+            <Box hiddenFrom="sm">
+              <AuditCards entries={shown} />
+            </Box>
             <Group justify="space-between" mt="md" wrap="wrap">
               <Text size="sm" c="dimmed">
                 {entries.length === FETCH_LIMIT
