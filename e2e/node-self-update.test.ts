@@ -9,24 +9,14 @@
  *    A left behind: A's file is put back, A starts again and comes online; it does not retry that build.
  */
 import { spawn } from "node:child_process";
-import { createHash } from "node:crypto";
 import { copyFileSync, existsSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
-import { createServer, request as httpRequest, type IncomingMessage, type Server } from "node:http";
-import { connect } from "node:net";
+import type { Server } from "node:http";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { chromiumAvailable, ensureUiBuilt, launchChromium, screenshot } from "./support/browser.ts";
-import {
-  ADMIN_PASSWORD,
-  ApiClient,
-  type CoreHandle,
-  freePort,
-  Proc,
-  startCore,
-  tempDir,
-  waitFor,
-} from "./support/harness.ts";
+import { ADMIN_PASSWORD, ApiClient, type CoreHandle, Proc, startCore, tempDir, waitFor } from "./support/harness.ts";
 import { buildNodeVersion, sha256Of } from "./support/node-builds.ts";
+import { tamperingProxy } from "./support/tampering-proxy.ts";
 
 const VERSION_A = "0.9.0-selfupdate-a";
 const VERSION_B = "0.9.1-selfupdate-b";
@@ -80,53 +70,6 @@ function pidsRunning(path: string): number[] {
   return out;
 }
 
-/** Proxies the Core (HTTP and the WebSocket upgrade) but serves every Node executable with one byte
- * flipped and X-FabriCore-SHA256 recomputed to match, as a compromised mirror that knows the scheme
- * would: only the signature can tell. */
-async function tamperingProxy(target: CoreHandle): Promise<string> {
-  const server = createServer((req, res) => {
-    const headers = { ...req.headers };
-    delete headers["accept-encoding"];
-    const upstream = httpRequest(
-      { host: "127.0.0.1", port: target.port, method: req.method, path: req.url, headers },
-      (answer: IncomingMessage) => {
-        const chunks: Buffer[] = [];
-        answer.on("data", (c: Buffer) => chunks.push(c));
-        answer.on("end", () => {
-          const body = Buffer.concat(chunks);
-          const outHeaders = { ...answer.headers };
-          if (req.url?.startsWith("/api/nodes/binary/") && body.length > 4096) {
-            body[4096] = (body[4096] ?? 0) ^ 0x01;
-            outHeaders["x-fabricore-sha256"] = createHash("sha256").update(body).digest("hex");
-            outHeaders["content-length"] = String(body.length);
-            delete outHeaders.etag;
-          }
-          res.writeHead(answer.statusCode ?? 502, outHeaders);
-          res.end(body);
-        });
-      },
-    );
-    upstream.on("error", () => res.destroy());
-    req.pipe(upstream);
-  });
-  server.on("upgrade", (req, socket, head) => {
-    const upstream = connect(target.port, "127.0.0.1", () => {
-      const lines = [`${req.method} ${req.url} HTTP/1.1`];
-      for (let i = 0; i < req.rawHeaders.length; i += 2) lines.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
-      upstream.write(`${lines.join("\r\n")}\r\n\r\n`);
-      upstream.write(head);
-      upstream.pipe(socket);
-      socket.pipe(upstream);
-    });
-    upstream.on("error", () => socket.destroy());
-    socket.on("error", () => upstream.destroy());
-  });
-  const port = await freePort();
-  await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
-  servers.push(server);
-  return `http://127.0.0.1:${port}`;
-}
-
 beforeAll(async () => {
   const buildDir = ownDir("self-update-builds");
   buildA = buildNodeVersion(VERSION_A, join(buildDir, "fabricore-node-a"));
@@ -156,7 +99,7 @@ describe("Node self-update (issue 18)", () => {
   });
 
   it("a tampered build with a recomputed digest is refused; A keeps running unchanged", async () => {
-    const proxy = await tamperingProxy(core);
+    const proxy = await tamperingProxy(core, servers);
     const node = await startNodeA("tampered", proxy);
     await waitFor("the refusal", () => node.proc.output.includes("refusing the Node update"), 60_000);
     expect(node.proc.output).toContain("bad_signature");

@@ -1,20 +1,24 @@
-import { Anchor, Badge, Button, Table, Text } from "@mantine/core";
+import { Anchor, Badge, Button, Group, Table, Text, Tooltip } from "@mantine/core";
 import { useDisclosure } from "@mantine/hooks";
-import { IconPlus } from "@tabler/icons-react";
+import { IconPlus, IconRefresh } from "@tabler/icons-react";
 import { Link } from "react-router";
 import { usePermissions } from "../api/me.ts";
 import { useNodes } from "../api/nodes.ts";
+import type { FleetNode } from "../api/types.ts";
 import { Empty } from "../components/empty-state.tsx";
 import { EnrollNodeModal } from "../components/enroll-node-modal.tsx";
 import { Labels } from "../components/labels.tsx";
 import { PageHeader } from "../components/page-header.tsx";
 import { QueryState } from "../components/query-state.tsx";
+import { RolloutPanel } from "../components/rollout-panel.tsx";
 import { NodeStatusBadge } from "../components/status-badge.tsx";
 import { TimeAgo } from "../components/time-ago.tsx";
+import { UpdateNodesModal } from "../components/update-nodes-modal.tsx";
 
 export default function NodesPage() {
   const nodes = useNodes({ refetchInterval: 5_000 });
   const [enrollOpened, enrollModal] = useDisclosure(false);
+  const [updateOpened, updateModal] = useDisclosure(false);
   const { isAdmin } = usePermissions();
   const list = [...(nodes.data ?? [])].sort(
     (a, b) => Number(b.status === "online") - Number(a.status === "online") || a.name.localeCompare(b.name),
@@ -27,12 +31,18 @@ export default function NodesPage() {
         description="Servers running the FabriCore Node. They dial out to this Core; nothing listens on them."
         actions={
           isAdmin && (
-            <Button leftSection={<IconPlus size={16} />} onClick={enrollModal.open}>
-              Enroll a Node
-            </Button>
+            <Group gap="xs">
+              <Button variant="default" leftSection={<IconRefresh size={16} />} onClick={updateModal.open}>
+                Update Nodes
+              </Button>
+              <Button leftSection={<IconPlus size={16} />} onClick={enrollModal.open}>
+                Enroll a Node
+              </Button>
+            </Group>
           )
         }
       />
+      <RolloutPanel isAdmin={isAdmin} />
       <QueryState isPending={nodes.isPending} error={nodes.error} onRetry={() => nodes.refetch()}>
         {list.length === 0 ? (
           <Empty title="No Nodes yet">Enroll a Node, then start it on the server with the command shown.</Empty>
@@ -74,6 +84,7 @@ export default function NodesPage() {
                           update available: v{node.version} → v{node.servedVersion}
                         </Badge>
                       )}
+                      <LastUpdateBadge node={node} />
                     </Table.Td>
                     <Table.Td>
                       <Labels labels={node.labels} />
@@ -90,6 +101,21 @@ export default function NodesPage() {
         )}
       </QueryState>
       <EnrollNodeModal opened={enrollOpened} onClose={enrollModal.close} />
+      <UpdateNodesModal nodes={list} opened={updateOpened} onClose={updateModal.close} />
     </>
+  );
+}
+
+/** The Node's last reported update outcome when it went wrong (refused, rolled back, failed). */
+function LastUpdateBadge({ node }: { node: FleetNode }) {
+  const last = node.lastUpdate;
+  if (!last || last.outcome === "updated") return null;
+  return (
+    <Tooltip label={last.reason ?? last.outcome} multiline maw={360}>
+      <Badge color="red" variant="light" size="sm" tt="none">
+        v{last.to} {last.outcome.replace("_", " ")}
+        {last.code && last.code !== last.outcome ? ` (${last.code})` : ""}
+      </Badge>
+    </Tooltip>
   );
 }
