@@ -246,10 +246,16 @@ describe.skipIf(!haveChromium)("the operator's UI (issue 22)", { timeout: 90_000
     await shot("operator-runs-list");
 
     // Text in the output: only the run whose answer says "inode warning".
-    await page.getByRole("textbox", { name: "Search output" }).fill("inode warning");
+    const search = page.getByRole("textbox", { name: "Search", exact: true });
+    await search.fill("inode warning");
     await expect.poll(() => table.getByRole("row").count(), { timeout: 5_000 }).toBe(2);
     await slowRow.waitFor();
     expect(page.url()).toContain("q=inode+warning");
+    // Text only in a tool's result (the answer does not quote it): the same run.
+    await search.fill("/dev/sda1 41%");
+    await expect.poll(() => page.url(), { timeout: 5_000 }).toContain("q=%2Fdev%2Fsda1");
+    await expect.poll(() => table.getByRole("row").count(), { timeout: 5_000 }).toBe(2);
+    await slowRow.waitFor();
     await page.getByRole("button", { name: "Clear filters" }).click();
     await expect.poll(() => table.getByRole("row").count(), { timeout: 5_000 }).toBeGreaterThan(3);
 

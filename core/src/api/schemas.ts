@@ -258,7 +258,7 @@ export const RunsQuery = z.object({
   until: isoInstant.optional(),
   /** Runs that worked on this Node (id). */
   nodeId: z.string().max(200).optional(),
-  /** Text in the output or error, case-insensitive. */
+  /** Text in the output, the error or a tool's result, case-insensitive. */
   q: z.string().max(200).optional(),
 });
 

@@ -27,7 +27,16 @@ describeEachDialect("runs list and retention", (get) => {
     await r.runs.finish(cron.id, { status: "succeeded", output: "Disk 50% full on WEB-1", error: null });
     now = Date.parse("2026-11-03T08:00:00.000Z");
     const manual = await r.runs.create({ jobId: job.id, trigger: "manual" });
-    await r.steps.append(manual.id, { type: "tool", data: { tool: "exec_command", node: "db-1", nodeId: "n-db-1" } });
+    await r.steps.append(manual.id, {
+      type: "tool",
+      data: {
+        tool: "exec_command",
+        node: "db-1",
+        nodeId: "n-db-1",
+        arguments: { command: "mount" },
+        result: { content: [{ type: "text", text: "/dev/VDA1 on /srv type ext4" }], isError: false, durationMs: 3 },
+      },
+    });
     await r.runs.finish(manual.id, { status: "failed", output: null, error: "every target Node is offline (db-1)" });
     return { r, job, cron, manual };
   }
@@ -46,6 +55,9 @@ describeEachDialect("runs list and retention", (get) => {
     expect(await ids({ q: "OFFLINE" })).toEqual([manual.id]);
     expect(await ids({ q: "50%" })).toEqual([cron.id]);
     expect(await ids({ q: "5_%" })).toEqual([]);
+    // Inside a tool's result, case-insensitive; not its arguments.
+    expect(await ids({ q: "/dev/vda1 on /srv" })).toEqual([manual.id]);
+    expect(await ids({ q: "mount" })).toEqual([]);
   });
 
   it("summaries: each run's models and Nodes, each once, in first-use order", async () => {

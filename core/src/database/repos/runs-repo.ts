@@ -181,10 +181,25 @@ export class RunsRepo {
     if (query.q !== undefined && query.q !== "") {
       // LIKE with the wildcards in the text escaped: a search for "50%" finds "50%", not "50".
       const pattern = `%${query.q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      // Tool results too (issue 22.4): what the Node answered is often what one looks for ("which
+      // run saw /dev/vda1 at 95%?"). They are searched as their stored JSON text, already redacted;
+      // an EXISTS per candidate run, so the cost grows with the runs scanned, not with the steps kept.
+      const stepResult =
+        dialectOf(this.db) === "postgres"
+          ? sql<string>`lower(coalesce(cast(run_steps.data as jsonb)->>'result', ''))`
+          : sql<string>`lower(coalesce(json_extract(run_steps.data, '$.result'), ''))`;
       q = q.where((eb) =>
         eb.or([
           sql<boolean>`lower(coalesce(output, '')) like ${pattern} escape '\\'`,
           sql<boolean>`lower(coalesce(error, '')) like ${pattern} escape '\\'`,
+          eb.exists(
+            eb
+              .selectFrom("run_steps")
+              .select("run_steps.id")
+              .whereRef("run_steps.run_id", "=", "runs.id")
+              .where("run_steps.type", "=", "tool")
+              .where(sql<boolean>`${stepResult} like ${pattern} escape '\\'`),
+          ),
         ]),
       );
     }

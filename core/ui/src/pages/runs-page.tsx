@@ -121,8 +121,8 @@ export default function RunsPage() {
           w={{ base: "48%", xs: 150 }}
         />
         <TextInput
-          label="Search output"
-          placeholder="Text in the answer or error"
+          label="Search"
+          placeholder="Answer, error or tool result"
           leftSection={<IconSearch size={14} />}
           value={search}
           onChange={(e) => setSearch(e.currentTarget.value)}
