@@ -6,12 +6,11 @@ import {
   shouldRunDockerSuite,
   testDockerEndpoint,
 } from "@fabricore/node/runtime/testing/docker-suite.ts";
-import type { Browser, BrowserContext, Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureTestImages } from "../images/test-images.ts";
 import { chromiumAvailable, ensureUiBuilt, launchChromium, screenshot } from "../support/browser.ts";
 import {
-  ADMIN_PASSWORD,
   ApiClient,
   type CoreHandle,
   ensureNodeBinary,
@@ -21,6 +20,7 @@ import {
   tempDir,
   waitFor,
 } from "../support/harness.ts";
+import { openSignedInPages } from "../support/ui-pages.ts";
 
 /**
  * Issue 22.5's MCP operations in Chromium, against a real Core, the compiled Node and real Docker:
@@ -41,18 +41,9 @@ let api: ApiClient;
 let node: NodeProc | undefined;
 let nodeId = "";
 let browser: Browser;
-let desktop: BrowserContext;
-let phone: BrowserContext;
 let page: Page;
 let phonePage: Page;
 const pageErrors: string[] = [];
-
-async function signIn(target: Page): Promise<void> {
-  await target.goto(`${core.url}/login`);
-  await target.getByRole("textbox", { name: "Password" }).fill(ADMIN_PASSWORD);
-  await target.getByRole("button", { name: "Sign in" }).click();
-  await target.waitForURL((url) => !url.pathname.startsWith("/login"));
-}
 
 async function serverState(name: string): Promise<any> {
   const list = (await api.ok("GET", `/api/nodes/${nodeId}/mcp`)) as Array<{ name: string }>;
@@ -82,22 +73,11 @@ beforeAll(async () => {
   ]);
   await api.waitNodeOnline(nodeId);
   browser = await launchChromium();
-  desktop = await browser.newContext({ viewport: { width: 1280, height: 900 }, colorScheme: "light" });
-  phone = await browser.newContext({
-    viewport: { width: 390, height: 844 },
-    deviceScaleFactor: 2,
-    isMobile: true,
-    hasTouch: true,
-    colorScheme: "light",
-  });
-  page = await desktop.newPage();
-  phonePage = await phone.newPage();
-  for (const p of [page, phonePage]) {
-    p.setDefaultTimeout(15_000);
-    p.on("pageerror", (error) => pageErrors.push(error.message));
-  }
-  await signIn(page);
-  await signIn(phonePage);
+  ({ page, phonePage } = await openSignedInPages(browser, core.url, {
+    errors: pageErrors,
+    desktopHeight: 900,
+    timeoutMs: 15_000,
+  }));
 }, 180_000);
 
 afterAll(async () => {

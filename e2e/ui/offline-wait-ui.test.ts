@@ -8,7 +8,6 @@ import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { chromiumAvailable, ensureUiBuilt, launchChromium, screenshot } from "../support/browser.ts";
 import {
-  ADMIN_PASSWORD,
   ApiClient,
   type CoreHandle,
   ensureNodeBinary,
@@ -16,6 +15,7 @@ import {
   startCore,
   startNode,
 } from "../support/harness.ts";
+import { signIn } from "../support/ui-pages.ts";
 
 /**
  * Issue 22.1's "or waits, by a job setting", in Chromium against a real Core and the compiled Node:
@@ -66,10 +66,7 @@ beforeAll(async () => {
   page = await context.newPage();
   page.setDefaultTimeout(15_000);
   page.on("pageerror", (error) => pageErrors.push(error.message));
-  await page.goto(`${core.url}/login`);
-  await page.getByRole("textbox", { name: "Password" }).fill(ADMIN_PASSWORD);
-  await page.getByRole("button", { name: "Sign in" }).click();
-  await page.waitForURL((url) => !url.pathname.startsWith("/login"));
+  await signIn(page, core.url);
 }, 180_000);
 
 afterAll(async () => {

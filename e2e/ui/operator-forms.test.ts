@@ -4,11 +4,10 @@ import {
   type ScriptedOpenAiServer,
   startScriptedOpenAiServer,
 } from "@fabricore/core/llm/testing/scripted-openai-server.ts";
-import type { Browser, BrowserContext, Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { chromiumAvailable, ensureUiBuilt, launchChromium, screenshot } from "../support/browser.ts";
 import {
-  ADMIN_PASSWORD,
   ApiClient,
   type CoreHandle,
   ensureNodeBinary,
@@ -16,6 +15,7 @@ import {
   startCore,
   startNode,
 } from "../support/harness.ts";
+import { openSignedInPages } from "../support/ui-pages.ts";
 
 /**
  * Issue 22, the second half of its forms and layout items, in Chromium against a real Core and
@@ -41,18 +41,8 @@ let api: ApiClient;
 const procs: NodeProc[] = [];
 const ids: Record<string, string> = {};
 let browser: Browser;
-let desktop: BrowserContext;
-let phone: BrowserContext;
 let page: Page;
-let phonePage: Page;
 const pageErrors: string[] = [];
-
-async function signIn(target: Page): Promise<void> {
-  await target.goto(`${core.url}/login`);
-  await target.getByRole("textbox", { name: "Password" }).fill(ADMIN_PASSWORD);
-  await target.getByRole("button", { name: "Sign in" }).click();
-  await target.waitForURL((url) => !url.pathname.startsWith("/login"));
-}
 
 beforeAll(async () => {
   if (!haveChromium) return;
@@ -62,22 +52,11 @@ beforeAll(async () => {
   core = await startCore();
   api = await new ApiClient(core.url).login();
   browser = await launchChromium();
-  desktop = await browser.newContext({ viewport: { width: 1280, height: 860 }, colorScheme: "light" });
-  phone = await browser.newContext({
-    viewport: { width: 390, height: 844 },
-    deviceScaleFactor: 2,
-    isMobile: true,
-    hasTouch: true,
-    colorScheme: "light",
-  });
-  page = await desktop.newPage();
-  phonePage = await phone.newPage();
-  for (const p of [page, phonePage]) {
-    p.setDefaultTimeout(10_000);
-    p.on("pageerror", (error) => pageErrors.push(error.message));
-  }
-  await signIn(page);
-  await signIn(phonePage);
+  ({ page } = await openSignedInPages(browser, core.url, {
+    errors: pageErrors,
+    desktopHeight: 860,
+    timeoutMs: 10_000,
+  }));
   await api.ok("POST", "/api/providers", { name: "LM Studio", kind: "lmstudio", baseUrl: llm.baseUrl });
   const created = await api.ok("POST", "/api/nodes", { name: "web-1", labels: { env: "prod" } });
   ids["web-1"] = created.id;

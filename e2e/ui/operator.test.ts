@@ -6,11 +6,10 @@ import {
   type ScriptedOpenAiServer,
   startScriptedOpenAiServer,
 } from "@fabricore/core/llm/testing/scripted-openai-server.ts";
-import type { Browser, BrowserContext, Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { chromiumAvailable, ensureUiBuilt, launchChromium, screenshot } from "../support/browser.ts";
 import {
-  ADMIN_PASSWORD,
   ApiClient,
   type CoreHandle,
   ensureNodeBinary,
@@ -19,6 +18,7 @@ import {
   startNode,
   tempDir,
 } from "../support/harness.ts";
+import { openSignedInPages } from "../support/ui-pages.ts";
 
 const haveChromium = chromiumAvailable("operator UI e2e");
 
@@ -56,21 +56,12 @@ let api: ApiClient;
 const procs: NodeProc[] = [];
 const ids: Record<string, string> = {};
 let browser: Browser;
-let desktop: BrowserContext;
-let phone: BrowserContext;
 let page: Page;
 let phonePage: Page;
 const pageErrors: string[] = [];
 
 async function shot(name: string, target: Page = page): Promise<void> {
   await screenshot(target, name);
-}
-
-async function signIn(target: Page): Promise<void> {
-  await target.goto(`${core.url}/login`);
-  await target.getByRole("textbox", { name: "Password" }).fill(ADMIN_PASSWORD);
-  await target.getByRole("button", { name: "Sign in" }).click();
-  await target.waitForURL((url) => !url.pathname.startsWith("/login"));
 }
 
 async function createJob(name: string, prompt: string, nodes: string[], extra: Record<string, unknown> = {}) {
@@ -94,22 +85,11 @@ beforeAll(async () => {
   core = await startCore();
   api = await new ApiClient(core.url).login();
   browser = await launchChromium();
-  desktop = await browser.newContext({ viewport: { width: 1280, height: 860 }, colorScheme: "light" });
-  phone = await browser.newContext({
-    viewport: { width: 390, height: 844 },
-    deviceScaleFactor: 2,
-    isMobile: true,
-    hasTouch: true,
-    colorScheme: "light",
-  });
-  page = await desktop.newPage();
-  phonePage = await phone.newPage();
-  for (const p of [page, phonePage]) {
-    p.setDefaultTimeout(10_000);
-    p.on("pageerror", (error) => pageErrors.push(error.message));
-  }
-  await signIn(page);
-  await signIn(phonePage);
+  ({ page, phonePage } = await openSignedInPages(browser, core.url, {
+    errors: pageErrors,
+    desktopHeight: 860,
+    timeoutMs: 10_000,
+  }));
   // A new install: the dashboard's checklist says what to do first (issue 22.7).
   await page.goto(`${core.url}/`);
   await page.getByTestId("first-run-checklist").getByText("0 of 4 done").waitFor();

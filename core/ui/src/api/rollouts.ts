@@ -1,22 +1,12 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import type { NodeRollout } from "../../../src/database/repos/node-rollouts-repo.ts";
 import { api, enc } from "./client.ts";
 import { nodeKeys } from "./nodes.ts";
+import type { Rollout, RolloutList, RolloutNode, RolloutSummary, StartRolloutBody } from "./types.ts";
 
 /* Staged Node rollout (issue 18): POST /api/nodes/update and GET /api/nodes/rollouts[/:id]. The
- * types are the Core's own (import type: erased at build). */
+ * types are the Core's own, named in api/types.ts. */
 
-export type Rollout = NodeRollout;
-export type RolloutNode = NodeRollout["nodes"][number];
-export type RolloutSummary = Omit<NodeRollout, "nodes"> & { counts: Record<string, number> };
-export interface RolloutList {
-  policy: "auto" | "staged";
-  rollouts: RolloutSummary[];
-}
-
-export type StartRolloutBody =
-  | { nodeIds: string[]; batchSize: number; maxFailures: number }
-  | { selector: string; batchSize: number; maxFailures: number };
+export type { Rollout, RolloutList, RolloutNode, RolloutSummary, StartRolloutBody };
 
 const rolloutKeys = {
   all: ["node-rollouts"] as const,

@@ -2,9 +2,11 @@ import type { SystemStats } from "@fabricore/protocol";
 import type { z } from "zod";
 import type { LlmStep as CoreLlmStep, ToolStep as CoreToolStep } from "../../../src/agent/types.ts";
 import type * as Res from "../../../src/api/responses.ts";
+import type { NodeRolloutList } from "../../../src/api/rollout-responses.ts";
 import type * as Req from "../../../src/api/schemas.ts";
 import type { ChannelBody } from "../../../src/channels/channel-config.ts";
 import type { McpApproval as CoreMcpApproval } from "../../../src/database/repos/mcp-approvals-repo.ts";
+import type { NodeRollout } from "../../../src/database/repos/node-rollouts-repo.ts";
 import type * as Db from "../../../src/database/types.ts";
 import type { ModelInfo } from "../../../src/llm/types.ts";
 import type {
@@ -189,3 +191,18 @@ export const RUN_STATUSES: readonly RunStatus[] = members<RunStatus>({
 }).filter((s) => s !== "skipped");
 export const ACTIVE_RUN_STATUSES: readonly RunStatus[] = ["queued", "running", "waiting_approval"];
 export const ROLES = members<Role>({ admin: true, operator: true, viewer: true });
+
+// --- Node rollouts (issue 18): POST /api/nodes/update, GET /api/nodes/rollouts[/:id] ---
+
+export type Rollout = NodeRollout;
+export type RolloutNode = NodeRollout["nodes"][number];
+export type RolloutSummary = Omit<NodeRollout, "nodes"> & { counts: Record<string, number> };
+export interface RolloutList {
+  policy: Answer<typeof NodeRolloutList>["policy"];
+  rollouts: RolloutSummary[];
+}
+/** POST /api/nodes/update as the dialog sends it (the Core's NodeUpdateBody lives in its route file,
+ * whose Fastify types the UI's tsc cannot load). */
+export type StartRolloutBody =
+  | { nodeIds: string[]; batchSize: number; maxFailures: number }
+  | { selector: string; batchSize: number; maxFailures: number };
