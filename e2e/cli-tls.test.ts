@@ -2,7 +2,7 @@
  * The compiled CLI against a Core serving HTTPS with a certificate of its own (FABRICORE_TLS_CERT):
  * refused with a hint while the CA is unknown, working once NODE_EXTRA_CA_CERTS names it.
  */
-import { execFileSync, spawn } from "node:child_process";
+import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { request } from "node:https";
 import { join } from "node:path";
@@ -10,6 +10,7 @@ import { CORE_V8_FLAGS } from "@fabricore/core/v8-flags.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "./support/cli.ts";
 import { ADMIN_PASSWORD, freePort, Proc, ROOT, tempDir, waitFor } from "./support/harness.ts";
+import { makeLoopbackCert } from "./support/tls-cert.ts";
 
 const dir = tempDir("cli-tls");
 const certFile = join(dir, "cert.pem");
@@ -47,29 +48,7 @@ function https(
 }
 
 beforeAll(async () => {
-  execFileSync(
-    "openssl",
-    [
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:prime256v1",
-      "-nodes",
-      "-days",
-      "1",
-      "-subj",
-      "/CN=127.0.0.1",
-      "-addext",
-      "subjectAltName=IP:127.0.0.1",
-      "-keyout",
-      join(dir, "key.pem"),
-      "-out",
-      certFile,
-    ],
-    { stdio: "ignore" },
-  );
+  makeLoopbackCert(dir, certFile);
   const port = await freePort();
   url = `https://127.0.0.1:${port}`;
   core = new Proc(

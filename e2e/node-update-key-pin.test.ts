@@ -15,6 +15,7 @@ import { CORE_V8_FLAGS } from "@fabricore/core/v8-flags.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ADMIN_PASSWORD, freePort, Proc, ROOT, tempDir, waitFor } from "./support/harness.ts";
 import { buildNodeVersion, sha256Of } from "./support/node-builds.ts";
+import { makeLoopbackCert } from "./support/tls-cert.ts";
 
 const VERSION_A = "0.9.0-keypin-a";
 const VERSION_B = "0.9.1-keypin-b";
@@ -58,29 +59,7 @@ function api(method: string, path: string, body?: unknown): Promise<any> {
 }
 
 beforeAll(async () => {
-  execFileSync(
-    "openssl",
-    [
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:prime256v1",
-      "-nodes",
-      "-days",
-      "1",
-      "-subj",
-      "/CN=127.0.0.1",
-      "-addext",
-      "subjectAltName=IP:127.0.0.1",
-      "-keyout",
-      join(dir, "key.pem"),
-      "-out",
-      certFile,
-    ],
-    { stdio: "ignore" },
-  );
+  makeLoopbackCert(dir, certFile);
   buildA = buildNodeVersion(VERSION_A, join(dir, "fabricore-node-a"));
   buildB = buildNodeVersion(VERSION_B, join(dir, "fabricore-node-b"));
   const served = join(dir, "served");
