@@ -118,7 +118,7 @@ export class ClusterHub implements NodeAccess {
   async start(subscriber: RedisSubscriber): Promise<void> {
     const { keys, replicaId } = this.options;
     await subscriber.subscribe(keys.presence, (m) => this.onPresence(m));
-    await subscriber.subscribe(keys.requests(replicaId), (m) => void this.onRequest(m));
+    await subscriber.subscribe(keys.rpc(replicaId), (m) => void this.onRequest(m));
     await subscriber.subscribe(keys.replies(replicaId), (m) => this.onReply(m));
     await this.refresh();
     this.timer = setInterval(() => void this.refresh(), Math.max(200, Math.floor(this.options.ttlMs / 3)));
@@ -328,9 +328,7 @@ export class ClusterHub implements NodeAccess {
       const onAbort = () => {
         cleanup();
         const reason = typeof signal?.reason === "string" ? signal.reason : "cancelled";
-        void redis
-          .publish(keys.requests(replicaId), JSON.stringify({ op: "cancel", id, from, reason }))
-          .catch(() => {});
+        void redis.publish(keys.rpc(replicaId), JSON.stringify({ op: "cancel", id, from, reason })).catch(() => {});
         reject(new ProtocolError("cancelled", "the call was cancelled"));
       };
       signal?.addEventListener("abort", onAbort, { once: true });
@@ -347,7 +345,7 @@ export class ClusterHub implements NodeAccess {
         },
       });
       redis
-        .publish(keys.requests(replicaId), JSON.stringify({ ...body, id, from, nodeId }))
+        .publish(keys.rpc(replicaId), JSON.stringify({ ...body, id, from, nodeId }))
         .then((receivers) => {
           // Nobody subscribed: that replica is gone (its entry has not expired yet).
           if (receivers === 0)

@@ -60,7 +60,8 @@ export class ClusterKeys {
     return `${this.prefix}:presence`;
   }
 
-  requests(replicaId: string): string {
+  /** JSON-RPC to one replica (requests, answers and cancels; see redis-rpc-transport.ts). */
+  rpc(replicaId: string): string {
     return `${this.prefix}:rpc:${replicaId}`;
   }
 
