@@ -1,14 +1,13 @@
 import { RpcHandlers, RpcPeer, type Transport } from "@fabricore/protocol";
-import type { Redis } from "ioredis";
-import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { NodeHub } from "../nodes/node-hub.ts";
 import { waitFor } from "../testing/test-node.ts";
 import { ClusterHub } from "./cluster-hub.ts";
-import { ClusterKeys, openRedis } from "./redis.ts";
+import { openRedis } from "./redis.ts";
 import { RedisRpcLink } from "./redis-rpc-transport.ts";
 import { RedisSubscriber } from "./redis-subscriber.ts";
 import { type ReplicaCatalog, replicaCatalog } from "./replica-catalog.ts";
-import { describeWithServices, dropPrefix, uniquePrefix } from "./testing/redis-under-test.ts";
+import { describeWithServices, useRedisUnderTest } from "./testing/redis-under-test.ts";
 
 /**
  * Another replica's answers are held to the catalog as a Node's are: here the "holder" is a rogue
@@ -16,21 +15,7 @@ import { describeWithServices, dropPrefix, uniquePrefix } from "./testing/redis-
  * real ClusterHub on B must refuse what it says instead of handing it to its callers.
  */
 describeWithServices("ClusterHub: answers from another replica are validated (real Redis)", {}, ({ redisUrl }) => {
-  const prefix = uniquePrefix("hub-validation");
-  const keys = new ClusterKeys(prefix);
-  const cleanups: Array<() => Promise<void>> = [];
-  let admin: Redis;
-
-  beforeAll(() => {
-    admin = openRedis(redisUrl, "test-admin");
-  });
-  afterEach(async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
-  });
-  afterAll(async () => {
-    await dropPrefix(admin, prefix);
-    admin.disconnect();
-  });
+  const { keys, cleanups } = useRedisUnderTest(redisUrl, "hub-validation");
 
   async function realReplica(id: string, idlePeerMs?: number): Promise<ClusterHub> {
     const local = new NodeHub({ authenticate: async () => null, desiredMcpServers: async () => [] });

@@ -1,11 +1,10 @@
 import type { JsonRpcMessage, Transport } from "@fabricore/protocol";
-import type { Redis } from "ioredis";
-import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { waitFor } from "../testing/test-node.ts";
-import { ClusterKeys, openRedis } from "./redis.ts";
+import { openRedis } from "./redis.ts";
 import { RedisRpcLink } from "./redis-rpc-transport.ts";
 import { RedisSubscriber } from "./redis-subscriber.ts";
-import { describeWithServices, dropPrefix, uniquePrefix } from "./testing/redis-under-test.ts";
+import { describeWithServices, useRedisUnderTest } from "./testing/redis-under-test.ts";
 
 /** What one replica's link saw from each other replica. */
 interface Seen {
@@ -19,21 +18,7 @@ describeWithServices(
   "RedisRpcLink: JSON-RPC transports between replicas over pub/sub (real Redis)",
   {},
   ({ redisUrl }) => {
-    const prefix = uniquePrefix("rpc-link");
-    const keys = new ClusterKeys(prefix);
-    const cleanups: Array<() => Promise<void>> = [];
-    let admin: Redis;
-
-    beforeAll(() => {
-      admin = openRedis(redisUrl, "test-admin");
-    });
-    afterEach(async () => {
-      for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
-    });
-    afterAll(async () => {
-      await dropPrefix(admin, prefix);
-      admin.disconnect();
-    });
+    const { keys, admin, cleanups } = useRedisUnderTest(redisUrl, "rpc-link");
 
     async function replica(id: string) {
       const redis = openRedis(redisUrl, `test-${id}`);
@@ -114,12 +99,12 @@ describeWithServices(
     it("drops malformed messages with a log, answers an invalid JSON-RPC message, and keeps working", async () => {
       const b = await replica("B");
       const channel = keys.rpc("B");
-      await admin.publish(channel, "not json {");
-      await admin.publish(channel, JSON.stringify({ message: { jsonrpc: "2.0", method: "x" } }));
-      await admin.publish(channel, JSON.stringify({ from: "X", message: { jsonrpc: "1.0", id: 7, method: "x" } }));
+      await admin().publish(channel, "not json {");
+      await admin().publish(channel, JSON.stringify({ message: { jsonrpc: "2.0", method: "x" } }));
+      await admin().publish(channel, JSON.stringify({ from: "X", message: { jsonrpc: "1.0", id: 7, method: "x" } }));
       // Its own messages (a replica never talks to itself) are ignored.
-      await admin.publish(channel, JSON.stringify({ from: "B", message: { jsonrpc: "2.0", method: "x" } }));
-      await admin.publish(channel, JSON.stringify({ from: "X", message: { jsonrpc: "2.0", method: "after" } }));
+      await admin().publish(channel, JSON.stringify({ from: "B", message: { jsonrpc: "2.0", method: "x" } }));
+      await admin().publish(channel, JSON.stringify({ from: "X", message: { jsonrpc: "2.0", method: "after" } }));
       await waitFor(() => b.link.peers().length === 1 && b.link.peer("X").messages.length === 1, 3_000, "the good one");
       expect(b.warnings).toEqual([
         "dropped a malformed message from another replica",
