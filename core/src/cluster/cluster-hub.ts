@@ -113,7 +113,8 @@ export class ClusterHub implements NodeAccess {
       disconnectCode: "node_offline",
       handlers: this.handlers(),
       onProblem: (problem, remote) =>
-        options.logger?.warn({ problem, replicaId: remote.replicaId }, "refused a message from another replica"),
+        // Mostly a late answer to a call that was cancelled or timed out here; as NodeHub's, debug.
+        options.logger?.debug({ problem, replicaId: remote.replicaId }, "replica protocol problem"),
     };
     this.link = new RedisRpcLink<ReplicaPeer>({
       redis: options.redis,
