@@ -15,7 +15,7 @@ import { describeWithServices, useRedisUnderTest } from "./testing/redis-under-t
  * real ClusterHub on B must refuse what it says instead of handing it to its callers.
  */
 describeWithServices("ClusterHub: answers from another replica are validated (real Redis)", {}, ({ redisUrl }) => {
-  const { keys, cleanups } = useRedisUnderTest(redisUrl, "hub-validation");
+  const { keys, admin, cleanups } = useRedisUnderTest(redisUrl, "hub-validation");
 
   async function realReplica(id: string, idlePeerMs?: number): Promise<ClusterHub> {
     const local = new NodeHub({ authenticate: async () => null, desiredMcpServers: async () => [] });
@@ -109,6 +109,20 @@ describeWithServices("ClusterHub: answers from another replica are validated (re
     ).rejects.toMatchObject({ code: "node_offline" });
   });
 
+  it("a holder nobody listens for (gone, its entry not yet expired): node_offline at once", async () => {
+    const b = await realReplica("B");
+    const node = { nodeId: "n8", name: "orphan", tools: [], connectedAt: Date.now() };
+    await admin().set(keys.node("n8"), JSON.stringify({ replicaId: "Z", node }), "PX", 60_000);
+    await admin().publish(keys.presence, JSON.stringify({ replicaId: "Z", nodeId: "n8", node }));
+    await waitFor(() => b.isOnline("n8"), 3_000, "B to see n8 on Z");
+    const started = Date.now();
+    await expect(b.callTool("n8", { ...call, deadlineMs: 20_000 })).rejects.toMatchObject({
+      code: "node_offline",
+      message: expect.stringContaining("replica Z is unreachable"),
+    });
+    expect(Date.now() - started).toBeLessThan(1_000);
+  });
+
   it("drops a peer left idle and makes a new one for the next call", async () => {
     const b = await realReplica("B", 1);
     const seenIds: Array<string | number> = [];
@@ -121,8 +135,9 @@ describeWithServices("ClusterHub: answers from another replica are validated (re
     await waitFor(() => b.isOnline("n9"), 3_000, "B to see the rogue's Node");
     // Two at once on one peer: ids 1 and 2.
     await Promise.all([b.callTool("n9", call), b.callTool("n9", call)]);
-    // Refreshes run every 200 ms (ttl 600): after two, the idle peer is gone and ids start again.
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // Refreshes run every 200 ms (ttl 600): after one, the idle peer is gone and ids start again
+    // (a second is five of them, room for a loaded machine).
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
     await b.callTool("n9", call);
     expect(seenIds).toEqual([1, 2, 1]);
   });

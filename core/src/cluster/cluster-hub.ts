@@ -1,11 +1,15 @@
-import type { Logger, MethodsWithResult, ParamsOf, ResultOf } from "@fabricore/protocol";
 import {
+  type Logger,
   type McpServerSpec,
   type McpServerStatus,
+  type MethodsWithResult,
+  type ParamsOf,
   ProtocolError,
+  type ResultOf,
   RpcHandlers,
   RpcPeer,
   type RpcPeerOptions,
+  safeParseJson,
   type ToolResult,
 } from "@fabricore/protocol";
 import type { Redis } from "ioredis";
@@ -113,7 +117,8 @@ export class ClusterHub implements NodeAccess {
       disconnectCode: "node_offline",
       handlers: this.handlers(),
       onProblem: (problem, remote) =>
-        options.logger?.warn({ problem, replicaId: remote.replicaId }, "refused a message from another replica"),
+        // Mostly a late answer to a call that was cancelled or timed out here; as NodeHub's, debug.
+        options.logger?.debug({ problem, replicaId: remote.replicaId }, "replica protocol problem"),
     };
     this.link = new RedisRpcLink<ReplicaPeer>({
       redis: options.redis,
@@ -365,6 +370,7 @@ export class ClusterHub implements NodeAccess {
     }
   }
 
+  /** Peers of replicas that stopped (restarted ones come back under a new id) would pile up. */
   private dropIdlePeers(): void {
     const idleSince = Date.now() - (this.options.idlePeerMs ?? IDLE_PEER_MS);
     for (const [, peer] of this.link.peers()) {
@@ -375,14 +381,9 @@ export class ClusterHub implements NodeAccess {
   }
 }
 
-/** Messages from other replicas are checked like socket frames: a bad one is dropped, never thrown. */
+/** Presence from other replicas is checked like a socket frame: a bad one is dropped, never thrown. */
 function parseMessage<T>(schema: z.ZodType<T>, text: string): T | undefined {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  const parsed = schema.safeParse(json);
-  return parsed.success ? parsed.data : undefined;
+  const json = safeParseJson(text);
+  const parsed = json.ok ? schema.safeParse(json.value) : undefined;
+  return parsed?.success ? parsed.data : undefined;
 }
