@@ -1,3 +1,5 @@
+// First: zod must know before protocol builds its schemas (zod-jitless.ts).
+import "./zod-jitless.ts";
 import { mkdir, readFile } from "node:fs/promises";
 import os from "node:os";
 import pkg from "../package.json" with { type: "json" };
@@ -7,7 +9,7 @@ import { connectWebSocket } from "./comms/ws-client-transport.ts";
 import { HELP_TEXT, loadNodeSettings, type NodeSettings, SettingsError } from "./env.ts";
 import { NodeIdentity, NodeIdentityError } from "./identity/node-identity.ts";
 import { createLogger, type Logger } from "./logger.ts";
-import { createMcpManager } from "./mcp/create-mcp-manager.ts";
+import { createLazyMcp } from "./mcp/lazy-mcp.ts";
 import { createDockerApi } from "./runtime/docker-api.ts";
 import { runForwarder } from "./runtime/egress/egress-forwarder.ts";
 import { BuiltinTools } from "./tools/builtin-tools.ts";
@@ -276,7 +278,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2)): Pro
     : undefined;
   let node: RunningNode;
   try {
-    node = await startNode(command.settings, { logger, createMcp: createMcpManager, selfUpdate });
+    node = await startNode(command.settings, { logger, createMcp: createLazyMcp, selfUpdate });
   } catch (error) {
     if (!(error instanceof NodeIdentityError)) throw error;
     process.stderr.write(`fabricore-node: ${error.message}\n`);

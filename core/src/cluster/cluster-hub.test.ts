@@ -1,12 +1,12 @@
 import { InMemoryTransport, ProtocolError } from "@fabricore/protocol";
 import type { Redis } from "ioredis";
-import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { NodeHub } from "../nodes/node-hub.ts";
 import { createTestNode, type TestNode, waitFor } from "../testing/test-node.ts";
 import { ClusterHub } from "./cluster-hub.ts";
-import { ClusterKeys, openRedis } from "./redis.ts";
+import { openRedis } from "./redis.ts";
 import { RedisSubscriber } from "./redis-subscriber.ts";
-import { describeWithServices, dropPrefix, uniquePrefix } from "./testing/redis-under-test.ts";
+import { describeWithServices, useRedisUnderTest } from "./testing/redis-under-test.ts";
 
 interface Replica {
   id: string;
@@ -19,21 +19,7 @@ interface Replica {
 }
 
 describeWithServices("ClusterHub: a Node on replica A used from replica B (real Redis)", {}, ({ redisUrl }) => {
-  const prefix = uniquePrefix("hub");
-  const keys = new ClusterKeys(prefix);
-  const cleanups: Array<() => Promise<void>> = [];
-  let admin: Redis;
-
-  beforeAll(() => {
-    admin = openRedis(redisUrl, "test-admin");
-  });
-  afterEach(async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
-  });
-  afterAll(async () => {
-    await dropPrefix(admin, prefix);
-    admin.disconnect();
-  });
+  const { keys, admin, cleanups } = useRedisUnderTest(redisUrl, "hub");
 
   async function replica(id: string, ttlMs = 1_500): Promise<Replica> {
     let cluster: ClusterHub | undefined;
@@ -174,7 +160,7 @@ describeWithServices("ClusterHub: a Node on replica A used from replica B (real 
     const t0 = Date.now();
     await a.crash();
     // Nothing was released: only expiry can tell B.
-    expect(await admin.exists(keys.node("n2"))).toBe(1);
+    expect(await admin().exists(keys.node("n2"))).toBe(1);
     await expect(waiting).rejects.toMatchObject({ code: "node_offline" });
     expect(Date.now() - t0).toBeLessThan(3_000);
     await waitFor(() => !b.cluster.isOnline("n2"), 3_000, "A's entry to expire");

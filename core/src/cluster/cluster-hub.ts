@@ -1,14 +1,27 @@
-import { randomUUID } from "node:crypto";
-import type { Logger } from "@fabricore/protocol";
-import { type McpServerSpec, type McpServerStatus, ProtocolError, type ToolResult } from "@fabricore/protocol";
+import {
+  type Logger,
+  type McpServerSpec,
+  type McpServerStatus,
+  type MethodsWithResult,
+  type ParamsOf,
+  ProtocolError,
+  type ResultOf,
+  RpcHandlers,
+  RpcPeer,
+  type RpcPeerOptions,
+  safeParseJson,
+  type ToolResult,
+} from "@fabricore/protocol";
 import type { Redis } from "ioredis";
 import { z } from "zod";
-import { McpServerOp, type McpServerOpResult, parseMcpServerOpResult } from "../nodes/mcp-server-ops.ts";
+import type { McpServerOp, McpServerOpResult } from "../nodes/mcp-server-ops.ts";
 import type { NodeAccess } from "../nodes/node-access.ts";
 import type { CallToolOptions, CallToolParams, ConnectedNode, NodeHub } from "../nodes/node-hub.ts";
 import { NodeCloseCode } from "../nodes/ws-server-transport.ts";
 import { type ClusterKeys, scanKeys } from "./redis.ts";
+import { RedisRpcLink } from "./redis-rpc-transport.ts";
 import type { RedisSubscriber } from "./redis-subscriber.ts";
+import { type ReplicaCatalog, replicaCatalog } from "./replica-catalog.ts";
 
 /** Which replica holds a Node's socket, with the Node's live view (what `get` returns). */
 interface Presence {
@@ -23,41 +36,25 @@ const PresenceMessage = z.object({
   node: z.record(z.string(), z.unknown()).nullable(),
 });
 
-const Request = z.discriminatedUnion("op", [
-  z.object({ op: z.literal("callTool"), id: z.string(), from: z.string(), nodeId: z.string(), call: z.unknown() }),
-  z.object({ op: z.literal("syncMcp"), id: z.string(), from: z.string(), nodeId: z.string(), specs: z.unknown() }),
-  z.object({ op: z.literal("mcpServerOp"), id: z.string(), from: z.string(), nodeId: z.string(), mcp: z.unknown() }),
-  z.object({
-    op: z.literal("disconnect"),
-    id: z.string(),
-    from: z.string(),
-    nodeId: z.string(),
-    code: z.number().int(),
-    reason: z.string(),
-  }),
-  z.object({ op: z.literal("cancel"), id: z.string(), from: z.string(), reason: z.string() }),
-]);
-type RequestBody =
-  | { op: "callTool"; call: CallToolParams }
-  | { op: "syncMcp"; specs: McpServerSpec[] }
-  | { op: "mcpServerOp"; mcp: McpServerOp }
-  | { op: "disconnect"; code: number; reason: string };
+/** The context of the RPC peer for one other replica. */
+interface Remote {
+  replicaId: string;
+  /** Its calls this replica is running now. */
+  serving: number;
+  lastUsedAt: number;
+}
+type ReplicaPeer = RpcPeer<ReplicaCatalog, ReplicaCatalog, Remote>;
 
-const Reply = z.union([
-  z.object({ id: z.string(), ok: z.literal(true), result: z.unknown() }),
-  z.object({
-    id: z.string(),
-    ok: z.literal(false),
-    error: z.object({ code: z.string(), message: z.string(), data: z.record(z.string(), z.unknown()).optional() }),
-  }),
-]);
-
-interface Pending {
+/** A call this replica waits on at another; `orphaned` aborts it when that one stops holding the Node. */
+interface Outgoing {
   replicaId: string;
   nodeId: string;
-  resolve(value: unknown): void;
-  reject(error: ProtocolError): void;
+  orphaned: AbortController;
 }
+
+/** A peer unused for this long is dropped: replica ids are new on every start, so the peers of
+ * restarted replicas would pile up. Long enough that no late answer or cancel can still arrive. */
+const IDLE_PEER_MS = 10 * 60_000;
 
 /** SET the presence key only when no other replica holds it: a refresh must not take back a Node
  * that has since connected to another replica. */
@@ -85,6 +82,8 @@ export interface ClusterHubOptions {
   remoteGraceMs?: number;
   /** The local hub's deadline grace (NodeHub's deadlineGraceMs). Default 2 s. */
   deadlineGraceMs?: number;
+  /** A peer for another replica unused this long is dropped (default 10 min); tests shorten it. */
+  idlePeerMs?: number;
   logger?: Logger;
 }
 
@@ -94,32 +93,46 @@ export interface ClusterHubOptions {
  * Each Node holds one WebSocket to one replica. That replica writes `<prefix>:node:<id>` (holder and
  * the Node's live view) with an expiry it keeps refreshing, and announces changes on a presence
  * channel; every replica mirrors the entries so `get`/`isOnline` stay synchronous. A call for a
- * Node held elsewhere is published to the holder's request channel, executed there by its NodeHub,
- * and answered on the caller's reply channel — with the NodeHub's ProtocolError codes: node_offline
- * at once when the holder is gone (nobody subscribed, or its entry vanished mid-call),
+ * Node held elsewhere is a JSON-RPC request (replica-catalog.ts) to the holder over Redis
+ * (redis-rpc-transport.ts), run there by its NodeHub, with the NodeHub's ProtocolError codes:
+ * node_offline at once when the holder is gone (nobody subscribed, or its entry vanished mid-call),
  * deadline_exceeded after the deadline, cancelled when the caller aborts (the holder is told to
- * cancel on the Node).
+ * cancel on the Node), invalid_message when the holder's answer does not fit the catalog.
  */
 export class ClusterHub implements NodeAccess {
   private readonly options: ClusterHubOptions;
   private readonly local: NodeHub;
   private mirror = new Map<string, Presence & { expiresAt: number }>();
-  private readonly pending = new Map<string, Pending>();
-  /** Calls this replica runs for others, by `<from>:<id>`, so a cancel can reach them. */
-  private readonly serving = new Map<string, AbortController>();
+  private readonly link: RedisRpcLink<ReplicaPeer>;
+  private readonly outgoing = new Set<Outgoing>();
   private timer: ReturnType<typeof setInterval> | undefined;
   private closed = false;
 
   constructor(options: ClusterHubOptions) {
     this.options = options;
     this.local = options.local;
+    const peerOptions: RpcPeerOptions<ReplicaCatalog, ReplicaCatalog, Remote> = {
+      incoming: replicaCatalog,
+      outgoing: replicaCatalog,
+      disconnectCode: "node_offline",
+      handlers: this.handlers(),
+      onProblem: (problem, remote) =>
+        // Mostly a late answer to a call that was cancelled or timed out here; as NodeHub's, debug.
+        options.logger?.debug({ problem, replicaId: remote.replicaId }, "replica protocol problem"),
+    };
+    this.link = new RedisRpcLink<ReplicaPeer>({
+      redis: options.redis,
+      replicaId: options.replicaId,
+      channel: (replicaId) => options.keys.rpc(replicaId),
+      makePeer: (transport, replicaId) =>
+        new RpcPeer(transport, peerOptions, { replicaId, serving: 0, lastUsedAt: Date.now() }),
+      ...(options.logger && { logger: options.logger }),
+    });
   }
 
   async start(subscriber: RedisSubscriber): Promise<void> {
-    const { keys, replicaId } = this.options;
-    await subscriber.subscribe(keys.presence, (m) => this.onPresence(m));
-    await subscriber.subscribe(keys.requests(replicaId), (m) => void this.onRequest(m));
-    await subscriber.subscribe(keys.replies(replicaId), (m) => this.onReply(m));
+    await subscriber.subscribe(this.options.keys.presence, (m) => this.onPresence(m));
+    await this.link.start(subscriber);
     await this.refresh();
     this.timer = setInterval(() => void this.refresh(), Math.max(200, Math.floor(this.options.ttlMs / 3)));
     this.timer.unref();
@@ -129,11 +142,7 @@ export class ClusterHub implements NodeAccess {
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.timer);
-    for (const controller of this.serving.values()) controller.abort("the replica is shutting down");
-    for (const [id, pending] of this.pending) {
-      this.pending.delete(id);
-      pending.reject(new ProtocolError("node_offline", "this Core replica is shutting down"));
-    }
+    await this.link.close(1001, "this Core replica is shutting down");
   }
 
   /** The local NodeHub's callbacks call this whenever a Node here goes online, offline or changes. */
@@ -181,29 +190,30 @@ export class ClusterHub implements NodeAccess {
       Math.max(call.deadlineMs, call.maxDeadlineMs ?? 0) +
       (this.options.deadlineGraceMs ?? 2_000) +
       (this.options.remoteGraceMs ?? 2_000);
-    return (await this.request(
-      holder.replicaId,
-      nodeId,
-      { op: "callTool", call },
-      timeoutMs,
-      options.signal,
-    )) as ToolResult;
+    const params = { nodeId, call };
+    return this.request(holder.replicaId, nodeId, "replica/callTool", params, timeoutMs, options.signal);
   }
 
   async syncMcp(nodeId: string, specs: McpServerSpec[]): Promise<McpServerStatus[] | undefined> {
     if (this.local.isOnline(nodeId)) return this.local.syncMcp(nodeId, specs);
     const holder = this.remote(nodeId);
     if (!holder) return undefined;
-    const result = await this.request(holder.replicaId, nodeId, { op: "syncMcp", specs }, 125_000);
-    return (result ?? undefined) as McpServerStatus[] | undefined;
+    const result = await this.request(holder.replicaId, nodeId, "replica/syncMcp", { nodeId, specs }, 125_000);
+    return result ?? undefined;
   }
 
   async mcpServerOp(nodeId: string, op: McpServerOp): Promise<McpServerOpResult> {
     if (this.local.isOnline(nodeId)) return this.local.mcpServerOp(nodeId, op);
     const holder = this.remote(nodeId);
     if (!holder) throw new ProtocolError("node_offline", `node ${nodeId} is not connected`);
-    const result = await this.request(holder.replicaId, nodeId, { op: "mcpServerOp", mcp: op }, 95_000);
-    return parseMcpServerOpResult(op, result);
+    const result = await this.request(holder.replicaId, nodeId, "replica/mcpServerOp", { nodeId, op }, 95_000);
+    if (result.kind !== op.kind) {
+      throw new ProtocolError(
+        "invalid_message",
+        `replica ${holder.replicaId} answered a ${op.kind} with ${result.kind}`,
+      );
+    }
+    return result;
   }
 
   async disconnect(nodeId: string, code: number = NodeCloseCode.revoked, reason = "revoked"): Promise<boolean> {
@@ -211,7 +221,8 @@ export class ClusterHub implements NodeAccess {
     const holder = this.remote(nodeId);
     if (!holder) return here;
     try {
-      return Boolean(await this.request(holder.replicaId, nodeId, { op: "disconnect", code, reason }, 10_000)) || here;
+      const params = { nodeId, code, reason };
+      return (await this.request(holder.replicaId, nodeId, "replica/disconnect", params, 10_000)) || here;
     } catch {
       return here;
     }
@@ -285,6 +296,7 @@ export class ClusterHub implements NodeAccess {
       }
       this.mirror = next;
       this.failOrphanedCalls();
+      this.dropIdlePeers();
     } catch (error) {
       this.options.logger?.warn({ err: error }, "refreshing node presence failed; will retry");
     }
@@ -293,136 +305,85 @@ export class ClusterHub implements NodeAccess {
   /** A call waiting on a replica that no longer holds its Node will never be answered: fail it now,
    * as a dropped connection fails a call in one process. */
   private failOrphanedCalls(): void {
-    for (const [id, pending] of this.pending) {
-      if (this.remote(pending.nodeId)?.replicaId === pending.replicaId) continue;
-      this.pending.delete(id);
-      pending.reject(
-        new ProtocolError("node_offline", `node ${pending.nodeId} disconnected from replica ${pending.replicaId}`),
-      );
+    for (const call of this.outgoing) {
+      if (this.remote(call.nodeId)?.replicaId !== call.replicaId) call.orphaned.abort();
     }
   }
 
-  // ---- request / reply between replicas ----
+  // ---- calls between replicas ----
 
-  private request(
+  /** A call to the replica holding `nodeId`; RpcPeer keeps the timeout, the cancel and the checks. */
+  private async request<M extends MethodsWithResult<ReplicaCatalog>>(
     replicaId: string,
     nodeId: string,
-    body: RequestBody,
+    method: M,
+    params: ParamsOf<ReplicaCatalog, M>,
     timeoutMs: number,
     signal?: AbortSignal,
-  ): Promise<unknown> {
-    const { redis, keys } = this.options;
-    const id = randomUUID();
-    const from = this.options.replicaId;
-    if (signal?.aborted) return Promise.reject(new ProtocolError("cancelled", "the call was cancelled"));
-    return new Promise<unknown>((resolve, reject) => {
-      const cleanup = () => {
-        clearTimeout(timer);
-        signal?.removeEventListener("abort", onAbort);
-        this.pending.delete(id);
-      };
-      const timer = setTimeout(() => {
-        cleanup();
-        reject(new ProtocolError("deadline_exceeded", `node ${nodeId} did not answer within ${timeoutMs} ms`));
-      }, timeoutMs);
-      const onAbort = () => {
-        cleanup();
-        const reason = typeof signal?.reason === "string" ? signal.reason : "cancelled";
-        void redis
-          .publish(keys.requests(replicaId), JSON.stringify({ op: "cancel", id, from, reason }))
-          .catch(() => {});
-        reject(new ProtocolError("cancelled", "the call was cancelled"));
-      };
-      signal?.addEventListener("abort", onAbort, { once: true });
-      this.pending.set(id, {
-        replicaId,
-        nodeId,
-        resolve: (value) => {
-          cleanup();
-          resolve(value);
-        },
-        reject: (error) => {
-          cleanup();
-          reject(error);
-        },
-      });
-      redis
-        .publish(keys.requests(replicaId), JSON.stringify({ ...body, id, from, nodeId }))
-        .then((receivers) => {
-          // Nobody subscribed: that replica is gone (its entry has not expired yet).
-          if (receivers === 0)
-            this.pending.get(id)?.reject(new ProtocolError("node_offline", `replica ${replicaId} is unreachable`));
-        })
-        .catch((error: unknown) =>
-          this.pending.get(id)?.reject(new ProtocolError("node_offline", `Redis: ${String(error)}`)),
-        );
-    });
-  }
-
-  private onReply(message: string): void {
-    const parsed = parseMessage(Reply, message);
-    if (!parsed) return;
-    const pending = this.pending.get(parsed.id);
-    if (!pending) return;
-    if (parsed.ok) pending.resolve(parsed.result);
-    else {
-      const { code, message: text, data } = parsed.error;
-      // fromWire maps an unknown code to "internal".
-      pending.reject(ProtocolError.fromWire({ code: 0, message: text, data: { ...data, code } as { code: never } }));
-    }
-  }
-
-  private async onRequest(message: string): Promise<void> {
-    const request = parseMessage(Request, message);
-    if (!request) return;
-    const servingKey = `${request.from}:${request.id}`;
-    if (request.op === "cancel") {
-      this.serving.get(servingKey)?.abort(request.reason);
-      return;
-    }
-    const controller = new AbortController();
-    this.serving.set(servingKey, controller);
-    let reply: z.infer<typeof Reply>;
+  ): Promise<ResultOf<ReplicaCatalog, M>> {
+    if (this.closed) throw new ProtocolError("node_offline", "this Core replica is shutting down");
+    if (signal?.aborted) throw new ProtocolError("cancelled", "the call was cancelled");
+    const peer = this.link.peer(replicaId);
+    const call: Outgoing = { replicaId, nodeId, orphaned: new AbortController() };
+    this.outgoing.add(call);
+    peer.context.lastUsedAt = Date.now();
     try {
-      let result: unknown;
-      if (request.op === "callTool") {
-        result = await this.local.callTool(request.nodeId, request.call as CallToolParams, {
-          signal: controller.signal,
-        });
-      } else if (request.op === "syncMcp") {
-        result = (await this.local.syncMcp(request.nodeId, request.specs as McpServerSpec[])) ?? null;
-      } else if (request.op === "mcpServerOp") {
-        result = await this.local.mcpServerOp(request.nodeId, McpServerOp.parse(request.mcp));
-      } else {
-        result = await this.local.disconnect(request.nodeId, request.code, request.reason);
-      }
-      reply = { id: request.id, ok: true, result };
+      return await peer.request(method, params, {
+        timeoutMs,
+        signal: signal ? AbortSignal.any([signal, call.orphaned.signal]) : call.orphaned.signal,
+      });
     } catch (error) {
-      const protocolError = error instanceof ProtocolError ? error : new ProtocolError("internal", String(error));
-      reply = {
-        id: request.id,
-        ok: false,
-        error: {
-          code: protocolError.code,
-          message: protocolError.message,
-          ...(protocolError.data ? { data: protocolError.data } : {}),
-        },
-      };
+      if (call.orphaned.signal.aborted) {
+        throw new ProtocolError("node_offline", `node ${nodeId} disconnected from replica ${replicaId}`);
+      }
+      throw error;
     } finally {
-      this.serving.delete(servingKey);
+      this.outgoing.delete(call);
+      peer.context.lastUsedAt = Date.now();
     }
-    await this.options.redis.publish(this.options.keys.replies(request.from), JSON.stringify(reply)).catch(() => {});
+  }
+
+  /** What other replicas ask of this one, shared by every peer (the peer's context says who). */
+  private handlers(): RpcHandlers<ReplicaCatalog, Remote> {
+    return new RpcHandlers<ReplicaCatalog, Remote>()
+      .onRequest("replica/callTool", ({ nodeId, call }, { signal, context }) =>
+        this.serve(context, () => this.local.callTool(nodeId, call, { signal })),
+      )
+      .onRequest("replica/syncMcp", ({ nodeId, specs }, { context }) =>
+        this.serve(context, async () => (await this.local.syncMcp(nodeId, specs)) ?? null),
+      )
+      .onRequest("replica/mcpServerOp", ({ nodeId, op }, { context }) =>
+        this.serve(context, () => this.local.mcpServerOp(nodeId, op)),
+      )
+      .onRequest("replica/disconnect", ({ nodeId, code, reason }, { context }) =>
+        this.serve(context, () => this.local.disconnect(nodeId, code, reason)),
+      );
+  }
+
+  private async serve<T>(remote: Remote, run: () => Promise<T>): Promise<T> {
+    remote.serving += 1;
+    try {
+      return await run();
+    } finally {
+      remote.serving -= 1;
+      remote.lastUsedAt = Date.now();
+    }
+  }
+
+  /** Peers of replicas that stopped (restarted ones come back under a new id) would pile up. */
+  private dropIdlePeers(): void {
+    const idleSince = Date.now() - (this.options.idlePeerMs ?? IDLE_PEER_MS);
+    for (const [, peer] of this.link.peers()) {
+      const remote = peer.context;
+      if (peer.pendingCount === 0 && remote.serving === 0 && remote.lastUsedAt < idleSince)
+        void peer.close(1000, "idle");
+    }
   }
 }
 
-/** Messages from other replicas are checked like socket frames: a bad one is dropped, never thrown. */
+/** Presence from other replicas is checked like a socket frame: a bad one is dropped, never thrown. */
 function parseMessage<T>(schema: z.ZodType<T>, text: string): T | undefined {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  const parsed = schema.safeParse(json);
-  return parsed.success ? parsed.data : undefined;
+  const json = safeParseJson(text);
+  const parsed = json.ok ? schema.safeParse(json.value) : undefined;
+  return parsed?.success ? parsed.data : undefined;
 }

@@ -51,7 +51,7 @@ export class ClusterKeys {
     return `${this.prefix}:cron:last-misfire`;
   }
 
-  /** Pub/sub: live run events, node presence changes, requests to one replica, replies to one. */
+  /** Pub/sub: live run events, node presence changes, JSON-RPC to one replica. */
   get runEvents(): string {
     return `${this.prefix}:run-events`;
   }
@@ -60,12 +60,9 @@ export class ClusterKeys {
     return `${this.prefix}:presence`;
   }
 
-  requests(replicaId: string): string {
+  /** JSON-RPC to one replica (requests, answers and cancels; see redis-rpc-transport.ts). */
+  rpc(replicaId: string): string {
     return `${this.prefix}:rpc:${replicaId}`;
-  }
-
-  replies(replicaId: string): string {
-    return `${this.prefix}:rpc-reply:${replicaId}`;
   }
 }
 

@@ -1,7 +1,6 @@
 import {
   type coreToNode,
-  McpLogsResult,
-  McpRestartResult,
+  type McpLogsResult,
   type McpServerStatus,
   ProtocolError,
   type RpcPeer,
@@ -58,10 +57,4 @@ export async function sendMcpServerOp(peer: NodePeer, op: McpServerOp): Promise<
     }
     throw error;
   }
-}
-
-/** Checks a forwarded answer (another replica's) as the Node's own would have been checked. */
-export function parseMcpServerOpResult(op: McpServerOp, value: unknown): McpServerOpResult {
-  if (op.kind === "restart") return { kind: "restart", ...McpRestartResult.parse(value) };
-  return { kind: "logs", ...McpLogsResult.parse(value) };
 }

@@ -13,14 +13,13 @@ import {
   nodeToCore,
   PROTOCOL_VERSION,
   ProtocolError,
-  RpcHandlers,
   RpcPeer,
   type RpcPeerOptions,
   type ToolResult,
   type Transport,
 } from "@fabricore/protocol";
 import { WebSocketServer } from "ws";
-import { type McpServerOp, type McpServerOpResult, sendMcpServerOp } from "./mcp-server-ops.ts";
+import type { McpServerOp, McpServerOpResult } from "./mcp-server-ops.ts";
 import {
   type Connection,
   type CorePeer,
@@ -29,6 +28,8 @@ import {
   noteFramesAsLife,
   sweepConnections,
 } from "./node-hub-connection.ts";
+import { nodeHubHandlers } from "./node-hub-handlers.ts";
+import { mcpServerOp, syncMcp } from "./node-hub-mcp.ts";
 import { NodeToolCalls } from "./node-hub-tool-calls.ts";
 import { NodeToolLists } from "./node-hub-tool-lists.ts";
 import type {
@@ -39,6 +40,7 @@ import type {
   NodeAuthRefusal,
   NodeHubOptions,
 } from "./node-hub-types.ts";
+import { helloUpdateFields, offerUpdate } from "./node-hub-updates.ts";
 import { credentialsOf, ignoreError, nodeIdOf, rejectUpgrade, trustNobody } from "./node-hub-upgrade.ts";
 import { SharedToolLists } from "./shared-tool-lists.ts";
 import { NodeCloseCode, WsServerTransport } from "./ws-server-transport.ts";
@@ -68,8 +70,9 @@ const noopLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
  *
  * Its parts, each in its own file: the upgrade's HTTP side (node-hub-upgrade.ts), the per-Node record
  * and the liveness sweep (node-hub-connection.ts), tool lists (node-hub-tool-lists.ts) and tool calls
- * with their output and progress (node-hub-tool-calls.ts). This class wires them to the connections:
- * accept, hello, the handler table, close, and the public API.
+ * with their output and progress (node-hub-tool-calls.ts), the handler table (node-hub-handlers.ts),
+ * Node self-update (node-hub-updates.ts) and the Node's MCP servers (node-hub-mcp.ts). This class
+ * wires them to the connections: accept, hello, close, and the public API.
  */
 export class NodeHub {
   private readonly options: NodeHubOptions;
@@ -102,13 +105,6 @@ export class NodeHub {
       // Per-connection deflate state costs ~300 KB of memory each; at 10,000 Nodes that is gigabytes.
       perMessageDeflate: false,
     });
-    this.peerOptions = {
-      incoming: nodeToCore,
-      outgoing: coreToNode,
-      disconnectCode: "node_offline",
-      onProblem: (problem, conn) => this.logger.debug({ nodeId: conn.nodeId, problem }, "node protocol problem"),
-      handlers: this.handlers(),
-    };
     this.toolCalls = new NodeToolCalls(options.deadlineGraceMs ?? 2_000, (what, fn) => this.safely(what, fn));
     this.nodeToolLists = new NodeToolLists(this.toolLists, {
       maxBytes: options.maxToolListBytes ?? DEFAULT_MAX_TOOL_LIST_BYTES,
@@ -118,6 +114,19 @@ export class NodeHub {
       onApplied: (conn, tools) =>
         this.safely("onToolsChanged", () => this.options.onToolsChanged?.(conn.nodeId, tools)),
     });
+    this.peerOptions = {
+      incoming: nodeToCore,
+      outgoing: coreToNode,
+      disconnectCode: "node_offline",
+      onProblem: (problem, conn) => this.logger.debug({ nodeId: conn.nodeId, problem }, "node protocol problem"),
+      handlers: nodeHubHandlers({
+        options,
+        toolCalls: this.toolCalls,
+        toolLists: this.nodeToolLists,
+        hello: (conn, hello) => this.hello(conn, hello),
+        safely: (what, fn) => this.safely(what, fn),
+      }),
+    };
     this.transportOptions = { now: this.now };
     this.lastSweepAt = this.now();
     this.sweepTimer = setInterval(() => this.sweep(), this.heartbeatIntervalMs);
@@ -193,32 +202,6 @@ export class NodeHub {
     }
   }
 
-  /** The handlers of every Node connection, registered once; each finds its connection in `context`. */
-  private handlers(): RpcHandlers<typeof nodeToCore, Connection> {
-    return new RpcHandlers<typeof nodeToCore, Connection>()
-      .onRequest("fabricore/hello", (hello, { context: conn }) => this.hello(conn, hello))
-      .onNotification("fabricore/heartbeat", (params, conn) => {
-        if (!conn.online) return;
-        if (params.stats) conn.stats = { ...conn.stats, ...params.stats };
-        this.safely("onHeartbeat", () => this.options.onHeartbeat?.(conn.nodeId, params));
-      })
-      .onNotification("notifications/tools/list_changed", ({ tools }, conn) => {
-        if (!conn.online) return;
-        this.nodeToolLists.changed(conn, tools);
-      })
-      .onNotification("fabricore/node/update-result", (result, conn) => {
-        if (!conn.online) return;
-        this.safely("onUpdateResult", () => this.options.onUpdateResult?.(conn.nodeId, result));
-      })
-      .onNotification("fabricore/tool/output", (params, conn) => this.toolCalls.output(conn, params))
-      .onNotification("fabricore/tool/progress", (params, conn) => this.toolCalls.progress(conn, params))
-      .onNotification("fabricore/mcp/status", ({ servers }, conn) => {
-        if (!conn.online) return;
-        conn.mcpServers = servers;
-        this.safely("onMcpStatus", () => this.options.onMcpStatus?.(conn.nodeId, servers));
-      });
-  }
-
   private async hello(conn: Connection, hello: HelloParams): Promise<HelloResult> {
     const { nodeId, peer } = conn;
     if (conn.hello) throw new ProtocolError("invalid_message", "hello was already received on this connection");
@@ -257,9 +240,7 @@ export class NodeHub {
       name: conn.name,
       heartbeatIntervalMs: this.heartbeatIntervalMs,
       mcpServers: desired,
-      ...(this.options.servedNodeVersion !== undefined &&
-        (this.options.offersNodeVersion?.(nodeId) ?? true) && { nodeVersion: this.options.servedNodeVersion }),
-      ...(this.options.updateKey !== undefined && { updateKey: this.options.updateKey }),
+      ...helloUpdateFields(this.options, nodeId),
     };
   }
 
@@ -340,34 +321,18 @@ export class NodeHub {
   /** Sends the Node its desired MCP servers. Resolves with their state, or undefined when it is offline
    * (it gets the list in its next hello anyway). */
   async syncMcp(nodeId: string, specs: McpServerSpec[]): Promise<McpServerStatus[] | undefined> {
-    const conn = this.connections.get(nodeId);
-    if (!conn?.online) return undefined;
-    const result = await conn.peer.request(
-      "fabricore/mcp/sync",
-      { servers: specs },
-      { timeoutMs: this.options.mcpSyncTimeoutMs ?? 120_000 },
-    );
-    if (!conn.closed) {
-      conn.mcpServers = result.servers;
-      this.safely("onMcpStatus", () => this.options.onMcpStatus?.(nodeId, result.servers));
-    }
-    return result.servers;
+    return syncMcp(this.options, (what, fn) => this.safely(what, fn), this.connections.get(nodeId), specs);
   }
 
   /** Offers a connected Node a version to update to (`fabricore/node/update`); false when it is not
    * connected here. */
   offerUpdate(nodeId: string, version: string): boolean {
-    const conn = this.connections.get(nodeId);
-    if (!conn?.online) return false;
-    conn.peer.notify("fabricore/node/update", { version }).catch(() => {});
-    return true;
+    return offerUpdate(this.connections.get(nodeId), version);
   }
 
   /** Restarts one MCP server on the Node, or reads its logs (mcp-server-ops.ts); node_offline when it is not connected. */
   async mcpServerOp(nodeId: string, op: McpServerOp): Promise<McpServerOpResult> {
-    const conn = this.connections.get(nodeId);
-    if (!conn?.online) throw new ProtocolError("node_offline", `node ${nodeId} is not connected`);
-    return sendMcpServerOp(conn.peer, op);
+    return mcpServerOp(this.connections.get(nodeId), nodeId, op);
   }
 
   /** Closes a Node's connection at once (its token was revoked); calls in flight fail with node_offline. */

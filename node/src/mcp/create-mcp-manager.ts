@@ -1,6 +1,6 @@
-import { createHash } from "node:crypto";
 import { join, resolve } from "node:path";
 import { type Logger, silentLogger } from "../logger.ts";
+import { containerNodeId } from "../runtime/container-labels.ts";
 import { createDockerApi, type DockerApi } from "../runtime/docker-api.ts";
 import { createLookup, EgressGate } from "../runtime/egress/egress-gate.ts";
 import type { Lookup } from "../runtime/egress/egress-policy.ts";
@@ -58,8 +58,7 @@ export function createMcpManager(options: CreateMcpManagerOptions): McpManager {
   const dataDir = options.dataDir ? resolve(options.dataDir) : undefined;
   const endpoint = typeof options.docker === "string" ? options.docker : options.dockerSocket;
   const socket = endpoint === undefined ? undefined : dockerSocketPath(endpoint);
-  const nodeId =
-    options.nodeId ?? (dataDir ? `data-${createHash("sha256").update(dataDir).digest("hex").slice(0, 16)}` : undefined);
+  const nodeId = options.nodeId ?? (dataDir ? containerNodeId(dataDir) : undefined);
   if (!nodeId) throw new Error("createMcpManager needs a nodeId or the Node's dataDir to label its containers");
   return new McpManager({
     docker,

@@ -3,18 +3,13 @@ import type { Stats } from "node:fs";
 import { realpath, stat } from "node:fs/promises";
 import { checkMount, checkMounts, type ManagedMcpSpec } from "@fabricore/protocol";
 import { DEFAULT_BOUNDS } from "./container-bounds.ts";
+import { LABELS } from "./container-labels.ts";
 import type { BindMount, ContainerCreateSpec } from "./docker-api.ts";
 import { RuntimeError } from "./errors.ts";
 import { identityOf, type MountIdentity, swappableComponent } from "./mount-identity.ts";
 import { checkMountRoots, checkSpecPolicy, type McpPolicy } from "./node-policy.ts";
 
-/** Labels on every container the Node starts: how a restarted Node finds, adopts or removes them. */
-export const LABELS = {
-  managed: "fabricore.managed",
-  node: "fabricore.node",
-  server: "fabricore.server",
-  specHash: "fabricore.spec-hash",
-} as const;
+export { LABELS };
 
 /** Limits when the spec names none: enough for a Node.js or Python MCP server, small enough that a
  * runaway one cannot starve the host (no swap beyond the memory limit). */

@@ -1,5 +1,7 @@
 import { randomBytes } from "node:crypto";
-import { describe, it } from "vitest";
+import type { Redis } from "ioredis";
+import { afterAll, afterEach, beforeAll, describe, it } from "vitest";
+import { ClusterKeys, openRedis } from "../redis.ts";
 
 /**
  * Cluster suites run against a real Redis at FABRICORE_TEST_REDIS_URL, each under its own key
@@ -46,11 +48,42 @@ export function describeWithServices(
 }
 
 /** Deletes every key under a test prefix (SCAN, so a shared Redis is not blocked). */
-export async function dropPrefix(redis: import("ioredis").Redis, prefix: string): Promise<void> {
+export async function dropPrefix(redis: Redis, prefix: string): Promise<void> {
   let cursor = "0";
   do {
     const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}:*`, "COUNT", 1000);
     cursor = next;
     if (keys.length) await redis.del(...keys);
   } while (cursor !== "0");
+}
+
+/** The usual frame of a Redis suite, called inside its describe: its own key prefix, an admin
+ * connection (`admin()`, open from beforeAll), cleanups run after each test (the last pushed first),
+ * and the prefix's keys dropped at the end. */
+export function useRedisUnderTest(
+  redisUrl: string,
+  what: string,
+): { keys: ClusterKeys; admin: () => Redis; cleanups: Array<() => Promise<void>> } {
+  const prefix = uniquePrefix(what);
+  const cleanups: Array<() => Promise<void>> = [];
+  let admin: Redis | undefined;
+  beforeAll(() => {
+    admin = openRedis(redisUrl, "test-admin");
+  });
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
+  });
+  afterAll(async () => {
+    if (!admin) return;
+    await dropPrefix(admin, prefix);
+    admin.disconnect();
+  });
+  return {
+    keys: new ClusterKeys(prefix),
+    admin: () => {
+      if (!admin) throw new Error("admin() is open from beforeAll on");
+      return admin;
+    },
+    cleanups,
+  };
 }
