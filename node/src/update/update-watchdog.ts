@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { rm, writeFile } from "node:fs/promises";
+import { rename, rm, writeFile } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import { processAlive } from "./process-alive.ts";
 import { restorePrevious } from "./swap-executable.ts";
@@ -88,7 +88,9 @@ export async function watchdogCommand(args: readonly string[]): Promise<void> {
   process.on("SIGINT", stop);
   const ready = watchdogReadyPath(args[0] ?? "", args[1] ?? "");
   try {
-    await writeFile(ready, `${process.pid}\n`);
+    // Whole or absent (renamed into place): the updater takes its existence as the signal.
+    await writeFile(`${ready}.tmp`, `${process.pid}\n`);
+    await rename(`${ready}.tmp`, ready);
     await runUpdateWatchdog(args[0] ?? "", args[1] ?? "", { stopping: stopping.signal });
   } finally {
     await rm(ready, { force: true }).catch(() => {});
