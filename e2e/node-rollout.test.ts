@@ -7,7 +7,8 @@
  *  - Through a proxy serving a tampered build with a recomputed digest, the first Node refuses it
  *    (bad_signature) and reports so (fabricore/node/update-result): the rollout pauses with the
  *    reason, the second Node is never offered it, and GET /api/nodes shows the refusal.
- *  - The Nodes page's rollout panel shows that in Chromium (docs/screenshots/nodes-rollout.png).
+ *  - The Nodes page's rollout panel shows that in Chromium (docs/screenshots/nodes-rollout.png), and
+ *    on a 390 px phone (docs/screenshots/nodes-rollout-phone.png).
  */
 import { spawn } from "node:child_process";
 import { copyFileSync, rmSync } from "node:fs";
@@ -15,9 +16,10 @@ import type { Server } from "node:http";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { chromiumAvailable, ensureUiBuilt, launchChromium, screenshot } from "./support/browser.ts";
-import { ADMIN_PASSWORD, ApiClient, type CoreHandle, Proc, startCore, tempDir, waitFor } from "./support/harness.ts";
+import { ApiClient, type CoreHandle, Proc, startCore, tempDir, waitFor } from "./support/harness.ts";
 import { buildNodeVersion, sha256Of } from "./support/node-builds.ts";
 import { tamperingProxy } from "./support/tampering-proxy.ts";
+import { openSignedInPages } from "./support/ui-pages.ts";
 
 const VERSION_A = "0.9.0-rollout-a";
 const VERSION_B = "0.9.1-rollout-b";
@@ -180,11 +182,10 @@ describe("staged Node rollout (issue 18)", () => {
     async () => {
       ensureUiBuilt();
       const browser = await launchChromium();
+      const errors: string[] = [];
       try {
-        const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+        const { page, phonePage } = await openSignedInPages(browser, core.url, { errors });
         await page.goto(`${core.url}/nodes`);
-        await page.getByRole("textbox", { name: "Password" }).fill(ADMIN_PASSWORD);
-        await page.getByRole("button", { name: "Sign in" }).click();
         const panel = page.getByRole("region", { name: "Rollout" });
         await panel.waitFor();
         await panel.getByText("paused").first().waitFor();
@@ -195,6 +196,18 @@ describe("staged Node rollout (issue 18)", () => {
         const row = panel.getByRole("row").filter({ hasText: "canary-2" });
         await row.getByText("pending").waitFor();
         await screenshot(page, "nodes-rollout");
+        // The same paused rollout on a 390 px phone: the panel, its reason and each Node's state,
+        // with nothing wider than the screen.
+        await phonePage.goto(`${core.url}/nodes`);
+        const phonePanel = phonePage.getByRole("region", { name: "Rollout" });
+        await phonePanel
+          .getByText(/canary-1: refused \(bad_signature\)/)
+          .first()
+          .waitFor();
+        await phonePanel.getByText("canary-2").first().waitFor();
+        await phonePanel.getByRole("button", { name: "Cancel rollout" }).waitFor();
+        expect(await phonePage.evaluate<number>("document.documentElement.scrollWidth")).toBeLessThanOrEqual(390);
+        await screenshot(phonePage, "nodes-rollout-phone");
         // Cancel from the panel.
         await panel.getByRole("button", { name: "Cancel rollout" }).click();
         await panel.getByText("cancelled").first().waitFor();
@@ -211,6 +224,7 @@ describe("staged Node rollout (issue 18)", () => {
           .waitFor({ timeout: 30_000 });
         const rollouts = await api.ok("GET", "/api/nodes/rollouts");
         expect(rollouts.rollouts.map((r: { state: string }) => r.state).slice(0, 2)).toEqual(["paused", "cancelled"]);
+        expect(errors).toEqual([]);
       } finally {
         await browser.close();
       }

@@ -4,7 +4,10 @@
  *  - A with --auto-update replaces its own file with B, keeps A as .previous, exec's B (same pid), and
  *    B reconnects: GET /api/nodes shows B, updateAvailable false.
  *  - Through a proxy that alters the executable and recomputes its digest, the signature does not
- *    match the key pinned at enrollment: refused, A keeps running, nothing swapped.
+ *    match the key pinned at enrollment: refused, A keeps running, nothing swapped. Once the path
+ *    serves the Core's own build (another digest), the same running A takes it at its next hello
+ *    and becomes B, no restart. (The same refused digest not tried again, nor even downloaded
+ *    again: node/src/update/auto-updater.test.ts.)
  *  - A "B" that dies at once (signed and served by the Core like any build) is caught by the watchdog
  *    A left behind: A's file is put back, A starts again and comes online; it does not retry that build.
  */
@@ -16,7 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { chromiumAvailable, ensureUiBuilt, launchChromium, screenshot } from "./support/browser.ts";
 import { ADMIN_PASSWORD, ApiClient, type CoreHandle, Proc, startCore, tempDir, waitFor } from "./support/harness.ts";
 import { buildNodeVersion, sha256Of } from "./support/node-builds.ts";
-import { tamperingProxy } from "./support/tampering-proxy.ts";
+import { TamperSwitch, tamperingProxy } from "./support/tampering-proxy.ts";
 
 const VERSION_A = "0.9.0-selfupdate-a";
 const VERSION_B = "0.9.1-selfupdate-b";
@@ -98,9 +101,11 @@ describe("Node self-update (issue 18)", () => {
     expect(head.headers.get("x-fabricore-update-signature")).toMatch(/^[A-Za-z0-9_-]{86}$/);
   });
 
-  it("a tampered build with a recomputed digest is refused; A keeps running unchanged", async () => {
-    const proxy = await tamperingProxy(core, servers);
+  it("a tampered build is refused; the Core's own build at the next hello is taken without a restart", async () => {
+    const path = new TamperSwitch();
+    const proxy = await tamperingProxy(core, servers, path);
     const node = await startNodeA("tampered", proxy);
+    const pid = node.proc.child.pid;
     await waitFor("the refusal", () => node.proc.output.includes("refusing the Node update"), 60_000);
     expect(node.proc.output).toContain("bad_signature");
     expect(node.proc.exited).toBe(false);
@@ -111,12 +116,28 @@ describe("Node self-update (issue 18)", () => {
     // Online as A (the 100 MB through the buffering proxy can make a heartbeat late on a busy machine).
     const record = await waitFor("A online", async () => {
       const r = await nodeRecord(node.id);
-      return r.status === "online" ? r : undefined;
+      return r.status === "online" && r.lastUpdate?.code === "bad_signature" ? r : undefined;
     });
     expect(record).toMatchObject({ version: VERSION_A, updateAvailable: true });
     expect(node.proc.exited).toBe(false);
+
+    // The path repaired and the connection cut: at its next hello the same process tries the
+    // Core's own B (another digest) and becomes B in place.
+    path.tamper = false;
+    path.dropConnections();
+    await waitFor(
+      "the Node online as B",
+      async () => {
+        const r = await nodeRecord(node.id);
+        return r.status === "online" && r.version === VERSION_B ? r : undefined;
+      },
+      90_000,
+    );
+    expect(node.proc.exited).toBe(false);
+    expect(pidsRunning(node.executable)).toEqual([pid]);
+    expect(sha256Of(node.executable)).toBe(sha256Of(buildB));
     await node.proc.stop();
-  }, 90_000);
+  }, 240_000);
 
   it("A with --auto-update becomes B in place (same pid) and reconnects as B", async () => {
     const node = await startNodeA("updates", core.url);

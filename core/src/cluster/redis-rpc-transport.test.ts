@@ -101,15 +101,14 @@ describeWithServices(
       const channel = keys.rpc("B");
       await admin().publish(channel, "not json {");
       await admin().publish(channel, JSON.stringify({ message: { jsonrpc: "2.0", method: "x" } }));
+      // What a replica of an older release (its own request format) sends: no JSON-RPC message.
+      await admin().publish(channel, JSON.stringify({ op: "callTool", id: "1", from: "old", nodeId: "n1", call: {} }));
       await admin().publish(channel, JSON.stringify({ from: "X", message: { jsonrpc: "1.0", id: 7, method: "x" } }));
       // Its own messages (a replica never talks to itself) are ignored.
       await admin().publish(channel, JSON.stringify({ from: "B", message: { jsonrpc: "2.0", method: "x" } }));
       await admin().publish(channel, JSON.stringify({ from: "X", message: { jsonrpc: "2.0", method: "after" } }));
       await waitFor(() => b.link.peers().length === 1 && b.link.peer("X").messages.length === 1, 3_000, "the good one");
-      expect(b.warnings).toEqual([
-        "dropped a malformed message from another replica",
-        "dropped a malformed message from another replica",
-      ]);
+      expect(b.warnings).toEqual(Array(3).fill("dropped a malformed message from another replica"));
       expect(b.link.peer("X").invalid).toEqual([{ error: expect.stringContaining("jsonrpc"), id: 7 }]);
       expect(b.link.peer("X").messages).toEqual([{ jsonrpc: "2.0", method: "after" }]);
       expect(b.made).toEqual(["X"]);

@@ -12,7 +12,10 @@ import type { RedisSubscriber } from "./redis-subscriber.ts";
 
 /** What travels on a replica's channel: who sent it (so the answer finds its way back) and one
  * JSON-RPC message, checked on arrival as a socket frame is. */
-const Envelope = z.object({ from: z.string().min(1).max(256), message: z.unknown() });
+const Envelope = z.object({
+  from: z.string().min(1).max(256),
+  message: z.unknown().refine((message) => message !== undefined, "no message"),
+});
 
 export interface RedisRpcLinkOptions<P> {
   /** A connection for commands (PUBLISH); the subscribed one is given to `start`. */

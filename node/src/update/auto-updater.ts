@@ -88,8 +88,10 @@ export class AutoUpdater {
       const url = new URL(o.coreUrl);
       url.pathname = `${url.pathname.replace(/\/+$/, "")}/api/nodes/binary/${o.platform}`;
       o.logger.info({ from: o.currentVersion, to: advertised, url: url.toString() }, "downloading the Node update");
-      const build = await downloadBuild(url.toString(), staged, { ca: o.ca });
-      if (this.#skip.has(build.sha256)) {
+      // Skipped by digest, never by version: a build the Core serves later (another digest, even
+      // under the same version) is downloaded and checked like any other, without a restart.
+      const build = await downloadBuild(url.toString(), staged, { ca: o.ca, skip: this.#skip });
+      if ("skipped" in build || this.#skip.has(build.sha256)) {
         o.logger.debug({ sha256: build.sha256 }, "this build was refused or rolled back before; not trying it again");
         await rm(staged, { force: true });
         // Said again so a rollout waiting for this Node hears now, not at its deadline.

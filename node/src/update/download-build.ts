@@ -19,6 +19,16 @@ export interface DownloadedBuild {
   signature: string | undefined;
 }
 
+/** The Core answered 304 to `skip`: it still serves a build this Node refused or rolled back
+ * (`sha256`, from its ETag), so nothing was downloaded. */
+export interface SkippedBuild {
+  skipped: true;
+  sha256: string;
+}
+
+/** At most this many digests go into If-None-Match (a header stays small whatever happened before). */
+const MAX_SKIP_TAGS = 16;
+
 export class DownloadError extends Error {
   constructor(message: string) {
     super(message);
@@ -32,13 +42,22 @@ const MAX_BYTES = 512 * 1024 * 1024;
 /**
  * GETs the Node build at `url` into `path` (created 0700, replaced if there), hashing it on the way.
  * Takes gzip (the Core's compressed copy halves the transfer). Nothing is trusted here: the caller
- * checks the digest and the signature (verify-build.ts) before the file is used.
+ * checks the digest and the signature (verify-build.ts) before the file is used. `skip`: digests
+ * not to download again; they go out as If-None-Match, so a Core still serving one answers 304
+ * instead of 100 MB (a fleet reconnecting after a Core restart would otherwise pull the refused
+ * build once per Node and hello).
  */
 export function downloadBuild(
   url: string,
   path: string,
-  options: { ca?: string | undefined; timeoutMs?: number; signal?: AbortSignal } = {},
-): Promise<DownloadedBuild> {
+  options: {
+    ca?: string | undefined;
+    timeoutMs?: number;
+    signal?: AbortSignal;
+    skip?: Iterable<string>;
+  } = {},
+): Promise<DownloadedBuild | SkippedBuild> {
+  const skip = [...(options.skip ?? [])].slice(-MAX_SKIP_TAGS);
   return new Promise((resolve, reject) => {
     const target = new URL(url);
     const secure = target.protocol === "https:";
@@ -46,13 +65,22 @@ export function downloadBuild(
       target,
       {
         agent: false,
-        headers: { "accept-encoding": "gzip" },
+        headers: {
+          "accept-encoding": "gzip",
+          ...(skip.length > 0 && { "if-none-match": skip.map((sha) => `"${sha}"`).join(", ") }),
+        },
         timeout: options.timeoutMs ?? 60_000,
         ...(secure && options.ca !== undefined && { ca: options.ca }),
         ...(options.signal && { signal: options.signal }),
       },
       (response) => {
         const status = response.statusCode ?? 0;
+        const tag = /^(?:W\/)?"([0-9a-f]{64})(?:-gzip)?"$/.exec(String(response.headers.etag ?? ""))?.[1];
+        if (status === 304 && tag !== undefined && skip.includes(tag)) {
+          response.resume();
+          resolve({ skipped: true, sha256: tag });
+          return;
+        }
         if (status !== 200) {
           response.resume();
           reject(new DownloadError(`GET ${target.pathname}: HTTP ${status}`));

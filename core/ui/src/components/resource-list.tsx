@@ -1,6 +1,6 @@
 import { Button, Group, Table, type TableTdProps } from "@mantine/core";
 import { IconPlus } from "@tabler/icons-react";
-import { type ReactNode, useState } from "react";
+import { Fragment, type ReactNode, useState } from "react";
 import { ConfirmDangerModal, DangerIconButton, type DangerMutation } from "./danger-action.tsx";
 import { Empty } from "./empty-state.tsx";
 import { PageHeader } from "./page-header.tsx";
@@ -52,6 +52,7 @@ export function ResourceList<T, V>({
   rowKey,
   columns,
   actions,
+  details,
   remove,
   empty,
   minWidth,
@@ -68,6 +69,8 @@ export function ResourceList<T, V>({
   columns: ResourceColumn<T>[];
   /** A row's own buttons, before its remove button. */
   actions?: (item: T) => ReactNode;
+  /** A full-width row under the item's own, when this returns something (a channel's test answer). */
+  details?: (item: T) => ReactNode;
   /** Left out for who may not remove. */
   remove?: ResourceRemoval<T, V> | false;
   empty: { title: string; body?: ReactNode };
@@ -113,23 +116,33 @@ export function ResourceList<T, V>({
                 </Table.Tr>
               </Table.Thead>
               <Table.Tbody>
-                {items.map((item) => (
-                  <Table.Tr key={rowKey(item)}>
-                    {columns.map((column) => (
-                      <Table.Td key={column.header} {...column.td}>
-                        {column.cell(item)}
-                      </Table.Td>
-                    ))}
-                    {hasActions && (
-                      <Table.Td>
-                        <Group gap={4} wrap="nowrap" justify="flex-end">
-                          {actions?.(item)}
-                          {remove && <RemoveButton item={item} remove={remove} onClick={() => setRemoving(item)} />}
-                        </Group>
-                      </Table.Td>
-                    )}
-                  </Table.Tr>
-                ))}
+                {items.map((item) => {
+                  const below = details?.(item);
+                  return (
+                    <Fragment key={rowKey(item)}>
+                      <Table.Tr>
+                        {columns.map((column) => (
+                          <Table.Td key={column.header} {...column.td}>
+                            {column.cell(item)}
+                          </Table.Td>
+                        ))}
+                        {hasActions && (
+                          <Table.Td>
+                            <Group gap={4} wrap="nowrap" justify="flex-end">
+                              {actions?.(item)}
+                              {remove && <RemoveButton item={item} remove={remove} onClick={() => setRemoving(item)} />}
+                            </Group>
+                          </Table.Td>
+                        )}
+                      </Table.Tr>
+                      {below ? (
+                        <Table.Tr>
+                          <Table.Td colSpan={columns.length + (hasActions ? 1 : 0)}>{below}</Table.Td>
+                        </Table.Tr>
+                      ) : null}
+                    </Fragment>
+                  );
+                })}
               </Table.Tbody>
             </Table>
           </Table.ScrollContainer>

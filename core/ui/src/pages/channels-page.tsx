@@ -1,14 +1,12 @@
-import { Badge, Button, Code, Group, Stack, Table, Text, Tooltip } from "@mantine/core";
+import { Badge, Button, Code, Group, Stack, Text, Tooltip } from "@mantine/core";
 import { useDisclosure } from "@mantine/hooks";
-import { IconPlus, IconSend } from "@tabler/icons-react";
+import { IconSend } from "@tabler/icons-react";
 import { useState } from "react";
 import { useChannels, useDeleteChannel, useTestChannel } from "../api/channels.ts";
 import { usePermissions } from "../api/me.ts";
 import type { Channel, ChannelTestResult } from "../api/types.ts";
-import { ConfirmDangerModal, DangerIconButton } from "../components/danger-action.tsx";
-import { Empty } from "../components/empty-state.tsx";
-import { PageHeader } from "../components/page-header.tsx";
-import { ErrorAlert, QueryState } from "../components/query-state.tsx";
+import { ErrorAlert } from "../components/query-state.tsx";
+import { ResourceList } from "../components/resource-list.tsx";
 import { TimeAgo } from "../components/time-ago.tsx";
 import { AddChannelModal } from "./channels/add-channel-modal.tsx";
 import { CHANNEL_FIELDS, channelTarget, KIND_LABELS } from "./channels/channel-kinds.ts";
@@ -48,137 +46,120 @@ function TestAnswer({ result }: { result: ChannelTestResult }) {
   );
 }
 
-function ChannelRow({ channel, onDelete }: { channel: Channel; onDelete: (c: Channel) => void }) {
+/** The last test of a channel: the receiver's answer, or why the Core did not send it. */
+type TestOutcome = { result: ChannelTestResult } | { error: unknown };
+
+export default function ChannelsPage() {
+  const channels = useChannels();
+  const remove = useDeleteChannel();
   const test = useTestChannel();
+  const [addOpened, addModal] = useDisclosure(false);
+  // Per channel, so each row keeps its own answer while another is tested.
+  const [outcomes, setOutcomes] = useState<Record<string, TestOutcome>>({});
+  const [testing, setTesting] = useState<ReadonlySet<string>>(new Set());
   const { isAdmin, canOperate } = usePermissions();
+
+  const runTest = (channel: Channel) => {
+    setTesting((ids) => new Set(ids).add(channel.id));
+    // mutateAsync: mutate's own callbacks fire only for the latest call, and two rows may be tested at once.
+    test
+      .mutateAsync(channel.id)
+      .then(
+        (result): TestOutcome => ({ result }),
+        (error: unknown): TestOutcome => ({ error }),
+      )
+      .then((outcome) => {
+        setOutcomes((all) => ({ ...all, [channel.id]: outcome }));
+        setTesting((ids) => {
+          const left = new Set(ids);
+          left.delete(channel.id);
+          return left;
+        });
+      });
+  };
+
   return (
-    <>
-      <Table.Tr>
-        <Table.Td>
-          <Text ff="monospace" size="sm">
-            {channel.name}
-          </Text>
-        </Table.Td>
-        <Table.Td>
-          <Badge variant="outline">{KIND_LABELS[channel.kind]}</Badge>
-        </Table.Td>
-        <Table.Td>
-          <Text size="sm" style={{ wordBreak: "break-all" }}>
-            {channelTarget(channel)}
-          </Text>
-          {channel.secrets.length > 0 ? (
-            <Text size="xs" c="dimmed">
-              {secretLabels(channel)}
+    <ResourceList
+      title="Channels"
+      description="Where runs are announced: a job's notifications name a channel and the outcomes that reach it."
+      add={isAdmin && { label: "Add channel", onClick: addModal.open }}
+      query={channels}
+      rowKey={(channel) => channel.id}
+      minWidth={640}
+      empty={{
+        title: "No channels yet",
+        body: "Add a webhook, Slack, Discord, ntfy or email channel, then pick it in a job's Results section.",
+      }}
+      columns={[
+        {
+          header: "Name",
+          cell: (channel) => (
+            <Text ff="monospace" size="sm">
+              {channel.name}
             </Text>
-          ) : null}
-        </Table.Td>
-        <Table.Td>
-          <TimeAgo iso={channel.createdAt} />
-        </Table.Td>
-        <Table.Td align="right">
-          <Group gap="xs" justify="flex-end" wrap="nowrap">
-            {canOperate && (
+          ),
+        },
+        { header: "Kind", cell: (channel) => <Badge variant="outline">{KIND_LABELS[channel.kind]}</Badge> },
+        {
+          header: "Sends to",
+          cell: (channel) => (
+            <>
+              <Text size="sm" style={{ wordBreak: "break-all" }}>
+                {channelTarget(channel)}
+              </Text>
+              {channel.secrets.length > 0 ? (
+                <Text size="xs" c="dimmed">
+                  {secretLabels(channel)}
+                </Text>
+              ) : null}
+            </>
+          ),
+        },
+        { header: "Created", cell: (channel) => <TimeAgo iso={channel.createdAt} /> },
+      ]}
+      actions={
+        canOperate
+          ? (channel) => (
               <Tooltip label="Send a test message now">
                 <Button
                   size="xs"
                   variant="light"
                   leftSection={<IconSend size={14} />}
-                  loading={test.isPending}
-                  onClick={() => test.mutate(channel.id)}
+                  loading={testing.has(channel.id)}
+                  onClick={() => runTest(channel)}
                   aria-label={`Test ${channel.name}`}
                 >
                   Test
                 </Button>
               </Tooltip>
-            )}
-            {isAdmin && (
-              <DangerIconButton
-                tooltip="Delete"
-                ariaLabel={`Delete ${channel.name}`}
-                onClick={() => onDelete(channel)}
-              />
-            )}
-          </Group>
-        </Table.Td>
-      </Table.Tr>
-      {test.data || test.error ? (
-        <Table.Tr>
-          <Table.Td colSpan={5}>
-            {test.data ? <TestAnswer result={test.data} /> : <ErrorAlert error={test.error} title="Test not sent" />}
-          </Table.Td>
-        </Table.Tr>
-      ) : null}
-    </>
-  );
-}
-
-export default function ChannelsPage() {
-  const channels = useChannels();
-  const remove = useDeleteChannel();
-  const [addOpened, addModal] = useDisclosure(false);
-  const [deleting, setDeleting] = useState<Channel | null>(null);
-  const { isAdmin } = usePermissions();
-  const list = channels.data ?? [];
-
-  return (
-    <>
-      <PageHeader
-        title="Channels"
-        description="Where runs are announced: a job's notifications name a channel and the outcomes that reach it."
-        actions={
-          isAdmin && (
-            <Button leftSection={<IconPlus size={16} />} onClick={addModal.open}>
-              Add channel
-            </Button>
-          )
-        }
-      />
-      <QueryState isPending={channels.isPending} error={channels.error} onRetry={() => channels.refetch()}>
-        {list.length === 0 ? (
-          <Empty title="No channels yet">
-            Add a webhook, Slack, Discord, ntfy or email channel, then pick it in a job's Results section.
-          </Empty>
+            )
+          : undefined
+      }
+      details={(channel) => {
+        const outcome = outcomes[channel.id];
+        if (!outcome) return null;
+        return "result" in outcome ? (
+          <TestAnswer result={outcome.result} />
         ) : (
-          <Table.ScrollContainer minWidth={640}>
-            <Table verticalSpacing="sm">
-              <Table.Thead>
-                <Table.Tr>
-                  <Table.Th>Name</Table.Th>
-                  <Table.Th>Kind</Table.Th>
-                  <Table.Th>Sends to</Table.Th>
-                  <Table.Th>Created</Table.Th>
-                  <Table.Th>
-                    <span className="sr-only">Actions</span>
-                  </Table.Th>
-                </Table.Tr>
-              </Table.Thead>
-              <Table.Tbody>
-                {list.map((channel) => (
-                  <ChannelRow
-                    key={channel.id}
-                    channel={channel}
-                    onDelete={(c) => {
-                      remove.reset();
-                      setDeleting(c);
-                    }}
-                  />
-                ))}
-              </Table.Tbody>
-            </Table>
-          </Table.ScrollContainer>
-        )}
-      </QueryState>
+          <ErrorAlert error={outcome.error} title="Test not sent" />
+        );
+      }}
+      remove={
+        isAdmin && {
+          verb: "Delete",
+          title: "Delete channel",
+          mutation: remove,
+          variables: (channel) => channel.id,
+          name: (channel) => channel.name,
+          confirm: (channel) => (
+            <>
+              Delete <b>{channel.name}</b>? Jobs that notify it stop being announced there.
+            </>
+          ),
+        }
+      }
+    >
       <AddChannelModal opened={addOpened} onClose={addModal.close} />
-      <ConfirmDangerModal
-        target={deleting}
-        onClose={() => setDeleting(null)}
-        mutation={remove}
-        variables={(c) => c.id}
-        title="Delete channel"
-        confirmLabel="Delete"
-      >
-        Delete <b>{deleting?.name}</b>? Jobs that notify it stop being announced there.
-      </ConfirmDangerModal>
-    </>
+    </ResourceList>
   );
 }
