@@ -38,6 +38,17 @@ export function rssSplit(pid: number): { rss: number; file: number; anon: number
   return { rss, anon, file: rss - anon };
 }
 
+/**
+ * Drops one file's pages from the page cache (posix_fadvise DONTNEED through `dd iflag=nocache`; only
+ * this file, nothing else on the machine). Pages of an executable count in a process's RSS as they are
+ * mapped, and the kernel maps whole cached folios around each fault: a file just written by the
+ * compiler sits in larger folios than one read back from disk, and its processes show MiB more RSS for
+ * the same code. Dropping both executables first puts the Node and the hello world in the same state.
+ */
+export function dropFromPageCache(path: string): void {
+  execFileSync("dd", [`if=${path}`, "iflag=nocache", "count=0", "status=none"]);
+}
+
 /** Bytes of the file gzipped at level 6, streamed (nothing written). */
 export async function gzipSize(path: string): Promise<number> {
   let size = 0;
