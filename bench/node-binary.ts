@@ -277,7 +277,7 @@ export async function nodeBinaryBench(options: NodeBinaryOptions): Promise<Bench
         `runtime parts the Node uses: zod alone costs ${cost("zod")}, all of @fabricore/protocol ` +
         `${cost("protocol")}, node:http/node:https with an Ed25519 signature ${cost("node-http")}, npm ws as the ` +
         `socket ${cost("ws-npm")}; these overlap (ws runs on node:http), and all of them together cost ${cost("all-parts")}, ` +
-        `so the Node's own modules (tools, connection, identity, the MCP manager without the SDK) hold the other ${rest}. ` +
+        `so the Node's own modules (tools, connection, identity, the lazy MCP provider and its Docker client, and the bundled code it never runs) hold the other ${rest}. ` +
         `Most of it is Bun's machine code that the ` +
         "extra runtime paths touch (node:http's JS over its native sockets, BoringSSL, zlib for ws) and the heap of " +
         "the modules and their zod schemas, which are built when they load. The JIT is not it: keeping the start's " +
