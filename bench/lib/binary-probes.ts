@@ -2,7 +2,7 @@
  * world baseline, probes that load one part of what the Node loads (bench/fixtures/probes), and the
  * gzip size of an executable as the Core serves it (core/src/nodes/node-binaries.ts, level 6). */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { createReadStream, readFileSync } from "node:fs";
+import { closeSync, createReadStream, fsyncSync, openSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -36,6 +36,24 @@ export function rssSplit(pid: number): { rss: number; file: number; anon: number
   const rss = kb("Rss");
   const anon = kb("Anonymous");
   return { rss, anon, file: rss - anon };
+}
+
+/**
+ * Drops one file's pages from the page cache (posix_fadvise DONTNEED through `dd iflag=nocache`; only
+ * this file, nothing else on the machine). Pages of an executable count in a process's RSS as they are
+ * mapped, and the kernel maps whole cached folios around each fault: a file just written by the
+ * compiler sits in larger folios than one read back from disk, and its processes show MiB more RSS for
+ * the same code. Dropping both executables first puts the Node and the hello world in the same state.
+ */
+export function dropFromPageCache(path: string): void {
+  // Dirty pages (a file the compiler just wrote) are not dropped: written back first.
+  const fd = openSync(path, "r");
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  execFileSync("dd", [`if=${path}`, "iflag=nocache", "count=0", "status=none"]);
 }
 
 /** Bytes of the file gzipped at level 6, streamed (nothing written). */

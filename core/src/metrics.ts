@@ -202,7 +202,7 @@ export function createMetrics(options: MetricsOptions = {}) {
       if (n !== undefined) this.set(n);
     },
   });
-  // Read at every scrape from whoever holds the counts (UnreadableSecrets, wired in core.ts).
+  // Read at every scrape from whoever holds the counts (UnreadableSecrets, wired in core-secrets.ts).
   let unreadableCounts: () => Record<string, number> = () => ({});
   new Gauge({
     name: "fabricore_secrets_unreadable",

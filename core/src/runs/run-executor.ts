@@ -30,7 +30,7 @@ export interface RunExecutorDeps {
   nodeName: (nodeId: string) => Promise<string | undefined>;
   /** The fleet, to resolve a job's selector when a run starts. */
   nodes: { list(): Promise<FleetNode[]> };
-  /** A stored provider's model client (llm/client-for-provider.ts, composed once in core.ts). */
+  /** A stored provider's model client (llm/client-for-provider.ts, composed once in core-secrets.ts). */
   clientFor: ClientForProvider<Provider>;
   events: RunEventBus;
   metrics: Metrics;

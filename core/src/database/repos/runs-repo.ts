@@ -1,4 +1,4 @@
-import { type Kysely, sql } from "kysely";
+import type { Kysely } from "kysely";
 import { type Clock, isoNow, systemClock } from "../clock.ts";
 import { dialectOf } from "../connection.ts";
 import { translateConstraint } from "../errors.ts";
@@ -23,6 +23,8 @@ import {
   type RunWebhook,
   type Usage,
 } from "../types.ts";
+import { runListQuery } from "./runs-list-query.ts";
+import { pruneFinishedRuns } from "./runs-prune.ts";
 
 const ZERO_USAGE: Usage = { promptTokens: 0, completionTokens: 0 };
 const NON_FINAL: RunStatus[] = ["queued", ...ACTIVE_RUN_STATUSES];
@@ -163,111 +165,16 @@ export class RunsRepo {
     return row && toRun(row);
   }
 
-  /** Newest first. */
+  /** Newest first (runs-list-query.ts). */
   async list(query: RunListQuery = {}): Promise<Run[]> {
-    const limit = Math.min(Math.max(Math.trunc(query.limit ?? 50), 1), 500);
-    let q = this.db.selectFrom("runs").selectAll();
-    if (query.jobId !== undefined) q = q.where("job_id", "=", query.jobId);
-    // A fan-out of 1,000 Nodes would bury every other run; its children are listed under it.
-    q =
-      query.parentRunId === undefined
-        ? q.where("parent_run_id", "is", null)
-        : q.where("parent_run_id", "=", query.parentRunId);
-    if (query.status !== undefined) q = q.where("status", "=", query.status);
-    if (query.before !== undefined) q = q.where("created_at", "<", query.before);
-    if (query.trigger !== undefined) q = q.where("trigger", "=", query.trigger);
-    if (query.since !== undefined) q = q.where("created_at", ">=", query.since);
-    if (query.until !== undefined) q = q.where("created_at", "<", query.until);
-    if (query.q !== undefined && query.q !== "") {
-      // LIKE with the wildcards in the text escaped: a search for "50%" finds "50%", not "50".
-      const pattern = `%${query.q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-      // Tool results too (issue 22.4): what the Node answered is often what one looks for ("which
-      // run saw /dev/vda1 at 95%?"). They are searched as their stored JSON text, already redacted;
-      // an EXISTS per candidate run, so the cost grows with the runs scanned, not with the steps kept.
-      const stepResult =
-        dialectOf(this.db) === "postgres"
-          ? sql<string>`lower(coalesce(cast(run_steps.data as jsonb)->>'result', ''))`
-          : sql<string>`lower(coalesce(json_extract(run_steps.data, '$.result'), ''))`;
-      q = q.where((eb) =>
-        eb.or([
-          sql<boolean>`lower(coalesce(output, '')) like ${pattern} escape '\\'`,
-          sql<boolean>`lower(coalesce(error, '')) like ${pattern} escape '\\'`,
-          eb.exists(
-            eb
-              .selectFrom("run_steps")
-              .select("run_steps.id")
-              .whereRef("run_steps.run_id", "=", "runs.id")
-              .where("run_steps.type", "=", "tool")
-              .where(sql<boolean>`${stepResult} like ${pattern} escape '\\'`),
-          ),
-        ]),
-      );
-    }
-    if (query.nodeId !== undefined) {
-      const nodeId = query.nodeId;
-      const stepNode =
-        dialectOf(this.db) === "postgres"
-          ? sql<string>`cast(run_steps.data as jsonb)->>'nodeId'`
-          : sql<string>`json_extract(run_steps.data, '$.nodeId')`;
-      q = q.where((eb) =>
-        eb.or([
-          eb("node_id", "=", nodeId),
-          eb.exists(
-            eb
-              .selectFrom("run_steps")
-              .select("run_steps.id")
-              .whereRef("run_steps.run_id", "=", "runs.id")
-              .where("run_steps.type", "=", "tool")
-              .where(stepNode, "=", nodeId),
-          ),
-          // A fan-out parent: one of its children worked there.
-          eb.exists(
-            eb
-              .selectFrom("runs as child")
-              .select("child.id")
-              .whereRef("child.parent_run_id", "=", "runs.id")
-              .where("child.node_id", "=", nodeId),
-          ),
-        ]),
-      );
-    }
-    const rows = await q.orderBy("created_at", "desc").orderBy("id", "desc").limit(limit).execute();
+    const rows = await runListQuery(this.db, query).execute();
     return rows.map(toRun);
   }
 
-  /**
-   * Retention (FABRICORE_RUN_RETENTION_DAYS): deletes finished runs that ended before `before`,
-   * at most `batch` at a time (so one sweep never holds the write lock for long); their steps and
-   * deliveries go with them (ON DELETE CASCADE). A fan-out's children go with their parent, never
-   * alone, and a parent stays while a child of it is not finished. Returns how many runs went.
-   */
+  /** Retention (FABRICORE_RUN_RETENTION_DAYS): finished runs that ended before `before`, `batch` at a
+   * time, a fan-out's children with their parent (runs-prune.ts). Returns how many runs went. */
   async pruneFinishedBefore(before: string, batch = 500): Promise<number> {
-    const old = this.db
-      .selectFrom("runs")
-      .select("id")
-      .where("finished_at", "<", before)
-      .where("status", "not in", NON_FINAL)
-      .where("parent_run_id", "is", null)
-      .where((eb) =>
-        eb.not(
-          eb.exists(
-            eb
-              .selectFrom("runs as child")
-              .select("child.id")
-              .whereRef("child.parent_run_id", "=", "runs.id")
-              .where("child.finished_at", "is", null),
-          ),
-        ),
-      )
-      .orderBy("finished_at")
-      .limit(batch);
-    const ids = (await old.execute()).map((r) => r.id);
-    if (ids.length === 0) return 0;
-    return this.db.transaction().execute(async (tx) => {
-      const children = await tx.deleteFrom("runs").where("parent_run_id", "in", ids).executeTakeFirst();
-      const runs = await tx.deleteFrom("runs").where("id", "in", ids).executeTakeFirst();
-      return Number(children.numDeletedRows) + Number(runs.numDeletedRows);
-    });
+    return pruneFinishedRuns(this.db, before, batch);
   }
 
   /**
