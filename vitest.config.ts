@@ -32,6 +32,10 @@ export default defineConfig({
     // measured worse on a loaded 2-core machine (Cores missed their 30 s start). VITEST_MAX_WORKERS
     // overrides it.
     maxWorkers: 2,
+    // expect.poll waits on something a page or a Core does by itself; its 1 s default was met on
+    // one CPU per file, not with two browser suites sharing two cores (audit-jobs-ui's target filter
+    // took longer). A later deadline only lets a slow machine pass; a wrong value still fails.
+    expect: { poll: { timeout: 10_000 } },
     projects: [
       {
         extends: true,

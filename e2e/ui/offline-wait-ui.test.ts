@@ -91,8 +91,13 @@ describe.skipIf(!haveChromium)("a job that waits for its offline Nodes (issue 22
       })
       .toBe("wait/300");
 
-    const { runId } = await api.ok("POST", `/api/jobs/${jobId}/run`, {});
-    await page.goto(`${core.url}/runs/${runId}`);
+    // "Run now" with every target offline says what this job does then: it waits, by its setting.
+    await page.getByRole("button", { name: "Run now" }).click();
+    const dialog = page.getByRole("dialog", { name: "Every target Node is offline" });
+    await dialog.getByText("The run waits up to 300 s for one of them to connect", { exact: false }).waitFor();
+    await dialog.getByRole("button", { name: "Run anyway" }).click();
+    await page.waitForURL(/\/runs\/[^/]+$/);
+    const runId = new URL(page.url()).pathname.split("/").pop() as string;
     const alert = page.getByRole("alert").filter({ hasText: "Waiting for db-1" });
     await alert.waitFor();
     await alert.getByText("fails with nodes_offline").waitFor();

@@ -1,4 +1,4 @@
-import { Alert, Anchor, Button, Group, Stack, Tabs } from "@mantine/core";
+import { Alert, Anchor, Button, Group } from "@mantine/core";
 import { useDisclosure } from "@mantine/hooks";
 import { notifications } from "@mantine/notifications";
 import { IconAlertTriangle, IconArrowLeft, IconPlayerPlay } from "@tabler/icons-react";
@@ -9,14 +9,13 @@ import { useDeleteJob, useJob, useRunJob, useSaveJob } from "../api/jobs.ts";
 import { usePermissions } from "../api/me.ts";
 import { useNodes } from "../api/nodes.ts";
 import { useProviders } from "../api/providers.ts";
-import { ConfirmModal } from "../components/confirm-modal.tsx";
 import { PageHeader } from "../components/page-header.tsx";
 import { QueryState } from "../components/query-state.tsx";
 import { emptyForm, type FormState, formFromJob, toInput } from "./job-edit/form-model.ts";
 import { JobForm } from "./job-edit/job-form.tsx";
-import { JobRunsPanel, JobWebhookPanel, jobTab } from "./job-edit/job-tabs.tsx";
-import { BudgetStatus, RecentRuns, ScheduleStatus } from "./job-edit/status-panels.tsx";
-import { TargetNodes, useJobTargets } from "./job-edit/target-nodes.tsx";
+import { DeleteJobModal, OfflineRunModal } from "./job-edit/job-modals.tsx";
+import { JobTabs, jobTab } from "./job-edit/job-tabs.tsx";
+import { useJobTargets } from "./job-edit/target-nodes.tsx";
 
 /* The job page: loads the job and what it refers to, and wires them to the form (job-edit/job-form.tsx,
  * one file per section) and the status panels. */
@@ -153,52 +152,24 @@ export default function JobEditPage() {
           error={job.error}
           onRetry={() => job.refetch()}
         >
-          {/* Tabs (issue 22.7): what the job is doing first, its settings one click away. Inactive
-              panels stay mounted, so switching tabs never loses an unsaved edit. */}
-          <Tabs value={tab} onChange={(value) => setTab(value)} keepMounted>
-            <Tabs.List mb="md">
-              <Tabs.Tab value="overview">Overview</Tabs.Tab>
-              <Tabs.Tab value="runs">Runs</Tabs.Tab>
-              <Tabs.Tab value="settings">Settings</Tabs.Tab>
-              <Tabs.Tab value="webhook">Webhook</Tabs.Tab>
-            </Tabs.List>
-            <Tabs.Panel value="overview">
-              <Stack gap="lg">
-                {id && <RecentRuns jobId={id} />}
-                {job.data ? <TargetNodes targets={targets} /> : null}
-                {job.data ? <ScheduleStatus job={job.data} /> : null}
-                {job.data ? <BudgetStatus job={job.data} /> : null}
-              </Stack>
-            </Tabs.Panel>
-            <Tabs.Panel value="runs">{job.data ? <JobRunsPanel job={job.data} /> : null}</Tabs.Panel>
-            <Tabs.Panel value="settings">{body}</Tabs.Panel>
-            <Tabs.Panel value="webhook">
-              {job.data ? <JobWebhookPanel job={job.data} canEdit={canOperate} /> : null}
-            </Tabs.Panel>
-          </Tabs>
+          <JobTabs job={job.data} targets={targets} tab={tab} setTab={setTab} settings={body} canEdit={canOperate} />
         </QueryState>
       )}
-      <ConfirmModal
+      <OfflineRunModal
         opened={offlineOpened}
         onClose={offlineModal.close}
-        title={targets.allOffline ? "Every target Node is offline" : "Some target Nodes are offline"}
-        confirmLabel="Run anyway"
-        loading={run.isPending}
         onConfirm={runNow}
-      >
-        <b>{targets.offline.map((n) => n.name).join(", ")}</b> {targets.offline.length === 1 ? "is" : "are"} not
-        connected.{" "}
-        {targets.allOffline
-          ? "The run will fail at once (nodes offline): no tool could be offered to the model."
-          : "The run works with the other Nodes only; the model is told which are missing."}
-      </ConfirmModal>
-      <ConfirmModal
+        loading={run.isPending}
+        offline={targets.offline}
+        allOffline={targets.allOffline}
+        job={job.data}
+      />
+      <DeleteJobModal
         opened={deleteOpened}
         onClose={deleteModal.close}
-        title="Delete job"
-        confirmLabel="Delete"
         loading={remove.isPending}
         error={remove.error}
+        name={job.data?.name}
         onConfirm={() =>
           id &&
           remove.mutate(id, {
@@ -208,9 +179,7 @@ export default function JobEditPage() {
             },
           })
         }
-      >
-        Delete <b>{job.data?.name}</b>? Its schedule and webhook stop at once. Past runs stay visible.
-      </ConfirmModal>
+      />
     </>
   );
 }

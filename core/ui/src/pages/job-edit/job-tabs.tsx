@@ -1,5 +1,6 @@
-import { Alert, Anchor, Stack, Text } from "@mantine/core";
+import { Alert, Anchor, Stack, Tabs, Text } from "@mantine/core";
 import { IconWebhook } from "@tabler/icons-react";
+import type { ReactNode } from "react";
 import { Link } from "react-router";
 import { useRuns } from "../../api/runs.ts";
 import type { Job } from "../../api/types.ts";
@@ -7,9 +8,11 @@ import { CodeBlock } from "../../components/code-block.tsx";
 import { RunCards, RunsTable } from "../../components/run-list-views.tsx";
 import { webhookCurl } from "../../components/webhook-field.tsx";
 import { Section } from "./section.tsx";
+import { BudgetStatus, RecentRuns, ScheduleStatus } from "./status-panels.tsx";
+import { type JobTargets, TargetNodes } from "./target-nodes.tsx";
 
-/* The job page's Runs and Webhook tabs (issue 22.7); Overview and Settings are the status panels
- * and the form the page already had. */
+/* The job page's tabs (issue 22.7): Overview (the status panels), Runs, Settings (the form, passed
+ * in) and Webhook. */
 
 export const JOB_TABS = ["overview", "runs", "settings", "webhook"] as const;
 export type JobTab = (typeof JOB_TABS)[number];
@@ -82,5 +85,47 @@ export function JobWebhookPanel({ job, canEdit }: { job: Job; canEdit: boolean }
         )}
       </Section>
     </Stack>
+  );
+}
+
+/** The tabs of a saved job. What the job is doing first, its settings one click away. Inactive
+ * panels stay mounted, so switching tabs never loses an unsaved edit. */
+export function JobTabs({
+  job,
+  targets,
+  tab,
+  setTab,
+  settings,
+  canEdit,
+}: {
+  job: Job | undefined;
+  targets: JobTargets;
+  tab: JobTab;
+  setTab: (value: string | null) => void;
+  settings: ReactNode;
+  canEdit: boolean;
+}) {
+  return (
+    <Tabs value={tab} onChange={(value) => setTab(value)} keepMounted>
+      <Tabs.List mb="md">
+        <Tabs.Tab value="overview">Overview</Tabs.Tab>
+        <Tabs.Tab value="runs">Runs</Tabs.Tab>
+        <Tabs.Tab value="settings">Settings</Tabs.Tab>
+        <Tabs.Tab value="webhook">Webhook</Tabs.Tab>
+      </Tabs.List>
+      <Tabs.Panel value="overview">
+        {job ? (
+          <Stack gap="lg">
+            <RecentRuns jobId={job.id} />
+            <TargetNodes targets={targets} />
+            <ScheduleStatus job={job} />
+            <BudgetStatus job={job} />
+          </Stack>
+        ) : null}
+      </Tabs.Panel>
+      <Tabs.Panel value="runs">{job ? <JobRunsPanel job={job} /> : null}</Tabs.Panel>
+      <Tabs.Panel value="settings">{settings}</Tabs.Panel>
+      <Tabs.Panel value="webhook">{job ? <JobWebhookPanel job={job} canEdit={canEdit} /> : null}</Tabs.Panel>
+    </Tabs>
   );
 }
