@@ -9,7 +9,17 @@
  * it; its mounts die with its mount namespace; the cgroup directories made for it are removed here.
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  createReadStream,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { Proc, ROOT, tempDir, waitFor } from "./harness.ts";
 
@@ -143,9 +153,10 @@ export class SystemdMachine {
     return machine;
   }
 
-  /** Runs `sh -c script` inside the machine (its namespaces and root), as root. Asynchronous: the
-   * test's forwarders to the Core run in this same process and must keep running meanwhile. */
-  run(script: string, timeoutMs = 120_000): Promise<RunResult> {
+  /** Runs `sh -c script` inside the machine (its namespaces and root), as root, with the host file
+   * `input` (if given) on its stdin. Asynchronous: the test's forwarders to the Core run in this
+   * same process and must keep running meanwhile. */
+  run(script: string, timeoutMs = 120_000, input?: string): Promise<RunResult> {
     const child = spawn(
       "nsenter",
       [
@@ -153,12 +164,15 @@ export class SystemdMachine {
         ...["env", "-i", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],
         ...["sh", "-c", script],
       ],
-      { stdio: ["ignore", "pipe", "pipe"], timeout: timeoutMs },
+      { stdio: [input === undefined ? "ignore" : "pipe", "pipe", "pipe"], timeout: timeoutMs },
     );
+    // A host file copied in through stdin: the machine's /tmp is its own, and files made on the
+    // host after the boot are not part of its root.
+    if (input !== undefined) createReadStream(input).pipe(child.stdin as NodeJS.WritableStream);
     let stdout = "";
     let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.stdout?.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
     return new Promise((resolve, reject) => {
       child.on("error", reject);
       child.on("close", (status) => resolve({ status, stdout, stderr }));

@@ -104,6 +104,11 @@ export class NodeBinaries {
       for (const name of await readdir(gzipDir)) {
         if (name.endsWith(".gz") && name !== `${binary.sha256}.gz` && !this.#isCurrent(name)) {
           await rm(join(gzipDir, name), { force: true });
+          // Forgotten with its file: that build served again (an operator putting it back) gets a
+          // new copy, not a path to a deleted one (a 500 for every gzip download until a restart).
+          const digest = name.slice(0, -".gz".length);
+          this.#ready.delete(digest);
+          this.#gzips.delete(digest);
         }
       }
       this.#ready.add(binary.sha256);

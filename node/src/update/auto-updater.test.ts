@@ -1,5 +1,5 @@
 import { createHash, createPublicKey, generateKeyPairSync, type KeyObject, sign } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -59,7 +59,12 @@ describe("AutoUpdater: a refused build is not tried again, a new one is", () => 
     rmSync(dir, { recursive: true, force: true });
   });
 
-  function updater(outcomes: NodeUpdateResultParams[], execs: string[], skipSha256: string[] = []): AutoUpdater {
+  function updater(
+    outcomes: NodeUpdateResultParams[],
+    execs: string[],
+    skipSha256: string[] = [],
+    startWatchdog: () => void | Promise<void> = () => {},
+  ): AutoUpdater {
     const executable = join(dir, "fabricore-node");
     writeFileSync(executable, "version A", { mode: 0o755 });
     return new AutoUpdater({
@@ -76,7 +81,7 @@ describe("AutoUpdater: a refused build is not tried again, a new one is", () => 
       onOutcome: (result) => outcomes.push(result),
       stopNode: async () => {},
       exec: (file) => execs.push(file),
-      startWatchdog: () => {},
+      startWatchdog,
     });
   }
 
@@ -142,5 +147,21 @@ describe("AutoUpdater: a refused build is not tried again, a new one is", () => 
     expect(requests).toEqual([{ ifNoneMatch: `"${sha}"`, status: 304 }]);
     expect(outcomes.map((o) => [o.code, o.sha256])).toEqual([["not_retried", sha]]);
     expect(execs).toEqual([]);
+  });
+
+  it("a watchdog that does not come up: no exec, the running file put back, the marker gone, reported failed", async () => {
+    served = { bytes: Buffer.from("a good build"), version: "2.0.0", key: release.privateKey };
+    const outcomes: NodeUpdateResultParams[] = [];
+    const execs: string[] = [];
+    const node = updater(outcomes, execs, [], async () => {
+      throw new Error("the update watchdog did not start (not ready in time)");
+    });
+    await node.consider("2.0.0");
+    expect(execs).toEqual([]);
+    expect(readFileSync(join(dir, "fabricore-node"), "utf8")).toBe("version A");
+    expect(existsSync(join(dir, "update.json"))).toBe(false);
+    expect(outcomes.map((o) => [o.outcome, o.code, o.reason])).toEqual([
+      ["failed", "update_failed", "the update watchdog did not start (not ready in time)"],
+    ]);
   });
 });

@@ -2,12 +2,13 @@ import { spawn } from "node:child_process";
 import { constants } from "node:fs";
 import { access, rm } from "node:fs/promises";
 import { dirname } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { NodeUpdateResultParams } from "@fabricore/protocol";
 import type { Logger } from "../logger.ts";
 import { downloadBuild } from "./download-build.ts";
-import { stagingPath, swapExecutable } from "./swap-executable.ts";
-import { markerPath, newUpdateId, writeMarker } from "./update-marker.ts";
-import { WATCHDOG_COMMAND } from "./update-watchdog.ts";
+import { restorePrevious, stagingPath, swapExecutable } from "./swap-executable.ts";
+import { markerPath, newUpdateId, removeMarker, writeMarker } from "./update-marker.ts";
+import { WATCHDOG_COMMAND, watchdogReadyPath } from "./update-watchdog.ts";
 import { BuildRefused, verifyBuild } from "./verify-build.ts";
 
 export interface AutoUpdaterOptions {
@@ -34,8 +35,8 @@ export interface AutoUpdaterOptions {
   stopNode: () => Promise<void>;
   /** Replaces this process (same pid) with the file; tests pass their own. */
   exec?: (file: string, args: string[], env: NodeJS.ProcessEnv) => void;
-  /** Starts the watchdog from the previous file; tests pass their own. */
-  startWatchdog?: (previous: string, markerFile: string, id: string) => void;
+  /** Starts the watchdog from the previous file and resolves once it is ready; tests pass their own. */
+  startWatchdog?: (previous: string, markerFile: string, id: string) => void | Promise<void>;
 }
 
 /**
@@ -131,7 +132,14 @@ export class AutoUpdater {
         argv: o.argv,
         deadline: Date.now() + o.deadlineMs,
       });
-      (o.startWatchdog ?? startWatchdog)(previous, file, id);
+      try {
+        await (o.startWatchdog ?? startWatchdog)(previous, file, id);
+      } catch (error) {
+        // No watchdog, no exec: without one a build that dies at once could not be rolled back.
+        await restorePrevious(o.executable, previous);
+        await removeMarker(file);
+        throw error;
+      }
       o.logger.info(
         { from: o.currentVersion, to: advertised, sha256: build.sha256, previous, deadlineMs: o.deadlineMs },
         "update verified and installed; restarting into it",
@@ -176,12 +184,31 @@ export function execve(file: string, args: string[], env: NodeJS.ProcessEnv): vo
   exec(file, args, env);
 }
 
-function startWatchdog(previous: string, markerFile: string, id: string): void {
-  spawn(previous, [WATCHDOG_COMMAND, markerFile, id], {
+/** How long a watchdog may take to load before the update is given up (a cold 100 MB executable
+ * on a loaded host takes well under this). */
+const WATCHDOG_READY_MS = 15_000;
+
+async function startWatchdog(previous: string, markerFile: string, id: string): Promise<void> {
+  const child = spawn(previous, [WATCHDOG_COMMAND, markerFile, id], {
     detached: true,
     stdio: ["ignore", "inherit", "inherit"],
     env: process.env,
-  }).unref();
+  });
+  child.unref();
+  const ready = watchdogReadyPath(markerFile, id);
+  const deadline = Date.now() + WATCHDOG_READY_MS;
+  while (Date.now() < deadline && child.exitCode === null && child.signalCode === null) {
+    if (
+      await access(ready).then(
+        () => true,
+        () => false,
+      )
+    )
+      return;
+    await sleep(20);
+  }
+  child.kill("SIGKILL");
+  throw new Error(`the update watchdog did not start (${child.exitCode ?? child.signalCode ?? "not ready in time"})`);
 }
 
 /** The compiled Node's own file, or undefined when running from source (node/bun main.ts): only an

@@ -1,10 +1,10 @@
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { pendingUpdate } from "./testing/pending-update.ts";
 import { markerPath, type PendingUpdate, readMarker, removeMarker, rolledBack, writeMarker } from "./update-marker.ts";
-import { runUpdateWatchdog } from "./update-watchdog.ts";
+import { runUpdateWatchdog, watchdogCommand, watchdogReadyPath } from "./update-watchdog.ts";
 
 function setup(overrides: Partial<PendingUpdate> = {}) {
   const dir = mkdtempSync(join(tmpdir(), "watchdog-"));
@@ -100,5 +100,18 @@ describe("runUpdateWatchdog", () => {
     await writeMarker(file, { ...marker, id: "u2" });
     expect(await runUpdateWatchdog(file, "u1", { ...quiet, isAlive: () => false })).toBe("confirmed");
     expect(readFileSync(marker.executable, "utf8")).toBe("new");
+  });
+
+  it("the command says it is ready (its SIGTERM handler in place) while it watches, and takes that back when it ends", async () => {
+    const { file, marker } = setup({ pid: process.pid });
+    await writeMarker(file, marker);
+    const ready = watchdogReadyPath(file, "u1");
+    const watch = watchdogCommand([file, "u1"]);
+    for (let i = 0; i < 200 && !existsSync(ready); i++) await new Promise((r) => setTimeout(r, 10));
+    expect(readFileSync(ready, "utf8")).toBe(`${process.pid}\n`);
+    expect(process.listeners("SIGTERM").length).toBeGreaterThan(0);
+    await removeMarker(file);
+    await watch;
+    expect(existsSync(ready)).toBe(false);
   });
 });

@@ -1,10 +1,17 @@
 import { spawn } from "node:child_process";
+import { rename, rm, writeFile } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
 import { processAlive } from "./process-alive.ts";
 import { restorePrevious } from "./swap-executable.ts";
 import { readMarker, rolledBack, writeMarker } from "./update-marker.ts";
 
 export const WATCHDOG_COMMAND = "__update-watchdog";
+
+/** Made by a started watchdog once SIGTERM no longer kills it, removed when it ends. The updater
+ * waits for it before the exec: under systemd a new version that dies at once makes the unit
+ * SIGTERM its whole control group, and a watchdog still loading (a 100 MB executable on a busy host)
+ * would die of that signal's default action, leaving the broken build to be restarted forever. */
+export const watchdogReadyPath = (markerFile: string, id: string) => `${markerFile}.${id}.watchdog`;
 
 export interface WatchdogOptions {
   /** Past the deadline, the new version gets this long to roll itself back (same pid) first. */
@@ -79,9 +86,14 @@ export async function watchdogCommand(args: readonly string[]): Promise<void> {
   const stop = () => stopping.abort();
   process.on("SIGTERM", stop);
   process.on("SIGINT", stop);
+  const ready = watchdogReadyPath(args[0] ?? "", args[1] ?? "");
   try {
+    // Whole or absent (renamed into place): the updater takes its existence as the signal.
+    await writeFile(`${ready}.tmp`, `${process.pid}\n`);
+    await rename(`${ready}.tmp`, ready);
     await runUpdateWatchdog(args[0] ?? "", args[1] ?? "", { stopping: stopping.signal });
   } finally {
+    await rm(ready, { force: true }).catch(() => {});
     process.off("SIGTERM", stop);
     process.off("SIGINT", stop);
   }

@@ -110,6 +110,29 @@ describe("GET /api/nodes/binary/:platform", () => {
     expect(ranged.headers["content-encoding"]).toBeUndefined();
   });
 
+  it("a build served again after another one replaced it gets its gzip copy again (not a 500)", async () => {
+    const path = join(dir, "fabricore-node-linux-x64");
+    const untilGzip = async (expected: Buffer) => {
+      let res = await get("linux-x64", { "accept-encoding": "gzip" });
+      for (let i = 0; i < 100 && res.headers["content-encoding"] !== "gzip"; i++) {
+        expect(res.statusCode).toBe(200);
+        await new Promise((r) => setTimeout(r, 50));
+        res = await get("linux-x64", { "accept-encoding": "gzip" });
+      }
+      expect(res.statusCode).toBe(200);
+      expect(gunzipSync(res.rawPayload).equals(expected)).toBe(true);
+    };
+    await untilGzip(x64);
+    // Another build replaces it (its gzip copy removes the first one's), then the first comes back.
+    const other = Buffer.concat([randomBytes(32 * 1024), Buffer.from("other build ".repeat(4096))]);
+    writeFileSync(path, other);
+    utimesSync(path, new Date(), new Date(Date.now() + 2000));
+    await untilGzip(other);
+    writeFileSync(path, x64);
+    utimesSync(path, new Date(), new Date(Date.now() + 4000));
+    await untilGzip(x64);
+  });
+
   it("notices a rebuilt file (new digest), and gives 404 with a code for unknown and unbuilt platforms", async () => {
     const rebuilt = randomBytes(1000);
     writeFileSync(join(dir, "fabricore-node-linux-arm64"), rebuilt);
