@@ -20,8 +20,11 @@ async function loadLazyProtocol(): Promise<typeof eager> {
 
 const lazy = await loadLazyProtocol();
 
-const schemaNames = Object.keys(eager).filter((name) => eager[name as keyof typeof eager] instanceof z.ZodType);
-const schemaOf = (module: typeof eager, name: string) => module[name as keyof typeof eager] as z.ZodType;
+const schemaOf = (module: typeof eager, name: string) =>
+  (Object.entries(module).find(([key]) => key === name)?.[1] ?? null) as z.ZodType;
+const schemaNames = Object.entries(eager)
+  .filter(([, value]) => value instanceof z.ZodType)
+  .map(([name]) => name);
 
 /** Same outcome: success, the parsed value, or the same issues. */
 function outcome(schema: z.ZodType, value: unknown) {
