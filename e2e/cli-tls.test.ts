@@ -3,14 +3,12 @@
  * refused with a hint while the CA is unknown, working once NODE_EXTRA_CA_CERTS names it.
  */
 import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
-import { request } from "node:https";
 import { join } from "node:path";
+import { httpsJson, makeLoopbackCert } from "@fabricore/core/testing/loopback-cert.ts";
 import { CORE_V8_FLAGS } from "@fabricore/core/v8-flags.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli } from "./support/cli.ts";
 import { ADMIN_PASSWORD, freePort, Proc, ROOT, tempDir, waitFor } from "./support/harness.ts";
-import { makeLoopbackCert } from "./support/tls-cert.ts";
 
 const dir = tempDir("cli-tls");
 const certFile = join(dir, "cert.pem");
@@ -19,32 +17,8 @@ let url: string;
 let token: string;
 
 /** One HTTPS request trusting only the test's certificate. */
-function https(
-  method: string,
-  path: string,
-  body?: unknown,
-  bearer?: string,
-): Promise<{ status: number; json: { token?: string } | null }> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      `${url}${path}`,
-      {
-        method,
-        ca: readFileSync(certFile),
-        headers: {
-          ...(body ? { "content-type": "application/json" } : {}),
-          ...(bearer ? { authorization: `Bearer ${bearer}` } : {}),
-        },
-      },
-      (res) => {
-        let text = "";
-        res.on("data", (d: Buffer) => (text += d.toString()));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, json: text ? JSON.parse(text) : null }));
-      },
-    );
-    req.on("error", reject);
-    req.end(body ? JSON.stringify(body) : undefined);
-  });
+function https(method: string, path: string, body?: unknown, bearer?: string) {
+  return httpsJson<{ token?: string }>(`${url}${path}`, certFile, method, body, bearer);
 }
 
 beforeAll(async () => {

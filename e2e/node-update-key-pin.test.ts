@@ -9,13 +9,12 @@
  */
 import { execFileSync, spawn } from "node:child_process";
 import { copyFileSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { request } from "node:https";
 import { join } from "node:path";
+import { httpsJson, makeLoopbackCert } from "@fabricore/core/testing/loopback-cert.ts";
 import { CORE_V8_FLAGS } from "@fabricore/core/v8-flags.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ADMIN_PASSWORD, freePort, Proc, ROOT, tempDir, waitFor } from "./support/harness.ts";
 import { buildNodeVersion, sha256Of } from "./support/node-builds.ts";
-import { makeLoopbackCert } from "./support/tls-cert.ts";
 
 const VERSION_A = "0.9.0-keypin-a";
 const VERSION_B = "0.9.1-keypin-b";
@@ -30,32 +29,11 @@ let buildA: string;
 let buildB: string;
 const procs: Proc[] = [];
 
-/** One JSON request to the HTTPS Core, trusting only the test's certificate. */
-function api(method: string, path: string, body?: unknown): Promise<any> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      `${url}${path}`,
-      {
-        method,
-        ca: readFileSync(certFile),
-        headers: {
-          ...(body ? { "content-type": "application/json" } : {}),
-          ...(token ? { authorization: `Bearer ${token}` } : {}),
-        },
-      },
-      (res) => {
-        let text = "";
-        res.on("data", (d: Buffer) => (text += d.toString()));
-        res.on("end", () =>
-          (res.statusCode ?? 0) < 300
-            ? resolve(text ? JSON.parse(text) : null)
-            : reject(new Error(`${method} ${path}: ${res.statusCode} ${text}`)),
-        );
-      },
-    );
-    req.on("error", reject);
-    req.end(body ? JSON.stringify(body) : undefined);
-  });
+/** One JSON request to the HTTPS Core, trusting only the test's certificate; throws on >= 300. */
+async function api(method: string, path: string, body?: unknown): Promise<any> {
+  const res = await httpsJson<any>(`${url}${path}`, certFile, method, body, token || undefined);
+  if (res.status >= 300) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(res.json)}`);
+  return res.json;
 }
 
 beforeAll(async () => {

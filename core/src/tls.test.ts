@@ -1,13 +1,13 @@
-import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { request } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { makeLoopbackCert } from "./testing/loopback-cert.ts";
 import { startTestCore, TEST_ADMIN_PASSWORD, type TestCore } from "./testing/test-core.ts";
 
 /** SECURITY.md "TLS": with FABRICORE_TLS_CERT/KEY the Core serves HTTPS only, with HSTS and
- * Secure cookies. The certificate is made here with openssl (self-signed, for 127.0.0.1). */
+ * Secure cookies. The certificate is made with openssl (testing/loopback-cert.ts) (self-signed, for 127.0.0.1). */
 
 let dir: string;
 let t: TestCore;
@@ -16,29 +16,7 @@ let ca: Buffer;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "fabricore-tls-"));
-  execFileSync(
-    "openssl",
-    [
-      "req",
-      "-x509",
-      "-newkey",
-      "ec",
-      "-pkeyopt",
-      "ec_paramgen_curve:prime256v1",
-      "-nodes",
-      "-days",
-      "1",
-      "-subj",
-      "/CN=127.0.0.1",
-      "-addext",
-      "subjectAltName=IP:127.0.0.1",
-      "-keyout",
-      join(dir, "key.pem"),
-      "-out",
-      join(dir, "cert.pem"),
-    ],
-    { stdio: "ignore" },
-  );
+  makeLoopbackCert(dir, join(dir, "cert.pem"));
   ca = readFileSync(join(dir, "cert.pem"));
   t = await startTestCore({
     env: {
