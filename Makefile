@@ -41,8 +41,12 @@ BUN_JIT := --compile-jit-policy=100
 # with its key. The Node takes its settings from flags and its environment only.
 BUN_NO_AUTOLOAD := --no-compile-autoload-dotenv --no-compile-autoload-bunfig
 # FABRICORE_NODE_BUILD_VERSION=1.2.3 make build-node: a Node that reports that version instead of
-# node/package.json's (node/src/main.ts; a Core serving it then needs FABRICORE_NODE_VERSION=1.2.3).
+# node/package.json's (node/src/main.ts; the Core reads it from the build's mark, core/src/nodes/build-mark.ts).
 BUN_VERSION := $(if $(FABRICORE_NODE_BUILD_VERSION),--define 'FABRICORE_NODE_BUILD_VERSION="$(FABRICORE_NODE_BUILD_VERSION)"',)
+# Every build carries its version as a mark the Core reads without running the file
+# (core/src/nodes/build-mark.ts): a rebuild of another version is served and offered as that version.
+NODE_BUILD_VERSION := $(or $(FABRICORE_NODE_BUILD_VERSION),$(shell sed -n 's/^  "version": "\([^"]*\)".*/\1/p' node/package.json))
+BUN_VERSION += --define 'FABRICORE_NODE_BUILD_MARK="fabricore-node-version=$(NODE_BUILD_VERSION)"'
 
 .PHONY: install run run-core test test-unit test-e2e build build-node build-cli bench lint typecheck clean
 

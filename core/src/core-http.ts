@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { FastifyInstance } from "fastify";
 import type { Logger as PinoLogger } from "pino";
@@ -8,10 +8,9 @@ import { nodeBinaryRoutes } from "./api/routes/node-binary.ts";
 import { nodeIdentityRoutes } from "./api/routes/node-identity.ts";
 import { buildApp, parseTrustProxy } from "./app.ts";
 import type { CoreContext } from "./core-context.ts";
-import { REPO_ROOT } from "./core-version.ts";
 import type { CoreEnv } from "./env.ts";
 import { mountFleetMcp } from "./mcp-server/index.ts";
-import { NodeBinaries } from "./nodes/node-binaries.ts";
+import type { NodeBinaries } from "./nodes/node-binaries.ts";
 import type { NodeHub } from "./nodes/node-hub.ts";
 import type { NodeIdentityService } from "./nodes/node-identity-service.ts";
 import type { ReleaseKey } from "./nodes/release-key.ts";
@@ -22,7 +21,9 @@ export interface CoreHttpOptions {
   /** This process's hub: Nodes connect by upgrading a request to this server. */
   hub: NodeHub;
   identity: NodeIdentityService;
-  nodeVersion: string;
+  /** The builds served, and the version they are served as (it follows a rebuild: node-build-watch.ts). */
+  binaries: NodeBinaries;
+  nodeVersion: () => string;
   releaseKey: ReleaseKey;
   logger: PinoLogger;
 }
@@ -47,9 +48,7 @@ export async function buildHttp(options: CoreHttpOptions): Promise<FastifyInstan
       updateKey: releaseKey.publicKey,
     }),
   );
-  const nodeBinaries = new NodeBinaries(resolve(env.FABRICORE_NODE_BINARY_DIR ?? join(REPO_ROOT, "dist")), {
-    gzipDir: join(env.dataDir, "cache", "node-binaries"),
-  });
+  const nodeBinaries = options.binaries;
   await app.register(async (scope) => nodeBinaryRoutes(scope, { binaries: nodeBinaries, nodeVersion, releaseKey }));
   await app.register(async (scope) =>
     installScriptRoutes(scope, { binaries: nodeBinaries, nodeVersion, publicUrl: env.FABRICORE_PUBLIC_URL }),

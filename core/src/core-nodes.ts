@@ -1,12 +1,16 @@
+import { join, resolve } from "node:path";
 import type { Logger as PinoLogger } from "pino";
 import { parseTrustProxy, trustProxyPredicate } from "./app.ts";
 import type { Cluster } from "./cluster/cluster.ts";
+import { REPO_ROOT } from "./core-version.ts";
 import type { Repositories } from "./database/index.ts";
 import type { CoreEnv } from "./env.ts";
 import type { Metrics } from "./metrics.ts";
 import { instrumentToolCalls } from "./nodes/instrumented-node-access.ts";
 import type { NodeAccess } from "./nodes/node-access.ts";
 import { deriveChallengeKey } from "./nodes/node-auth.ts";
+import { NodeBinaries } from "./nodes/node-binaries.ts";
+import { NodeBuildWatch } from "./nodes/node-build-watch.ts";
 import { NodeHub } from "./nodes/node-hub.ts";
 import { NodeIdentityService } from "./nodes/node-identity-service.ts";
 import { NodeStatsRecorder } from "./nodes/node-stats-recorder.ts";
@@ -16,13 +20,15 @@ import type { Audit } from "./services/audit.ts";
 import { Fleet } from "./services/fleet.ts";
 import { mcpPresetCatalog } from "./services/mcp-presets.ts";
 import { McpServers } from "./services/mcp-servers.ts";
+import { pushRebuiltBuild } from "./services/node-build-push.ts";
 import { NodeRollouts } from "./services/node-rollout.ts";
 
 export interface CoreNodesOptions {
   env: CoreEnv;
   repos: Repositories;
   cluster: Cluster | undefined;
-  /** The Node version this Core serves and offers (node-binaries.ts servedNodeVersion). */
+  /** The Node version of a build without a mark (FABRICORE_NODE_VERSION, else node/package.json's):
+   * the served version is the builds' own (nodes/node-build-watch.ts). */
   nodeVersion: string;
   releaseKey: ReleaseKey;
   masterKey: Buffer;
@@ -42,6 +48,33 @@ export function wireNodes(options: CoreNodesOptions) {
   let identity: NodeIdentityService;
   let mcp: McpServers;
   let rollouts: NodeRollouts;
+  // The builds this Core serves, and the version they carry, followed while it runs: a rebuild is
+  // offered to the --auto-update Nodes connected here (services/node-build-push.ts).
+  const binaries = new NodeBinaries(resolve(env.FABRICORE_NODE_BINARY_DIR ?? join(REPO_ROOT, "dist")), {
+    gzipDir: join(env.dataDir, "cache", "node-binaries"),
+  });
+  const builds = new NodeBuildWatch({
+    binaries,
+    configuredVersion: nodeVersion,
+    logger: logger.child({ room: "node-builds" }),
+    onRebuilt: (build) =>
+      pushRebuiltBuild(
+        {
+          policy: env.FABRICORE_NODE_UPDATE_POLICY,
+          // This replica's own Nodes: each replica watches its own files and offers its own Nodes.
+          connected: () =>
+            hub.onlineNodeIds().flatMap((nodeId) => {
+              const live = hub.get(nodeId);
+              return live ? [{ nodeId, name: live.name, version: live.hello.nodeVersion }] : [];
+            }),
+          rolloutActive: () => rollouts.active,
+          offer: (nodeId, version) => hub.offerUpdate(nodeId, version),
+          logger: logger.child({ room: "node-builds" }),
+        },
+        build.version,
+      ),
+  });
+  const servedVersion = () => builds.version;
   // Heartbeat stats over time for the Node page's sparklines (issue 22.5).
   const statsRecorder = new NodeStatsRecorder({
     repo: repos.nodeStats,
@@ -52,7 +85,7 @@ export function wireNodes(options: CoreNodesOptions) {
     desiredMcpServers: (nodeId) => mcp.desiredFor(nodeId),
     heartbeatIntervalMs: env.FABRICORE_HEARTBEAT_SECONDS * 1000,
     maxToolListBytes: env.FABRICORE_NODE_TOOLS_MAX_BYTES,
-    servedNodeVersion: nodeVersion,
+    servedNodeVersion: servedVersion,
     updateKey: releaseKey.publicKey,
     offersNodeVersion: (nodeId) => rollouts.offersVersion(nodeId),
     onUpdateResult: (nodeId, result) => void rollouts.nodeReported(nodeId, result),
@@ -98,7 +131,7 @@ export function wireNodes(options: CoreNodesOptions) {
   const fleet = new Fleet({
     nodes: repos.nodes,
     hub: nodes,
-    servedNodeVersion: nodeVersion,
+    servedNodeVersion: servedVersion,
     updateResults: repos.nodeUpdateResults,
   });
   rollouts = new NodeRollouts({
@@ -112,7 +145,7 @@ export function wireNodes(options: CoreNodesOptions) {
       },
       offer: (nodeId, version) => hub.offerUpdate(nodeId, version),
     },
-    servedVersion: nodeVersion,
+    servedVersion,
     policy: env.FABRICORE_NODE_UPDATE_POLICY,
     audit: (action, target, detail, outcome) =>
       void options.audit.record({ actor: "core", action, target, detail, outcome }),
@@ -133,5 +166,5 @@ export function wireNodes(options: CoreNodesOptions) {
     presets: mcpPresetCatalog,
     redactor: options.redactor,
   });
-  return { hub, nodes, statsRecorder, fleet, rollouts, identity, mcp };
+  return { hub, nodes, statsRecorder, fleet, rollouts, identity, mcp, binaries, builds };
 }

@@ -135,7 +135,7 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
     onStatus: notifier.hook,
   });
 
-  const { hub, nodes, statsRecorder, fleet, rollouts, identity, mcp } = wireNodes({
+  const { hub, nodes, statsRecorder, fleet, rollouts, identity, mcp, binaries, builds } = wireNodes({
     env,
     repos,
     cluster,
@@ -221,7 +221,16 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
     startedAt: new Date(),
   };
 
-  const app = await buildHttp({ env, ctx, hub, identity, nodeVersion, releaseKey, logger });
+  const app = await buildHttp({
+    env,
+    ctx,
+    hub,
+    identity,
+    binaries,
+    nodeVersion: () => builds.version,
+    releaseKey,
+    logger,
+  });
 
   const forgetDeliveries = deliveryHousekeeping(repos.webhookDeliveries, logger);
   const retention = new RunRetention({ runs: repos.runs, days: env.FABRICORE_RUN_RETENTION_DAYS, logger });
@@ -236,6 +245,7 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
       await cluster?.start();
       // Before Nodes can connect: their hello asks whether a rollout offers them the version.
       await rollouts.start();
+      await builds.start();
       const address = await app.listen({ host: env.FABRICORE_HOST, port: env.FABRICORE_PORT });
       queue.start();
       loginGuard.start();
@@ -252,6 +262,7 @@ export async function createCore(env: CoreEnv, options: CoreOptions): Promise<Co
       forgetDeliveries.stop();
       retention.stop();
       rollouts.close();
+      builds.close();
       await scheduler.stop();
       await queue.stop("the Core is shutting down");
       await deliveryWorker.stop();

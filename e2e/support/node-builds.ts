@@ -1,6 +1,6 @@
 /**
  * Compiled Nodes of chosen versions for the self-update tests: the same sources as make build-node,
- * with the version baked in by `--define FABRICORE_NODE_BUILD_VERSION` (node/src/main.ts). Without
+ * with the version baked in by `--define FABRICORE_NODE_BUILD_VERSION` and the build mark (node/src/main.ts). Without
  * --minify and --bytecode, which only shape start time, so each build takes a few seconds.
  */
 import { execFileSync } from "node:child_process";
@@ -22,6 +22,9 @@ export function buildNodeVersion(version: string, outfile: string): string {
       "cpu-features",
       "--define",
       `FABRICORE_NODE_BUILD_VERSION=${JSON.stringify(version)}`,
+      // The mark the Core reads the served version from (core/src/nodes/build-mark.ts).
+      "--define",
+      `FABRICORE_NODE_BUILD_MARK=${JSON.stringify(`fabricore-node-version=${version}`)}`,
       join(ROOT, "node/src/main.ts"),
       "--outfile",
       outfile,

@@ -8,7 +8,8 @@ export type {
 export { ConnectionManager, NodeCloseCode } from "./comms/connection-manager.ts";
 export { connectUrl, connectWebSocket, UpgradeRejectedError, WsClientTransport } from "./comms/ws-client-transport.ts";
 export type { CommandLine } from "./env.ts";
-export { HELP_TEXT, loadNodeSettings, NodeSettings, SettingsError } from "./env.ts";
+export { loadNodeSettings, NodeSettings, SettingsError } from "./env.ts";
+export { HELP_TEXT } from "./help-text.ts";
 export type { Logger, LogLevel } from "./logger.ts";
 export { createLogger, silentLogger } from "./logger.ts";
 export type { McpFactory, RunningNode } from "./main.ts";

@@ -6,7 +6,8 @@ import pkg from "../package.json" with { type: "json" };
 import { ConnectionManager } from "./comms/connection-manager.ts";
 import { failoverConnect } from "./comms/failover-connect.ts";
 import { connectWebSocket } from "./comms/ws-client-transport.ts";
-import { HELP_TEXT, loadNodeSettings, type NodeSettings, SettingsError } from "./env.ts";
+import { loadNodeSettings, type NodeSettings, SettingsError } from "./env.ts";
+import { HELP_TEXT } from "./help-text.ts";
 import { NodeIdentity, NodeIdentityError } from "./identity/node-identity.ts";
 import { createLogger, type Logger } from "./logger.ts";
 import { createLazyMcp } from "./mcp/lazy-mcp.ts";
@@ -23,8 +24,16 @@ import { WATCHDOG_COMMAND, watchdogCommand } from "./update/update-watchdog.ts";
 /** Set at build time (`bun build --define FABRICORE_NODE_BUILD_VERSION='"1.2.3"'`, make build-node with
  * FABRICORE_NODE_BUILD_VERSION=…) to build another version from the same sources; else package.json's. */
 declare const FABRICORE_NODE_BUILD_VERSION: string | undefined;
+/** "fabricore-node-version=<version>", defined by make build-node and e2e/support/node-builds.ts: the
+ * version the Core reads from the file without running it (core/src/nodes/build-mark.ts). Taken as
+ * this Node's version, so the mark the Core reads is the version the Node says in its hello. */
+declare const FABRICORE_NODE_BUILD_MARK: string | undefined;
 export const NODE_VERSION: string =
-  typeof FABRICORE_NODE_BUILD_VERSION === "string" ? FABRICORE_NODE_BUILD_VERSION : pkg.version;
+  typeof FABRICORE_NODE_BUILD_MARK === "string"
+    ? FABRICORE_NODE_BUILD_MARK.slice(FABRICORE_NODE_BUILD_MARK.indexOf("=") + 1)
+    : typeof FABRICORE_NODE_BUILD_VERSION === "string"
+      ? FABRICORE_NODE_BUILD_VERSION
+      : pkg.version;
 
 /** How the MCP manager is made. node/src/mcp supplies it; without one the Node runs built-in tools only. */
 export type McpFactory = (options: McpFactoryOptions) => McpProvider | Promise<McpProvider>;

@@ -5,6 +5,7 @@ import { arch } from "node:os";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { createGzip } from "node:zlib";
+import { readBuildVersion } from "./build-mark.ts";
 
 /** The platforms the Core serves the Node for (`make build-node` builds both). */
 export const NODE_PLATFORMS = ["linux-x64", "linux-arm64"] as const;
@@ -39,20 +40,22 @@ export interface NodeBinary {
   mtimeMs: number;
   /** Lower-case hex SHA-256 of the file's bytes. */
   sha256: string;
+  /** The version the build says it is (its mark, build-mark.ts); undefined: the build has no mark. */
+  version: string | undefined;
 }
 
 /**
  * The Node executables in one directory (FABRICORE_NODE_BINARY_DIR, default the repo's dist/):
  * `fabricore-node-<platform>`, or plain `fabricore-node` for this host's own platform (what
  * `make build-node TARGET=` and a bare `bun build` write). The digest is computed once per file
- * version (path, size, mtime): a rebuild is noticed at the next request, and hashing 110 MB is
- * not repeated for every download. Concurrent first requests share one hashing pass.
+ * version (path, size, mtime): a rebuild is noticed at the next request (or by NodeBuildWatch,
+ * node-build-watch.ts, which polls), and hashing 110 MB is not repeated for every download. Concurrent first requests share one hashing pass.
  */
 export class NodeBinaries {
   readonly dir: string;
   readonly #host: NodePlatform | undefined;
   readonly #gzipDir: string | undefined;
-  readonly #digests = new Map<string, { key: string; sha256: Promise<string> }>();
+  readonly #digests = new Map<string, { key: string; inspected: Promise<InspectedBuild> }>();
   /** Digest → the gzip copy being written (or written). */
   readonly #gzips = new Map<string, Promise<string | undefined>>();
   readonly #ready = new Set<string>();
@@ -132,20 +135,38 @@ export class NodeBinaries {
         `no Node build for platform "${platform}": the Core serves ${NODE_PLATFORMS.join(", ")}`,
       );
     }
-    const candidates = [join(this.dir, `fabricore-node-${platform}`)];
-    if (platform === this.#host) candidates.push(join(this.dir, "fabricore-node"));
-    for (const path of candidates) {
-      const info = await stat(path).catch(() => undefined);
-      if (!info?.isFile()) continue;
-      const sha256 = await this.#digest(path, info.size, info.mtimeMs);
+    const file = await this.locate(platform);
+    if (file) {
+      const { sha256, version } = await this.#inspect(file.path, file.size, file.mtimeMs);
       this.#current.set(platform, sha256);
-      return { platform, path, size: info.size, mtimeMs: info.mtimeMs, sha256 };
+      return { platform, ...file, sha256, version };
     }
+    const candidates = this.#candidates(platform);
     throw new NodeBinaryError(
       "binary_missing",
       `the Node for ${platform} is not built on this Core (looked for ${candidates.join(", ")}; run make build-node, ` +
         "or point FABRICORE_NODE_BINARY_DIR at the built executables)",
     );
+  }
+
+  #candidates(platform: NodePlatform): string[] {
+    const candidates = [join(this.dir, `fabricore-node-${platform}`)];
+    if (platform === this.#host) candidates.push(join(this.dir, "fabricore-node"));
+    return candidates;
+  }
+
+  /** The file `find` would serve for `platform`, by stat alone (no hashing); undefined: not built. */
+  async locate(platform: NodePlatform): Promise<{ path: string; size: number; mtimeMs: number } | undefined> {
+    for (const path of this.#candidates(platform)) {
+      const info = await stat(path).catch(() => undefined);
+      if (info?.isFile()) return { path, size: info.size, mtimeMs: info.mtimeMs };
+    }
+    return undefined;
+  }
+
+  /** The platforms in the order their build names the served version: this host's own first. */
+  platforms(): NodePlatform[] {
+    return [...NODE_PLATFORMS].sort((a, b) => Number(b === this.#host) - Number(a === this.#host));
   }
 
   /** Every platform with a build, each with its digest (what /install.sh pins). */
@@ -161,18 +182,29 @@ export class NodeBinaries {
     return out;
   }
 
-  #digest(path: string, size: number, mtimeMs: number): Promise<string> {
+  #inspect(path: string, size: number, mtimeMs: number): Promise<InspectedBuild> {
     const key = `${size}:${mtimeMs}`;
     const cached = this.#digests.get(path);
-    if (cached?.key === key) return cached.sha256;
-    const sha256 = hashFile(path);
-    this.#digests.set(path, { key, sha256 });
+    if (cached?.key === key) return cached.inspected;
+    const inspected = inspectBuild(path);
+    this.#digests.set(path, { key, inspected });
     // A failed read is not remembered: the next request tries again.
-    sha256.catch(() => {
-      if (this.#digests.get(path)?.sha256 === sha256) this.#digests.delete(path);
+    inspected.catch(() => {
+      if (this.#digests.get(path)?.inspected === inspected) this.#digests.delete(path);
     });
-    return sha256;
+    return inspected;
   }
+}
+
+export interface InspectedBuild {
+  sha256: string;
+  /** The version in the build's mark (build-mark.ts); undefined: it has none. */
+  version: string | undefined;
+}
+
+async function inspectBuild(path: string): Promise<InspectedBuild> {
+  const [sha256, version] = await Promise.all([hashFile(path), readBuildVersion(path)]);
+  return { sha256, version };
 }
 
 export function hashFile(path: string): Promise<string> {

@@ -10,6 +10,7 @@ import type {
   ToolDescriptor,
   ToolProgressParams,
 } from "@fabricore/protocol";
+import type { ServedVersion } from "./node-build-watch.ts";
 
 /* The NodeHub's public types: what its callers pass in and get back (node-hub.ts re-exports them). */
 
@@ -44,8 +45,9 @@ export interface NodeHubOptions {
   onToolsChanged?(nodeId: string, tools: ToolDescriptor[]): void;
   onHeartbeat?(nodeId: string, params: HeartbeatParams): void;
   onMcpStatus?(nodeId: string, servers: McpServerStatus[]): void;
-  /** The Node version this Core serves, told in each HelloResult (a Node with --auto-update follows it). */
-  servedNodeVersion?: string | undefined;
+  /** The Node version this Core serves, told in each HelloResult (a Node with --auto-update follows it);
+   * a function is read at each hello (the version follows a rebuild). */
+  servedNodeVersion?: ServedVersion;
   /** The release public key, told in each HelloResult (a Node enrolled before it existed pins it). */
   updateKey?: string | undefined;
   /** Whether this Node's hello advertises servedNodeVersion (a staged rollout: services/node-rollout.ts);

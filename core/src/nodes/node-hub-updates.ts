@@ -1,4 +1,5 @@
 import type { HelloResult, NodeUpdateResultParams } from "@fabricore/protocol";
+import { servedVersionNow } from "./node-build-watch.ts";
 import type { Connection } from "./node-hub-connection.ts";
 import type { NodeHubOptions } from "./node-hub-types.ts";
 
@@ -14,9 +15,9 @@ export function helloUpdateFields(
   options: NodeHubOptions,
   nodeId: string,
 ): Pick<HelloResult, "nodeVersion" | "updateKey"> {
+  const served = servedVersionNow(options.servedNodeVersion);
   return {
-    ...(options.servedNodeVersion !== undefined &&
-      (options.offersNodeVersion?.(nodeId) ?? true) && { nodeVersion: options.servedNodeVersion }),
+    ...(served !== undefined && (options.offersNodeVersion?.(nodeId) ?? true) && { nodeVersion: served }),
     ...(options.updateKey !== undefined && { updateKey: options.updateKey }),
   };
 }

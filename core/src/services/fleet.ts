@@ -4,6 +4,7 @@ import type { FleetNode } from "../database/types.ts";
 import { CoreError } from "../errors.ts";
 import { matchesSelector, parseSelector } from "../nodes/label-selector.ts";
 import type { NodeAccess } from "../nodes/node-access.ts";
+import { type ServedVersion, servedVersionNow } from "../nodes/node-build-watch.ts";
 import { generateToken, hashToken } from "../secrets/index.ts";
 
 export interface NodeView {
@@ -35,20 +36,21 @@ export interface NodeView {
 export class Fleet {
   private readonly nodes: NodesRepo;
   private readonly hub: NodeAccess;
-  private readonly servedNodeVersion: string | undefined;
+  private readonly served: ServedVersion;
   private readonly updateResults: NodeUpdateResultsRepo | undefined;
 
-  /** `servedNodeVersion`: the Node version this Core serves; unset: no Node is ever out of date.
+  /** `servedNodeVersion`: the Node version this Core serves (or a function reading it: it follows a
+   * rebuild); unset: no Node is ever out of date.
    * `updateResults`: each view carries the Node's last reported update outcome (`lastUpdate`). */
   constructor(deps: {
     nodes: NodesRepo;
     hub: NodeAccess;
-    servedNodeVersion?: string;
+    servedNodeVersion?: ServedVersion;
     updateResults?: NodeUpdateResultsRepo;
   }) {
     this.nodes = deps.nodes;
     this.hub = deps.hub;
-    this.servedNodeVersion = deps.servedNodeVersion;
+    this.served = deps.servedNodeVersion;
     this.updateResults = deps.updateResults;
   }
 
@@ -115,6 +117,7 @@ export class Fleet {
 
   view(node: FleetNode, detail = false): NodeView {
     const live = this.hub.get(node.id);
+    const served = servedVersionNow(this.served);
     const base: NodeView = {
       id: node.id,
       name: node.name,
@@ -123,7 +126,7 @@ export class Fleet {
       lastSeenAt: live ? new Date(live.lastSeenAt).toISOString() : node.lastSeenAt,
       version: live?.hello.nodeVersion ?? node.version,
       updateAvailable: false,
-      servedVersion: this.servedNodeVersion ?? null,
+      servedVersion: served ?? null,
       hostname: live?.hello.hostname ?? node.hostname,
       os: live?.hello.os ?? node.os,
       arch: live?.hello.arch ?? node.arch,
@@ -131,8 +134,7 @@ export class Fleet {
       tools: live?.tools ?? node.tools,
     };
     // Only a version the Node has reported can be out of date (a never-connected Node has none).
-    base.updateAvailable =
-      this.servedNodeVersion !== undefined && base.version !== null && base.version !== this.servedNodeVersion;
+    base.updateAvailable = served !== undefined && base.version !== null && base.version !== served;
     if (live) base.capabilities = live.hello.capabilities;
     if (detail && live) {
       if (live.stats) base.stats = live.stats as Record<string, unknown>;

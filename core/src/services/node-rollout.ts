@@ -13,6 +13,7 @@ import type { NodeUpdateResultsRepo } from "../database/repos/node-update-result
 import type { FleetNode } from "../database/types.ts";
 import { CoreError } from "../errors.ts";
 import { matchesSelector, parseSelector, SelectorError } from "../nodes/label-selector.ts";
+import { type ServedVersion, servedVersionNow } from "../nodes/node-build-watch.ts";
 
 /** How a Core with no active rollout treats --auto-update Nodes (FABRICORE_NODE_UPDATE_POLICY). */
 export type NodeUpdatePolicy = "auto" | "staged";
@@ -30,8 +31,8 @@ export interface NodeRolloutsOptions {
   results: NodeUpdateResultsRepo;
   nodes: NodesRepo;
   hub: RolloutHub;
-  /** The Node version this Core serves; a rollout moves Nodes to it. */
-  servedVersion: string | undefined;
+  /** The Node version this Core serves (read when a rollout begins: it follows a rebuild). */
+  servedVersion: ServedVersion;
   policy: NodeUpdatePolicy;
   /** Records what the Core did on its own (a rollout paused by a failed batch). */
   audit?: (action: string, target: string, detail: Record<string, unknown>, outcome: "ok" | "failed") => void;
@@ -82,6 +83,11 @@ export class NodeRollouts {
     return this.#o.policy;
   }
 
+  /** Whether a running or paused rollout decides who is offered the version (as last read). */
+  get active(): boolean {
+    return this.#active !== undefined;
+  }
+
   /** Reads the active rollout and follows it (deadlines, pushes, batches) until close(). */
   async start(): Promise<void> {
     await this.tick();
@@ -107,7 +113,7 @@ export class NodeRollouts {
   }
 
   async begin(input: StartRollout, createdBy: string): Promise<NodeRollout> {
-    const version = this.#o.servedVersion;
+    const version = servedVersionNow(this.#o.servedVersion);
     if (version === undefined) throw new CoreError("conflict", "this Core serves no Node version to roll out");
     const targets = await this.#resolve(input);
     if (targets.length === 0) throw new CoreError("validation_failed", "no Node matches the rollout's target");

@@ -1,26 +1,18 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureTestImages, FILESYSTEM_IMAGE } from "../../../e2e/images/test-images.ts";
 import { silentLogger } from "../logger.ts";
 import { containerNodeId, LABELS } from "../runtime/container-labels.ts";
-import { dockerOptions } from "../runtime/docker-api.ts";
-import {
-  assertDocker,
-  probeDocker,
-  shouldRunDockerSuite,
-  testDockerEndpoint,
-} from "../runtime/testing/docker-suite.ts";
+import { assertDocker, testDockerEndpoint } from "../runtime/testing/docker-suite.ts";
 import { LazyMcp } from "./lazy-mcp.ts";
+import { mcpDockerSuite } from "./testing/mcp-docker-suite.ts";
 
 /* The lazy provider with the real manager and real Docker: an idle Node builds no manager, but the
  * containers an earlier run of it left behind are still removed when the Core wants no servers. */
 
-const probe = await probeDocker();
-const run = shouldRunDockerSuite(probe, "LazyMcp with Docker");
-const raw = new Docker(dockerOptions(testDockerEndpoint()));
+const { probe, run, raw } = await mcpDockerSuite("LazyMcp with Docker");
 
 describe.skipIf(!run)("LazyMcp with Docker", () => {
   const dataDir = mkdtempSync(join(tmpdir(), "fabricore-lazy-mcp-"));

@@ -12,19 +12,14 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ManagedMcpSpec } from "@fabricore/protocol";
-import Docker from "dockerode";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ensureTestImages, FILESYSTEM_IMAGE } from "../../../e2e/images/test-images.ts";
 import { silentLogger } from "../logger.ts";
 import { LABELS } from "../runtime/container-spec.ts";
-import { type DockerApi, dockerOptions } from "../runtime/docker-api.ts";
-import {
-  assertDocker,
-  probeDocker,
-  shouldRunDockerSuite,
-  testDockerEndpoint,
-} from "../runtime/testing/docker-suite.ts";
+import type { DockerApi } from "../runtime/docker-api.ts";
+import { assertDocker } from "../runtime/testing/docker-suite.ts";
 import { createMcpManager } from "./index.ts";
+import { mcpDockerSuite } from "./testing/mcp-docker-suite.ts";
 
 /**
  * Issue 21.6, defence 2, with real Docker: the checked mount source is swapped for a symlink in
@@ -34,10 +29,8 @@ import { createMcpManager } from "./index.ts";
  * MCP server is ever spoken to.
  */
 
-const probe = await probeDocker();
-const run = shouldRunDockerSuite(probe, "mount race with Docker");
+const { probe, run, raw } = await mcpDockerSuite("mount race with Docker");
 const nodeId = `race-${randomUUID().slice(0, 8)}`;
-const raw = new Docker(dockerOptions(testDockerEndpoint()));
 
 describe.skipIf(!run)("a mount source swapped between the check and the start (issue 21.6)", () => {
   let base = "";

@@ -3,37 +3,19 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ManagedMcpSpec } from "@fabricore/protocol";
-import Docker from "dockerode";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { ensureTestImages, FILESYSTEM_IMAGE } from "../../../e2e/images/test-images.ts";
 import { silentLogger } from "../logger.ts";
 import { LABELS } from "../runtime/container-spec.ts";
-import { dockerOptions } from "../runtime/docker-api.ts";
-import {
-  assertDocker,
-  probeDocker,
-  shouldRunDockerSuite,
-  testDockerEndpoint,
-} from "../runtime/testing/docker-suite.ts";
+import { assertDocker } from "../runtime/testing/docker-suite.ts";
 import { createMcpManager } from "./index.ts";
 import type { McpManager } from "./mcp-manager.ts";
+import { mcpDockerSuite, waitFor } from "./testing/mcp-docker-suite.ts";
 
 /* Retry/restart and logs of one server (issue 22.5), against real Docker and the real filesystem server. */
 
-const probe = await probeDocker();
-const run = shouldRunDockerSuite(probe, "MCP server restart and logs with Docker");
+const { probe, run, raw } = await mcpDockerSuite("MCP server restart and logs with Docker");
 const nodeId = `test-ops-${randomUUID().slice(0, 8)}`;
-const raw = new Docker(dockerOptions(testDockerEndpoint()));
-
-async function waitFor<T>(what: string, check: () => T | undefined | false, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 describe.skipIf(!run)("McpManager restartServer and serverLogs", () => {
   let dir = "";

@@ -2,6 +2,7 @@ import type { FastifyInstance } from "fastify";
 import { CoreError } from "../../errors.ts";
 import { InstallScriptError, installScriptFor } from "../../nodes/install-script.ts";
 import type { NodeBinaries } from "../../nodes/node-binaries.ts";
+import { type ServedVersion, servedVersionNow } from "../../nodes/node-build-watch.ts";
 
 export const INSTALL_SCRIPT_PATH = "/install.sh";
 
@@ -13,13 +14,13 @@ export const INSTALL_SCRIPT_PATH = "/install.sh";
  */
 export async function installScriptRoutes(
   app: FastifyInstance,
-  deps: { binaries: NodeBinaries; nodeVersion: string; publicUrl?: string | undefined },
+  deps: { binaries: NodeBinaries; nodeVersion: ServedVersion; publicUrl?: string | undefined },
 ): Promise<void> {
   app.get(INSTALL_SCRIPT_PATH, { config: { role: "public" } }, async (request, reply) => {
     const coreUrl = deps.publicUrl ?? `${request.protocol}://${request.host}`;
     let script: string;
     try {
-      script = await installScriptFor(deps.binaries, coreUrl, deps.nodeVersion);
+      script = await installScriptFor(deps.binaries, coreUrl, servedVersionNow(deps.nodeVersion) ?? "unknown");
     } catch (error) {
       if (error instanceof InstallScriptError) throw new CoreError("bad_request", error.message);
       throw error;

@@ -5,6 +5,7 @@ import type { ZodTypeProvider } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { CoreError } from "../../errors.ts";
 import { type NodeBinaries, type NodeBinary, NodeBinaryError } from "../../nodes/node-binaries.ts";
+import { type ServedVersion, servedVersionNow } from "../../nodes/node-build-watch.ts";
 import { errorBody } from "../errors.ts";
 
 export const NODE_BINARY_PATH = "/api/nodes/binary/:platform";
@@ -115,19 +116,22 @@ export interface BuildSigner {
 
 interface BinaryDeps {
   binaries: NodeBinaries;
-  nodeVersion: string;
+  /** The served version (it follows a rebuild), for a build that carries no version mark of its own. */
+  nodeVersion: ServedVersion;
   /** Unset: no signature header and no update key (a Node with --auto-update then refuses). */
   releaseKey?: BuildSigner | undefined;
 }
 
 function sendBinary(request: FastifyRequest, reply: FastifyReply, binary: NodeBinary, deps: BinaryDeps) {
+  // The version the file says it is (what it will say in its hello), else the served one.
+  const version = binary.version ?? servedVersionNow(deps.nodeVersion) ?? "unknown";
   if (deps.releaseKey) {
     // Over the digest of the uncompressed bytes, with the platform and version: what the Node checks.
-    reply.header(NODE_UPDATE_SIGNATURE_HEADER, deps.releaseKey.sign(binary.platform, deps.nodeVersion, binary.sha256));
+    reply.header(NODE_UPDATE_SIGNATURE_HEADER, deps.releaseKey.sign(binary.platform, version, binary.sha256));
   }
   reply
     .header(SHA256_HEADER, binary.sha256)
-    .header(NODE_VERSION_HEADER, deps.nodeVersion)
+    .header(NODE_VERSION_HEADER, version)
     .header("accept-ranges", "bytes")
     .header("vary", "accept-encoding")
     .header("last-modified", new Date(binary.mtimeMs).toUTCString())

@@ -3,8 +3,8 @@ import { type Clock, isoNow, systemClock } from "../clock.ts";
 import { dialectOf } from "../connection.ts";
 import { translateConstraint } from "../errors.ts";
 import { newId } from "../ids.ts";
-import { parseJson, parseJsonOr, toJson } from "../json.ts";
-import type { Database, RunRow, RunStatus } from "../schema.ts";
+import { parseJson, toJson } from "../json.ts";
+import type { Database, RunStatus } from "../schema.ts";
 import {
   ACTIVE_RUN_STATUSES,
   type ActiveRunStatus,
@@ -19,41 +19,12 @@ import {
   type Run,
   type RunFinish,
   type RunListQuery,
-  type RunWaiting,
-  type RunWebhook,
-  type Usage,
 } from "../types.ts";
 import { runListQuery } from "./runs-list-query.ts";
 import { pruneFinishedRuns } from "./runs-prune.ts";
+import { toRun, ZERO_USAGE } from "./runs-row.ts";
 
-const ZERO_USAGE: Usage = { promptTokens: 0, completionTokens: 0 };
 const NON_FINAL: RunStatus[] = ["queued", ...ACTIVE_RUN_STATUSES];
-
-function toRun(row: RunRow): Run {
-  return {
-    id: row.id,
-    jobId: row.job_id,
-    trigger: row.trigger,
-    status: row.status,
-    input: parseJson<unknown>(row.input, "runs.input"),
-    output: row.output,
-    error: row.error,
-    createdAt: row.created_at,
-    startedAt: row.started_at,
-    finishedAt: row.finished_at,
-    owner: row.owner,
-    cancelRequestedAt: row.cancel_requested_at,
-    usage: parseJsonOr<Usage>(row.usage, "runs.usage", ZERO_USAGE),
-    pendingApproval: parseJson<PendingApproval>(row.pending_approval, "runs.pending_approval"),
-    webhook: parseJson<RunWebhook>(row.webhook, "runs.webhook"),
-    result: row.result === null ? null : parseJson<unknown>(row.result, "runs.result"),
-    chainDepth: row.chain_depth,
-    parentRunId: row.parent_run_id,
-    nodeId: row.node_id,
-    nodeName: row.node_name,
-    waiting: parseJson<RunWaiting>(row.waiting ?? null, "runs.waiting"),
-  };
-}
 
 /**
  * Runs and their lifecycle. Every transition is one conditional UPDATE (`WHERE status IN …`), so
