@@ -125,16 +125,18 @@ const FINDINGS: readonly string[] = [
   "- **Fixed while measuring (Node):** the binary loaded dockerode (with docker-modem, ssh2, gRPC) and the " +
     "MCP SDK at every start; it now speaks the Engine API over node:http and loads the MCP SDK with the first " +
     "MCP server, is compiled with `--bytecode`, and starts with a lazier JIT. What limits the rest is in its section.",
-  "- **Measured, partly fixed (Node, issue 18's lighter Node):** idle RSS is ~1.9× the hello world (target " +
+  "- **Measured, partly fixed (Node, issue 18's lighter Node):** idle RSS is ~1.85× the hello world (target " +
     "≤ 1.3×), ~2.1× with both executables read from disk, because the executable's pages in RSS depend on the " +
     "page cache (see its section). The MCP manager is now built with the first MCP server " +
     "(node/src/mcp/lazy-mcp.ts) and the compiled Node's zod skips its eval'd fast parsers (node/src/zod-jitless.ts): " +
-    "−0.6 MiB together; Docker over Bun's fetch and build-time JSON Schemas changed nothing. None of the start-time levers moves it: `--smol`, no `--bytecode`, `--bytecode-depth=1`, no " +
+    "−0.6 MiB together; protocol's schemas are built on first use in the compiled Node " +
+    "(protocol/src/lazy-schema.ts): −0.9 MiB more; Docker over Bun's fetch, the identity's POST on Bun's fetch and " +
+    "build-time JSON Schemas changed nothing. None of the start-time levers moves it: `--smol`, no `--bytecode`, `--bytecode-depth=1`, no " +
     "sourcemap, a forced full GC after connecting, or keeping the start's raised JIT thresholds are all within " +
     "±1 MiB, and the JS heap is only ~5 MiB. Probes in bench/node-binary (the hello world plus one part of the " +
     "Node's start each) put ~18 of its ~23 extra MiB on the runtime parts it uses — zod and protocol's schemas, node:http " +
     "under npm ws and the identity's requests — and that even a Node on Bun's own fetch and WebSocket would sit " +
-    "near 1.45×. The download (gzip, as the Core serves it) is now in that section.",
+    "near 1.4×. The download (gzip, as the Core serves it) is now in that section.",
   "- **Fixed while measuring (Core):** `/mcp` builds the token's tool catalog on every list, call and " +
     "list-changed check, and the build was quadratic (each Node's tools filtered out of the whole list) and " +
     "re-named the whole fleet each time: seconds per tools/call at 10,000 Nodes. Tools are now grouped in one " +
