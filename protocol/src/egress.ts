@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { lazySchema } from "./lazy-schema.ts";
 
 /*
  * Egress rules of a managed MCP server (CONTRACT "MCP containers and the network"): which hosts and
@@ -16,10 +17,10 @@ export type EgressTarget =
 export type EgressParse = { ok: true; target: EgressTarget } | { ok: false; reason: string };
 
 const LABEL = /^(?!-)[a-z0-9_-]{1,63}(?<!-)$/;
-const ipv4 = z.ipv4();
-const ipv6 = z.ipv6();
-const cidrv4 = z.cidrv4();
-const cidrv6 = z.cidrv6();
+const ipv4 = lazySchema(() => z.ipv4());
+const ipv6 = lazySchema(() => z.ipv6());
+const cidrv4 = lazySchema(() => z.cidrv4());
+const cidrv6 = lazySchema(() => z.cidrv6());
 
 function parsePort(text: string): number | string {
   if (!/^\d{1,5}$/.test(text)) return `port ${JSON.stringify(text)} is not a number`;
@@ -92,16 +93,18 @@ export function parseEgressRule(rule: string): EgressParse {
 }
 
 /** One egress rule as it travels (validated, kept as the operator wrote it). */
-export const EgressRule = z
-  .string()
-  .min(1)
-  .max(300)
-  .superRefine((rule, ctx) => {
-    const parsed = parseEgressRule(rule);
-    if (!parsed.ok) ctx.addIssue({ code: "custom", message: parsed.reason });
-  });
+export const EgressRule = lazySchema(() =>
+  z
+    .string()
+    .min(1)
+    .max(300)
+    .superRefine((rule, ctx) => {
+      const parsed = parseEgressRule(rule);
+      if (!parsed.ok) ctx.addIssue({ code: "custom", message: parsed.reason });
+    }),
+);
 
-export const EgressAllow = z.strictObject({ allow: z.array(EgressRule).min(1).max(64) });
+export const EgressAllow = lazySchema(() => z.strictObject({ allow: z.array(EgressRule).min(1).max(64) }));
 
 /**
  * A managed server's network: `"none"` (no interface but loopback), `{allow: [...]}` (no route out,
@@ -109,7 +112,8 @@ export const EgressAllow = z.strictObject({ allow: z.array(EgressRule).min(1).ma
  * network; a Node refuses it unless started with --allow-open-network). The booleans of earlier
  * versions still parse: `false` is `"none"`, `true` is `"open"`.
  */
-export const McpNetworkValue = z.union([z.literal("none"), z.literal("open"), EgressAllow]);
+export const McpNetworkValue = lazySchema(() => z.union([z.literal("none"), z.literal("open"), EgressAllow]));
+// Built at load: a wrapper (a preprocess pipe) stays eager (lazy-schema.ts says why).
 export const McpNetwork = z.preprocess(
   (value) => (value === false ? "none" : value === true ? "open" : value),
   McpNetworkValue,

@@ -1,23 +1,26 @@
 import { z } from "zod";
+import { lazySchema } from "./lazy-schema.ts";
 
 /** FabriCore's own error codes, carried in JSON-RPC `error.data.code` so either side can react to
  * a cause (retry, fall back, tell the model) without parsing messages. */
-export const ErrorCode = z.enum([
-  "invalid_message",
-  "frame_too_large",
-  "unknown_method",
-  "invalid_params",
-  "tool_not_found",
-  "invalid_arguments",
-  "tool_failed",
-  "deadline_exceeded",
-  "cancelled",
-  "node_offline",
-  "unauthorized",
-  "version_mismatch",
-  "not_allowed",
-  "internal",
-]);
+export const ErrorCode = lazySchema(() =>
+  z.enum([
+    "invalid_message",
+    "frame_too_large",
+    "unknown_method",
+    "invalid_params",
+    "tool_not_found",
+    "invalid_arguments",
+    "tool_failed",
+    "deadline_exceeded",
+    "cancelled",
+    "node_offline",
+    "unauthorized",
+    "version_mismatch",
+    "not_allowed",
+    "internal",
+  ]),
+);
 export type ErrorCode = z.infer<typeof ErrorCode>;
 
 /** JSON-RPC 2.0 reserved codes, plus one application range code for everything FabriCore-specific. */
@@ -30,11 +33,13 @@ export const JsonRpcErrorNumber = {
   application: -32000,
 } as const;
 
-export const WireError = z.object({
-  code: z.number().int(),
-  message: z.string(),
-  data: z.object({ code: ErrorCode }).loose().optional(),
-});
+export const WireError = lazySchema(() =>
+  z.object({
+    code: z.number().int(),
+    message: z.string(),
+    data: z.object({ code: ErrorCode }).loose().optional(),
+  }),
+);
 export type WireError = z.infer<typeof WireError>;
 
 /** The local error both sides throw; `toWire` turns it into a JSON-RPC error object. */

@@ -1,28 +1,38 @@
 import { z } from "zod";
 import { WireError } from "./errors.ts";
+import { lazySchema } from "./lazy-schema.ts";
 
-export const RequestId = z.union([z.string().max(128), z.number().int()]);
+export const RequestId = lazySchema(() => z.union([z.string().max(128), z.number().int()]));
 export type RequestId = z.infer<typeof RequestId>;
 
+// Built at load: a wrapper (optional) stays eager (lazy-schema.ts says why).
 const Params = z.record(z.string(), z.unknown()).optional();
 
-export const JsonRpcRequest = z.object({
-  jsonrpc: z.literal("2.0"),
-  id: RequestId,
-  method: z.string().min(1).max(128),
-  params: Params,
-});
-export const JsonRpcNotification = z.object({
-  jsonrpc: z.literal("2.0"),
-  method: z.string().min(1).max(128),
-  params: Params,
-});
-export const JsonRpcSuccess = z.object({ jsonrpc: z.literal("2.0"), id: RequestId, result: z.unknown() });
-export const JsonRpcFailure = z.object({
-  jsonrpc: z.literal("2.0"),
-  id: RequestId.nullable(),
-  error: WireError,
-});
+export const JsonRpcRequest = lazySchema(() =>
+  z.object({
+    jsonrpc: z.literal("2.0"),
+    id: RequestId,
+    method: z.string().min(1).max(128),
+    params: Params,
+  }),
+);
+export const JsonRpcNotification = lazySchema(() =>
+  z.object({
+    jsonrpc: z.literal("2.0"),
+    method: z.string().min(1).max(128),
+    params: Params,
+  }),
+);
+export const JsonRpcSuccess = lazySchema(() =>
+  z.object({ jsonrpc: z.literal("2.0"), id: RequestId, result: z.unknown() }),
+);
+export const JsonRpcFailure = lazySchema(() =>
+  z.object({
+    jsonrpc: z.literal("2.0"),
+    id: RequestId.nullable(),
+    error: WireError,
+  }),
+);
 
 export type JsonRpcRequest = z.infer<typeof JsonRpcRequest>;
 export type JsonRpcNotification = z.infer<typeof JsonRpcNotification>;

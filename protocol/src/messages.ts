@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { RequestId } from "./jsonrpc.ts";
+import { lazySchema } from "./lazy-schema.ts";
 import { McpServerSpec, McpServerStatus } from "./mcp.ts";
 import { McpLogsParams, McpLogsResult, McpRestartParams, McpRestartResult, NodeMcpPolicy } from "./mcp-ops.ts";
 import { NodeUpdateOfferParams, NodeUpdateResultParams } from "./node-update.ts";
@@ -12,119 +13,135 @@ import { SystemStats, ToolDescriptor, ToolResult } from "./tools.ts";
  * `notifications/progress`) and use `fabricore/*` for the rest. See docs/ARCHITECTURE.md.
  */
 
-export const NodeCapabilities = z.object({
-  exec: z.boolean(),
-  docker: z.boolean(),
-  readRoots: z.array(z.string()),
-  /** What the Node lets managed MCP servers do (mcp-ops.ts); absent from older Nodes. */
-  mcpPolicy: NodeMcpPolicy.optional(),
-});
+export const NodeCapabilities = lazySchema(() =>
+  z.object({
+    exec: z.boolean(),
+    docker: z.boolean(),
+    readRoots: z.array(z.string()),
+    /** What the Node lets managed MCP servers do (mcp-ops.ts); absent from older Nodes. */
+    mcpPolicy: NodeMcpPolicy.optional(),
+  }),
+);
 export type NodeCapabilities = z.infer<typeof NodeCapabilities>;
 
-export const HelloParams = z.object({
-  protocolVersion: z.number().int().positive(),
-  nodeVersion: z.string().max(64),
-  hostname: z.string().max(255),
-  os: z.string().max(64),
-  arch: z.string().max(64),
-  capabilities: NodeCapabilities,
-  tools: z.array(ToolDescriptor).max(4096),
-  mcpServers: z.array(McpServerStatus).max(256).default([]),
-});
+export const HelloParams = lazySchema(() =>
+  z.object({
+    protocolVersion: z.number().int().positive(),
+    nodeVersion: z.string().max(64),
+    hostname: z.string().max(255),
+    os: z.string().max(64),
+    arch: z.string().max(64),
+    capabilities: NodeCapabilities,
+    tools: z.array(ToolDescriptor).max(4096),
+    mcpServers: z.array(McpServerStatus).max(256).default([]),
+  }),
+);
 export type HelloParams = z.infer<typeof HelloParams>;
 
-export const HelloResult = z.object({
-  protocolVersion: z.number().int().positive(),
-  nodeId: z.string(),
-  name: z.string(),
-  heartbeatIntervalMs: z.number().int().positive(),
-  /** Every MCP server this Node should be running; the Node converges to exactly this set. */
-  mcpServers: z.array(McpServerSpec),
-  /** The Node version this Core serves (GET /api/nodes/binary/:platform); a Node with --auto-update
-   * that runs another one updates itself. Absent from older Cores. */
-  nodeVersion: z.string().max(64).optional(),
-  /** The Core's release public key (Ed25519, raw, base64url), as in the enroll answer. A Node that
-   * enrolled before there was one pins it on first sight over this authenticated connection; a
-   * pinned key is never replaced by it (docs/NODE-LIFECYCLE.md). Absent from older Cores. */
-  updateKey: z
-    .string()
-    .regex(/^[A-Za-z0-9_-]{43}$/)
-    .optional(),
-});
+export const HelloResult = lazySchema(() =>
+  z.object({
+    protocolVersion: z.number().int().positive(),
+    nodeId: z.string(),
+    name: z.string(),
+    heartbeatIntervalMs: z.number().int().positive(),
+    /** Every MCP server this Node should be running; the Node converges to exactly this set. */
+    mcpServers: z.array(McpServerSpec),
+    /** The Node version this Core serves (GET /api/nodes/binary/:platform); a Node with --auto-update
+     * that runs another one updates itself. Absent from older Cores. */
+    nodeVersion: z.string().max(64).optional(),
+    /** The Core's release public key (Ed25519, raw, base64url), as in the enroll answer. A Node that
+     * enrolled before there was one pins it on first sight over this authenticated connection; a
+     * pinned key is never replaced by it (docs/NODE-LIFECYCLE.md). Absent from older Cores. */
+    updateKey: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{43}$/)
+      .optional(),
+  }),
+);
 export type HelloResult = z.infer<typeof HelloResult>;
 
-export const HeartbeatParams = z.object({
-  at: z.number().int().nonnegative(),
-  stats: SystemStats.partial().optional(),
-});
+export const HeartbeatParams = lazySchema(() =>
+  z.object({
+    at: z.number().int().nonnegative(),
+    stats: SystemStats.partial().optional(),
+  }),
+);
 export type HeartbeatParams = z.infer<typeof HeartbeatParams>;
 
-export const ToolsChangedParams = z.object({ tools: z.array(ToolDescriptor).max(4096) });
+export const ToolsChangedParams = lazySchema(() => z.object({ tools: z.array(ToolDescriptor).max(4096) }));
 export type ToolsChangedParams = z.infer<typeof ToolsChangedParams>;
 
-export const McpStatusParams = z.object({ servers: z.array(McpServerStatus).max(256) });
+export const McpStatusParams = lazySchema(() => z.object({ servers: z.array(McpServerStatus).max(256) }));
 export type McpStatusParams = z.infer<typeof McpStatusParams>;
 
-export const ToolCallParams = z.object({
-  /** The tool's name on its source (not the model-facing name). */
-  name: z.string().min(1).max(128),
-  source: z.string().max(80).default("builtin"),
-  arguments: z.record(z.string(), z.unknown()).default({}),
-  /** Milliseconds the Node has; past it the Node aborts the tool and the Core has failed the step. */
-  deadlineMs: z
-    .number()
-    .int()
-    .positive()
-    .max(24 * 3_600_000),
-  /** Stable across retries of the same call, so a Node never executes one call twice. */
-  callId: z.string().min(1).max(128),
-  runId: z.string().max(128).optional(),
-  /** The Core shows this call's output while it runs: a tool that produces output as it goes
-   * (exec_command) sends it as `fabricore/tool/output`. Unset: nothing is sent (an older Core). */
-  streamOutput: z.boolean().optional(),
-  /** Set: progress extends the deadline. A tool that reports progress (MCP `notifications/progress`)
-   * has `deadlineMs` from its latest progress, never more than `maxDeadlineMs` from its start, and
-   * the Node sends that progress as `fabricore/tool/progress`. Unset (an older Core): no extension. */
-  maxDeadlineMs: z
-    .number()
-    .int()
-    .positive()
-    .max(24 * 3_600_000)
-    .optional(),
-});
+export const ToolCallParams = lazySchema(() =>
+  z.object({
+    /** The tool's name on its source (not the model-facing name). */
+    name: z.string().min(1).max(128),
+    source: z.string().max(80).default("builtin"),
+    arguments: z.record(z.string(), z.unknown()).default({}),
+    /** Milliseconds the Node has; past it the Node aborts the tool and the Core has failed the step. */
+    deadlineMs: z
+      .number()
+      .int()
+      .positive()
+      .max(24 * 3_600_000),
+    /** Stable across retries of the same call, so a Node never executes one call twice. */
+    callId: z.string().min(1).max(128),
+    runId: z.string().max(128).optional(),
+    /** The Core shows this call's output while it runs: a tool that produces output as it goes
+     * (exec_command) sends it as `fabricore/tool/output`. Unset: nothing is sent (an older Core). */
+    streamOutput: z.boolean().optional(),
+    /** Set: progress extends the deadline. A tool that reports progress (MCP `notifications/progress`)
+     * has `deadlineMs` from its latest progress, never more than `maxDeadlineMs` from its start, and
+     * the Node sends that progress as `fabricore/tool/progress`. Unset (an older Core): no extension. */
+    maxDeadlineMs: z
+      .number()
+      .int()
+      .positive()
+      .max(24 * 3_600_000)
+      .optional(),
+  }),
+);
 export type ToolCallParams = z.infer<typeof ToolCallParams>;
 
 /** TOOL_OUTPUT_CHUNK_MAX: the largest text of one output notification (the Node batches and cuts). */
 export const TOOL_OUTPUT_CHUNK_MAX = 16_384;
 
 /** Output of a call in flight (its result still carries the whole, capped output). */
-export const ToolOutputParams = z.object({
-  callId: z.string().min(1).max(128),
-  stream: z.enum(["stdout", "stderr"]),
-  text: z.string().max(TOOL_OUTPUT_CHUNK_MAX),
-});
+export const ToolOutputParams = lazySchema(() =>
+  z.object({
+    callId: z.string().min(1).max(128),
+    stream: z.enum(["stdout", "stderr"]),
+    text: z.string().max(TOOL_OUTPUT_CHUNK_MAX),
+  }),
+);
 export type ToolOutputParams = z.infer<typeof ToolOutputParams>;
 
 /** The longest progress message carried (an MCP server's message is cut to it). */
 export const TOOL_PROGRESS_MESSAGE_MAX = 512;
 
 /** Progress of a call in flight (MCP `notifications/progress`), at most a few a second per call. */
-export const ToolProgressParams = z.object({
-  callId: z.string().min(1).max(128),
-  progress: z.number().finite(),
-  total: z.number().finite().optional(),
-  message: z.string().max(TOOL_PROGRESS_MESSAGE_MAX).optional(),
-});
+export const ToolProgressParams = lazySchema(() =>
+  z.object({
+    callId: z.string().min(1).max(128),
+    progress: z.number().finite(),
+    total: z.number().finite().optional(),
+    message: z.string().max(TOOL_PROGRESS_MESSAGE_MAX).optional(),
+  }),
+);
 export type ToolProgressParams = z.infer<typeof ToolProgressParams>;
 
-export const CancelledParams = z.object({ requestId: RequestId, reason: z.string().max(1024).optional() });
+export const CancelledParams = lazySchema(() =>
+  z.object({ requestId: RequestId, reason: z.string().max(1024).optional() }),
+);
 export type CancelledParams = z.infer<typeof CancelledParams>;
 
-export const McpSyncParams = z.object({ servers: z.array(McpServerSpec).max(256) });
+export const McpSyncParams = lazySchema(() => z.object({ servers: z.array(McpServerSpec).max(256) }));
 export type McpSyncParams = z.infer<typeof McpSyncParams>;
-export const McpSyncResult = z.object({ servers: z.array(McpServerStatus) });
+export const McpSyncResult = lazySchema(() => z.object({ servers: z.array(McpServerStatus) }));
 
-export const Empty = z.object({}).loose();
+export const Empty = lazySchema(() => z.object({}).loose());
 
 type Entry = { params: z.ZodType; result?: z.ZodType };
 

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { lazySchema } from "./lazy-schema.ts";
 
 /*
  * How a Node proves who it is (docs/SECURITY.md "Node identity and Node policy"). The enrollment
@@ -31,26 +32,30 @@ const base64url = (min: number, max: number) =>
     .regex(/^[A-Za-z0-9_-]+$/, "must be base64url");
 
 /** An Ed25519 public key: the 32 raw bytes, base64url (a JWK's `x`). */
-export const NodePublicKey = base64url(43, 43);
+export const NodePublicKey = lazySchema(() => base64url(43, 43));
 /** An Ed25519 signature: 64 raw bytes, base64url. */
-export const NodeSignature = base64url(86, 86);
-export const NodeNonce = base64url(16, 128);
+export const NodeSignature = lazySchema(() => base64url(86, 86));
+export const NodeNonce = lazySchema(() => base64url(16, 128));
 
-export const EnrollRequest = z.object({
-  token: z.string().regex(/^fcn_\S+$/, "must be an enrollment token (fcn_…)"),
-  publicKey: NodePublicKey,
-});
+export const EnrollRequest = lazySchema(() =>
+  z.object({
+    token: z.string().regex(/^fcn_\S+$/, "must be an enrollment token (fcn_…)"),
+    publicKey: NodePublicKey,
+  }),
+);
 export type EnrollRequest = z.infer<typeof EnrollRequest>;
 
-export const EnrollResponse = z.object({
-  nodeId: z.string(),
-  name: z.string(),
-  /** The Core's release key (Ed25519, raw, base64url): the Node pins it and runs only updates it signed. */
-  updateKey: NodePublicKey.optional(),
-});
+export const EnrollResponse = lazySchema(() =>
+  z.object({
+    nodeId: z.string(),
+    name: z.string(),
+    /** The Core's release key (Ed25519, raw, base64url): the Node pins it and runs only updates it signed. */
+    updateKey: NodePublicKey.optional(),
+  }),
+);
 export type EnrollResponse = z.infer<typeof EnrollResponse>;
 
-export const ChallengeResponse = z.object({ nonce: NodeNonce, expiresAt: z.string() });
+export const ChallengeResponse = lazySchema(() => z.object({ nonce: NodeNonce, expiresAt: z.string() }));
 export type ChallengeResponse = z.infer<typeof ChallengeResponse>;
 
 /**

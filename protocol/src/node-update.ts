@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { lazySchema } from "./lazy-schema.ts";
 import { NodePublicKey } from "./node-auth.ts";
 
 /*
@@ -14,7 +15,7 @@ export const NODE_UPDATE_KEY_PATH = "/api/nodes/update-key";
 /** Response header of GET /api/nodes/binary/:platform: base64url Ed25519 signature of nodeUpdateMessage. */
 export const NODE_UPDATE_SIGNATURE_HEADER = "x-fabricore-update-signature";
 
-export const NodeUpdateKeyResponse = z.object({ publicKey: NodePublicKey });
+export const NodeUpdateKeyResponse = lazySchema(() => z.object({ publicKey: NodePublicKey }));
 export type NodeUpdateKeyResponse = z.infer<typeof NodeUpdateKeyResponse>;
 
 /**
@@ -30,7 +31,7 @@ export function nodeUpdateMessage(platform: string, version: string, sha256: str
  * Core offers this version to a Node that is already connected (its batch started after the hello).
  * A Node with --auto-update treats it as the hello's `nodeVersion`; any other Node ignores it.
  */
-export const NodeUpdateOfferParams = z.object({ version: z.string().min(1).max(64) });
+export const NodeUpdateOfferParams = lazySchema(() => z.object({ version: z.string().min(1).max(64) }));
 export type NodeUpdateOfferParams = z.infer<typeof NodeUpdateOfferParams>;
 
 /** Why a Node did not run an offered build. `bad_signature`, `digest_mismatch`, … come from
@@ -44,17 +45,19 @@ export type NodeUpdateOutcomeKind = (typeof NODE_UPDATE_OUTCOMES)[number];
  * version that keeps running; `rolled_back` from the restored previous version on its next connect
  * (the watchdog or the new version itself put it back, the reason is in DATA_DIR/update.json).
  */
-export const NodeUpdateResultParams = z.object({
-  outcome: z.enum(NODE_UPDATE_OUTCOMES),
-  from: z.string().max(64),
-  to: z.string().max(64),
-  code: z.string().max(64).optional(),
-  reason: z.string().max(1024).optional(),
-  sha256: z
-    .string()
-    .regex(/^[0-9a-f]{64}$/)
-    .optional(),
-  /** When it happened on the Node (ISO 8601). */
-  at: z.string().max(40),
-});
+export const NodeUpdateResultParams = lazySchema(() =>
+  z.object({
+    outcome: z.enum(NODE_UPDATE_OUTCOMES),
+    from: z.string().max(64),
+    to: z.string().max(64),
+    code: z.string().max(64).optional(),
+    reason: z.string().max(1024).optional(),
+    sha256: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/)
+      .optional(),
+    /** When it happened on the Node (ISO 8601). */
+    at: z.string().max(40),
+  }),
+);
 export type NodeUpdateResultParams = z.infer<typeof NodeUpdateResultParams>;
