@@ -8,7 +8,7 @@
  *    (bad_signature) and reports so (fabricore/node/update-result): the rollout pauses with the
  *    reason, the second Node is never offered it, and GET /api/nodes shows the refusal.
  *  - The Nodes page's rollout panel shows that in Chromium (docs/screenshots/nodes-rollout.png), and
- *    on a 390 px phone (docs/screenshots/nodes-rollout-phone.png).
+ *    on a 390 px phone, where each Node is a card instead of a table row (docs/screenshots/nodes-rollout-phone.png).
  */
 import { spawn } from "node:child_process";
 import { copyFileSync, rmSync } from "node:fs";
@@ -195,6 +195,8 @@ describe("staged Node rollout (issue 18)", () => {
           .waitFor();
         const row = panel.getByRole("row").filter({ hasText: "canary-2" });
         await row.getByText("pending").waitFor();
+        // The table on a wide screen, not the phone's cards.
+        expect(await panel.getByRole("list", { name: "Rollout Nodes" }).count()).toBe(0);
         await screenshot(page, "nodes-rollout");
         // The same paused rollout on a 390 px phone: the panel, its reason and each Node's state,
         // with nothing wider than the screen.
@@ -204,7 +206,14 @@ describe("staged Node rollout (issue 18)", () => {
           .getByText(/canary-1: refused \(bad_signature\)/)
           .first()
           .waitFor();
-        await phonePanel.getByText("canary-2").first().waitFor();
+        // Each Node a card (name, versions, state, error), no table: nothing scrolls sideways.
+        const cards = phonePanel.getByRole("list", { name: "Rollout Nodes" });
+        const refusedCard = cards.getByRole("listitem", { name: "canary-1" });
+        await refusedCard.getByText("refused").waitFor();
+        await refusedCard.getByText(/^bad_signature: .*not signed by the pinned update key/).waitFor();
+        await refusedCard.getByText(`v${VERSION_A} → v${VERSION_B}`, { exact: false }).waitFor();
+        await cards.getByRole("listitem", { name: "canary-2" }).getByText("pending").waitFor();
+        expect(await phonePanel.getByRole("table").count()).toBe(0);
         await phonePanel.getByRole("button", { name: "Cancel rollout" }).waitFor();
         expect(await phonePage.evaluate<number>("document.documentElement.scrollWidth")).toBeLessThanOrEqual(390);
         await screenshot(phonePage, "nodes-rollout-phone");

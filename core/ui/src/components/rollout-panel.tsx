@@ -1,14 +1,8 @@
-import { Alert, Badge, Button, Group, Paper, Progress, Stack, Table, Text, Title } from "@mantine/core";
+import { Alert, Badge, Box, Button, Group, Paper, Progress, Stack, Text, Title } from "@mantine/core";
 import { IconAlertTriangle } from "@tabler/icons-react";
-import {
-  type Rollout,
-  type RolloutNode,
-  useCancelRollout,
-  useResumeRollout,
-  useRollout,
-  useRollouts,
-} from "../api/rollouts.ts";
+import { type Rollout, useCancelRollout, useResumeRollout, useRollout, useRollouts } from "../api/rollouts.ts";
 import { ErrorAlert } from "./query-state.tsx";
+import { RolloutNodeCards, RolloutNodesTable } from "./rollout-nodes.tsx";
 import { TimeAgo } from "./time-ago.tsx";
 
 /* The Nodes page's rollout panel (issue 18): the latest staged rollout, its batches and each Node's
@@ -20,20 +14,6 @@ const ROLLOUT_COLOR: Record<Rollout["state"], string> = {
   completed: "green",
   cancelled: "gray",
 };
-
-const NODE_COLOR: Record<RolloutNode["state"], string> = {
-  pending: "gray",
-  updating: "blue",
-  updated: "green",
-  refused: "red",
-  rolled_back: "red",
-  failed: "red",
-  timeout: "red",
-  offline_skipped: "yellow",
-  cancelled: "gray",
-};
-
-const label = (state: string) => state.replace("_", " ");
 
 export function RolloutPanel({ isAdmin }: { isAdmin: boolean }) {
   const list = useRollouts();
@@ -66,7 +46,6 @@ function RolloutView({
   const resume = useResumeRollout();
   const done = rollout.nodes.filter((n) => !["pending", "updating"].includes(n.state)).length;
   const active = rollout.state === "running" || rollout.state === "paused";
-  const batches = [...new Set(rollout.nodes.map((n) => n.batch))];
   const target =
     "selector" in rollout.target ? `selector ${rollout.target.selector}` : `${rollout.nodes.length} chosen Nodes`;
   return (
@@ -115,58 +94,13 @@ function RolloutView({
       )}
       {cancel.error ? <ErrorAlert error={cancel.error} title="Not cancelled" /> : null}
       {resume.error ? <ErrorAlert error={resume.error} title="Not resumed" /> : null}
-      <Table.ScrollContainer minWidth={560}>
-        <Table verticalSpacing="xs">
-          <Table.Thead>
-            <Table.Tr>
-              <Table.Th>Batch</Table.Th>
-              <Table.Th>Node</Table.Th>
-              <Table.Th>State</Table.Th>
-              <Table.Th>Reason</Table.Th>
-            </Table.Tr>
-          </Table.Thead>
-          <Table.Tbody>
-            {batches.flatMap((batch) =>
-              rollout.nodes
-                .filter((n) => n.batch === batch)
-                .map((node, i) => (
-                  <Table.Tr
-                    key={node.nodeId}
-                    bg={batch === rollout.currentBatch && active ? "var(--mantine-color-blue-light)" : undefined}
-                  >
-                    <Table.Td>{i === 0 ? batch : ""}</Table.Td>
-                    <Table.Td>
-                      <Text size="sm" fw={500}>
-                        {node.name}
-                      </Text>
-                      {node.fromVersion && (
-                        <Text size="xs" c="dimmed" ff="monospace">
-                          from v{node.fromVersion}
-                        </Text>
-                      )}
-                    </Table.Td>
-                    <Table.Td>
-                      <Badge
-                        color={NODE_COLOR[node.state]}
-                        variant="light"
-                        tt="none"
-                        style={{ minWidth: "max-content" }}
-                      >
-                        {label(node.state)}
-                      </Badge>
-                    </Table.Td>
-                    <Table.Td>
-                      <Text size="sm">
-                        {node.code && node.code !== node.state ? `${node.code}: ` : ""}
-                        {node.reason ?? ""}
-                      </Text>
-                    </Table.Td>
-                  </Table.Tr>
-                )),
-            )}
-          </Table.Tbody>
-        </Table>
-      </Table.ScrollContainer>
+      {/* Below sm a table of four columns scrolls sideways: each Node is a card there instead. */}
+      <Box visibleFrom="sm">
+        <RolloutNodesTable rollout={rollout} active={active} />
+      </Box>
+      <Box hiddenFrom="sm">
+        <RolloutNodeCards rollout={rollout} active={active} />
+      </Box>
     </Stack>
   );
 }
