@@ -69,6 +69,16 @@ describe.skipIf(!haveChromium)("fleet jobs in Chromium", { timeout: 60_000 }, ()
     await page.getByRole("button", { name: "Sign in" }).click();
     await page.waitForURL((url) => !url.pathname.startsWith("/login"));
     await page.goto(`${core.url}/jobs/new`);
+    // The first load of the app's bundle in this browser: on a machine busy with the other suite it
+    // can take longer than the page's 10 s default. If it never comes, say where the page was.
+    await page
+      .getByRole("textbox", { name: "Name" })
+      .waitFor({ timeout: 30_000 })
+      .catch((error: Error) => {
+        throw new Error(
+          `job form not shown at ${page.url()} (page errors: ${pageErrors.join("; ") || "none"}): ${error.message}`,
+        );
+      });
     await page.getByRole("textbox", { name: "Name" }).fill("prod-disks");
     await page.getByRole("textbox", { name: "Prompt" }).fill("Check disk space and say if this server is in trouble.");
     const selector = page.getByRole("textbox", { name: "Label selector" });
