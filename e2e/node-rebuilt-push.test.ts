@@ -1,19 +1,8 @@
-/**
- * Issue 18: a Node build rebuilt while the Core runs reaches the Nodes already connected, with real
- * compiled Nodes of two versions (each carrying its version mark, e2e/support/node-builds.ts), a
- * real Core and real files (core/src/nodes/node-build-watch.ts, core/src/services/node-build-push.ts).
- *  - auto (the default): a Core serving A, a Node A with --auto-update online on it; the served file
- *    is replaced by B while both run. The Core notices it by itself and pushes the offer over the
- *    open connection: the same process (same pid, same enrollment) comes back as B. Neither the
- *    Core is restarted nor the Node's connection cut: A said hello once.
- *  - staged: the Core notices B (GET /api/nodes names it as served, the Node behind) but pushes
- *    nothing; the admin's rollout then moves the Node to B.
- */
-import { spawn } from "node:child_process";
-import { copyFileSync, readdirSync, readlinkSync, renameSync, rmSync } from "node:fs";
+import { copyFileSync, readdirSync, readlinkSync, renameSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ApiClient, type CoreHandle, Proc, startCore, tempDir, waitFor } from "./support/harness.ts";
+import { startAutoUpdateNode, suiteDirs } from "./support/auto-update-node.ts";
+import { ApiClient, type CoreHandle, type Proc, startCore, waitFor } from "./support/harness.ts";
 import { buildNodeVersion, sha256Of } from "./support/node-builds.ts";
 
 const VERSION_A = "0.9.0-rebuilt-a";
@@ -25,12 +14,8 @@ let buildB: string;
 const procs: Proc[] = [];
 const cores: CoreHandle[] = [];
 /** Each holds 100 MB executables: removed at the end. */
-const dirs: string[] = [];
-const ownDir = (prefix: string) => {
-  const dir = tempDir(prefix);
-  dirs.push(dir);
-  return dir;
-};
+const dirs = suiteDirs();
+const ownDir = dirs.make;
 
 /** A Core serving A from its own binary directory (no FABRICORE_NODE_VERSION: the build's mark says A). */
 async function coreServingA(policy: "auto" | "staged") {
@@ -53,22 +38,10 @@ function rebuildAsB(binaryDir: string, served: string) {
 }
 
 async function startNodeA(api: ApiClient, coreUrl: string, name: string) {
-  const created = await api.ok("POST", "/api/nodes", { name });
   const dir = ownDir(`rebuilt-${name}`);
-  const executable = join(dir, "fabricore-node");
-  copyFileSync(buildA, executable);
-  const proc = new Proc(
-    spawn(
-      executable,
-      ["--core", coreUrl, "--data-dir", join(dir, "data"), "--auto-update", "--update-deadline", "30"],
-      {
-        env: { ...process.env, FABRICORE_NODE_TOKEN: created.token, FABRICORE_LOG_LEVEL: "info" },
-        stdio: ["ignore", "pipe", "pipe"],
-      },
-    ),
-  );
-  procs.push(proc);
-  return { id: created.id as string, executable, proc };
+  const node = await startAutoUpdateNode({ api, coreUrl, name, build: buildA, dir, deadlineSeconds: 30 });
+  procs.push(node.proc);
+  return { id: node.id, executable: node.executable, proc: node.proc };
 }
 
 const onlineAs = (api: ApiClient, id: string, version: string, timeoutMs = 60_000) =>
@@ -103,7 +76,7 @@ beforeAll(() => {
 afterAll(async () => {
   await Promise.all(procs.map((p) => p.stop()));
   await Promise.all(cores.map((c) => c.proc.stop()));
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  dirs.removeAll();
 });
 
 describe("a Node build rebuilt while the Core runs (issue 18)", () => {

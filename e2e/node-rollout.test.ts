@@ -1,22 +1,10 @@
-/**
- * Issue 18, staged rollout: real compiled Nodes built as version A with --auto-update, a real Core
- * serving B with FABRICORE_NODE_UPDATE_POLICY=staged (services/node-rollout.ts).
- *  - 3 Nodes stay on A until POST /api/nodes/update; with batchSize 1 they update one after another
- *    (the rollout record: each Node's update starts after the previous one came back on B), pushed
- *    to the connected Nodes (fabricore/node/update), each exec'ing B and reconnecting.
- *  - Through a proxy serving a tampered build with a recomputed digest, the first Node refuses it
- *    (bad_signature) and reports so (fabricore/node/update-result): the rollout pauses with the
- *    reason, the second Node is never offered it, and GET /api/nodes shows the refusal.
- *  - The Nodes page's rollout panel shows that in Chromium (docs/screenshots/nodes-rollout.png), and
- *    on a 390 px phone, where each Node is a card instead of a table row (docs/screenshots/nodes-rollout-phone.png).
- */
-import { spawn } from "node:child_process";
-import { copyFileSync, rmSync } from "node:fs";
+import { copyFileSync } from "node:fs";
 import type { Server } from "node:http";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startAutoUpdateNode, suiteDirs } from "./support/auto-update-node.ts";
 import { chromiumAvailable, ensureUiBuilt, launchChromium, screenshot } from "./support/browser.ts";
-import { ApiClient, type CoreHandle, Proc, startCore, tempDir, waitFor } from "./support/harness.ts";
+import { ApiClient, type CoreHandle, type Proc, startCore, waitFor } from "./support/harness.ts";
 import { buildNodeVersion, sha256Of } from "./support/node-builds.ts";
 import { tamperingProxy } from "./support/tampering-proxy.ts";
 import { openSignedInPages } from "./support/ui-pages.ts";
@@ -31,30 +19,14 @@ let buildA: string;
 let buildB: string;
 const procs: Proc[] = [];
 const servers: Server[] = [];
-const dirs: string[] = [];
-const ownDir = (prefix: string) => {
-  const dir = tempDir(prefix);
-  dirs.push(dir);
-  return dir;
-};
+const dirs = suiteDirs();
+const ownDir = dirs.make;
 
 async function startNodeA(name: string, coreUrl: string, labels: Record<string, string>) {
-  const created = await api.ok("POST", "/api/nodes", { name, labels });
   const dir = ownDir(`rollout-${name}`);
-  const executable = join(dir, "fabricore-node");
-  copyFileSync(buildA, executable);
-  const proc = new Proc(
-    spawn(
-      executable,
-      ["--core", coreUrl, "--data-dir", join(dir, "data"), "--auto-update", "--update-deadline", "30"],
-      {
-        env: { ...process.env, FABRICORE_NODE_TOKEN: created.token, FABRICORE_LOG_LEVEL: "info" },
-        stdio: ["ignore", "pipe", "pipe"],
-      },
-    ),
-  );
-  procs.push(proc);
-  return { id: created.id as string, name, executable, proc };
+  const node = await startAutoUpdateNode({ api, coreUrl, name, build: buildA, dir, labels, deadlineSeconds: 30 });
+  procs.push(node.proc);
+  return { id: node.id, name, executable: node.executable, proc: node.proc };
 }
 
 const onlineAs = (id: string, version: string) =>
@@ -98,7 +70,7 @@ afterAll(async () => {
   await Promise.all(procs.map((p) => p.stop()));
   for (const server of servers) server.close();
   await core?.proc.stop();
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  dirs.removeAll();
 });
 
 describe("staged Node rollout (issue 18)", () => {

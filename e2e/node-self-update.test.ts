@@ -1,23 +1,10 @@
-/**
- * Issue 18 "Done when", self-update: real compiled Nodes of two versions, a real Core serving the
- * newer one, real files swapped and real processes re-exec'd (node/src/update/, docs/NODE-LIFECYCLE.md).
- *  - A with --auto-update replaces its own file with B, keeps A as .previous, exec's B (same pid), and
- *    B reconnects: GET /api/nodes shows B, updateAvailable false.
- *  - Through a proxy that alters the executable and recomputes its digest, the signature does not
- *    match the key pinned at enrollment: refused, A keeps running, nothing swapped. Once the path
- *    serves the Core's own build (another digest), the same running A takes it at its next hello
- *    and becomes B, no restart. (The same refused digest not tried again, nor even downloaded
- *    again: node/src/update/auto-updater.test.ts.)
- *  - A "B" that dies at once (signed and served by the Core like any build) is caught by the watchdog
- *    A left behind: A's file is put back, A starts again and comes online; it does not retry that build.
- */
-import { spawn } from "node:child_process";
-import { copyFileSync, existsSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import type { Server } from "node:http";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startAutoUpdateNode, suiteDirs } from "./support/auto-update-node.ts";
 import { chromiumAvailable, ensureUiBuilt, launchChromium, screenshot } from "./support/browser.ts";
-import { ADMIN_PASSWORD, ApiClient, type CoreHandle, Proc, startCore, tempDir, waitFor } from "./support/harness.ts";
+import { ADMIN_PASSWORD, ApiClient, type CoreHandle, type Proc, startCore, waitFor } from "./support/harness.ts";
 import { buildNodeVersion, sha256Of } from "./support/node-builds.ts";
 import { TamperSwitch, tamperingProxy } from "./support/tampering-proxy.ts";
 
@@ -33,30 +20,17 @@ let binaryDir: string;
 const procs: Proc[] = [];
 const servers: Server[] = [];
 /** Every directory this suite made: each holds 100 MB executables, removed at the end. */
-const dirs: string[] = [];
-const ownDir = (prefix: string) => {
-  const dir = tempDir(prefix);
-  dirs.push(dir);
-  return dir;
-};
+const dirs = suiteDirs();
+const ownDir = dirs.make;
 /** Executables of Nodes started by a watchdog (not children of this test): stopped by their file. */
 const detachedExecutables: string[] = [];
 
 /** A Node of version A from its own directory (the file it replaces is its own copy). */
 async function startNodeA(name: string, coreUrl: string) {
-  const created = await api.ok("POST", "/api/nodes", { name });
   const dir = ownDir(`self-update-${name}`);
-  const executable = join(dir, "fabricore-node");
-  copyFileSync(buildA, executable);
-  const dataDir = join(dir, "data");
-  const proc = new Proc(
-    spawn(executable, ["--core", coreUrl, "--data-dir", dataDir, "--auto-update", "--update-deadline", "20"], {
-      env: { ...process.env, FABRICORE_NODE_TOKEN: created.token, FABRICORE_LOG_LEVEL: "info" },
-      stdio: ["ignore", "pipe", "pipe"],
-    }),
-  );
-  procs.push(proc);
-  return { id: created.id as string, dir, executable, dataDir, proc };
+  const node = await startAutoUpdateNode({ api, coreUrl, name, build: buildA, dir, deadlineSeconds: 20 });
+  procs.push(node.proc);
+  return node;
 }
 
 const nodeRecord = async (id: string) => api.ok("GET", `/api/nodes/${id}`);
@@ -88,7 +62,7 @@ afterAll(async () => {
   for (const executable of detachedExecutables) for (const pid of pidsRunning(executable)) process.kill(pid, "SIGTERM");
   for (const server of servers) server.close();
   await core?.proc.stop();
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  dirs.removeAll();
 });
 
 describe("Node self-update (issue 18)", () => {
