@@ -104,7 +104,8 @@ describe.skipIf(!haveChromium)("fleet jobs in Chromium", { timeout: 60_000 }, ()
     await page.getByRole("heading", { name: "Fleet" }).scrollIntoViewIfNeeded();
     await shot("fleet-job-form");
     await page.getByRole("button", { name: "Create job" }).click();
-    await page.waitForURL(/\/jobs\/[^/]+$/);
+    // Not /jobs/new itself, which the same pattern matches before the save has landed.
+    await page.waitForURL(/\/jobs\/(?!new$)[^/]+$/);
     await page.getByRole("button", { name: "Run now" }).waitFor();
     const jobs = await api.ok("GET", "/api/jobs");
     const saved = jobs.find((j: { name: string }) => j.name === "prod-disks");

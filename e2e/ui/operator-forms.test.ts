@@ -203,7 +203,8 @@ describe.skipIf(!haveChromium)("the operator's forms (issue 22.6, 22.7)", { time
     await name.fill("disk-report-2");
     expect(await page.getByText("another job has this name").count()).toBe(0);
     await create.click();
-    await page.waitForURL(/\/jobs\/[^/]+$/);
+    // Not /jobs/new itself, which the same pattern matches before the save has landed.
+    await page.waitForURL(/\/jobs\/(?!new$)[^/]+$/);
     const saved = (await api.ok("GET", "/api/jobs")).find((j: { name: string }) => j.name === "disk-report-2");
     expect(saved).toMatchObject({ prompt: "Report the disks for {{job.name}}.", nodes: [ids["web-1"]] });
   });

@@ -176,7 +176,8 @@ describe.skipIf(!haveChromium)("results that reach people, in Chromium", { timeo
     await page.screenshot({ path: join(SHOTS, "job-results-section.png"), animations: "disabled" });
 
     await page.getByRole("button", { name: "Create job" }).click();
-    await page.waitForURL(/\/jobs\/[^/]+$/);
+    // Not /jobs/new itself, which the same pattern matches before the save has landed.
+    await page.waitForURL(/\/jobs\/(?!new$)[^/]+$/);
     await page.getByRole("button", { name: "Run now" }).waitFor();
     const jobs = await api.ok("GET", "/api/jobs");
     const saved = jobs.find((j: { name: string }) => j.name === "disk-json");

@@ -327,7 +327,8 @@ describe.skipIf(!haveChromium)("web UI in Chromium", { timeout: 60_000 }, () => 
     await page.getByText(/X-Hub-Signature-256: sha256=/).waitFor();
     await shot("job-form");
     await page.getByRole("button", { name: "Create job" }).click();
-    await page.waitForURL(/\/jobs\/[^/]+$/);
+    // Not /jobs/new itself, which the same pattern matches before the save has landed.
+    await page.waitForURL(/\/jobs\/(?!new$)[^/]+$/);
     await page.getByRole("button", { name: "Run now" }).waitFor();
     await page.getByText("250,000 (prompt + completion)").waitFor();
     const jobs = await api.ok("GET", "/api/jobs");
